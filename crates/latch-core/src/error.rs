@@ -1,0 +1,88 @@
+//! Domain errors. Each variant names an outcome; the `error_type` string is Stytch's name for
+//! the specific case, so the HTTP layer can map the variant to a status without knowing domains.
+
+use std::borrow::Cow;
+
+/// Stytch's machine-readable `error_type` plus a human message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub error_type: &'static str,
+    pub message: Cow<'static, str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// Bad input: nothing was written.
+    #[error("{}: {}", .0.error_type, .0.message)]
+    Invalid(Fault),
+    #[error("{}: {}", .0.error_type, .0.message)]
+    NotFound(Fault),
+    /// Missing or wrong credentials (project secret or member session).
+    #[error("{}: {}", .0.error_type, .0.message)]
+    Unauthorized(Fault),
+    #[error("{}: {}", .0.error_type, .0.message)]
+    Forbidden(Fault),
+    #[error("{}: {}", fault.error_type, fault.message)]
+    RateLimited { fault: Fault, retry_after_secs: u64 },
+    /// Anything the caller cannot fix; the message is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type CoreResult<T> = Result<T, CoreError>;
+
+fn fault(error_type: &'static str, message: impl Into<Cow<'static, str>>) -> Fault {
+    Fault {
+        error_type,
+        message: message.into(),
+    }
+}
+
+impl CoreError {
+    pub fn invalid(error_type: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::Invalid(fault(error_type, message))
+    }
+    pub fn not_found(error_type: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::NotFound(fault(error_type, message))
+    }
+    pub fn unauthorized(error_type: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::Unauthorized(fault(error_type, message))
+    }
+    pub fn forbidden(error_type: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::Forbidden(fault(error_type, message))
+    }
+    /// A bad value in a named request field (`invalid_argument`).
+    pub fn argument(field: &str, problem: &str) -> Self {
+        Self::invalid("invalid_argument", format!("{field}: {problem}"))
+    }
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        Self::Internal(message.to_string())
+    }
+    pub fn organization_not_found() -> Self {
+        Self::not_found("organization_not_found", "Organization not found.")
+    }
+    pub fn member_not_found() -> Self {
+        Self::not_found("member_not_found", "Member not found.")
+    }
+}
+
+/// Errors a store reports; services turn them into `CoreError` with the right Stytch name.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique index refused the write. SQLite names no constraint, so callers decide which.
+    #[error("unique constraint violated")]
+    UniqueViolation,
+    #[error("not found")]
+    NotFound,
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => CoreError::internal("row unexpectedly missing"),
+            other => CoreError::Internal(other.to_string()),
+        }
+    }
+}

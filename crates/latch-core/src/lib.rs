@@ -1,0 +1,16 @@
+//! Latch's domain: organizations, members and the rules around them. No HTTP and no SQL here:
+//! storage is reached through the `store::Store` trait, delivery through `delivery::Delivery`.
+
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod crypto;
+pub mod delivery;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod service;
+pub mod store;
+pub mod validate;
+
+pub use error::{CoreError, CoreResult, Fault, StoreError};

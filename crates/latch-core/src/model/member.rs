@@ -1,0 +1,187 @@
+//! The Member (an end user inside one organization), its roles and retired emails.
+
+use crate::clock::Timestamp;
+use crate::model::organization::OrgRecord;
+use crate::validate::email_domain;
+use serde::Serialize;
+use serde_json::Value;
+
+pub const STATUS_ACTIVE: &str = "active";
+pub const STATUS_PENDING: &str = "pending";
+pub const STATUS_INVITED: &str = "invited";
+pub const STATUS_DELETED: &str = "deleted";
+pub const STATUSES: &[&str] = &[
+    STATUS_ACTIVE,
+    STATUS_PENDING,
+    STATUS_INVITED,
+    STATUS_DELETED,
+];
+pub const ROLE_MEMBER: &str = "stytch_member";
+pub const ROLE_ADMIN: &str = "stytch_admin";
+
+/// A member as stored. Roles here are only the explicit ones; implicit roles are derived.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRecord {
+    pub project_id: String,
+    pub organization_id: String,
+    pub member_id: String,
+    pub email: String,
+    pub status: String,
+    pub name: String,
+    pub external_id: Option<String>,
+    pub is_breakglass: bool,
+    pub email_verified: bool,
+    pub mfa_enrolled: bool,
+    pub mfa_phone_number: String,
+    pub mfa_phone_verified: bool,
+    pub default_mfa_method: String,
+    pub member_password_id: String,
+    pub totp_registration_id: String,
+    pub roles: Vec<String>,
+    pub trusted_metadata: Value,
+    pub untrusted_metadata: Value,
+    pub lock_created_at: Option<Timestamp>,
+    pub lock_expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetiredEmail {
+    pub email_id: String,
+    pub email_address: String,
+    #[serde(skip)]
+    pub member_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoleSource {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub details: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemberRole {
+    pub role_id: String,
+    pub sources: Vec<RoleSource>,
+}
+
+/// The wire object (objects.md#member).
+#[derive(Debug, Clone, Serialize)]
+pub struct Member<'a> {
+    pub organization_id: &'a str,
+    pub member_id: &'a str,
+    pub email_address: &'a str,
+    pub status: &'a str,
+    pub name: &'a str,
+    pub sso_registrations: [Value; 0],
+    pub is_breakglass: bool,
+    pub member_password_id: &'a str,
+    pub oauth_registrations: [Value; 0],
+    pub email_address_verified: bool,
+    pub mfa_phone_number_verified: bool,
+    pub is_admin: bool,
+    pub totp_registration_id: &'a str,
+    pub retired_email_addresses: Vec<&'a RetiredEmail>,
+    pub is_locked: bool,
+    pub mfa_enrolled: bool,
+    pub mfa_phone_number: &'a str,
+    pub default_mfa_method: &'a str,
+    pub roles: Vec<MemberRole>,
+    pub trusted_metadata: &'a Value,
+    pub untrusted_metadata: &'a Value,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub scim_registration: Option<Value>,
+    pub external_id: Option<&'a str>,
+    pub lock_created_at: Option<Timestamp>,
+    pub lock_expires_at: Option<Timestamp>,
+}
+
+impl MemberRecord {
+    /// Every role the member holds and why: `stytch_member` for all, explicit roles, and the
+    /// organization's email-domain assignments.
+    pub fn effective_roles(&self, org: &OrgRecord) -> Vec<MemberRole> {
+        let mut roles: Vec<MemberRole> = Vec::new();
+        let mut add = |role_id: &str, source: RoleSource| match roles
+            .iter_mut()
+            .find(|r| r.role_id == role_id)
+        {
+            Some(r) => r.sources.push(source),
+            None => roles.push(MemberRole {
+                role_id: role_id.to_string(),
+                sources: vec![source],
+            }),
+        };
+        let direct = || RoleSource {
+            kind: "direct_assignment",
+            details: Value::Object(Default::default()),
+        };
+        add(ROLE_MEMBER, direct());
+        for r in &self.roles {
+            add(r, direct());
+        }
+        let domain = email_domain(&self.email);
+        for a in &org.settings.rbac_email_implicit_role_assignments {
+            if a.domain.eq_ignore_ascii_case(domain) {
+                add(
+                    &a.role_id,
+                    RoleSource {
+                        kind: "email_assignment",
+                        details: serde_json::json!({"domain": a.domain}),
+                    },
+                );
+            }
+        }
+        roles
+    }
+
+    pub fn role_ids(&self, org: &OrgRecord) -> Vec<String> {
+        self.effective_roles(org)
+            .into_iter()
+            .map(|r| r.role_id)
+            .collect()
+    }
+
+    pub fn is_locked(&self, now: Timestamp) -> bool {
+        self.lock_expires_at.is_some_and(|t| t > now)
+    }
+
+    pub fn view<'a>(&'a self, org: &OrgRecord, retired: &'a [RetiredEmail]) -> Member<'a> {
+        let roles = self.effective_roles(org);
+        let locked = self.is_locked(Timestamp::now());
+        Member {
+            organization_id: &self.organization_id,
+            member_id: &self.member_id,
+            email_address: &self.email,
+            status: &self.status,
+            name: &self.name,
+            sso_registrations: [],
+            is_breakglass: self.is_breakglass,
+            member_password_id: &self.member_password_id,
+            oauth_registrations: [],
+            email_address_verified: self.email_verified,
+            mfa_phone_number_verified: self.mfa_phone_verified,
+            is_admin: roles.iter().any(|r| r.role_id == ROLE_ADMIN),
+            totp_registration_id: &self.totp_registration_id,
+            retired_email_addresses: retired
+                .iter()
+                .filter(|r| r.member_id == self.member_id)
+                .collect(),
+            is_locked: locked,
+            mfa_enrolled: self.mfa_enrolled,
+            mfa_phone_number: &self.mfa_phone_number,
+            default_mfa_method: &self.default_mfa_method,
+            roles,
+            trusted_metadata: &self.trusted_metadata,
+            untrusted_metadata: &self.untrusted_metadata,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            scim_registration: None,
+            external_id: self.external_id.as_deref(),
+            lock_created_at: if locked { self.lock_created_at } else { None },
+            lock_expires_at: if locked { self.lock_expires_at } else { None },
+        }
+    }
+}

@@ -1,0 +1,4 @@
+pub mod member;
+pub mod organization;
+pub mod project;
+pub mod search;

@@ -1,0 +1,628 @@
+//! Member use cases: create, read, update, delete and reactivate, search, and the helpers that
+//! remove one credential (password, MFA phone, TOTP, retired email, external id).
+
+use crate::clock::Timestamp;
+use crate::error::{CoreError, CoreResult, StoreError};
+use crate::ids;
+use crate::model::member::*;
+use crate::model::organization::{OrgRecord, MFA_METHODS};
+use crate::model::search::{parse_member_query, Page};
+use crate::service::{organizations, Ctx};
+use crate::store::Found;
+use crate::validate;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Writable member fields; create and update share it (update is partial).
+#[derive(Debug, Default, Deserialize)]
+pub struct MemberInput {
+    pub email_address: Option<String>,
+    pub name: Option<String>,
+    pub trusted_metadata: Option<Value>,
+    pub untrusted_metadata: Option<Value>,
+    pub create_member_as_pending: Option<bool>,
+    pub is_breakglass: Option<bool>,
+    pub mfa_phone_number: Option<String>,
+    pub mfa_enrolled: Option<bool>,
+    pub roles: Option<Vec<String>>,
+    pub external_id: Option<String>,
+    pub default_mfa_method: Option<String>,
+    pub unlink_email: Option<bool>,
+    /// Only matters for SSO-granted roles, which Latch does not have yet; accepted for the API.
+    pub preserve_existing_sessions: Option<bool>,
+}
+
+/// A member with what its wire object needs.
+pub struct MemberView {
+    pub member: MemberRecord,
+    pub organization: OrgRecord,
+    pub retired: Vec<RetiredEmail>,
+}
+
+impl MemberView {
+    pub fn member_json(&self) -> crate::model::member::Member<'_> {
+        self.member.view(&self.organization, &self.retired)
+    }
+}
+
+async fn view(ctx: &Ctx, member: MemberRecord, organization: OrgRecord) -> CoreResult<MemberView> {
+    let retired = ctx
+        .store
+        .retired_emails(&member.project_id, std::slice::from_ref(&member.member_id))
+        .await?;
+    Ok(MemberView {
+        member,
+        organization,
+        retired,
+    })
+}
+
+fn validate_roles(roles: Vec<String>) -> CoreResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(roles.len());
+    for r in roles {
+        if r.trim().is_empty() || r.len() > 128 {
+            return Err(CoreError::invalid(
+                "invalid_rbac_role_id",
+                "Role ids must be 1 to 128 characters.",
+            ));
+        }
+        if r == ROLE_MEMBER {
+            return Err(CoreError::invalid(
+                "invalid_rbac_role_assignment",
+                "stytch_member is granted to every member implicitly and cannot be assigned.",
+            ));
+        }
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+fn validate_metadata(input: &MemberInput) -> CoreResult<()> {
+    if let Some(md) = &input.trusted_metadata {
+        validate::metadata("trusted_metadata", md)?;
+    }
+    if let Some(md) = &input.untrusted_metadata {
+        validate::metadata("untrusted_metadata", md)?;
+    }
+    Ok(())
+}
+
+/// The identifiers a member holds must be free in its organization: email (also among other
+/// members' retired emails), external id and MFA phone number.
+async fn check_unique(ctx: &Ctx, m: &MemberRecord) -> CoreResult<()> {
+    let (p, o) = (m.project_id.as_str(), m.organization_id.as_str());
+    if let Some(other) = ctx.store.member_by_email(p, o, &m.email).await? {
+        if other.member_id != m.member_id {
+            return Err(CoreError::invalid(
+                "duplicate_member_email",
+                "A member with this email_address already exists in the organization.",
+            ));
+        }
+    }
+    if let Some(owner) = ctx.store.retired_email_owner(p, o, &m.email).await? {
+        if owner.member_id != m.member_id {
+            return Err(CoreError::invalid(
+                "retired_member_email",
+                "This email_address is retired by another member of the organization.",
+            ));
+        }
+    }
+    if let Some(ext) = &m.external_id {
+        if let Some(other) = ctx.store.member_by_external_id(p, o, ext).await? {
+            if other.member_id != m.member_id {
+                return Err(CoreError::invalid(
+                    "duplicate_member_external_id",
+                    "A member with this external_id already exists in the organization.",
+                ));
+            }
+        }
+    }
+    if !m.mfa_phone_number.is_empty() {
+        if let Some(other) = ctx.store.member_by_phone(p, o, &m.mfa_phone_number).await? {
+            if other.member_id != m.member_id {
+                return Err(CoreError::invalid(
+                    "duplicate_member_phone_number",
+                    "A member with this mfa_phone_number already exists in the organization.",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn on_write_error(ctx: &Ctx, m: &MemberRecord, e: StoreError) -> CoreError {
+    match e {
+        StoreError::UniqueViolation => match check_unique(ctx, m).await {
+            Err(specific) => specific,
+            Ok(()) => CoreError::invalid(
+                "duplicate_member_email",
+                "The member conflicts with an existing one.",
+            ),
+        },
+        other => other.into(),
+    }
+}
+
+async fn save(ctx: &Ctx, m: &mut MemberRecord, retire: Option<&RetiredEmail>) -> CoreResult<()> {
+    m.updated_at = Timestamp::now();
+    check_unique(ctx, m).await?;
+    if let Err(e) = ctx.store.update_member(m, retire).await {
+        return Err(on_write_error(ctx, m, e).await);
+    }
+    Ok(())
+}
+
+fn default_mfa_method(v: &str) -> CoreResult<()> {
+    validate::one_of(
+        "default_mfa_method",
+        v,
+        MFA_METHODS,
+        "invalid_mfa_default_method",
+    )
+}
+
+pub async fn create(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    input: MemberInput,
+) -> CoreResult<MemberView> {
+    let org = organizations::get(ctx, project_id, org_locator).await?;
+    let Some(email) = input.email_address.as_deref() else {
+        return Err(CoreError::argument("email_address", "missing field"));
+    };
+    let email = validate::normalize_email(email)?;
+    validate_metadata(&input)?;
+    if let Some(ext) = &input.external_id {
+        validate::member_external_id(ext)?;
+    }
+    let phone = input
+        .mfa_phone_number
+        .as_deref()
+        .map(validate::phone_number)
+        .transpose()?;
+    if let Some(m) = input.default_mfa_method.as_deref() {
+        default_mfa_method(m)?;
+    }
+    let roles = validate_roles(input.roles.unwrap_or_default())?;
+    let name = input.name.unwrap_or_default();
+    if name.chars().count() > 1024 {
+        return Err(CoreError::argument(
+            "name",
+            "must be at most 1024 characters",
+        ));
+    }
+    let now = Timestamp::now();
+    let status = if input.create_member_as_pending == Some(true) {
+        STATUS_PENDING
+    } else {
+        STATUS_ACTIVE
+    };
+    let m = MemberRecord {
+        project_id: project_id.to_string(),
+        organization_id: org.organization_id.clone(),
+        member_id: ids::member_id(),
+        email,
+        status: status.to_string(),
+        name,
+        external_id: input.external_id,
+        is_breakglass: input.is_breakglass.unwrap_or(false),
+        email_verified: false,
+        mfa_enrolled: input.mfa_enrolled.unwrap_or(false),
+        mfa_phone_number: phone.unwrap_or_default(),
+        mfa_phone_verified: false,
+        default_mfa_method: input.default_mfa_method.unwrap_or_default(),
+        member_password_id: String::new(),
+        totp_registration_id: String::new(),
+        roles,
+        trusted_metadata: input
+            .trusted_metadata
+            .unwrap_or_else(|| Value::Object(Default::default())),
+        untrusted_metadata: input
+            .untrusted_metadata
+            .unwrap_or_else(|| Value::Object(Default::default())),
+        lock_created_at: None,
+        lock_expires_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    check_unique(ctx, &m).await?;
+    if let Err(e) = ctx.store.insert_member(&m).await {
+        return Err(on_write_error(ctx, &m, e).await);
+    }
+    Ok(MemberView {
+        member: m,
+        organization: org,
+        retired: vec![],
+    })
+}
+
+/// A non-deleted member of the organization, by id or external id.
+async fn live_member(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+) -> CoreResult<(MemberRecord, OrgRecord)> {
+    let org = organizations::get(ctx, project_id, org_locator).await?;
+    match ctx
+        .store
+        .find_member(project_id, &org.organization_id, member_locator)
+        .await?
+    {
+        Some(m) if m.status != STATUS_DELETED => Ok((m, org)),
+        _ => Err(CoreError::member_not_found()),
+    }
+}
+
+pub async fn get(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: Option<&str>,
+    email: Option<&str>,
+) -> CoreResult<MemberView> {
+    let (m, org) = match (
+        member_locator.filter(|s| !s.is_empty()),
+        email.filter(|s| !s.is_empty()),
+    ) {
+        (Some(id), _) => live_member(ctx, project_id, org_locator, id).await?,
+        (None, Some(email)) => {
+            let org = organizations::get(ctx, project_id, org_locator).await?;
+            let email = email.trim().to_lowercase();
+            let m = ctx
+                .store
+                .member_by_email(project_id, &org.organization_id, &email)
+                .await?;
+            (m.ok_or_else(CoreError::member_not_found)?, org)
+        }
+        (None, None) => {
+            return Err(CoreError::argument(
+                "member_id",
+                "member_id or email_address is required",
+            ))
+        }
+    };
+    view(ctx, m, org).await
+}
+
+pub async fn dangerously_get(
+    ctx: &Ctx,
+    project_id: &str,
+    member_id: &str,
+    include_deleted: bool,
+) -> CoreResult<MemberView> {
+    let m = ctx.store.member_by_id(project_id, member_id).await?;
+    let m = match m {
+        Some(m) if include_deleted || m.status != STATUS_DELETED => m,
+        _ => return Err(CoreError::member_not_found()),
+    };
+    let org = organizations::get(ctx, project_id, &m.organization_id).await?;
+    view(ctx, m, org).await
+}
+
+pub async fn update(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+    input: MemberInput,
+) -> CoreResult<MemberView> {
+    let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+    validate_metadata(&input)?;
+    if let Some(name) = input.name {
+        if name.chars().count() > 1024 {
+            return Err(CoreError::argument(
+                "name",
+                "must be at most 1024 characters",
+            ));
+        }
+        m.name = name;
+    }
+    if let Some(md) = input.trusted_metadata {
+        m.trusted_metadata = md;
+    }
+    if let Some(md) = input.untrusted_metadata {
+        m.untrusted_metadata = md;
+    }
+    if let Some(b) = input.is_breakglass {
+        m.is_breakglass = b;
+    }
+    if let Some(b) = input.mfa_enrolled {
+        m.mfa_enrolled = b;
+    }
+    if let Some(roles) = input.roles {
+        m.roles = validate_roles(roles)?;
+    }
+    if let Some(method) = input.default_mfa_method {
+        default_mfa_method(&method)?;
+        m.default_mfa_method = method;
+    }
+    if let Some(ext) = input.external_id {
+        validate::member_external_id(&ext)?;
+        m.external_id = Some(ext);
+    }
+    if let Some(phone) = input.mfa_phone_number {
+        let phone = validate::phone_number(&phone)?;
+        if !m.mfa_phone_number.is_empty() && m.mfa_phone_number != phone {
+            return Err(CoreError::invalid(
+                "member_phone_number_already_exists",
+                "The member already has an mfa_phone_number; delete it before setting another.",
+            ));
+        }
+        if m.mfa_phone_number != phone {
+            m.mfa_phone_verified = false;
+        }
+        m.mfa_phone_number = phone;
+    }
+    let mut retire = None;
+    if let Some(email) = input.email_address {
+        let email = validate::normalize_email(&email)?;
+        if email != m.email {
+            if input.unlink_email != Some(true) {
+                retire = Some(RetiredEmail {
+                    email_id: ids::email_id(),
+                    email_address: m.email.clone(),
+                    member_id: m.member_id.clone(),
+                });
+            }
+            // A new address must be proven again, and passwords were tied to the old one.
+            m.email = email;
+            m.email_verified = false;
+            m.member_password_id = String::new();
+        }
+    }
+    save(ctx, &mut m, retire.as_ref()).await?;
+    view(ctx, m, org).await
+}
+
+/// Soft delete: the member keeps its id for `reactivate`; its retired emails are released.
+pub async fn delete(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+) -> CoreResult<String> {
+    let (mut m, _org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+    for r in ctx
+        .store
+        .retired_emails(project_id, std::slice::from_ref(&m.member_id))
+        .await?
+    {
+        ctx.store
+            .delete_retired_email(project_id, &r.email_id)
+            .await?;
+    }
+    m.status = STATUS_DELETED.to_string();
+    m.updated_at = Timestamp::now();
+    ctx.store.update_member(&m, None).await?;
+    Ok(m.member_id)
+}
+
+pub async fn reactivate(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_id: &str,
+) -> CoreResult<MemberView> {
+    let org = organizations::get(ctx, project_id, org_locator).await?;
+    // Only the member id is accepted here, not an external id.
+    let m = ctx.store.member_by_id(project_id, member_id).await?;
+    let mut m = match m {
+        Some(m) if m.organization_id == org.organization_id => m,
+        _ => return Err(CoreError::member_not_found()),
+    };
+    if m.status != STATUS_DELETED {
+        return Err(CoreError::invalid(
+            "no_deleted_member_found_for_reactivation",
+            "Only a deleted member can be reactivated.",
+        ));
+    }
+    if !m.email_verified {
+        return Err(CoreError::invalid(
+            "email_unverified_for_reactivation",
+            "The member's email address was never verified, so it cannot be reactivated.",
+        ));
+    }
+    if ctx
+        .store
+        .member_by_email(project_id, &org.organization_id, &m.email)
+        .await?
+        .is_some()
+    {
+        return Err(CoreError::invalid(
+            "reactivation_email_belongs_to_another_member",
+            "Another member of the organization now uses this email address.",
+        ));
+    }
+    m.status = STATUS_ACTIVE.to_string();
+    save(ctx, &mut m, None).await?;
+    view(ctx, m, org).await
+}
+
+pub async fn delete_password(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    password_id: &str,
+) -> CoreResult<MemberView> {
+    let org = organizations::get(ctx, project_id, org_locator).await?;
+    let not_found = || {
+        CoreError::not_found(
+            "member_password_not_found",
+            "No member password with this id.",
+        )
+    };
+    if password_id.is_empty() {
+        return Err(not_found());
+    }
+    let mut m = ctx
+        .store
+        .member_by_password_id(project_id, &org.organization_id, password_id)
+        .await?
+        .filter(|m| m.status != STATUS_DELETED)
+        .ok_or_else(not_found)?;
+    m.member_password_id = String::new();
+    save(ctx, &mut m, None).await?;
+    view(ctx, m, org).await
+}
+
+pub async fn delete_mfa_phone_number(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+) -> CoreResult<MemberView> {
+    let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+    if m.mfa_phone_number.is_empty() {
+        return Err(CoreError::not_found(
+            "member_phone_number_not_found",
+            "The member has no mfa_phone_number.",
+        ));
+    }
+    m.mfa_phone_number = String::new();
+    m.mfa_phone_verified = false;
+    if m.default_mfa_method == "sms_otp" {
+        m.default_mfa_method = String::new();
+    }
+    save(ctx, &mut m, None).await?;
+    view(ctx, m, org).await
+}
+
+pub async fn delete_totp(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+) -> CoreResult<MemberView> {
+    let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+    if m.totp_registration_id.is_empty() {
+        return Err(CoreError::not_found(
+            "totp_not_found",
+            "The member has no TOTP registration.",
+        ));
+    }
+    m.totp_registration_id = String::new();
+    if m.default_mfa_method == "totp" {
+        m.default_mfa_method = String::new();
+    }
+    save(ctx, &mut m, None).await?;
+    view(ctx, m, org).await
+}
+
+pub async fn delete_external_id(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+) -> CoreResult<MemberView> {
+    let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+    m.external_id = None;
+    save(ctx, &mut m, None).await?;
+    view(ctx, m, org).await
+}
+
+pub async fn unlink_retired_email(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+    email_id: Option<&str>,
+    email_address: Option<&str>,
+) -> CoreResult<MemberView> {
+    let (m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+    let retired = ctx
+        .store
+        .retired_emails(project_id, std::slice::from_ref(&m.member_id))
+        .await?;
+    let email_address = email_address.map(|e| e.trim().to_lowercase());
+    let found = match (email_id, email_address.as_deref()) {
+        (None, None) => {
+            return Err(CoreError::argument(
+                "email_id",
+                "email_id or email_address is required",
+            ))
+        }
+        (Some(id), addr) => {
+            let r = retired.iter().find(|r| r.email_id == id);
+            if let (Some(r), Some(addr)) = (r, addr) {
+                if r.email_address != addr {
+                    return Err(CoreError::argument(
+                        "email_address",
+                        "does not match the retired email with this email_id",
+                    ));
+                }
+            }
+            r
+        }
+        (None, Some(addr)) => retired.iter().find(|r| r.email_address == addr),
+    };
+    let Some(found) = found else {
+        return Err(CoreError::not_found(
+            "retired_email_not_found",
+            "The member has no such retired email.",
+        ));
+    };
+    ctx.store
+        .delete_retired_email(project_id, &found.email_id)
+        .await?;
+    view(ctx, m, org).await
+}
+
+pub struct MemberSearch {
+    pub found: Found<MemberRecord>,
+    pub organizations: Vec<OrgRecord>,
+    pub retired: Vec<RetiredEmail>,
+}
+
+pub async fn search(
+    ctx: &Ctx,
+    project_id: &str,
+    organization_ids: &[String],
+    query: Option<&Value>,
+    cursor: Option<&str>,
+    limit: Option<i64>,
+) -> CoreResult<MemberSearch> {
+    if organization_ids.is_empty() {
+        return Err(CoreError::argument(
+            "organization_ids",
+            "at least one organization id is required",
+        ));
+    }
+    let query = parse_member_query(query)?;
+    let page = Page::parse(cursor, limit)?;
+    let mut orgs: Vec<OrgRecord> = Vec::with_capacity(organization_ids.len());
+    for locator in organization_ids {
+        let org = organizations::get(ctx, project_id, locator).await?;
+        if !orgs
+            .iter()
+            .any(|o| o.organization_id == org.organization_id)
+        {
+            orgs.push(org);
+        }
+    }
+    let org_ids: Vec<String> = orgs.iter().map(|o| o.organization_id.clone()).collect();
+    let found = ctx
+        .store
+        .search_members(project_id, &org_ids, &query, &page)
+        .await?;
+    let member_ids: Vec<String> = found.items.iter().map(|m| m.member_id.clone()).collect();
+    let retired = if member_ids.is_empty() {
+        vec![]
+    } else {
+        ctx.store.retired_emails(project_id, &member_ids).await?
+    };
+    orgs.retain(|o| {
+        found
+            .items
+            .iter()
+            .any(|m| m.organization_id == o.organization_id)
+    });
+    Ok(MemberSearch {
+        found,
+        organizations: orgs,
+        retired,
+    })
+}

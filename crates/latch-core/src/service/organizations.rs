@@ -1,0 +1,402 @@
+//! Organization use cases: create, read (by id, slug or external id), update, delete, search.
+
+use crate::clock::Timestamp;
+use crate::error::{CoreError, CoreResult, StoreError};
+use crate::ids;
+use crate::model::organization::*;
+use crate::model::search::{parse_org_query, Page};
+use crate::service::Ctx;
+use crate::store::Found;
+use crate::validate;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The writable fields of an organization; create and update share it (update is partial).
+#[derive(Debug, Default, Deserialize)]
+pub struct OrgInput {
+    pub organization_name: Option<String>,
+    pub organization_slug: Option<String>,
+    pub organization_logo_url: Option<String>,
+    pub trusted_metadata: Option<Value>,
+    pub organization_external_id: Option<String>,
+    pub sso_default_connection_id: Option<String>,
+    pub sso_jit_provisioning: Option<String>,
+    pub sso_jit_provisioning_allowed_connections: Option<Vec<String>>,
+    pub email_allowed_domains: Option<Vec<String>>,
+    pub email_jit_provisioning: Option<String>,
+    pub email_invites: Option<String>,
+    pub auth_methods: Option<String>,
+    pub allowed_auth_methods: Option<Vec<String>>,
+    pub mfa_policy: Option<String>,
+    pub rbac_email_implicit_role_assignments: Option<Vec<ImplicitRoleAssignment>>,
+    pub mfa_methods: Option<String>,
+    pub allowed_mfa_methods: Option<Vec<String>>,
+    pub oauth_tenant_jit_provisioning: Option<String>,
+    pub allowed_oauth_tenants: Option<Value>,
+    pub claimed_email_domains: Option<Vec<String>>,
+    pub first_party_connected_apps_allowed_type: Option<String>,
+    pub allowed_first_party_connected_apps: Option<Vec<String>>,
+    pub third_party_connected_apps_allowed_type: Option<String>,
+    pub allowed_third_party_connected_apps: Option<Vec<String>>,
+}
+
+impl OrgInput {
+    /// Whether any auth setting was given: decides the `email_invites` default on create.
+    fn has_auth_setting(&self) -> bool {
+        self.sso_jit_provisioning.is_some()
+            || self.email_allowed_domains.is_some()
+            || self.email_jit_provisioning.is_some()
+            || self.email_invites.is_some()
+            || self.auth_methods.is_some()
+            || self.allowed_auth_methods.is_some()
+            || self.mfa_policy.is_some()
+            || self.mfa_methods.is_some()
+            || self.allowed_mfa_methods.is_some()
+            || self.oauth_tenant_jit_provisioning.is_some()
+            || self.allowed_oauth_tenants.is_some()
+    }
+}
+
+const AUTH_SETTINGS_ERR: &str = "invalid_organization_auth_method_settings";
+
+fn each_of(
+    field: &str,
+    values: &[String],
+    allowed: &[&str],
+    error_type: &'static str,
+) -> CoreResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values {
+        validate::one_of(field, v, allowed, error_type)?;
+        if !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn ids_list(field: &str, values: Vec<String>) -> CoreResult<Vec<String>> {
+    if values.iter().any(|v| v.is_empty() || v.len() > 128) {
+        return Err(CoreError::argument(
+            field,
+            "entries must be 1 to 128 characters",
+        ));
+    }
+    Ok(values)
+}
+
+fn oauth_tenants(v: Value) -> CoreResult<Value> {
+    let bad = || {
+        CoreError::argument(
+            "allowed_oauth_tenants",
+            "must map slack, hubspot or github to a list of tenant ids",
+        )
+    };
+    let Value::Object(map) = &v else {
+        return Err(bad());
+    };
+    for (provider, tenants) in map {
+        let ok = OAUTH_TENANT_PROVIDERS.contains(&provider.as_str())
+            && tenants
+                .as_array()
+                .is_some_and(|a| a.iter().all(Value::is_string));
+        if !ok {
+            return Err(bad());
+        }
+    }
+    Ok(v)
+}
+
+/// Validates every given field and applies it to `rec`. Nothing is written here, so a refusal
+/// leaves storage untouched.
+fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
+    let s = &mut rec.settings;
+    if let Some(name) = input.organization_name {
+        validate::organization_name(&name)?;
+        rec.name = name;
+    }
+    if let Some(slug) = input.organization_slug {
+        validate::organization_slug(&slug)?;
+        rec.slug = slug;
+    }
+    if let Some(url) = input.organization_logo_url {
+        if !url.is_empty() {
+            validate::http_url("organization_logo_url", &url)?;
+        }
+        rec.logo_url = url;
+    }
+    if let Some(md) = input.trusted_metadata {
+        validate::metadata("trusted_metadata", &md)?;
+        rec.trusted_metadata = md;
+    }
+    if let Some(ext) = input.organization_external_id {
+        validate::organization_external_id(&ext)?;
+        rec.external_id = Some(ext);
+    }
+    if let Some(id) = input.sso_default_connection_id {
+        s.sso_default_connection_id = (!id.is_empty()).then_some(id);
+    }
+    if let Some(v) = input.sso_jit_provisioning {
+        validate::one_of("sso_jit_provisioning", &v, ALLOW_TRI, AUTH_SETTINGS_ERR)?;
+        s.sso_jit_provisioning = v;
+    }
+    if let Some(v) = input.sso_jit_provisioning_allowed_connections {
+        s.sso_jit_provisioning_allowed_connections =
+            ids_list("sso_jit_provisioning_allowed_connections", v)?;
+    }
+    if let Some(v) = input.email_allowed_domains {
+        s.email_allowed_domains = validate::org_domains(&v)?;
+    }
+    if let Some(v) = input.email_jit_provisioning {
+        validate::one_of("email_jit_provisioning", &v, JIT_DUO, AUTH_SETTINGS_ERR)?;
+        s.email_jit_provisioning = v;
+    }
+    if let Some(v) = input.email_invites {
+        validate::one_of("email_invites", &v, ALLOW_TRI, AUTH_SETTINGS_ERR)?;
+        s.email_invites = v;
+    }
+    if let Some(v) = input.auth_methods {
+        validate::one_of("auth_methods", &v, ALLOW_DUO, AUTH_SETTINGS_ERR)?;
+        s.auth_methods = v;
+    }
+    if let Some(v) = input.allowed_auth_methods {
+        s.allowed_auth_methods = each_of(
+            "allowed_auth_methods",
+            &v,
+            AUTH_METHODS,
+            "invalid_organization_allowed_auth_methods",
+        )?;
+    }
+    if let Some(v) = input.mfa_policy {
+        validate::one_of(
+            "mfa_policy",
+            &v,
+            MFA_POLICIES,
+            "invalid_organization_mfa_policy",
+        )?;
+        s.mfa_policy = v;
+    }
+    if let Some(v) = input.rbac_email_implicit_role_assignments {
+        let mut out = Vec::with_capacity(v.len());
+        for a in v {
+            let domain = validate::org_domain(&a.domain)?;
+            if a.role_id.trim().is_empty() || a.role_id.len() > 128 {
+                return Err(CoreError::invalid(
+                    "invalid_rbac_role_id",
+                    "role_id must be 1 to 128 characters.",
+                ));
+            }
+            out.push(ImplicitRoleAssignment {
+                domain,
+                role_id: a.role_id,
+            });
+        }
+        s.rbac_email_implicit_role_assignments = out;
+    }
+    if let Some(v) = input.mfa_methods {
+        validate::one_of("mfa_methods", &v, ALLOW_DUO, AUTH_SETTINGS_ERR)?;
+        s.mfa_methods = v;
+    }
+    if let Some(v) = input.allowed_mfa_methods {
+        s.allowed_mfa_methods = each_of(
+            "allowed_mfa_methods",
+            &v,
+            MFA_METHODS,
+            "invalid_organization_allowed_mfa_methods",
+        )?;
+    }
+    if let Some(v) = input.oauth_tenant_jit_provisioning {
+        validate::one_of(
+            "oauth_tenant_jit_provisioning",
+            &v,
+            JIT_DUO,
+            AUTH_SETTINGS_ERR,
+        )?;
+        s.oauth_tenant_jit_provisioning = v;
+    }
+    if let Some(v) = input.allowed_oauth_tenants {
+        s.allowed_oauth_tenants = oauth_tenants(v)?;
+    }
+    if let Some(v) = input.claimed_email_domains {
+        s.claimed_email_domains = validate::org_domains(&v)?;
+    }
+    if let Some(v) = input.first_party_connected_apps_allowed_type {
+        validate::one_of(
+            "first_party_connected_apps_allowed_type",
+            &v,
+            ALLOW_TRI,
+            "invalid_argument",
+        )?;
+        s.first_party_connected_apps_allowed_type = v;
+    }
+    if let Some(v) = input.allowed_first_party_connected_apps {
+        s.allowed_first_party_connected_apps = ids_list("allowed_first_party_connected_apps", v)?;
+    }
+    if let Some(v) = input.third_party_connected_apps_allowed_type {
+        validate::one_of(
+            "third_party_connected_apps_allowed_type",
+            &v,
+            ALLOW_TRI,
+            "invalid_argument",
+        )?;
+        s.third_party_connected_apps_allowed_type = v;
+    }
+    if let Some(v) = input.allowed_third_party_connected_apps {
+        s.allowed_third_party_connected_apps = ids_list("allowed_third_party_connected_apps", v)?;
+    }
+    // New members must always have a way in (update docstring).
+    let provisioning = [
+        &s.sso_jit_provisioning,
+        &s.email_jit_provisioning,
+        &s.email_invites,
+        &s.oauth_tenant_jit_provisioning,
+    ];
+    if provisioning.iter().all(|v| v.as_str() == "NOT_ALLOWED") {
+        return Err(CoreError::invalid(
+            AUTH_SETTINGS_ERR,
+            "At least one of sso_jit_provisioning, email_jit_provisioning, email_invites or oauth_tenant_jit_provisioning must allow new members.",
+        ));
+    }
+    Ok(())
+}
+
+/// Turns a unique-index refusal into the error for whichever identifier is taken.
+async fn check_unique(ctx: &Ctx, rec: &OrgRecord) -> CoreResult<()> {
+    if let Some(other) = ctx.store.org_by_slug(&rec.project_id, &rec.slug).await? {
+        if other.organization_id != rec.organization_id {
+            return Err(CoreError::invalid(
+                "organization_slug_already_used",
+                "This organization_slug is already used by another organization.",
+            ));
+        }
+    }
+    if let Some(ext) = &rec.external_id {
+        if let Some(other) = ctx.store.org_by_external_id(&rec.project_id, ext).await? {
+            if other.organization_id != rec.organization_id {
+                return Err(CoreError::invalid(
+                    "organization_external_id_already_used",
+                    "This organization_external_id is already used by another organization.",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn on_write_error(ctx: &Ctx, rec: &OrgRecord, e: StoreError) -> CoreError {
+    match e {
+        StoreError::UniqueViolation => match check_unique(ctx, rec).await {
+            Err(specific) => specific,
+            Ok(()) => CoreError::invalid(
+                "duplicate_organization",
+                "The organization conflicts with an existing one.",
+            ),
+        },
+        other => other.into(),
+    }
+}
+
+pub async fn create(ctx: &Ctx, project_id: &str, input: OrgInput) -> CoreResult<OrgRecord> {
+    let Some(name) = input.organization_name.as_deref() else {
+        return Err(CoreError::argument("organization_name", "missing field"));
+    };
+    let now = Timestamp::now();
+    let mut settings = OrgSettings::default();
+    if input.has_auth_setting() {
+        settings.email_invites = "NOT_ALLOWED".into();
+    }
+    let generated_slug = input.organization_slug.is_none();
+    let mut rec = OrgRecord {
+        project_id: project_id.to_string(),
+        organization_id: ids::organization_id(),
+        name: String::new(),
+        slug: validate::slugify(name),
+        logo_url: String::new(),
+        external_id: None,
+        trusted_metadata: Value::Object(Default::default()),
+        settings,
+        created_at: now,
+        updated_at: now,
+    };
+    apply(&mut rec, input)?;
+    if generated_slug
+        && ctx
+            .store
+            .org_by_slug(project_id, &rec.slug)
+            .await?
+            .is_some()
+    {
+        // A derived slug must not fail the create: make it unique instead.
+        let suffix = &rec.organization_id[rec.organization_id.len() - 8..];
+        rec.slug = format!("{}-{suffix}", rec.slug);
+    }
+    check_unique(ctx, &rec).await?;
+    if let Err(e) = ctx.store.insert_org(&rec).await {
+        return Err(on_write_error(ctx, &rec, e).await);
+    }
+    Ok(rec)
+}
+
+pub async fn get(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<OrgRecord> {
+    ctx.store
+        .find_org(project_id, locator)
+        .await?
+        .ok_or_else(CoreError::organization_not_found)
+}
+
+pub async fn update(
+    ctx: &Ctx,
+    project_id: &str,
+    locator: &str,
+    input: OrgInput,
+) -> CoreResult<OrgRecord> {
+    let mut rec = get(ctx, project_id, locator).await?;
+    apply(&mut rec, input)?;
+    rec.updated_at = Timestamp::now();
+    check_unique(ctx, &rec).await?;
+    if let Err(e) = ctx.store.update_org(&rec).await {
+        return Err(on_write_error(ctx, &rec, e).await);
+    }
+    Ok(rec)
+}
+
+pub async fn delete_external_id(
+    ctx: &Ctx,
+    project_id: &str,
+    locator: &str,
+) -> CoreResult<OrgRecord> {
+    let mut rec = get(ctx, project_id, locator).await?;
+    rec.external_id = None;
+    rec.updated_at = Timestamp::now();
+    ctx.store.update_org(&rec).await?;
+    Ok(rec)
+}
+
+/// Deletes the organization and, with it, all its members.
+pub async fn delete(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<String> {
+    let rec = get(ctx, project_id, locator).await?;
+    ctx.store
+        .delete_org(project_id, &rec.organization_id)
+        .await?;
+    Ok(rec.organization_id)
+}
+
+pub async fn search(
+    ctx: &Ctx,
+    project_id: &str,
+    query: Option<&Value>,
+    cursor: Option<&str>,
+    limit: Option<i64>,
+) -> CoreResult<Found<OrgRecord>> {
+    let query = parse_org_query(query)?;
+    let page = Page::parse(cursor, limit)?;
+    Ok(ctx.store.search_orgs(project_id, &query, &page).await?)
+}
+
+pub async fn member_count(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<i64> {
+    let rec = get(ctx, project_id, locator).await?;
+    Ok(ctx
+        .store
+        .count_members(project_id, &rec.organization_id)
+        .await?)
+}

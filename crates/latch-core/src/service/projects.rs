@@ -1,0 +1,79 @@
+//! Projects and their API credentials. A secret is shown once and stored as its SHA-256 digest;
+//! it has 256 bits of entropy, so a slow hash would add latency to every call and no safety.
+
+use crate::clock::Timestamp;
+use crate::crypto::{constant_time_eq, project_secret, sha256_hex};
+use crate::error::{CoreError, CoreResult};
+use crate::ids;
+use crate::model::project::Project;
+use crate::store::Store;
+
+/// A digest no secret maps to in practice, compared against when the project is unknown so that
+/// both paths do the same work.
+const DUMMY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+pub struct NewProject {
+    pub project: Project,
+    pub secret: String,
+}
+
+pub async fn create(store: &dyn Store, name: &str) -> CoreResult<NewProject> {
+    let secret = project_secret();
+    let project = Project {
+        project_id: ids::project_id(),
+        name: name.to_string(),
+        secret_hash: sha256_hex(&secret),
+        created_at: Timestamp::now(),
+    };
+    store.insert_project(&project).await?;
+    Ok(NewProject { project, secret })
+}
+
+/// Makes sure `project_id` exists and accepts `secret` (bootstrap for tests and containers).
+pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreResult<()> {
+    if !project_id.starts_with("project-") || secret.len() < 16 {
+        return Err(CoreError::argument(
+            "bootstrap project",
+            "the id must start with 'project-' and the secret be at least 16 characters",
+        ));
+    }
+    let hash = sha256_hex(secret);
+    match store.get_project(project_id).await? {
+        Some(p) if p.secret_hash == hash => Ok(()),
+        Some(_) => Ok(store.set_project_secret(project_id, &hash).await?),
+        None => {
+            let project = Project {
+                project_id: project_id.to_string(),
+                name: "bootstrap".to_string(),
+                secret_hash: hash,
+                created_at: Timestamp::now(),
+            };
+            Ok(store.insert_project(&project).await?)
+        }
+    }
+}
+
+/// Checks HTTP Basic credentials. Which part was wrong is never revealed.
+pub async fn authenticate(
+    store: &dyn Store,
+    project_id: &str,
+    secret: &str,
+) -> CoreResult<Project> {
+    let found = store.get_project(project_id).await?;
+    let presented = sha256_hex(secret);
+    let expected = found
+        .as_ref()
+        .map(|p| p.secret_hash.as_str())
+        .unwrap_or(DUMMY_HASH);
+    match found {
+        Some(p) if constant_time_eq(&presented, expected) => Ok(p),
+        _ => Err(bad_credentials()),
+    }
+}
+
+pub fn bad_credentials() -> CoreError {
+    CoreError::unauthorized(
+        "unauthorized_credentials",
+        "Unauthorized credentials: check the project_id and secret.",
+    )
+}

@@ -1,0 +1,127 @@
+//! The storage boundary. One implementation (latch-store) serves SQLite and PostgreSQL; services
+//! depend only on this trait. Every method is scoped by project: tenant isolation starts here.
+
+use crate::delivery::StoredMessage;
+use crate::error::StoreError;
+use crate::model::member::{MemberRecord, RetiredEmail};
+use crate::model::organization::OrgRecord;
+use crate::model::project::Project;
+use crate::model::search::{MemberFilter, OrgFilter, Page, Query};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One page of results and the total number of matches.
+#[derive(Debug, Clone)]
+pub struct Found<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub has_more: bool,
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Projects
+    async fn insert_project(&self, project: &Project) -> StoreResult<()>;
+    async fn get_project(&self, project_id: &str) -> StoreResult<Option<Project>>;
+    async fn set_project_secret(&self, project_id: &str, secret_hash: &str) -> StoreResult<()>;
+    async fn count_projects(&self) -> StoreResult<i64>;
+
+    // Organizations
+    async fn insert_org(&self, org: &OrgRecord) -> StoreResult<()>;
+    async fn update_org(&self, org: &OrgRecord) -> StoreResult<()>;
+    async fn delete_org(&self, project_id: &str, organization_id: &str) -> StoreResult<()>;
+    /// By id, slug or external id.
+    async fn find_org(&self, project_id: &str, locator: &str) -> StoreResult<Option<OrgRecord>>;
+    async fn org_by_slug(&self, project_id: &str, slug: &str) -> StoreResult<Option<OrgRecord>>;
+    async fn org_by_external_id(
+        &self,
+        project_id: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<OrgRecord>>;
+    async fn orgs_by_ids(&self, project_id: &str, ids: &[String]) -> StoreResult<Vec<OrgRecord>>;
+    async fn search_orgs(
+        &self,
+        project_id: &str,
+        query: &Query<OrgFilter>,
+        page: &Page,
+    ) -> StoreResult<Found<OrgRecord>>;
+
+    // Members
+    async fn insert_member(&self, member: &MemberRecord) -> StoreResult<()>;
+    /// Writes the member and, in the same transaction, retires its previous email if given.
+    async fn update_member(
+        &self,
+        member: &MemberRecord,
+        retire: Option<&RetiredEmail>,
+    ) -> StoreResult<()>;
+    /// By id or external id, within one organization; deleted members included.
+    async fn find_member(
+        &self,
+        project_id: &str,
+        organization_id: &str,
+        locator: &str,
+    ) -> StoreResult<Option<MemberRecord>>;
+    async fn member_by_id(
+        &self,
+        project_id: &str,
+        member_id: &str,
+    ) -> StoreResult<Option<MemberRecord>>;
+    /// The non-deleted member with this email in the organization.
+    async fn member_by_email(
+        &self,
+        project_id: &str,
+        organization_id: &str,
+        email: &str,
+    ) -> StoreResult<Option<MemberRecord>>;
+    async fn member_by_phone(
+        &self,
+        project_id: &str,
+        organization_id: &str,
+        phone: &str,
+    ) -> StoreResult<Option<MemberRecord>>;
+    async fn member_by_external_id(
+        &self,
+        project_id: &str,
+        organization_id: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<MemberRecord>>;
+    async fn member_by_password_id(
+        &self,
+        project_id: &str,
+        organization_id: &str,
+        password_id: &str,
+    ) -> StoreResult<Option<MemberRecord>>;
+    async fn count_members(&self, project_id: &str, organization_id: &str) -> StoreResult<i64>;
+    async fn search_members(
+        &self,
+        project_id: &str,
+        organization_ids: &[String],
+        query: &Query<MemberFilter>,
+        page: &Page,
+    ) -> StoreResult<Found<MemberRecord>>;
+
+    // Retired emails
+    async fn retired_emails(
+        &self,
+        project_id: &str,
+        member_ids: &[String],
+    ) -> StoreResult<Vec<RetiredEmail>>;
+    async fn retired_email_owner(
+        &self,
+        project_id: &str,
+        organization_id: &str,
+        email: &str,
+    ) -> StoreResult<Option<RetiredEmail>>;
+    async fn delete_retired_email(&self, project_id: &str, email_id: &str) -> StoreResult<()>;
+
+    // Development outbox
+    async fn insert_message(&self, message: &StoredMessage) -> StoreResult<()>;
+    async fn list_messages(
+        &self,
+        project_id: &str,
+        recipient: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>>;
+}

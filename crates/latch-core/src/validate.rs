@@ -1,0 +1,315 @@
+//! Input rules shared by every endpoint: names, slugs, external ids, emails, domains, phones, metadata.
+//! Each check returns the Stytch `error_type` for its failure so callers only compose them.
+
+use crate::error::{CoreError, CoreResult};
+use serde_json::Value;
+
+pub const MAX_NAME_CHARS: usize = 128;
+pub const MAX_METADATA_BYTES: usize = 4096;
+
+/// Consumer mail providers: an organization cannot claim them for JIT provisioning or invites.
+const COMMON_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "ymail.com",
+    "hotmail.com",
+    "hotmail.co.uk",
+    "outlook.com",
+    "live.com",
+    "msn.com",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "protonmail.com",
+    "proton.me",
+    "pm.me",
+    "mail.com",
+    "gmx.com",
+    "gmx.de",
+    "gmx.net",
+    "yandex.com",
+    "yandex.ru",
+    "zoho.com",
+    "qq.com",
+    "163.com",
+    "126.com",
+    "web.de",
+    "mail.ru",
+    "comcast.net",
+    "fastmail.com",
+    "hey.com",
+    "tutanota.com",
+    "rocketmail.com",
+];
+
+pub fn organization_name(name: &str) -> CoreResult<()> {
+    let n = name.trim().chars().count();
+    if n == 0 || name.chars().count() > MAX_NAME_CHARS {
+        return Err(CoreError::invalid(
+            "invalid_organization_name",
+            "organization_name must be 1 to 128 characters.",
+        ));
+    }
+    Ok(())
+}
+
+pub fn is_slug_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')
+}
+
+pub fn organization_slug(slug: &str) -> CoreResult<()> {
+    let len = slug.chars().count();
+    if !(2..=MAX_NAME_CHARS).contains(&len) || !slug.chars().all(is_slug_char) {
+        return Err(CoreError::invalid(
+            "invalid_organization_slug",
+            "organization_slug must be 2 to 128 characters of letters, digits, '-', '.', '_' or '~'.",
+        ));
+    }
+    Ok(())
+}
+
+/// A slug derived from a name, for creates that omit one.
+pub fn slugify(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out: String = out.trim_matches('-').chars().take(100).collect();
+    if out.len() < 2 {
+        "org".to_string()
+    } else {
+        out
+    }
+}
+
+fn external_id_ok(id: &str) -> bool {
+    let len = id.chars().count();
+    (1..=MAX_NAME_CHARS).contains(&len)
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '|'))
+}
+
+pub fn organization_external_id(id: &str) -> CoreResult<()> {
+    if !external_id_ok(id) {
+        return Err(CoreError::invalid(
+            "invalid_organization_external_id",
+            "organization_external_id must be 1 to 128 characters of letters, digits, '.', '_', '-' or '|'.",
+        ));
+    }
+    Ok(())
+}
+
+pub fn member_external_id(id: &str) -> CoreResult<()> {
+    if !external_id_ok(id) {
+        return Err(CoreError::invalid(
+            "invalid_external_id",
+            "external_id must be 1 to 128 characters of letters, digits, '.', '_', '-' or '|'.",
+        ));
+    }
+    Ok(())
+}
+
+/// Emails are compared case-insensitively everywhere, so we keep them lower-cased.
+pub fn normalize_email(email: &str) -> CoreResult<String> {
+    let email = email.trim().to_lowercase();
+    let parsed_ok = email.len() <= 254
+        && email_address::EmailAddress::parse_with_options(
+            &email,
+            email_address::Options::default().without_display_text(),
+        )
+        .is_ok();
+    // Require a dotted domain: `user@localhost` is valid RFC 5321 but never a member's address.
+    let dotted = email.rsplit_once('@').is_some_and(|(_, d)| domain_ok(d));
+    if !parsed_ok || !dotted {
+        return Err(CoreError::invalid(
+            "invalid_email",
+            "email_address is not a valid email address.",
+        ));
+    }
+    Ok(email)
+}
+
+pub fn email_domain(email: &str) -> &str {
+    email.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+}
+
+fn domain_ok(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    domain.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()))
+}
+
+/// An organization's email domain: syntax, then not a consumer provider.
+pub fn org_domain(domain: &str) -> CoreResult<String> {
+    let d = domain.trim().to_lowercase();
+    if !domain_ok(&d) {
+        return Err(CoreError::invalid(
+            "organization_settings_invalid_domain",
+            format!("'{domain}' is not a valid domain."),
+        ));
+    }
+    if COMMON_DOMAINS.contains(&d.as_str()) {
+        return Err(CoreError::invalid(
+            "organization_settings_domain_too_common",
+            format!("'{d}' is a common email domain and cannot be used."),
+        ));
+    }
+    Ok(d)
+}
+
+pub fn org_domains(domains: &[String]) -> CoreResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(domains.len());
+    for d in domains {
+        let d = org_domain(d)?;
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+/// E.164: `+`, a non-zero country digit, 7 to 15 digits in all.
+pub fn phone_number(phone: &str) -> CoreResult<String> {
+    let p = phone.trim();
+    let digits = p.strip_prefix('+').unwrap_or("");
+    let ok = (7..=15).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0');
+    if !ok {
+        return Err(CoreError::invalid(
+            "invalid_phone_number",
+            "mfa_phone_number must be in E.164 format, e.g. +12025550123.",
+        ));
+    }
+    Ok(p.to_string())
+}
+
+/// Metadata must be a JSON object of bounded size.
+pub fn metadata(field: &str, value: &Value) -> CoreResult<()> {
+    if !value.is_object() {
+        return Err(CoreError::argument(field, "must be a JSON object"));
+    }
+    if value.to_string().len() > MAX_METADATA_BYTES {
+        return Err(CoreError::invalid(
+            "metadata_too_large",
+            format!("{field} exceeds {MAX_METADATA_BYTES} bytes."),
+        ));
+    }
+    Ok(())
+}
+
+pub fn http_url(field: &str, url: &str) -> CoreResult<()> {
+    let ok = url.len() <= 2048
+        && (url.starts_with("https://") || url.starts_with("http://"))
+        && !url.chars().any(char::is_whitespace);
+    if !ok {
+        return Err(CoreError::argument(
+            field,
+            "must be an absolute http(s) URL",
+        ));
+    }
+    Ok(())
+}
+
+/// A value from a closed set, or the given error type naming the field.
+pub fn one_of(
+    field: &str,
+    value: &str,
+    allowed: &[&str],
+    error_type: &'static str,
+) -> CoreResult<()> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(
+            error_type,
+            format!(
+                "{field} must be one of {}; got '{value}'.",
+                allowed.join(", ")
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert!(organization_slug("acme-co.2_~").is_ok());
+        assert!(organization_slug("a").is_err());
+        assert!(organization_slug("has space").is_err());
+        assert!(organization_slug(&"x".repeat(129)).is_err());
+        assert_eq!(slugify("  Acme, Inc.  "), "acme-inc");
+        assert_eq!(slugify("!"), "org");
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            normalize_email(" Alice@Example.COM ").unwrap(),
+            "alice@example.com"
+        );
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@x.com",
+            "a b@x.com",
+            "alice@localhost",
+            "a@x..com",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn domains() {
+        assert_eq!(org_domain("Acme.Test").unwrap(), "acme.test");
+        assert_eq!(
+            org_domain("gmail.com")
+                .unwrap_err()
+                .to_string()
+                .split(':')
+                .next(),
+            Some("organization_settings_domain_too_common")
+        );
+        assert!(org_domain("not a domain").is_err());
+        assert!(org_domain("-x.com").is_err());
+    }
+
+    #[test]
+    fn phones() {
+        assert_eq!(phone_number("+12025550123").unwrap(), "+12025550123");
+        for bad in ["12345", "+1abc", "+0123456789", "+1", "+1234567890123456"] {
+            assert!(phone_number(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn metadata_limits() {
+        assert!(metadata("m", &serde_json::json!({"a": 1})).is_ok());
+        assert!(metadata("m", &serde_json::json!([1])).is_err());
+        let big = serde_json::json!({"a": "x".repeat(5000)});
+        assert!(metadata("m", &big).is_err());
+    }
+}

@@ -1,0 +1,87 @@
+//! The one place where errors become HTTP: Stytch's body `{status_code, request_id, error_type,
+//! error_message, error_url}`. Internal details are logged, never sent.
+
+use crate::observe::current_request_id;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use latch_core::{CoreError, Fault};
+use serde::Serialize;
+
+#[derive(Debug)]
+pub struct ApiError(pub CoreError);
+
+impl<E: Into<CoreError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        error_type: &'static str,
+        message: impl Into<String>,
+    ) -> Response {
+        body(status, error_type, &message.into())
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    status_code: u16,
+    request_id: String,
+    error_type: &'a str,
+    error_message: &'a str,
+    error_url: String,
+    error_details: serde_json::Value,
+}
+
+fn body(status: StatusCode, error_type: &str, message: &str) -> Response {
+    let b = ErrorBody {
+        status_code: status.as_u16(),
+        request_id: current_request_id(),
+        error_type,
+        error_message: message,
+        error_url: format!(
+            "https://stytch.com/docs/api/errors/{}#{error_type}",
+            status.as_u16()
+        ),
+        error_details: serde_json::Value::Object(Default::default()),
+    };
+    (status, axum::Json(b)).into_response()
+}
+
+fn fault_response(status: StatusCode, f: &Fault) -> Response {
+    body(status, f.error_type, &f.message)
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self.0 {
+            CoreError::Invalid(f) => fault_response(StatusCode::BAD_REQUEST, f),
+            CoreError::NotFound(f) => fault_response(StatusCode::NOT_FOUND, f),
+            CoreError::Unauthorized(f) => fault_response(StatusCode::UNAUTHORIZED, f),
+            CoreError::Forbidden(f) => fault_response(StatusCode::FORBIDDEN, f),
+            CoreError::RateLimited {
+                fault,
+                retry_after_secs,
+            } => {
+                let mut r = fault_response(StatusCode::TOO_MANY_REQUESTS, fault);
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                r
+            }
+            CoreError::Internal(detail) => {
+                tracing::error!(request_id = %current_request_id(), error = %detail, "internal error");
+                body(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_server_error",
+                    "An internal error occurred. The request_id identifies it in the server's logs.",
+                )
+            }
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,182 @@
+//! Request extractors whose failures are Stytch-shaped: JSON bodies (field named on a bad value,
+//! unknown fields ignored, an empty body read as `{}`), query strings, Basic credentials of the
+//! project, and the member-session authorization headers.
+
+use crate::error::ApiError;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use latch_core::model::project::Project;
+use latch_core::service::projects;
+use latch_core::CoreError;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+/// A JSON body deserialized into `T`.
+pub struct ApiJson<T>(pub T);
+
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Response {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("Malformed JSON body: {inner}"),
+        );
+    }
+    // serde's message already says "missing field `x`"; otherwise name the field from the path.
+    let msg = inner.to_string();
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    let message = if path == "." || msg.contains('`') && msg.starts_with("missing field") {
+        msg
+    } else {
+        format!("{path}: {msg}")
+    };
+    ApiError(CoreError::invalid("invalid_argument", message)).into_response()
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    // Node callers may send an explicit top-level null; treat it like an empty object.
+    let bytes: &[u8] = if bytes.trim_ascii() == b"null" {
+        b"{}"
+    } else {
+        bytes
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    de.end().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("Malformed JSON body: {e}"),
+        )
+    })?;
+    Ok(value)
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request_too_large",
+                    "The request body is too large.",
+                )
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    rejection.body_text(),
+                )
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Query parameters deserialized into `T`.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                ApiError(CoreError::invalid(
+                    "invalid_argument",
+                    format!("{path}: {}", e.into_inner()),
+                ))
+                .into_response()
+            })
+    }
+}
+
+/// Booleans in query strings: Python's SDK sends `True`/`False`, Node's `true`/`false`.
+pub fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    match s.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("") => Ok(None),
+        Some("true") | Some("1") => Ok(Some(true)),
+        Some("false") | Some("0") => Ok(Some(false)),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "expected a boolean, got '{other}'"
+        ))),
+    }
+}
+
+/// The project whose Basic credentials came with the request.
+pub struct AuthProject(pub Project);
+
+impl AuthProject {
+    pub fn id(&self) -> &str {
+        &self.0.project_id
+    }
+}
+
+fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((id.to_string(), secret.to_string()))
+}
+
+impl FromRequestParts<AppState> for AuthProject {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some((id, secret)) = basic_credentials(parts) else {
+            return Err(ApiError(projects::bad_credentials()));
+        };
+        Ok(AuthProject(
+            projects::authenticate(state.ctx.store.as_ref(), &id, &secret).await?,
+        ))
+    }
+}
+
+/// `X-Stytch-Member-Session` / `X-Stytch-Member-SessionJWT`: when present, the call must run
+/// with that member's permissions. Member sessions arrive with the sessions capability; until
+/// then no session can exist, so a presented one is refused rather than silently ignored (which
+/// would grant the project's full rights to a caller that asked for a member's).
+pub struct MemberAuthorization;
+
+impl<S: Send + Sync> FromRequestParts<S> for MemberAuthorization {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let h = &parts.headers;
+        if h.contains_key("x-stytch-member-session") || h.contains_key("x-stytch-member-sessionjwt")
+        {
+            return Err(ApiError(CoreError::unauthorized(
+                "session_not_found",
+                "The member session in the authorization headers was not found or has expired.",
+            )));
+        }
+        Ok(MemberAuthorization)
+    }
+}

@@ -1,0 +1,129 @@
+//! Latch's HTTP front end: Stytch's B2B paths mapped onto latch-core use cases. Handlers only
+//! extract, call one service function and map the result.
+
+#![forbid(unsafe_code)]
+
+pub mod client_addr;
+pub mod error;
+pub mod extract;
+pub mod observe;
+pub mod reply;
+pub mod routes;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+use ipnet::IpNet;
+use latch_core::service::Ctx;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            trusted_proxies: vec![],
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: Ctx,
+    pub http: Arc<HttpConfig>,
+}
+
+pub fn router(state: AppState) -> Router {
+    use routes::{members as m, organizations as o};
+    let orgs = "/v1/b2b/organizations";
+    let member = "/v1/b2b/organizations/{organization_id}/members/{member_id}";
+    let api = Router::new()
+        .route(orgs, post(o::create))
+        .route("/v1/b2b/organizations/search", post(o::search))
+        .route(
+            "/v1/b2b/organizations/{organization_id}",
+            get(o::get).put(o::update).delete(o::delete),
+        )
+        .route(
+            "/v1/b2b/organizations/{organization_id}/metrics",
+            get(o::metrics),
+        )
+        .route(
+            "/v1/b2b/organizations/{organization_id}/external_id",
+            delete(o::delete_external_id),
+        )
+        .route(
+            "/v1/b2b/organizations/{organization_id}/connected_apps",
+            get(o::connected_apps),
+        )
+        .route(
+            "/v1/b2b/organizations/{organization_id}/connected_apps/{connected_app_id}",
+            get(o::connected_app),
+        )
+        .route(
+            "/v1/b2b/organizations/{organization_id}/members",
+            post(m::create),
+        )
+        .route(
+            "/v1/b2b/organizations/{organization_id}/member",
+            get(m::get),
+        )
+        .route(
+            "/v1/b2b/organizations/members/dangerously_get/{member_id}",
+            get(m::dangerously_get),
+        )
+        .route("/v1/b2b/organizations/members/search", post(m::search))
+        .route(member, put(m::update).delete(m::delete))
+        .route(&format!("{member}/reactivate"), put(m::reactivate))
+        .route(&format!("{member}/totp"), delete(m::delete_totp))
+        .route(
+            &format!("{member}/external_id"),
+            delete(m::delete_external_id),
+        )
+        .route(
+            &format!("{member}/unlink_retired_email"),
+            post(m::unlink_retired_email),
+        )
+        .route(&format!("{member}/oidc_providers"), get(m::oidc_providers))
+        .route(&format!("{member}/connected_apps"), get(m::connected_apps))
+        .route(
+            &format!("{member}/connected_apps/{{connected_app_id}}/revoke"),
+            post(m::revoke_connected_app),
+        )
+        .route(
+            &format!("{member}/oauth_providers/{{provider}}"),
+            get(m::oauth_provider),
+        )
+        .route(
+            "/v1/b2b/organizations/{organization_id}/members/passwords/{member_password_id}",
+            delete(m::delete_password),
+        )
+        .route(
+            "/v1/b2b/organizations/{organization_id}/members/mfa_phone_numbers/{member_id}",
+            delete(m::delete_mfa_phone_number),
+        )
+        .route("/latch/v1/outbox", get(routes::outbox::list))
+        .route("/healthz", get(routes::health::healthz))
+        .fallback(routes::route_not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed);
+    let timeout = state.http.request_timeout;
+    api.layer(DefaultBodyLimit::max(state.http.max_body_bytes))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
+        .with_state(state)
+}

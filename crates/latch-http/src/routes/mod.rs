@@ -1,0 +1,22 @@
+//! Routes, one module per API family, mirroring Stytch's paths.
+
+pub mod health;
+pub mod members;
+pub mod organizations;
+pub mod outbox;
+
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+pub async fn route_not_found() -> Response {
+    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "No such route.")
+}
+
+pub async fn method_not_allowed() -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This route does not accept this HTTP method.",
+    )
+}

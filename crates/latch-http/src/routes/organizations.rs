@@ -1,0 +1,175 @@
+//! `/v1/b2b/organizations…`: organizations.md, organization endpoints.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, AuthProject, MemberAuthorization};
+use crate::reply::Reply;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use latch_core::model::organization::Organization;
+use latch_core::service::organizations::{self, OrgInput};
+use latch_core::CoreError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Serialize)]
+pub struct OrgBody<'a> {
+    pub organization: Organization<'a>,
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<OrgInput>,
+) -> ApiResult<Response> {
+    let org = organizations::create(&s.ctx, p.id(), input).await?;
+    Ok(Reply(OrgBody {
+        organization: org.view(),
+    })
+    .into_response())
+}
+
+pub async fn get(
+    State(s): State<AppState>,
+    p: AuthProject,
+    Path(org): Path<String>,
+) -> ApiResult<Response> {
+    let org = organizations::get(&s.ctx, p.id(), &org).await?;
+    Ok(Reply(OrgBody {
+        organization: org.view(),
+    })
+    .into_response())
+}
+
+pub async fn update(
+    State(s): State<AppState>,
+    p: AuthProject,
+    _: MemberAuthorization,
+    Path(org): Path<String>,
+    ApiJson(input): ApiJson<OrgInput>,
+) -> ApiResult<Response> {
+    let org = organizations::update(&s.ctx, p.id(), &org, input).await?;
+    Ok(Reply(OrgBody {
+        organization: org.view(),
+    })
+    .into_response())
+}
+
+#[derive(Serialize)]
+struct Deleted {
+    organization_id: String,
+}
+
+pub async fn delete(
+    State(s): State<AppState>,
+    p: AuthProject,
+    _: MemberAuthorization,
+    Path(org): Path<String>,
+) -> ApiResult<Reply<impl Serialize>> {
+    let organization_id = organizations::delete(&s.ctx, p.id(), &org).await?;
+    Ok(Reply(Deleted { organization_id }))
+}
+
+pub async fn delete_external_id(
+    State(s): State<AppState>,
+    p: AuthProject,
+    _: MemberAuthorization,
+    Path(org): Path<String>,
+) -> ApiResult<Response> {
+    let org = organizations::delete_external_id(&s.ctx, p.id(), &org).await?;
+    Ok(Reply(OrgBody {
+        organization: org.view(),
+    })
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct SearchInput {
+    cursor: Option<String>,
+    limit: Option<i64>,
+    query: Option<Value>,
+}
+
+#[derive(Serialize)]
+pub struct ResultsMetadata {
+    pub total: i64,
+    pub next_cursor: Option<String>,
+}
+
+pub async fn search(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<SearchInput>,
+) -> ApiResult<Response> {
+    let found = organizations::search(
+        &s.ctx,
+        p.id(),
+        input.query.as_ref(),
+        input.cursor.as_deref(),
+        input.limit,
+    )
+    .await?;
+    let next_cursor = found.has_more.then(|| {
+        let last = found.items.last().expect("has_more implies a row");
+        latch_core::model::search::Cursor {
+            created_at: last.created_at.millis(),
+            id: last.organization_id.clone(),
+        }
+        .encode()
+    });
+    #[derive(Serialize)]
+    struct Body<'a> {
+        organizations: Vec<Organization<'a>>,
+        results_metadata: ResultsMetadata,
+    }
+    let body = Body {
+        organizations: found.items.iter().map(|o| o.view()).collect(),
+        results_metadata: ResultsMetadata {
+            total: found.total,
+            next_cursor,
+        },
+    };
+    Ok(Reply(body).into_response())
+}
+
+pub async fn metrics(
+    State(s): State<AppState>,
+    p: AuthProject,
+    Path(org): Path<String>,
+) -> ApiResult<Reply<impl Serialize>> {
+    #[derive(Serialize)]
+    struct Body {
+        member_count: i64,
+    }
+    Ok(Reply(Body {
+        member_count: organizations::member_count(&s.ctx, p.id(), &org).await?,
+    }))
+}
+
+/// Latch has no Connected Apps: an organization's list is truthfully empty.
+pub async fn connected_apps(
+    State(s): State<AppState>,
+    p: AuthProject,
+    _: MemberAuthorization,
+    Path(org): Path<String>,
+) -> ApiResult<Reply<impl Serialize>> {
+    organizations::get(&s.ctx, p.id(), &org).await?;
+    #[derive(Serialize)]
+    struct Body {
+        connected_apps: [Value; 0],
+    }
+    Ok(Reply(Body { connected_apps: [] }))
+}
+
+pub async fn connected_app(
+    State(s): State<AppState>,
+    p: AuthProject,
+    _: MemberAuthorization,
+    Path((org, _app)): Path<(String, String)>,
+) -> ApiResult<Reply<()>> {
+    organizations::get(&s.ctx, p.id(), &org).await?;
+    Err(ApiError(CoreError::not_found(
+        "connected_app_not_found",
+        "No Connected App with this id.",
+    )))
+}

@@ -1,0 +1,187 @@
+//! Running one SQL text on either engine: arguments are collected as `Arg`s and bound in order.
+
+use crate::{Pool, SqlStore};
+use latch_core::StoreError;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::FromRow;
+
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Text(String),
+    OptText(Option<String>),
+    Int(i64),
+    OptInt(Option<i64>),
+    Bool(bool),
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(v.to_string())
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(v.clone())
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::OptText(v)
+    }
+}
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::OptInt(v)
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+
+/// `args![a, b, c]` builds a `Vec<Arg>`.
+macro_rules! args {
+    ($($v:expr),* $(,)?) => { vec![$($crate::exec::Arg::from($v)),*] };
+}
+pub(crate) use args;
+
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::Text(v) => q.bind(v),
+                Arg::OptText(v) => q.bind(v),
+                Arg::Int(v) => q.bind(v),
+                Arg::OptInt(v) => q.bind(v),
+                Arg::Bool(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::UniqueViolation,
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+pub(crate) trait Row:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{}
+
+impl SqlStore {
+    pub(crate) async fn exec(&self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => bind_all!(sqlx::query(sql), args)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()),
+            Pool::Postgres(p) => bind_all!(sqlx::query(sql), args)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()),
+        }
+        .map_err(map_err)
+    }
+
+    pub(crate) async fn all<R: Row>(
+        &self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<R>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                bind_all!(sqlx::query_as::<_, R>(sql), args)
+                    .fetch_all(p)
+                    .await
+            }
+            Pool::Postgres(p) => {
+                bind_all!(sqlx::query_as::<_, R>(sql), args)
+                    .fetch_all(p)
+                    .await
+            }
+        }
+        .map_err(map_err)
+    }
+
+    pub(crate) async fn opt<R: Row>(
+        &self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Option<R>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                bind_all!(sqlx::query_as::<_, R>(sql), args)
+                    .fetch_optional(p)
+                    .await
+            }
+            Pool::Postgres(p) => {
+                bind_all!(sqlx::query_as::<_, R>(sql), args)
+                    .fetch_optional(p)
+                    .await
+            }
+        }
+        .map_err(map_err)
+    }
+
+    pub(crate) async fn count(&self, sql: &str, args: Vec<Arg>) -> Result<i64, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                bind_all!(sqlx::query_scalar::<_, i64>(sql), args)
+                    .fetch_one(p)
+                    .await
+            }
+            Pool::Postgres(p) => {
+                bind_all!(sqlx::query_scalar::<_, i64>(sql), args)
+                    .fetch_one(p)
+                    .await
+            }
+        }
+        .map_err(map_err)
+    }
+
+    /// Runs the statements in one transaction: all of them or none.
+    pub(crate) async fn tx(&self, stmts: Vec<(&str, Vec<Arg>)>) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin().await.map_err(map_err)?;
+                for (sql, args) in stmts {
+                    bind_all!(sqlx::query(sql), args)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)
+            }
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await.map_err(map_err)?;
+                for (sql, args) in stmts {
+                    bind_all!(sqlx::query(sql), args)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)
+            }
+        }
+    }
+}

@@ -1,0 +1,433 @@
+//! `Store` for `SqlStore`: the same SQL text on both engines.
+
+use crate::exec::{args, Arg};
+use crate::rows::*;
+use crate::search::{member_where, org_where, paginate};
+use crate::SqlStore;
+use latch_core::delivery::StoredMessage;
+use latch_core::model::member::{MemberRecord, RetiredEmail};
+use latch_core::model::organization::OrgRecord;
+use latch_core::model::project::Project;
+use latch_core::model::search::{MemberFilter, OrgFilter, Page, Query};
+use latch_core::store::{Found, Store, StoreResult};
+use std::sync::OnceLock;
+
+fn sql_once(cell: &'static OnceLock<String>, build: impl FnOnce() -> String) -> &'static str {
+    cell.get_or_init(build).as_str()
+}
+
+fn insert_org_sql() -> &'static str {
+    static S: OnceLock<String> = OnceLock::new();
+    sql_once(&S, || {
+        format!(
+            "INSERT INTO organizations ({ORG_COLUMNS}) VALUES ({})",
+            placeholders(10)
+        )
+    })
+}
+
+fn insert_member_sql() -> &'static str {
+    static S: OnceLock<String> = OnceLock::new();
+    sql_once(&S, || {
+        format!(
+            "INSERT INTO members ({MEMBER_COLUMNS}) VALUES ({})",
+            placeholders(22)
+        )
+    })
+}
+
+fn select_org(where_: &str) -> String {
+    format!("SELECT {ORG_COLUMNS} FROM organizations o {where_}")
+}
+
+fn select_member(where_: &str) -> String {
+    format!("SELECT {MEMBER_COLUMNS} FROM members m {where_}")
+}
+
+/// Statements that replace an organization's domain rows.
+fn domain_stmts(o: &OrgRecord) -> Vec<(&'static str, Vec<Arg>)> {
+    let mut out: Vec<(&'static str, Vec<Arg>)> = vec![(
+        "DELETE FROM organization_domains WHERE organization_id = $1",
+        args![&o.organization_id],
+    )];
+    let kinds = [
+        ("allowed", &o.settings.email_allowed_domains),
+        ("claimed", &o.settings.claimed_email_domains),
+    ];
+    for (kind, domains) in kinds {
+        for d in domains {
+            out.push((
+                "INSERT INTO organization_domains (organization_id, kind, domain) VALUES ($1, $2, $3)",
+                args![&o.organization_id, kind, d],
+            ));
+        }
+    }
+    out
+}
+
+fn orgs(rows: Vec<OrgRow>) -> StoreResult<Vec<OrgRecord>> {
+    rows.into_iter().map(OrgRecord::try_from).collect()
+}
+
+fn members(rows: Vec<MemberRow>) -> StoreResult<Vec<MemberRecord>> {
+    rows.into_iter().map(MemberRecord::try_from).collect()
+}
+
+fn page_of<T>(mut items: Vec<T>, total: i64, limit: u32) -> Found<T> {
+    let has_more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    Found {
+        items,
+        total,
+        has_more,
+    }
+}
+
+impl SqlStore {
+    async fn one_member(&self, where_: &str, a: Vec<Arg>) -> StoreResult<Option<MemberRecord>> {
+        self.opt::<MemberRow>(&select_member(where_), a)
+            .await?
+            .map(MemberRecord::try_from)
+            .transpose()
+    }
+    async fn one_org(&self, where_: &str, a: Vec<Arg>) -> StoreResult<Option<OrgRecord>> {
+        self.opt::<OrgRow>(&select_org(where_), a)
+            .await?
+            .map(OrgRecord::try_from)
+            .transpose()
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.count("SELECT 1", vec![]).await.map(|_| ())
+    }
+
+    async fn insert_project(&self, p: &Project) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO projects (project_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4)",
+            args![&p.project_id, &p.name, &p.secret_hash, p.created_at.millis()],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn get_project(&self, project_id: &str) -> StoreResult<Option<Project>> {
+        let row: Option<ProjectRow> = self
+            .opt("SELECT project_id, name, secret_hash, created_at FROM projects WHERE project_id = $1", args![project_id])
+            .await?;
+        Ok(row.map(Project::from))
+    }
+
+    async fn set_project_secret(&self, project_id: &str, secret_hash: &str) -> StoreResult<()> {
+        self.exec(
+            "UPDATE projects SET secret_hash = $2 WHERE project_id = $1",
+            args![project_id, secret_hash],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn count_projects(&self) -> StoreResult<i64> {
+        self.count("SELECT COUNT(*) FROM projects", vec![]).await
+    }
+
+    async fn insert_org(&self, o: &OrgRecord) -> StoreResult<()> {
+        let mut stmts = vec![(insert_org_sql(), org_args(o))];
+        stmts.extend(domain_stmts(o));
+        self.tx(stmts).await
+    }
+
+    async fn update_org(&self, o: &OrgRecord) -> StoreResult<()> {
+        let update = "UPDATE organizations SET name = $3, slug = $4, logo_url = $5, external_id = $6, \
+             trusted_metadata = $7, settings = $8, updated_at = $10 WHERE organization_id = $1 AND project_id = $2 \
+             AND created_at = $9";
+        let mut stmts = vec![(update, org_args(o))];
+        stmts.extend(domain_stmts(o));
+        self.tx(stmts).await
+    }
+
+    async fn delete_org(&self, project_id: &str, organization_id: &str) -> StoreResult<()> {
+        // Children go by ON DELETE CASCADE on both engines.
+        self.exec(
+            "DELETE FROM organizations WHERE project_id = $1 AND organization_id = $2",
+            args![project_id, organization_id],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn find_org(&self, project_id: &str, locator: &str) -> StoreResult<Option<OrgRecord>> {
+        // Ids, slugs and external ids cannot collide in practice; the id wins if they ever do.
+        self.one_org(
+            "WHERE o.project_id = $1 AND (o.organization_id = $2 OR o.slug = $2 OR o.external_id = $2) \
+             ORDER BY CASE WHEN o.organization_id = $2 THEN 0 WHEN o.slug = $2 THEN 1 ELSE 2 END LIMIT 1",
+            args![project_id, locator],
+        )
+        .await
+    }
+
+    async fn org_by_slug(&self, project_id: &str, slug: &str) -> StoreResult<Option<OrgRecord>> {
+        self.one_org(
+            "WHERE o.project_id = $1 AND o.slug = $2",
+            args![project_id, slug],
+        )
+        .await
+    }
+
+    async fn org_by_external_id(
+        &self,
+        project_id: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<OrgRecord>> {
+        self.one_org(
+            "WHERE o.project_id = $1 AND o.external_id = $2",
+            args![project_id, external_id],
+        )
+        .await
+    }
+
+    async fn orgs_by_ids(&self, project_id: &str, ids: &[String]) -> StoreResult<Vec<OrgRecord>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let q = Query {
+            operator: latch_core::model::search::Operator::And,
+            filters: vec![OrgFilter::Ids(ids.to_vec())],
+        };
+        let w = org_where(project_id, &q);
+        orgs(self.all(&select_org(&w.text), w.args).await?)
+    }
+
+    async fn search_orgs(
+        &self,
+        project_id: &str,
+        q: &Query<OrgFilter>,
+        page: &Page,
+    ) -> StoreResult<Found<OrgRecord>> {
+        let counted = org_where(project_id, q);
+        let total = self
+            .count(
+                &format!("SELECT COUNT(*) FROM organizations o {}", counted.text),
+                counted.args,
+            )
+            .await?;
+        let mut w = org_where(project_id, q);
+        paginate(&mut w, "o", "organization_id", page);
+        let rows = orgs(self.all(&select_org(&w.text), w.args).await?)?;
+        Ok(page_of(rows, total, page.limit))
+    }
+
+    async fn insert_member(&self, m: &MemberRecord) -> StoreResult<()> {
+        self.exec(insert_member_sql(), member_args(m))
+            .await
+            .map(|_| ())
+    }
+
+    async fn update_member(
+        &self,
+        m: &MemberRecord,
+        retire: Option<&RetiredEmail>,
+    ) -> StoreResult<()> {
+        let update = "UPDATE members SET email = $4, status = $5, name = $6, external_id = $7, is_breakglass = $8, \
+             email_verified = $9, mfa_enrolled = $10, mfa_phone_number = $11, mfa_phone_verified = $12, \
+             default_mfa_method = $13, member_password_id = $14, totp_registration_id = $15, roles = $16, \
+             trusted_metadata = $17, untrusted_metadata = $18, lock_created_at = $19, lock_expires_at = $20, \
+             updated_at = $22 WHERE member_id = $1 AND project_id = $2 AND organization_id = $3 AND created_at = $21";
+        let mut stmts = vec![(update, member_args(m))];
+        if let Some(r) = retire {
+            stmts.push((
+                "INSERT INTO retired_emails (email_id, project_id, organization_id, member_id, email, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                args![&r.email_id, &m.project_id, &m.organization_id, &m.member_id, &r.email_address, m.updated_at.millis()],
+            ));
+        }
+        self.tx(stmts).await
+    }
+
+    async fn find_member(
+        &self,
+        project_id: &str,
+        organization_id: &str,
+        locator: &str,
+    ) -> StoreResult<Option<MemberRecord>> {
+        // An external id may repeat between a deleted member and a live one: prefer the id, then live.
+        self.one_member(
+            "WHERE m.project_id = $1 AND m.organization_id = $2 AND (m.member_id = $3 OR m.external_id = $3) \
+             ORDER BY CASE WHEN m.member_id = $3 THEN 0 WHEN m.status <> 'deleted' THEN 1 ELSE 2 END LIMIT 1",
+            args![project_id, organization_id, locator],
+        )
+        .await
+    }
+
+    async fn member_by_id(
+        &self,
+        project_id: &str,
+        member_id: &str,
+    ) -> StoreResult<Option<MemberRecord>> {
+        self.one_member(
+            "WHERE m.project_id = $1 AND m.member_id = $2",
+            args![project_id, member_id],
+        )
+        .await
+    }
+
+    async fn member_by_email(
+        &self,
+        project_id: &str,
+        organization_id: &str,
+        email: &str,
+    ) -> StoreResult<Option<MemberRecord>> {
+        self.one_member(
+            "WHERE m.project_id = $1 AND m.organization_id = $2 AND m.email = $3 AND m.status <> 'deleted'",
+            args![project_id, organization_id, email],
+        )
+        .await
+    }
+
+    async fn member_by_phone(
+        &self,
+        project_id: &str,
+        organization_id: &str,
+        phone: &str,
+    ) -> StoreResult<Option<MemberRecord>> {
+        self.one_member(
+            "WHERE m.project_id = $1 AND m.organization_id = $2 AND m.mfa_phone_number = $3 AND m.status <> 'deleted'",
+            args![project_id, organization_id, phone],
+        )
+        .await
+    }
+
+    async fn member_by_external_id(
+        &self,
+        project_id: &str,
+        organization_id: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<MemberRecord>> {
+        self.one_member(
+            "WHERE m.project_id = $1 AND m.organization_id = $2 AND m.external_id = $3 AND m.status <> 'deleted'",
+            args![project_id, organization_id, external_id],
+        )
+        .await
+    }
+
+    async fn member_by_password_id(
+        &self,
+        project_id: &str,
+        organization_id: &str,
+        password_id: &str,
+    ) -> StoreResult<Option<MemberRecord>> {
+        self.one_member(
+            "WHERE m.project_id = $1 AND m.organization_id = $2 AND m.member_password_id = $3",
+            args![project_id, organization_id, password_id],
+        )
+        .await
+    }
+
+    async fn count_members(&self, project_id: &str, organization_id: &str) -> StoreResult<i64> {
+        self.count(
+            "SELECT COUNT(*) FROM members WHERE project_id = $1 AND organization_id = $2 AND status <> 'deleted'",
+            args![project_id, organization_id],
+        )
+        .await
+    }
+
+    async fn search_members(
+        &self,
+        project_id: &str,
+        organization_ids: &[String],
+        q: &Query<MemberFilter>,
+        page: &Page,
+    ) -> StoreResult<Found<MemberRecord>> {
+        let counted = member_where(project_id, organization_ids, q);
+        let total = self
+            .count(
+                &format!("SELECT COUNT(*) FROM members m {}", counted.text),
+                counted.args,
+            )
+            .await?;
+        let mut w = member_where(project_id, organization_ids, q);
+        paginate(&mut w, "m", "member_id", page);
+        let rows = members(self.all(&select_member(&w.text), w.args).await?)?;
+        Ok(page_of(rows, total, page.limit))
+    }
+
+    async fn retired_emails(
+        &self,
+        project_id: &str,
+        member_ids: &[String],
+    ) -> StoreResult<Vec<RetiredEmail>> {
+        if member_ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut sql = crate::search::Sql::default();
+        let p = sql.bind(project_id);
+        let list = sql.list(member_ids);
+        let text = format!(
+            "SELECT email_id, member_id, email FROM retired_emails WHERE project_id = {p} AND member_id IN {list} ORDER BY created_at, email_id"
+        );
+        let rows: Vec<RetiredRow> = self.all(&text, sql.args).await?;
+        Ok(rows.into_iter().map(RetiredEmail::from).collect())
+    }
+
+    async fn retired_email_owner(
+        &self,
+        project_id: &str,
+        organization_id: &str,
+        email: &str,
+    ) -> StoreResult<Option<RetiredEmail>> {
+        let row: Option<RetiredRow> = self
+            .opt(
+                "SELECT email_id, member_id, email FROM retired_emails WHERE project_id = $1 AND organization_id = $2 AND email = $3",
+                args![project_id, organization_id, email],
+            )
+            .await?;
+        Ok(row.map(RetiredEmail::from))
+    }
+
+    async fn delete_retired_email(&self, project_id: &str, email_id: &str) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM retired_emails WHERE project_id = $1 AND email_id = $2",
+            args![project_id, email_id],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn insert_message(&self, m: &StoredMessage) -> StoreResult<()> {
+        static S: OnceLock<String> = OnceLock::new();
+        let sql = sql_once(&S, || {
+            format!(
+                "INSERT INTO outbox_messages ({MESSAGE_COLUMNS}) VALUES ({})",
+                placeholders(13)
+            )
+        });
+        self.exec(sql, message_args(m)).await.map(|_| ())
+    }
+
+    async fn list_messages(
+        &self,
+        project_id: &str,
+        recipient: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        let rows: Vec<MessageRow> = match recipient {
+            Some(r) => {
+                self.all(
+                    &format!("SELECT {MESSAGE_COLUMNS} FROM outbox_messages WHERE project_id = $1 AND recipient = $2 ORDER BY seq DESC LIMIT $3"),
+                    args![project_id, r, limit as i64],
+                )
+                .await?
+            }
+            None => {
+                self.all(
+                    &format!("SELECT {MESSAGE_COLUMNS} FROM outbox_messages WHERE project_id = $1 ORDER BY seq DESC LIMIT $2"),
+                    args![project_id, limit as i64],
+                )
+                .await?
+            }
+        };
+        rows.into_iter().map(StoredMessage::try_from).collect()
+    }
+}

@@ -1,0 +1,261 @@
+//! Rows as both drivers decode them, and their conversion to and from the domain records.
+//! JSON documents are TEXT on both engines so that one SQL text serves both.
+
+use crate::exec::{args, Arg};
+use latch_core::clock::Timestamp;
+use latch_core::delivery::{Channel, StoredMessage};
+use latch_core::model::member::{MemberRecord, RetiredEmail};
+use latch_core::model::organization::OrgRecord;
+use latch_core::model::project::Project;
+use latch_core::StoreError;
+use serde_json::Value;
+
+fn json(text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("corrupt JSON column: {e}")))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ProjectRow {
+    project_id: String,
+    name: String,
+    secret_hash: String,
+    created_at: i64,
+}
+
+impl From<ProjectRow> for Project {
+    fn from(r: ProjectRow) -> Self {
+        Project {
+            project_id: r.project_id,
+            name: r.name,
+            secret_hash: r.secret_hash,
+            created_at: Timestamp(r.created_at),
+        }
+    }
+}
+
+pub(crate) const ORG_COLUMNS: &str =
+    "organization_id, project_id, name, slug, logo_url, external_id, trusted_metadata, settings, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrgRow {
+    organization_id: String,
+    project_id: String,
+    name: String,
+    slug: String,
+    logo_url: String,
+    external_id: Option<String>,
+    trusted_metadata: String,
+    settings: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<OrgRow> for OrgRecord {
+    type Error = StoreError;
+    fn try_from(r: OrgRow) -> Result<Self, StoreError> {
+        Ok(OrgRecord {
+            project_id: r.project_id,
+            organization_id: r.organization_id,
+            name: r.name,
+            slug: r.slug,
+            logo_url: r.logo_url,
+            external_id: r.external_id,
+            trusted_metadata: json(&r.trusted_metadata)?,
+            settings: serde_json::from_str(&r.settings)
+                .map_err(|e| StoreError::Backend(format!("corrupt settings: {e}")))?,
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+        })
+    }
+}
+
+/// Values in `ORG_COLUMNS` order.
+pub(crate) fn org_args(o: &OrgRecord) -> Vec<Arg> {
+    args![
+        &o.organization_id,
+        &o.project_id,
+        &o.name,
+        &o.slug,
+        &o.logo_url,
+        o.external_id.clone(),
+        o.trusted_metadata.to_string(),
+        serde_json::to_string(&o.settings).unwrap_or_default(),
+        o.created_at.millis(),
+        o.updated_at.millis(),
+    ]
+}
+
+pub(crate) const MEMBER_COLUMNS: &str = "member_id, project_id, organization_id, email, status, name, external_id, \
+     is_breakglass, email_verified, mfa_enrolled, mfa_phone_number, mfa_phone_verified, default_mfa_method, \
+     member_password_id, totp_registration_id, roles, trusted_metadata, untrusted_metadata, lock_created_at, \
+     lock_expires_at, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    member_id: String,
+    project_id: String,
+    organization_id: String,
+    email: String,
+    status: String,
+    name: String,
+    external_id: Option<String>,
+    is_breakglass: bool,
+    email_verified: bool,
+    mfa_enrolled: bool,
+    mfa_phone_number: String,
+    mfa_phone_verified: bool,
+    default_mfa_method: String,
+    member_password_id: String,
+    totp_registration_id: String,
+    roles: String,
+    trusted_metadata: String,
+    untrusted_metadata: String,
+    lock_created_at: Option<i64>,
+    lock_expires_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<MemberRow> for MemberRecord {
+    type Error = StoreError;
+    fn try_from(r: MemberRow) -> Result<Self, StoreError> {
+        Ok(MemberRecord {
+            project_id: r.project_id,
+            organization_id: r.organization_id,
+            member_id: r.member_id,
+            email: r.email,
+            status: r.status,
+            name: r.name,
+            external_id: r.external_id,
+            is_breakglass: r.is_breakglass,
+            email_verified: r.email_verified,
+            mfa_enrolled: r.mfa_enrolled,
+            mfa_phone_number: r.mfa_phone_number,
+            mfa_phone_verified: r.mfa_phone_verified,
+            default_mfa_method: r.default_mfa_method,
+            member_password_id: r.member_password_id,
+            totp_registration_id: r.totp_registration_id,
+            roles: serde_json::from_str(&r.roles)
+                .map_err(|e| StoreError::Backend(format!("corrupt roles: {e}")))?,
+            trusted_metadata: json(&r.trusted_metadata)?,
+            untrusted_metadata: json(&r.untrusted_metadata)?,
+            lock_created_at: r.lock_created_at.map(Timestamp),
+            lock_expires_at: r.lock_expires_at.map(Timestamp),
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+        })
+    }
+}
+
+/// Values in `MEMBER_COLUMNS` order.
+pub(crate) fn member_args(m: &MemberRecord) -> Vec<Arg> {
+    args![
+        &m.member_id,
+        &m.project_id,
+        &m.organization_id,
+        &m.email,
+        &m.status,
+        &m.name,
+        m.external_id.clone(),
+        m.is_breakglass,
+        m.email_verified,
+        m.mfa_enrolled,
+        &m.mfa_phone_number,
+        m.mfa_phone_verified,
+        &m.default_mfa_method,
+        &m.member_password_id,
+        &m.totp_registration_id,
+        serde_json::to_string(&m.roles).unwrap_or_default(),
+        m.trusted_metadata.to_string(),
+        m.untrusted_metadata.to_string(),
+        m.lock_created_at.map(Timestamp::millis),
+        m.lock_expires_at.map(Timestamp::millis),
+        m.created_at.millis(),
+        m.updated_at.millis(),
+    ]
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RetiredRow {
+    email_id: String,
+    member_id: String,
+    email: String,
+}
+
+impl From<RetiredRow> for RetiredEmail {
+    fn from(r: RetiredRow) -> Self {
+        RetiredEmail {
+            email_id: r.email_id,
+            email_address: r.email,
+            member_id: r.member_id,
+        }
+    }
+}
+
+pub(crate) const MESSAGE_COLUMNS: &str =
+    "message_id, project_id, channel, recipient, kind, locale, subject, text, html, code, token, url, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MessageRow {
+    message_id: String,
+    project_id: String,
+    channel: String,
+    recipient: String,
+    kind: String,
+    locale: String,
+    subject: Option<String>,
+    text: String,
+    html: Option<String>,
+    code: Option<String>,
+    token: Option<String>,
+    url: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<MessageRow> for StoredMessage {
+    type Error = StoreError;
+    fn try_from(r: MessageRow) -> Result<Self, StoreError> {
+        Ok(StoredMessage {
+            message_id: r.message_id,
+            project_id: r.project_id,
+            channel: Channel::parse(&r.channel)
+                .ok_or_else(|| StoreError::Backend("bad channel".into()))?,
+            recipient: r.recipient,
+            kind: r.kind,
+            locale: r.locale,
+            subject: r.subject,
+            text: r.text,
+            html: r.html,
+            code: r.code,
+            token: r.token,
+            url: r.url,
+            created_at: Timestamp(r.created_at),
+        })
+    }
+}
+
+pub(crate) fn message_args(m: &StoredMessage) -> Vec<Arg> {
+    args![
+        &m.message_id,
+        &m.project_id,
+        m.channel.as_str(),
+        &m.recipient,
+        &m.kind,
+        &m.locale,
+        m.subject.clone(),
+        &m.text,
+        m.html.clone(),
+        m.code.clone(),
+        m.token.clone(),
+        m.url.clone(),
+        m.created_at.millis(),
+    ]
+}
+
+/// `$1, $2, …, $n`
+pub(crate) fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

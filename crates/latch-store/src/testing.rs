@@ -1,0 +1,79 @@
+//! Fresh databases for tests: a new SQLite file, or a new PostgreSQL database on the server named
+//! by `LATCH_TEST_DATABASE_URL`, so every test starts empty and none sees another's rows.
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+use std::str::FromStr;
+
+/// The engines to run storage tests on: SQLite always, PostgreSQL when configured.
+pub fn engines() -> Vec<&'static str> {
+    let mut v = vec!["sqlite"];
+    if std::env::var("LATCH_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
+        v.push("postgres");
+    }
+    v
+}
+
+/// A URL for a database no one has used yet.
+pub async fn fresh_database_url(engine: &str) -> String {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    match engine {
+        "sqlite" => {
+            let dir = std::env::temp_dir().join(format!("latch-test-{tag}"));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            format!("sqlite:{}", dir.join("latch.db").display())
+        }
+        "postgres" => {
+            let base = std::env::var("LATCH_TEST_DATABASE_URL").expect("LATCH_TEST_DATABASE_URL");
+            let name = format!("latch_t_{tag}");
+            let opts = PgConnectOptions::from_str(&base).expect("LATCH_TEST_DATABASE_URL");
+            let mut conn = opts
+                .connect()
+                .await
+                .expect("connect to LATCH_TEST_DATABASE_URL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create database");
+            conn.close().await.ok();
+            with_database(&base, &name)
+        }
+        other => panic!("unknown engine {other}"),
+    }
+}
+
+/// `base` with its database name replaced.
+fn with_database(base: &str, name: &str) -> String {
+    let (head, query) = match base.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (base, None),
+    };
+    let scheme_end = head.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match head[scheme_end..].find('/') {
+        Some(i) => &head[..scheme_end + i],
+        None => head,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{name}?{q}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replaces_database_name() {
+        assert_eq!(
+            super::with_database("postgres://u@h:5432/x", "y"),
+            "postgres://u@h:5432/y"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h", "y"),
+            "postgres://u@h/y"
+        );
+        assert_eq!(
+            super::with_database("postgres://h/x?sslmode=disable", "y"),
+            "postgres://h/y?sslmode=disable"
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! Building and running the server: open storage, ensure a project exists, serve until a signal,
+//! then let in-flight requests finish (bounded by `shutdown_grace_secs`).
+
+use crate::config::Config;
+use latch_core::delivery::Outbox;
+use latch_core::service::{projects, Ctx};
+use latch_http::{AppState, HttpConfig};
+use latch_store::{PoolOptions, SqlStore};
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    store: SqlStore,
+    grace: Duration,
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> anyhow_like::Result<Self> {
+        let url = config.database_url();
+        if url.starts_with("sqlite:") && config.database_url.is_empty() {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                anyhow_like::err(format!("creating {}: {e}", config.data_dir.display()))
+            })?;
+        }
+        let opts = PoolOptions {
+            max_connections: config.db_max_connections,
+            ..Default::default()
+        };
+        let store = SqlStore::connect(&url, &opts)
+            .await
+            .map_err(|e| anyhow_like::err(format!("database: {e}")))?;
+        let shared: Arc<dyn latch_core::store::Store> = Arc::new(store.clone());
+        ensure_project(config, shared.as_ref()).await?;
+        let ctx = Ctx {
+            store: shared.clone(),
+            delivery: Arc::new(Outbox::new(shared)),
+        };
+        let http = HttpConfig {
+            max_body_bytes: config.max_body_bytes,
+            request_timeout: Duration::from_secs(config.request_timeout_secs),
+            trusted_proxies: config
+                .trusted_proxy_nets()
+                .map_err(|e| anyhow_like::err(e.to_string()))?,
+        };
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| anyhow_like::err(format!("listening on {}: {e}", config.listen)))?;
+        Ok(Self {
+            listener,
+            state: AppState {
+                ctx,
+                http: Arc::new(http),
+            },
+            store,
+            grace: Duration::from_secs(config.shutdown_grace_secs),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then drains.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let addr = self.local_addr();
+        tracing::info!(%addr, engine = self.store.engine(), "latch listening");
+        let app =
+            latch_http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        };
+        let server = tokio::spawn(
+            axum::serve(self.listener, app)
+                .with_graceful_shutdown(signal)
+                .into_future(),
+        );
+        tokio::pin!(server);
+        let result = tokio::select! {
+            r = &mut server => r,
+            _ = async { let _ = stopping_rx.await; tokio::time::sleep(self.grace).await } => {
+                tracing::warn!(grace_secs = self.grace.as_secs(), "shutdown grace period over; dropping remaining requests");
+                server.abort();
+                Ok(Ok(()))
+            }
+        };
+        self.store.close().await;
+        result.map_err(std::io::Error::other)?
+    }
+}
+
+/// The bootstrap project from the settings, or on an empty database a development project whose
+/// credentials are printed once.
+async fn ensure_project(
+    config: &Config,
+    store: &dyn latch_core::store::Store,
+) -> anyhow_like::Result<()> {
+    if let (Some(id), Some(secret)) = (&config.bootstrap_project_id, &config.bootstrap_secret) {
+        projects::ensure(store, id, secret)
+            .await
+            .map_err(|e| anyhow_like::err(format!("bootstrap project: {e}")))?;
+        tracing::info!(project_id = %id, "bootstrap project ready");
+        return Ok(());
+    }
+    if store
+        .count_projects()
+        .await
+        .map_err(|e| anyhow_like::err(e.to_string()))?
+        == 0
+    {
+        let p = projects::create(store, "development")
+            .await
+            .map_err(|e| anyhow_like::err(e.to_string()))?;
+        println!(
+            "Created a development project. Its secret is shown only this once:\n  project_id: {}\n  secret:     {}",
+            p.project.project_id, p.secret
+        );
+    }
+    Ok(())
+}
+
+/// Waits for SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// A small string error for startup paths, where the message is all the operator needs.
+pub mod anyhow_like {
+    #[derive(Debug)]
+    pub struct Error(pub String);
+    impl std::fmt::Display for Error {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+    impl std::error::Error for Error {}
+    pub type Result<T> = std::result::Result<T, Error>;
+    pub fn err(msg: String) -> Error {
+        Error(msg)
+    }
+}

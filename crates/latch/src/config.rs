@@ -1,0 +1,286 @@
+//! Settings: defaults, then the TOML file (`--config` / `LATCH_CONFIG`), then `LATCH_*`
+//! environment variables. Every setting is listed in docs/configuration.md.
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP API listens on.
+    pub listen: String,
+    /// Where the embedded SQLite database lives when `database_url` is empty.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL, or `sqlite:…` for an explicit SQLite file.
+    pub database_url: String,
+    pub db_max_connections: u32,
+    /// `tracing` filter, e.g. `info` or `latch=debug,sqlx=warn`.
+    pub log: String,
+    /// `text` or `json`.
+    pub log_format: String,
+    pub max_body_bytes: usize,
+    pub request_timeout_secs: u64,
+    /// How long in-flight requests may run after SIGTERM/SIGINT.
+    pub shutdown_grace_secs: u64,
+    /// Proxies whose `X-Forwarded-For` is believed (IPs or CIDRs).
+    pub trusted_proxies: Vec<String>,
+    pub bootstrap_project_id: Option<String>,
+    pub bootstrap_secret: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./latch-data"),
+            database_url: String::new(),
+            db_max_connections: 16,
+            log: "info".into(),
+            log_format: "text".into(),
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 30,
+            trusted_proxies: vec![],
+            bootstrap_project_id: None,
+            bootstrap_secret: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("parsing {path}: {source}")]
+    Parse {
+        path: String,
+        source: toml::de::Error,
+    },
+    #[error("{var}: {problem}")]
+    Env { var: String, problem: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Environment variables Latch reads besides the settings (so they are not "unknown").
+const OTHER_VARS: &[&str] = &["LATCH_CONFIG", "LATCH_TEST_DATABASE_URL", "LATCH_BIN"];
+
+fn parse_env<T: std::str::FromStr>(var: &str, v: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    v.parse().map_err(|e: T::Err| ConfigError::Env {
+        var: var.into(),
+        problem: e.to_string(),
+    })
+}
+
+impl Config {
+    /// Loads the file (if any) and applies the environment from `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut cfg = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.display().to_string(),
+                    source,
+                })?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(env)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let get = |k: &str| env(k).filter(|v| !v.is_empty());
+        if let Some(v) = get("LATCH_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = get("LATCH_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("LATCH_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = get("LATCH_DB_MAX_CONNECTIONS") {
+            self.db_max_connections = parse_env("LATCH_DB_MAX_CONNECTIONS", &v)?;
+        }
+        if let Some(v) = get("LATCH_LOG") {
+            self.log = v;
+        }
+        if let Some(v) = get("LATCH_LOG_FORMAT") {
+            self.log_format = v;
+        }
+        if let Some(v) = get("LATCH_MAX_BODY_BYTES") {
+            self.max_body_bytes = parse_env("LATCH_MAX_BODY_BYTES", &v)?;
+        }
+        if let Some(v) = get("LATCH_REQUEST_TIMEOUT_SECS") {
+            self.request_timeout_secs = parse_env("LATCH_REQUEST_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = get("LATCH_SHUTDOWN_GRACE_SECS") {
+            self.shutdown_grace_secs = parse_env("LATCH_SHUTDOWN_GRACE_SECS", &v)?;
+        }
+        if let Some(v) = get("LATCH_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        if let Some(v) = get("LATCH_BOOTSTRAP_PROJECT_ID") {
+            self.bootstrap_project_id = Some(v);
+        }
+        if let Some(v) = get("LATCH_BOOTSTRAP_SECRET") {
+            self.bootstrap_secret = Some(v);
+        }
+        if let Some(path) = get("LATCH_BOOTSTRAP_SECRET_FILE") {
+            let secret = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            self.bootstrap_secret = Some(secret.trim().to_string());
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid(format!(
+                "log_format must be text or json, not '{}'",
+                self.log_format
+            )));
+        }
+        if self.bootstrap_project_id.is_some() != self.bootstrap_secret.is_some() {
+            return Err(ConfigError::Invalid(
+                "bootstrap_project_id and bootstrap_secret go together".into(),
+            ));
+        }
+        if self.db_max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "db_max_connections must be at least 1".into(),
+            ));
+        }
+        self.trusted_proxy_nets()?;
+        Ok(())
+    }
+
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        ConfigError::Invalid(format!(
+                            "trusted_proxies: '{s}' is not an IP address or CIDR"
+                        ))
+                    })
+            })
+            .collect()
+    }
+
+    /// The database to open: the configured URL, else the SQLite file in `data_dir`.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite:{}", self.data_dir.join("latch.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// `LATCH_*` variables that no setting reads: likely typos, worth a warning.
+    pub fn unknown_env_vars(vars: impl Iterator<Item = String>) -> Vec<String> {
+        const KNOWN: &[&str] = &[
+            "LATCH_LISTEN",
+            "LATCH_DATA_DIR",
+            "LATCH_DATABASE_URL",
+            "LATCH_DB_MAX_CONNECTIONS",
+            "LATCH_LOG",
+            "LATCH_LOG_FORMAT",
+            "LATCH_MAX_BODY_BYTES",
+            "LATCH_REQUEST_TIMEOUT_SECS",
+            "LATCH_SHUTDOWN_GRACE_SECS",
+            "LATCH_TRUSTED_PROXIES",
+            "LATCH_BOOTSTRAP_PROJECT_ID",
+            "LATCH_BOOTSTRAP_SECRET",
+            "LATCH_BOOTSTRAP_SECRET_FILE",
+        ];
+        vars.filter(|v| {
+            v.starts_with("LATCH_")
+                && !KNOWN.contains(&v.as_str())
+                && !OTHER_VARS.contains(&v.as_str())
+        })
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let dir = std::env::temp_dir().join(format!("latch-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("latch.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\nlog = \"debug\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+        )
+        .unwrap();
+        let cfg = Config::load(Some(&file), &env(&[("LATCH_LISTEN", "127.0.0.1:1")])).unwrap();
+        assert_eq!(cfg.listen, "127.0.0.1:1");
+        assert_eq!(cfg.log, "debug");
+        assert_eq!(cfg.trusted_proxy_nets().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let dir = std::env::temp_dir().join(format!("latch-cfg2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("latch.toml");
+        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+        assert!(matches!(
+            Config::load(Some(&file), &env(&[])),
+            Err(ConfigError::Parse { .. })
+        ));
+        assert!(Config::load(None, &env(&[("LATCH_MAX_BODY_BYTES", "lots")])).is_err());
+        assert!(Config::load(None, &env(&[("LATCH_TRUSTED_PROXIES", "not-an-ip")])).is_err());
+        assert!(Config::load(
+            None,
+            &env(&[("LATCH_BOOTSTRAP_PROJECT_ID", "project-test-x")])
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_data_dir() {
+        let cfg = Config::load(None, &env(&[("LATCH_DATA_DIR", "/tmp/d")])).unwrap();
+        assert_eq!(cfg.database_url(), "sqlite:/tmp/d/latch.db");
+        let unknown = Config::unknown_env_vars(
+            ["LATCH_LISTN".to_string(), "LATCH_LOG".to_string()].into_iter(),
+        );
+        assert_eq!(unknown, vec!["LATCH_LISTN"]);
+    }
+}

@@ -1,0 +1,8 @@
+//! The `latch` binary's library half: settings, startup and commands, shared with the tests.
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod commands;
+pub mod config;
+pub mod telemetry;

@@ -1,0 +1,75 @@
+//! `latch`: a self-hosted authentication server that speaks Stytch's B2B API.
+
+use clap::{Parser, Subcommand};
+use latch::config::Config;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "latch",
+    version,
+    about = "Self-hosted B2B authentication server, compatible with Stytch's SDKs"
+)]
+struct Cli {
+    /// TOML settings file (also LATCH_CONFIG).
+    #[arg(long, global = true, env = "LATCH_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API.
+    Serve,
+    /// Manage projects.
+    Project {
+        #[command(subcommand)]
+        command: ProjectCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectCommand {
+    /// Create a project and print its id and secret as JSON (the secret is shown only once).
+    Create {
+        #[arg(long, default_value = "default")]
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref(), &|k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("latch: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    latch::telemetry::init(&config);
+    for var in Config::unknown_env_vars(std::env::vars().map(|(k, _)| k)) {
+        tracing::warn!(%var, "unknown LATCH_ variable ignored");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve => latch::commands::serve(&config).await,
+            Command::Project {
+                command: ProjectCommand::Create { name },
+            } => latch::commands::create_project(&config, &name).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "latch failed");
+            eprintln!("latch: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
