@@ -14,32 +14,73 @@ pub fn engines() -> Vec<&'static str> {
     v
 }
 
-/// A URL for a database no one has used yet.
-pub async fn fresh_database_url(engine: &str) -> String {
-    let tag = uuid::Uuid::new_v4().simple().to_string();
-    match engine {
-        "sqlite" => {
-            let dir = std::env::temp_dir().join(format!("latch-test-{tag}"));
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            format!("sqlite:{}", dir.join("latch.db").display())
+/// A database no one has used yet. Call `dispose` at the end of a test to remove it.
+pub struct TestDb {
+    pub url: String,
+    pub engine: &'static str,
+    name: String,
+}
+
+impl TestDb {
+    pub async fn new(engine: &'static str) -> Self {
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        match engine {
+            "sqlite" => {
+                let dir = std::env::temp_dir().join(format!("latch-test-{tag}"));
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                let url = format!("sqlite:{}", dir.join("latch.db").display());
+                Self {
+                    url,
+                    engine,
+                    name: dir.display().to_string(),
+                }
+            }
+            "postgres" => {
+                let name = format!("latch_t_{tag}");
+                let mut conn = admin().await;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database");
+                conn.close().await.ok();
+                Self {
+                    url: with_database(&base_url(), &name),
+                    engine,
+                    name,
+                }
+            }
+            other => panic!("unknown engine {other}"),
         }
-        "postgres" => {
-            let base = std::env::var("LATCH_TEST_DATABASE_URL").expect("LATCH_TEST_DATABASE_URL");
-            let name = format!("latch_t_{tag}");
-            let opts = PgConnectOptions::from_str(&base).expect("LATCH_TEST_DATABASE_URL");
-            let mut conn = opts
-                .connect()
-                .await
-                .expect("connect to LATCH_TEST_DATABASE_URL");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create database");
-            conn.close().await.ok();
-            with_database(&base, &name)
-        }
-        other => panic!("unknown engine {other}"),
     }
+
+    pub async fn dispose(self) {
+        match self.engine {
+            "postgres" => {
+                let mut conn = admin().await;
+                let _ = sqlx::query(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .execute(&mut conn)
+                .await;
+                conn.close().await.ok();
+            }
+            _ => {
+                let _ = std::fs::remove_dir_all(&self.name);
+            }
+        }
+    }
+}
+
+fn base_url() -> String {
+    std::env::var("LATCH_TEST_DATABASE_URL").expect("LATCH_TEST_DATABASE_URL")
+}
+
+async fn admin() -> sqlx::PgConnection {
+    let opts = PgConnectOptions::from_str(&base_url()).expect("LATCH_TEST_DATABASE_URL");
+    opts.connect()
+        .await
+        .expect("connect to LATCH_TEST_DATABASE_URL")
 }
 
 /// `base` with its database name replaced.

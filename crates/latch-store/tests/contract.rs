@@ -1,0 +1,562 @@
+//! The store contract: every test runs on SQLite, and on PostgreSQL when LATCH_TEST_DATABASE_URL
+//! is set, each in a fresh database.
+
+use latch_core::clock::Timestamp;
+use latch_core::delivery::{Channel, StoredMessage};
+use latch_core::model::member::{MemberRecord, RetiredEmail};
+use latch_core::model::organization::{OrgRecord, OrgSettings};
+use latch_core::model::project::Project;
+use latch_core::model::search::{MemberFilter, Operator, OrgFilter, Page, Query};
+use latch_core::store::Store;
+use latch_core::StoreError;
+use latch_store::testing::{engines, TestDb};
+use latch_store::{PoolOptions, SqlStore};
+use serde_json::json;
+use std::future::Future;
+
+async fn on_each_engine<F, Fut>(test: F)
+where
+    F: Fn(SqlStore) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let store = SqlStore::connect(&db.url, &PoolOptions::default())
+            .await
+            .expect("connect");
+        test(store.clone()).await;
+        store.close().await;
+        db.dispose().await;
+    }
+}
+
+fn project(id: &str) -> Project {
+    Project {
+        project_id: id.into(),
+        name: "p".into(),
+        secret_hash: "h".into(),
+        created_at: Timestamp::now(),
+    }
+}
+
+fn org(project_id: &str, id: &str, slug: &str, created: i64) -> OrgRecord {
+    OrgRecord {
+        project_id: project_id.into(),
+        organization_id: id.into(),
+        name: format!("Org {slug}"),
+        slug: slug.into(),
+        logo_url: String::new(),
+        external_id: None,
+        trusted_metadata: json!({"tier": 1}),
+        settings: OrgSettings::default(),
+        created_at: Timestamp(created),
+        updated_at: Timestamp(created),
+    }
+}
+
+fn member(o: &OrgRecord, id: &str, email: &str, created: i64) -> MemberRecord {
+    MemberRecord {
+        project_id: o.project_id.clone(),
+        organization_id: o.organization_id.clone(),
+        member_id: id.into(),
+        email: email.into(),
+        status: "active".into(),
+        name: String::new(),
+        external_id: None,
+        is_breakglass: false,
+        email_verified: false,
+        mfa_enrolled: false,
+        mfa_phone_number: String::new(),
+        mfa_phone_verified: false,
+        default_mfa_method: String::new(),
+        member_password_id: String::new(),
+        totp_registration_id: String::new(),
+        roles: vec!["editor".into()],
+        trusted_metadata: json!({}),
+        untrusted_metadata: json!({"theme": "dark"}),
+        lock_created_at: None,
+        lock_expires_at: None,
+        created_at: Timestamp(created),
+        updated_at: Timestamp(created),
+    }
+}
+
+fn all() -> Page {
+    Page {
+        after: None,
+        limit: 100,
+    }
+}
+
+fn and<F>(filters: Vec<F>) -> Query<F> {
+    Query {
+        operator: Operator::And,
+        filters,
+    }
+}
+
+#[test]
+fn migration_trees_have_the_same_versions() {
+    let (sqlite, postgres) = latch_store::migration_versions();
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, postgres);
+}
+
+#[tokio::test]
+async fn refuses_unknown_url_schemes() {
+    let err = SqlStore::connect("mysql://localhost/x", &PoolOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("unsupported"), "{err}");
+}
+
+#[tokio::test]
+async fn projects_round_trip() {
+    on_each_engine(|s| async move {
+        s.insert_project(&project("project-a")).await.unwrap();
+        assert_eq!(s.count_projects().await.unwrap(), 1);
+        assert!(matches!(
+            s.insert_project(&project("project-a")).await,
+            Err(StoreError::UniqueViolation)
+        ));
+        s.set_project_secret("project-a", "h2").await.unwrap();
+        assert_eq!(
+            s.get_project("project-a")
+                .await
+                .unwrap()
+                .unwrap()
+                .secret_hash,
+            "h2"
+        );
+        assert!(s.get_project("project-b").await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn organizations_are_found_by_id_slug_and_external_id_within_their_project_only() {
+    on_each_engine(|s| async move {
+        s.insert_project(&project("pa")).await.unwrap();
+        s.insert_project(&project("pb")).await.unwrap();
+        let mut a = org("pa", "org-1", "acme", 1);
+        a.external_id = Some("ext-1".into());
+        a.settings.email_allowed_domains = vec!["acme.test".into()];
+        s.insert_org(&a).await.unwrap();
+        for locator in ["org-1", "acme", "ext-1"] {
+            assert_eq!(
+                s.find_org("pa", locator).await.unwrap().as_ref(),
+                Some(&a),
+                "{locator}"
+            );
+            assert!(
+                s.find_org("pb", locator).await.unwrap().is_none(),
+                "tenant isolation for {locator}"
+            );
+        }
+        // Same slug in another project is fine; in the same project it is refused.
+        s.insert_org(&org("pb", "org-2", "acme", 2)).await.unwrap();
+        assert!(matches!(
+            s.insert_org(&org("pa", "org-3", "acme", 3)).await,
+            Err(StoreError::UniqueViolation)
+        ));
+        // A refused insert writes nothing, not even domain rows.
+        assert!(s.find_org("pa", "org-3").await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn organization_update_and_cascading_delete() {
+    on_each_engine(|s| async move {
+        s.insert_project(&project("pa")).await.unwrap();
+        let mut a = org("pa", "org-1", "acme", 1);
+        s.insert_org(&a).await.unwrap();
+        a.name = "Renamed".into();
+        a.settings.mfa_policy = "REQUIRED_FOR_ALL".into();
+        a.settings.claimed_email_domains = vec!["acme.test".into()];
+        a.updated_at = Timestamp(5);
+        s.update_org(&a).await.unwrap();
+        assert_eq!(s.find_org("pa", "org-1").await.unwrap().unwrap(), a);
+        let m = member(&a, "m-1", "x@acme.test", 1);
+        s.insert_member(&m).await.unwrap();
+        let retired = RetiredEmail {
+            email_id: "e-1".into(),
+            email_address: "old@acme.test".into(),
+            member_id: "m-1".into(),
+        };
+        s.update_member(&m, Some(&retired)).await.unwrap();
+        s.delete_org("pa", "org-1").await.unwrap();
+        assert!(s.find_org("pa", "org-1").await.unwrap().is_none());
+        assert!(s.member_by_id("pa", "m-1").await.unwrap().is_none());
+        assert!(s
+            .retired_emails("pa", &["m-1".into()])
+            .await
+            .unwrap()
+            .is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn member_identifiers_are_unique_among_live_members() {
+    on_each_engine(|s| async move {
+        s.insert_project(&project("pa")).await.unwrap();
+        let o = org("pa", "org-1", "acme", 1);
+        s.insert_org(&o).await.unwrap();
+        let mut m1 = member(&o, "m-1", "a@acme.test", 1);
+        m1.mfa_phone_number = "+12025550123".into();
+        m1.external_id = Some("ext".into());
+        s.insert_member(&m1).await.unwrap();
+        assert_eq!(
+            s.member_by_id("pa", "m-1").await.unwrap().as_ref(),
+            Some(&m1)
+        );
+        for clash in [
+            member(&o, "m-2", "a@acme.test", 2),
+            MemberRecord {
+                mfa_phone_number: "+12025550123".into(),
+                ..member(&o, "m-2", "b@acme.test", 2)
+            },
+            MemberRecord {
+                external_id: Some("ext".into()),
+                ..member(&o, "m-2", "b@acme.test", 2)
+            },
+        ] {
+            assert!(matches!(
+                s.insert_member(&clash).await,
+                Err(StoreError::UniqueViolation)
+            ));
+        }
+        // A deleted member frees its email.
+        m1.status = "deleted".into();
+        s.update_member(&m1, None).await.unwrap();
+        assert!(s
+            .member_by_email("pa", "org-1", "a@acme.test")
+            .await
+            .unwrap()
+            .is_none());
+        s.insert_member(&member(&o, "m-2", "a@acme.test", 2))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.member_by_email("pa", "org-1", "a@acme.test")
+                .await
+                .unwrap()
+                .unwrap()
+                .member_id,
+            "m-2"
+        );
+        assert_eq!(s.count_members("pa", "org-1").await.unwrap(), 1);
+        // find_member prefers the live member over a deleted one with the same external id.
+        let mut m3 = member(&o, "m-3", "c@acme.test", 3);
+        m3.external_id = Some("ext".into());
+        s.insert_member(&m3).await.unwrap();
+        assert_eq!(
+            s.find_member("pa", "org-1", "ext")
+                .await
+                .unwrap()
+                .unwrap()
+                .member_id,
+            "m-3"
+        );
+        assert!(s.find_member("pb", "org-1", "m-3").await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn retired_emails_are_recorded_with_the_update() {
+    on_each_engine(|s| async move {
+        s.insert_project(&project("pa")).await.unwrap();
+        let o = org("pa", "org-1", "acme", 1);
+        s.insert_org(&o).await.unwrap();
+        let mut m = member(&o, "m-1", "old@acme.test", 1);
+        s.insert_member(&m).await.unwrap();
+        m.email = "new@acme.test".into();
+        let r = RetiredEmail {
+            email_id: "e-1".into(),
+            email_address: "old@acme.test".into(),
+            member_id: "m-1".into(),
+        };
+        s.update_member(&m, Some(&r)).await.unwrap();
+        assert_eq!(
+            s.retired_emails("pa", &["m-1".into()]).await.unwrap(),
+            vec![r.clone()]
+        );
+        assert_eq!(
+            s.retired_email_owner("pa", "org-1", "old@acme.test")
+                .await
+                .unwrap(),
+            Some(r)
+        );
+        // The same email cannot be retired twice in one organization: the whole update rolls back.
+        m.name = "changed".into();
+        let dup = RetiredEmail {
+            email_id: "e-2".into(),
+            email_address: "old@acme.test".into(),
+            member_id: "m-1".into(),
+        };
+        assert!(s.update_member(&m, Some(&dup)).await.is_err());
+        assert_eq!(s.member_by_id("pa", "m-1").await.unwrap().unwrap().name, "");
+        s.delete_retired_email("pa", "e-1").await.unwrap();
+        assert!(s
+            .retired_email_owner("pa", "org-1", "old@acme.test")
+            .await
+            .unwrap()
+            .is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn organization_search_filters_and_pages() {
+    on_each_engine(|s| async move {
+        s.insert_project(&project("pa")).await.unwrap();
+        s.insert_project(&project("pb")).await.unwrap();
+        for i in 0..5 {
+            let mut o = org("pa", &format!("org-{i}"), &format!("slug-{i}"), 10 + i);
+            if i % 2 == 0 {
+                o.settings.email_allowed_domains = vec![format!("even{i}.test")];
+            }
+            o.settings.claimed_email_domains = vec![format!("claim{i}.test")];
+            s.insert_org(&o).await.unwrap();
+        }
+        s.insert_org(&org("pb", "org-x", "slug-x", 1))
+            .await
+            .unwrap();
+        let o0 = s.find_org("pa", "org-0").await.unwrap().unwrap();
+        s.insert_member(&member(
+            &o0,
+            "m-1",
+            "Someone@Acme.test".to_lowercase().as_str(),
+            1,
+        ))
+        .await
+        .unwrap();
+
+        let everything = s.search_orgs("pa", &and(vec![]), &all()).await.unwrap();
+        assert_eq!(everything.total, 5);
+        assert!(everything.items.iter().all(|o| o.project_id == "pa"));
+
+        // Walk pages of two: every org once, in creation order, and the last page says so.
+        let mut seen = vec![];
+        let mut page = Page {
+            after: None,
+            limit: 2,
+        };
+        loop {
+            let f = s.search_orgs("pa", &and(vec![]), &page).await.unwrap();
+            seen.extend(f.items.iter().map(|o| o.organization_id.clone()));
+            if !f.has_more {
+                break;
+            }
+            let last = f.items.last().unwrap();
+            page.after = Some(latch_core::model::search::Cursor {
+                created_at: last.created_at.millis(),
+                id: last.organization_id.clone(),
+            });
+        }
+        assert_eq!(seen, (0..5).map(|i| format!("org-{i}")).collect::<Vec<_>>());
+
+        let cases: Vec<(Vec<OrgFilter>, Vec<&str>)> = vec![
+            (
+                vec![OrgFilter::Ids(vec!["org-1".into(), "org-x".into()])],
+                vec!["org-1"],
+            ),
+            (vec![OrgFilter::Slugs(vec!["slug-2".into()])], vec!["org-2"]),
+            (vec![OrgFilter::NameFuzzy("SLUG-3".into())], vec!["org-3"]),
+            (vec![OrgFilter::SlugFuzzy("ug-4".into())], vec!["org-4"]),
+            (
+                vec![OrgFilter::MemberEmails(vec!["someone@acme.test".into()])],
+                vec!["org-0"],
+            ),
+            (
+                vec![OrgFilter::MemberEmailFuzzy("acme".into())],
+                vec!["org-0"],
+            ),
+            (
+                vec![OrgFilter::AllowedDomains(vec!["even2.test".into()])],
+                vec!["org-2"],
+            ),
+            (
+                vec![OrgFilter::AllowedDomainFuzzy("even".into())],
+                vec!["org-0", "org-2", "org-4"],
+            ),
+            (
+                vec![OrgFilter::ClaimedDomains(vec!["claim3.test".into()])],
+                vec!["org-3"],
+            ),
+            (vec![OrgFilter::HasActiveSso(true)], vec![]),
+            (
+                vec![
+                    OrgFilter::AllowedDomainFuzzy("even".into()),
+                    OrgFilter::Ids(vec!["org-4".into()]),
+                ],
+                vec!["org-4"],
+            ),
+            // LIKE wildcards in user input are literals.
+            (vec![OrgFilter::NameFuzzy("%%%".into())], vec![]),
+        ];
+        for (filters, want) in cases {
+            let f = s
+                .search_orgs("pa", &and(filters.clone()), &all())
+                .await
+                .unwrap();
+            let got: Vec<&str> = f.items.iter().map(|o| o.organization_id.as_str()).collect();
+            assert_eq!(got, want, "{filters:?}");
+            assert_eq!(f.total, want.len() as i64);
+        }
+        let or = Query {
+            operator: Operator::Or,
+            filters: vec![
+                OrgFilter::Ids(vec!["org-1".into()]),
+                OrgFilter::Slugs(vec!["slug-3".into()]),
+            ],
+        };
+        assert_eq!(s.search_orgs("pa", &or, &all()).await.unwrap().total, 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn member_search_filters_and_excludes_deleted_unless_asked() {
+    on_each_engine(|s| async move {
+        s.insert_project(&project("pa")).await.unwrap();
+        let o = org("pa", "org-1", "acme", 1);
+        let o2 = org("pa", "org-2", "other", 2);
+        s.insert_org(&o).await.unwrap();
+        s.insert_org(&o2).await.unwrap();
+        let mut a = member(&o, "m-a", "alice@acme.test", 1);
+        a.is_breakglass = true;
+        a.mfa_phone_number = "+12025550100".into();
+        let mut b = member(&o, "m-b", "bob@acme.test", 2);
+        b.status = "deleted".into();
+        let c = member(&o2, "m-c", "carol@other.test", 3);
+        for m in [&a, &b, &c] {
+            s.insert_member(m).await.unwrap();
+        }
+        let ids = |f: latch_core::store::Found<MemberRecord>| {
+            f.items.into_iter().map(|m| m.member_id).collect::<Vec<_>>()
+        };
+        let org1 = vec!["org-1".to_string()];
+        assert_eq!(
+            ids(s
+                .search_members("pa", &org1, &and(vec![]), &all())
+                .await
+                .unwrap()),
+            vec!["m-a"]
+        );
+        let both = vec!["org-1".to_string(), "org-2".to_string()];
+        assert_eq!(
+            ids(s
+                .search_members("pa", &both, &and(vec![]), &all())
+                .await
+                .unwrap()),
+            vec!["m-a", "m-c"]
+        );
+        let cases: Vec<(Vec<MemberFilter>, Vec<&str>)> = vec![
+            (
+                vec![MemberFilter::Statuses(vec!["deleted".into()])],
+                vec!["m-b"],
+            ),
+            (
+                vec![MemberFilter::Emails(vec!["alice@acme.test".into()])],
+                vec!["m-a"],
+            ),
+            (vec![MemberFilter::EmailFuzzy("ALI".into())], vec!["m-a"]),
+            (vec![MemberFilter::Breakglass(true)], vec!["m-a"]),
+            (vec![MemberFilter::Breakglass(false)], vec![]),
+            (
+                vec![MemberFilter::Phones(vec!["+12025550100".into()])],
+                vec!["m-a"],
+            ),
+            (vec![MemberFilter::PhoneFuzzy("5550".into())], vec!["m-a"]),
+            (
+                vec![MemberFilter::Ids(vec!["m-a".into(), "m-c".into()])],
+                vec!["m-a"],
+            ),
+        ];
+        for (filters, want) in cases {
+            assert_eq!(
+                ids(s
+                    .search_members("pa", &org1, &and(filters.clone()), &all())
+                    .await
+                    .unwrap()),
+                want,
+                "{filters:?}"
+            );
+        }
+        // Another project's search sees nothing of these organizations.
+        assert!(s
+            .search_members("pb", &org1, &and(vec![]), &all())
+            .await
+            .unwrap()
+            .items
+            .is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn outbox_lists_newest_first_per_project() {
+    on_each_engine(|s| async move {
+        s.insert_project(&project("pa")).await.unwrap();
+        s.insert_project(&project("pb")).await.unwrap();
+        let msg = |id: &str, project: &str, to: &str| StoredMessage {
+            message_id: id.into(),
+            project_id: project.into(),
+            channel: Channel::Email,
+            recipient: to.into(),
+            kind: "login_otp".into(),
+            locale: "en".into(),
+            subject: Some("Your code".into()),
+            text: "code 123456".into(),
+            html: None,
+            code: Some("123456".into()),
+            token: None,
+            url: None,
+            created_at: Timestamp(1),
+        };
+        s.insert_message(&msg("1", "pa", "a@x.test")).await.unwrap();
+        s.insert_message(&msg("2", "pa", "b@x.test")).await.unwrap();
+        s.insert_message(&msg("3", "pa", "a@x.test")).await.unwrap();
+        s.insert_message(&msg("4", "pb", "a@x.test")).await.unwrap();
+        let ids = |v: Vec<StoredMessage>| v.into_iter().map(|m| m.message_id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(s.list_messages("pa", None, 10).await.unwrap()),
+            vec!["3", "2", "1"]
+        );
+        assert_eq!(
+            ids(s.list_messages("pa", Some("a@x.test"), 10).await.unwrap()),
+            vec!["3", "1"]
+        );
+        assert_eq!(
+            ids(s.list_messages("pa", None, 1).await.unwrap()),
+            vec!["3"]
+        );
+        assert_eq!(
+            s.list_messages("pa", None, 1).await.unwrap()[0],
+            msg("3", "pa", "a@x.test")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn data_survives_reopening() {
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let s = SqlStore::connect(&db.url, &PoolOptions::default())
+            .await
+            .unwrap();
+        s.insert_project(&project("pa")).await.unwrap();
+        s.close().await;
+        // Reopening runs migrations again: they must be idempotent and keep the rows.
+        let s = SqlStore::connect(&db.url, &PoolOptions::default())
+            .await
+            .unwrap();
+        assert!(s.get_project("pa").await.unwrap().is_some());
+        s.close().await;
+        db.dispose().await;
+    }
+}
