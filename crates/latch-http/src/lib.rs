@@ -93,6 +93,11 @@ pub fn router(state: AppState) -> Router {
             &format!("{member}/unlink_retired_email"),
             post(m::unlink_retired_email),
         )
+        // Completing an email update needs email OTP / magic link authentication (not built yet).
+        .route(
+            &format!("{member}/start_email_update"),
+            post(routes::not_supported),
+        )
         .route(&format!("{member}/oidc_providers"), get(m::oidc_providers))
         .route(&format!("{member}/connected_apps"), get(m::connected_apps))
         .route(

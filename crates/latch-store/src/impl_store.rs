@@ -101,7 +101,9 @@ impl SqlStore {
 #[async_trait::async_trait]
 impl Store for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.count("SELECT 1", vec![]).await.map(|_| ())
+        self.count("SELECT CAST(1 AS BIGINT)", vec![])
+            .await
+            .map(|_| ())
     }
 
     async fn insert_project(&self, p: &Project) -> StoreResult<()> {

@@ -20,3 +20,15 @@ pub async fn method_not_allowed() -> Response {
         "This route does not accept this HTTP method.",
     )
 }
+
+/// Endpoints of the reference that this version cannot serve yet say so plainly.
+pub async fn not_supported(uri: axum::http::Uri) -> Response {
+    ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "endpoint_not_supported",
+        format!(
+            "{} is not supported by this version of Latch yet.",
+            uri.path()
+        ),
+    )
+}

@@ -1,0 +1,378 @@
+//! Black-box API tests: the real application on a random port, a fresh database per test (SQLite,
+//! and PostgreSQL when LATCH_TEST_DATABASE_URL is set), driven over HTTP.
+
+use base64::Engine;
+use latch::app::Application;
+use latch::config::Config;
+use latch_core::delivery::{Channel, Message};
+use latch_store::testing::{engines, TestDb};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::future::Future;
+
+const PROJECT: &str = "project-test-00000000-0000-4000-8000-000000000001";
+const SECRET: &str = "secret-test-api-tests-0123456789";
+
+struct Server {
+    base: String,
+    http: reqwest::Client,
+    state: latch_http::AppState,
+    stop: tokio::sync::oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    async fn start(db: &TestDb) -> Self {
+        let config = Config {
+            listen: "127.0.0.1:0".into(),
+            database_url: db.url.clone(),
+            bootstrap_project_id: Some(PROJECT.into()),
+            bootstrap_secret: Some(SECRET.into()),
+            max_body_bytes: 64 * 1024,
+            ..Config::default()
+        };
+        let app = Application::build(&config).await.expect("build app");
+        let base = format!("http://{}", app.local_addr());
+        let state = app.state();
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        Self {
+            base,
+            http: reqwest::Client::new(),
+            state,
+            stop,
+            done,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .basic_auth(PROJECT, Some(SECRET));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        (status, resp.json().await.expect("JSON body"))
+    }
+
+    async fn raw(&self, method: reqwest::Method, path: &str, body: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .request(method, self.url(path))
+            .basic_auth(PROJECT, Some(SECRET))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status();
+        (status, resp.json().await.expect("JSON body"))
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.done
+            .await
+            .expect("server task")
+            .expect("clean shutdown");
+    }
+}
+
+async fn on_each_engine<F, Fut>(test: F)
+where
+    F: Fn(Server) -> Fut,
+    Fut: Future<Output = Server>,
+{
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let server = Server::start(&db).await;
+        test(server).await.stop().await;
+        db.dispose().await;
+    }
+}
+
+fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_type: &str) {
+    assert_eq!(status.as_u16(), want_status, "{body}");
+    assert_eq!(body["status_code"], want_status, "{body}");
+    assert_eq!(body["error_type"], want_type, "{body}");
+    assert!(
+        body["request_id"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("request-id-")),
+        "{body}"
+    );
+    assert!(
+        body["error_message"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["error_url"]
+            .as_str()
+            .is_some_and(|s| s.ends_with(want_type)),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn health_and_credentials() {
+    on_each_engine(|s| async move {
+        let r = s.http.get(s.url("/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+
+        let basic = |id: &str, secret: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+            )
+        };
+        let cases = [
+            None,
+            Some(basic(PROJECT, "wrong-secret")),
+            Some(basic("project-test-unknown", SECRET)),
+            Some("Bearer abc".to_string()),
+            Some("Basic !!!not-base64".to_string()),
+        ];
+        for auth in cases {
+            let mut req = s.http.get(s.url("/v1/b2b/organizations/anything"));
+            if let Some(a) = &auth {
+                req = req.header("authorization", a);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            let body: Value = resp.json().await.unwrap();
+            assert_error(status, &body, 401, "unauthorized_credentials");
+        }
+        s
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_requests_are_stytch_shaped_and_write_nothing() {
+    on_each_engine(|s| async move {
+        use reqwest::Method as M;
+        let (st, b) = s.raw(M::POST, "/v1/b2b/organizations", "{\"organization_name\": ").await;
+        assert_error(st, &b, 400, "bad_request");
+        let (st, b) = s.raw(M::POST, "/v1/b2b/organizations", "{}").await;
+        assert_error(st, &b, 400, "invalid_argument");
+        assert!(b["error_message"].as_str().unwrap().contains("organization_name"));
+        let (st, b) = s.raw(M::POST, "/v1/b2b/organizations", "{\"organization_name\": 5}").await;
+        assert_error(st, &b, 400, "invalid_argument");
+        assert!(b["error_message"].as_str().unwrap().contains("organization_name"));
+        let (st, b) = s.raw(M::POST, "/v1/b2b/organizations", "[1, 2]").await;
+        assert_error(st, &b, 400, "invalid_argument");
+        let (st, b) = s.raw(M::POST, "/v1/b2b/organizations", "{\"organization_name\": \"A\"} trailing").await;
+        assert_error(st, &b, 400, "bad_request");
+        let huge = format!("{{\"organization_name\": \"{}\"}}", "x".repeat(70 * 1024));
+        let (st, b) = s.raw(M::POST, "/v1/b2b/organizations", &huge).await;
+        assert_error(st, &b, 413, "request_too_large");
+        let (st, b) = s
+            .call(M::POST, "/v1/b2b/organizations", Some(json!({"organization_name": "Refused", "organization_slug": "refused", "email_allowed_domains": ["gmail.com"]})))
+            .await;
+        assert_error(st, &b, 400, "organization_settings_domain_too_common");
+        let (st, b) = s.call(M::GET, "/v1/b2b/organizations/refused", None).await;
+        assert_error(st, &b, 404, "organization_not_found");
+        let (st, b) = s.call(M::GET, "/v1/b2b/nowhere", None).await;
+        assert_error(st, &b, 404, "route_not_found");
+        let (st, b) = s.call(M::PATCH, "/v1/b2b/organizations", None).await;
+        assert_error(st, &b, 405, "method_not_allowed");
+        let (st, b) = s.call(M::POST, "/v1/b2b/organizations/search", Some(json!({"limit": 0}))).await;
+        assert_error(st, &b, 400, "invalid_argument");
+        let (st, b) = s.call(M::POST, "/v1/b2b/organizations/search", Some(json!({"cursor": "garbage!"}))).await;
+        assert_error(st, &b, 400, "invalid_argument");
+        s
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_fields_ignored_and_delete_accepts_empty_or_json_body() {
+    on_each_engine(|s| async move {
+        use reqwest::Method as M;
+        let (st, b) = s
+            .call(M::POST, "/v1/b2b/organizations", Some(json!({"organization_name": "Acme", "organization_slug": "acme", "made_up": [1]})))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        assert_eq!(b["status_code"], 200);
+        assert!(b["request_id"].as_str().unwrap().starts_with("request-id-"));
+        // Python sends no DELETE body, Node sends {}.
+        let (st, _) = s.call(M::POST, "/v1/b2b/organizations", Some(json!({"organization_name": "Beta", "organization_slug": "beta"}))).await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, b) = s.raw(M::DELETE, "/v1/b2b/organizations/acme", "").await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        let (st, b) = s.raw(M::DELETE, "/v1/b2b/organizations/beta", "{}").await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        let (st, b) = s.call(M::GET, "/v1/b2b/organizations/beta", None).await;
+        assert_error(st, &b, 404, "organization_not_found");
+        s
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn outbox_shows_messages_of_the_project_newest_first() {
+    on_each_engine(|s| async move {
+        let send = |to: &str, code: &str| Message {
+            project_id: PROJECT.into(),
+            channel: Channel::Email,
+            recipient: to.into(),
+            kind: "login_otp".into(),
+            locale: "en".into(),
+            subject: Some("Your code".into()),
+            text: format!("Your code is {code}"),
+            html: Some(format!("<p>{code}</p>")),
+            code: Some(code.into()),
+            token: None,
+            url: None,
+        };
+        s.state
+            .ctx
+            .delivery
+            .send(send("a@acme.test", "111111"))
+            .await
+            .unwrap();
+        s.state
+            .ctx
+            .delivery
+            .send(send("b@acme.test", "222222"))
+            .await
+            .unwrap();
+        s.state
+            .ctx
+            .delivery
+            .send(send("a@acme.test", "333333"))
+            .await
+            .unwrap();
+        let other = Message {
+            project_id: "project-test-other".into(),
+            ..send("a@acme.test", "999999")
+        };
+        // Another project's message (its project need not exist for this check to matter).
+        let _ = s.state.ctx.delivery.send(other).await;
+
+        let (st, b) = s
+            .call(
+                reqwest::Method::GET,
+                "/latch/v1/outbox?recipient=a@acme.test",
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        let codes: Vec<&str> = b["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, vec!["333333", "111111"]);
+        let m = &b["messages"][0];
+        for field in [
+            "message_id",
+            "channel",
+            "recipient",
+            "kind",
+            "locale",
+            "subject",
+            "text",
+            "html",
+            "code",
+            "token",
+            "url",
+            "created_at",
+        ] {
+            assert!(m.get(field).is_some(), "missing {field}: {m}");
+        }
+        assert_eq!(m["channel"], "email");
+        assert!(m["token"].is_null() && m["url"].is_null());
+        let (_, b) = s
+            .call(reqwest::Method::GET, "/latch/v1/outbox?limit=1", None)
+            .await;
+        assert_eq!(b["messages"].as_array().unwrap().len(), 1);
+        let (st, b) = s
+            .call(reqwest::Method::GET, "/latch/v1/outbox?limit=0", None)
+            .await;
+        assert_error(st, &b, 400, "invalid_argument");
+        let resp = s.http.get(s.url("/latch/v1/outbox")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        s
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn member_session_headers_are_refused_until_sessions_exist() {
+    on_each_engine(|s| async move {
+        let (_, b) = s
+            .call(
+                reqwest::Method::POST,
+                "/v1/b2b/organizations",
+                Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
+            )
+            .await;
+        assert_eq!(b["organization"]["organization_slug"], "acme");
+        let resp = s
+            .http
+            .put(s.url("/v1/b2b/organizations/acme"))
+            .basic_auth(PROJECT, Some(SECRET))
+            .header("x-stytch-member-session", "forged")
+            .json(&json!({"organization_name": "Hijacked"}))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap();
+        assert_error(status, &body, 401, "session_not_found");
+        let (_, b) = s
+            .call(reqwest::Method::GET, "/v1/b2b/organizations/acme", None)
+            .await;
+        assert_eq!(b["organization"]["organization_name"], "Acme");
+        s
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn in_flight_requests_finish_after_shutdown_signal() {
+    let db = TestDb::new("sqlite").await;
+    let s = Server::start(&db).await;
+    // Many requests in flight, then the stop signal: every one must still get its answer.
+    let mut pending = Vec::new();
+    for i in 0..20 {
+        let http = s.http.clone();
+        let url = s.url("/v1/b2b/organizations");
+        pending.push(tokio::spawn(async move {
+            http.post(url)
+                .basic_auth(PROJECT, Some(SECRET))
+                .json(&json!({"organization_name": format!("Org {i}")}))
+                .send()
+                .await
+                .map(|r| r.status())
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    s.stop().await;
+    for p in pending {
+        match p.await.unwrap() {
+            Ok(status) => assert_eq!(status, StatusCode::OK),
+            // A connection not yet accepted when the listener closed is refused, never cut mid-request.
+            Err(e) => assert!(e.is_connect(), "{e}"),
+        }
+    }
+    db.dispose().await;
+}
