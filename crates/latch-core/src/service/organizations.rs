@@ -244,19 +244,6 @@ fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
     if let Some(v) = input.allowed_third_party_connected_apps {
         s.allowed_third_party_connected_apps = ids_list("allowed_third_party_connected_apps", v)?;
     }
-    // New members must always have a way in (update docstring).
-    let provisioning = [
-        &s.sso_jit_provisioning,
-        &s.email_jit_provisioning,
-        &s.email_invites,
-        &s.oauth_tenant_jit_provisioning,
-    ];
-    if provisioning.iter().all(|v| v.as_str() == "NOT_ALLOWED") {
-        return Err(CoreError::invalid(
-            AUTH_SETTINGS_ERR,
-            "At least one of sso_jit_provisioning, email_jit_provisioning, email_invites or oauth_tenant_jit_provisioning must allow new members.",
-        ));
-    }
     Ok(())
 }
 
