@@ -8,21 +8,30 @@ use latch_core::{CoreError, Fault};
 use serde::Serialize;
 
 #[derive(Debug)]
-pub struct ApiError(pub CoreError);
+pub enum ApiError {
+    /// A domain outcome, mapped to its status below.
+    Core(CoreError),
+    /// A protocol-level failure (malformed JSON, unknown route, …) with its own status.
+    Http {
+        status: StatusCode,
+        error_type: &'static str,
+        message: String,
+    },
+}
 
 impl<E: Into<CoreError>> From<E> for ApiError {
     fn from(e: E) -> Self {
-        ApiError(e.into())
+        ApiError::Core(e.into())
     }
 }
 
 impl ApiError {
-    pub fn new(
-        status: StatusCode,
-        error_type: &'static str,
-        message: impl Into<String>,
-    ) -> Response {
-        body(status, error_type, &message.into())
+    pub fn http(status: StatusCode, error_type: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Http {
+            status,
+            error_type,
+            message: message.into(),
+        }
     }
 }
 
@@ -57,7 +66,15 @@ fn fault_response(status: StatusCode, f: &Fault) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        match &self.0 {
+        let core = match &self {
+            ApiError::Http {
+                status,
+                error_type,
+                message,
+            } => return body(*status, error_type, message),
+            ApiError::Core(core) => core,
+        };
+        match core {
             CoreError::Invalid(f) => fault_response(StatusCode::BAD_REQUEST, f),
             CoreError::NotFound(f) => fault_response(StatusCode::NOT_FOUND, f),
             CoreError::Unauthorized(f) => fault_response(StatusCode::UNAUTHORIZED, f),

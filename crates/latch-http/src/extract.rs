@@ -8,7 +8,6 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use latch_core::model::project::Project;
@@ -20,11 +19,11 @@ use serde::{Deserialize, Deserializer};
 /// A JSON body deserialized into `T`.
 pub struct ApiJson<T>(pub T);
 
-fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Response {
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = e.path().to_string();
     let inner = e.into_inner();
     if inner.is_syntax() || inner.is_eof() {
-        return ApiError::new(
+        return ApiError::http(
             StatusCode::BAD_REQUEST,
             "bad_request",
             format!("Malformed JSON body: {inner}"),
@@ -38,10 +37,10 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Response {
     } else {
         format!("{path}: {msg}")
     };
-    ApiError(CoreError::invalid("invalid_argument", message)).into_response()
+    ApiError::Core(CoreError::invalid("invalid_argument", message))
 }
 
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
@@ -56,7 +55,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
     de.end().map_err(|e| {
-        ApiError::new(
+        ApiError::http(
             StatusCode::BAD_REQUEST,
             "bad_request",
             format!("Malformed JSON body: {e}"),
@@ -66,18 +65,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = Response;
+    type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
+                ApiError::http(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "request_too_large",
                     "The request body is too large.",
                 )
             } else {
-                ApiError::new(
+                ApiError::http(
                     StatusCode::BAD_REQUEST,
                     "bad_request",
                     rejection.body_text(),
@@ -92,7 +91,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = Response;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
@@ -101,11 +100,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .map(ApiQuery)
             .map_err(|e| {
                 let path = e.path().to_string();
-                ApiError(CoreError::invalid(
+                ApiError::Core(CoreError::invalid(
                     "invalid_argument",
                     format!("{path}: {}", e.into_inner()),
                 ))
-                .into_response()
             })
     }
 }
@@ -151,7 +149,7 @@ impl FromRequestParts<AppState> for AuthProject {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Some((id, secret)) = basic_credentials(parts) else {
-            return Err(ApiError(projects::bad_credentials()));
+            return Err(ApiError::Core(projects::bad_credentials()));
         };
         Ok(AuthProject(
             projects::authenticate(state.ctx.store.as_ref(), &id, &secret).await?,
@@ -172,7 +170,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MemberAuthorization {
         let h = &parts.headers;
         if h.contains_key("x-stytch-member-session") || h.contains_key("x-stytch-member-sessionjwt")
         {
-            return Err(ApiError(CoreError::unauthorized(
+            return Err(ApiError::Core(CoreError::unauthorized(
                 "session_not_found",
                 "The member session in the authorization headers was not found or has expired.",
             )));

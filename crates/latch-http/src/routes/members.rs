@@ -310,7 +310,7 @@ pub async fn revoke_connected_app(
     Path((org, member, _app)): Path<(String, String, String)>,
 ) -> ApiResult<Reply<()>> {
     members::get(&s.ctx, p.id(), &org, Some(&member), None).await?;
-    Err(ApiError(CoreError::not_found(
+    Err(ApiError::Core(CoreError::not_found(
         "connected_app_not_found",
         "No Connected App with this id.",
     )))
@@ -324,7 +324,7 @@ pub async fn oauth_provider(
 ) -> ApiResult<Reply<()>> {
     members::get(&s.ctx, p.id(), &org, Some(&member), None).await?;
     organizations::get(&s.ctx, p.id(), &org).await?;
-    Err(ApiError(CoreError::not_found(
+    Err(ApiError::Core(CoreError::not_found(
         "oauth_registration_not_found",
         "The member has no registration with this OAuth provider.",
     )))

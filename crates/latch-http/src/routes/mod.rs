@@ -7,14 +7,13 @@ pub mod outbox;
 
 use crate::error::ApiError;
 use axum::http::StatusCode;
-use axum::response::Response;
 
-pub async fn route_not_found() -> Response {
-    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "No such route.")
+pub async fn route_not_found() -> ApiError {
+    ApiError::http(StatusCode::NOT_FOUND, "route_not_found", "No such route.")
 }
 
-pub async fn method_not_allowed() -> Response {
-    ApiError::new(
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::http(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         "This route does not accept this HTTP method.",
@@ -22,8 +21,8 @@ pub async fn method_not_allowed() -> Response {
 }
 
 /// Endpoints of the reference that this version cannot serve yet say so plainly.
-pub async fn not_supported(uri: axum::http::Uri) -> Response {
-    ApiError::new(
+pub async fn not_supported(uri: axum::http::Uri) -> ApiError {
+    ApiError::http(
         StatusCode::NOT_IMPLEMENTED,
         "endpoint_not_supported",
         format!(

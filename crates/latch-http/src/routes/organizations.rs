@@ -168,7 +168,7 @@ pub async fn connected_app(
     Path((org, _app)): Path<(String, String)>,
 ) -> ApiResult<Reply<()>> {
     organizations::get(&s.ctx, p.id(), &org).await?;
-    Err(ApiError(CoreError::not_found(
+    Err(ApiError::Core(CoreError::not_found(
         "connected_app_not_found",
         "No Connected App with this id.",
     )))
