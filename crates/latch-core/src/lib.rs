@@ -4,13 +4,16 @@
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod cpu;
 pub mod crypto;
 pub mod delivery;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod rbac;
 pub mod service;
 pub mod store;
+pub mod token;
 pub mod validate;
 
 pub use error::{CoreError, CoreResult, Fault, StoreError};

@@ -1,12 +1,16 @@
 //! The storage boundary. One implementation (latch-store) serves SQLite and PostgreSQL; services
 //! depend only on this trait. Every method is scoped by project: tenant isolation starts here.
 
+use crate::clock::Timestamp;
 use crate::delivery::StoredMessage;
 use crate::error::StoreError;
 use crate::model::member::{MemberRecord, RetiredEmail};
 use crate::model::organization::OrgRecord;
 use crate::model::project::Project;
 use crate::model::search::{MemberFilter, OrgFilter, Page, Query};
+use crate::model::session::SessionRecord;
+use crate::rbac::PolicyRole;
+use crate::token::keyring::SigningKeyRecord;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -35,11 +39,7 @@ pub trait Store: Send + Sync + 'static {
     /// By id, slug or external id.
     async fn find_org(&self, project_id: &str, locator: &str) -> StoreResult<Option<OrgRecord>>;
     async fn org_by_slug(&self, project_id: &str, slug: &str) -> StoreResult<Option<OrgRecord>>;
-    async fn org_by_external_id(
-        &self,
-        project_id: &str,
-        external_id: &str,
-    ) -> StoreResult<Option<OrgRecord>>;
+    async fn org_by_external_id(&self, project_id: &str, external_id: &str) -> StoreResult<Option<OrgRecord>>;
     async fn orgs_by_ids(&self, project_id: &str, ids: &[String]) -> StoreResult<Vec<OrgRecord>>;
     async fn search_orgs(
         &self,
@@ -51,11 +51,7 @@ pub trait Store: Send + Sync + 'static {
     // Members
     async fn insert_member(&self, member: &MemberRecord) -> StoreResult<()>;
     /// Writes the member and, in the same transaction, retires its previous email if given.
-    async fn update_member(
-        &self,
-        member: &MemberRecord,
-        retire: Option<&RetiredEmail>,
-    ) -> StoreResult<()>;
+    async fn update_member(&self, member: &MemberRecord, retire: Option<&RetiredEmail>) -> StoreResult<()>;
     /// By id or external id, within one organization; deleted members included.
     async fn find_member(
         &self,
@@ -63,11 +59,7 @@ pub trait Store: Send + Sync + 'static {
         organization_id: &str,
         locator: &str,
     ) -> StoreResult<Option<MemberRecord>>;
-    async fn member_by_id(
-        &self,
-        project_id: &str,
-        member_id: &str,
-    ) -> StoreResult<Option<MemberRecord>>;
+    async fn member_by_id(&self, project_id: &str, member_id: &str) -> StoreResult<Option<MemberRecord>>;
     /// The non-deleted member with this email in the organization.
     async fn member_by_email(
         &self,
@@ -103,11 +95,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Found<MemberRecord>>;
 
     // Retired emails
-    async fn retired_emails(
-        &self,
-        project_id: &str,
-        member_ids: &[String],
-    ) -> StoreResult<Vec<RetiredEmail>>;
+    async fn retired_emails(&self, project_id: &str, member_ids: &[String]) -> StoreResult<Vec<RetiredEmail>>;
     async fn retired_email_owner(
         &self,
         project_id: &str,
@@ -115,6 +103,31 @@ pub trait Store: Send + Sync + 'static {
         email: &str,
     ) -> StoreResult<Option<RetiredEmail>>;
     async fn delete_retired_email(&self, project_id: &str, email_id: &str) -> StoreResult<()>;
+
+    // Session-JWT signing keys
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    async fn signing_keys(&self, project_id: &str) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Retires every active key of the project except `keep_kid`.
+    async fn retire_signing_keys(&self, project_id: &str, keep_kid: &str, at: Timestamp) -> StoreResult<()>;
+
+    // Member sessions
+    async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    /// Writes last access, expiry, factors and claims.
+    async fn update_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    async fn session_by_token_hash(&self, project_id: &str, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    async fn session_by_id(&self, project_id: &str, session_id: &str) -> StoreResult<Option<SessionRecord>>;
+    /// Unexpired sessions of the member, oldest first.
+    async fn live_sessions(&self, project_id: &str, member_id: &str, now: Timestamp)
+        -> StoreResult<Vec<SessionRecord>>;
+    async fn delete_session(&self, project_id: &str, session_id: &str) -> StoreResult<bool>;
+    async fn delete_member_sessions(&self, project_id: &str, member_id: &str) -> StoreResult<u64>;
+    /// Removes sessions that expired before `now`; returns how many.
+    async fn purge_expired_sessions(&self, now: Timestamp) -> StoreResult<u64>;
+    async fn count_live_sessions(&self, now: Timestamp) -> StoreResult<i64>;
+
+    // Organization-scoped RBAC roles
+    async fn org_roles(&self, organization_id: &str) -> StoreResult<Vec<PolicyRole>>;
+    async fn set_org_roles(&self, organization_id: &str, roles: &[PolicyRole]) -> StoreResult<()>;
 
     // Development outbox
     async fn insert_message(&self, message: &StoredMessage) -> StoreResult<()>;

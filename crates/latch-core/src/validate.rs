@@ -190,9 +190,7 @@ pub fn org_domains(domains: &[String]) -> CoreResult<Vec<String>> {
 pub fn phone_number(phone: &str) -> CoreResult<String> {
     let p = phone.trim();
     let digits = p.strip_prefix('+').unwrap_or("");
-    let ok = (7..=15).contains(&digits.len())
-        && digits.chars().all(|c| c.is_ascii_digit())
-        && !digits.starts_with('0');
+    let ok = (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0');
     if !ok {
         return Err(CoreError::invalid(
             "invalid_phone_number",
@@ -221,30 +219,19 @@ pub fn http_url(field: &str, url: &str) -> CoreResult<()> {
         && (url.starts_with("https://") || url.starts_with("http://"))
         && !url.chars().any(char::is_whitespace);
     if !ok {
-        return Err(CoreError::argument(
-            field,
-            "must be an absolute http(s) URL",
-        ));
+        return Err(CoreError::argument(field, "must be an absolute http(s) URL"));
     }
     Ok(())
 }
 
 /// A value from a closed set, or the given error type naming the field.
-pub fn one_of(
-    field: &str,
-    value: &str,
-    allowed: &[&str],
-    error_type: &'static str,
-) -> CoreResult<()> {
+pub fn one_of(field: &str, value: &str, allowed: &[&str], error_type: &'static str) -> CoreResult<()> {
     if allowed.contains(&value) {
         Ok(())
     } else {
         Err(CoreError::invalid(
             error_type,
-            format!(
-                "{field} must be one of {}; got '{value}'.",
-                allowed.join(", ")
-            ),
+            format!("{field} must be one of {}; got '{value}'.", allowed.join(", ")),
         ))
     }
 }
@@ -265,10 +252,7 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(
-            normalize_email(" Alice@Example.COM ").unwrap(),
-            "alice@example.com"
-        );
+        assert_eq!(normalize_email(" Alice@Example.COM ").unwrap(), "alice@example.com");
         for bad in [
             "",
             "alice",
@@ -286,11 +270,7 @@ mod tests {
     fn domains() {
         assert_eq!(org_domain("Acme.Test").unwrap(), "acme.test");
         assert_eq!(
-            org_domain("gmail.com")
-                .unwrap_err()
-                .to_string()
-                .split(':')
-                .next(),
+            org_domain("gmail.com").unwrap_err().to_string().split(':').next(),
             Some("organization_settings_domain_too_common")
         );
         assert!(org_domain("not a domain").is_err());

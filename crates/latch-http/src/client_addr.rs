@@ -49,11 +49,7 @@ mod tests {
     #[test]
     fn untrusted_peer_header_is_ignored() {
         let peer: IpAddr = "203.0.113.9".parse().unwrap();
-        let got = ClientAddr::resolve(
-            Some(peer),
-            &headers("1.2.3.4"),
-            &["10.0.0.0/8".parse().unwrap()],
-        );
+        let got = ClientAddr::resolve(Some(peer), &headers("1.2.3.4"), &["10.0.0.0/8".parse().unwrap()]);
         assert_eq!(got.0, peer);
     }
 
@@ -62,22 +58,14 @@ mod tests {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         let peer: IpAddr = "10.0.0.2".parse().unwrap();
         // A client-forged left entry must not win over what our proxy appended.
-        let got = ClientAddr::resolve(
-            Some(peer),
-            &headers("6.6.6.6, 198.51.100.7, 10.0.0.3"),
-            &trusted,
-        );
+        let got = ClientAddr::resolve(Some(peer), &headers("6.6.6.6, 198.51.100.7, 10.0.0.3"), &trusted);
         assert_eq!(got.0, "198.51.100.7".parse::<IpAddr>().unwrap());
     }
 
     #[test]
     fn trusted_peer_without_header_is_the_client() {
         let peer: IpAddr = "10.0.0.2".parse().unwrap();
-        let got = ClientAddr::resolve(
-            Some(peer),
-            &HeaderMap::new(),
-            &["10.0.0.0/8".parse().unwrap()],
-        );
+        let got = ClientAddr::resolve(Some(peer), &HeaderMap::new(), &["10.0.0.0/8".parse().unwrap()]);
         assert_eq!(got.0, peer);
     }
 }

@@ -51,10 +51,7 @@ fn body(status: StatusCode, error_type: &str, message: &str) -> Response {
         request_id: current_request_id(),
         error_type,
         error_message: message,
-        error_url: format!(
-            "https://stytch.com/docs/api/errors/{}#{error_type}",
-            status.as_u16()
-        ),
+        error_url: format!("https://stytch.com/docs/api/errors/{}#{error_type}", status.as_u16()),
         error_details: serde_json::Value::Object(Default::default()),
     };
     (status, axum::Json(b)).into_response()

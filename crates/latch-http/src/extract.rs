@@ -11,6 +11,7 @@ use axum::http::{header, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use latch_core::model::project::Project;
+use latch_core::service::authz::{self, Actor};
 use latch_core::service::projects;
 use latch_core::CoreError;
 use serde::de::DeserializeOwned;
@@ -47,11 +48,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         bytes
     };
     // Node callers may send an explicit top-level null; treat it like an empty object.
-    let bytes: &[u8] = if bytes.trim_ascii() == b"null" {
-        b"{}"
-    } else {
-        bytes
-    };
+    let bytes: &[u8] = if bytes.trim_ascii() == b"null" { b"{}" } else { bytes };
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
     de.end().map_err(|e| {
@@ -76,11 +73,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     "The request body is too large.",
                 )
             } else {
-                ApiError::http(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    rejection.body_text(),
-                )
+                ApiError::http(StatusCode::BAD_REQUEST, "bad_request", rejection.body_text())
             }
         })?;
         parse_json(&bytes).map(ApiJson)
@@ -96,15 +89,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
-        serde_path_to_error::deserialize(de)
-            .map(ApiQuery)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                ApiError::Core(CoreError::invalid(
-                    "invalid_argument",
-                    format!("{path}: {}", e.into_inner()),
-                ))
-            })
+        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
+            let path = e.path().to_string();
+            ApiError::Core(CoreError::invalid(
+                "invalid_argument",
+                format!("{path}: {}", e.into_inner()),
+            ))
+        })
     }
 }
 
@@ -115,9 +106,7 @@ pub fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::
         None | Some("") => Ok(None),
         Some("true") | Some("1") => Ok(Some(true)),
         Some("false") | Some("0") => Ok(Some(false)),
-        Some(other) => Err(serde::de::Error::custom(format!(
-            "expected a boolean, got '{other}'"
-        ))),
+        Some(other) => Err(serde::de::Error::custom(format!("expected a boolean, got '{other}'"))),
     }
 }
 
@@ -144,10 +133,7 @@ fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
 impl FromRequestParts<AppState> for AuthProject {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some((id, secret)) = basic_credentials(parts) else {
             return Err(ApiError::Core(projects::bad_credentials()));
         };
@@ -157,24 +143,36 @@ impl FromRequestParts<AppState> for AuthProject {
     }
 }
 
-/// `X-Stytch-Member-Session` / `X-Stytch-Member-SessionJWT`: when present, the call must run
-/// with that member's permissions. Member sessions arrive with the sessions capability; until
-/// then no session can exist, so a presented one is refused rather than silently ignored (which
-/// would grant the project's full rights to a caller that asked for a member's).
-pub struct MemberAuthorization;
+/// `X-Stytch-Member-Session` / `X-Stytch-Member-SessionJWT`: when present, the call runs with that
+/// member's permissions (checked by the use case) instead of the project's. Must come after
+/// `AuthProject` in a handler's arguments: it reads the project that extractor authenticated.
+pub struct MemberAuthorization(pub Option<Actor>);
 
-impl<S: Send + Sync> FromRequestParts<S> for MemberAuthorization {
+impl MemberAuthorization {
+    pub fn actor(&self) -> Option<&Actor> {
+        self.0.as_ref()
+    }
+}
+
+fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+impl FromRequestParts<AppState> for MemberAuthorization {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let h = &parts.headers;
-        if h.contains_key("x-stytch-member-session") || h.contains_key("x-stytch-member-sessionjwt")
-        {
-            return Err(ApiError::Core(CoreError::unauthorized(
-                "session_not_found",
-                "The member session in the authorization headers was not found or has expired.",
-            )));
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = header(parts, "x-stytch-member-session");
+        let jwt = header(parts, "x-stytch-member-sessionjwt");
+        if token.is_none() && jwt.is_none() {
+            return Ok(MemberAuthorization(None));
         }
-        Ok(MemberAuthorization)
+        let project = parts
+            .extensions
+            .get::<Project>()
+            .ok_or_else(|| ApiError::Core(projects::bad_credentials()))?;
+        Ok(MemberAuthorization(
+            authz::actor(&state.ctx, &project.project_id, token, jwt).await?,
+        ))
     }
 }

@@ -53,10 +53,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/b2b/organizations/{organization_id}",
             get(o::get).put(o::update).delete(o::delete),
         )
-        .route(
-            "/v1/b2b/organizations/{organization_id}/metrics",
-            get(o::metrics),
-        )
+        .route("/v1/b2b/organizations/{organization_id}/metrics", get(o::metrics))
         .route(
             "/v1/b2b/organizations/{organization_id}/external_id",
             delete(o::delete_external_id),
@@ -69,14 +66,8 @@ pub fn router(state: AppState) -> Router {
             "/v1/b2b/organizations/{organization_id}/connected_apps/{connected_app_id}",
             get(o::connected_app),
         )
-        .route(
-            "/v1/b2b/organizations/{organization_id}/members",
-            post(m::create),
-        )
-        .route(
-            "/v1/b2b/organizations/{organization_id}/member",
-            get(m::get),
-        )
+        .route("/v1/b2b/organizations/{organization_id}/members", post(m::create))
+        .route("/v1/b2b/organizations/{organization_id}/member", get(m::get))
         .route(
             "/v1/b2b/organizations/members/dangerously_get/{member_id}",
             get(m::dangerously_get),
@@ -85,19 +76,10 @@ pub fn router(state: AppState) -> Router {
         .route(member, put(m::update).delete(m::delete))
         .route(&format!("{member}/reactivate"), put(m::reactivate))
         .route(&format!("{member}/totp"), delete(m::delete_totp))
-        .route(
-            &format!("{member}/external_id"),
-            delete(m::delete_external_id),
-        )
-        .route(
-            &format!("{member}/unlink_retired_email"),
-            post(m::unlink_retired_email),
-        )
+        .route(&format!("{member}/external_id"), delete(m::delete_external_id))
+        .route(&format!("{member}/unlink_retired_email"), post(m::unlink_retired_email))
         // Completing an email update needs email OTP / magic link authentication (not built yet).
-        .route(
-            &format!("{member}/start_email_update"),
-            post(routes::not_supported),
-        )
+        .route(&format!("{member}/start_email_update"), post(routes::not_supported))
         .route(&format!("{member}/oidc_providers"), get(m::oidc_providers))
         .route(&format!("{member}/connected_apps"), get(m::connected_apps))
         .route(
@@ -116,6 +98,19 @@ pub fn router(state: AppState) -> Router {
             "/v1/b2b/organizations/{organization_id}/members/mfa_phone_numbers/{member_id}",
             delete(m::delete_mfa_phone_number),
         )
+        .route("/v1/b2b/sessions", get(routes::sessions::get))
+        .route("/v1/b2b/sessions/authenticate", post(routes::sessions::authenticate))
+        .route("/v1/b2b/sessions/revoke", post(routes::sessions::revoke))
+        .route("/v1/b2b/sessions/jwks/{project_id}", get(routes::sessions::jwks))
+        // Connected Apps, trusted auth tokens and external-session migration are not built yet.
+        .route("/v1/b2b/sessions/exchange_access_token", post(routes::not_supported))
+        .route("/v1/b2b/sessions/attest", post(routes::not_supported))
+        .route("/v1/b2b/sessions/migrate", post(routes::not_supported))
+        .route("/v1/b2b/rbac/policy", get(routes::rbac::policy))
+        .route(
+            "/v1/b2b/rbac/organizations/{organization_id}",
+            get(routes::rbac::org_policy).put(routes::rbac::set_org_policy),
+        )
         .route("/latch/v1/outbox", get(routes::outbox::list))
         .route("/healthz", get(routes::health::healthz))
         .fallback(routes::route_not_found)
@@ -126,9 +121,6 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             timeout,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            observe::observe,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)
 }

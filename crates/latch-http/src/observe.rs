@@ -24,10 +24,7 @@ pub fn current_request_id() -> String {
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = latch_core::ids::request_id();
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let client = ClientAddr::resolve(peer, req.headers(), &state.http.trusted_proxies);
     req.extensions_mut().insert(client);
     let method = req.method().clone();

@@ -81,12 +81,8 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     }
 }
 
-pub(crate) trait Row:
-    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
-{
-}
-impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
-{}
+pub(crate) trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 
 impl SqlStore {
     pub(crate) async fn exec(&self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
@@ -103,58 +99,26 @@ impl SqlStore {
         .map_err(map_err)
     }
 
-    pub(crate) async fn all<R: Row>(
-        &self,
-        sql: &str,
-        args: Vec<Arg>,
-    ) -> Result<Vec<R>, StoreError> {
+    pub(crate) async fn all<R: Row>(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<R>, StoreError> {
         match &self.pool {
-            Pool::Sqlite(p) => {
-                bind_all!(sqlx::query_as::<_, R>(sql), args)
-                    .fetch_all(p)
-                    .await
-            }
-            Pool::Postgres(p) => {
-                bind_all!(sqlx::query_as::<_, R>(sql), args)
-                    .fetch_all(p)
-                    .await
-            }
+            Pool::Sqlite(p) => bind_all!(sqlx::query_as::<_, R>(sql), args).fetch_all(p).await,
+            Pool::Postgres(p) => bind_all!(sqlx::query_as::<_, R>(sql), args).fetch_all(p).await,
         }
         .map_err(map_err)
     }
 
-    pub(crate) async fn opt<R: Row>(
-        &self,
-        sql: &str,
-        args: Vec<Arg>,
-    ) -> Result<Option<R>, StoreError> {
+    pub(crate) async fn opt<R: Row>(&self, sql: &str, args: Vec<Arg>) -> Result<Option<R>, StoreError> {
         match &self.pool {
-            Pool::Sqlite(p) => {
-                bind_all!(sqlx::query_as::<_, R>(sql), args)
-                    .fetch_optional(p)
-                    .await
-            }
-            Pool::Postgres(p) => {
-                bind_all!(sqlx::query_as::<_, R>(sql), args)
-                    .fetch_optional(p)
-                    .await
-            }
+            Pool::Sqlite(p) => bind_all!(sqlx::query_as::<_, R>(sql), args).fetch_optional(p).await,
+            Pool::Postgres(p) => bind_all!(sqlx::query_as::<_, R>(sql), args).fetch_optional(p).await,
         }
         .map_err(map_err)
     }
 
     pub(crate) async fn count(&self, sql: &str, args: Vec<Arg>) -> Result<i64, StoreError> {
         match &self.pool {
-            Pool::Sqlite(p) => {
-                bind_all!(sqlx::query_scalar::<_, i64>(sql), args)
-                    .fetch_one(p)
-                    .await
-            }
-            Pool::Postgres(p) => {
-                bind_all!(sqlx::query_scalar::<_, i64>(sql), args)
-                    .fetch_one(p)
-                    .await
-            }
+            Pool::Sqlite(p) => bind_all!(sqlx::query_scalar::<_, i64>(sql), args).fetch_one(p).await,
+            Pool::Postgres(p) => bind_all!(sqlx::query_scalar::<_, i64>(sql), args).fetch_one(p).await,
         }
         .map_err(map_err)
     }

@@ -4,12 +4,17 @@ use crate::exec::{args, Arg};
 use crate::rows::*;
 use crate::search::{member_where, org_where, paginate};
 use crate::SqlStore;
+use latch_core::clock::Timestamp;
 use latch_core::delivery::StoredMessage;
 use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::OrgRecord;
 use latch_core::model::project::Project;
 use latch_core::model::search::{MemberFilter, OrgFilter, Page, Query};
+use latch_core::model::session::SessionRecord;
+use latch_core::rbac::PolicyRole;
 use latch_core::store::{Found, Store, StoreResult};
+use latch_core::token::keyring::SigningKeyRecord;
+use latch_core::StoreError;
 use std::sync::OnceLock;
 
 fn sql_once(cell: &'static OnceLock<String>, build: impl FnOnce() -> String) -> &'static str {
@@ -29,10 +34,7 @@ fn insert_org_sql() -> &'static str {
 fn insert_member_sql() -> &'static str {
     static S: OnceLock<String> = OnceLock::new();
     sql_once(&S, || {
-        format!(
-            "INSERT INTO members ({MEMBER_COLUMNS}) VALUES ({})",
-            placeholders(22)
-        )
+        format!("INSERT INTO members ({MEMBER_COLUMNS}) VALUES ({})", placeholders(22))
     })
 }
 
@@ -76,11 +78,7 @@ fn members(rows: Vec<MemberRow>) -> StoreResult<Vec<MemberRecord>> {
 fn page_of<T>(mut items: Vec<T>, total: i64, limit: u32) -> Found<T> {
     let has_more = items.len() > limit as usize;
     items.truncate(limit as usize);
-    Found {
-        items,
-        total,
-        has_more,
-    }
+    Found { items, total, has_more }
 }
 
 impl SqlStore {
@@ -101,9 +99,7 @@ impl SqlStore {
 #[async_trait::async_trait]
 impl Store for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.count("SELECT CAST(1 AS BIGINT)", vec![])
-            .await
-            .map(|_| ())
+        self.count("SELECT CAST(1 AS BIGINT)", vec![]).await.map(|_| ())
     }
 
     async fn insert_project(&self, p: &Project) -> StoreResult<()> {
@@ -117,7 +113,10 @@ impl Store for SqlStore {
 
     async fn get_project(&self, project_id: &str) -> StoreResult<Option<Project>> {
         let row: Option<ProjectRow> = self
-            .opt("SELECT project_id, name, secret_hash, created_at FROM projects WHERE project_id = $1", args![project_id])
+            .opt(
+                "SELECT project_id, name, secret_hash, created_at FROM projects WHERE project_id = $1",
+                args![project_id],
+            )
             .await?;
         Ok(row.map(Project::from))
     }
@@ -171,18 +170,11 @@ impl Store for SqlStore {
     }
 
     async fn org_by_slug(&self, project_id: &str, slug: &str) -> StoreResult<Option<OrgRecord>> {
-        self.one_org(
-            "WHERE o.project_id = $1 AND o.slug = $2",
-            args![project_id, slug],
-        )
-        .await
+        self.one_org("WHERE o.project_id = $1 AND o.slug = $2", args![project_id, slug])
+            .await
     }
 
-    async fn org_by_external_id(
-        &self,
-        project_id: &str,
-        external_id: &str,
-    ) -> StoreResult<Option<OrgRecord>> {
+    async fn org_by_external_id(&self, project_id: &str, external_id: &str) -> StoreResult<Option<OrgRecord>> {
         self.one_org(
             "WHERE o.project_id = $1 AND o.external_id = $2",
             args![project_id, external_id],
@@ -202,12 +194,7 @@ impl Store for SqlStore {
         orgs(self.all(&select_org(&w.text), w.args).await?)
     }
 
-    async fn search_orgs(
-        &self,
-        project_id: &str,
-        q: &Query<OrgFilter>,
-        page: &Page,
-    ) -> StoreResult<Found<OrgRecord>> {
+    async fn search_orgs(&self, project_id: &str, q: &Query<OrgFilter>, page: &Page) -> StoreResult<Found<OrgRecord>> {
         let counted = org_where(project_id, q);
         let total = self
             .count(
@@ -222,16 +209,10 @@ impl Store for SqlStore {
     }
 
     async fn insert_member(&self, m: &MemberRecord) -> StoreResult<()> {
-        self.exec(insert_member_sql(), member_args(m))
-            .await
-            .map(|_| ())
+        self.exec(insert_member_sql(), member_args(m)).await.map(|_| ())
     }
 
-    async fn update_member(
-        &self,
-        m: &MemberRecord,
-        retire: Option<&RetiredEmail>,
-    ) -> StoreResult<()> {
+    async fn update_member(&self, m: &MemberRecord, retire: Option<&RetiredEmail>) -> StoreResult<()> {
         let update = "UPDATE members SET email = $4, status = $5, name = $6, external_id = $7, is_breakglass = $8, \
              email_verified = $9, mfa_enrolled = $10, mfa_phone_number = $11, mfa_phone_verified = $12, \
              default_mfa_method = $13, member_password_id = $14, totp_registration_id = $15, roles = $16, \
@@ -242,7 +223,14 @@ impl Store for SqlStore {
             stmts.push((
                 "INSERT INTO retired_emails (email_id, project_id, organization_id, member_id, email, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
-                args![&r.email_id, &m.project_id, &m.organization_id, &m.member_id, &r.email_address, m.updated_at.millis()],
+                args![
+                    &r.email_id,
+                    &m.project_id,
+                    &m.organization_id,
+                    &m.member_id,
+                    &r.email_address,
+                    m.updated_at.millis()
+                ],
             ));
         }
         self.tx(stmts).await
@@ -263,11 +251,7 @@ impl Store for SqlStore {
         .await
     }
 
-    async fn member_by_id(
-        &self,
-        project_id: &str,
-        member_id: &str,
-    ) -> StoreResult<Option<MemberRecord>> {
+    async fn member_by_id(&self, project_id: &str, member_id: &str) -> StoreResult<Option<MemberRecord>> {
         self.one_member(
             "WHERE m.project_id = $1 AND m.member_id = $2",
             args![project_id, member_id],
@@ -355,11 +339,7 @@ impl Store for SqlStore {
         Ok(page_of(rows, total, page.limit))
     }
 
-    async fn retired_emails(
-        &self,
-        project_id: &str,
-        member_ids: &[String],
-    ) -> StoreResult<Vec<RetiredEmail>> {
+    async fn retired_emails(&self, project_id: &str, member_ids: &[String]) -> StoreResult<Vec<RetiredEmail>> {
         if member_ids.is_empty() {
             return Ok(vec![]);
         }
@@ -392,6 +372,155 @@ impl Store for SqlStore {
         self.exec(
             "DELETE FROM retired_emails WHERE project_id = $1 AND email_id = $2",
             args![project_id, email_id],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
+        static S: OnceLock<String> = OnceLock::new();
+        let sql = sql_once(&S, || {
+            format!(
+                "INSERT INTO member_sessions ({SESSION_COLUMNS}) VALUES ({})",
+                placeholders(10)
+            )
+        });
+        self.exec(sql, session_args(session)).await.map(|_| ())
+    }
+
+    async fn update_session(&self, session: &SessionRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE member_sessions SET last_accessed_at = $7, expires_at = $8, factors = $9, custom_claims = $10 \
+             WHERE member_session_id = $1 AND project_id = $2 AND organization_id = $3 AND member_id = $4 \
+             AND token_hash = $5 AND started_at = $6",
+            session_args(session),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn session_by_token_hash(&self, project_id: &str, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM member_sessions WHERE token_hash = $1 AND project_id = $2");
+        self.opt::<SessionRow>(&sql, args![token_hash, project_id])
+            .await?
+            .map(SessionRecord::try_from)
+            .transpose()
+    }
+
+    async fn session_by_id(&self, project_id: &str, session_id: &str) -> StoreResult<Option<SessionRecord>> {
+        let sql =
+            format!("SELECT {SESSION_COLUMNS} FROM member_sessions WHERE member_session_id = $1 AND project_id = $2");
+        self.opt::<SessionRow>(&sql, args![session_id, project_id])
+            .await?
+            .map(SessionRecord::try_from)
+            .transpose()
+    }
+
+    async fn live_sessions(
+        &self,
+        project_id: &str,
+        member_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM member_sessions WHERE member_id = $1 AND project_id = $2 AND expires_at > $3 \
+             ORDER BY started_at, member_session_id"
+        );
+        let rows: Vec<SessionRow> = self.all(&sql, args![member_id, project_id, now.millis()]).await?;
+        rows.into_iter().map(SessionRecord::try_from).collect()
+    }
+
+    async fn delete_session(&self, project_id: &str, session_id: &str) -> StoreResult<bool> {
+        let n = self
+            .exec(
+                "DELETE FROM member_sessions WHERE member_session_id = $1 AND project_id = $2",
+                args![session_id, project_id],
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn delete_member_sessions(&self, project_id: &str, member_id: &str) -> StoreResult<u64> {
+        self.exec(
+            "DELETE FROM member_sessions WHERE member_id = $1 AND project_id = $2",
+            args![member_id, project_id],
+        )
+        .await
+    }
+
+    async fn purge_expired_sessions(&self, now: Timestamp) -> StoreResult<u64> {
+        self.exec(
+            "DELETE FROM member_sessions WHERE expires_at <= $1",
+            args![now.millis()],
+        )
+        .await
+    }
+
+    async fn count_live_sessions(&self, now: Timestamp) -> StoreResult<i64> {
+        self.count(
+            "SELECT COUNT(*) FROM member_sessions WHERE expires_at > $1",
+            args![now.millis()],
+        )
+        .await
+    }
+
+    async fn org_roles(&self, organization_id: &str) -> StoreResult<Vec<PolicyRole>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            roles: String,
+        }
+        let row: Option<Row> = self
+            .opt(
+                "SELECT roles FROM org_policies WHERE organization_id = $1",
+                args![organization_id],
+            )
+            .await?;
+        match row {
+            None => Ok(vec![]),
+            Some(r) => {
+                serde_json::from_str(&r.roles).map_err(|e| StoreError::Backend(format!("corrupt org policy: {e}")))
+            }
+        }
+    }
+
+    async fn set_org_roles(&self, organization_id: &str, roles: &[PolicyRole]) -> StoreResult<()> {
+        let json = serde_json::to_string(roles).unwrap_or_else(|_| "[]".into());
+        self.tx(vec![
+            (
+                "DELETE FROM org_policies WHERE organization_id = $1",
+                args![organization_id],
+            ),
+            (
+                "INSERT INTO org_policies (organization_id, roles) VALUES ($1, $2)",
+                args![organization_id, json],
+            ),
+        ])
+        .await
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO signing_keys (kid, project_id, private_pkcs8, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)",
+            args![&key.kid, &key.project_id, &key.private_pkcs8, key.created_at.millis(), key.retired_at.map(Timestamp::millis)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn signing_keys(&self, project_id: &str) -> StoreResult<Vec<SigningKeyRecord>> {
+        let rows: Vec<SigningKeyRow> = self
+            .all(
+                "SELECT kid, project_id, private_pkcs8, created_at, retired_at FROM signing_keys WHERE project_id = $1",
+                args![project_id],
+            )
+            .await?;
+        Ok(rows.into_iter().map(SigningKeyRecord::from).collect())
+    }
+
+    async fn retire_signing_keys(&self, project_id: &str, keep_kid: &str, at: Timestamp) -> StoreResult<()> {
+        self.exec(
+            "UPDATE signing_keys SET retired_at = $3 WHERE project_id = $1 AND kid <> $2 AND retired_at IS NULL",
+            args![project_id, keep_kid, at.millis()],
         )
         .await
         .map(|_| ())

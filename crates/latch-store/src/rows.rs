@@ -7,6 +7,8 @@ use latch_core::delivery::{Channel, StoredMessage};
 use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::OrgRecord;
 use latch_core::model::project::Project;
+use latch_core::model::session::SessionRecord;
+use latch_core::token::keyring::SigningKeyRecord;
 use latch_core::StoreError;
 use serde_json::Value;
 
@@ -135,8 +137,7 @@ impl TryFrom<MemberRow> for MemberRecord {
             default_mfa_method: r.default_mfa_method,
             member_password_id: r.member_password_id,
             totp_registration_id: r.totp_registration_id,
-            roles: serde_json::from_str(&r.roles)
-                .map_err(|e| StoreError::Backend(format!("corrupt roles: {e}")))?,
+            roles: serde_json::from_str(&r.roles).map_err(|e| StoreError::Backend(format!("corrupt roles: {e}")))?,
             trusted_metadata: json(&r.trusted_metadata)?,
             untrusted_metadata: json(&r.untrusted_metadata)?,
             lock_created_at: r.lock_created_at.map(Timestamp),
@@ -218,8 +219,7 @@ impl TryFrom<MessageRow> for StoredMessage {
         Ok(StoredMessage {
             message_id: r.message_id,
             project_id: r.project_id,
-            channel: Channel::parse(&r.channel)
-                .ok_or_else(|| StoreError::Backend("bad channel".into()))?,
+            channel: Channel::parse(&r.channel).ok_or_else(|| StoreError::Backend("bad channel".into()))?,
             recipient: r.recipient,
             kind: r.kind,
             locale: r.locale,
@@ -254,8 +254,78 @@ pub(crate) fn message_args(m: &StoredMessage) -> Vec<Arg> {
 
 /// `$1, $2, …, $n`
 pub(crate) fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+pub(crate) const SESSION_COLUMNS: &str = "member_session_id, project_id, organization_id, member_id, token_hash, \
+     started_at, last_accessed_at, expires_at, factors, custom_claims";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    member_session_id: String,
+    project_id: String,
+    organization_id: String,
+    member_id: String,
+    token_hash: String,
+    started_at: i64,
+    last_accessed_at: i64,
+    expires_at: i64,
+    factors: String,
+    custom_claims: String,
+}
+
+impl TryFrom<SessionRow> for SessionRecord {
+    type Error = StoreError;
+    fn try_from(r: SessionRow) -> Result<Self, StoreError> {
+        let bad = |e: serde_json::Error| StoreError::Backend(format!("corrupt session column: {e}"));
+        Ok(SessionRecord {
+            project_id: r.project_id,
+            member_session_id: r.member_session_id,
+            organization_id: r.organization_id,
+            member_id: r.member_id,
+            token_hash: r.token_hash,
+            started_at: Timestamp(r.started_at),
+            last_accessed_at: Timestamp(r.last_accessed_at),
+            expires_at: Timestamp(r.expires_at),
+            factors: serde_json::from_str(&r.factors).map_err(bad)?,
+            custom_claims: serde_json::from_str(&r.custom_claims).map_err(bad)?,
+        })
+    }
+}
+
+/// Values in `SESSION_COLUMNS` order.
+pub(crate) fn session_args(s: &SessionRecord) -> Vec<Arg> {
+    args![
+        &s.member_session_id,
+        &s.project_id,
+        &s.organization_id,
+        &s.member_id,
+        &s.token_hash,
+        s.started_at.millis(),
+        s.last_accessed_at.millis(),
+        s.expires_at.millis(),
+        serde_json::to_string(&s.factors).unwrap_or_default(),
+        serde_json::to_string(&s.custom_claims).unwrap_or_default(),
+    ]
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SigningKeyRow {
+    kid: String,
+    project_id: String,
+    private_pkcs8: String,
+    created_at: i64,
+    retired_at: Option<i64>,
+}
+
+impl From<SigningKeyRow> for SigningKeyRecord {
+    fn from(r: SigningKeyRow) -> Self {
+        SigningKeyRecord {
+            kid: r.kid,
+            project_id: r.project_id,
+            private_pkcs8: r.private_pkcs8,
+            created_at: Timestamp(r.created_at),
+            retired_at: r.retired_at.map(Timestamp),
+        }
+    }
 }

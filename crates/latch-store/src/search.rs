@@ -111,21 +111,10 @@ pub(crate) fn member_where(project_id: &str, org_ids: &[String], q: &Query<Membe
     let mut sql = Sql::default();
     let p = sql.bind(project_id);
     let orgs = sql.list(org_ids);
-    let parts: Vec<String> = q
-        .filters
-        .iter()
-        .map(|f| member_filter(&mut sql, f))
-        .collect();
+    let parts: Vec<String> = q.filters.iter().map(|f| member_filter(&mut sql, f)).collect();
     let cond = combine(q.operator, parts);
-    let asks_status = q
-        .filters
-        .iter()
-        .any(|f| matches!(f, MemberFilter::Statuses(_)));
-    let live = if asks_status {
-        ""
-    } else {
-        " AND m.status <> 'deleted'"
-    };
+    let asks_status = q.filters.iter().any(|f| matches!(f, MemberFilter::Statuses(_)));
+    let live = if asks_status { "" } else { " AND m.status <> 'deleted'" };
     sql.push(&format!(
         " WHERE m.project_id = {p} AND m.organization_id IN {orgs} AND {cond}{live}"
     ));

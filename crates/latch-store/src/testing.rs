@@ -57,12 +57,9 @@ impl TestDb {
         match self.engine {
             "postgres" => {
                 let mut conn = admin().await;
-                let _ = sqlx::query(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                ))
-                .execute(&mut conn)
-                .await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                    .execute(&mut conn)
+                    .await;
                 conn.close().await.ok();
             }
             _ => {
@@ -78,9 +75,7 @@ fn base_url() -> String {
 
 async fn admin() -> sqlx::PgConnection {
     let opts = PgConnectOptions::from_str(&base_url()).expect("LATCH_TEST_DATABASE_URL");
-    opts.connect()
-        .await
-        .expect("connect to LATCH_TEST_DATABASE_URL")
+    opts.connect().await.expect("connect to LATCH_TEST_DATABASE_URL")
 }
 
 /// `base` with its database name replaced.
@@ -108,10 +103,7 @@ mod tests {
             super::with_database("postgres://u@h:5432/x", "y"),
             "postgres://u@h:5432/y"
         );
-        assert_eq!(
-            super::with_database("postgres://u@h", "y"),
-            "postgres://u@h/y"
-        );
+        assert_eq!(super::with_database("postgres://u@h", "y"), "postgres://u@h/y");
         assert_eq!(
             super::with_database("postgres://h/x?sslmode=disable", "y"),
             "postgres://h/y?sslmode=disable"

@@ -120,14 +120,7 @@ async fn projects_round_trip() {
             Err(StoreError::UniqueViolation)
         ));
         s.set_project_secret("project-a", "h2").await.unwrap();
-        assert_eq!(
-            s.get_project("project-a")
-                .await
-                .unwrap()
-                .unwrap()
-                .secret_hash,
-            "h2"
-        );
+        assert_eq!(s.get_project("project-a").await.unwrap().unwrap().secret_hash, "h2");
         assert!(s.get_project("project-b").await.unwrap().is_none());
     })
     .await;
@@ -143,11 +136,7 @@ async fn organizations_are_found_by_id_slug_and_external_id_within_their_project
         a.settings.email_allowed_domains = vec!["acme.test".into()];
         s.insert_org(&a).await.unwrap();
         for locator in ["org-1", "acme", "ext-1"] {
-            assert_eq!(
-                s.find_org("pa", locator).await.unwrap().as_ref(),
-                Some(&a),
-                "{locator}"
-            );
+            assert_eq!(s.find_org("pa", locator).await.unwrap().as_ref(), Some(&a), "{locator}");
             assert!(
                 s.find_org("pb", locator).await.unwrap().is_none(),
                 "tenant isolation for {locator}"
@@ -188,11 +177,7 @@ async fn organization_update_and_cascading_delete() {
         s.delete_org("pa", "org-1").await.unwrap();
         assert!(s.find_org("pa", "org-1").await.unwrap().is_none());
         assert!(s.member_by_id("pa", "m-1").await.unwrap().is_none());
-        assert!(s
-            .retired_emails("pa", &["m-1".into()])
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(s.retired_emails("pa", &["m-1".into()]).await.unwrap().is_empty());
     })
     .await;
 }
@@ -207,10 +192,7 @@ async fn member_identifiers_are_unique_among_live_members() {
         m1.mfa_phone_number = "+12025550123".into();
         m1.external_id = Some("ext".into());
         s.insert_member(&m1).await.unwrap();
-        assert_eq!(
-            s.member_by_id("pa", "m-1").await.unwrap().as_ref(),
-            Some(&m1)
-        );
+        assert_eq!(s.member_by_id("pa", "m-1").await.unwrap().as_ref(), Some(&m1));
         for clash in [
             member(&o, "m-2", "a@acme.test", 2),
             MemberRecord {
@@ -230,14 +212,8 @@ async fn member_identifiers_are_unique_among_live_members() {
         // A deleted member frees its email.
         m1.status = "deleted".into();
         s.update_member(&m1, None).await.unwrap();
-        assert!(s
-            .member_by_email("pa", "org-1", "a@acme.test")
-            .await
-            .unwrap()
-            .is_none());
-        s.insert_member(&member(&o, "m-2", "a@acme.test", 2))
-            .await
-            .unwrap();
+        assert!(s.member_by_email("pa", "org-1", "a@acme.test").await.unwrap().is_none());
+        s.insert_member(&member(&o, "m-2", "a@acme.test", 2)).await.unwrap();
         assert_eq!(
             s.member_by_email("pa", "org-1", "a@acme.test")
                 .await
@@ -252,11 +228,7 @@ async fn member_identifiers_are_unique_among_live_members() {
         m3.external_id = Some("ext".into());
         s.insert_member(&m3).await.unwrap();
         assert_eq!(
-            s.find_member("pa", "org-1", "ext")
-                .await
-                .unwrap()
-                .unwrap()
-                .member_id,
+            s.find_member("pa", "org-1", "ext").await.unwrap().unwrap().member_id,
             "m-3"
         );
         assert!(s.find_member("pb", "org-1", "m-3").await.unwrap().is_none());
@@ -279,14 +251,9 @@ async fn retired_emails_are_recorded_with_the_update() {
             member_id: "m-1".into(),
         };
         s.update_member(&m, Some(&r)).await.unwrap();
+        assert_eq!(s.retired_emails("pa", &["m-1".into()]).await.unwrap(), vec![r.clone()]);
         assert_eq!(
-            s.retired_emails("pa", &["m-1".into()]).await.unwrap(),
-            vec![r.clone()]
-        );
-        assert_eq!(
-            s.retired_email_owner("pa", "org-1", "old@acme.test")
-                .await
-                .unwrap(),
+            s.retired_email_owner("pa", "org-1", "old@acme.test").await.unwrap(),
             Some(r)
         );
         // The same email cannot be retired twice in one organization: the whole update rolls back.
@@ -321,18 +288,11 @@ async fn organization_search_filters_and_pages() {
             o.settings.claimed_email_domains = vec![format!("claim{i}.test")];
             s.insert_org(&o).await.unwrap();
         }
-        s.insert_org(&org("pb", "org-x", "slug-x", 1))
+        s.insert_org(&org("pb", "org-x", "slug-x", 1)).await.unwrap();
+        let o0 = s.find_org("pa", "org-0").await.unwrap().unwrap();
+        s.insert_member(&member(&o0, "m-1", "Someone@Acme.test".to_lowercase().as_str(), 1))
             .await
             .unwrap();
-        let o0 = s.find_org("pa", "org-0").await.unwrap().unwrap();
-        s.insert_member(&member(
-            &o0,
-            "m-1",
-            "Someone@Acme.test".to_lowercase().as_str(),
-            1,
-        ))
-        .await
-        .unwrap();
 
         let everything = s.search_orgs("pa", &and(vec![]), &all()).await.unwrap();
         assert_eq!(everything.total, 5);
@@ -340,10 +300,7 @@ async fn organization_search_filters_and_pages() {
 
         // Walk pages of two: every org once, in creation order, and the last page says so.
         let mut seen = vec![];
-        let mut page = Page {
-            after: None,
-            limit: 2,
-        };
+        let mut page = Page { after: None, limit: 2 };
         loop {
             let f = s.search_orgs("pa", &and(vec![]), &page).await.unwrap();
             seen.extend(f.items.iter().map(|o| o.organization_id.clone()));
@@ -370,10 +327,7 @@ async fn organization_search_filters_and_pages() {
                 vec![OrgFilter::MemberEmails(vec!["someone@acme.test".into()])],
                 vec!["org-0"],
             ),
-            (
-                vec![OrgFilter::MemberEmailFuzzy("acme".into())],
-                vec!["org-0"],
-            ),
+            (vec![OrgFilter::MemberEmailFuzzy("acme".into())], vec!["org-0"]),
             (
                 vec![OrgFilter::AllowedDomains(vec!["even2.test".into()])],
                 vec!["org-2"],
@@ -398,10 +352,7 @@ async fn organization_search_filters_and_pages() {
             (vec![OrgFilter::NameFuzzy("%%%".into())], vec![]),
         ];
         for (filters, want) in cases {
-            let f = s
-                .search_orgs("pa", &and(filters.clone()), &all())
-                .await
-                .unwrap();
+            let f = s.search_orgs("pa", &and(filters.clone()), &all()).await.unwrap();
             let got: Vec<&str> = f.items.iter().map(|o| o.organization_id.as_str()).collect();
             assert_eq!(got, want, "{filters:?}");
             assert_eq!(f.total, want.len() as i64);
@@ -435,46 +386,27 @@ async fn member_search_filters_and_excludes_deleted_unless_asked() {
         for m in [&a, &b, &c] {
             s.insert_member(m).await.unwrap();
         }
-        let ids = |f: latch_core::store::Found<MemberRecord>| {
-            f.items.into_iter().map(|m| m.member_id).collect::<Vec<_>>()
-        };
+        let ids =
+            |f: latch_core::store::Found<MemberRecord>| f.items.into_iter().map(|m| m.member_id).collect::<Vec<_>>();
         let org1 = vec!["org-1".to_string()];
         assert_eq!(
-            ids(s
-                .search_members("pa", &org1, &and(vec![]), &all())
-                .await
-                .unwrap()),
+            ids(s.search_members("pa", &org1, &and(vec![]), &all()).await.unwrap()),
             vec!["m-a"]
         );
         let both = vec!["org-1".to_string(), "org-2".to_string()];
         assert_eq!(
-            ids(s
-                .search_members("pa", &both, &and(vec![]), &all())
-                .await
-                .unwrap()),
+            ids(s.search_members("pa", &both, &and(vec![]), &all()).await.unwrap()),
             vec!["m-a", "m-c"]
         );
         let cases: Vec<(Vec<MemberFilter>, Vec<&str>)> = vec![
-            (
-                vec![MemberFilter::Statuses(vec!["deleted".into()])],
-                vec!["m-b"],
-            ),
-            (
-                vec![MemberFilter::Emails(vec!["alice@acme.test".into()])],
-                vec!["m-a"],
-            ),
+            (vec![MemberFilter::Statuses(vec!["deleted".into()])], vec!["m-b"]),
+            (vec![MemberFilter::Emails(vec!["alice@acme.test".into()])], vec!["m-a"]),
             (vec![MemberFilter::EmailFuzzy("ALI".into())], vec!["m-a"]),
             (vec![MemberFilter::Breakglass(true)], vec!["m-a"]),
             (vec![MemberFilter::Breakglass(false)], vec![]),
-            (
-                vec![MemberFilter::Phones(vec!["+12025550100".into()])],
-                vec!["m-a"],
-            ),
+            (vec![MemberFilter::Phones(vec!["+12025550100".into()])], vec!["m-a"]),
             (vec![MemberFilter::PhoneFuzzy("5550".into())], vec!["m-a"]),
-            (
-                vec![MemberFilter::Ids(vec!["m-a".into(), "m-c".into()])],
-                vec!["m-a"],
-            ),
+            (vec![MemberFilter::Ids(vec!["m-a".into(), "m-c".into()])], vec!["m-a"]),
         ];
         for (filters, want) in cases {
             assert_eq!(
@@ -522,18 +454,12 @@ async fn outbox_lists_newest_first_per_project() {
         s.insert_message(&msg("3", "pa", "a@x.test")).await.unwrap();
         s.insert_message(&msg("4", "pb", "a@x.test")).await.unwrap();
         let ids = |v: Vec<StoredMessage>| v.into_iter().map(|m| m.message_id).collect::<Vec<_>>();
-        assert_eq!(
-            ids(s.list_messages("pa", None, 10).await.unwrap()),
-            vec!["3", "2", "1"]
-        );
+        assert_eq!(ids(s.list_messages("pa", None, 10).await.unwrap()), vec!["3", "2", "1"]);
         assert_eq!(
             ids(s.list_messages("pa", Some("a@x.test"), 10).await.unwrap()),
             vec!["3", "1"]
         );
-        assert_eq!(
-            ids(s.list_messages("pa", None, 1).await.unwrap()),
-            vec!["3"]
-        );
+        assert_eq!(ids(s.list_messages("pa", None, 1).await.unwrap()), vec!["3"]);
         assert_eq!(
             s.list_messages("pa", None, 1).await.unwrap()[0],
             msg("3", "pa", "a@x.test")
@@ -546,15 +472,11 @@ async fn outbox_lists_newest_first_per_project() {
 async fn data_survives_reopening() {
     for engine in engines() {
         let db = TestDb::new(engine).await;
-        let s = SqlStore::connect(&db.url, &PoolOptions::default())
-            .await
-            .unwrap();
+        let s = SqlStore::connect(&db.url, &PoolOptions::default()).await.unwrap();
         s.insert_project(&project("pa")).await.unwrap();
         s.close().await;
         // Reopening runs migrations again: they must be idempotent and keep the rows.
-        let s = SqlStore::connect(&db.url, &PoolOptions::default())
-            .await
-            .unwrap();
+        let s = SqlStore::connect(&db.url, &PoolOptions::default()).await.unwrap();
         assert!(s.get_project("pa").await.unwrap().is_some());
         s.close().await;
         db.dispose().await;

@@ -17,15 +17,15 @@ pub struct Application {
     state: AppState,
     store: SqlStore,
     grace: Duration,
+    housekeeping: Duration,
 }
 
 impl Application {
     pub async fn build(config: &Config) -> anyhow_like::Result<Self> {
         let url = config.database_url();
         if url.starts_with("sqlite:") && config.database_url.is_empty() {
-            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-                anyhow_like::err(format!("creating {}: {e}", config.data_dir.display()))
-            })?;
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| anyhow_like::err(format!("creating {}: {e}", config.data_dir.display())))?;
         }
         let opts = PoolOptions {
             max_connections: config.db_max_connections,
@@ -36,10 +36,8 @@ impl Application {
             .map_err(|e| anyhow_like::err(format!("database: {e}")))?;
         let shared: Arc<dyn latch_core::store::Store> = Arc::new(store.clone());
         ensure_project(config, shared.as_ref()).await?;
-        let ctx = Ctx {
-            store: shared.clone(),
-            delivery: Arc::new(Outbox::new(shared)),
-        };
+        let policy = config.rbac_policy().map_err(|e| anyhow_like::err(e.to_string()))?;
+        let ctx = Ctx::new(shared.clone(), Arc::new(Outbox::new(shared)), policy);
         let http = HttpConfig {
             max_body_bytes: config.max_body_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
@@ -58,13 +56,12 @@ impl Application {
             },
             store,
             grace: Duration::from_secs(config.shutdown_grace_secs),
+            housekeeping: Duration::from_secs(config.housekeeping_interval_secs),
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("bound listener has an address")
+        self.listener.local_addr().expect("bound listener has an address")
     }
 
     pub fn state(&self) -> AppState {
@@ -72,14 +69,12 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then drains.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let addr = self.local_addr();
         tracing::info!(%addr, engine = self.store.engine(), "latch listening");
-        let app =
-            latch_http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let (stop_chores, chores_stopped) = tokio::sync::watch::channel(false);
+        let chores = tokio::spawn(housekeeping(self.state.ctx.clone(), self.housekeeping, chores_stopped));
+        let app = latch_http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
@@ -100,17 +95,40 @@ impl Application {
                 Ok(Ok(()))
             }
         };
+        let _ = stop_chores.send(true);
+        let _ = chores.await;
         self.store.close().await;
         result.map_err(std::io::Error::other)?
     }
 }
 
+/// Background chores: purge expired sessions and report how many are live. Runs beside the
+/// server on its own task, so requests never wait for it; stops when the server stops.
+async fn housekeeping(ctx: latch_core::service::Ctx, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match latch_core::service::sessions::purge_expired(&ctx).await {
+            Ok(purged) => {
+                let live = ctx
+                    .store
+                    .count_live_sessions(latch_core::clock::Timestamp::now())
+                    .await
+                    .unwrap_or(-1);
+                tracing::info!(target: "latch::housekeeping", purged_sessions = purged, live_sessions = live, "housekeeping");
+            }
+            Err(e) => tracing::warn!(target: "latch::housekeeping", error = %e, "housekeeping failed"),
+        }
+    }
+}
+
 /// The bootstrap project from the settings, or on an empty database a development project whose
 /// credentials are printed once.
-async fn ensure_project(
-    config: &Config,
-    store: &dyn latch_core::store::Store,
-) -> anyhow_like::Result<()> {
+async fn ensure_project(config: &Config, store: &dyn latch_core::store::Store) -> anyhow_like::Result<()> {
     if let (Some(id), Some(secret)) = (&config.bootstrap_project_id, &config.bootstrap_secret) {
         projects::ensure(store, id, secret)
             .await

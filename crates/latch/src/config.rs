@@ -27,6 +27,10 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     pub bootstrap_project_id: Option<String>,
     pub bootstrap_secret: Option<String>,
+    /// JSON file with the project's custom RBAC roles, resources and scopes (added to Stytch's defaults).
+    pub rbac_policy_file: Option<PathBuf>,
+    /// How often expired sessions are purged and live sessions counted.
+    pub housekeeping_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -44,6 +48,8 @@ impl Default for Config {
             trusted_proxies: vec![],
             bootstrap_project_id: None,
             bootstrap_secret: None,
+            rbac_policy_file: None,
+            housekeeping_interval_secs: 60,
         }
     }
 }
@@ -51,15 +57,9 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("reading {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("parsing {path}: {source}")]
-    Parse {
-        path: String,
-        source: toml::de::Error,
-    },
+    Parse { path: String, source: toml::de::Error },
     #[error("{var}: {problem}")]
     Env { var: String, problem: String },
     #[error("{0}")]
@@ -81,10 +81,7 @@ where
 
 impl Config {
     /// Loads the file (if any) and applies the environment from `env`.
-    pub fn load(
-        file: Option<&Path>,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
+    pub fn load(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut cfg = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -145,6 +142,12 @@ impl Config {
         if let Some(v) = get("LATCH_BOOTSTRAP_SECRET") {
             self.bootstrap_secret = Some(v);
         }
+        if let Some(v) = get("LATCH_RBAC_POLICY_FILE") {
+            self.rbac_policy_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("LATCH_HOUSEKEEPING_INTERVAL_SECS") {
+            self.housekeeping_interval_secs = parse_env("LATCH_HOUSEKEEPING_INTERVAL_SECS", &v)?;
+        }
         if let Some(path) = get("LATCH_BOOTSTRAP_SECRET_FILE") {
             let secret = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
                 path: path.clone(),
@@ -168,11 +171,15 @@ impl Config {
             ));
         }
         if self.db_max_connections == 0 {
-            return Err(ConfigError::Invalid(
-                "db_max_connections must be at least 1".into(),
-            ));
+            return Err(ConfigError::Invalid("db_max_connections must be at least 1".into()));
         }
         self.trusted_proxy_nets()?;
+        self.rbac_policy()?;
+        if self.housekeeping_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "housekeeping_interval_secs must be at least 1".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -182,13 +189,24 @@ impl Config {
             .map(|s| {
                 s.parse::<IpNet>()
                     .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
-                    .map_err(|_| {
-                        ConfigError::Invalid(format!(
-                            "trusted_proxies: '{s}' is not an IP address or CIDR"
-                        ))
-                    })
+                    .map_err(|_| ConfigError::Invalid(format!("trusted_proxies: '{s}' is not an IP address or CIDR")))
             })
             .collect()
+    }
+
+    /// Stytch's default RBAC policy plus the project's own from `rbac_policy_file`.
+    pub fn rbac_policy(&self) -> Result<latch_core::rbac::Policy, ConfigError> {
+        let Some(path) = &self.rbac_policy_file else {
+            return Ok(latch_core::rbac::default_policy());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let custom: latch_core::rbac::Policy = serde_json::from_str(&text)
+            .map_err(|e| ConfigError::Invalid(format!("rbac_policy_file {}: {e}", path.display())))?;
+        latch_core::rbac::Policy::with_custom(custom)
+            .map_err(|e| ConfigError::Invalid(format!("rbac_policy_file {}: {e}", path.display())))
     }
 
     /// The database to open: the configured URL, else the SQLite file in `data_dir`.
@@ -216,13 +234,11 @@ impl Config {
             "LATCH_BOOTSTRAP_PROJECT_ID",
             "LATCH_BOOTSTRAP_SECRET",
             "LATCH_BOOTSTRAP_SECRET_FILE",
+            "LATCH_RBAC_POLICY_FILE",
+            "LATCH_HOUSEKEEPING_INTERVAL_SECS",
         ];
-        vars.filter(|v| {
-            v.starts_with("LATCH_")
-                && !KNOWN.contains(&v.as_str())
-                && !OTHER_VARS.contains(&v.as_str())
-        })
-        .collect()
+        vars.filter(|v| v.starts_with("LATCH_") && !KNOWN.contains(&v.as_str()) && !OTHER_VARS.contains(&v.as_str()))
+            .collect()
     }
 }
 
@@ -232,10 +248,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
     }
 
@@ -267,20 +280,14 @@ mod tests {
         ));
         assert!(Config::load(None, &env(&[("LATCH_MAX_BODY_BYTES", "lots")])).is_err());
         assert!(Config::load(None, &env(&[("LATCH_TRUSTED_PROXIES", "not-an-ip")])).is_err());
-        assert!(Config::load(
-            None,
-            &env(&[("LATCH_BOOTSTRAP_PROJECT_ID", "project-test-x")])
-        )
-        .is_err());
+        assert!(Config::load(None, &env(&[("LATCH_BOOTSTRAP_PROJECT_ID", "project-test-x")])).is_err());
     }
 
     #[test]
     fn default_database_is_sqlite_in_data_dir() {
         let cfg = Config::load(None, &env(&[("LATCH_DATA_DIR", "/tmp/d")])).unwrap();
         assert_eq!(cfg.database_url(), "sqlite:/tmp/d/latch.db");
-        let unknown = Config::unknown_env_vars(
-            ["LATCH_LISTN".to_string(), "LATCH_LOG".to_string()].into_iter(),
-        );
+        let unknown = Config::unknown_env_vars(["LATCH_LISTN".to_string(), "LATCH_LOG".to_string()].into_iter());
         assert_eq!(unknown, vec!["LATCH_LISTN"]);
     }
 }

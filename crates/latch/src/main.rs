@@ -28,6 +28,20 @@ enum Command {
         #[command(subcommand)]
         command: ProjectCommand,
     },
+    /// Manage session-JWT signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new signing key; the old ones stay published until every JWT they signed has expired.
+    Rotate {
+        #[arg(long)]
+        project_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -62,6 +76,9 @@ fn main() -> ExitCode {
             Command::Project {
                 command: ProjectCommand::Create { name },
             } => latch::commands::create_project(&config, &name).await,
+            Command::Keys {
+                command: KeysCommand::Rotate { project_id },
+            } => latch::commands::rotate_keys(&config, &project_id).await,
         }
     });
     match result {

@@ -51,12 +51,7 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let mut req = self
             .http
             .request(method, self.url(path))
@@ -85,10 +80,7 @@ impl Server {
 
     async fn stop(self) {
         let _ = self.stop.send(());
-        self.done
-            .await
-            .expect("server task")
-            .expect("clean shutdown");
+        self.done.await.expect("server task").expect("clean shutdown");
     }
 }
 
@@ -115,16 +107,9 @@ fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_type: &
             .is_some_and(|s| s.starts_with("request-id-")),
         "{body}"
     );
+    assert!(body["error_message"].as_str().is_some_and(|s| !s.is_empty()), "{body}");
     assert!(
-        body["error_message"]
-            .as_str()
-            .is_some_and(|s| !s.is_empty()),
-        "{body}"
-    );
-    assert!(
-        body["error_url"]
-            .as_str()
-            .is_some_and(|s| s.ends_with(want_type)),
+        body["error_url"].as_str().is_some_and(|s| s.ends_with(want_type)),
         "{body}"
     );
 }
@@ -206,13 +191,23 @@ async fn unknown_fields_ignored_and_delete_accepts_empty_or_json_body() {
     on_each_engine(|s| async move {
         use reqwest::Method as M;
         let (st, b) = s
-            .call(M::POST, "/v1/b2b/organizations", Some(json!({"organization_name": "Acme", "organization_slug": "acme", "made_up": [1]})))
+            .call(
+                M::POST,
+                "/v1/b2b/organizations",
+                Some(json!({"organization_name": "Acme", "organization_slug": "acme", "made_up": [1]})),
+            )
             .await;
         assert_eq!(st, StatusCode::OK, "{b}");
         assert_eq!(b["status_code"], 200);
         assert!(b["request_id"].as_str().unwrap().starts_with("request-id-"));
         // Python sends no DELETE body, Node sends {}.
-        let (st, _) = s.call(M::POST, "/v1/b2b/organizations", Some(json!({"organization_name": "Beta", "organization_slug": "beta"}))).await;
+        let (st, _) = s
+            .call(
+                M::POST,
+                "/v1/b2b/organizations",
+                Some(json!({"organization_name": "Beta", "organization_slug": "beta"})),
+            )
+            .await;
         assert_eq!(st, StatusCode::OK);
         let (st, b) = s.raw(M::DELETE, "/v1/b2b/organizations/acme", "").await;
         assert_eq!(st, StatusCode::OK, "{b}");
@@ -241,24 +236,9 @@ async fn outbox_shows_messages_of_the_project_newest_first() {
             token: None,
             url: None,
         };
-        s.state
-            .ctx
-            .delivery
-            .send(send("a@acme.test", "111111"))
-            .await
-            .unwrap();
-        s.state
-            .ctx
-            .delivery
-            .send(send("b@acme.test", "222222"))
-            .await
-            .unwrap();
-        s.state
-            .ctx
-            .delivery
-            .send(send("a@acme.test", "333333"))
-            .await
-            .unwrap();
+        s.state.ctx.delivery.send(send("a@acme.test", "111111")).await.unwrap();
+        s.state.ctx.delivery.send(send("b@acme.test", "222222")).await.unwrap();
+        s.state.ctx.delivery.send(send("a@acme.test", "333333")).await.unwrap();
         let other = Message {
             project_id: "project-test-other".into(),
             ..send("a@acme.test", "999999")
@@ -267,11 +247,7 @@ async fn outbox_shows_messages_of_the_project_newest_first() {
         let _ = s.state.ctx.delivery.send(other).await;
 
         let (st, b) = s
-            .call(
-                reqwest::Method::GET,
-                "/latch/v1/outbox?recipient=a@acme.test",
-                None,
-            )
+            .call(reqwest::Method::GET, "/latch/v1/outbox?recipient=a@acme.test", None)
             .await;
         assert_eq!(st, StatusCode::OK, "{b}");
         let codes: Vec<&str> = b["messages"]
@@ -300,13 +276,9 @@ async fn outbox_shows_messages_of_the_project_newest_first() {
         }
         assert_eq!(m["channel"], "email");
         assert!(m["token"].is_null() && m["url"].is_null());
-        let (_, b) = s
-            .call(reqwest::Method::GET, "/latch/v1/outbox?limit=1", None)
-            .await;
+        let (_, b) = s.call(reqwest::Method::GET, "/latch/v1/outbox?limit=1", None).await;
         assert_eq!(b["messages"].as_array().unwrap().len(), 1);
-        let (st, b) = s
-            .call(reqwest::Method::GET, "/latch/v1/outbox?limit=0", None)
-            .await;
+        let (st, b) = s.call(reqwest::Method::GET, "/latch/v1/outbox?limit=0", None).await;
         assert_error(st, &b, 400, "invalid_argument");
         let resp = s.http.get(s.url("/latch/v1/outbox")).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
@@ -338,9 +310,7 @@ async fn member_session_headers_are_refused_until_sessions_exist() {
         let status = resp.status();
         let body: Value = resp.json().await.unwrap();
         assert_error(status, &body, 401, "session_not_found");
-        let (_, b) = s
-            .call(reqwest::Method::GET, "/v1/b2b/organizations/acme", None)
-            .await;
+        let (_, b) = s.call(reqwest::Method::GET, "/v1/b2b/organizations/acme", None).await;
         assert_eq!(b["organization"]["organization_name"], "Acme");
         s
     })

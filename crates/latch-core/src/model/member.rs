@@ -10,12 +10,7 @@ pub const STATUS_ACTIVE: &str = "active";
 pub const STATUS_PENDING: &str = "pending";
 pub const STATUS_INVITED: &str = "invited";
 pub const STATUS_DELETED: &str = "deleted";
-pub const STATUSES: &[&str] = &[
-    STATUS_ACTIVE,
-    STATUS_PENDING,
-    STATUS_INVITED,
-    STATUS_DELETED,
-];
+pub const STATUSES: &[&str] = &[STATUS_ACTIVE, STATUS_PENDING, STATUS_INVITED, STATUS_DELETED];
 pub const ROLE_MEMBER: &str = "stytch_member";
 pub const ROLE_ADMIN: &str = "stytch_admin";
 
@@ -104,10 +99,7 @@ impl MemberRecord {
     /// organization's email-domain assignments.
     pub fn effective_roles(&self, org: &OrgRecord) -> Vec<MemberRole> {
         let mut roles: Vec<MemberRole> = Vec::new();
-        let mut add = |role_id: &str, source: RoleSource| match roles
-            .iter_mut()
-            .find(|r| r.role_id == role_id)
-        {
+        let mut add = |role_id: &str, source: RoleSource| match roles.iter_mut().find(|r| r.role_id == role_id) {
             Some(r) => r.sources.push(source),
             None => roles.push(MemberRole {
                 role_id: role_id.to_string(),
@@ -138,10 +130,7 @@ impl MemberRecord {
     }
 
     pub fn role_ids(&self, org: &OrgRecord) -> Vec<String> {
-        self.effective_roles(org)
-            .into_iter()
-            .map(|r| r.role_id)
-            .collect()
+        self.effective_roles(org).into_iter().map(|r| r.role_id).collect()
     }
 
     pub fn is_locked(&self, now: Timestamp) -> bool {
@@ -165,10 +154,7 @@ impl MemberRecord {
             mfa_phone_number_verified: self.mfa_phone_verified,
             is_admin: roles.iter().any(|r| r.role_id == ROLE_ADMIN),
             totp_registration_id: &self.totp_registration_id,
-            retired_email_addresses: retired
-                .iter()
-                .filter(|r| r.member_id == self.member_id)
-                .collect(),
+            retired_email_addresses: retired.iter().filter(|r| r.member_id == self.member_id).collect(),
             is_locked: locked,
             mfa_enrolled: self.mfa_enrolled,
             mfa_phone_number: &self.mfa_phone_number,

@@ -2,3 +2,4 @@ pub mod member;
 pub mod organization;
 pub mod project;
 pub mod search;
+pub mod session;

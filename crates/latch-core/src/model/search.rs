@@ -128,12 +128,7 @@ fn operands(query: &Value) -> CoreResult<Vec<(String, String, Value)>> {
 }
 
 fn strings(path: &str, v: Value) -> CoreResult<Vec<String>> {
-    let bad = || {
-        CoreError::argument(
-            &format!("{path}.filter_value"),
-            "must be a non-empty list of strings",
-        )
-    };
+    let bad = || CoreError::argument(&format!("{path}.filter_value"), "must be a non-empty list of strings");
     let Value::Array(items) = v else {
         return Err(bad());
     };
@@ -162,10 +157,7 @@ fn boolean(path: &str, v: Value) -> CoreResult<bool> {
 }
 
 fn unknown(path: &str, name: &str) -> CoreError {
-    CoreError::argument(
-        &format!("{path}.filter_name"),
-        &format!("unknown filter '{name}'"),
-    )
+    CoreError::argument(&format!("{path}.filter_name"), &format!("unknown filter '{name}'"))
 }
 
 fn lower(v: Vec<String>) -> Vec<String> {
@@ -268,10 +260,7 @@ mod tests {
             &json!({"operands": [{"filter_name": "member_email_fuzzy", "filter_value": "ab"}]})
         ))
         .is_err());
-        assert!(parse_member_query(Some(
-            &json!({"operands": [{"filter_name": "nope", "filter_value": 1}]})
-        ))
-        .is_err());
+        assert!(parse_member_query(Some(&json!({"operands": [{"filter_name": "nope", "filter_value": 1}]}))).is_err());
         assert!(parse_member_query(Some(
             &json!({"operands": [{"filter_name": "member_ids", "filter_value": []}]})
         ))

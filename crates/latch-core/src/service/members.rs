@@ -7,6 +7,8 @@ use crate::ids;
 use crate::model::member::*;
 use crate::model::organization::{OrgRecord, MFA_METHODS};
 use crate::model::search::{parse_member_query, Page};
+use crate::rbac::MEMBER;
+use crate::service::authz::{no_trusted_metadata, Actor};
 use crate::service::{organizations, Ctx};
 use crate::store::Found;
 use crate::validate;
@@ -40,6 +42,10 @@ pub struct MemberView {
 }
 
 impl MemberView {
+    pub async fn load(ctx: &Ctx, member: MemberRecord, organization: OrgRecord) -> CoreResult<Self> {
+        view(ctx, member, organization).await
+    }
+
     pub fn member_json(&self) -> crate::model::member::Member<'_> {
         self.member.view(&self.organization, &self.retired)
     }
@@ -136,10 +142,7 @@ async fn on_write_error(ctx: &Ctx, m: &MemberRecord, e: StoreError) -> CoreError
     match e {
         StoreError::UniqueViolation => match check_unique(ctx, m).await {
             Err(specific) => specific,
-            Ok(()) => CoreError::invalid(
-                "duplicate_member_email",
-                "The member conflicts with an existing one.",
-            ),
+            Ok(()) => CoreError::invalid("duplicate_member_email", "The member conflicts with an existing one."),
         },
         other => other.into(),
     }
@@ -155,12 +158,7 @@ async fn save(ctx: &Ctx, m: &mut MemberRecord, retire: Option<&RetiredEmail>) ->
 }
 
 fn default_mfa_method(v: &str) -> CoreResult<()> {
-    validate::one_of(
-        "default_mfa_method",
-        v,
-        MFA_METHODS,
-        "invalid_mfa_default_method",
-    )
+    validate::one_of("default_mfa_method", v, MFA_METHODS, "invalid_mfa_default_method")
 }
 
 pub async fn create(
@@ -168,8 +166,19 @@ pub async fn create(
     project_id: &str,
     org_locator: &str,
     input: MemberInput,
+    actor: Option<&Actor>,
 ) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
+    if let Some(a) = actor {
+        no_trusted_metadata(actor, input.trusted_metadata.is_some())?;
+        a.require(&org.organization_id, MEMBER, "create")?;
+        if input.roles.as_ref().is_some_and(|r| !r.is_empty()) {
+            a.require(&org.organization_id, MEMBER, "update.settings.roles")?;
+        }
+        if input.is_breakglass.is_some() {
+            a.require(&org.organization_id, MEMBER, "update.settings.is-breakglass")?;
+        }
+    }
     let Some(email) = input.email_address.as_deref() else {
         return Err(CoreError::argument("email_address", "missing field"));
     };
@@ -189,10 +198,7 @@ pub async fn create(
     let roles = validate_roles(input.roles.unwrap_or_default())?;
     let name = input.name.unwrap_or_default();
     if name.chars().count() > 1024 {
-        return Err(CoreError::argument(
-            "name",
-            "must be at most 1024 characters",
-        ));
+        return Err(CoreError::argument("name", "must be at most 1024 characters"));
     }
     let now = Timestamp::now();
     let status = if input.create_member_as_pending == Some(true) {
@@ -309,15 +315,16 @@ pub async fn update(
     org_locator: &str,
     member_locator: &str,
     input: MemberInput,
+    actor: Option<&Actor>,
 ) -> CoreResult<MemberView> {
     let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+    if let Some(a) = actor {
+        authorize_update(a, &m, &input)?;
+    }
     validate_metadata(&input)?;
     if let Some(name) = input.name {
         if name.chars().count() > 1024 {
-            return Err(CoreError::argument(
-                "name",
-                "must be at most 1024 characters",
-            ));
+            return Err(CoreError::argument("name", "must be at most 1024 characters"));
         }
         m.name = name;
     }
@@ -378,26 +385,65 @@ pub async fn update(
     view(ctx, m, org).await
 }
 
+/// Per-field permissions of member update (organizations.md): fields a member may change on its
+/// own record accept stytch.self; the rest need stytch.member.
+fn authorize_update(a: &Actor, target: &MemberRecord, input: &MemberInput) -> CoreResult<()> {
+    no_trusted_metadata(Some(a), input.trusted_metadata.is_some())?;
+    let self_or_member = [
+        (input.name.is_some(), "update.info.name"),
+        (input.untrusted_metadata.is_some(), "update.info.untrusted-metadata"),
+        (input.mfa_phone_number.is_some(), "update.info.mfa-phone"),
+        (input.mfa_enrolled.is_some(), "update.settings.mfa-enrolled"),
+        (input.default_mfa_method.is_some(), "update.settings.default-mfa-method"),
+    ];
+    for (given, action) in self_or_member {
+        if given {
+            a.require_on_member(target, action)?;
+        }
+    }
+    if input.email_address.is_some() && a.member.member_id == target.member_id {
+        return Err(CoreError::forbidden(
+            "member_cannot_update_their_email_address",
+            "A member cannot change its own email address with its session.",
+        ));
+    }
+    let member_only = [
+        (input.is_breakglass.is_some(), "update.settings.is-breakglass"),
+        (input.roles.is_some(), "update.settings.roles"),
+        (input.external_id.is_some(), "update.info.external-id"),
+        (input.email_address.is_some(), "update.info.email"),
+    ];
+    for (given, action) in member_only {
+        if given {
+            a.require_on_other_member(target, action)?;
+        }
+    }
+    Ok(())
+}
+
 /// Soft delete: the member keeps its id for `reactivate`; its retired emails are released.
 pub async fn delete(
     ctx: &Ctx,
     project_id: &str,
     org_locator: &str,
     member_locator: &str,
+    actor: Option<&Actor>,
 ) -> CoreResult<String> {
     let (mut m, _org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+    if let Some(a) = actor {
+        a.require_on_member(&m, "delete")?;
+    }
     for r in ctx
         .store
         .retired_emails(project_id, std::slice::from_ref(&m.member_id))
         .await?
     {
-        ctx.store
-            .delete_retired_email(project_id, &r.email_id)
-            .await?;
+        ctx.store.delete_retired_email(project_id, &r.email_id).await?;
     }
     m.status = STATUS_DELETED.to_string();
     m.updated_at = Timestamp::now();
     ctx.store.update_member(&m, None).await?;
+    ctx.store.delete_member_sessions(project_id, &m.member_id).await?;
     Ok(m.member_id)
 }
 
@@ -406,8 +452,12 @@ pub async fn reactivate(
     project_id: &str,
     org_locator: &str,
     member_id: &str,
+    actor: Option<&Actor>,
 ) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
+    if let Some(a) = actor {
+        a.require(&org.organization_id, MEMBER, "reactivate")?;
+    }
     // Only the member id is accepted here, not an external id.
     let m = ctx.store.member_by_id(project_id, member_id).await?;
     let mut m = match m {
@@ -447,14 +497,10 @@ pub async fn delete_password(
     project_id: &str,
     org_locator: &str,
     password_id: &str,
+    actor: Option<&Actor>,
 ) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
-    let not_found = || {
-        CoreError::not_found(
-            "member_password_not_found",
-            "No member password with this id.",
-        )
-    };
+    let not_found = || CoreError::not_found("member_password_not_found", "No member password with this id.");
     if password_id.is_empty() {
         return Err(not_found());
     }
@@ -464,6 +510,9 @@ pub async fn delete_password(
         .await?
         .filter(|m| m.status != STATUS_DELETED)
         .ok_or_else(not_found)?;
+    if let Some(a) = actor {
+        a.require_on_member(&m, "update.info.delete.password")?;
+    }
     m.member_password_id = String::new();
     save(ctx, &mut m, None).await?;
     view(ctx, m, org).await
@@ -474,8 +523,12 @@ pub async fn delete_mfa_phone_number(
     project_id: &str,
     org_locator: &str,
     member_locator: &str,
+    actor: Option<&Actor>,
 ) -> CoreResult<MemberView> {
     let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+    if let Some(a) = actor {
+        a.require_on_member(&m, "update.info.delete.mfa-phone")?;
+    }
     if m.mfa_phone_number.is_empty() {
         return Err(CoreError::not_found(
             "member_phone_number_not_found",
@@ -496,8 +549,12 @@ pub async fn delete_totp(
     project_id: &str,
     org_locator: &str,
     member_locator: &str,
+    actor: Option<&Actor>,
 ) -> CoreResult<MemberView> {
     let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+    if let Some(a) = actor {
+        a.require_on_member(&m, "update.info.delete.totp")?;
+    }
     if m.totp_registration_id.is_empty() {
         return Err(CoreError::not_found(
             "totp_not_found",
@@ -517,8 +574,12 @@ pub async fn delete_external_id(
     project_id: &str,
     org_locator: &str,
     member_locator: &str,
+    actor: Option<&Actor>,
 ) -> CoreResult<MemberView> {
     let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+    if let Some(a) = actor {
+        a.require_on_other_member(&m, "update.info.external-id")?;
+    }
     m.external_id = None;
     save(ctx, &mut m, None).await?;
     view(ctx, m, org).await
@@ -531,20 +592,19 @@ pub async fn unlink_retired_email(
     member_locator: &str,
     email_id: Option<&str>,
     email_address: Option<&str>,
+    actor: Option<&Actor>,
 ) -> CoreResult<MemberView> {
     let (m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+    if let Some(a) = actor {
+        a.require_on_other_member(&m, "update.info.email")?;
+    }
     let retired = ctx
         .store
         .retired_emails(project_id, std::slice::from_ref(&m.member_id))
         .await?;
     let email_address = email_address.map(|e| e.trim().to_lowercase());
     let found = match (email_id, email_address.as_deref()) {
-        (None, None) => {
-            return Err(CoreError::argument(
-                "email_id",
-                "email_id or email_address is required",
-            ))
-        }
+        (None, None) => return Err(CoreError::argument("email_id", "email_id or email_address is required")),
         (Some(id), addr) => {
             let r = retired.iter().find(|r| r.email_id == id);
             if let (Some(r), Some(addr)) = (r, addr) {
@@ -565,9 +625,7 @@ pub async fn unlink_retired_email(
             "The member has no such retired email.",
         ));
     };
-    ctx.store
-        .delete_retired_email(project_id, &found.email_id)
-        .await?;
+    ctx.store.delete_retired_email(project_id, &found.email_id).await?;
     view(ctx, m, org).await
 }
 
@@ -584,6 +642,7 @@ pub async fn search(
     query: Option<&Value>,
     cursor: Option<&str>,
     limit: Option<i64>,
+    actor: Option<&Actor>,
 ) -> CoreResult<MemberSearch> {
     if organization_ids.is_empty() {
         return Err(CoreError::argument(
@@ -596,30 +655,22 @@ pub async fn search(
     let mut orgs: Vec<OrgRecord> = Vec::with_capacity(organization_ids.len());
     for locator in organization_ids {
         let org = organizations::get(ctx, project_id, locator).await?;
-        if !orgs
-            .iter()
-            .any(|o| o.organization_id == org.organization_id)
-        {
+        if let Some(a) = actor {
+            a.require(&org.organization_id, MEMBER, "search")?;
+        }
+        if !orgs.iter().any(|o| o.organization_id == org.organization_id) {
             orgs.push(org);
         }
     }
     let org_ids: Vec<String> = orgs.iter().map(|o| o.organization_id.clone()).collect();
-    let found = ctx
-        .store
-        .search_members(project_id, &org_ids, &query, &page)
-        .await?;
+    let found = ctx.store.search_members(project_id, &org_ids, &query, &page).await?;
     let member_ids: Vec<String> = found.items.iter().map(|m| m.member_id.clone()).collect();
     let retired = if member_ids.is_empty() {
         vec![]
     } else {
         ctx.store.retired_emails(project_id, &member_ids).await?
     };
-    orgs.retain(|o| {
-        found
-            .items
-            .iter()
-            .any(|m| m.organization_id == o.organization_id)
-    });
+    orgs.retain(|o| found.items.iter().any(|m| m.organization_id == o.organization_id));
     Ok(MemberSearch {
         found,
         organizations: orgs,

@@ -5,6 +5,8 @@ use crate::error::{CoreError, CoreResult, StoreError};
 use crate::ids;
 use crate::model::organization::*;
 use crate::model::search::{parse_org_query, Page};
+use crate::rbac::ORGANIZATION;
+use crate::service::authz::{no_trusted_metadata, Actor};
 use crate::service::Ctx;
 use crate::store::Found;
 use crate::validate;
@@ -41,6 +43,71 @@ pub struct OrgInput {
 }
 
 impl OrgInput {
+    /// The RBAC action each given field needs on stytch.organization (organizations.md).
+    fn required_actions(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let mut need = |given: bool, action: &'static str| {
+            if given && !out.contains(&action) {
+                out.push(action);
+            }
+        };
+        need(self.organization_name.is_some(), "update.info.name");
+        need(self.organization_slug.is_some(), "update.info.slug");
+        need(self.organization_logo_url.is_some(), "update.info.logo-url");
+        need(self.organization_external_id.is_some(), "update.info.external-id");
+        need(
+            self.sso_default_connection_id.is_some(),
+            "update.settings.default-sso-connection",
+        );
+        need(
+            self.sso_jit_provisioning.is_some(),
+            "update.settings.sso-jit-provisioning",
+        );
+        need(
+            self.sso_jit_provisioning_allowed_connections.is_some(),
+            "update.settings.sso-jit-provisioning",
+        );
+        need(self.email_allowed_domains.is_some(), "update.settings.allowed-domains");
+        need(
+            self.email_jit_provisioning.is_some(),
+            "update.settings.email-jit-provisioning",
+        );
+        need(self.email_invites.is_some(), "update.settings.email-invites");
+        need(self.auth_methods.is_some(), "update.settings.allowed-auth-methods");
+        need(
+            self.allowed_auth_methods.is_some(),
+            "update.settings.allowed-auth-methods",
+        );
+        need(self.mfa_policy.is_some(), "update.settings.mfa-policy");
+        need(
+            self.rbac_email_implicit_role_assignments.is_some(),
+            "update.settings.implicit-roles",
+        );
+        need(self.mfa_methods.is_some(), "update.settings.allowed-mfa-methods");
+        need(
+            self.allowed_mfa_methods.is_some(),
+            "update.settings.allowed-mfa-methods",
+        );
+        need(
+            self.oauth_tenant_jit_provisioning.is_some(),
+            "update.settings.oauth-tenant-jit-provisioning",
+        );
+        need(
+            self.allowed_oauth_tenants.is_some(),
+            "update.settings.allowed-oauth-tenants",
+        );
+        // Settings without their own reserved action are admin matters.
+        need(
+            self.claimed_email_domains.is_some()
+                || self.first_party_connected_apps_allowed_type.is_some()
+                || self.allowed_first_party_connected_apps.is_some()
+                || self.third_party_connected_apps_allowed_type.is_some()
+                || self.allowed_third_party_connected_apps.is_some(),
+            "*",
+        );
+        out
+    }
+
     /// Whether any auth setting was given: decides the `email_invites` default on create.
     fn has_auth_setting(&self) -> bool {
         self.sso_jit_provisioning.is_some()
@@ -59,12 +126,7 @@ impl OrgInput {
 
 const AUTH_SETTINGS_ERR: &str = "invalid_organization_auth_method_settings";
 
-fn each_of(
-    field: &str,
-    values: &[String],
-    allowed: &[&str],
-    error_type: &'static str,
-) -> CoreResult<Vec<String>> {
+fn each_of(field: &str, values: &[String], allowed: &[&str], error_type: &'static str) -> CoreResult<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for v in values {
         validate::one_of(field, v, allowed, error_type)?;
@@ -77,10 +139,7 @@ fn each_of(
 
 fn ids_list(field: &str, values: Vec<String>) -> CoreResult<Vec<String>> {
     if values.iter().any(|v| v.is_empty() || v.len() > 128) {
-        return Err(CoreError::argument(
-            field,
-            "entries must be 1 to 128 characters",
-        ));
+        return Err(CoreError::argument(field, "entries must be 1 to 128 characters"));
     }
     Ok(values)
 }
@@ -97,9 +156,7 @@ fn oauth_tenants(v: Value) -> CoreResult<Value> {
     };
     for (provider, tenants) in map {
         let ok = OAUTH_TENANT_PROVIDERS.contains(&provider.as_str())
-            && tenants
-                .as_array()
-                .is_some_and(|a| a.iter().all(Value::is_string));
+            && tenants.as_array().is_some_and(|a| a.iter().all(Value::is_string));
         if !ok {
             return Err(bad());
         }
@@ -141,8 +198,7 @@ fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
         s.sso_jit_provisioning = v;
     }
     if let Some(v) = input.sso_jit_provisioning_allowed_connections {
-        s.sso_jit_provisioning_allowed_connections =
-            ids_list("sso_jit_provisioning_allowed_connections", v)?;
+        s.sso_jit_provisioning_allowed_connections = ids_list("sso_jit_provisioning_allowed_connections", v)?;
     }
     if let Some(v) = input.email_allowed_domains {
         s.email_allowed_domains = validate::org_domains(&v)?;
@@ -168,12 +224,7 @@ fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
         )?;
     }
     if let Some(v) = input.mfa_policy {
-        validate::one_of(
-            "mfa_policy",
-            &v,
-            MFA_POLICIES,
-            "invalid_organization_mfa_policy",
-        )?;
+        validate::one_of("mfa_policy", &v, MFA_POLICIES, "invalid_organization_mfa_policy")?;
         s.mfa_policy = v;
     }
     if let Some(v) = input.rbac_email_implicit_role_assignments {
@@ -206,12 +257,7 @@ fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
         )?;
     }
     if let Some(v) = input.oauth_tenant_jit_provisioning {
-        validate::one_of(
-            "oauth_tenant_jit_provisioning",
-            &v,
-            JIT_DUO,
-            AUTH_SETTINGS_ERR,
-        )?;
+        validate::one_of("oauth_tenant_jit_provisioning", &v, JIT_DUO, AUTH_SETTINGS_ERR)?;
         s.oauth_tenant_jit_provisioning = v;
     }
     if let Some(v) = input.allowed_oauth_tenants {
@@ -306,13 +352,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: OrgInput) -> CoreResult<
         updated_at: now,
     };
     apply(&mut rec, input)?;
-    if generated_slug
-        && ctx
-            .store
-            .org_by_slug(project_id, &rec.slug)
-            .await?
-            .is_some()
-    {
+    if generated_slug && ctx.store.org_by_slug(project_id, &rec.slug).await?.is_some() {
         // A derived slug must not fail the create: make it unique instead.
         let suffix = &rec.organization_id[rec.organization_id.len() - 8..];
         rec.slug = format!("{}-{suffix}", rec.slug);
@@ -336,8 +376,16 @@ pub async fn update(
     project_id: &str,
     locator: &str,
     input: OrgInput,
+    actor: Option<&Actor>,
 ) -> CoreResult<OrgRecord> {
     let mut rec = get(ctx, project_id, locator).await?;
+    if let Some(a) = actor {
+        no_trusted_metadata(actor, input.trusted_metadata.is_some())?;
+        a.require_tenant(&rec.organization_id)?;
+        for action in input.required_actions() {
+            a.require(&rec.organization_id, ORGANIZATION, action)?;
+        }
+    }
     apply(&mut rec, input)?;
     rec.updated_at = Timestamp::now();
     check_unique(ctx, &rec).await?;
@@ -351,8 +399,12 @@ pub async fn delete_external_id(
     ctx: &Ctx,
     project_id: &str,
     locator: &str,
+    actor: Option<&Actor>,
 ) -> CoreResult<OrgRecord> {
     let mut rec = get(ctx, project_id, locator).await?;
+    if let Some(a) = actor {
+        a.require(&rec.organization_id, ORGANIZATION, "update.info.external-id")?;
+    }
     rec.external_id = None;
     rec.updated_at = Timestamp::now();
     ctx.store.update_org(&rec).await?;
@@ -360,11 +412,12 @@ pub async fn delete_external_id(
 }
 
 /// Deletes the organization and, with it, all its members.
-pub async fn delete(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<String> {
+pub async fn delete(ctx: &Ctx, project_id: &str, locator: &str, actor: Option<&Actor>) -> CoreResult<String> {
     let rec = get(ctx, project_id, locator).await?;
-    ctx.store
-        .delete_org(project_id, &rec.organization_id)
-        .await?;
+    if let Some(a) = actor {
+        a.require(&rec.organization_id, ORGANIZATION, "delete")?;
+    }
+    ctx.store.delete_org(project_id, &rec.organization_id).await?;
     Ok(rec.organization_id)
 }
 
@@ -382,8 +435,5 @@ pub async fn search(
 
 pub async fn member_count(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<i64> {
     let rec = get(ctx, project_id, locator).await?;
-    Ok(ctx
-        .store
-        .count_members(project_id, &rec.organization_id)
-        .await?)
+    Ok(ctx.store.count_members(project_id, &rec.organization_id).await?)
 }

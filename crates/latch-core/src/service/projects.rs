@@ -54,17 +54,10 @@ pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreRe
 }
 
 /// Checks HTTP Basic credentials. Which part was wrong is never revealed.
-pub async fn authenticate(
-    store: &dyn Store,
-    project_id: &str,
-    secret: &str,
-) -> CoreResult<Project> {
+pub async fn authenticate(store: &dyn Store, project_id: &str, secret: &str) -> CoreResult<Project> {
     let found = store.get_project(project_id).await?;
     let presented = sha256_hex(secret);
-    let expected = found
-        .as_ref()
-        .map(|p| p.secret_hash.as_str())
-        .unwrap_or(DUMMY_HASH);
+    let expected = found.as_ref().map(|p| p.secret_hash.as_str()).unwrap_or(DUMMY_HASH);
     match found {
         Some(p) if constant_time_eq(&presented, expected) => Ok(p),
         _ => Err(bad_credentials()),

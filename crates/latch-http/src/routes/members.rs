@@ -37,12 +37,12 @@ fn member_reply(v: &MemberView) -> Response {
 pub async fn create(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path(org): Path<String>,
     ApiJson(input): ApiJson<MemberInput>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
-        &members::create(&s.ctx, p.id(), &org, input).await?,
+        &members::create(&s.ctx, p.id(), &org, input, who.actor()).await?,
     ))
 }
 
@@ -58,14 +58,7 @@ pub async fn get(
     Path(org): Path<String>,
     ApiQuery(q): ApiQuery<GetQuery>,
 ) -> ApiResult<Response> {
-    let v = members::get(
-        &s.ctx,
-        p.id(),
-        &org,
-        q.member_id.as_deref(),
-        q.email_address.as_deref(),
-    )
-    .await?;
+    let v = members::get(&s.ctx, p.id(), &org, q.member_id.as_deref(), q.email_address.as_deref()).await?;
     Ok(member_reply(&v))
 }
 
@@ -81,32 +74,26 @@ pub async fn dangerously_get(
     Path(member_id): Path<String>,
     ApiQuery(q): ApiQuery<DangerousQuery>,
 ) -> ApiResult<Response> {
-    let v = members::dangerously_get(
-        &s.ctx,
-        p.id(),
-        &member_id,
-        q.include_deleted.unwrap_or(false),
-    )
-    .await?;
+    let v = members::dangerously_get(&s.ctx, p.id(), &member_id, q.include_deleted.unwrap_or(false)).await?;
     Ok(member_reply(&v))
 }
 
 pub async fn update(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path((org, member)): Path<(String, String)>,
     ApiJson(input): ApiJson<MemberInput>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
-        &members::update(&s.ctx, p.id(), &org, &member, input).await?,
+        &members::update(&s.ctx, p.id(), &org, &member, input, who.actor()).await?,
     ))
 }
 
 pub async fn delete(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Reply<impl Serialize>> {
     #[derive(Serialize)]
@@ -114,62 +101,62 @@ pub async fn delete(
         member_id: String,
     }
     Ok(Reply(Body {
-        member_id: members::delete(&s.ctx, p.id(), &org, &member).await?,
+        member_id: members::delete(&s.ctx, p.id(), &org, &member, who.actor()).await?,
     }))
 }
 
 pub async fn reactivate(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
-        &members::reactivate(&s.ctx, p.id(), &org, &member).await?,
+        &members::reactivate(&s.ctx, p.id(), &org, &member, who.actor()).await?,
     ))
 }
 
 pub async fn delete_password(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path((org, password_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
-        &members::delete_password(&s.ctx, p.id(), &org, &password_id).await?,
+        &members::delete_password(&s.ctx, p.id(), &org, &password_id, who.actor()).await?,
     ))
 }
 
 pub async fn delete_mfa_phone_number(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
-        &members::delete_mfa_phone_number(&s.ctx, p.id(), &org, &member).await?,
+        &members::delete_mfa_phone_number(&s.ctx, p.id(), &org, &member, who.actor()).await?,
     ))
 }
 
 pub async fn delete_totp(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
-        &members::delete_totp(&s.ctx, p.id(), &org, &member).await?,
+        &members::delete_totp(&s.ctx, p.id(), &org, &member, who.actor()).await?,
     ))
 }
 
 pub async fn delete_external_id(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
-        &members::delete_external_id(&s.ctx, p.id(), &org, &member).await?,
+        &members::delete_external_id(&s.ctx, p.id(), &org, &member, who.actor()).await?,
     ))
 }
 
@@ -182,7 +169,7 @@ pub struct UnlinkInput {
 pub async fn unlink_retired_email(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path((org, member)): Path<(String, String)>,
     ApiJson(input): ApiJson<UnlinkInput>,
 ) -> ApiResult<Response> {
@@ -193,6 +180,7 @@ pub async fn unlink_retired_email(
         &member,
         input.email_id.as_deref(),
         input.email_address.as_deref(),
+        who.actor(),
     )
     .await?;
     #[derive(Serialize)]
@@ -222,7 +210,7 @@ pub struct SearchInput {
 pub async fn search(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     ApiJson(input): ApiJson<SearchInput>,
 ) -> ApiResult<Response> {
     let r = members::search(
@@ -232,6 +220,7 @@ pub async fn search(
         input.query.as_ref(),
         input.cursor.as_deref(),
         input.limit,
+        who.actor(),
     )
     .await?;
     let next_cursor = r.found.has_more.then(|| {
@@ -292,10 +281,13 @@ pub async fn oidc_providers(
 pub async fn connected_apps(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Reply<impl Serialize>> {
-    members::get(&s.ctx, p.id(), &org, Some(&member), None).await?;
+    let v = members::get(&s.ctx, p.id(), &org, Some(&member), None).await?;
+    if let Some(a) = who.actor() {
+        a.require_tenant(&v.organization.organization_id)?;
+    }
     #[derive(Serialize)]
     struct Body {
         connected_apps: [Value; 0],
@@ -306,7 +298,7 @@ pub async fn connected_apps(
 pub async fn revoke_connected_app(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    _who: MemberAuthorization,
     Path((org, member, _app)): Path<(String, String, String)>,
 ) -> ApiResult<Reply<()>> {
     members::get(&s.ctx, p.id(), &org, Some(&member), None).await?;

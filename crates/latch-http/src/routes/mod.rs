@@ -4,6 +4,8 @@ pub mod health;
 pub mod members;
 pub mod organizations;
 pub mod outbox;
+pub mod rbac;
+pub mod sessions;
 
 use crate::error::ApiError;
 use axum::http::StatusCode;
@@ -25,9 +27,6 @@ pub async fn not_supported(uri: axum::http::Uri) -> ApiError {
     ApiError::http(
         StatusCode::NOT_IMPLEMENTED,
         "endpoint_not_supported",
-        format!(
-            "{} is not supported by this version of Latch yet.",
-            uri.path()
-        ),
+        format!("{} is not supported by this version of Latch yet.", uri.path()),
     )
 }

@@ -29,11 +29,7 @@ pub async fn create(
     .into_response())
 }
 
-pub async fn get(
-    State(s): State<AppState>,
-    p: AuthProject,
-    Path(org): Path<String>,
-) -> ApiResult<Response> {
+pub async fn get(State(s): State<AppState>, p: AuthProject, Path(org): Path<String>) -> ApiResult<Response> {
     let org = organizations::get(&s.ctx, p.id(), &org).await?;
     Ok(Reply(OrgBody {
         organization: org.view(),
@@ -44,11 +40,11 @@ pub async fn get(
 pub async fn update(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path(org): Path<String>,
     ApiJson(input): ApiJson<OrgInput>,
 ) -> ApiResult<Response> {
-    let org = organizations::update(&s.ctx, p.id(), &org, input).await?;
+    let org = organizations::update(&s.ctx, p.id(), &org, input, who.actor()).await?;
     Ok(Reply(OrgBody {
         organization: org.view(),
     })
@@ -63,20 +59,20 @@ struct Deleted {
 pub async fn delete(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path(org): Path<String>,
 ) -> ApiResult<Reply<impl Serialize>> {
-    let organization_id = organizations::delete(&s.ctx, p.id(), &org).await?;
+    let organization_id = organizations::delete(&s.ctx, p.id(), &org, who.actor()).await?;
     Ok(Reply(Deleted { organization_id }))
 }
 
 pub async fn delete_external_id(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path(org): Path<String>,
 ) -> ApiResult<Response> {
-    let org = organizations::delete_external_id(&s.ctx, p.id(), &org).await?;
+    let org = organizations::delete_external_id(&s.ctx, p.id(), &org, who.actor()).await?;
     Ok(Reply(OrgBody {
         organization: org.view(),
     })
@@ -150,10 +146,13 @@ pub async fn metrics(
 pub async fn connected_apps(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path(org): Path<String>,
 ) -> ApiResult<Reply<impl Serialize>> {
-    organizations::get(&s.ctx, p.id(), &org).await?;
+    let org = organizations::get(&s.ctx, p.id(), &org).await?;
+    if let Some(a) = who.actor() {
+        a.require_tenant(&org.organization_id)?;
+    }
     #[derive(Serialize)]
     struct Body {
         connected_apps: [Value; 0],
@@ -164,10 +163,13 @@ pub async fn connected_apps(
 pub async fn connected_app(
     State(s): State<AppState>,
     p: AuthProject,
-    _: MemberAuthorization,
+    who: MemberAuthorization,
     Path((org, _app)): Path<(String, String)>,
 ) -> ApiResult<Reply<()>> {
-    organizations::get(&s.ctx, p.id(), &org).await?;
+    let org = organizations::get(&s.ctx, p.id(), &org).await?;
+    if let Some(a) = who.actor() {
+        a.require_tenant(&org.organization_id)?;
+    }
     Err(ApiError::Core(CoreError::not_found(
         "connected_app_not_found",
         "No Connected App with this id.",

@@ -31,10 +31,6 @@ pub async fn list(
         Some(_) => return Err(CoreError::argument("limit", "must be between 1 and 1000").into()),
     };
     let recipient = q.recipient.as_deref().map(|r| r.trim().to_lowercase());
-    let messages = s
-        .ctx
-        .store
-        .list_messages(p.id(), recipient.as_deref(), limit)
-        .await?;
+    let messages = s.ctx.store.list_messages(p.id(), recipient.as_deref(), limit).await?;
     Ok(Reply(OutboxBody { messages }))
 }

@@ -1,0 +1,127 @@
+//! Member sessions and the authentication factors they accumulate.
+
+use crate::clock::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A session as stored; its token exists only as a SHA-256 digest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub project_id: String,
+    pub member_session_id: String,
+    pub organization_id: String,
+    pub member_id: String,
+    pub token_hash: String,
+    pub started_at: Timestamp,
+    pub last_accessed_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub factors: Vec<AuthFactor>,
+    pub custom_claims: Map<String, Value>,
+}
+
+impl SessionRecord {
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.expires_at > now
+    }
+}
+
+/// One proven factor (objects.md#authenticationfactor). `details` holds the one sub-object that
+/// matches the type, e.g. `{"email_factor": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthFactor {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub delivery_method: String,
+    pub last_authenticated_at: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(flatten)]
+    pub details: Map<String, Value>,
+}
+
+impl AuthFactor {
+    fn new(kind: &str, delivery_method: &str, now: Timestamp, details: Map<String, Value>) -> Self {
+        Self {
+            kind: kind.into(),
+            delivery_method: delivery_method.into(),
+            last_authenticated_at: now,
+            created_at: now,
+            updated_at: now,
+            details,
+        }
+    }
+
+    pub fn password(now: Timestamp) -> Self {
+        Self::new("password", "knowledge", now, Map::new())
+    }
+
+    pub fn email_otp(email_id: &str, email: &str, now: Timestamp) -> Self {
+        let mut d = Map::new();
+        d.insert(
+            "email_factor".into(),
+            serde_json::json!({"email_id": email_id, "email_address": email}),
+        );
+        Self::new("otp", "email", now, d)
+    }
+
+    pub fn sms_otp(phone_id: &str, phone: &str, now: Timestamp) -> Self {
+        let mut d = Map::new();
+        d.insert(
+            "phone_number_factor".into(),
+            serde_json::json!({"phone_id": phone_id, "phone_number": phone}),
+        );
+        Self::new("otp", "sms", now, d)
+    }
+
+    pub fn totp(totp_id: &str, now: Timestamp) -> Self {
+        let mut d = Map::new();
+        d.insert(
+            "authenticator_app_factor".into(),
+            serde_json::json!({"totp_id": totp_id}),
+        );
+        Self::new("totp", "authenticator_app", now, d)
+    }
+
+    pub fn recovery_code(code_id: &str, now: Timestamp) -> Self {
+        let mut d = Map::new();
+        d.insert(
+            "recovery_code_factor".into(),
+            serde_json::json!({"totp_recovery_code_id": code_id}),
+        );
+        Self::new("recovery_codes", "recovery_code", now, d)
+    }
+
+    fn same_kind(&self, other: &AuthFactor) -> bool {
+        self.kind == other.kind && self.delivery_method == other.delivery_method
+    }
+
+    /// Adds `factor` to `factors`, or refreshes the factor of the same kind (keeping when it was
+    /// first proven).
+    pub fn merge_into(factor: AuthFactor, factors: &mut Vec<AuthFactor>) {
+        match factors.iter_mut().find(|f| f.same_kind(&factor)) {
+            Some(existing) => {
+                let created = existing.created_at;
+                *existing = AuthFactor {
+                    created_at: created,
+                    ..factor
+                };
+            }
+            None => factors.push(factor),
+        }
+    }
+}
+
+/// The wire object (objects.md#membersession).
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberSession<'a> {
+    pub member_session_id: &'a str,
+    pub member_id: &'a str,
+    pub started_at: Timestamp,
+    pub last_accessed_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub authentication_factors: &'a [AuthFactor],
+    pub organization_id: &'a str,
+    pub roles: Vec<String>,
+    pub organization_slug: &'a str,
+    pub custom_claims: &'a Map<String, Value>,
+}

@@ -1,0 +1,139 @@
+//! Calls made with a member's session (the `X-Stytch-Member-Session` / `-SessionJWT` headers)
+//! run with that member's permissions instead of the project's. An `Actor` can only be built
+//! from a live session, and every check goes through `granting_roles`, the same rule the SDKs
+//! apply locally.
+
+use crate::error::{CoreError, CoreResult};
+use crate::model::member::{MemberRecord, STATUS_DELETED};
+use crate::model::organization::OrgRecord;
+use crate::model::session::SessionRecord;
+use crate::rbac::{granting_roles, PolicyRole, MEMBER, SELF};
+use crate::service::{sessions, Ctx};
+
+/// The project's roles plus the organization's own.
+pub async fn policy_roles(ctx: &Ctx, organization_id: &str) -> CoreResult<Vec<PolicyRole>> {
+    let mut roles = ctx.policy.roles.clone();
+    roles.extend(ctx.store.org_roles(organization_id).await?);
+    Ok(roles)
+}
+
+pub struct Actor {
+    pub session: SessionRecord,
+    pub member: MemberRecord,
+    roles: Vec<String>,
+    policy_roles: Vec<PolicyRole>,
+}
+
+fn session_refused() -> CoreError {
+    CoreError::unauthorized(
+        "session_not_found",
+        "The member session in the authorization headers was not found or has expired.",
+    )
+}
+
+/// The actor behind the headers, or `None` when no header was sent.
+pub async fn actor(ctx: &Ctx, project_id: &str, token: Option<&str>, jwt: Option<&str>) -> CoreResult<Option<Actor>> {
+    let token = token.filter(|t| !t.is_empty());
+    let jwt = jwt.filter(|t| !t.is_empty());
+    if token.is_none() && jwt.is_none() {
+        return Ok(None);
+    }
+    // Both headers may come together; the opaque token is the stronger proof, so it decides.
+    let resolved = if token.is_some() {
+        sessions::resolve(ctx, project_id, token, None).await
+    } else {
+        sessions::resolve(ctx, project_id, None, jwt).await
+    };
+    let session = match resolved {
+        Ok(Some((s, _))) => s,
+        Ok(None) | Err(CoreError::NotFound(_)) | Err(CoreError::Unauthorized(_)) | Err(CoreError::Invalid(_)) => {
+            return Err(session_refused())
+        }
+        Err(other) => return Err(other),
+    };
+    let member = ctx
+        .store
+        .member_by_id(project_id, &session.member_id)
+        .await?
+        .filter(|m| m.status != STATUS_DELETED);
+    let member = member.ok_or_else(session_refused)?;
+    let org = ctx
+        .store
+        .find_org(project_id, &session.organization_id)
+        .await?
+        .ok_or_else(session_refused)?;
+    let roles = member.role_ids(&org);
+    let policy_roles = policy_roles(ctx, &org.organization_id).await?;
+    Ok(Some(Actor {
+        session,
+        member,
+        roles,
+        policy_roles,
+    }))
+}
+
+fn denied(resource: &str, action: &str) -> CoreError {
+    CoreError::forbidden(
+        "session_authorization_error",
+        format!("The member session lacks permission for action '{action}' on resource '{resource}'."),
+    )
+}
+
+impl Actor {
+    fn can(&self, resource: &str, action: &str) -> bool {
+        !granting_roles(&self.policy_roles, &self.roles, resource, action).is_empty()
+    }
+
+    pub fn organization_id(&self) -> &str {
+        &self.session.organization_id
+    }
+
+    /// A session only acts inside its own organization.
+    pub fn require_tenant(&self, organization_id: &str) -> CoreResult<()> {
+        if self.session.organization_id != organization_id {
+            return Err(CoreError::forbidden(
+                "session_authorization_tenancy_error",
+                "The member session belongs to another organization.",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn require(&self, organization_id: &str, resource: &str, action: &str) -> CoreResult<()> {
+        self.require_tenant(organization_id)?;
+        if !self.can(resource, action) {
+            return Err(denied(resource, action));
+        }
+        Ok(())
+    }
+
+    /// `action` on stytch.member, or on stytch.self when the target is the actor itself.
+    pub fn require_on_member(&self, target: &MemberRecord, action: &str) -> CoreResult<()> {
+        self.require_tenant(&target.organization_id)?;
+        let is_self = target.member_id == self.member.member_id;
+        if self.can(MEMBER, action) || (is_self && self.can(SELF, action)) {
+            return Ok(());
+        }
+        Err(denied(if is_self { SELF } else { MEMBER }, action))
+    }
+
+    /// Like `require_on_member` for actions that have no stytch.self form.
+    pub fn require_on_other_member(&self, target: &MemberRecord, action: &str) -> CoreResult<()> {
+        self.require(&target.organization_id, MEMBER, action)
+    }
+
+    pub fn is_member_of(&self, org: &OrgRecord) -> bool {
+        self.session.organization_id == org.organization_id
+    }
+}
+
+/// Trusted metadata is the backend's alone: never writable with a member session.
+pub fn no_trusted_metadata(actor: Option<&Actor>, given: bool) -> CoreResult<()> {
+    if actor.is_some() && given {
+        return Err(CoreError::forbidden(
+            "cannot_update_trusted_metadata",
+            "trusted_metadata cannot be set with a member session.",
+        ));
+    }
+    Ok(())
+}

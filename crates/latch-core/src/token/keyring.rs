@@ -1,0 +1,216 @@
+//! Session-JWT signing keys: RSA 2048, one active key per project, generated on first use and
+//! kept in the database so every node signs with and publishes the same keys.
+//!
+//! Rotation: `rotate` adds a key and retires the others. A retired key is still published in the
+//! JWKS for `PUBLISH_RETIRED` (longer than a JWT lives plus this cache's refresh), so every JWT it
+//! signed keeps verifying; the server keeps it for `VERIFY_RETIRED` to accept expired-but-genuine
+//! JWTs in sessions.authenticate, then it is purged.
+
+use crate::clock::Timestamp;
+use crate::cpu::CpuPool;
+use crate::error::{CoreError, CoreResult};
+use crate::store::Store;
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::KeyPair as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// How long a node trusts its cached keys before rereading them (another node may have rotated).
+const CACHE_TTL: Duration = Duration::from_secs(30);
+pub const PUBLISH_RETIRED_MS: i64 = 10 * 60_000;
+pub const VERIFY_RETIRED_MS: i64 = 30 * 24 * 3600_000;
+
+/// A key as stored. The private key is PKCS#8 DER, base64.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub project_id: String,
+    pub private_pkcs8: String,
+    pub created_at: Timestamp,
+    pub retired_at: Option<Timestamp>,
+}
+
+pub struct LoadedKey {
+    pub kid: String,
+    pub pair: KeyPair,
+    pub public_der: Vec<u8>,
+    pub created_at: Timestamp,
+    pub retired_at: Option<Timestamp>,
+    n: String,
+    e: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Jwk {
+    pub kty: &'static str,
+    #[serde(rename = "use")]
+    pub use_: &'static str,
+    pub key_ops: [&'static str; 1],
+    pub alg: &'static str,
+    pub kid: String,
+    pub x5c: [String; 0],
+    #[serde(rename = "x5tS256")]
+    pub x5t_s256: &'static str,
+    pub n: String,
+    pub e: String,
+}
+
+struct Cached {
+    at: Instant,
+    keys: Arc<Vec<LoadedKey>>,
+}
+
+pub struct Keyring {
+    store: Arc<dyn Store>,
+    cpu: CpuPool,
+    cache: RwLock<HashMap<String, Cached>>,
+}
+
+fn load(r: &SigningKeyRecord) -> CoreResult<LoadedKey> {
+    let der = STANDARD.decode(&r.private_pkcs8).map_err(CoreError::internal)?;
+    let pair = KeyPair::from_pkcs8(&der).map_err(CoreError::internal)?;
+    let public = pair.public_key();
+    let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
+    let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
+    Ok(LoadedKey {
+        kid: r.kid.clone(),
+        public_der: public.as_ref().to_vec(),
+        pair,
+        created_at: r.created_at,
+        retired_at: r.retired_at,
+        n,
+        e,
+    })
+}
+
+impl LoadedKey {
+    pub fn jwk(&self) -> Jwk {
+        Jwk {
+            kty: "RSA",
+            use_: "sig",
+            key_ops: ["verify"],
+            alg: "RS256",
+            kid: self.kid.clone(),
+            x5c: [],
+            x5t_s256: "",
+            n: self.n.clone(),
+            e: self.e.clone(),
+        }
+    }
+}
+
+impl Keyring {
+    pub fn new(store: Arc<dyn Store>, cpu: CpuPool) -> Self {
+        Self {
+            store,
+            cpu,
+            cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    async fn generate(&self, project_id: &str) -> CoreResult<SigningKeyRecord> {
+        let pkcs8 = self
+            .cpu
+            .run(|| -> CoreResult<Vec<u8>> {
+                let pair = KeyPair::generate(KeySize::Rsa2048).map_err(CoreError::internal)?;
+                Ok(pair.as_der().map_err(CoreError::internal)?.as_ref().to_vec())
+            })
+            .await??;
+        let record = SigningKeyRecord {
+            kid: format!("jwk-test-{}", uuid::Uuid::new_v4()),
+            project_id: project_id.to_string(),
+            private_pkcs8: STANDARD.encode(pkcs8),
+            created_at: Timestamp::now(),
+            retired_at: None,
+        };
+        self.store.insert_signing_key(&record).await?;
+        Ok(record)
+    }
+
+    /// Rereads the project's keys, creating the first one if there is none.
+    async fn reload(&self, project_id: &str) -> CoreResult<Arc<Vec<LoadedKey>>> {
+        let mut records = self.store.signing_keys(project_id).await?;
+        if !records.iter().any(|r| r.retired_at.is_none()) {
+            records.push(self.generate(project_id).await?);
+        }
+        let horizon = Timestamp::now().millis() - VERIFY_RETIRED_MS;
+        let mut keys: Vec<LoadedKey> = records
+            .iter()
+            .filter(|r| r.retired_at.is_none_or(|t| t.millis() > horizon))
+            .map(load)
+            .collect::<CoreResult<_>>()?;
+        // Newest first: the first active key signs.
+        keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.kid.cmp(&a.kid)));
+        let keys = Arc::new(keys);
+        let mut cache = self.cache.write().expect("keyring lock");
+        cache.insert(
+            project_id.to_string(),
+            Cached {
+                at: Instant::now(),
+                keys: keys.clone(),
+            },
+        );
+        Ok(keys)
+    }
+
+    async fn keys(&self, project_id: &str) -> CoreResult<Arc<Vec<LoadedKey>>> {
+        {
+            let cache = self.cache.read().expect("keyring lock");
+            if let Some(c) = cache.get(project_id) {
+                if c.at.elapsed() < CACHE_TTL {
+                    return Ok(c.keys.clone());
+                }
+            }
+        }
+        self.reload(project_id).await
+    }
+
+    /// Signs `claims` with the project's active key, on the CPU pool.
+    pub async fn sign(&self, project_id: &str, claims: serde_json::Value) -> CoreResult<String> {
+        let keys = self.keys(project_id).await?;
+        self.cpu
+            .run(move || {
+                let key = keys
+                    .iter()
+                    .find(|k| k.retired_at.is_none())
+                    .expect("reload guarantees an active key");
+                super::jwt::sign(&key.pair, &key.kid, &claims)
+            })
+            .await
+    }
+
+    /// The public key for `kid`, rereading once when it is unknown (rotated on another node).
+    pub async fn public_key(&self, project_id: &str, kid: &str) -> CoreResult<Option<Vec<u8>>> {
+        let find = |keys: &[LoadedKey]| keys.iter().find(|k| k.kid == kid).map(|k| k.public_der.clone());
+        if let Some(der) = find(&self.keys(project_id).await?) {
+            return Ok(Some(der));
+        }
+        Ok(find(&self.reload(project_id).await?))
+    }
+
+    /// Keys to publish: active ones and those retired within the publishing window.
+    pub async fn jwks(&self, project_id: &str) -> CoreResult<Vec<Jwk>> {
+        let now = Timestamp::now().millis();
+        let keys = self.keys(project_id).await?;
+        Ok(keys
+            .iter()
+            .filter(|k| k.retired_at.is_none_or(|t| now - t.millis() < PUBLISH_RETIRED_MS))
+            .map(LoadedKey::jwk)
+            .collect())
+    }
+
+    /// A new active key; the previous ones are retired (still published for a while).
+    pub async fn rotate(&self, project_id: &str) -> CoreResult<String> {
+        let record = self.generate(project_id).await?;
+        self.store
+            .retire_signing_keys(project_id, &record.kid, Timestamp::now())
+            .await?;
+        self.reload(project_id).await?;
+        Ok(record.kid)
+    }
+}
