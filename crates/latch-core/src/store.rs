@@ -4,6 +4,7 @@
 use crate::clock::Timestamp;
 use crate::delivery::StoredMessage;
 use crate::error::StoreError;
+use crate::model::credentials::{IntermediateRecord, PasswordRecord};
 use crate::model::member::{MemberRecord, RetiredEmail};
 use crate::model::organization::OrgRecord;
 use crate::model::project::Project;
@@ -128,6 +129,31 @@ pub trait Store: Send + Sync + 'static {
     // Organization-scoped RBAC roles
     async fn org_roles(&self, organization_id: &str) -> StoreResult<Vec<PolicyRole>>;
     async fn set_org_roles(&self, organization_id: &str, roles: &[PolicyRole]) -> StoreResult<()>;
+
+    // Passwords
+    /// Stores the member's password and writes the member (its `member_password_id`) atomically.
+    async fn save_password(&self, member: &MemberRecord, password: &PasswordRecord) -> StoreResult<()>;
+    async fn password_of(&self, project_id: &str, member_id: &str) -> StoreResult<Option<PasswordRecord>>;
+    async fn delete_password(&self, project_id: &str, member_id: &str) -> StoreResult<()>;
+
+    // Intermediate sessions
+    async fn insert_intermediate(&self, ist: &IntermediateRecord) -> StoreResult<()>;
+    async fn update_intermediate(&self, ist: &IntermediateRecord) -> StoreResult<()>;
+    async fn intermediate_by_token_hash(
+        &self,
+        project_id: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<IntermediateRecord>>;
+    /// Deletes it; false when it was already gone (consumed by a concurrent request).
+    async fn delete_intermediate(&self, project_id: &str, ist_id: &str) -> StoreResult<bool>;
+    async fn purge_expired_intermediates(&self, now: Timestamp) -> StoreResult<u64>;
+
+    // Failed-attempt counters (fixed windows)
+    /// Counts one failure and returns the failures in the current window; a window older than
+    /// `window_start` restarts at one.
+    async fn bump_attempts(&self, scope: &str, key: &str, window_start: Timestamp, now: Timestamp) -> StoreResult<i64>;
+    async fn attempts(&self, scope: &str, key: &str, window_start: Timestamp) -> StoreResult<i64>;
+    async fn clear_attempts(&self, scope: &str, key: &str) -> StoreResult<()>;
 
     // Development outbox
     async fn insert_message(&self, message: &StoredMessage) -> StoreResult<()>;

@@ -98,6 +98,12 @@ pub fn router(state: AppState) -> Router {
             "/v1/b2b/organizations/{organization_id}/members/mfa_phone_numbers/{member_id}",
             delete(m::delete_mfa_phone_number),
         )
+        .route(
+            "/v1/b2b/passwords/strength_check",
+            post(routes::passwords::strength_check),
+        )
+        .route("/v1/b2b/passwords/migrate", post(routes::passwords::migrate))
+        .route("/v1/b2b/passwords/authenticate", post(routes::passwords::authenticate))
         .route("/v1/b2b/sessions", get(routes::sessions::get))
         .route("/v1/b2b/sessions/authenticate", post(routes::sessions::authenticate))
         .route("/v1/b2b/sessions/revoke", post(routes::sessions::revoke))

@@ -6,6 +6,7 @@ use crate::search::{member_where, org_where, paginate};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::delivery::StoredMessage;
+use latch_core::model::credentials::{IntermediateRecord, PasswordRecord};
 use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::OrgRecord;
 use latch_core::model::project::Project;
@@ -521,6 +522,130 @@ impl Store for SqlStore {
         self.exec(
             "UPDATE signing_keys SET retired_at = $3 WHERE project_id = $1 AND kid <> $2 AND retired_at IS NULL",
             args![project_id, keep_kid, at.millis()],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn save_password(&self, member: &MemberRecord, pw: &PasswordRecord) -> StoreResult<()> {
+        let update_member = "UPDATE members SET member_password_id = $2, email_verified = $3, updated_at = $4 \
+             WHERE member_id = $1";
+        self.tx(vec![
+            ("DELETE FROM member_passwords WHERE member_id = $1", args![&pw.member_id]),
+            (
+                "INSERT INTO member_passwords (member_password_id, project_id, member_id, hash, require_reset, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                args![
+                    &pw.member_password_id,
+                    &pw.project_id,
+                    &pw.member_id,
+                    &pw.hash,
+                    pw.require_reset,
+                    pw.created_at.millis(),
+                    pw.updated_at.millis()
+                ],
+            ),
+            (update_member, args![&member.member_id, &member.member_password_id, member.email_verified, member.updated_at.millis()]),
+        ])
+        .await
+    }
+
+    async fn password_of(&self, project_id: &str, member_id: &str) -> StoreResult<Option<PasswordRecord>> {
+        let row: Option<PasswordRow> = self
+            .opt(
+                "SELECT member_password_id, project_id, member_id, hash, require_reset, created_at, updated_at \
+                 FROM member_passwords WHERE member_id = $1 AND project_id = $2",
+                args![member_id, project_id],
+            )
+            .await?;
+        Ok(row.map(PasswordRecord::from))
+    }
+
+    async fn delete_password(&self, project_id: &str, member_id: &str) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM member_passwords WHERE member_id = $1 AND project_id = $2",
+            args![member_id, project_id],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn insert_intermediate(&self, ist: &IntermediateRecord) -> StoreResult<()> {
+        static S: OnceLock<String> = OnceLock::new();
+        let sql = sql_once(&S, || {
+            format!(
+                "INSERT INTO intermediate_sessions ({IST_COLUMNS}) VALUES ({})",
+                placeholders(9)
+            )
+        });
+        self.exec(sql, ist_args(ist)).await.map(|_| ())
+    }
+
+    async fn update_intermediate(&self, ist: &IntermediateRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE intermediate_sessions SET organization_id = $4, member_id = $5, email = $6, factors = $7, expires_at = $9 \
+             WHERE ist_id = $1 AND project_id = $2 AND token_hash = $3 AND created_at = $8",
+            ist_args(ist),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn intermediate_by_token_hash(
+        &self,
+        project_id: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<IntermediateRecord>> {
+        let sql = format!("SELECT {IST_COLUMNS} FROM intermediate_sessions WHERE token_hash = $1 AND project_id = $2");
+        self.opt::<IntermediateRow>(&sql, args![token_hash, project_id])
+            .await?
+            .map(IntermediateRecord::try_from)
+            .transpose()
+    }
+
+    async fn delete_intermediate(&self, project_id: &str, ist_id: &str) -> StoreResult<bool> {
+        let n = self
+            .exec(
+                "DELETE FROM intermediate_sessions WHERE ist_id = $1 AND project_id = $2",
+                args![ist_id, project_id],
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn purge_expired_intermediates(&self, now: Timestamp) -> StoreResult<u64> {
+        self.exec(
+            "DELETE FROM intermediate_sessions WHERE expires_at <= $1",
+            args![now.millis()],
+        )
+        .await
+    }
+
+    async fn bump_attempts(&self, scope: &str, key: &str, window_start: Timestamp, now: Timestamp) -> StoreResult<i64> {
+        // One statement on both engines: a stale window restarts at one, a live one counts up.
+        self.count(
+            "INSERT INTO attempt_counters (scope, counter_key, window_start, attempts) VALUES ($1, $2, $4, 1) \
+             ON CONFLICT (scope, counter_key) DO UPDATE SET \
+               attempts = CASE WHEN attempt_counters.window_start < $3 THEN 1 ELSE attempt_counters.attempts + 1 END, \
+               window_start = CASE WHEN attempt_counters.window_start < $3 THEN $4 ELSE attempt_counters.window_start END \
+             RETURNING attempts",
+            args![scope, key, window_start.millis(), now.millis()],
+        )
+        .await
+    }
+
+    async fn attempts(&self, scope: &str, key: &str, window_start: Timestamp) -> StoreResult<i64> {
+        self.count(
+            "SELECT COALESCE(MAX(attempts), 0) FROM attempt_counters WHERE scope = $1 AND counter_key = $2 AND window_start >= $3",
+            args![scope, key, window_start.millis()],
+        )
+        .await
+    }
+
+    async fn clear_attempts(&self, scope: &str, key: &str) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM attempt_counters WHERE scope = $1 AND counter_key = $2",
+            args![scope, key],
         )
         .await
         .map(|_| ())

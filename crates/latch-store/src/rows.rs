@@ -4,6 +4,7 @@
 use crate::exec::{args, Arg};
 use latch_core::clock::Timestamp;
 use latch_core::delivery::{Channel, StoredMessage};
+use latch_core::model::credentials::{IntermediateRecord, PasswordRecord};
 use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::OrgRecord;
 use latch_core::model::project::Project;
@@ -328,4 +329,77 @@ impl From<SigningKeyRow> for SigningKeyRecord {
             retired_at: r.retired_at.map(Timestamp),
         }
     }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PasswordRow {
+    member_password_id: String,
+    project_id: String,
+    member_id: String,
+    hash: String,
+    require_reset: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<PasswordRow> for PasswordRecord {
+    fn from(r: PasswordRow) -> Self {
+        PasswordRecord {
+            member_password_id: r.member_password_id,
+            project_id: r.project_id,
+            member_id: r.member_id,
+            hash: r.hash,
+            require_reset: r.require_reset,
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+        }
+    }
+}
+
+pub(crate) const IST_COLUMNS: &str =
+    "ist_id, project_id, token_hash, organization_id, member_id, email, factors, created_at, expires_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct IntermediateRow {
+    ist_id: String,
+    project_id: String,
+    token_hash: String,
+    organization_id: Option<String>,
+    member_id: Option<String>,
+    email: String,
+    factors: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<IntermediateRow> for IntermediateRecord {
+    type Error = StoreError;
+    fn try_from(r: IntermediateRow) -> Result<Self, StoreError> {
+        Ok(IntermediateRecord {
+            ist_id: r.ist_id,
+            project_id: r.project_id,
+            token_hash: r.token_hash,
+            organization_id: r.organization_id,
+            member_id: r.member_id,
+            email: r.email,
+            factors: serde_json::from_str(&r.factors)
+                .map_err(|e| StoreError::Backend(format!("corrupt factors: {e}")))?,
+            created_at: Timestamp(r.created_at),
+            expires_at: Timestamp(r.expires_at),
+        })
+    }
+}
+
+pub(crate) fn ist_args(i: &IntermediateRecord) -> Vec<Arg> {
+    args![
+        &i.ist_id,
+        &i.project_id,
+        &i.token_hash,
+        i.organization_id.clone(),
+        i.member_id.clone(),
+        &i.email,
+        serde_json::to_string(&i.factors).unwrap_or_default(),
+        i.created_at.millis(),
+        i.expires_at.millis(),
+    ]
 }

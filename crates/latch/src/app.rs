@@ -37,7 +37,8 @@ impl Application {
         let shared: Arc<dyn latch_core::store::Store> = Arc::new(store.clone());
         ensure_project(config, shared.as_ref()).await?;
         let policy = config.rbac_policy().map_err(|e| anyhow_like::err(e.to_string()))?;
-        let ctx = Ctx::new(shared.clone(), Arc::new(Outbox::new(shared)), policy);
+        let settings = config.settings().map_err(|e| anyhow_like::err(e.to_string()))?;
+        let ctx = Ctx::new(shared.clone(), Arc::new(Outbox::new(shared)), policy, settings);
         let http = HttpConfig {
             max_body_bytes: config.max_body_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
@@ -111,6 +112,10 @@ async fn housekeeping(ctx: latch_core::service::Ctx, every: Duration, mut stop: 
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.changed() => return,
+        }
+        let now = latch_core::clock::Timestamp::now();
+        if let Err(e) = ctx.store.purge_expired_intermediates(now).await {
+            tracing::warn!(target: "latch::housekeeping", error = %e, "purging intermediate sessions failed");
         }
         match latch_core::service::sessions::purge_expired(&ctx).await {
             Ok(purged) => {

@@ -31,6 +31,21 @@ pub struct Config {
     pub rbac_policy_file: Option<PathBuf>,
     /// How often expired sessions are purged and live sessions counted.
     pub housekeeping_interval_secs: u64,
+    /// `zxcvbn` (valid at score >= 3) or `luds`.
+    pub password_strength_policy: String,
+    pub password_luds_min_length: usize,
+    pub password_luds_min_complexity: usize,
+    pub password_breach_detection_on_create: bool,
+    pub password_breach_detection_on_authenticate: bool,
+    pub password_validate_on_authenticate: bool,
+    /// argon2id cost for new password hashes (OWASP defaults).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// Failed password attempts per email address within the window before logins are refused (429).
+    pub password_max_failures: i64,
+    pub password_failure_window_minutes: i64,
+    pub password_lockout_minutes: i64,
 }
 
 impl Default for Config {
@@ -50,6 +65,18 @@ impl Default for Config {
             bootstrap_secret: None,
             rbac_policy_file: None,
             housekeeping_interval_secs: 60,
+            password_strength_policy: "zxcvbn".into(),
+            password_luds_min_length: 8,
+            password_luds_min_complexity: 3,
+            password_breach_detection_on_create: true,
+            password_breach_detection_on_authenticate: false,
+            password_validate_on_authenticate: false,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            password_max_failures: 10,
+            password_failure_window_minutes: 60,
+            password_lockout_minutes: 60,
         }
     }
 }
@@ -148,6 +175,27 @@ impl Config {
         if let Some(v) = get("LATCH_HOUSEKEEPING_INTERVAL_SECS") {
             self.housekeeping_interval_secs = parse_env("LATCH_HOUSEKEEPING_INTERVAL_SECS", &v)?;
         }
+        macro_rules! parsed {
+            ($($var:literal => $field:ident),* $(,)?) => {$(
+                if let Some(v) = get($var) {
+                    self.$field = parse_env($var, &v)?;
+                }
+            )*};
+        }
+        parsed! {
+            "LATCH_PASSWORD_STRENGTH_POLICY" => password_strength_policy,
+            "LATCH_PASSWORD_LUDS_MIN_LENGTH" => password_luds_min_length,
+            "LATCH_PASSWORD_LUDS_MIN_COMPLEXITY" => password_luds_min_complexity,
+            "LATCH_PASSWORD_BREACH_DETECTION_ON_CREATE" => password_breach_detection_on_create,
+            "LATCH_PASSWORD_BREACH_DETECTION_ON_AUTHENTICATE" => password_breach_detection_on_authenticate,
+            "LATCH_PASSWORD_VALIDATE_ON_AUTHENTICATE" => password_validate_on_authenticate,
+            "LATCH_ARGON2_MEMORY_KIB" => argon2_memory_kib,
+            "LATCH_ARGON2_ITERATIONS" => argon2_iterations,
+            "LATCH_ARGON2_PARALLELISM" => argon2_parallelism,
+            "LATCH_PASSWORD_MAX_FAILURES" => password_max_failures,
+            "LATCH_PASSWORD_FAILURE_WINDOW_MINUTES" => password_failure_window_minutes,
+            "LATCH_PASSWORD_LOCKOUT_MINUTES" => password_lockout_minutes,
+        }
         if let Some(path) = get("LATCH_BOOTSTRAP_SECRET_FILE") {
             let secret = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
                 path: path.clone(),
@@ -175,6 +223,7 @@ impl Config {
         }
         self.trusted_proxy_nets()?;
         self.rbac_policy()?;
+        self.settings()?;
         if self.housekeeping_interval_secs == 0 {
             return Err(ConfigError::Invalid(
                 "housekeeping_interval_secs must be at least 1".into(),
@@ -209,6 +258,53 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(format!("rbac_policy_file {}: {e}", path.display())))
     }
 
+    /// The authentication settings the use cases read.
+    pub fn settings(&self) -> Result<latch_core::settings::Settings, ConfigError> {
+        use latch_core::password::policy::{PasswordPolicy, Strength};
+        let strength = match self.password_strength_policy.as_str() {
+            "zxcvbn" => Strength::Zxcvbn,
+            "luds" => Strength::Luds {
+                min_length: self.password_luds_min_length,
+                min_complexity: self.password_luds_min_complexity.min(4),
+            },
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "password_strength_policy must be zxcvbn or luds, not '{other}'"
+                )))
+            }
+        };
+        let argon2 = latch_core::password::Argon2Params {
+            memory_kib: self.argon2_memory_kib,
+            iterations: self.argon2_iterations,
+            parallelism: self.argon2_parallelism,
+        };
+        argon2
+            .validate()
+            .map_err(|e| ConfigError::Invalid(format!("argon2 parameters: {e}")))?;
+        if self.password_max_failures < 1
+            || self.password_failure_window_minutes < 1
+            || self.password_lockout_minutes < 1
+        {
+            return Err(ConfigError::Invalid(
+                "password lockout settings must be at least 1".into(),
+            ));
+        }
+        Ok(latch_core::settings::Settings {
+            password: PasswordPolicy {
+                strength,
+                breach_detection_on_create: self.password_breach_detection_on_create,
+                breach_detection_on_authenticate: self.password_breach_detection_on_authenticate,
+                validate_on_authenticate: self.password_validate_on_authenticate,
+            },
+            argon2,
+            limits: latch_core::settings::Limits {
+                password_failures: self.password_max_failures,
+                failure_window_minutes: self.password_failure_window_minutes,
+                lockout_minutes: self.password_lockout_minutes,
+            },
+        })
+    }
+
     /// The database to open: the configured URL, else the SQLite file in `data_dir`.
     pub fn database_url(&self) -> String {
         if self.database_url.is_empty() {
@@ -236,6 +332,18 @@ impl Config {
             "LATCH_BOOTSTRAP_SECRET_FILE",
             "LATCH_RBAC_POLICY_FILE",
             "LATCH_HOUSEKEEPING_INTERVAL_SECS",
+            "LATCH_PASSWORD_STRENGTH_POLICY",
+            "LATCH_PASSWORD_LUDS_MIN_LENGTH",
+            "LATCH_PASSWORD_LUDS_MIN_COMPLEXITY",
+            "LATCH_PASSWORD_BREACH_DETECTION_ON_CREATE",
+            "LATCH_PASSWORD_BREACH_DETECTION_ON_AUTHENTICATE",
+            "LATCH_PASSWORD_VALIDATE_ON_AUTHENTICATE",
+            "LATCH_ARGON2_MEMORY_KIB",
+            "LATCH_ARGON2_ITERATIONS",
+            "LATCH_ARGON2_PARALLELISM",
+            "LATCH_PASSWORD_MAX_FAILURES",
+            "LATCH_PASSWORD_FAILURE_WINDOW_MINUTES",
+            "LATCH_PASSWORD_LOCKOUT_MINUTES",
         ];
         vars.filter(|v| v.starts_with("LATCH_") && !KNOWN.contains(&v.as_str()) && !OTHER_VARS.contains(&v.as_str()))
             .collect()

@@ -1,3 +1,4 @@
+pub mod credentials;
 pub mod member;
 pub mod organization;
 pub mod project;

@@ -381,7 +381,12 @@ pub async fn update(
             m.member_password_id = String::new();
         }
     }
+    let email_changed = m.member_password_id.is_empty();
     save(ctx, &mut m, retire.as_ref()).await?;
+    if email_changed {
+        // Passwords were tied to the old address.
+        ctx.store.delete_password(project_id, &m.member_id).await?;
+    }
     view(ctx, m, org).await
 }
 
@@ -515,6 +520,7 @@ pub async fn delete_password(
     }
     m.member_password_id = String::new();
     save(ctx, &mut m, None).await?;
+    ctx.store.delete_password(project_id, &m.member_id).await?;
     view(ctx, m, org).await
 }
 

@@ -1,14 +1,19 @@
 //! Use cases, one module per API family. Each takes the `Ctx` and the authenticated project id.
 
+pub mod auth_flow;
 pub mod authz;
+pub mod intermediate;
 pub mod members;
 pub mod organizations;
+pub mod passwords;
 pub mod projects;
 pub mod sessions;
 
 use crate::cpu::CpuPool;
 use crate::delivery::Delivery;
+use crate::password::PasswordHash;
 use crate::rbac::Policy;
+use crate::settings::Settings;
 use crate::store::Store;
 use crate::token::keyring::Keyring;
 use std::sync::Arc;
@@ -22,10 +27,13 @@ pub struct Ctx {
     pub keyring: Arc<Keyring>,
     pub cpu: CpuPool,
     pub policy: Arc<Policy>,
+    pub settings: Arc<Settings>,
+    /// A hash to verify against when an account does not exist, so both paths cost the same.
+    dummy_hash: Arc<tokio::sync::OnceCell<PasswordHash>>,
 }
 
 impl Ctx {
-    pub fn new(store: Arc<dyn Store>, delivery: Arc<dyn Delivery>, policy: Policy) -> Self {
+    pub fn new(store: Arc<dyn Store>, delivery: Arc<dyn Delivery>, policy: Policy, settings: Settings) -> Self {
         let cpu = CpuPool::per_core();
         Self {
             keyring: Arc::new(Keyring::new(store.clone(), cpu.clone())),
@@ -33,6 +41,22 @@ impl Ctx {
             delivery,
             cpu,
             policy: Arc::new(policy),
+            settings: Arc::new(settings),
+            dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+
+    /// An argon2id hash, with the configured cost, of a random secret.
+    pub async fn dummy_hash(&self) -> crate::error::CoreResult<PasswordHash> {
+        let params = self.settings.argon2;
+        self.dummy_hash
+            .get_or_try_init(|| async move {
+                self.cpu
+                    .run(move || params.hash(&crate::crypto::random_token(16)))
+                    .await?
+                    .map_err(crate::error::CoreError::internal)
+            })
+            .await
+            .cloned()
     }
 }

@@ -1,9 +1,11 @@
 //! Routes, one module per API family, mirroring Stytch's paths.
 
+pub mod auth_reply;
 pub mod health;
 pub mod members;
 pub mod organizations;
 pub mod outbox;
+pub mod passwords;
 pub mod rbac;
 pub mod sessions;
 

@@ -1,0 +1,32 @@
+//! Stored credentials other than sessions: member passwords and intermediate sessions.
+
+use crate::clock::Timestamp;
+use crate::model::session::AuthFactor;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PasswordRecord {
+    pub member_password_id: String,
+    pub project_id: String,
+    pub member_id: String,
+    /// `password::PasswordHash` as JSON.
+    pub hash: String,
+    /// Set by `require_reset`: the password is kept but no longer accepted.
+    pub require_reset: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A bag of proven factors for an email address, with or without a member, that may become a
+/// member session once the organization's requirements are met. Its token is stored hashed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntermediateRecord {
+    pub ist_id: String,
+    pub project_id: String,
+    pub token_hash: String,
+    pub organization_id: Option<String>,
+    pub member_id: Option<String>,
+    pub email: String,
+    pub factors: Vec<AuthFactor>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}

@@ -1,0 +1,8 @@
+//! Passwords: argon2id hashing, verification of imported hashes in their own scheme, and the
+//! strength policy.
+
+pub mod hash;
+pub mod imported;
+pub mod policy;
+
+pub use hash::{Argon2Params, PasswordHash};

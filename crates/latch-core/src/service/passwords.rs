@@ -1,0 +1,273 @@
+//! Password use cases: strength check, migrate (import a hash from another system), authenticate.
+//!
+//! Authentication costs the same whether or not the account exists (a dummy argon2id hash is
+//! verified), failures are counted per email address in the database (so every node sees them),
+//! and the member is locked once the limit is reached; a locked member is refused before the
+//! password is even checked, so the lock cannot be used as an oracle.
+
+use crate::clock::Timestamp;
+use crate::error::{CoreError, CoreResult};
+use crate::model::credentials::PasswordRecord;
+use crate::model::member::{MemberRecord, STATUS_DELETED};
+use crate::model::session::AuthFactor;
+use crate::password::imported::{self, HashConfigs};
+use crate::password::policy::{self, StrengthReport};
+use crate::password::PasswordHash;
+use crate::service::auth_flow::{self, Outcome, PrimaryAuth};
+use crate::service::members::{self, MemberInput, MemberView};
+use crate::service::{organizations, sessions, Ctx};
+use crate::validate;
+use serde::Deserialize;
+use serde_json::Value;
+
+const FAILURE_SCOPE: &str = "password";
+
+pub fn strength_check(ctx: &Ctx, password: &str, email: Option<&str>) -> StrengthReport {
+    policy::check(&ctx.settings.password, password, email)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MigrateInput {
+    pub email_address: String,
+    pub hash: String,
+    pub hash_type: String,
+    pub organization_id: String,
+    #[serde(flatten)]
+    pub configs: HashConfigs,
+    pub name: Option<String>,
+    pub trusted_metadata: Option<Value>,
+    pub untrusted_metadata: Option<Value>,
+    pub roles: Option<Vec<String>>,
+    pub preserve_existing_sessions: Option<bool>,
+    pub mfa_phone_number: Option<String>,
+    pub set_phone_number_verified: Option<bool>,
+    pub external_id: Option<String>,
+}
+
+fn new_password_record(member: &MemberRecord, hash: &PasswordHash) -> PasswordRecord {
+    let now = Timestamp::now();
+    PasswordRecord {
+        member_password_id: format!("member-password-test-{}", uuid::Uuid::new_v4()),
+        project_id: member.project_id.clone(),
+        member_id: member.member_id.clone(),
+        hash: hash.to_json(),
+        require_reset: false,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Stores `hash` as the member's password; a password proves nothing about the email, but
+/// migrate is documented to mark it verified (the caller attests it).
+async fn store_password(
+    ctx: &Ctx,
+    member: &mut MemberRecord,
+    hash: &PasswordHash,
+    verify_email: bool,
+) -> CoreResult<()> {
+    let record = new_password_record(member, hash);
+    member.member_password_id = record.member_password_id.clone();
+    if verify_email {
+        member.email_verified = true;
+    }
+    member.updated_at = Timestamp::now();
+    ctx.store.save_password(member, &record).await?;
+    Ok(())
+}
+
+pub async fn migrate(ctx: &Ctx, project_id: &str, input: MigrateInput) -> CoreResult<(MemberView, bool)> {
+    // Everything that can be refused is checked before anything is written.
+    let hash = imported::parse(&input.hash_type, input.hash.trim(), &input.configs)?;
+    let org = organizations::get(ctx, project_id, &input.organization_id).await?;
+    let email = validate::normalize_email(&input.email_address)?;
+    let existing = ctx
+        .store
+        .member_by_email(project_id, &org.organization_id, &email)
+        .await?;
+    let created = existing.is_none();
+    let view = match existing {
+        None => {
+            let create = MemberInput {
+                email_address: Some(email),
+                name: input.name,
+                trusted_metadata: input.trusted_metadata,
+                untrusted_metadata: input.untrusted_metadata,
+                mfa_phone_number: input.mfa_phone_number,
+                roles: input.roles,
+                external_id: input.external_id,
+                ..Default::default()
+            };
+            members::create(ctx, project_id, &org.organization_id, create, None).await?
+        }
+        Some(m) => {
+            let phone = input
+                .mfa_phone_number
+                .filter(|p| m.mfa_phone_number.is_empty() || *p != m.mfa_phone_number);
+            let update = MemberInput {
+                trusted_metadata: input.trusted_metadata,
+                untrusted_metadata: input.untrusted_metadata,
+                mfa_phone_number: phone,
+                roles: input.roles,
+                preserve_existing_sessions: input.preserve_existing_sessions,
+                ..Default::default()
+            };
+            members::update(ctx, project_id, &org.organization_id, &m.member_id, update, None).await?
+        }
+    };
+    let mut member = view.member;
+    if input.set_phone_number_verified == Some(true) && !member.mfa_phone_number.is_empty() {
+        member.mfa_phone_verified = true;
+        ctx.store.update_member(&member, None).await?;
+    }
+    store_password(ctx, &mut member, &hash, true).await?;
+    Ok((MemberView::load(ctx, member, view.organization).await?, created))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuthenticateInput {
+    pub organization_id: String,
+    pub email_address: String,
+    pub password: String,
+    pub session_token: Option<String>,
+    pub session_jwt: Option<String>,
+    pub session_duration_minutes: Option<i64>,
+    pub session_custom_claims: Option<Value>,
+    pub locale: Option<String>,
+    pub intermediate_session_token: Option<String>,
+    pub telemetry_id: Option<String>,
+}
+
+fn bad_credentials() -> CoreError {
+    CoreError::unauthorized(
+        "unauthorized_credentials",
+        "The email address or password is incorrect.",
+    )
+}
+
+fn too_many(retry_after_secs: u64) -> CoreError {
+    CoreError::RateLimited {
+        fault: crate::error::Fault {
+            error_type: "too_many_requests",
+            message: "Too many failed attempts. Try again later or reset the password.".into(),
+        },
+        retry_after_secs,
+    }
+}
+
+fn reset_required() -> CoreError {
+    CoreError::invalid(
+        "member_reset_password",
+        "The member must reset the password before logging in with it again.",
+    )
+}
+
+pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput) -> CoreResult<(MemberView, Outcome)> {
+    sessions::check_duration(input.session_duration_minutes)?;
+    let org = organizations::get(ctx, project_id, &input.organization_id).await?;
+    let email = validate::normalize_email(&input.email_address)?;
+    let limits = &ctx.settings.limits;
+    let now = Timestamp::now();
+    let window_start = now.plus_minutes(-limits.failure_window_minutes);
+    let counter = format!("{project_id}:{}:{email}", org.organization_id);
+    if ctx.store.attempts(FAILURE_SCOPE, &counter, window_start).await? >= limits.password_failures {
+        return Err(too_many(limits.failure_window_minutes as u64 * 60));
+    }
+    let member = ctx
+        .store
+        .member_by_email(project_id, &org.organization_id, &email)
+        .await?
+        .filter(|m| m.status != STATUS_DELETED);
+    if let Some(m) = &member {
+        if let Some(until) = m.lock_expires_at.filter(|t| *t > now) {
+            return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
+        }
+    }
+    let stored = match &member {
+        Some(m) => ctx.store.password_of(project_id, &m.member_id).await?,
+        None => None,
+    };
+    let hash = match stored.as_ref().and_then(|p| PasswordHash::from_json(&p.hash)) {
+        Some(h) => h,
+        None => ctx.dummy_hash().await?,
+    };
+    let password = input.password.clone();
+    let check = hash.clone();
+    let matched = ctx.cpu.run(move || check.verify(&password)).await? && stored.is_some();
+    let (Some(mut member), Some(stored), true) = (member, stored, matched) else {
+        let failures = ctx
+            .store
+            .bump_attempts(FAILURE_SCOPE, &counter, window_start, now)
+            .await?;
+        if failures >= limits.password_failures {
+            lock_member(ctx, project_id, &org.organization_id, &email, now).await?;
+        }
+        return Err(bad_credentials());
+    };
+    ctx.store.clear_attempts(FAILURE_SCOPE, &counter).await?;
+    if stored.require_reset {
+        return Err(reset_required());
+    }
+    let policy = &ctx.settings.password;
+    if policy.breach_detection_on_authenticate || policy.validate_on_authenticate {
+        let report = policy::check(policy, &input.password, Some(&email));
+        let breached = policy.breach_detection_on_authenticate && report.breached_password;
+        let weak = policy.validate_on_authenticate && !report.valid_password;
+        if breached || weak {
+            return Err(reset_required());
+        }
+    }
+    if hash.needs_upgrade(&ctx.settings.argon2) {
+        let params = ctx.settings.argon2;
+        let password = input.password.clone();
+        let upgraded = ctx
+            .cpu
+            .run(move || params.hash(&password))
+            .await?
+            .map_err(CoreError::internal)?;
+        let mut record = stored.clone();
+        record.hash = upgraded.to_json();
+        record.updated_at = Timestamp::now();
+        ctx.store.save_password(&member, &record).await?;
+    }
+    member.lock_created_at = None;
+    member.lock_expires_at = None;
+    let session = sessions::resolve(
+        ctx,
+        project_id,
+        input.session_token.as_deref(),
+        input.session_jwt.as_deref(),
+    )
+    .await?;
+    let (member, outcome) = auth_flow::complete(
+        ctx,
+        PrimaryAuth {
+            member,
+            org: &org,
+            factor: AuthFactor::password(Timestamp::now()),
+            session,
+            intermediate_session_token: input.intermediate_session_token.as_deref(),
+            session_duration_minutes: input.session_duration_minutes,
+            session_custom_claims: input.session_custom_claims.as_ref(),
+        },
+    )
+    .await?;
+    Ok((MemberView::load(ctx, member, org).await?, outcome))
+}
+
+/// Locks the member behind `email` (if any) for the configured time.
+async fn lock_member(
+    ctx: &Ctx,
+    project_id: &str,
+    organization_id: &str,
+    email: &str,
+    now: Timestamp,
+) -> CoreResult<()> {
+    if let Some(mut m) = ctx.store.member_by_email(project_id, organization_id, email).await? {
+        m.lock_created_at = Some(now);
+        m.lock_expires_at = Some(now.plus_minutes(ctx.settings.limits.lockout_minutes));
+        m.updated_at = now;
+        ctx.store.update_member(&m, None).await?;
+        tracing::warn!(member_id = %m.member_id, "member locked after repeated password failures");
+    }
+    Ok(())
+}

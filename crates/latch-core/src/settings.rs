@@ -1,0 +1,30 @@
+//! Project-wide authentication settings the use cases read (from the server's configuration).
+
+use crate::password::policy::PasswordPolicy;
+use crate::password::Argon2Params;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Failed password attempts per email address (and member) before further tries are refused.
+    pub password_failures: i64,
+    pub failure_window_minutes: i64,
+    /// How long a member stays locked once the limit is reached.
+    pub lockout_minutes: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            password_failures: 10,
+            failure_window_minutes: 60,
+            lockout_minutes: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Settings {
+    pub password: PasswordPolicy,
+    pub argon2: Argon2Params,
+    pub limits: Limits,
+}

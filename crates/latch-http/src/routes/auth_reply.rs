@@ -1,0 +1,67 @@
+//! The response shape shared by primary-authentication endpoints (README: "The authentication
+//! response pattern"): a full session, or an intermediate session with what is still missing.
+
+use crate::reply::Reply;
+use axum::response::{IntoResponse, Response};
+use latch_core::clock::Timestamp;
+use latch_core::model::member::Member;
+use latch_core::model::organization::Organization;
+use latch_core::model::session::MemberSession;
+use latch_core::service::auth_flow::{MfaRequired, Outcome, PrimaryRequired};
+use latch_core::service::members::MemberView;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Body<'a> {
+    member_id: &'a str,
+    organization_id: &'a str,
+    member: Member<'a>,
+    organization: Organization<'a>,
+    session_token: &'a str,
+    session_jwt: &'a str,
+    member_session: Option<MemberSession<'a>>,
+    intermediate_session_token: &'a str,
+    intermediate_session_token_expires_at: Option<Timestamp>,
+    member_authenticated: bool,
+    mfa_required: Option<&'a MfaRequired>,
+    primary_required: Option<&'a PrimaryRequired>,
+}
+
+pub fn auth_reply(v: &MemberView, outcome: &Outcome) -> Response {
+    let base = |member_session, token: &'static str| Body {
+        member_id: &v.member.member_id,
+        organization_id: &v.organization.organization_id,
+        member: v.member_json(),
+        organization: v.organization.view(),
+        session_token: token,
+        session_jwt: token,
+        member_session,
+        intermediate_session_token: "",
+        intermediate_session_token_expires_at: None,
+        member_authenticated: false,
+        mfa_required: None,
+        primary_required: None,
+    };
+    match outcome {
+        Outcome::Authenticated(issued) => Reply(Body {
+            session_token: &issued.session_token,
+            session_jwt: &issued.session_jwt,
+            member_authenticated: true,
+            ..base(Some(issued.member_session()), "")
+        })
+        .into_response(),
+        Outcome::Pending {
+            intermediate_session_token,
+            expires_at,
+            mfa_required,
+            primary_required,
+        } => Reply(Body {
+            intermediate_session_token,
+            intermediate_session_token_expires_at: Some(*expires_at),
+            mfa_required: mfa_required.as_ref(),
+            primary_required: primary_required.as_ref(),
+            ..base(None, "")
+        })
+        .into_response(),
+    }
+}
