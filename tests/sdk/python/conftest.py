@@ -143,6 +143,11 @@ def _start_process(srv: LatchServer) -> None:
             "LATCH_BOOTSTRAP_PROJECT_ID": srv.project.project_id,
             "LATCH_BOOTSTRAP_SECRET": srv.project.secret,
             "LATCH_LOG": "warn",
+            # Tests never pay production argon2 costs.
+            "LATCH_ARGON2_MEMORY_KIB": "8",
+            "LATCH_ARGON2_ITERATIONS": "1",
+            # Custom roles and resources next to Stytch's defaults (RBAC tests rely on them).
+            "LATCH_RBAC_POLICY_FILE": str(Path(__file__).with_name("rbac_policy.json")),
         }
     )
     log = open(srv.log_path, "ab")
