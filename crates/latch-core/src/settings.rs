@@ -22,9 +22,17 @@ impl Default for Limits {
     }
 }
 
+/// Where links in emails point when a request names no URL.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Redirects {
+    pub login: Option<String>,
+    pub reset_password: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Settings {
     pub password: PasswordPolicy,
     pub argon2: Argon2Params,
     pub limits: Limits,
+    pub redirects: Redirects,
 }

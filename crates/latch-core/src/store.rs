@@ -4,7 +4,7 @@
 use crate::clock::Timestamp;
 use crate::delivery::StoredMessage;
 use crate::error::StoreError;
-use crate::model::credentials::{IntermediateRecord, PasswordRecord};
+use crate::model::credentials::{IntermediateRecord, PasswordRecord, ResetTokenRecord};
 use crate::model::member::{MemberRecord, RetiredEmail};
 use crate::model::organization::OrgRecord;
 use crate::model::project::Project;
@@ -135,6 +135,16 @@ pub trait Store: Send + Sync + 'static {
     async fn save_password(&self, member: &MemberRecord, password: &PasswordRecord) -> StoreResult<()>;
     async fn password_of(&self, project_id: &str, member_id: &str) -> StoreResult<Option<PasswordRecord>>;
     async fn delete_password(&self, project_id: &str, member_id: &str) -> StoreResult<()>;
+
+    /// Stores a reset token; earlier tokens of the member stop working.
+    async fn insert_reset_token(&self, token: &ResetTokenRecord) -> StoreResult<()>;
+    async fn reset_token(&self, project_id: &str, token_hash: &str) -> StoreResult<Option<ResetTokenRecord>>;
+    /// Deletes it; false when another request used it first.
+    async fn take_reset_token(&self, project_id: &str, token_hash: &str) -> StoreResult<bool>;
+    /// Live members with this email in any organization of the project.
+    async fn members_with_email(&self, project_id: &str, email: &str) -> StoreResult<Vec<MemberRecord>>;
+    /// Marks the member's password as one that must be reset before it is accepted again.
+    async fn require_password_reset(&self, project_id: &str, member_id: &str) -> StoreResult<bool>;
 
     // Intermediate sessions
     async fn insert_intermediate(&self, ist: &IntermediateRecord) -> StoreResult<()>;

@@ -104,10 +104,44 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/b2b/passwords/migrate", post(routes::passwords::migrate))
         .route("/v1/b2b/passwords/authenticate", post(routes::passwords::authenticate))
+        .route(
+            "/v1/b2b/passwords/email/reset/start",
+            post(routes::passwords::reset_start),
+        )
+        .route("/v1/b2b/passwords/email/reset", post(routes::passwords::reset))
+        .route(
+            "/v1/b2b/passwords/email/require_reset",
+            post(routes::passwords::require_reset),
+        )
+        .route(
+            "/v1/b2b/passwords/email/delete",
+            post(routes::passwords::delete_by_email),
+        )
+        .route(
+            "/v1/b2b/passwords/session/reset",
+            post(routes::passwords::session_reset),
+        )
+        .route(
+            "/v1/b2b/passwords/existing_password/reset",
+            post(routes::passwords::existing_password_reset),
+        )
+        .route(
+            "/v1/b2b/passwords/discovery/authenticate",
+            post(routes::passwords::cross_org_not_enabled),
+        )
+        .route(
+            "/v1/b2b/passwords/discovery/email/reset/start",
+            post(routes::passwords::cross_org_not_enabled),
+        )
+        .route(
+            "/v1/b2b/passwords/discovery/email/reset",
+            post(routes::passwords::cross_org_not_enabled),
+        )
         .route("/v1/b2b/sessions", get(routes::sessions::get))
         .route("/v1/b2b/sessions/authenticate", post(routes::sessions::authenticate))
         .route("/v1/b2b/sessions/revoke", post(routes::sessions::revoke))
         .route("/v1/b2b/sessions/jwks/{project_id}", get(routes::sessions::jwks))
+        .route("/v1/b2b/sessions/exchange", post(routes::sessions::exchange))
         // Connected Apps, trusted auth tokens and external-session migration are not built yet.
         .route("/v1/b2b/sessions/exchange_access_token", post(routes::not_supported))
         .route("/v1/b2b/sessions/attest", post(routes::not_supported))

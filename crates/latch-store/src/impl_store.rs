@@ -6,7 +6,7 @@ use crate::search::{member_where, org_where, paginate};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::delivery::StoredMessage;
-use latch_core::model::credentials::{IntermediateRecord, PasswordRecord};
+use latch_core::model::credentials::{IntermediateRecord, PasswordRecord, ResetTokenRecord};
 use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::OrgRecord;
 use latch_core::model::project::Project;
@@ -568,6 +568,90 @@ impl Store for SqlStore {
         )
         .await
         .map(|_| ())
+    }
+
+    async fn insert_reset_token(&self, t: &ResetTokenRecord) -> StoreResult<()> {
+        self.tx(vec![
+            ("DELETE FROM password_reset_tokens WHERE member_id = $1", args![&t.member_id]),
+            (
+                "INSERT INTO password_reset_tokens (token_hash, project_id, organization_id, member_id, email, code_challenge, \
+                 created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                args![
+                    &t.token_hash,
+                    &t.project_id,
+                    &t.organization_id,
+                    &t.member_id,
+                    &t.email,
+                    t.code_challenge.clone(),
+                    t.created_at.millis(),
+                    t.expires_at.millis()
+                ],
+            ),
+        ])
+        .await
+    }
+
+    async fn reset_token(&self, project_id: &str, token_hash: &str) -> StoreResult<Option<ResetTokenRecord>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            token_hash: String,
+            project_id: String,
+            organization_id: String,
+            member_id: String,
+            email: String,
+            code_challenge: Option<String>,
+            created_at: i64,
+            expires_at: i64,
+        }
+        let row: Option<Row> = self
+            .opt(
+                "SELECT token_hash, project_id, organization_id, member_id, email, code_challenge, created_at, expires_at \
+                 FROM password_reset_tokens WHERE token_hash = $1 AND project_id = $2",
+                args![token_hash, project_id],
+            )
+            .await?;
+        Ok(row.map(|r| ResetTokenRecord {
+            token_hash: r.token_hash,
+            project_id: r.project_id,
+            organization_id: r.organization_id,
+            member_id: r.member_id,
+            email: r.email,
+            code_challenge: r.code_challenge,
+            created_at: Timestamp(r.created_at),
+            expires_at: Timestamp(r.expires_at),
+        }))
+    }
+
+    async fn take_reset_token(&self, project_id: &str, token_hash: &str) -> StoreResult<bool> {
+        let n = self
+            .exec(
+                "DELETE FROM password_reset_tokens WHERE token_hash = $1 AND project_id = $2",
+                args![token_hash, project_id],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn members_with_email(&self, project_id: &str, email: &str) -> StoreResult<Vec<MemberRecord>> {
+        members(
+            self.all(
+                &select_member(
+                    "WHERE m.project_id = $1 AND m.email = $2 AND m.status <> 'deleted' ORDER BY m.created_at",
+                ),
+                args![project_id, email],
+            )
+            .await?,
+        )
+    }
+
+    async fn require_password_reset(&self, project_id: &str, member_id: &str) -> StoreResult<bool> {
+        let n = self
+            .exec(
+                "UPDATE member_passwords SET require_reset = $3 WHERE member_id = $1 AND project_id = $2",
+                args![member_id, project_id, true],
+            )
+            .await?;
+        Ok(n > 0)
     }
 
     async fn insert_intermediate(&self, ist: &IntermediateRecord) -> StoreResult<()> {

@@ -46,6 +46,9 @@ pub struct Config {
     pub password_max_failures: i64,
     pub password_failure_window_minutes: i64,
     pub password_lockout_minutes: i64,
+    /// Where email links point when a request names no URL.
+    pub default_login_redirect_url: Option<String>,
+    pub default_reset_password_redirect_url: Option<String>,
 }
 
 impl Default for Config {
@@ -77,6 +80,8 @@ impl Default for Config {
             password_max_failures: 10,
             password_failure_window_minutes: 60,
             password_lockout_minutes: 60,
+            default_login_redirect_url: None,
+            default_reset_password_redirect_url: None,
         }
     }
 }
@@ -196,6 +201,12 @@ impl Config {
             "LATCH_PASSWORD_FAILURE_WINDOW_MINUTES" => password_failure_window_minutes,
             "LATCH_PASSWORD_LOCKOUT_MINUTES" => password_lockout_minutes,
         }
+        if let Some(v) = get("LATCH_DEFAULT_LOGIN_REDIRECT_URL") {
+            self.default_login_redirect_url = Some(v);
+        }
+        if let Some(v) = get("LATCH_DEFAULT_RESET_PASSWORD_REDIRECT_URL") {
+            self.default_reset_password_redirect_url = Some(v);
+        }
         if let Some(path) = get("LATCH_BOOTSTRAP_SECRET_FILE") {
             let secret = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
                 path: path.clone(),
@@ -302,6 +313,10 @@ impl Config {
                 failure_window_minutes: self.password_failure_window_minutes,
                 lockout_minutes: self.password_lockout_minutes,
             },
+            redirects: latch_core::settings::Redirects {
+                login: self.default_login_redirect_url.clone(),
+                reset_password: self.default_reset_password_redirect_url.clone(),
+            },
         })
     }
 
@@ -344,6 +359,8 @@ impl Config {
             "LATCH_PASSWORD_MAX_FAILURES",
             "LATCH_PASSWORD_FAILURE_WINDOW_MINUTES",
             "LATCH_PASSWORD_LOCKOUT_MINUTES",
+            "LATCH_DEFAULT_LOGIN_REDIRECT_URL",
+            "LATCH_DEFAULT_RESET_PASSWORD_REDIRECT_URL",
         ];
         vars.filter(|v| v.starts_with("LATCH_") && !KNOWN.contains(&v.as_str()) && !OTHER_VARS.contains(&v.as_str()))
             .collect()

@@ -30,3 +30,16 @@ pub struct IntermediateRecord {
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
+
+/// A one-time password reset token, stored as its digest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResetTokenRecord {
+    pub token_hash: String,
+    pub project_id: String,
+    pub organization_id: String,
+    pub member_id: String,
+    pub email: String,
+    pub code_challenge: Option<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}

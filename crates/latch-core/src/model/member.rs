@@ -133,6 +133,19 @@ impl MemberRecord {
         self.effective_roles(org).into_iter().map(|r| r.role_id).collect()
     }
 
+    /// A stable id for the member's current email (it changes with the address).
+    pub fn email_id(&self) -> String {
+        let d = crate::crypto::sha256_hex(&format!("{}|{}", self.member_id, self.email));
+        format!(
+            "email-test-{}-{}-{}-{}-{}",
+            &d[0..8],
+            &d[8..12],
+            &d[12..16],
+            &d[16..20],
+            &d[20..32]
+        )
+    }
+
     pub fn is_locked(&self, now: Timestamp) -> bool {
         self.lock_expires_at.is_some_and(|t| t > now)
     }

@@ -52,6 +52,15 @@ pub fn primary_method(f: &AuthFactor) -> Option<&'static str> {
     }
 }
 
+/// Whether a factor proves something about the person rather than one membership: factors that
+/// verified the email address carry into other organizations; passwords and MFA factors do not.
+pub fn carries_across_organizations(f: &AuthFactor) -> bool {
+    matches!(
+        (f.kind.as_str(), f.delivery_method.as_str()),
+        ("otp", "email") | ("magic_link", _) | ("oauth", _)
+    )
+}
+
 /// The MFA method a factor proves, if it is one.
 pub fn mfa_method(f: &AuthFactor) -> Option<&'static str> {
     match (f.kind.as_str(), f.delivery_method.as_str()) {
@@ -65,18 +74,17 @@ pub fn mfa_method(f: &AuthFactor) -> Option<&'static str> {
 const SUPPORTED_PRIMARY: &[&str] = &["email_otp", "password"];
 
 fn primary_missing(org: &OrgRecord, member: &MemberRecord, factors: &[AuthFactor]) -> Option<PrimaryRequired> {
-    if org.settings.auth_methods != "RESTRICTED" || member.is_breakglass {
-        return None;
-    }
+    let restricted = org.settings.auth_methods == "RESTRICTED" && !member.is_breakglass;
     let allowed = &org.settings.allowed_auth_methods;
+    // Some primary factor must be present, and in a restricted organization an allowed one.
     if factors
         .iter()
         .filter_map(primary_method)
-        .any(|m| allowed.iter().any(|a| a == m))
+        .any(|m| !restricted || allowed.iter().any(|a| a == m))
     {
         return None;
     }
-    let offer: Vec<String> = if allowed.is_empty() {
+    let offer: Vec<String> = if !restricted || allowed.is_empty() {
         SUPPORTED_PRIMARY.iter().map(|s| s.to_string()).collect()
     } else {
         allowed.clone()
@@ -133,7 +141,8 @@ pub fn ist_factors(ist: &IntermediateRecord, org: &OrgRecord, member: &MemberRec
 pub struct PrimaryAuth<'a> {
     pub member: MemberRecord,
     pub org: &'a OrgRecord,
-    pub factor: AuthFactor,
+    /// Factors just proven (empty for a session exchange, which only carries factors over).
+    pub factors: Vec<AuthFactor>,
     /// The caller's session, if any (already resolved).
     pub session: Option<(SessionRecord, Presented)>,
     pub intermediate_session_token: Option<&'a str>,
@@ -147,11 +156,10 @@ pub async fn complete(ctx: &Ctx, a: PrimaryAuth<'_>) -> CoreResult<(MemberRecord
     let PrimaryAuth {
         mut member,
         org,
-        factor,
+        mut factors,
         session,
         ..
     } = a;
-    let mut factors = vec![factor];
     let ist = match a.intermediate_session_token.filter(|t| !t.is_empty()) {
         Some(t) => {
             let rec = intermediate::load(ctx, &member.project_id, t).await?;

@@ -5,6 +5,7 @@ pub mod authz;
 pub mod intermediate;
 pub mod members;
 pub mod organizations;
+pub mod password_resets;
 pub mod passwords;
 pub mod projects;
 pub mod sessions;

@@ -22,6 +22,88 @@ use serde_json::Value;
 
 const FAILURE_SCOPE: &str = "password";
 
+/// Refuses a new password that fails the strength policy (or is a known leaked one).
+pub fn check_new_password(ctx: &Ctx, password: &str, email: &str) -> CoreResult<()> {
+    let report = policy::check(&ctx.settings.password, password, Some(email));
+    if report.breached_password {
+        return Err(CoreError::invalid(
+            "breached_password",
+            "This password appears in breach data; choose another one.",
+        ));
+    }
+    if !report.valid_password {
+        return Err(CoreError::invalid(
+            "weak_password",
+            "The password does not meet the strength policy; see passwords.strength_check.",
+        ));
+    }
+    Ok(())
+}
+
+/// Hashes `password` with argon2id (on the CPU pool) and stores it as the member's password.
+pub async fn set_password(ctx: &Ctx, member: &mut MemberRecord, password: &str, verify_email: bool) -> CoreResult<()> {
+    let params = ctx.settings.argon2;
+    let password = password.to_string();
+    let hash = ctx
+        .cpu
+        .run(move || params.hash(&password))
+        .await?
+        .map_err(CoreError::internal)?;
+    store_password(ctx, member, &hash, verify_email).await
+}
+
+/// Verifies the member's current password with the same lockout rules as `authenticate`.
+pub async fn verify_current(
+    ctx: &Ctx,
+    project_id: &str,
+    org_id: &str,
+    email: &str,
+    password: &str,
+) -> CoreResult<MemberRecord> {
+    let limits = &ctx.settings.limits;
+    let now = Timestamp::now();
+    let window_start = now.plus_minutes(-limits.failure_window_minutes);
+    let counter = format!("{project_id}:{org_id}:{email}");
+    if ctx.store.attempts(FAILURE_SCOPE, &counter, window_start).await? >= limits.password_failures {
+        return Err(too_many(limits.failure_window_minutes as u64 * 60));
+    }
+    let member = ctx
+        .store
+        .member_by_email(project_id, org_id, email)
+        .await?
+        .filter(|m| m.status != STATUS_DELETED);
+    if let Some(until) = member.as_ref().and_then(|m| m.lock_expires_at).filter(|t| *t > now) {
+        return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
+    }
+    let stored = match &member {
+        Some(m) => ctx.store.password_of(project_id, &m.member_id).await?,
+        None => None,
+    };
+    let hash = match stored.as_ref().and_then(|p| PasswordHash::from_json(&p.hash)) {
+        Some(h) => h,
+        None => ctx.dummy_hash().await?,
+    };
+    let candidate = password.to_string();
+    let matched = ctx.cpu.run(move || hash.verify(&candidate)).await? && stored.is_some();
+    match (member, matched) {
+        (Some(m), true) => {
+            ctx.store.clear_attempts(FAILURE_SCOPE, &counter).await?;
+            Ok(m)
+        }
+        _ => {
+            if ctx
+                .store
+                .bump_attempts(FAILURE_SCOPE, &counter, window_start, now)
+                .await?
+                >= limits.password_failures
+            {
+                lock_member(ctx, project_id, org_id, email, now).await?;
+            }
+            Err(bad_credentials())
+        }
+    }
+}
+
 pub fn strength_check(ctx: &Ctx, password: &str, email: Option<&str>) -> StrengthReport {
     policy::check(&ctx.settings.password, password, email)
 }
@@ -243,7 +325,7 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
         PrimaryAuth {
             member,
             org: &org,
-            factor: AuthFactor::password(Timestamp::now()),
+            factors: vec![AuthFactor::password(Timestamp::now())],
             session,
             intermediate_session_token: input.intermediate_session_token.as_deref(),
             session_duration_minutes: input.session_duration_minutes,

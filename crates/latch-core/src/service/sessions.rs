@@ -14,7 +14,7 @@ use crate::model::member::{MemberRecord, STATUS_DELETED};
 use crate::model::organization::OrgRecord;
 use crate::model::session::{AuthFactor, MemberSession, SessionRecord};
 use crate::rbac::granting_roles;
-use crate::service::{authz, members, organizations, Ctx};
+use crate::service::{auth_flow, authz, members, organizations, Ctx};
 use crate::token::jwt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -405,6 +405,79 @@ pub async fn authorize(
         authorized: true,
         granting_roles: granting,
     })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ExchangeInput {
+    pub organization_id: String,
+    pub session_token: Option<String>,
+    pub session_jwt: Option<String>,
+    pub session_duration_minutes: Option<i64>,
+    pub session_custom_claims: Option<Value>,
+    pub locale: Option<String>,
+    pub telemetry_id: Option<String>,
+}
+
+/// Trades a session in one organization for one in another organization where the same person
+/// (same email) is a member. Only factors that verified the email carry over; when they do not
+/// satisfy the target organization the caller gets an intermediate session saying what is missing.
+/// It never creates a member (JIT provisioning goes through discovery).
+pub async fn exchange(
+    ctx: &Ctx,
+    project_id: &str,
+    input: ExchangeInput,
+) -> CoreResult<(members::MemberView, auth_flow::Outcome)> {
+    check_duration(input.session_duration_minutes)?;
+    let Some((session, presented)) = resolve(
+        ctx,
+        project_id,
+        input.session_token.as_deref(),
+        input.session_jwt.as_deref(),
+    )
+    .await?
+    else {
+        return Err(CoreError::invalid(
+            "no_session_arguments",
+            "Pass session_token or session_jwt.",
+        ));
+    };
+    let (current, _) = owner(ctx, &session).await?;
+    let target_org = organizations::get(ctx, project_id, &input.organization_id).await?;
+    let target = ctx
+        .store
+        .member_by_email(project_id, &target_org.organization_id, &current.email)
+        .await?
+        .ok_or_else(|| {
+            CoreError::not_found(
+                "member_not_found",
+                "The session's email has no member in that organization.",
+            )
+        })?;
+    let same = target.member_id == current.member_id;
+    let factors = if same {
+        vec![]
+    } else {
+        session
+            .factors
+            .iter()
+            .filter(|f| auth_flow::carries_across_organizations(f))
+            .cloned()
+            .collect()
+    };
+    let (member, outcome) = auth_flow::complete(
+        ctx,
+        auth_flow::PrimaryAuth {
+            member: target,
+            org: &target_org,
+            factors,
+            session: same.then_some((session, presented)),
+            intermediate_session_token: None,
+            session_duration_minutes: input.session_duration_minutes,
+            session_custom_claims: input.session_custom_claims.as_ref(),
+        },
+    )
+    .await?;
+    Ok((members::MemberView::load(ctx, member, target_org).await?, outcome))
 }
 
 pub struct MemberSessions {

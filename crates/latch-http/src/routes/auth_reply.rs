@@ -14,6 +14,7 @@ use serde::Serialize;
 #[derive(Serialize)]
 struct Body<'a> {
     member_id: &'a str,
+    member_email_id: String,
     organization_id: &'a str,
     member: Member<'a>,
     organization: Organization<'a>,
@@ -30,6 +31,7 @@ struct Body<'a> {
 pub fn auth_reply(v: &MemberView, outcome: &Outcome) -> Response {
     let base = |member_session, token: &'static str| Body {
         member_id: &v.member.member_id,
+        member_email_id: v.member.email_id(),
         organization_id: &v.organization.organization_id,
         member: v.member_json(),
         organization: v.organization.view(),

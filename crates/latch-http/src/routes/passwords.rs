@@ -1,7 +1,8 @@
 //! `/v1/b2b/passwords…`: passwords.md.
 
+use crate::error::ApiError;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, AuthProject};
+use crate::extract::{ApiJson, AuthProject, MemberAuthorization};
 use crate::reply::Reply;
 use crate::routes::auth_reply::auth_reply;
 use crate::AppState;
@@ -10,7 +11,12 @@ use axum::response::{IntoResponse, Response};
 use latch_core::model::member::Member;
 use latch_core::model::organization::Organization;
 use latch_core::password::policy::StrengthReport;
+use latch_core::service::members::MemberView;
+use latch_core::service::password_resets::{
+    self, ByEmailInput, ExistingResetInput, ResetInput, ResetStartInput, SessionResetInput,
+};
 use latch_core::service::passwords::{self, AuthenticateInput, MigrateInput};
+use latch_core::CoreError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -63,4 +69,91 @@ pub async fn authenticate(
 ) -> ApiResult<Response> {
     let (v, outcome) = passwords::authenticate(&s.ctx, p.id(), input).await?;
     Ok(auth_reply(&v, &outcome))
+}
+
+#[derive(Serialize)]
+struct MemberWithEmail<'a> {
+    member_id: &'a str,
+    member_email_id: String,
+    member: Member<'a>,
+    organization: Organization<'a>,
+}
+
+fn member_with_email(v: &MemberView) -> Response {
+    Reply(MemberWithEmail {
+        member_id: &v.member.member_id,
+        member_email_id: v.member.email_id(),
+        member: v.member_json(),
+        organization: v.organization.view(),
+    })
+    .into_response()
+}
+
+pub async fn reset_start(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<ResetStartInput>,
+) -> ApiResult<Response> {
+    Ok(member_with_email(
+        &password_resets::reset_start(&s.ctx, p.id(), input).await?,
+    ))
+}
+
+pub async fn reset(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<ResetInput>,
+) -> ApiResult<Response> {
+    let (v, outcome) = password_resets::reset_by_email(&s.ctx, p.id(), input).await?;
+    Ok(auth_reply(&v, &outcome))
+}
+
+pub async fn session_reset(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<SessionResetInput>,
+) -> ApiResult<Response> {
+    let (v, outcome) = password_resets::reset_by_session(&s.ctx, p.id(), input).await?;
+    Ok(auth_reply(&v, &outcome))
+}
+
+pub async fn existing_password_reset(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<ExistingResetInput>,
+) -> ApiResult<Response> {
+    let (v, outcome) = password_resets::reset_existing(&s.ctx, p.id(), input).await?;
+    Ok(auth_reply(&v, &outcome))
+}
+
+pub async fn require_reset(
+    State(s): State<AppState>,
+    p: AuthProject,
+    who: MemberAuthorization,
+    ApiJson(input): ApiJson<ByEmailInput>,
+) -> ApiResult<Response> {
+    Ok(member_with_email(
+        &password_resets::require_reset(&s.ctx, p.id(), input, who.actor()).await?,
+    ))
+}
+
+/// `POST /v1/b2b/passwords/email/delete` (the seeds' SDK; dropped from the current SDKs).
+pub async fn delete_by_email(
+    State(s): State<AppState>,
+    p: AuthProject,
+    who: MemberAuthorization,
+    ApiJson(input): ApiJson<ByEmailInput>,
+) -> ApiResult<Response> {
+    Ok(member_with_email(
+        &password_resets::delete_by_email(&s.ctx, p.id(), input, who.actor()).await?,
+    ))
+}
+
+/// Latch's passwords belong to one organization; the cross-organization discovery flows answer
+/// Stytch's error for projects without cross-org passwords.
+pub async fn cross_org_not_enabled(_p: AuthProject) -> ApiError {
+    ApiError::Core(CoreError::invalid(
+        "cross_org_passwords_not_enabled",
+        "Cross-organization passwords are not enabled: Latch passwords are organization-scoped.",
+    ))
 }

@@ -3,13 +3,14 @@
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, AuthProject, MemberAuthorization};
 use crate::reply::Reply;
+use crate::routes::auth_reply::auth_reply;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use latch_core::model::member::Member;
 use latch_core::model::organization::Organization;
 use latch_core::model::session::MemberSession;
-use latch_core::service::sessions::{self, AuthenticateInput, RevokeInput, Verdict};
+use latch_core::service::sessions::{self, AuthenticateInput, ExchangeInput, RevokeInput, Verdict};
 use latch_core::token::keyring::Jwk;
 use latch_core::CoreError;
 use serde::{Deserialize, Serialize};
@@ -89,4 +90,13 @@ pub async fn jwks(State(s): State<AppState>, Path(project_id): Path<String>) -> 
     Ok(Reply(JwksBody {
         keys: s.ctx.keyring.jwks(&project_id).await?,
     }))
+}
+
+pub async fn exchange(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<ExchangeInput>,
+) -> ApiResult<Response> {
+    let (v, outcome) = sessions::exchange(&s.ctx, p.id(), input).await?;
+    Ok(auth_reply(&v, &outcome))
 }

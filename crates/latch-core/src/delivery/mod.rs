@@ -109,3 +109,4 @@ impl Delivery for Outbox {
         Ok(())
     }
 }
+pub mod templates;

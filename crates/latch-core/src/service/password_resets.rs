@@ -1,0 +1,446 @@
+//! Password resets: by emailed one-time link (with optional PKCE), with a fresh session, or with
+//! the current password; plus `require_reset` and delete-by-email. A reset by email or by the
+//! current password revokes every session of the member; a reset with a session keeps only that
+//! session.
+
+use crate::clock::Timestamp;
+use crate::crypto::{constant_time_eq, random_token, sha256_hex};
+use crate::delivery::templates::{self, Kind};
+use crate::delivery::{Channel, Message};
+use crate::error::{CoreError, CoreResult};
+use crate::model::credentials::ResetTokenRecord;
+use crate::model::member::{MemberRecord, STATUS_DELETED};
+use crate::model::session::AuthFactor;
+use crate::rbac::MEMBER;
+use crate::service::auth_flow::{self, Outcome, PrimaryAuth};
+use crate::service::authz::Actor;
+use crate::service::members::MemberView;
+use crate::service::passwords::{check_new_password, set_password, verify_current};
+use crate::service::{organizations, sessions, Ctx};
+use crate::validate;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const DEFAULT_EXPIRY_MINUTES: i64 = 30;
+const MAX_EXPIRY_MINUTES: i64 = 10_080;
+const FRESH_FACTOR_MINUTES: i64 = 5;
+
+#[derive(Debug, Deserialize)]
+pub struct ResetStartInput {
+    pub organization_id: String,
+    pub email_address: String,
+    pub reset_password_redirect_url: Option<String>,
+    pub reset_password_expiration_minutes: Option<i64>,
+    pub code_challenge: Option<String>,
+    pub login_redirect_url: Option<String>,
+    pub locale: Option<String>,
+    pub reset_password_template_id: Option<String>,
+    pub verify_email_template_id: Option<String>,
+}
+
+/// `<redirect>?stytch_token_type=multi_tenant_passwords&token=<token>`, as Stytch builds it.
+fn reset_link(redirect: &str, token: &str) -> String {
+    let sep = if redirect.contains('?') { '&' } else { '?' };
+    format!("{redirect}{sep}stytch_token_type=multi_tenant_passwords&token={token}")
+}
+
+/// Emails a one-time reset link to the member. The token lives only in the email; we keep its digest.
+pub async fn reset_start(ctx: &Ctx, project_id: &str, input: ResetStartInput) -> CoreResult<MemberView> {
+    let org = organizations::get(ctx, project_id, &input.organization_id).await?;
+    let email = validate::normalize_email(&input.email_address)?;
+    let minutes = input
+        .reset_password_expiration_minutes
+        .unwrap_or(DEFAULT_EXPIRY_MINUTES);
+    if !(5..=MAX_EXPIRY_MINUTES).contains(&minutes) {
+        return Err(CoreError::invalid(
+            "invalid_expiration",
+            "reset_password_expiration_minutes must be between 5 and 10080.",
+        ));
+    }
+    let locale = templates::locale(input.locale.as_deref())?;
+    let redirect = input
+        .reset_password_redirect_url
+        .filter(|u| !u.is_empty())
+        .or_else(|| ctx.settings.redirects.reset_password.clone())
+        .ok_or_else(|| {
+            CoreError::invalid(
+                "no_reset_password_redirect_url",
+                "Pass reset_password_redirect_url or configure default_reset_password_redirect_url.",
+            )
+        })?;
+    validate::http_url("reset_password_redirect_url", &redirect)?;
+    if let Some(t) = &input.reset_password_template_id {
+        // Custom templates arrive with the email delivery work; refuse rather than ignore.
+        return Err(CoreError::invalid(
+            "invalid_template_id",
+            format!("No email template with id '{t}'."),
+        ));
+    }
+    let challenge = input.code_challenge.filter(|c| !c.is_empty());
+    let member = ctx
+        .store
+        .member_by_email(project_id, &org.organization_id, &email)
+        .await?
+        .ok_or_else(CoreError::member_not_found)?;
+    let token = random_token(32);
+    let now = Timestamp::now();
+    ctx.store
+        .insert_reset_token(&ResetTokenRecord {
+            token_hash: sha256_hex(&token),
+            project_id: project_id.to_string(),
+            organization_id: org.organization_id.clone(),
+            member_id: member.member_id.clone(),
+            email: email.clone(),
+            code_challenge: challenge,
+            created_at: now,
+            expires_at: now.plus_minutes(minutes),
+        })
+        .await?;
+    let url = reset_link(&redirect, &token);
+    let minutes_text = minutes.to_string();
+    let rendered = templates::render(
+        Kind::PasswordReset,
+        locale,
+        &[("org", &org.name), ("email", &email), ("minutes", &minutes_text)],
+        &url,
+    );
+    let sent = ctx
+        .delivery
+        .send(Message {
+            project_id: project_id.to_string(),
+            channel: Channel::Email,
+            recipient: email,
+            kind: Kind::PasswordReset.as_str().into(),
+            locale: locale.into(),
+            subject: Some(rendered.subject),
+            text: rendered.text,
+            html: Some(rendered.html),
+            code: None,
+            token: Some(token.clone()),
+            url: Some(url),
+        })
+        .await;
+    if let Err(e) = sent {
+        // No live token the member never received.
+        ctx.store.take_reset_token(project_id, &sha256_hex(&token)).await?;
+        return Err(e);
+    }
+    MemberView::load(ctx, member, org).await
+}
+
+fn pkce_check(challenge: Option<&str>, verifier: Option<&str>) -> CoreResult<()> {
+    match (challenge, verifier.filter(|v| !v.is_empty())) {
+        (None, None) => Ok(()),
+        (Some(_), None) => Err(CoreError::invalid(
+            "pkce_expected_code_verifier",
+            "This reset needs the code_verifier.",
+        )),
+        (None, Some(_)) => Err(CoreError::invalid(
+            "pkce_did_not_expect_code_verifier",
+            "This reset was started without a code_challenge.",
+        )),
+        (Some(c), Some(v)) => {
+            let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes()));
+            if constant_time_eq(&computed, c.trim_end_matches('=')) {
+                Ok(())
+            } else {
+                Err(CoreError::invalid(
+                    "pkce_mismatch",
+                    "The code_verifier does not match the code_challenge.",
+                ))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResetInput {
+    pub password_reset_token: String,
+    pub password: String,
+    pub session_token: Option<String>,
+    pub session_jwt: Option<String>,
+    pub session_duration_minutes: Option<i64>,
+    pub code_verifier: Option<String>,
+    pub session_custom_claims: Option<Value>,
+    pub locale: Option<String>,
+    pub intermediate_session_token: Option<String>,
+    pub telemetry_id: Option<String>,
+}
+
+fn bad_token() -> CoreError {
+    CoreError::not_found(
+        "unable_to_auth_password_reset_token",
+        "The password reset token is invalid, expired or already used.",
+    )
+}
+
+async fn live_member(ctx: &Ctx, project_id: &str, member_id: &str) -> CoreResult<MemberRecord> {
+    ctx.store
+        .member_by_id(project_id, member_id)
+        .await?
+        .filter(|m| m.status != STATUS_DELETED)
+        .ok_or_else(CoreError::member_not_found)
+}
+
+/// Completes a reset link: single use, unexpired, PKCE-checked; sets the password (the link proved
+/// the email), revokes every session, then signs in (or asks for MFA).
+pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> CoreResult<(MemberView, Outcome)> {
+    sessions::check_duration(input.session_duration_minutes)?;
+    let token_hash = sha256_hex(&input.password_reset_token);
+    let record = ctx
+        .store
+        .reset_token(project_id, &token_hash)
+        .await?
+        .ok_or_else(bad_token)?;
+    if record.expires_at <= Timestamp::now() {
+        ctx.store.take_reset_token(project_id, &token_hash).await?;
+        return Err(bad_token());
+    }
+    pkce_check(record.code_challenge.as_deref(), input.code_verifier.as_deref())?;
+    let mut member = live_member(ctx, project_id, &record.member_id).await?;
+    if member.email != record.email {
+        return Err(bad_token());
+    }
+    check_new_password(ctx, &input.password, &member.email)?;
+    let session = sessions::resolve(
+        ctx,
+        project_id,
+        input.session_token.as_deref(),
+        input.session_jwt.as_deref(),
+    )
+    .await?;
+    if !ctx.store.take_reset_token(project_id, &token_hash).await? {
+        return Err(bad_token());
+    }
+    set_password(ctx, &mut member, &input.password, true).await?;
+    ctx.store.delete_member_sessions(project_id, &member.member_id).await?;
+    let org = organizations::get(ctx, project_id, &record.organization_id).await?;
+    // Every earlier session was just revoked, so a presented one cannot be extended.
+    let _ = session;
+    let (member, outcome) = auth_flow::complete(
+        ctx,
+        PrimaryAuth {
+            member,
+            org: &org,
+            factors: vec![AuthFactor::password(Timestamp::now())],
+            session: None,
+            intermediate_session_token: input.intermediate_session_token.as_deref(),
+            session_duration_minutes: input.session_duration_minutes,
+            session_custom_claims: input.session_custom_claims.as_ref(),
+        },
+    )
+    .await?;
+    Ok((MemberView::load(ctx, member, org).await?, outcome))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SessionResetInput {
+    pub organization_id: String,
+    pub password: String,
+    pub session_token: Option<String>,
+    pub session_jwt: Option<String>,
+    pub session_duration_minutes: Option<i64>,
+    pub session_custom_claims: Option<Value>,
+    pub locale: Option<String>,
+    pub telemetry_id: Option<String>,
+}
+
+/// Sets a new password with a session that proved a factor in the last five minutes; every other
+/// session of the member is revoked.
+pub async fn reset_by_session(
+    ctx: &Ctx,
+    project_id: &str,
+    input: SessionResetInput,
+) -> CoreResult<(MemberView, Outcome)> {
+    sessions::check_duration(input.session_duration_minutes)?;
+    let org = organizations::get(ctx, project_id, &input.organization_id).await?;
+    let Some((session, presented)) = sessions::resolve(
+        ctx,
+        project_id,
+        input.session_token.as_deref(),
+        input.session_jwt.as_deref(),
+    )
+    .await?
+    else {
+        return Err(CoreError::invalid(
+            "no_session_arguments",
+            "Pass session_token or session_jwt.",
+        ));
+    };
+    if session.organization_id != org.organization_id {
+        return Err(CoreError::invalid(
+            "session_organization_mismatch",
+            "The session belongs to another organization.",
+        ));
+    }
+    let fresh_since = Timestamp::now().plus_minutes(-FRESH_FACTOR_MINUTES);
+    if !session.factors.iter().any(|f| f.last_authenticated_at >= fresh_since) {
+        return Err(CoreError::invalid(
+            "session_too_old_to_reset_password",
+            "The session has no factor authenticated in the last 5 minutes.",
+        ));
+    }
+    let mut member = live_member(ctx, project_id, &session.member_id).await?;
+    check_new_password(ctx, &input.password, &member.email)?;
+    set_password(ctx, &mut member, &input.password, false).await?;
+    for other in ctx
+        .store
+        .live_sessions(project_id, &member.member_id, Timestamp::now())
+        .await?
+    {
+        if other.member_session_id != session.member_session_id {
+            ctx.store.delete_session(project_id, &other.member_session_id).await?;
+        }
+    }
+    let issued = sessions::issue(
+        ctx,
+        &member,
+        &org,
+        vec![],
+        Some((session, presented)),
+        input.session_duration_minutes,
+        input.session_custom_claims.as_ref(),
+    )
+    .await?;
+    Ok((
+        MemberView::load(ctx, member, org).await?,
+        Outcome::Authenticated(Box::new(issued)),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExistingResetInput {
+    pub email_address: String,
+    pub existing_password: String,
+    pub new_password: String,
+    pub organization_id: String,
+    pub session_token: Option<String>,
+    pub session_jwt: Option<String>,
+    pub session_duration_minutes: Option<i64>,
+    pub session_custom_claims: Option<Value>,
+    pub locale: Option<String>,
+    pub telemetry_id: Option<String>,
+}
+
+/// Changes the password given the current one; every session of the member is revoked.
+pub async fn reset_existing(
+    ctx: &Ctx,
+    project_id: &str,
+    input: ExistingResetInput,
+) -> CoreResult<(MemberView, Outcome)> {
+    sessions::check_duration(input.session_duration_minutes)?;
+    let org = organizations::get(ctx, project_id, &input.organization_id).await?;
+    let email = validate::normalize_email(&input.email_address)?;
+    let mut member = verify_current(ctx, project_id, &org.organization_id, &email, &input.existing_password).await?;
+    check_new_password(ctx, &input.new_password, &email)?;
+    set_password(ctx, &mut member, &input.new_password, false).await?;
+    ctx.store.delete_member_sessions(project_id, &member.member_id).await?;
+    let (member, outcome) = auth_flow::complete(
+        ctx,
+        PrimaryAuth {
+            member,
+            org: &org,
+            factors: vec![AuthFactor::password(Timestamp::now())],
+            session: None,
+            intermediate_session_token: None,
+            session_duration_minutes: input.session_duration_minutes,
+            session_custom_claims: input.session_custom_claims.as_ref(),
+        },
+    )
+    .await?;
+    Ok((MemberView::load(ctx, member, org).await?, outcome))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ByEmailInput {
+    pub email_address: String,
+    pub organization_id: Option<String>,
+    pub member_id: Option<String>,
+}
+
+/// The members an email-addressed password operation applies to.
+async fn targets(
+    ctx: &Ctx,
+    project_id: &str,
+    input: &ByEmailInput,
+    actor: Option<&Actor>,
+) -> CoreResult<Vec<MemberRecord>> {
+    let email = validate::normalize_email(&input.email_address)?;
+    let members = match (&input.organization_id, &input.member_id) {
+        (Some(org), member_id) => {
+            let org = organizations::get(ctx, project_id, org).await?;
+            let m = match member_id {
+                Some(id) => ctx
+                    .store
+                    .find_member(project_id, &org.organization_id, id)
+                    .await?
+                    .filter(|m| m.email == email),
+                None => {
+                    ctx.store
+                        .member_by_email(project_id, &org.organization_id, &email)
+                        .await?
+                }
+            };
+            m.into_iter().filter(|m| m.status != STATUS_DELETED).collect()
+        }
+        (None, Some(id)) => ctx
+            .store
+            .member_by_id(project_id, id)
+            .await?
+            .filter(|m| m.email == email && m.status != STATUS_DELETED)
+            .into_iter()
+            .collect(),
+        (None, None) => ctx.store.members_with_email(project_id, &email).await?,
+    };
+    if members.is_empty() {
+        return Err(CoreError::member_not_found());
+    }
+    if let Some(a) = actor {
+        for m in &members {
+            a.require(&m.organization_id, MEMBER, "reset-password")?;
+        }
+    }
+    Ok(members)
+}
+
+/// Keeps the password but refuses it until the member resets it (`member_reset_password`).
+pub async fn require_reset(
+    ctx: &Ctx,
+    project_id: &str,
+    input: ByEmailInput,
+    actor: Option<&Actor>,
+) -> CoreResult<MemberView> {
+    let members = targets(ctx, project_id, &input, actor).await?;
+    for m in &members {
+        ctx.store.require_password_reset(project_id, &m.member_id).await?;
+    }
+    let first = members.into_iter().next().expect("targets is never empty");
+    let org = organizations::get(ctx, project_id, &first.organization_id).await?;
+    MemberView::load(ctx, first, org).await
+}
+
+/// Deletes the password of the member(s) with this email (the seeds' `passwords.email.delete`).
+pub async fn delete_by_email(
+    ctx: &Ctx,
+    project_id: &str,
+    input: ByEmailInput,
+    actor: Option<&Actor>,
+) -> CoreResult<MemberView> {
+    let members = targets(ctx, project_id, &input, actor).await?;
+    let mut first = None;
+    for mut m in members {
+        if !m.member_password_id.is_empty() {
+            ctx.store.delete_password(project_id, &m.member_id).await?;
+            m.member_password_id = String::new();
+            m.updated_at = Timestamp::now();
+            ctx.store.update_member(&m, None).await?;
+        }
+        first.get_or_insert(m);
+    }
+    let first = first.expect("targets is never empty");
+    let org = organizations::get(ctx, project_id, &first.organization_id).await?;
+    MemberView::load(ctx, first, org).await
+}
