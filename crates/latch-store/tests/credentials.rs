@@ -1,0 +1,334 @@
+//! Store contract for sessions, signing keys, passwords, intermediate sessions, reset tokens,
+//! attempt counters and organization roles: SQLite always, PostgreSQL when LATCH_TEST_DATABASE_URL is set.
+
+use latch_core::clock::Timestamp;
+use latch_core::model::credentials::{IntermediateRecord, PasswordRecord, ResetTokenRecord};
+use latch_core::model::member::MemberRecord;
+use latch_core::model::organization::{OrgRecord, OrgSettings};
+use latch_core::model::project::Project;
+use latch_core::model::session::{AuthFactor, SessionRecord};
+use latch_core::rbac::{Permission, PolicyRole};
+use latch_core::store::Store;
+use latch_core::token::keyring::SigningKeyRecord;
+use latch_store::testing::{engines, TestDb};
+use latch_store::{PoolOptions, SqlStore};
+use serde_json::json;
+use std::future::Future;
+
+async fn on_each_engine<F, Fut>(test: F)
+where
+    F: Fn(SqlStore) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let store = SqlStore::connect(&db.url, &PoolOptions::default())
+            .await
+            .expect("connect");
+        seed(&store).await;
+        test(store.clone()).await;
+        store.close().await;
+        db.dispose().await;
+    }
+}
+
+/// Project `pa` with organization `org-1` and member `m-1`.
+async fn seed(s: &SqlStore) {
+    let now = Timestamp(1_000);
+    for p in ["pa", "pb"] {
+        s.insert_project(&Project {
+            project_id: p.into(),
+            name: "p".into(),
+            secret_hash: "h".into(),
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    }
+    s.insert_org(&OrgRecord {
+        project_id: "pa".into(),
+        organization_id: "org-1".into(),
+        name: "Acme".into(),
+        slug: "acme".into(),
+        logo_url: String::new(),
+        external_id: None,
+        trusted_metadata: json!({}),
+        settings: OrgSettings::default(),
+        created_at: now,
+        updated_at: now,
+    })
+    .await
+    .unwrap();
+    s.insert_member(&member()).await.unwrap();
+}
+
+fn member() -> MemberRecord {
+    MemberRecord {
+        project_id: "pa".into(),
+        organization_id: "org-1".into(),
+        member_id: "m-1".into(),
+        email: "a@acme.test".into(),
+        status: "active".into(),
+        name: String::new(),
+        external_id: None,
+        is_breakglass: false,
+        email_verified: false,
+        mfa_enrolled: false,
+        mfa_phone_number: String::new(),
+        mfa_phone_verified: false,
+        default_mfa_method: String::new(),
+        member_password_id: String::new(),
+        totp_registration_id: String::new(),
+        roles: vec![],
+        trusted_metadata: json!({}),
+        untrusted_metadata: json!({}),
+        lock_created_at: None,
+        lock_expires_at: None,
+        created_at: Timestamp(1_000),
+        updated_at: Timestamp(1_000),
+    }
+}
+
+fn session(id: &str, token_hash: &str, expires: i64) -> SessionRecord {
+    let mut claims = serde_json::Map::new();
+    claims.insert("tier".into(), json!("gold"));
+    SessionRecord {
+        project_id: "pa".into(),
+        member_session_id: id.into(),
+        organization_id: "org-1".into(),
+        member_id: "m-1".into(),
+        token_hash: token_hash.into(),
+        started_at: Timestamp(1_000),
+        last_accessed_at: Timestamp(1_000),
+        expires_at: Timestamp(expires),
+        factors: vec![AuthFactor::password(Timestamp(1_000))],
+        custom_claims: claims,
+    }
+}
+
+#[tokio::test]
+async fn sessions_round_trip_list_revoke_and_purge() {
+    on_each_engine(|s| async move {
+        let live = session("s-1", "h1", 10_000);
+        s.insert_session(&live).await.unwrap();
+        s.insert_session(&session("s-2", "h2", 5_000)).await.unwrap();
+        assert_eq!(s.session_by_token_hash("pa", "h1").await.unwrap().as_ref(), Some(&live));
+        assert!(
+            s.session_by_token_hash("pb", "h1").await.unwrap().is_none(),
+            "tenant isolation"
+        );
+        assert_eq!(s.session_by_id("pa", "s-1").await.unwrap().as_ref(), Some(&live));
+        let ids = |v: Vec<SessionRecord>| v.into_iter().map(|x| x.member_session_id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(s.live_sessions("pa", "m-1", Timestamp(6_000)).await.unwrap()),
+            vec!["s-1"]
+        );
+        let mut extended = live.clone();
+        extended.expires_at = Timestamp(20_000);
+        extended
+            .factors
+            .push(AuthFactor::email_otp("e-1", "a@acme.test", Timestamp(2_000)));
+        s.update_session(&extended).await.unwrap();
+        assert_eq!(s.session_by_id("pa", "s-1").await.unwrap().unwrap(), extended);
+        assert_eq!(s.count_live_sessions(Timestamp(6_000)).await.unwrap(), 1);
+        assert_eq!(s.purge_expired_sessions(Timestamp(6_000)).await.unwrap(), 1);
+        assert!(s.delete_session("pa", "s-1").await.unwrap());
+        assert!(!s.delete_session("pa", "s-1").await.unwrap());
+        s.insert_session(&session("s-3", "h3", 10_000)).await.unwrap();
+        assert_eq!(s.delete_member_sessions("pa", "m-1").await.unwrap(), 1);
+        // Token digests are unique.
+        s.insert_session(&session("s-4", "dup", 10_000)).await.unwrap();
+        assert!(s.insert_session(&session("s-5", "dup", 10_000)).await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn signing_keys_rotate() {
+    on_each_engine(|s| async move {
+        let key = |kid: &str, at: i64| SigningKeyRecord {
+            kid: kid.into(),
+            project_id: "pa".into(),
+            private_pkcs8: "c2VjcmV0".into(),
+            created_at: Timestamp(at),
+            retired_at: None,
+        };
+        s.insert_signing_key(&key("k1", 1)).await.unwrap();
+        s.insert_signing_key(&key("k2", 2)).await.unwrap();
+        s.retire_signing_keys("pa", "k2", Timestamp(3)).await.unwrap();
+        let mut keys = s.signing_keys("pa").await.unwrap();
+        keys.sort_by(|a, b| a.kid.cmp(&b.kid));
+        assert_eq!(keys[0].retired_at, Some(Timestamp(3)));
+        assert_eq!(keys[1].retired_at, None);
+        assert!(s.signing_keys("pb").await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn passwords_reset_tokens_and_require_reset() {
+    on_each_engine(|s| async move {
+        let mut m = member();
+        m.member_password_id = "pw-1".into();
+        m.email_verified = true;
+        let pw = PasswordRecord {
+            member_password_id: "pw-1".into(),
+            project_id: "pa".into(),
+            member_id: "m-1".into(),
+            hash: "{\"scheme\":\"argon2\",\"phc\":\"x\"}".into(),
+            require_reset: false,
+            created_at: Timestamp(1),
+            updated_at: Timestamp(1),
+        };
+        s.save_password(&m, &pw).await.unwrap();
+        assert_eq!(s.password_of("pa", "m-1").await.unwrap().as_ref(), Some(&pw));
+        let stored = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+        assert_eq!(stored.member_password_id, "pw-1");
+        assert!(stored.email_verified);
+        assert_eq!(
+            s.member_by_password_id("pa", "org-1", "pw-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .member_id,
+            "m-1"
+        );
+        // Saving again replaces the one password a member has.
+        let pw2 = PasswordRecord {
+            member_password_id: "pw-2".into(),
+            ..pw.clone()
+        };
+        m.member_password_id = "pw-2".into();
+        s.save_password(&m, &pw2).await.unwrap();
+        assert_eq!(
+            s.password_of("pa", "m-1").await.unwrap().unwrap().member_password_id,
+            "pw-2"
+        );
+        assert!(s.require_password_reset("pa", "m-1").await.unwrap());
+        assert!(s.password_of("pa", "m-1").await.unwrap().unwrap().require_reset);
+        assert!(
+            !s.require_password_reset("pb", "m-1").await.unwrap(),
+            "tenant isolation"
+        );
+
+        let token = |hash: &str| ResetTokenRecord {
+            token_hash: hash.into(),
+            project_id: "pa".into(),
+            organization_id: "org-1".into(),
+            member_id: "m-1".into(),
+            email: "a@acme.test".into(),
+            code_challenge: Some("c".into()),
+            created_at: Timestamp(1),
+            expires_at: Timestamp(100),
+        };
+        s.insert_reset_token(&token("t1")).await.unwrap();
+        s.insert_reset_token(&token("t2")).await.unwrap();
+        assert!(
+            s.reset_token("pa", "t1").await.unwrap().is_none(),
+            "a new token replaces the old one"
+        );
+        assert_eq!(s.reset_token("pa", "t2").await.unwrap(), Some(token("t2")));
+        assert!(s.take_reset_token("pa", "t2").await.unwrap());
+        assert!(!s.take_reset_token("pa", "t2").await.unwrap(), "single use");
+        assert_eq!(s.members_with_email("pa", "a@acme.test").await.unwrap().len(), 1);
+        s.delete_password("pa", "m-1").await.unwrap();
+        assert!(s.password_of("pa", "m-1").await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn intermediate_sessions_are_consumed_once() {
+    on_each_engine(|s| async move {
+        let ist = IntermediateRecord {
+            ist_id: "i-1".into(),
+            project_id: "pa".into(),
+            token_hash: "ih".into(),
+            organization_id: None,
+            member_id: None,
+            email: "a@acme.test".into(),
+            // Factor times are kept to the second, as the API carries them.
+            factors: vec![AuthFactor::email_otp("e", "a@acme.test", Timestamp(1_000))],
+            created_at: Timestamp(1),
+            expires_at: Timestamp(100),
+        };
+        s.insert_intermediate(&ist).await.unwrap();
+        let mut bound = ist.clone();
+        bound.organization_id = Some("org-1".into());
+        bound.member_id = Some("m-1".into());
+        bound.factors.push(AuthFactor::password(Timestamp(2_000)));
+        s.update_intermediate(&bound).await.unwrap();
+        assert_eq!(s.intermediate_by_token_hash("pa", "ih").await.unwrap(), Some(bound));
+        assert!(s.intermediate_by_token_hash("pb", "ih").await.unwrap().is_none());
+        assert!(s.delete_intermediate("pa", "i-1").await.unwrap());
+        assert!(!s.delete_intermediate("pa", "i-1").await.unwrap());
+        s.insert_intermediate(&IntermediateRecord {
+            ist_id: "i-2".into(),
+            token_hash: "ih2".into(),
+            ..ist
+        })
+        .await
+        .unwrap();
+        assert_eq!(s.purge_expired_intermediates(Timestamp(100)).await.unwrap(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn attempt_counters_use_fixed_windows() {
+    on_each_engine(|s| async move {
+        let w = Timestamp(0);
+        assert_eq!(s.bump_attempts("pw", "k", w, Timestamp(10)).await.unwrap(), 1);
+        assert_eq!(s.bump_attempts("pw", "k", w, Timestamp(11)).await.unwrap(), 2);
+        assert_eq!(s.attempts("pw", "k", w).await.unwrap(), 2);
+        assert_eq!(s.attempts("pw", "other", w).await.unwrap(), 0);
+        // A window that started before `window_start` restarts at one.
+        assert_eq!(
+            s.bump_attempts("pw", "k", Timestamp(50), Timestamp(60)).await.unwrap(),
+            1
+        );
+        assert_eq!(s.attempts("pw", "k", Timestamp(50)).await.unwrap(), 1);
+        s.clear_attempts("pw", "k").await.unwrap();
+        assert_eq!(s.attempts("pw", "k", w).await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_attempts_are_all_counted() {
+    on_each_engine(|s| async move {
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                s.bump_attempts("pw", "race", Timestamp(0), Timestamp(i)).await.unwrap()
+            }));
+        }
+        let mut seen: Vec<i64> = Vec::new();
+        for t in tasks {
+            seen.push(t.await.unwrap());
+        }
+        seen.sort();
+        assert_eq!(seen, (1..=20).collect::<Vec<_>>(), "each failure counted exactly once");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn organization_roles_round_trip() {
+    on_each_engine(|s| async move {
+        assert!(s.org_roles("org-1").await.unwrap().is_empty());
+        let roles = vec![PolicyRole {
+            role_id: "org-reader".into(),
+            description: "reads".into(),
+            permissions: vec![Permission {
+                resource_id: "documents".into(),
+                actions: vec!["read".into()],
+            }],
+        }];
+        s.set_org_roles("org-1", &roles).await.unwrap();
+        s.set_org_roles("org-1", &roles).await.unwrap();
+        assert_eq!(s.org_roles("org-1").await.unwrap(), roles);
+    })
+    .await;
+}
