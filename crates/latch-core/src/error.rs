@@ -24,6 +24,9 @@ pub enum CoreError {
     Forbidden(Fault),
     #[error("{}: {}", fault.error_type, fault.message)]
     RateLimited { fault: Fault, retry_after_secs: u64 },
+    /// A dependency Latch needs for this request (e.g. a breach-check service) is down.
+    #[error("{}: {}", .0.error_type, .0.message)]
+    Unavailable(Fault),
     /// Anything the caller cannot fix; the message is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),

@@ -164,6 +164,8 @@ pub trait Store: Send + Sync + 'static {
     async fn bump_attempts(&self, scope: &str, key: &str, window_start: Timestamp, now: Timestamp) -> StoreResult<i64>;
     async fn attempts(&self, scope: &str, key: &str, window_start: Timestamp) -> StoreResult<i64>;
     async fn clear_attempts(&self, scope: &str, key: &str) -> StoreResult<()>;
+    /// The window start stored for (scope, key), if any (blocks store their end time there).
+    async fn counter_window(&self, scope: &str, key: &str) -> StoreResult<Option<Timestamp>>;
 
     // Development outbox
     async fn insert_message(&self, message: &StoredMessage) -> StoreResult<()>;

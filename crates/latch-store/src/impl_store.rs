@@ -735,6 +735,20 @@ impl Store for SqlStore {
         .map(|_| ())
     }
 
+    async fn counter_window(&self, scope: &str, key: &str) -> StoreResult<Option<Timestamp>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            window_start: i64,
+        }
+        let row: Option<Row> = self
+            .opt(
+                "SELECT window_start FROM attempt_counters WHERE scope = $1 AND counter_key = $2",
+                args![scope, key],
+            )
+            .await?;
+        Ok(row.map(|r| Timestamp(r.window_start)))
+    }
+
     async fn insert_message(&self, m: &StoredMessage) -> StoreResult<()> {
         static S: OnceLock<String> = OnceLock::new();
         let sql = sql_once(&S, || {

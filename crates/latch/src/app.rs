@@ -38,7 +38,11 @@ impl Application {
         ensure_project(config, shared.as_ref()).await?;
         let policy = config.rbac_policy().map_err(|e| anyhow_like::err(e.to_string()))?;
         let settings = config.settings().map_err(|e| anyhow_like::err(e.to_string()))?;
-        let ctx = Ctx::new(shared.clone(), Arc::new(Outbox::new(shared)), policy, settings);
+        let breach = config.breach_sources().map_err(|e| anyhow_like::err(e.to_string()))?;
+        if let Some(c) = &breach.corpus {
+            tracing::info!(entries = c.len(), "breach corpus loaded");
+        }
+        let ctx = Ctx::new(shared.clone(), Arc::new(Outbox::new(shared)), policy, settings).with_breach_sources(breach);
         let http = HttpConfig {
             max_body_bytes: config.max_body_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),

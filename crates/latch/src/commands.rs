@@ -7,6 +7,7 @@ use latch_core::service::projects;
 use latch_core::store::Store;
 use latch_core::token::keyring::Keyring;
 use latch_store::{PoolOptions, SqlStore};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub async fn serve(config: &Config) -> anyhow_like::Result<()> {
@@ -64,5 +65,39 @@ pub async fn rotate_keys(config: &Config, project_id: &str) -> anyhow_like::Resu
         .map_err(|e| anyhow_like::err(e.to_string()))?;
     println!("{}", serde_json::json!({"project_id": project_id, "kid": kid}));
     store.close().await;
+    Ok(())
+}
+
+/// Builds the breach corpus from a Pwned Passwords file, drawing a progress bar on stderr.
+pub async fn import_breach_corpus(config: &Config, file: &Path, output: Option<PathBuf>) -> anyhow_like::Result<()> {
+    let output = output.unwrap_or_else(|| config.data_dir.join("pwned-passwords.bin"));
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow_like::err(e.to_string()))?;
+    }
+    let input = std::fs::File::open(file).map_err(|e| anyhow_like::err(format!("{}: {e}", file.display())))?;
+    let total = input.metadata().map(|m| m.len()).unwrap_or(0).max(1);
+    let started = std::time::Instant::now();
+    let out = output.clone();
+    let count = tokio::task::spawn_blocking(move || {
+        latch_core::password::corpus::import(input, &out, |read| {
+            let pct = (read as f64 / total as f64 * 100.0).min(100.0);
+            let filled = ((pct / 2.5) as usize).min(40);
+            eprint!(
+                "\r[{}{}] {pct:5.1}%  {} / {} MB",
+                "#".repeat(filled),
+                " ".repeat(40 - filled),
+                read >> 20,
+                total >> 20
+            );
+        })
+    })
+    .await
+    .map_err(|e| anyhow_like::err(e.to_string()))?
+    .map_err(|e| anyhow_like::err(e.to_string()))?;
+    eprintln!();
+    println!(
+        "{}",
+        serde_json::json!({"output": output.display().to_string(), "entries": count, "seconds": started.elapsed().as_secs_f64()})
+    );
     Ok(())
 }

@@ -49,6 +49,13 @@ pub struct Config {
     /// Where email links point when a request names no URL.
     pub default_login_redirect_url: Option<String>,
     pub default_reset_password_redirect_url: Option<String>,
+    /// Breach corpus built by `latch breach import` (default: `<data_dir>/pwned-passwords.bin` if present).
+    pub breach_corpus_file: Option<PathBuf>,
+    /// Base URL of a Have I Been Pwned range API (e.g. https://api.pwnedpasswords.com); unset = not used.
+    pub hibp_range_api_url: Option<String>,
+    pub hibp_timeout_ms: u64,
+    /// When the range API cannot be reached: refuse (true) or allow (false, logged).
+    pub hibp_fail_closed: bool,
 }
 
 impl Default for Config {
@@ -82,6 +89,10 @@ impl Default for Config {
             password_lockout_minutes: 60,
             default_login_redirect_url: None,
             default_reset_password_redirect_url: None,
+            breach_corpus_file: None,
+            hibp_range_api_url: None,
+            hibp_timeout_ms: 2_000,
+            hibp_fail_closed: false,
         }
     }
 }
@@ -207,6 +218,16 @@ impl Config {
         if let Some(v) = get("LATCH_DEFAULT_RESET_PASSWORD_REDIRECT_URL") {
             self.default_reset_password_redirect_url = Some(v);
         }
+        if let Some(v) = get("LATCH_BREACH_CORPUS_FILE") {
+            self.breach_corpus_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("LATCH_HIBP_RANGE_API_URL") {
+            self.hibp_range_api_url = Some(v);
+        }
+        parsed! {
+            "LATCH_HIBP_TIMEOUT_MS" => hibp_timeout_ms,
+            "LATCH_HIBP_FAIL_CLOSED" => hibp_fail_closed,
+        }
         if let Some(path) = get("LATCH_BOOTSTRAP_SECRET_FILE") {
             let secret = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
                 path: path.clone(),
@@ -320,6 +341,37 @@ impl Config {
         })
     }
 
+    /// The corpus file to use: the configured one, else the default location when it exists.
+    pub fn breach_corpus_path(&self) -> Option<PathBuf> {
+        match &self.breach_corpus_file {
+            Some(p) => Some(p.clone()),
+            None => Some(self.data_dir.join("pwned-passwords.bin")).filter(|p| p.exists()),
+        }
+    }
+
+    /// The breach sources the use cases consult.
+    pub fn breach_sources(&self) -> Result<latch_core::service::BreachSources, ConfigError> {
+        let corpus = match self.breach_corpus_path() {
+            Some(path) => Some(std::sync::Arc::new(
+                latch_core::password::corpus::Corpus::open(&path)
+                    .map_err(|e| ConfigError::Invalid(format!("breach_corpus_file {}: {e}", path.display())))?,
+            )),
+            None => None,
+        };
+        let range_api = match &self.hibp_range_api_url {
+            Some(url) => Some(
+                latch_core::password::hibp::RangeApi::new(
+                    url,
+                    std::time::Duration::from_millis(self.hibp_timeout_ms),
+                    self.hibp_fail_closed,
+                )
+                .map_err(|e| ConfigError::Invalid(format!("hibp_range_api_url: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(latch_core::service::BreachSources { corpus, range_api })
+    }
+
     /// The database to open: the configured URL, else the SQLite file in `data_dir`.
     pub fn database_url(&self) -> String {
         if self.database_url.is_empty() {
@@ -361,6 +413,10 @@ impl Config {
             "LATCH_PASSWORD_LOCKOUT_MINUTES",
             "LATCH_DEFAULT_LOGIN_REDIRECT_URL",
             "LATCH_DEFAULT_RESET_PASSWORD_REDIRECT_URL",
+            "LATCH_BREACH_CORPUS_FILE",
+            "LATCH_HIBP_RANGE_API_URL",
+            "LATCH_HIBP_TIMEOUT_MS",
+            "LATCH_HIBP_FAIL_CLOSED",
         ];
         vars.filter(|v| v.starts_with("LATCH_") && !KNOWN.contains(&v.as_str()) && !OTHER_VARS.contains(&v.as_str()))
             .collect()

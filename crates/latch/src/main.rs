@@ -28,10 +28,26 @@ enum Command {
         #[command(subcommand)]
         command: ProjectCommand,
     },
+    /// Manage the breached-password corpus.
+    Breach {
+        #[command(subcommand)]
+        command: BreachCommand,
+    },
     /// Manage session-JWT signing keys.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BreachCommand {
+    /// Import a Have I Been Pwned "Pwned Passwords" SHA-1 file (`HASH:COUNT` lines, sorted).
+    Import {
+        file: PathBuf,
+        /// Where to write the corpus (default: <data_dir>/pwned-passwords.bin).
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -79,6 +95,9 @@ fn main() -> ExitCode {
             Command::Keys {
                 command: KeysCommand::Rotate { project_id },
             } => latch::commands::rotate_keys(&config, &project_id).await,
+            Command::Breach {
+                command: BreachCommand::Import { file, output },
+            } => latch::commands::import_breach_corpus(&config, &file, output).await,
         }
     });
     match result {

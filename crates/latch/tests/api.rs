@@ -23,14 +23,24 @@ struct Server {
 
 impl Server {
     async fn start(db: &TestDb) -> Self {
+        Self::start_with(db, |_| {}).await
+    }
+
+    async fn start_with(db: &TestDb, adjust: impl FnOnce(&mut Config)) -> Self {
+        // reqwest is built without a bundled TLS provider; use aws-lc-rs like the server.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let config = Config {
             listen: "127.0.0.1:0".into(),
             database_url: db.url.clone(),
             bootstrap_project_id: Some(PROJECT.into()),
             bootstrap_secret: Some(SECRET.into()),
             max_body_bytes: 64 * 1024,
+            argon2_memory_kib: 8,
+            argon2_iterations: 1,
             ..Config::default()
         };
+        let mut config = config;
+        adjust(&mut config);
         let app = Application::build(&config).await.expect("build app");
         let base = format!("http://{}", app.local_addr());
         let state = app.state();
@@ -345,4 +355,119 @@ async fn in_flight_requests_finish_after_shutdown_signal() {
         }
     }
     db.dispose().await;
+}
+
+fn sha1_upper(s: &str) -> String {
+    use sha1::Digest;
+    sha1::Sha1::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+/// A stand-in for api.pwnedpasswords.com: `/range/{prefix}` lists suffixes (with padding lines),
+/// and records which prefixes it was asked for.
+async fn fake_hibp(pwned: &'static [&'static str]) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::extract::Path;
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = asked.clone();
+    let app = axum::Router::new().route(
+        "/range/{prefix}",
+        axum::routing::get(move |Path(prefix): Path<String>| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push(prefix.clone());
+                let mut body = String::from("0000000000000000000000000000000000A:0\r\n");
+                for p in pwned {
+                    let h = sha1_upper(p);
+                    if h.starts_with(&prefix) {
+                        body.push_str(&format!("{}:1234\r\n", &h[5..]));
+                    }
+                }
+                body
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), asked)
+}
+
+async fn strength(s: &Server, password: &str) -> (StatusCode, Value) {
+    s.call(
+        reqwest::Method::POST,
+        "/v1/b2b/passwords/strength_check",
+        Some(json!({"password": password})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn breach_detection_uses_the_range_api_with_k_anonymity() {
+    let (url, asked) = fake_hibp(&["Velvet-Harbor-Cobalt-93"]).await;
+    let db = TestDb::new("sqlite").await;
+    let s = Server::start_with(&db, |c| c.hibp_range_api_url = Some(url.clone())).await;
+    let (_, r) = strength(&s, "Velvet-Harbor-Cobalt-93").await;
+    assert_eq!(r["breached_password"], true, "{r}");
+    assert_eq!(r["valid_password"], false);
+    let (_, r) = strength(&s, "Orchid-Falcon-Meridian-42").await;
+    assert_eq!(r["breached_password"], false, "{r}");
+    assert_eq!(r["valid_password"], true);
+    // Only five hex characters of the digest ever left the server.
+    for prefix in asked.lock().unwrap().iter() {
+        assert_eq!(prefix.len(), 5, "{prefix}");
+    }
+    assert_eq!(asked.lock().unwrap().len(), 2);
+    s.stop().await;
+    db.dispose().await;
+}
+
+#[tokio::test]
+async fn unreachable_range_api_fails_open_or_closed_as_configured() {
+    // A port nothing listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    for fail_closed in [false, true] {
+        let db = TestDb::new("sqlite").await;
+        let s = Server::start_with(&db, |c| {
+            c.hibp_range_api_url = Some(closed.clone());
+            c.hibp_fail_closed = fail_closed;
+            c.hibp_timeout_ms = 500;
+        })
+        .await;
+        let (status, r) = strength(&s, "Orchid-Falcon-Meridian-42").await;
+        if fail_closed {
+            assert_error(status, &r, 503, "breach_detection_unavailable");
+        } else {
+            assert_eq!(status, StatusCode::OK, "{r}");
+            assert_eq!(r["breached_password"], false);
+        }
+        s.stop().await;
+        db.dispose().await;
+    }
+}
+
+#[tokio::test]
+async fn imported_corpus_marks_passwords_breached() {
+    let db = TestDb::new("sqlite").await;
+    let dir = std::env::temp_dir().join(format!("latch-corpus-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut lines: Vec<String> = ["Velvet-Harbor-Cobalt-93", "Amber-Quartz-Nimbus-17"]
+        .iter()
+        .map(|p| format!("{}:7", sha1_upper(p)))
+        .collect();
+    lines.sort();
+    let corpus = dir.join("pwned.bin");
+    latch_core::password::corpus::import(lines.join("\n").as_bytes(), &corpus, |_| {}).unwrap();
+    let s = Server::start_with(&db, |c| c.breach_corpus_file = Some(corpus.clone())).await;
+    let (_, r) = strength(&s, "Amber-Quartz-Nimbus-17").await;
+    assert_eq!(r["breached_password"], true, "{r}");
+    let (_, r) = strength(&s, "Orchid-Falcon-Meridian-42").await;
+    assert_eq!(r["breached_password"], false, "{r}");
+    s.stop().await;
+    db.dispose().await;
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -75,6 +75,8 @@ class LatchServer:
     project: Project
     proc: Optional[subprocess.Popen] = None
     extra_projects: List[Project] = field(default_factory=list)
+    # Extra environment for the server process (only servers from `latch_server_factory` set it).
+    extra_env: Dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -150,6 +152,7 @@ def _start_process(srv: LatchServer) -> None:
             "LATCH_RBAC_POLICY_FILE": str(Path(__file__).with_name("rbac_policy.json")),
         }
     )
+    env.update(srv.extra_env)
     log = open(srv.log_path, "ab")
     try:
         srv.proc = subprocess.Popen(
@@ -286,6 +289,79 @@ def server(request) -> LatchServer:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             pytest.fail(f"[{backend}] {problem}\n--- server log ({srv.log_path}) ---\n{log}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def latch_server_factory(server: LatchServer):
+    """Start extra Latch servers with extra environment variables (e.g. other password settings).
+
+    ``latch_server_factory(LATCH_PASSWORD_MAX_FAILURES="3")`` returns a running LatchServer on the
+    same backend as ``server`` but with its own database, port and bootstrap project. Servers are
+    cached per environment (one process per distinct ``extra_env`` per backend) and stopped, like
+    ``server``, at the end of the session (SIGTERM, must exit 0).
+    """
+    started: Dict[frozenset, LatchServer] = {}
+    drops: List = []
+
+    def start(**extra_env: str) -> LatchServer:
+        key = frozenset(extra_env.items())
+        if key in started:
+            return started[key]
+        workdir = Path(tempfile.mkdtemp(prefix=f"latch-sdk-{server.backend}-extra-"))
+        if server.backend == "postgres":
+            url, drop_db = _postgres_database(os.environ["LATCH_TEST_DATABASE_URL"])
+            drops.append(drop_db)
+            db_env = {"LATCH_DATABASE_URL": url}
+        else:
+            (workdir / "data").mkdir()
+            db_env = {"LATCH_DATA_DIR": str(workdir / "data")}
+        srv = LatchServer(
+            backend=server.backend,
+            port=0,
+            db_env=db_env,
+            workdir=workdir,
+            log_path=workdir / "server.log",
+            project=Project(
+                project_id=f"project-test-{uuid.uuid4()}",
+                secret=f"secret-test-{uuid.uuid4().hex}{uuid.uuid4().hex}",
+                name="bootstrap",
+            ),
+            extra_env=dict(extra_env),
+        )
+        problem = None
+        for _attempt in range(3):  # the free port may be taken between probing and binding
+            srv.port = free_port()
+            _start_process(srv)
+            problem = _wait_healthy(srv)
+            if problem is None:
+                break
+            if srv.proc.poll() is None:
+                srv.proc.kill()
+                srv.proc.wait(timeout=10)
+                break
+        if problem is not None:
+            pytest.fail(
+                f"[{server.backend}] extra Latch server {extra_env} did not start: {problem}\n"
+                f"--- server log ---\n{srv.log_text()}",
+                pytrace=False,
+            )
+        started[key] = srv
+        return srv
+
+    try:
+        yield start
+    finally:
+        problems = []
+        for srv in started.values():
+            problem = _stop(srv)
+            if problem is None:
+                shutil.rmtree(srv.workdir, ignore_errors=True)
+            else:
+                problems.append(f"{srv.extra_env}: {problem}\n--- server log ({srv.log_path}) ---\n{srv.log_text()}")
+        for drop in drops:
+            drop()
+        if problems:
+            pytest.fail(f"[{server.backend}] extra servers: " + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture(scope="session")

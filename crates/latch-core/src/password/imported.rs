@@ -148,7 +148,7 @@ fn phpass_parts(hash: &str) -> Option<(u32, &str)> {
         return None;
     }
     let log2 = ITOA64.iter().position(|&c| c == b[3])? as u32;
-    if !(7..=30).contains(&log2) {
+    if !(7..=MAX_PHPASS_LOG2).contains(&log2) {
         return None;
     }
     Some((log2, &hash[4..12]))
@@ -210,9 +210,21 @@ pub struct HashConfigs {
     pub pbkdf_2_config: Option<Pbkdf2Config>,
 }
 
+/// Upper bounds on imported hashes' costs. A hash is verified at login on the CPU pool; without
+/// caps one migrated hash (bcrypt cost 31, argon2 with gigabytes, phpass 2^30 rounds) would let a
+/// single login attempt occupy a core for hours or exhaust memory.
+const MAX_BCRYPT_COST: u32 = 16;
+const MAX_PHPASS_LOG2: u32 = 20;
+const MAX_ARGON2_MEMORY_KIB: u32 = 262_144;
+const MAX_ARGON2_ITERATIONS: u32 = 32;
+const MAX_ARGON2_LANES: u32 = 16;
+const MIN_ARGON2_SALT: usize = 8;
+const MAX_SCRYPT_MEMORY: u64 = 256 * 1024 * 1024;
+const MAX_PBKDF2_ITERATIONS: u32 = 5_000_000;
+
 fn hex(s: &str) -> Option<Vec<u8>> {
     let s = s.trim();
-    if s.len() % 2 != 0 || !s.chars().all(|c| c.is_ascii_hexdigit()) {
+    if !s.len().is_multiple_of(2) || !s.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
     (0..s.len())
@@ -274,7 +286,26 @@ fn argon2(hash: &str, id: bool, cfg: Option<&Argon2Config>) -> CoreResult<Passwo
     if parsed.algorithm.as_str() != want {
         return Err(bad(&format!("The hash is not {want}.")));
     }
-    argon2::Params::try_from(&parsed).map_err(|_| bad("The argon2 parameters are out of range."))?;
+    let params = argon2::Params::try_from(&parsed).map_err(|_| bad("The argon2 parameters are out of range."))?;
+    if params.m_cost() > MAX_ARGON2_MEMORY_KIB
+        || params.t_cost() > MAX_ARGON2_ITERATIONS
+        || params.p_cost() > MAX_ARGON2_LANES
+    {
+        return Err(bad(
+            "The argon2 cost exceeds what Latch accepts (256 MiB, 32 passes, 16 lanes).",
+        ));
+    }
+    let mut salt_buf = [0u8; 64];
+    let salt_len = parsed
+        .salt
+        .and_then(|s| s.decode_b64(&mut salt_buf).ok().map(|b| b.len()))
+        .unwrap_or(0);
+    if salt_len < MIN_ARGON2_SALT {
+        return Err(bad("The argon2 salt must be at least 8 bytes."));
+    }
+    if parsed.hash.is_none_or(|h| h.len() < 4) {
+        return Err(bad("The argon2 hash has no hash value."));
+    }
     Ok(PasswordHash::Argon2 { phc })
 }
 
@@ -291,6 +322,7 @@ fn scrypt_hash(hash: &str, cfg: Option<&ScryptConfig>) -> CoreResult<PasswordHas
         let mut salt_buf = [0u8; 64];
         let salt = salt.decode_b64(&mut salt_buf).map_err(|_| bad("bad salt"))?.to_vec();
         let out = parsed.hash.ok_or_else(|| bad("hash is required"))?.as_bytes().to_vec();
+        scrypt_limits(1u64.checked_shl(ln).unwrap_or(u64::MAX), r, p)?;
         scrypt::Params::new(ln as u8, r, p, out.len()).map_err(|_| bad("scrypt parameters out of range"))?;
         return Ok(PasswordHash::Imported(Imported::Scrypt {
             salt,
@@ -301,12 +333,8 @@ fn scrypt_hash(hash: &str, cfg: Option<&ScryptConfig>) -> CoreResult<PasswordHas
         }));
     }
     let cfg = cfg.ok_or_else(|| bad("scrypt_config is required for a hash that is not PHC-encoded."))?;
+    scrypt_limits(cfg.n_parameter, cfg.r_parameter, cfg.p_parameter)?;
     let n = cfg.n_parameter;
-    if !(n > 1 && n < 262_145 && n.is_power_of_two()) {
-        return Err(bad(
-            "n_parameter must be a power of two, greater than 1 and less than 262145.",
-        ));
-    }
     let out = b64(hash).ok_or_else(|| bad("The scrypt hash must be base64."))?;
     if out.len() != cfg.key_length as usize {
         return Err(bad("The hash length does not match scrypt_config.key_length."));
@@ -324,6 +352,22 @@ fn scrypt_hash(hash: &str, cfg: Option<&ScryptConfig>) -> CoreResult<PasswordHas
     }))
 }
 
+/// N a power of two with 1 < N < 262145 (the API's rule), and bounded memory and parallelism.
+fn scrypt_limits(n: u64, r: u32, p: u32) -> CoreResult<()> {
+    let bad = |m: &str| CoreError::invalid("invalid_scrypt_parameters", m.to_string());
+    if !(n > 1 && n < 262_145 && n.is_power_of_two()) {
+        return Err(bad(
+            "n_parameter must be a power of two, greater than 1 and less than 262145.",
+        ));
+    }
+    if r == 0 || p == 0 || p > 16 || 128 * n * r as u64 > MAX_SCRYPT_MEMORY {
+        return Err(bad(
+            "The scrypt cost exceeds what Latch accepts (256 MiB of memory, p <= 16).",
+        ));
+    }
+    Ok(())
+}
+
 fn pbkdf2_hash(hash: &str, cfg: Option<&Pbkdf2Config>) -> CoreResult<PasswordHash> {
     let bad = |m: &str| CoreError::invalid("invalid_pbkdf_2_hash", m.to_string());
     let cfg = cfg.ok_or_else(|| bad("pbkdf_2_config is required."))?;
@@ -336,7 +380,7 @@ fn pbkdf2_hash(hash: &str, cfg: Option<&Pbkdf2Config>) -> CoreResult<PasswordHas
     if out.is_empty() || out.len() != cfg.key_length as usize {
         return Err(bad("The hash length does not match pbkdf_2_config.key_length."));
     }
-    if cfg.iteration_amount == 0 || cfg.iteration_amount > 10_000_000 {
+    if cfg.iteration_amount == 0 || cfg.iteration_amount > MAX_PBKDF2_ITERATIONS {
         return Err(bad("pbkdf_2_config.iteration_amount is out of range."));
     }
     let salt = b64(&cfg.salt).ok_or_else(|| bad("pbkdf_2_config.salt must be base64."))?;
@@ -352,7 +396,11 @@ fn pbkdf2_hash(hash: &str, cfg: Option<&Pbkdf2Config>) -> CoreResult<PasswordHas
 pub fn parse(hash_type: &str, hash: &str, cfg: &HashConfigs) -> CoreResult<PasswordHash> {
     match hash_type {
         "bcrypt" => {
-            let ok = hash.len() == 60 && ["$2a$", "$2b$", "$2y$", "$2x$"].iter().any(|p| hash.starts_with(p)) && bcrypt::verify("", hash).is_ok();
+            let cost: Option<u32> = hash.get(4..6).and_then(|c| c.parse().ok());
+            let ok = hash.len() == 60
+                && ["$2a$", "$2b$", "$2y$", "$2x$"].iter().any(|p| hash.starts_with(p))
+                && cost.is_some_and(|c| (4..=MAX_BCRYPT_COST).contains(&c))
+                && bcrypt::verify("", hash).is_ok();
             if !ok {
                 return Err(CoreError::invalid("invalid_bcrypt_hash", "The hash is not a bcrypt hash."));
             }

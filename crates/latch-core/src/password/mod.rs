@@ -1,7 +1,9 @@
 //! Passwords: argon2id hashing, verification of imported hashes in their own scheme, and the
 //! strength policy.
 
+pub mod corpus;
 pub mod hash;
+pub mod hibp;
 pub mod imported;
 pub mod policy;
 

@@ -62,7 +62,12 @@ pub struct StrengthReport {
 /// The email's local part and domain labels, split into words.
 fn user_inputs(email: Option<&str>) -> Vec<String> {
     let Some(email) = email else { return vec![] };
-    let mut out = vec![email.to_lowercase()];
+    let email = email.to_lowercase();
+    let mut out = vec![email.clone()];
+    if let Some((local, domain)) = email.split_once('@') {
+        out.push(local.to_string());
+        out.push(domain.to_string());
+    }
     out.extend(
         email
             .to_lowercase()

@@ -42,7 +42,7 @@ pub async fn actor(ctx: &Ctx, project_id: &str, token: Option<&str>, jwt: Option
     let resolved = if token.is_some() {
         sessions::resolve(ctx, project_id, token, None).await
     } else {
-        sessions::resolve(ctx, project_id, None, jwt).await
+        sessions::resolve_fresh(ctx, project_id, None, jwt).await
     };
     let session = match resolved {
         Ok(Some((s, _))) => s,

@@ -19,6 +19,14 @@ use crate::store::Store;
 use crate::token::keyring::Keyring;
 use std::sync::Arc;
 
+/// Where leaked passwords are looked up besides the list zxcvbn ships: an imported HIBP corpus
+/// and the HIBP range API.
+#[derive(Default)]
+pub struct BreachSources {
+    pub corpus: Option<Arc<crate::password::corpus::Corpus>>,
+    pub range_api: Option<crate::password::hibp::RangeApi>,
+}
+
 /// What every use case needs: storage, outbound delivery, signing keys, the CPU pool for heavy
 /// work, and the project RBAC policy.
 #[derive(Clone)]
@@ -29,6 +37,7 @@ pub struct Ctx {
     pub cpu: CpuPool,
     pub policy: Arc<Policy>,
     pub settings: Arc<Settings>,
+    pub breach: Arc<BreachSources>,
     /// A hash to verify against when an account does not exist, so both paths cost the same.
     dummy_hash: Arc<tokio::sync::OnceCell<PasswordHash>>,
 }
@@ -43,8 +52,14 @@ impl Ctx {
             cpu,
             policy: Arc::new(policy),
             settings: Arc::new(settings),
+            breach: Arc::new(BreachSources::default()),
             dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+
+    pub fn with_breach_sources(mut self, sources: BreachSources) -> Self {
+        self.breach = Arc::new(sources);
+        self
     }
 
     /// An argon2id hash, with the configured cost, of a random secret.

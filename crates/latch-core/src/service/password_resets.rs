@@ -204,7 +204,7 @@ pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> C
     if member.email != record.email {
         return Err(bad_token());
     }
-    check_new_password(ctx, &input.password, &member.email)?;
+    check_new_password(ctx, &input.password, &member.email).await?;
     let session = sessions::resolve(
         ctx,
         project_id,
@@ -284,7 +284,7 @@ pub async fn reset_by_session(
         ));
     }
     let mut member = live_member(ctx, project_id, &session.member_id).await?;
-    check_new_password(ctx, &input.password, &member.email)?;
+    check_new_password(ctx, &input.password, &member.email).await?;
     set_password(ctx, &mut member, &input.password, false).await?;
     for other in ctx
         .store
@@ -335,7 +335,7 @@ pub async fn reset_existing(
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let email = validate::normalize_email(&input.email_address)?;
     let mut member = verify_current(ctx, project_id, &org.organization_id, &email, &input.existing_password).await?;
-    check_new_password(ctx, &input.new_password, &email)?;
+    check_new_password(ctx, &input.new_password, &email).await?;
     set_password(ctx, &mut member, &input.new_password, false).await?;
     ctx.store.delete_member_sessions(project_id, &member.member_id).await?;
     let (member, outcome) = auth_flow::complete(

@@ -23,8 +23,14 @@ use serde_json::Value;
 const FAILURE_SCOPE: &str = "password";
 
 /// Refuses a new password that fails the strength policy (or is a known leaked one).
-pub fn check_new_password(ctx: &Ctx, password: &str, email: &str) -> CoreResult<()> {
-    let report = policy::check(&ctx.settings.password, password, Some(email));
+pub async fn check_new_password(ctx: &Ctx, password: &str, email: &str) -> CoreResult<()> {
+    let report = evaluate(
+        ctx,
+        password,
+        Some(email),
+        ctx.settings.password.breach_detection_on_create,
+    )
+    .await?;
     if report.breached_password {
         return Err(CoreError::invalid(
             "breached_password",
@@ -60,52 +66,148 @@ pub async fn verify_current(
     email: &str,
     password: &str,
 ) -> CoreResult<MemberRecord> {
-    let limits = &ctx.settings.limits;
-    let now = Timestamp::now();
-    let window_start = now.plus_minutes(-limits.failure_window_minutes);
-    let counter = format!("{project_id}:{org_id}:{email}");
-    if ctx.store.attempts(FAILURE_SCOPE, &counter, window_start).await? >= limits.password_failures {
-        return Err(too_many(limits.failure_window_minutes as u64 * 60));
-    }
-    let member = ctx
-        .store
-        .member_by_email(project_id, org_id, email)
-        .await?
-        .filter(|m| m.status != STATUS_DELETED);
-    if let Some(until) = member.as_ref().and_then(|m| m.lock_expires_at).filter(|t| *t > now) {
-        return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
-    }
-    let stored = match &member {
-        Some(m) => ctx.store.password_of(project_id, &m.member_id).await?,
-        None => None,
-    };
-    let hash = match stored.as_ref().and_then(|p| PasswordHash::from_json(&p.hash)) {
-        Some(h) => h,
-        None => ctx.dummy_hash().await?,
-    };
-    let candidate = password.to_string();
-    let matched = ctx.cpu.run(move || hash.verify(&candidate)).await? && stored.is_some();
-    match (member, matched) {
-        (Some(m), true) => {
-            ctx.store.clear_attempts(FAILURE_SCOPE, &counter).await?;
-            Ok(m)
-        }
-        _ => {
-            if ctx
-                .store
-                .bump_attempts(FAILURE_SCOPE, &counter, window_start, now)
-                .await?
-                >= limits.password_failures
-            {
-                lock_member(ctx, project_id, org_id, email, now).await?;
-            }
-            Err(bad_credentials())
-        }
+    match Throttle::new(project_id, org_id, email).verify(ctx, password).await? {
+        Verified::Yes(v) => Ok(v.member),
+        Verified::No => Err(bad_credentials()),
     }
 }
 
-pub fn strength_check(ctx: &Ctx, password: &str, email: Option<&str>) -> StrengthReport {
-    policy::check(&ctx.settings.password, password, email)
+enum Verified {
+    Yes(Box<VerifiedMember>),
+    No,
+}
+
+struct VerifiedMember {
+    member: MemberRecord,
+    stored: PasswordRecord,
+    hash: PasswordHash,
+}
+
+/// Failed-attempt limiting for one email address in one organization. Failures are counted in
+/// the database (every node sees them); at the limit the address is blocked, and its member
+/// locked, for `lockout_minutes`. Known and unknown addresses are treated alike, and an unknown
+/// one still costs an argon2id verification, so neither timing nor `Retry-After` tells them apart.
+struct Throttle {
+    key: String,
+}
+
+const BLOCK_SCOPE: &str = "password_block";
+
+impl Throttle {
+    fn new(project_id: &str, org_id: &str, email: &str) -> Self {
+        Self {
+            key: format!("{project_id}:{org_id}:{email}"),
+        }
+    }
+
+    async fn verify(&self, ctx: &Ctx, password: &str) -> CoreResult<Verified> {
+        let (project_id, org_id, email) = {
+            let mut parts = self.key.splitn(3, ':');
+            (
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
+            )
+        };
+        let now = Timestamp::now();
+        if let Some(until) = ctx
+            .store
+            .counter_window(BLOCK_SCOPE, &self.key)
+            .await?
+            .filter(|t| *t > now)
+        {
+            return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
+        }
+        let member = ctx
+            .store
+            .member_by_email(project_id, org_id, email)
+            .await?
+            .filter(|m| m.status != STATUS_DELETED);
+        if let Some(until) = member.as_ref().and_then(|m| m.lock_expires_at).filter(|t| *t > now) {
+            return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
+        }
+        let stored = match &member {
+            Some(m) => ctx.store.password_of(project_id, &m.member_id).await?,
+            None => None,
+        };
+        let hash = match stored.as_ref().and_then(|p| PasswordHash::from_json(&p.hash)) {
+            Some(h) => h,
+            None => ctx.dummy_hash().await?,
+        };
+        let (candidate, check) = (password.to_string(), hash.clone());
+        let matched = ctx.cpu.run(move || check.verify(&candidate)).await? && stored.is_some();
+        match (member, stored, matched) {
+            (Some(member), Some(stored), true) => {
+                ctx.store.clear_attempts(FAILURE_SCOPE, &self.key).await?;
+                Ok(Verified::Yes(Box::new(VerifiedMember { member, stored, hash })))
+            }
+            _ => {
+                self.fail(ctx, project_id, org_id, email, now).await?;
+                Ok(Verified::No)
+            }
+        }
+    }
+
+    async fn fail(&self, ctx: &Ctx, project_id: &str, org_id: &str, email: &str, now: Timestamp) -> CoreResult<()> {
+        let limits = &ctx.settings.limits;
+        let window_start = now.plus_minutes(-limits.failure_window_minutes);
+        let failures = ctx
+            .store
+            .bump_attempts(FAILURE_SCOPE, &self.key, window_start, now)
+            .await?;
+        if failures >= limits.password_failures {
+            let until = now.plus_minutes(limits.lockout_minutes);
+            // A block row keeps its end time as its window start: a fresh row for (scope, key).
+            ctx.store.clear_attempts(BLOCK_SCOPE, &self.key).await?;
+            ctx.store.bump_attempts(BLOCK_SCOPE, &self.key, until, until).await?;
+            ctx.store.clear_attempts(FAILURE_SCOPE, &self.key).await?;
+            lock_member(ctx, project_id, org_id, email, now, until).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Measures a password under the policy and, when `detect_breach`, against every breach source.
+/// zxcvbn and the corpus run on the CPU pool; the range API is awaited.
+pub async fn evaluate(
+    ctx: &Ctx,
+    password: &str,
+    email: Option<&str>,
+    detect_breach: bool,
+) -> CoreResult<StrengthReport> {
+    let mut policy = ctx.settings.password;
+    policy.breach_detection_on_create = detect_breach;
+    let (pw, em) = (password.to_string(), email.map(str::to_string));
+    let corpus = ctx.breach.corpus.clone();
+    let mut report = ctx
+        .cpu
+        .run(move || {
+            let mut r = policy::check(&policy, &pw, em.as_deref());
+            if detect_breach && !r.breached_password {
+                if let Some(c) = corpus {
+                    r.breached_password = c.contains_password(&pw).unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "breach corpus unreadable");
+                        false
+                    });
+                }
+            }
+            r
+        })
+        .await?;
+    if detect_breach && !report.breached_password {
+        if let Some(api) = &ctx.breach.range_api {
+            report.breached_password = api.is_pwned(password).await?;
+        }
+    }
+    if report.breached_password {
+        report.valid_password = false;
+    }
+    report.breach_detection_on_create = ctx.settings.password.breach_detection_on_create;
+    Ok(report)
+}
+
+pub async fn strength_check(ctx: &Ctx, password: &str, email: Option<&str>) -> CoreResult<StrengthReport> {
+    evaluate(ctx, password, email, ctx.settings.password.breach_detection_on_create).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -247,51 +349,24 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
     sessions::check_duration(input.session_duration_minutes)?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let email = validate::normalize_email(&input.email_address)?;
-    let limits = &ctx.settings.limits;
-    let now = Timestamp::now();
-    let window_start = now.plus_minutes(-limits.failure_window_minutes);
-    let counter = format!("{project_id}:{}:{email}", org.organization_id);
-    if ctx.store.attempts(FAILURE_SCOPE, &counter, window_start).await? >= limits.password_failures {
-        return Err(too_many(limits.failure_window_minutes as u64 * 60));
-    }
-    let member = ctx
-        .store
-        .member_by_email(project_id, &org.organization_id, &email)
-        .await?
-        .filter(|m| m.status != STATUS_DELETED);
-    if let Some(m) = &member {
-        if let Some(until) = m.lock_expires_at.filter(|t| *t > now) {
-            return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
-        }
-    }
-    let stored = match &member {
-        Some(m) => ctx.store.password_of(project_id, &m.member_id).await?,
-        None => None,
+    let throttle = Throttle::new(project_id, &org.organization_id, &email);
+    let (member, stored, hash) = match throttle.verify(ctx, &input.password).await? {
+        Verified::Yes(v) => (v.member, v.stored, v.hash),
+        Verified::No => return Err(bad_credentials()),
     };
-    let hash = match stored.as_ref().and_then(|p| PasswordHash::from_json(&p.hash)) {
-        Some(h) => h,
-        None => ctx.dummy_hash().await?,
-    };
-    let password = input.password.clone();
-    let check = hash.clone();
-    let matched = ctx.cpu.run(move || check.verify(&password)).await? && stored.is_some();
-    let (Some(mut member), Some(stored), true) = (member, stored, matched) else {
-        let failures = ctx
-            .store
-            .bump_attempts(FAILURE_SCOPE, &counter, window_start, now)
-            .await?;
-        if failures >= limits.password_failures {
-            lock_member(ctx, project_id, &org.organization_id, &email, now).await?;
-        }
-        return Err(bad_credentials());
-    };
-    ctx.store.clear_attempts(FAILURE_SCOPE, &counter).await?;
+    let mut member = member;
     if stored.require_reset {
         return Err(reset_required());
     }
     let policy = &ctx.settings.password;
     if policy.breach_detection_on_authenticate || policy.validate_on_authenticate {
-        let report = policy::check(policy, &input.password, Some(&email));
+        let report = evaluate(
+            ctx,
+            &input.password,
+            Some(&email),
+            policy.breach_detection_on_authenticate,
+        )
+        .await?;
         let breached = policy.breach_detection_on_authenticate && report.breached_password;
         let weak = policy.validate_on_authenticate && !report.valid_password;
         if breached || weak {
@@ -343,10 +418,11 @@ async fn lock_member(
     organization_id: &str,
     email: &str,
     now: Timestamp,
+    until: Timestamp,
 ) -> CoreResult<()> {
     if let Some(mut m) = ctx.store.member_by_email(project_id, organization_id, email).await? {
         m.lock_created_at = Some(now);
-        m.lock_expires_at = Some(now.plus_minutes(ctx.settings.limits.lockout_minutes));
+        m.lock_expires_at = Some(until);
         m.updated_at = now;
         ctx.store.update_member(&m, None).await?;
         tracing::warn!(member_id = %m.member_id, "member locked after repeated password failures");

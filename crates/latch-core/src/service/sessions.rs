@@ -118,12 +118,34 @@ pub enum Presented {
     Jwt,
 }
 
-/// The live session named by a token or a JWT (at most one of them).
+/// The live session named by a token or a JWT (at most one of them). An expired JWT is accepted
+/// while its session lives (sessions.authenticate trades it for a fresh one).
 pub async fn resolve(
     ctx: &Ctx,
     project_id: &str,
     token: Option<&str>,
     session_jwt: Option<&str>,
+) -> CoreResult<Option<(SessionRecord, Presented)>> {
+    resolve_with(ctx, project_id, token, session_jwt, false).await
+}
+
+/// Like `resolve`, but a JWT must also be unexpired: for member-session authorization headers,
+/// where a JWT acts as a credential rather than as something to refresh.
+pub async fn resolve_fresh(
+    ctx: &Ctx,
+    project_id: &str,
+    token: Option<&str>,
+    session_jwt: Option<&str>,
+) -> CoreResult<Option<(SessionRecord, Presented)>> {
+    resolve_with(ctx, project_id, token, session_jwt, true).await
+}
+
+async fn resolve_with(
+    ctx: &Ctx,
+    project_id: &str,
+    token: Option<&str>,
+    session_jwt: Option<&str>,
+    fresh_jwt: bool,
 ) -> CoreResult<Option<(SessionRecord, Presented)>> {
     let token = token.filter(|t| !t.is_empty());
     let session_jwt = session_jwt.filter(|t| !t.is_empty());
@@ -141,6 +163,14 @@ pub async fn resolve(
         ),
         (None, Some(j)) => {
             let claims = verify_jwt(ctx, project_id, j).await?;
+            if fresh_jwt
+                && claims
+                    .get("exp")
+                    .and_then(Value::as_i64)
+                    .is_none_or(|exp| exp <= Timestamp::now().unix_seconds())
+            {
+                return Err(bad_jwt());
+            }
             let id = claims
                 .get(STYTCH_SESSION_CLAIM)
                 .and_then(|s| s.get("id"))

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 /// How long a node trusts its cached keys before rereading them (another node may have rotated).
 const CACHE_TTL: Duration = Duration::from_secs(30);
 pub const PUBLISH_RETIRED_MS: i64 = 10 * 60_000;
-pub const VERIFY_RETIRED_MS: i64 = 30 * 24 * 3600_000;
+pub const VERIFY_RETIRED_MS: i64 = 30 * 24 * 3_600_000;
 
 /// A key as stored. The private key is PKCS#8 DER, base64.
 #[derive(Debug, Clone, PartialEq)]
@@ -185,6 +185,9 @@ impl Keyring {
     }
 
     /// The public key for `kid`, rereading once when it is unknown (rotated on another node).
+    /// Every caller that presents a JWT has already proven the project secret, so a reread per
+    /// unknown `kid` costs no more than any other authenticated request; a cooldown would instead
+    /// let forged tokens delay the discovery of a genuinely new key.
     pub async fn public_key(&self, project_id: &str, kid: &str) -> CoreResult<Option<Vec<u8>>> {
         let find = |keys: &[LoadedKey]| keys.iter().find(|k| k.kid == kid).map(|k| k.public_der.clone());
         if let Some(der) = find(&self.keys(project_id).await?) {

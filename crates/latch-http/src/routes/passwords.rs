@@ -30,14 +30,9 @@ pub async fn strength_check(
     _p: AuthProject,
     ApiJson(input): ApiJson<StrengthInput>,
 ) -> ApiResult<Reply<StrengthReport>> {
-    let ctx = s.ctx.clone();
-    // zxcvbn is CPU work: keep it off the executor threads.
-    let report = s
-        .ctx
-        .cpu
-        .run(move || passwords::strength_check(&ctx, &input.password, input.email_address.as_deref()))
-        .await?;
-    Ok(Reply(report))
+    Ok(Reply(
+        passwords::strength_check(&s.ctx, &input.password, input.email_address.as_deref()).await?,
+    ))
 }
 
 pub async fn migrate(
