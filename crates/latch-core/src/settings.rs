@@ -10,6 +10,12 @@ pub struct Limits {
     pub failure_window_minutes: i64,
     /// How long a member stays locked once the limit is reached.
     pub lockout_minutes: i64,
+    /// Failed attempts per end-user address (forwarded by a trusted proxy) per window.
+    pub forwarded_client_failures: i64,
+    /// Failed attempts per direct peer per window. The peer is usually the application server
+    /// itself, so this is only a coarse flood guard.
+    pub peer_failures: i64,
+    pub address_window_minutes: i64,
 }
 
 impl Default for Limits {
@@ -18,6 +24,9 @@ impl Default for Limits {
             password_failures: 10,
             failure_window_minutes: 60,
             lockout_minutes: 60,
+            forwarded_client_failures: 100,
+            peer_failures: 10_000,
+            address_window_minutes: 10,
         }
     }
 }

@@ -10,6 +10,23 @@ use std::net::{IpAddr, Ipv4Addr};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
 
+/// The resolved client address plus whether a trusted proxy supplied it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolvedClient {
+    pub addr: ClientAddr,
+    pub forwarded: bool,
+}
+
+impl ResolvedClient {
+    /// The address as the use cases' limits see it.
+    pub fn ip(&self) -> latch_core::service::address_guard::ClientIp {
+        latch_core::service::address_guard::ClientIp {
+            ip: self.addr.0,
+            forwarded: self.forwarded,
+        }
+    }
+}
+
 impl ClientAddr {
     pub fn resolve(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Self {
         let peer = peer.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));

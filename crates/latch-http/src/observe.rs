@@ -26,7 +26,12 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let request_id = latch_core::ids::request_id();
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let client = ClientAddr::resolve(peer, req.headers(), &state.http.trusted_proxies);
-    req.extensions_mut().insert(client);
+    let forwarded =
+        peer.is_some_and(|p| state.http.trusted_proxies.iter().any(|n| n.contains(&p))) && Some(client.0) != peer;
+    req.extensions_mut().insert(crate::client_addr::ResolvedClient {
+        addr: client,
+        forwarded,
+    });
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let mut response = REQUEST_ID.scope(request_id.clone(), next.run(req)).await;

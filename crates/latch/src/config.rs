@@ -46,6 +46,11 @@ pub struct Config {
     pub password_max_failures: i64,
     pub password_failure_window_minutes: i64,
     pub password_lockout_minutes: i64,
+    /// Failed attempts per end-user address (forwarded by a trusted proxy) per window.
+    pub forwarded_client_max_failures: i64,
+    /// Failed attempts per direct peer (usually the application server) per window: a flood guard.
+    pub peer_max_failures: i64,
+    pub address_failure_window_minutes: i64,
     /// Where email links point when a request names no URL.
     pub default_login_redirect_url: Option<String>,
     pub default_reset_password_redirect_url: Option<String>,
@@ -87,6 +92,9 @@ impl Default for Config {
             password_max_failures: 10,
             password_failure_window_minutes: 60,
             password_lockout_minutes: 60,
+            forwarded_client_max_failures: 100,
+            peer_max_failures: 10_000,
+            address_failure_window_minutes: 10,
             default_login_redirect_url: None,
             default_reset_password_redirect_url: None,
             breach_corpus_file: None,
@@ -211,6 +219,9 @@ impl Config {
             "LATCH_PASSWORD_MAX_FAILURES" => password_max_failures,
             "LATCH_PASSWORD_FAILURE_WINDOW_MINUTES" => password_failure_window_minutes,
             "LATCH_PASSWORD_LOCKOUT_MINUTES" => password_lockout_minutes,
+            "LATCH_FORWARDED_CLIENT_MAX_FAILURES" => forwarded_client_max_failures,
+            "LATCH_PEER_MAX_FAILURES" => peer_max_failures,
+            "LATCH_ADDRESS_FAILURE_WINDOW_MINUTES" => address_failure_window_minutes,
         }
         if let Some(v) = get("LATCH_DEFAULT_LOGIN_REDIRECT_URL") {
             self.default_login_redirect_url = Some(v);
@@ -313,10 +324,15 @@ impl Config {
         argon2
             .validate()
             .map_err(|e| ConfigError::Invalid(format!("argon2 parameters: {e}")))?;
-        if self.password_max_failures < 1
-            || self.password_failure_window_minutes < 1
-            || self.password_lockout_minutes < 1
-        {
+        let limits = [
+            self.password_max_failures,
+            self.password_failure_window_minutes,
+            self.password_lockout_minutes,
+            self.forwarded_client_max_failures,
+            self.peer_max_failures,
+            self.address_failure_window_minutes,
+        ];
+        if limits.iter().any(|v| *v < 1) {
             return Err(ConfigError::Invalid(
                 "password lockout settings must be at least 1".into(),
             ));
@@ -333,6 +349,9 @@ impl Config {
                 password_failures: self.password_max_failures,
                 failure_window_minutes: self.password_failure_window_minutes,
                 lockout_minutes: self.password_lockout_minutes,
+                forwarded_client_failures: self.forwarded_client_max_failures,
+                peer_failures: self.peer_max_failures,
+                address_window_minutes: self.address_failure_window_minutes,
             },
             redirects: latch_core::settings::Redirects {
                 login: self.default_login_redirect_url.clone(),
@@ -417,6 +436,9 @@ impl Config {
             "LATCH_HIBP_RANGE_API_URL",
             "LATCH_HIBP_TIMEOUT_MS",
             "LATCH_HIBP_FAIL_CLOSED",
+            "LATCH_FORWARDED_CLIENT_MAX_FAILURES",
+            "LATCH_PEER_MAX_FAILURES",
+            "LATCH_ADDRESS_FAILURE_WINDOW_MINUTES",
         ];
         vars.filter(|v| v.starts_with("LATCH_") && !KNOWN.contains(&v.as_str()) && !OTHER_VARS.contains(&v.as_str()))
             .collect()

@@ -471,3 +471,62 @@ async fn imported_corpus_marks_passwords_breached() {
     db.dispose().await;
     std::fs::remove_dir_all(&dir).ok();
 }
+
+async fn login_as(s: &Server, forwarded_for: &str, email: &str, password: &str) -> StatusCode {
+    s.http
+        .post(s.url("/v1/b2b/passwords/authenticate"))
+        .basic_auth(PROJECT, Some(SECRET))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"organization_id": "acme", "email_address": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn failed_logins_are_limited_per_forwarded_client_address_only_behind_a_trusted_proxy() {
+    for trusted in [true, false] {
+        let db = TestDb::new("sqlite").await;
+        let s = Server::start_with(&db, |c| {
+            if trusted {
+                c.trusted_proxies = vec!["127.0.0.1/32".into()];
+            }
+            c.forwarded_client_max_failures = 3;
+        })
+        .await;
+        s.call(
+            reqwest::Method::POST,
+            "/v1/b2b/organizations",
+            Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
+        )
+        .await;
+        // Failures spread over several accounts, all from one end user.
+        for i in 0..3 {
+            assert_eq!(
+                login_as(&s, "203.0.113.5", &format!("u{i}@acme.test"), "wrong").await,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        let fourth = login_as(&s, "203.0.113.5", "u9@acme.test", "wrong").await;
+        let other_user = login_as(&s, "198.51.100.7", "u9@acme.test", "wrong").await;
+        if trusted {
+            assert_eq!(
+                fourth,
+                StatusCode::TOO_MANY_REQUESTS,
+                "the forwarded address is over its limit"
+            );
+            assert_eq!(
+                other_user,
+                StatusCode::UNAUTHORIZED,
+                "another end user is not throttled"
+            );
+        } else {
+            // Without a trusted proxy the header is ignored: the peer's generous limit applies.
+            assert_eq!(fourth, StatusCode::UNAUTHORIZED);
+            assert_eq!(other_user, StatusCode::UNAUTHORIZED);
+        }
+        s.stop().await;
+        db.dispose().await;
+    }
+}

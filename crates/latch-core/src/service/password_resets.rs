@@ -330,11 +330,20 @@ pub async fn reset_existing(
     ctx: &Ctx,
     project_id: &str,
     input: ExistingResetInput,
+    client: Option<&crate::service::address_guard::ClientIp>,
 ) -> CoreResult<(MemberView, Outcome)> {
     sessions::check_duration(input.session_duration_minutes)?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let email = validate::normalize_email(&input.email_address)?;
-    let mut member = verify_current(ctx, project_id, &org.organization_id, &email, &input.existing_password).await?;
+    let mut member = verify_current(
+        ctx,
+        project_id,
+        &org.organization_id,
+        &email,
+        &input.existing_password,
+        client,
+    )
+    .await?;
     check_new_password(ctx, &input.new_password, &email).await?;
     set_password(ctx, &mut member, &input.new_password, false).await?;
     ctx.store.delete_member_sessions(project_id, &member.member_id).await?;

@@ -13,6 +13,7 @@ use crate::model::session::AuthFactor;
 use crate::password::imported::{self, HashConfigs};
 use crate::password::policy::{self, StrengthReport};
 use crate::password::PasswordHash;
+use crate::service::address_guard::{self, ClientIp};
 use crate::service::auth_flow::{self, Outcome, PrimaryAuth};
 use crate::service::members::{self, MemberInput, MemberView};
 use crate::service::{organizations, sessions, Ctx};
@@ -65,8 +66,12 @@ pub async fn verify_current(
     org_id: &str,
     email: &str,
     password: &str,
+    client: Option<&ClientIp>,
 ) -> CoreResult<MemberRecord> {
-    match Throttle::new(project_id, org_id, email).verify(ctx, password).await? {
+    match Throttle::new(project_id, org_id, email)
+        .verify(ctx, password, client)
+        .await?
+    {
         Verified::Yes(v) => Ok(v.member),
         Verified::No => Err(bad_credentials()),
     }
@@ -100,7 +105,8 @@ impl Throttle {
         }
     }
 
-    async fn verify(&self, ctx: &Ctx, password: &str) -> CoreResult<Verified> {
+    async fn verify(&self, ctx: &Ctx, password: &str, client: Option<&ClientIp>) -> CoreResult<Verified> {
+        address_guard::check(ctx, client).await?;
         let (project_id, org_id, email) = {
             let mut parts = self.key.splitn(3, ':');
             (
@@ -142,6 +148,7 @@ impl Throttle {
                 Ok(Verified::Yes(Box::new(VerifiedMember { member, stored, hash })))
             }
             _ => {
+                address_guard::failed(ctx, client).await?;
                 self.fail(ctx, project_id, org_id, email, now).await?;
                 Ok(Verified::No)
             }
@@ -345,12 +352,17 @@ fn reset_required() -> CoreError {
     )
 }
 
-pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput) -> CoreResult<(MemberView, Outcome)> {
+pub async fn authenticate(
+    ctx: &Ctx,
+    project_id: &str,
+    input: AuthenticateInput,
+    client: Option<&ClientIp>,
+) -> CoreResult<(MemberView, Outcome)> {
     sessions::check_duration(input.session_duration_minutes)?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let email = validate::normalize_email(&input.email_address)?;
     let throttle = Throttle::new(project_id, &org.organization_id, &email);
-    let (member, stored, hash) = match throttle.verify(ctx, &input.password).await? {
+    let (member, stored, hash) = match throttle.verify(ctx, &input.password, client).await? {
         Verified::Yes(v) => (v.member, v.stored, v.hash),
         Verified::No => return Err(bad_credentials()),
     };

@@ -1,5 +1,6 @@
 //! `/v1/b2b/passwords…`: passwords.md.
 
+use crate::client_addr::ResolvedClient;
 use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, AuthProject, MemberAuthorization};
@@ -8,6 +9,7 @@ use crate::routes::auth_reply::auth_reply;
 use crate::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use latch_core::model::member::Member;
 use latch_core::model::organization::Organization;
 use latch_core::password::policy::StrengthReport;
@@ -60,9 +62,11 @@ pub async fn migrate(
 pub async fn authenticate(
     State(s): State<AppState>,
     p: AuthProject,
+    client: Option<Extension<ResolvedClient>>,
     ApiJson(input): ApiJson<AuthenticateInput>,
 ) -> ApiResult<Response> {
-    let (v, outcome) = passwords::authenticate(&s.ctx, p.id(), input).await?;
+    let ip = client.map(|c| c.0.ip());
+    let (v, outcome) = passwords::authenticate(&s.ctx, p.id(), input, ip.as_ref()).await?;
     Ok(auth_reply(&v, &outcome))
 }
 
@@ -115,9 +119,11 @@ pub async fn session_reset(
 pub async fn existing_password_reset(
     State(s): State<AppState>,
     p: AuthProject,
+    client: Option<Extension<ResolvedClient>>,
     ApiJson(input): ApiJson<ExistingResetInput>,
 ) -> ApiResult<Response> {
-    let (v, outcome) = password_resets::reset_existing(&s.ctx, p.id(), input).await?;
+    let ip = client.map(|c| c.0.ip());
+    let (v, outcome) = password_resets::reset_existing(&s.ctx, p.id(), input, ip.as_ref()).await?;
     Ok(auth_reply(&v, &outcome))
 }
 
