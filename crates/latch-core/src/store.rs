@@ -4,7 +4,7 @@
 use crate::clock::Timestamp;
 use crate::delivery::StoredMessage;
 use crate::error::StoreError;
-use crate::model::credentials::{IntermediateRecord, PasswordRecord, ResetTokenRecord};
+use crate::model::credentials::{IntermediateRecord, OtpRecord, PasswordRecord, ResetTokenRecord};
 use crate::model::member::{MemberRecord, RetiredEmail};
 use crate::model::organization::OrgRecord;
 use crate::model::project::Project;
@@ -145,6 +145,21 @@ pub trait Store: Send + Sync + 'static {
     async fn members_with_email(&self, project_id: &str, email: &str) -> StoreResult<Vec<MemberRecord>>;
     /// Marks the member's password as one that must be reset before it is accepted again.
     async fn require_password_reset(&self, project_id: &str, member_id: &str) -> StoreResult<bool>;
+
+    // One-time passcodes
+    /// Stores the code, replacing any earlier one for the same (scope, channel, recipient).
+    async fn replace_otp(&self, otp: &OtpRecord) -> StoreResult<()>;
+    async fn otp_for(
+        &self,
+        project_id: &str,
+        scope: &str,
+        channel: &str,
+        recipient: &str,
+    ) -> StoreResult<Option<OtpRecord>>;
+    /// Counts a wrong guess and returns the attempts so far.
+    async fn otp_failed(&self, otp_id: &str) -> StoreResult<i64>;
+    /// Deletes it; false when another request used it first.
+    async fn delete_otp(&self, otp_id: &str) -> StoreResult<bool>;
 
     // Intermediate sessions
     async fn insert_intermediate(&self, ist: &IntermediateRecord) -> StoreResult<()>;

@@ -137,6 +137,19 @@ pub fn router(state: AppState) -> Router {
             "/v1/b2b/passwords/discovery/email/reset",
             post(routes::passwords::cross_org_not_enabled),
         )
+        .route(
+            "/v1/b2b/otps/email/login_or_signup",
+            post(routes::otps::email_login_or_signup),
+        )
+        .route(
+            "/v1/b2b/otps/email/authenticate",
+            post(routes::otps::email_authenticate),
+        )
+        .route("/v1/b2b/otps/sms/send", post(routes::otps::sms_send))
+        .route("/v1/b2b/otps/sms/authenticate", post(routes::otps::sms_authenticate))
+        // Discovery (organization-less codes) arrives with the discovery endpoints.
+        .route("/v1/b2b/otps/email/discovery/send", post(routes::not_supported))
+        .route("/v1/b2b/otps/email/discovery/authenticate", post(routes::not_supported))
         .route("/v1/b2b/sessions", get(routes::sessions::get))
         .route("/v1/b2b/sessions/authenticate", post(routes::sessions::authenticate))
         .route("/v1/b2b/sessions/revoke", post(routes::sessions::revoke))

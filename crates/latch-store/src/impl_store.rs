@@ -6,7 +6,7 @@ use crate::search::{member_where, org_where, paginate};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::delivery::StoredMessage;
-use latch_core::model::credentials::{IntermediateRecord, PasswordRecord, ResetTokenRecord};
+use latch_core::model::credentials::{IntermediateRecord, OtpRecord, PasswordRecord, ResetTokenRecord};
 use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::OrgRecord;
 use latch_core::model::project::Project;
@@ -652,6 +652,91 @@ impl Store for SqlStore {
             )
             .await?;
         Ok(n > 0)
+    }
+
+    async fn replace_otp(&self, o: &OtpRecord) -> StoreResult<()> {
+        self.tx(vec![
+            (
+                "DELETE FROM otp_codes WHERE project_id = $1 AND scope = $2 AND channel = $3 AND recipient = $4",
+                args![&o.project_id, &o.scope, &o.channel, &o.recipient],
+            ),
+            (
+                "INSERT INTO otp_codes (otp_id, project_id, scope, channel, recipient, member_id, code_hash, salt, attempts, \
+                 created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                args![
+                    &o.otp_id,
+                    &o.project_id,
+                    &o.scope,
+                    &o.channel,
+                    &o.recipient,
+                    o.member_id.clone(),
+                    &o.code_hash,
+                    &o.salt,
+                    o.attempts,
+                    o.created_at.millis(),
+                    o.expires_at.millis()
+                ],
+            ),
+        ])
+        .await
+    }
+
+    async fn otp_for(
+        &self,
+        project_id: &str,
+        scope: &str,
+        channel: &str,
+        recipient: &str,
+    ) -> StoreResult<Option<OtpRecord>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            otp_id: String,
+            project_id: String,
+            scope: String,
+            channel: String,
+            recipient: String,
+            member_id: Option<String>,
+            code_hash: String,
+            salt: String,
+            attempts: i64,
+            created_at: i64,
+            expires_at: i64,
+        }
+        let row: Option<Row> = self
+            .opt(
+                "SELECT otp_id, project_id, scope, channel, recipient, member_id, code_hash, salt, attempts, created_at, expires_at \
+                 FROM otp_codes WHERE project_id = $1 AND scope = $2 AND channel = $3 AND recipient = $4",
+                args![project_id, scope, channel, recipient],
+            )
+            .await?;
+        Ok(row.map(|r| OtpRecord {
+            otp_id: r.otp_id,
+            project_id: r.project_id,
+            scope: r.scope,
+            channel: r.channel,
+            recipient: r.recipient,
+            member_id: r.member_id,
+            code_hash: r.code_hash,
+            salt: r.salt,
+            attempts: r.attempts,
+            created_at: Timestamp(r.created_at),
+            expires_at: Timestamp(r.expires_at),
+        }))
+    }
+
+    async fn otp_failed(&self, otp_id: &str) -> StoreResult<i64> {
+        self.count(
+            "UPDATE otp_codes SET attempts = attempts + 1 WHERE otp_id = $1 RETURNING attempts",
+            args![otp_id],
+        )
+        .await
+    }
+
+    async fn delete_otp(&self, otp_id: &str) -> StoreResult<bool> {
+        Ok(self
+            .exec("DELETE FROM otp_codes WHERE otp_id = $1", args![otp_id])
+            .await?
+            == 1)
     }
 
     async fn insert_intermediate(&self, ist: &IntermediateRecord) -> StoreResult<()> {

@@ -1,36 +1,56 @@
 //! Built-in message copy, one template per message kind, in English, Spanish, French and
-//! Brazilian Portuguese. The request's `locale` picks the language; anything else falls back to
-//! English. Values are HTML-escaped in the HTML part.
+//! Brazilian Portuguese. The request's `locale` picks the language; SMS accepts the wider SDK
+//! locale list and falls back to English where Latch has no copy. Values are HTML-escaped in the
+//! HTML part.
 
 use crate::error::{CoreError, CoreResult};
 
 pub const LOCALES: &[&str] = &["en", "es", "fr", "pt-br"];
+/// Locales the SDK accepts for SMS (otps.md); those without copy fall back to English.
+const SMS_LOCALES: &[&str] = &[
+    "en", "es", "pt-br", "fr", "it", "de-de", "zh-hans", "ca-es", "ja", "ru", "nl", "pl", "tr", "fa", "vi", "cs",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     PasswordReset,
+    LoginOtp,
+    SignupOtp,
+    SmsOtp,
 }
 
 impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::PasswordReset => "password_reset",
+            Kind::LoginOtp => "login_otp",
+            Kind::SignupOtp => "signup_otp",
+            Kind::SmsOtp => "sms_otp",
         }
     }
 }
 
-/// Normalises a locale tag (`pt-BR` → `pt-br`); unknown tags are refused.
-pub fn locale(tag: Option<&str>) -> CoreResult<&'static str> {
+fn pick(tag: Option<&str>, allowed: &'static [&'static str]) -> CoreResult<&'static str> {
     let Some(tag) = tag.filter(|t| !t.is_empty()) else {
         return Ok("en");
     };
     let lower = tag.to_ascii_lowercase();
-    LOCALES.iter().copied().find(|l| *l == lower).ok_or_else(|| {
+    allowed.iter().copied().find(|l| *l == lower).ok_or_else(|| {
         CoreError::invalid(
             "invalid_locale",
-            format!("locale must be one of {}; got '{tag}'.", LOCALES.join(", ")),
+            format!("locale must be one of {}; got '{tag}'.", allowed.join(", ")),
         )
     })
+}
+
+/// Normalises an email locale tag (`pt-BR` → `pt-br`); unknown tags are refused.
+pub fn locale(tag: Option<&str>) -> CoreResult<&'static str> {
+    pick(tag, LOCALES)
+}
+
+/// An SMS locale: any the SDK allows.
+pub fn sms_locale(tag: Option<&str>) -> CoreResult<&'static str> {
+    pick(tag, SMS_LOCALES)
 }
 
 pub struct Rendered {
@@ -39,48 +59,139 @@ pub struct Rendered {
     pub html: String,
 }
 
+/// Subject, paragraphs and (for links) the button label.
 struct Copy {
     subject: &'static str,
-    greeting: &'static str,
-    body: &'static str,
-    action: &'static str,
-    expiry: &'static str,
-    ignore: &'static str,
+    paragraphs: &'static [&'static str],
+    action: Option<&'static str>,
 }
 
-fn password_reset(locale: &str) -> Copy {
-    match locale {
-        "es" => Copy {
+fn copy(kind: Kind, locale: &str) -> Copy {
+    use Kind::*;
+    match (kind, locale) {
+        (PasswordReset, "es") => Copy {
             subject: "Restablece tu contraseña de {org}",
-            greeting: "Hola,",
-            body: "Recibimos una solicitud para restablecer la contraseña de {email} en {org}.",
-            action: "Restablecer contraseña",
-            expiry: "El enlace caduca en {minutes} minutos.",
-            ignore: "Si no lo solicitaste, puedes ignorar este correo.",
+            paragraphs: &[
+                "Hola,",
+                "Recibimos una solicitud para restablecer la contraseña de {email} en {org}.",
+                "El enlace caduca en {minutes} minutos.",
+                "Si no lo solicitaste, puedes ignorar este correo.",
+            ],
+            action: Some("Restablecer contraseña"),
         },
-        "fr" => Copy {
+        (PasswordReset, "fr") => Copy {
             subject: "Réinitialisez votre mot de passe {org}",
-            greeting: "Bonjour,",
-            body: "Nous avons reçu une demande de réinitialisation du mot de passe de {email} pour {org}.",
-            action: "Réinitialiser le mot de passe",
-            expiry: "Le lien expire dans {minutes} minutes.",
-            ignore: "Si vous n'êtes pas à l'origine de cette demande, ignorez cet e-mail.",
+            paragraphs: &[
+                "Bonjour,",
+                "Nous avons reçu une demande de réinitialisation du mot de passe de {email} pour {org}.",
+                "Le lien expire dans {minutes} minutes.",
+                "Si vous n'êtes pas à l'origine de cette demande, ignorez cet e-mail.",
+            ],
+            action: Some("Réinitialiser le mot de passe"),
         },
-        "pt-br" => Copy {
+        (PasswordReset, "pt-br") => Copy {
             subject: "Redefina sua senha de {org}",
-            greeting: "Olá,",
-            body: "Recebemos um pedido para redefinir a senha de {email} em {org}.",
-            action: "Redefinir senha",
-            expiry: "O link expira em {minutes} minutos.",
-            ignore: "Se você não fez este pedido, ignore este e-mail.",
+            paragraphs: &[
+                "Olá,",
+                "Recebemos um pedido para redefinir a senha de {email} em {org}.",
+                "O link expira em {minutes} minutos.",
+                "Se você não fez este pedido, ignore este e-mail.",
+            ],
+            action: Some("Redefinir senha"),
         },
-        _ => Copy {
+        (PasswordReset, _) => Copy {
             subject: "Reset your {org} password",
-            greeting: "Hello,",
-            body: "We received a request to reset the password of {email} for {org}.",
-            action: "Reset password",
-            expiry: "The link expires in {minutes} minutes.",
-            ignore: "If you did not ask for this, you can ignore this email.",
+            paragraphs: &[
+                "Hello,",
+                "We received a request to reset the password of {email} for {org}.",
+                "The link expires in {minutes} minutes.",
+                "If you did not ask for this, you can ignore this email.",
+            ],
+            action: Some("Reset password"),
+        },
+        (LoginOtp, "es") => Copy {
+            subject: "Tu código de acceso a {org}",
+            paragraphs: &[
+                "Tu código de acceso a {org} es {code}.",
+                "Caduca en {minutes} minutos. No lo compartas con nadie.",
+            ],
+            action: None,
+        },
+        (LoginOtp, "fr") => Copy {
+            subject: "Votre code de connexion {org}",
+            paragraphs: &[
+                "Votre code de connexion à {org} est {code}.",
+                "Il expire dans {minutes} minutes. Ne le partagez avec personne.",
+            ],
+            action: None,
+        },
+        (LoginOtp, "pt-br") => Copy {
+            subject: "Seu código de acesso a {org}",
+            paragraphs: &[
+                "Seu código de acesso a {org} é {code}.",
+                "Ele expira em {minutes} minutos. Não o compartilhe com ninguém.",
+            ],
+            action: None,
+        },
+        (LoginOtp, _) => Copy {
+            subject: "Your {org} login code",
+            paragraphs: &[
+                "Your login code for {org} is {code}.",
+                "It expires in {minutes} minutes. Do not share it with anyone.",
+            ],
+            action: None,
+        },
+        (SignupOtp, "es") => Copy {
+            subject: "Bienvenido a {org}: tu código",
+            paragraphs: &[
+                "Para completar tu registro en {org}, usa el código {code}.",
+                "Caduca en {minutes} minutos.",
+            ],
+            action: None,
+        },
+        (SignupOtp, "fr") => Copy {
+            subject: "Bienvenue chez {org} : votre code",
+            paragraphs: &[
+                "Pour terminer votre inscription à {org}, utilisez le code {code}.",
+                "Il expire dans {minutes} minutes.",
+            ],
+            action: None,
+        },
+        (SignupOtp, "pt-br") => Copy {
+            subject: "Boas-vindas a {org}: seu código",
+            paragraphs: &[
+                "Para concluir seu cadastro em {org}, use o código {code}.",
+                "Ele expira em {minutes} minutos.",
+            ],
+            action: None,
+        },
+        (SignupOtp, _) => Copy {
+            subject: "Welcome to {org}: your code",
+            paragraphs: &[
+                "To finish signing up for {org}, use the code {code}.",
+                "It expires in {minutes} minutes.",
+            ],
+            action: None,
+        },
+        (SmsOtp, "es") => Copy {
+            subject: "",
+            paragraphs: &["{code} es tu código de verificación de {org}."],
+            action: None,
+        },
+        (SmsOtp, "fr") => Copy {
+            subject: "",
+            paragraphs: &["{code} est votre code de vérification {org}."],
+            action: None,
+        },
+        (SmsOtp, "pt-br") => Copy {
+            subject: "",
+            paragraphs: &["{code} é seu código de verificação de {org}."],
+            action: None,
+        },
+        (SmsOtp, _) => Copy {
+            subject: "",
+            paragraphs: &["{code} is your {org} verification code."],
+            action: None,
         },
     }
 }
@@ -102,24 +213,26 @@ fn fill(template: &str, vars: &[(&str, &str)], html: bool) -> String {
     out
 }
 
-/// Renders `kind` in `locale` with `vars` (`org`, `email`, `minutes`) and the action `url`.
-pub fn render(kind: Kind, locale: &str, vars: &[(&str, &str)], url: &str) -> Rendered {
-    let c = match kind {
-        Kind::PasswordReset => password_reset(locale),
-    };
+/// Renders `kind` in `locale` with `vars` (`org`, `email`, `minutes`, `code`) and an optional link.
+pub fn render(kind: Kind, locale: &str, vars: &[(&str, &str)], url: Option<&str>) -> Rendered {
+    let c = copy(kind, locale);
     let t = |s: &str| fill(s, vars, false);
     let h = |s: &str| fill(s, vars, true);
+    let mut text: Vec<String> = c.paragraphs.iter().map(|p| t(p)).collect();
+    let mut html: Vec<String> = c.paragraphs.iter().map(|p| format!("<p>{}</p>", h(p))).collect();
+    if let (Some(action), Some(url)) = (c.action, url) {
+        text.insert(2.min(text.len()), format!("{}: {url}", t(action)));
+        html.insert(
+            2.min(html.len()),
+            format!("<p><a href=\"{}\">{}</a></p>", escape(url), h(action)),
+        );
+    }
     Rendered {
         subject: t(c.subject),
-        text: format!("{}\n\n{}\n\n{}: {url}\n\n{}\n{}\n", t(c.greeting), t(c.body), t(c.action), t(c.expiry), t(c.ignore)),
+        text: text.join("\n\n") + "\n",
         html: format!(
-            "<!doctype html><html lang=\"{locale}\"><body><p>{}</p><p>{}</p><p><a href=\"{}\">{}</a></p><p>{}</p><p>{}</p></body></html>",
-            h(c.greeting),
-            h(c.body),
-            escape(url),
-            h(c.action),
-            h(c.expiry),
-            h(c.ignore)
+            "<!doctype html><html lang=\"{locale}\"><body>{}</body></html>",
+            html.join("")
         ),
     }
 }
@@ -133,15 +246,25 @@ mod tests {
         assert_eq!(locale(None).unwrap(), "en");
         assert_eq!(locale(Some("pt-BR")).unwrap(), "pt-br");
         assert!(locale(Some("xx")).is_err());
+        assert_eq!(sms_locale(Some("de-DE")).unwrap(), "de-de");
         let r = render(
             Kind::PasswordReset,
             "fr",
             &[("org", "<Acme>"), ("email", "a@x.test"), ("minutes", "30")],
-            "https://x/?a=1&b=2",
+            Some("https://x/?a=1&b=2"),
         );
         assert!(r.subject.contains("<Acme>"));
         assert!(r.html.contains("&lt;Acme&gt;") && !r.html.contains("<Acme>"));
         assert!(r.html.contains("https://x/?a=1&amp;b=2"));
         assert!(r.text.contains("expire dans 30 minutes"));
+        let otp = render(
+            Kind::LoginOtp,
+            "pt-br",
+            &[("org", "Acme"), ("code", "012345"), ("minutes", "10")],
+            None,
+        );
+        assert!(otp.text.contains("012345") && otp.subject.contains("Acme"));
+        let sms = render(Kind::SmsOtp, "de-de", &[("org", "Acme"), ("code", "012345")], None);
+        assert_eq!(sms.text.trim(), "012345 is your Acme verification code.");
     }
 }

@@ -43,3 +43,20 @@ pub struct ResetTokenRecord {
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
+
+/// A one-time passcode as stored: a salted digest, never the code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtpRecord {
+    pub otp_id: String,
+    pub project_id: String,
+    /// The organization id, or `discovery` for codes not tied to one.
+    pub scope: String,
+    pub channel: String,
+    pub recipient: String,
+    pub member_id: Option<String>,
+    pub code_hash: String,
+    pub salt: String,
+    pub attempts: i64,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}

@@ -146,6 +146,19 @@ impl MemberRecord {
         )
     }
 
+    /// A stable id for the member's MFA phone number (it changes with the number).
+    pub fn phone_id(&self) -> String {
+        let d = crate::crypto::sha256_hex(&format!("{}|{}", self.member_id, self.mfa_phone_number));
+        format!(
+            "phone-number-test-{}-{}-{}-{}-{}",
+            &d[0..8],
+            &d[8..12],
+            &d[12..16],
+            &d[16..20],
+            &d[20..32]
+        )
+    }
+
     pub fn is_locked(&self, now: Timestamp) -> bool {
         self.lock_expires_at.is_some_and(|t| t > now)
     }

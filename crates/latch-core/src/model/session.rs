@@ -61,7 +61,7 @@ impl AuthFactor {
             "email_factor".into(),
             serde_json::json!({"email_id": email_id, "email_address": email}),
         );
-        Self::new("otp", "email", now, d)
+        Self::new("email_otp", "email", now, d)
     }
 
     pub fn sms_otp(phone_id: &str, phone: &str, now: Timestamp) -> Self {

@@ -55,10 +55,7 @@ pub fn primary_method(f: &AuthFactor) -> Option<&'static str> {
 /// Whether a factor proves something about the person rather than one membership: factors that
 /// verified the email address carry into other organizations; passwords and MFA factors do not.
 pub fn carries_across_organizations(f: &AuthFactor) -> bool {
-    matches!(
-        (f.kind.as_str(), f.delivery_method.as_str()),
-        ("otp", "email") | ("magic_link", _) | ("oauth", _)
-    )
+    matches!(f.kind.as_str(), "email_otp" | "magic_link" | "oauth")
 }
 
 /// The MFA method a factor proves, if it is one.
@@ -120,6 +117,26 @@ fn mfa_missing(org: &OrgRecord, member: &MemberRecord, factors: &[AuthFactor]) -
     })
 }
 
+/// After a primary factor, when MFA is due and SMS is the member's way (a phone, and TOTP is not
+/// the default), a code is sent at once. A failed send never fails the login: the client can
+/// still ask for one with otps.sms.send.
+async fn preemptive_sms(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, locale: Option<&str>) -> Option<String> {
+    let sms_allowed = org.settings.mfa_methods != "RESTRICTED"
+        || member.is_breakglass
+        || org.settings.allowed_mfa_methods.iter().any(|m| m == "sms_otp");
+    let prefers_totp = member.default_mfa_method == "totp" && !member.totp_registration_id.is_empty();
+    if member.mfa_phone_number.is_empty() || !sms_allowed || prefers_totp {
+        return None;
+    }
+    match crate::service::otps::send_mfa_sms(ctx, member, org, locale).await {
+        Ok(()) => Some("sms_otp".to_string()),
+        Err(e) => {
+            tracing::warn!(member_id = %member.member_id, error = %e, "pre-emptive MFA SMS not sent");
+            None
+        }
+    }
+}
+
 pub fn wrong_organization() -> CoreError {
     CoreError::invalid(
         "invalid_intermediate_session_token_for_organization",
@@ -148,6 +165,8 @@ pub struct PrimaryAuth<'a> {
     pub intermediate_session_token: Option<&'a str>,
     pub session_duration_minutes: Option<i64>,
     pub session_custom_claims: Option<&'a Value>,
+    /// Language of a pre-emptive MFA SMS.
+    pub locale: Option<&'a str>,
 }
 
 /// Finishes a primary authentication. Returns the member as it is afterwards.
@@ -174,7 +193,12 @@ pub async fn complete(ctx: &Ctx, a: PrimaryAuth<'_>) -> CoreResult<(MemberRecord
     let session = session.filter(|(s, _)| s.member_id == member.member_id && s.organization_id == org.organization_id);
     if session.is_none() {
         let primary_required = primary_missing(org, &member, &factors);
-        let mfa_required = mfa_missing(org, &member, &factors);
+        let mut mfa_required = mfa_missing(org, &member, &factors);
+        if primary_required.is_none() {
+            if let Some(m) = mfa_required.as_mut() {
+                m.secondary_auth_initiated = preemptive_sms(ctx, org, &member, a.locale).await;
+            }
+        }
         if primary_required.is_some() || mfa_required.is_some() {
             let (rec, token) = match ist {
                 Some(mut rec) => {

@@ -6,6 +6,7 @@ pub mod authz;
 pub mod intermediate;
 pub mod members;
 pub mod organizations;
+pub mod otps;
 pub mod password_resets;
 pub mod passwords;
 pub mod projects;

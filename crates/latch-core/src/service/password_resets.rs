@@ -105,7 +105,7 @@ pub async fn reset_start(ctx: &Ctx, project_id: &str, input: ResetStartInput) ->
         Kind::PasswordReset,
         locale,
         &[("org", &org.name), ("email", &email), ("minutes", &minutes_text)],
-        &url,
+        Some(&url),
     );
     let sent = ctx
         .delivery
@@ -230,6 +230,7 @@ pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> C
             intermediate_session_token: input.intermediate_session_token.as_deref(),
             session_duration_minutes: input.session_duration_minutes,
             session_custom_claims: input.session_custom_claims.as_ref(),
+            locale: input.locale.as_deref(),
         },
     )
     .await?;
@@ -357,6 +358,7 @@ pub async fn reset_existing(
             intermediate_session_token: None,
             session_duration_minutes: input.session_duration_minutes,
             session_custom_claims: input.session_custom_claims.as_ref(),
+            locale: input.locale.as_deref(),
         },
     )
     .await?;

@@ -417,6 +417,7 @@ pub async fn authenticate(
             intermediate_session_token: input.intermediate_session_token.as_deref(),
             session_duration_minutes: input.session_duration_minutes,
             session_custom_claims: input.session_custom_claims.as_ref(),
+            locale: input.locale.as_deref(),
         },
     )
     .await?;

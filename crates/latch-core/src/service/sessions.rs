@@ -504,6 +504,7 @@ pub async fn exchange(
             intermediate_session_token: None,
             session_duration_minutes: input.session_duration_minutes,
             session_custom_claims: input.session_custom_claims.as_ref(),
+            locale: input.locale.as_deref(),
         },
     )
     .await?;

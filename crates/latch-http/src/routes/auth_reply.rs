@@ -15,6 +15,8 @@ use serde::Serialize;
 struct Body<'a> {
     member_id: &'a str,
     member_email_id: String,
+    /// The email used (email OTP's `method_id`).
+    method_id: String,
     organization_id: &'a str,
     member: Member<'a>,
     organization: Organization<'a>,
@@ -32,6 +34,7 @@ pub fn auth_reply(v: &MemberView, outcome: &Outcome) -> Response {
     let base = |member_session, token: &'static str| Body {
         member_id: &v.member.member_id,
         member_email_id: v.member.email_id(),
+        method_id: v.member.email_id(),
         organization_id: &v.organization.organization_id,
         member: v.member_json(),
         organization: v.organization.view(),

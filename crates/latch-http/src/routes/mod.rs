@@ -4,6 +4,7 @@ pub mod auth_reply;
 pub mod health;
 pub mod members;
 pub mod organizations;
+pub mod otps;
 pub mod outbox;
 pub mod passwords;
 pub mod rbac;

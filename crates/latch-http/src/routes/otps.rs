@@ -1,0 +1,91 @@
+//! `/v1/b2b/otps…`: otps.md.
+
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, AuthProject};
+use crate::reply::Reply;
+use crate::routes::auth_reply::auth_reply;
+use crate::AppState;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use latch_core::model::member::Member;
+use latch_core::model::organization::Organization;
+use latch_core::model::session::MemberSession;
+use latch_core::service::otps::{self, EmailAuthenticateInput, LoginOrSignupInput, SmsAuthenticateInput, SmsSendInput};
+use serde::Serialize;
+
+pub async fn email_login_or_signup(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<LoginOrSignupInput>,
+) -> ApiResult<Response> {
+    let (v, created) = otps::email_login_or_signup(&s.ctx, p.id(), input).await?;
+    #[derive(Serialize)]
+    struct Body<'a> {
+        member_id: &'a str,
+        member_created: bool,
+        member: Member<'a>,
+        organization: Organization<'a>,
+    }
+    Ok(Reply(Body {
+        member_id: &v.member.member_id,
+        member_created: created,
+        member: v.member_json(),
+        organization: v.organization.view(),
+    })
+    .into_response())
+}
+
+pub async fn email_authenticate(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<EmailAuthenticateInput>,
+) -> ApiResult<Response> {
+    let (v, outcome) = otps::email_authenticate(&s.ctx, p.id(), input).await?;
+    Ok(auth_reply(&v, &outcome))
+}
+
+pub async fn sms_send(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<SmsSendInput>,
+) -> ApiResult<Response> {
+    let v = otps::sms_send(&s.ctx, p.id(), input).await?;
+    #[derive(Serialize)]
+    struct Body<'a> {
+        member_id: &'a str,
+        member: Member<'a>,
+        organization: Organization<'a>,
+    }
+    Ok(Reply(Body {
+        member_id: &v.member.member_id,
+        member: v.member_json(),
+        organization: v.organization.view(),
+    })
+    .into_response())
+}
+
+pub async fn sms_authenticate(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<SmsAuthenticateInput>,
+) -> ApiResult<Response> {
+    let (v, issued) = otps::sms_authenticate(&s.ctx, p.id(), input).await?;
+    #[derive(Serialize)]
+    struct Body<'a> {
+        member_id: &'a str,
+        member: Member<'a>,
+        organization: Organization<'a>,
+        session_token: &'a str,
+        session_jwt: &'a str,
+        member_session: MemberSession<'a>,
+    }
+    Ok(Reply(Body {
+        member_id: &v.member.member_id,
+        member: v.member_json(),
+        organization: v.organization.view(),
+        session_token: &issued.session_token,
+        session_jwt: &issued.session_jwt,
+        member_session: issued.member_session(),
+    })
+    .into_response())
+}
