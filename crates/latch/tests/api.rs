@@ -530,3 +530,53 @@ async fn failed_logins_are_limited_per_forwarded_client_address_only_behind_a_tr
         db.dispose().await;
     }
 }
+
+#[tokio::test]
+async fn an_expired_code_is_refused() {
+    on_each_engine(|s| async move {
+        use reqwest::Method as M;
+        s.call(
+            M::POST,
+            "/v1/b2b/organizations",
+            Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
+        )
+        .await;
+        s.call(
+            M::POST,
+            "/v1/b2b/organizations/acme/members",
+            Some(json!({"email_address": "a@acme.test"})),
+        )
+        .await;
+        let (st, b) = s
+            .call(
+                M::POST,
+                "/v1/b2b/otps/email/login_or_signup",
+                Some(json!({"organization_id": "acme", "email_address": "a@acme.test"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        let (_, outbox) = s.call(M::GET, "/latch/v1/outbox?recipient=a@acme.test", None).await;
+        let code = outbox["messages"][0]["code"].as_str().unwrap().to_string();
+        // Age the stored code past its expiry, as if ten minutes had gone by.
+        let store = &s.state.ctx.store;
+        let org = store.find_org(PROJECT, "acme").await.unwrap().unwrap();
+        let mut otp = store
+            .otp_for(PROJECT, &org.organization_id, "email", "a@acme.test")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(otp.code_hash, code, "the code itself is never stored");
+        otp.expires_at = latch_core::clock::Timestamp::now().plus_minutes(-1);
+        store.replace_otp(&otp).await.unwrap();
+        let (st, b) = s
+            .call(
+                M::POST,
+                "/v1/b2b/otps/email/authenticate",
+                Some(json!({"organization_id": "acme", "email_address": "a@acme.test", "code": code})),
+            )
+            .await;
+        assert_error(st, &b, 404, "otp_code_not_found");
+        s
+    })
+    .await;
+}
