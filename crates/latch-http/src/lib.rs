@@ -147,9 +147,20 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/b2b/otps/sms/send", post(routes::otps::sms_send))
         .route("/v1/b2b/otps/sms/authenticate", post(routes::otps::sms_authenticate))
-        // Discovery (organization-less codes) arrives with the discovery endpoints.
-        .route("/v1/b2b/otps/email/discovery/send", post(routes::not_supported))
-        .route("/v1/b2b/otps/email/discovery/authenticate", post(routes::not_supported))
+        .route("/v1/b2b/otps/email/discovery/send", post(routes::discovery::otp_send))
+        .route(
+            "/v1/b2b/otps/email/discovery/authenticate",
+            post(routes::discovery::otp_authenticate),
+        )
+        .route("/v1/b2b/discovery/organizations", post(routes::discovery::list))
+        .route(
+            "/v1/b2b/discovery/organizations/create",
+            post(routes::discovery::create),
+        )
+        .route(
+            "/v1/b2b/discovery/intermediate_sessions/exchange",
+            post(routes::discovery::exchange),
+        )
         .route("/v1/b2b/sessions", get(routes::sessions::get))
         .route("/v1/b2b/sessions/authenticate", post(routes::sessions::authenticate))
         .route("/v1/b2b/sessions/revoke", post(routes::sessions::revoke))

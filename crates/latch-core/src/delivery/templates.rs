@@ -17,6 +17,7 @@ pub enum Kind {
     LoginOtp,
     SignupOtp,
     SmsOtp,
+    DiscoveryOtp,
 }
 
 impl Kind {
@@ -26,6 +27,7 @@ impl Kind {
             Kind::LoginOtp => "login_otp",
             Kind::SignupOtp => "signup_otp",
             Kind::SmsOtp => "sms_otp",
+            Kind::DiscoveryOtp => "discovery_otp",
         }
     }
 }
@@ -169,6 +171,38 @@ fn copy(kind: Kind, locale: &str) -> Copy {
             subject: "Welcome to {org}: your code",
             paragraphs: &[
                 "To finish signing up for {org}, use the code {code}.",
+                "It expires in {minutes} minutes.",
+            ],
+            action: None,
+        },
+        (DiscoveryOtp, "es") => Copy {
+            subject: "Tu código para continuar",
+            paragraphs: &[
+                "Usa el código {code} para ver tus organizaciones.",
+                "Caduca en {minutes} minutos.",
+            ],
+            action: None,
+        },
+        (DiscoveryOtp, "fr") => Copy {
+            subject: "Votre code pour continuer",
+            paragraphs: &[
+                "Utilisez le code {code} pour voir vos organisations.",
+                "Il expire dans {minutes} minutes.",
+            ],
+            action: None,
+        },
+        (DiscoveryOtp, "pt-br") => Copy {
+            subject: "Seu código para continuar",
+            paragraphs: &[
+                "Use o código {code} para ver suas organizações.",
+                "Ele expira em {minutes} minutos.",
+            ],
+            action: None,
+        },
+        (DiscoveryOtp, _) => Copy {
+            subject: "Your code to continue",
+            paragraphs: &[
+                "Use the code {code} to see your organizations.",
                 "It expires in {minutes} minutes.",
             ],
             action: None,

@@ -70,7 +70,7 @@ pub fn mfa_method(f: &AuthFactor) -> Option<&'static str> {
 /// Methods Latch can authenticate with, offered when an organization allows all of them.
 const SUPPORTED_PRIMARY: &[&str] = &["email_otp", "password"];
 
-fn primary_missing(org: &OrgRecord, member: &MemberRecord, factors: &[AuthFactor]) -> Option<PrimaryRequired> {
+pub fn primary_missing(org: &OrgRecord, member: &MemberRecord, factors: &[AuthFactor]) -> Option<PrimaryRequired> {
     let restricted = org.settings.auth_methods == "RESTRICTED" && !member.is_breakglass;
     let allowed = &org.settings.allowed_auth_methods;
     // Some primary factor must be present, and in a restricted organization an allowed one.
@@ -95,7 +95,7 @@ pub fn mfa_needed(org: &OrgRecord, member: &MemberRecord) -> bool {
     org.settings.mfa_policy == "REQUIRED_FOR_ALL" || member.mfa_enrolled
 }
 
-fn mfa_missing(org: &OrgRecord, member: &MemberRecord, factors: &[AuthFactor]) -> Option<MfaRequired> {
+pub fn mfa_missing(org: &OrgRecord, member: &MemberRecord, factors: &[AuthFactor]) -> Option<MfaRequired> {
     if !mfa_needed(org, member) {
         return None;
     }

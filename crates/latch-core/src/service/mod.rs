@@ -3,6 +3,7 @@
 pub mod address_guard;
 pub mod auth_flow;
 pub mod authz;
+pub mod discovery;
 pub mod intermediate;
 pub mod members;
 pub mod organizations;

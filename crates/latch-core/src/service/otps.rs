@@ -39,7 +39,7 @@ fn digest(salt: &str, code: &str) -> String {
     sha256_hex(&format!("{salt}:{code}"))
 }
 
-fn email_minutes(given: Option<i64>) -> CoreResult<i64> {
+pub(crate) fn email_minutes(given: Option<i64>) -> CoreResult<i64> {
     let m = given.unwrap_or(EMAIL_DEFAULT_MINUTES);
     if !(2..=15).contains(&m) {
         return Err(CoreError::invalid(
@@ -50,7 +50,7 @@ fn email_minutes(given: Option<i64>) -> CoreResult<i64> {
     Ok(m)
 }
 
-fn no_custom_templates(ids: &[&Option<String>]) -> CoreResult<()> {
+pub(crate) fn no_custom_templates(ids: &[&Option<String>]) -> CoreResult<()> {
     match ids.iter().find_map(|t| t.as_deref()) {
         Some(t) => Err(CoreError::invalid(
             "invalid_template_id",
@@ -62,7 +62,7 @@ fn no_custom_templates(ids: &[&Option<String>]) -> CoreResult<()> {
 
 /// Stores a fresh code for the recipient (replacing any earlier one) and sends it.
 #[allow(clippy::too_many_arguments)]
-async fn send_code(
+pub(crate) async fn send_code(
     ctx: &Ctx,
     project_id: &str,
     scope: &str,
@@ -132,7 +132,7 @@ fn code_not_found() -> CoreError {
 }
 
 /// Checks `code` against the live code for the recipient and uses it up.
-async fn verify_code(
+pub(crate) async fn verify_code(
     ctx: &Ctx,
     project_id: &str,
     scope: &str,
@@ -180,7 +180,7 @@ pub struct LoginOrSignupInput {
     pub signup_expiration_minutes: Option<i64>,
 }
 
-fn jit_allowed(org: &OrgRecord, email: &str) -> bool {
+pub(crate) fn jit_allowed(org: &OrgRecord, email: &str) -> bool {
     org.settings.email_jit_provisioning == "RESTRICTED"
         && org
             .settings

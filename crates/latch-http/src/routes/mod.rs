@@ -1,6 +1,7 @@
 //! Routes, one module per API family, mirroring Stytch's paths.
 
 pub mod auth_reply;
+pub mod discovery;
 pub mod health;
 pub mod members;
 pub mod organizations;
