@@ -44,4 +44,7 @@ pub struct Settings {
     pub argon2: Argon2Params,
     pub limits: Limits,
     pub redirects: Redirects,
+    /// One password per email address, shared by all of a person's memberships (Stytch's
+    /// cross-organization passwords), with the discovery password endpoints enabled.
+    pub cross_org_passwords: bool,
 }

@@ -127,15 +127,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/b2b/passwords/discovery/authenticate",
-            post(routes::passwords::cross_org_not_enabled),
+            post(routes::passwords::discovery_authenticate),
         )
         .route(
             "/v1/b2b/passwords/discovery/email/reset/start",
-            post(routes::passwords::cross_org_not_enabled),
+            post(routes::passwords::discovery_reset_start),
         )
         .route(
             "/v1/b2b/passwords/discovery/email/reset",
-            post(routes::passwords::cross_org_not_enabled),
+            post(routes::passwords::discovery_reset),
         )
         .route(
             "/v1/b2b/otps/email/login_or_signup",

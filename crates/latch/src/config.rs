@@ -61,6 +61,9 @@ pub struct Config {
     pub hibp_timeout_ms: u64,
     /// When the range API cannot be reached: refuse (true) or allow (false, logged).
     pub hibp_fail_closed: bool,
+    /// One password per email address shared by all of a person's memberships (enables the
+    /// `passwords.discovery.*` endpoints).
+    pub cross_org_passwords: bool,
 }
 
 impl Default for Config {
@@ -101,6 +104,7 @@ impl Default for Config {
             hibp_range_api_url: None,
             hibp_timeout_ms: 2_000,
             hibp_fail_closed: false,
+            cross_org_passwords: false,
         }
     }
 }
@@ -238,6 +242,7 @@ impl Config {
         parsed! {
             "LATCH_HIBP_TIMEOUT_MS" => hibp_timeout_ms,
             "LATCH_HIBP_FAIL_CLOSED" => hibp_fail_closed,
+            "LATCH_CROSS_ORG_PASSWORDS" => cross_org_passwords,
         }
         if let Some(path) = get("LATCH_BOOTSTRAP_SECRET_FILE") {
             let secret = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
@@ -357,6 +362,7 @@ impl Config {
                 login: self.default_login_redirect_url.clone(),
                 reset_password: self.default_reset_password_redirect_url.clone(),
             },
+            cross_org_passwords: self.cross_org_passwords,
         })
     }
 
@@ -439,6 +445,7 @@ impl Config {
             "LATCH_FORWARDED_CLIENT_MAX_FAILURES",
             "LATCH_PEER_MAX_FAILURES",
             "LATCH_ADDRESS_FAILURE_WINDOW_MINUTES",
+            "LATCH_CROSS_ORG_PASSWORDS",
         ];
         vars.filter(|v| v.starts_with("LATCH_") && !KNOWN.contains(&v.as_str()) && !OTHER_VARS.contains(&v.as_str()))
             .collect()

@@ -191,12 +191,26 @@ pub struct DiscoveryResult {
 pub async fn otp_authenticate(ctx: &Ctx, project_id: &str, input: OtpAuthenticateInput) -> CoreResult<DiscoveryResult> {
     let email = validate::normalize_email(&input.email_address)?;
     otps::verify_code(ctx, project_id, SCOPE, Channel::Email, &email, &input.code).await?;
-    let factors = vec![AuthFactor::email_otp(&email_id(&email), &email, Timestamp::now())];
-    let discovered = discover(ctx, project_id, &email, &factors, true).await?;
-    let (_, token) = intermediate::create(ctx, project_id, None, None, &email, factors).await?;
+    with_factors(ctx, project_id, &email, vec![email_factor(&email)]).await
+}
+
+/// An email factor proven before any member exists.
+pub fn email_factor(email: &str) -> AuthFactor {
+    AuthFactor::email_otp(&email_id(email), email, Timestamp::now())
+}
+
+/// A discovery intermediate session holding `factors` for `email`, and what it can enter.
+pub async fn with_factors(
+    ctx: &Ctx,
+    project_id: &str,
+    email: &str,
+    factors: Vec<AuthFactor>,
+) -> CoreResult<DiscoveryResult> {
+    let discovered = discover(ctx, project_id, email, &factors, true).await?;
+    let (_, token) = intermediate::create(ctx, project_id, None, None, email, factors).await?;
     Ok(DiscoveryResult {
         intermediate_session_token: token,
-        email,
+        email: email.to_string(),
         discovered,
         organization_id_hint: None,
     })

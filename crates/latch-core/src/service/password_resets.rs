@@ -10,6 +10,7 @@ use crate::delivery::{Channel, Message};
 use crate::error::{CoreError, CoreResult};
 use crate::model::credentials::ResetTokenRecord;
 use crate::model::member::{MemberRecord, STATUS_DELETED};
+use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
 use crate::rbac::MEMBER;
 use crate::service::auth_flow::{self, Outcome, PrimaryAuth};
@@ -51,27 +52,9 @@ fn reset_link(redirect: &str, token: &str) -> String {
 pub async fn reset_start(ctx: &Ctx, project_id: &str, input: ResetStartInput) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let email = validate::normalize_email(&input.email_address)?;
-    let minutes = input
-        .reset_password_expiration_minutes
-        .unwrap_or(DEFAULT_EXPIRY_MINUTES);
-    if !(5..=MAX_EXPIRY_MINUTES).contains(&minutes) {
-        return Err(CoreError::invalid(
-            "invalid_expiration",
-            "reset_password_expiration_minutes must be between 5 and 10080.",
-        ));
-    }
+    let minutes = expiry_minutes(input.reset_password_expiration_minutes)?;
     let locale = templates::locale(input.locale.as_deref())?;
-    let redirect = input
-        .reset_password_redirect_url
-        .filter(|u| !u.is_empty())
-        .or_else(|| ctx.settings.redirects.reset_password.clone())
-        .ok_or_else(|| {
-            CoreError::invalid(
-                "no_reset_password_redirect_url",
-                "Pass reset_password_redirect_url or configure default_reset_password_redirect_url.",
-            )
-        })?;
-    validate::http_url("reset_password_redirect_url", &redirect)?;
+    let redirect = redirect_or_default(ctx, input.reset_password_redirect_url)?;
     if let Some(t) = &input.reset_password_template_id {
         // Custom templates arrive with the email delivery work; refuse rather than ignore.
         return Err(CoreError::invalid(
@@ -85,6 +68,22 @@ pub async fn reset_start(ctx: &Ctx, project_id: &str, input: ResetStartInput) ->
         .member_by_email(project_id, &org.organization_id, &email)
         .await?
         .ok_or_else(CoreError::member_not_found)?;
+    send_reset(ctx, &org, &member, &redirect, minutes, challenge, locale).await?;
+    MemberView::load(ctx, member, org).await
+}
+
+/// Stores a one-time reset token for `member` and emails the link.
+async fn send_reset(
+    ctx: &Ctx,
+    org: &OrgRecord,
+    member: &MemberRecord,
+    redirect: &str,
+    minutes: i64,
+    challenge: Option<String>,
+    locale: &'static str,
+) -> CoreResult<()> {
+    let project_id = member.project_id.as_str();
+    let email = member.email.clone();
     let token = random_token(32);
     let now = Timestamp::now();
     ctx.store
@@ -99,7 +98,7 @@ pub async fn reset_start(ctx: &Ctx, project_id: &str, input: ResetStartInput) ->
             expires_at: now.plus_minutes(minutes),
         })
         .await?;
-    let url = reset_link(&redirect, &token);
+    let url = reset_link(redirect, &token);
     let minutes_text = minutes.to_string();
     let rendered = templates::render(
         Kind::PasswordReset,
@@ -128,7 +127,118 @@ pub async fn reset_start(ctx: &Ctx, project_id: &str, input: ResetStartInput) ->
         ctx.store.take_reset_token(project_id, &sha256_hex(&token)).await?;
         return Err(e);
     }
-    MemberView::load(ctx, member, org).await
+    Ok(())
+}
+
+fn redirect_or_default(ctx: &Ctx, given: Option<String>) -> CoreResult<String> {
+    let redirect = given
+        .filter(|u| !u.is_empty())
+        .or_else(|| ctx.settings.redirects.reset_password.clone())
+        .ok_or_else(|| {
+            CoreError::invalid(
+                "no_reset_password_redirect_url",
+                "Pass reset_password_redirect_url or configure default_reset_password_redirect_url.",
+            )
+        })?;
+    validate::http_url("reset_password_redirect_url", &redirect)?;
+    Ok(redirect)
+}
+
+fn expiry_minutes(given: Option<i64>) -> CoreResult<i64> {
+    let minutes = given.unwrap_or(DEFAULT_EXPIRY_MINUTES);
+    if !(5..=MAX_EXPIRY_MINUTES).contains(&minutes) {
+        return Err(CoreError::invalid(
+            "invalid_expiration",
+            "reset_password_expiration_minutes must be between 5 and 10080.",
+        ));
+    }
+    Ok(minutes)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DiscoveryResetStartInput {
+    pub email_address: String,
+    pub reset_password_redirect_url: Option<String>,
+    pub discovery_redirect_url: Option<String>,
+    pub reset_password_template_id: Option<String>,
+    pub reset_password_expiration_minutes: Option<i64>,
+    pub pkce_code_challenge: Option<String>,
+    pub locale: Option<String>,
+}
+
+/// Cross-org reset: a link for the email, whatever organization it is used in.
+pub async fn discovery_reset_start(ctx: &Ctx, project_id: &str, input: DiscoveryResetStartInput) -> CoreResult<()> {
+    crate::service::passwords::cross_org_enabled(ctx)?;
+    let email = validate::normalize_email(&input.email_address)?;
+    let minutes = expiry_minutes(input.reset_password_expiration_minutes)?;
+    let locale = templates::locale(input.locale.as_deref())?;
+    let redirect = redirect_or_default(ctx, input.reset_password_redirect_url)?;
+    if let Some(t) = &input.reset_password_template_id {
+        return Err(CoreError::invalid(
+            "invalid_template_id",
+            format!("No email template with id '{t}'."),
+        ));
+    }
+    let member = ctx
+        .store
+        .members_with_email(project_id, &email)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(CoreError::member_not_found)?;
+    let org = organizations::get(ctx, project_id, &member.organization_id).await?;
+    send_reset(
+        ctx,
+        &org,
+        &member,
+        &redirect,
+        minutes,
+        input.pkce_code_challenge.filter(|c| !c.is_empty()),
+        locale,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DiscoveryResetInput {
+    pub password_reset_token: String,
+    pub password: String,
+    pub pkce_code_verifier: Option<String>,
+}
+
+/// Completes a cross-org reset: the new password for every membership of the email, all their
+/// sessions revoked, and a discovery intermediate session (the link also proved the email).
+pub async fn discovery_reset(
+    ctx: &Ctx,
+    project_id: &str,
+    input: DiscoveryResetInput,
+) -> CoreResult<crate::service::discovery::DiscoveryResult> {
+    crate::service::passwords::cross_org_enabled(ctx)?;
+    let token_hash = sha256_hex(&input.password_reset_token);
+    let record = ctx
+        .store
+        .reset_token(project_id, &token_hash)
+        .await?
+        .ok_or_else(bad_token)?;
+    if record.expires_at <= Timestamp::now() {
+        ctx.store.take_reset_token(project_id, &token_hash).await?;
+        return Err(bad_token());
+    }
+    pkce_check(record.code_challenge.as_deref(), input.pkce_code_verifier.as_deref())?;
+    let mut member = live_member(ctx, project_id, &record.member_id).await?;
+    check_new_password(ctx, &input.password, &member.email).await?;
+    if !ctx.store.take_reset_token(project_id, &token_hash).await? {
+        return Err(bad_token());
+    }
+    set_password(ctx, &mut member, &input.password, true).await?;
+    for m in ctx.store.members_with_email(project_id, &member.email).await? {
+        ctx.store.delete_member_sessions(project_id, &m.member_id).await?;
+    }
+    let factors = vec![
+        AuthFactor::password(Timestamp::now()),
+        crate::service::discovery::email_factor(&member.email),
+    ];
+    crate::service::discovery::with_factors(ctx, project_id, &member.email, factors).await
 }
 
 fn pkce_check(challenge: Option<&str>, verifier: Option<&str>) -> CoreResult<()> {

@@ -47,7 +47,8 @@ pub async fn check_new_password(ctx: &Ctx, password: &str, email: &str) -> CoreR
     Ok(())
 }
 
-/// Hashes `password` with argon2id (on the CPU pool) and stores it as the member's password.
+/// Hashes `password` with argon2id (on the CPU pool) and stores it as the member's password; with
+/// cross-organization passwords, as the password of every membership of the same email.
 pub async fn set_password(ctx: &Ctx, member: &mut MemberRecord, password: &str, verify_email: bool) -> CoreResult<()> {
     let params = ctx.settings.argon2;
     let password = password.to_string();
@@ -56,7 +57,71 @@ pub async fn set_password(ctx: &Ctx, member: &mut MemberRecord, password: &str, 
         .run(move || params.hash(&password))
         .await?
         .map_err(CoreError::internal)?;
-    store_password(ctx, member, &hash, verify_email).await
+    store_password(ctx, member, &hash, verify_email).await?;
+    if ctx.settings.cross_org_passwords {
+        for mut other in ctx.store.members_with_email(&member.project_id, &member.email).await? {
+            if other.member_id != member.member_id {
+                // The same address: a proof of it (a reset link) verifies every membership.
+                store_password(ctx, &mut other, &hash, verify_email).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn cross_org_enabled(ctx: &Ctx) -> CoreResult<()> {
+    if !ctx.settings.cross_org_passwords {
+        return Err(CoreError::invalid(
+            "cross_org_passwords_not_enabled",
+            "Cross-organization passwords are not enabled for this project (setting cross_org_passwords).",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DiscoveryAuthenticateInput {
+    pub email_address: String,
+    pub password: String,
+}
+
+/// Cross-org login: the shared password of `email`, then the organizations it can enter.
+pub async fn discovery_authenticate(
+    ctx: &Ctx,
+    project_id: &str,
+    input: DiscoveryAuthenticateInput,
+    client: Option<&ClientIp>,
+) -> CoreResult<crate::service::discovery::DiscoveryResult> {
+    cross_org_enabled(ctx)?;
+    let email = validate::normalize_email(&input.email_address)?;
+    let members = ctx.store.members_with_email(project_id, &email).await?;
+    // Every membership holds the same hash; any one with a password answers for all.
+    let mut with_password = None;
+    for m in &members {
+        if ctx.store.password_of(project_id, &m.member_id).await?.is_some() {
+            with_password = Some(m.organization_id.clone());
+            break;
+        }
+    }
+    let org_id = with_password.unwrap_or_else(|| "-".into());
+    let verified = Throttle::new(project_id, &org_id, &email)
+        .verify(ctx, &input.password, client)
+        .await?;
+    let Verified::Yes(v) = verified else {
+        return Err(bad_credentials());
+    };
+    if v.stored.require_reset {
+        return Err(reset_required());
+    }
+    let policy = &ctx.settings.password;
+    if policy.breach_detection_on_authenticate
+        && evaluate(ctx, &input.password, Some(&email), true)
+            .await?
+            .breached_password
+    {
+        return Err(reset_required());
+    }
+    crate::service::discovery::with_factors(ctx, project_id, &email, vec![AuthFactor::password(Timestamp::now())]).await
 }
 
 /// Verifies the member's current password with the same lockout rules as `authenticate`.

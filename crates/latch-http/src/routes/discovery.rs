@@ -41,7 +41,7 @@ struct DiscoveryBody<'a> {
     organization_id_hint: Option<&'a str>,
 }
 
-fn discovery_reply(r: &DiscoveryResult) -> Response {
+pub fn discovery_reply(r: &DiscoveryResult) -> Response {
     let discovered_organizations = r
         .discovered
         .iter()

@@ -1,7 +1,6 @@
 //! `/v1/b2b/passwords…`: passwords.md.
 
 use crate::client_addr::ResolvedClient;
-use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, AuthProject, MemberAuthorization};
 use crate::reply::Reply;
@@ -15,10 +14,10 @@ use latch_core::model::organization::Organization;
 use latch_core::password::policy::StrengthReport;
 use latch_core::service::members::MemberView;
 use latch_core::service::password_resets::{
-    self, ByEmailInput, ExistingResetInput, ResetInput, ResetStartInput, SessionResetInput,
+    self, ByEmailInput, DiscoveryResetInput, DiscoveryResetStartInput, ExistingResetInput, ResetInput, ResetStartInput,
+    SessionResetInput,
 };
-use latch_core::service::passwords::{self, AuthenticateInput, MigrateInput};
-use latch_core::CoreError;
+use latch_core::service::passwords::{self, AuthenticateInput, DiscoveryAuthenticateInput, MigrateInput};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -150,11 +149,34 @@ pub async fn delete_by_email(
     ))
 }
 
-/// Latch's passwords belong to one organization; the cross-organization discovery flows answer
-/// Stytch's error for projects without cross-org passwords.
-pub async fn cross_org_not_enabled(_p: AuthProject) -> ApiError {
-    ApiError::Core(CoreError::invalid(
-        "cross_org_passwords_not_enabled",
-        "Cross-organization passwords are not enabled: Latch passwords are organization-scoped.",
+/// Cross-organization discovery login (when the project enables cross-org passwords).
+pub async fn discovery_authenticate(
+    State(s): State<AppState>,
+    p: AuthProject,
+    client: Option<Extension<ResolvedClient>>,
+    ApiJson(input): ApiJson<DiscoveryAuthenticateInput>,
+) -> ApiResult<Response> {
+    let ip = client.map(|c| c.0.ip());
+    Ok(crate::routes::discovery::discovery_reply(
+        &passwords::discovery_authenticate(&s.ctx, p.id(), input, ip.as_ref()).await?,
+    ))
+}
+
+pub async fn discovery_reset_start(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<DiscoveryResetStartInput>,
+) -> ApiResult<Reply<serde_json::Map<String, serde_json::Value>>> {
+    password_resets::discovery_reset_start(&s.ctx, p.id(), input).await?;
+    Ok(Reply(serde_json::Map::new()))
+}
+
+pub async fn discovery_reset(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<DiscoveryResetInput>,
+) -> ApiResult<Response> {
+    Ok(crate::routes::discovery::discovery_reply(
+        &password_resets::discovery_reset(&s.ctx, p.id(), input).await?,
     ))
 }
