@@ -42,7 +42,13 @@ impl Application {
         if let Some(c) = &breach.corpus {
             tracing::info!(entries = c.len(), "breach corpus loaded");
         }
-        let ctx = Ctx::new(shared.clone(), Arc::new(Outbox::new(shared)), policy, settings).with_breach_sources(breach);
+        let templates = config.custom_templates().map_err(|e| anyhow_like::err(e.to_string()))?;
+        if !templates.is_empty() {
+            tracing::info!(count = templates.len(), "custom templates loaded");
+        }
+        let ctx = Ctx::new(shared.clone(), Arc::new(Outbox::new(shared)), policy, settings)
+            .with_breach_sources(breach)
+            .with_templates(templates);
         let http = HttpConfig {
             max_body_bytes: config.max_body_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),

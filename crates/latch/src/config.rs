@@ -64,6 +64,9 @@ pub struct Config {
     /// One password per email address shared by all of a person's memberships (enables the
     /// `passwords.discovery.*` endpoints).
     pub cross_org_passwords: bool,
+    /// Custom message templates (`<dir>/<template_id>.toml`, `<dir>/<project_id>/<template_id>.toml`);
+    /// default `<data_dir>/templates` when it exists.
+    pub templates_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -105,6 +108,7 @@ impl Default for Config {
             hibp_timeout_ms: 2_000,
             hibp_fail_closed: false,
             cross_org_passwords: false,
+            templates_dir: None,
         }
     }
 }
@@ -236,6 +240,9 @@ impl Config {
         if let Some(v) = get("LATCH_BREACH_CORPUS_FILE") {
             self.breach_corpus_file = Some(PathBuf::from(v));
         }
+        if let Some(v) = get("LATCH_TEMPLATES_DIR") {
+            self.templates_dir = Some(PathBuf::from(v));
+        }
         if let Some(v) = get("LATCH_HIBP_RANGE_API_URL") {
             self.hibp_range_api_url = Some(v);
         }
@@ -272,6 +279,7 @@ impl Config {
         self.trusted_proxy_nets()?;
         self.rbac_policy()?;
         self.settings()?;
+        self.custom_templates()?;
         if self.housekeeping_interval_secs == 0 {
             return Err(ConfigError::Invalid(
                 "housekeeping_interval_secs must be at least 1".into(),
@@ -397,6 +405,82 @@ impl Config {
         Ok(latch_core::service::BreachSources { corpus, range_api })
     }
 
+    /// Custom templates from `templates_dir`. A file that does not parse, or names an unknown
+    /// message kind, stops the start: a silently ignored template would send the wrong email.
+    pub fn custom_templates(&self) -> Result<latch_core::delivery::custom::CustomTemplates, ConfigError> {
+        use latch_core::delivery::custom::{CustomTemplate, CustomTemplates};
+        const KINDS: &[&str] = &["password_reset", "login_otp", "signup_otp", "discovery_otp", "sms_otp"];
+        let mut out = CustomTemplates::default();
+        let dir = match &self.templates_dir {
+            Some(d) => d.clone(),
+            None => self.data_dir.join("templates"),
+        };
+        if !dir.exists() {
+            if self.templates_dir.is_some() {
+                return Err(ConfigError::Invalid(format!(
+                    "templates_dir {} does not exist",
+                    dir.display()
+                )));
+            }
+            return Ok(out);
+        }
+        let read_dir = |d: &Path| {
+            std::fs::read_dir(d).map_err(|source| ConfigError::Read {
+                path: d.display().to_string(),
+                source,
+            })
+        };
+        let mut load = |path: &Path, project: Option<&str>| -> Result<(), ConfigError> {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let t: CustomTemplate = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                path: path.display().to_string(),
+                source,
+            })?;
+            if !KINDS.contains(&t.kind.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "{}: kind must be one of {}",
+                    path.display(),
+                    KINDS.join(", ")
+                )));
+            }
+            let id = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            out.insert(project, id, t);
+            Ok(())
+        };
+        for entry in read_dir(&dir)? {
+            let path = entry
+                .map_err(|source| ConfigError::Read {
+                    path: dir.display().to_string(),
+                    source,
+                })?
+                .path();
+            if path.is_dir() {
+                let project = path
+                    .file_name()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default()
+                    .to_string();
+                for inner in read_dir(&path)? {
+                    let p = inner
+                        .map_err(|source| ConfigError::Read {
+                            path: path.display().to_string(),
+                            source,
+                        })?
+                        .path();
+                    if p.extension().is_some_and(|e| e == "toml") {
+                        load(&p, Some(&project))?;
+                    }
+                }
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                load(&path, None)?;
+            }
+        }
+        Ok(out)
+    }
+
     /// The database to open: the configured URL, else the SQLite file in `data_dir`.
     pub fn database_url(&self) -> String {
         if self.database_url.is_empty() {
@@ -446,6 +530,7 @@ impl Config {
             "LATCH_PEER_MAX_FAILURES",
             "LATCH_ADDRESS_FAILURE_WINDOW_MINUTES",
             "LATCH_CROSS_ORG_PASSWORDS",
+            "LATCH_TEMPLATES_DIR",
         ];
         vars.filter(|v| v.starts_with("LATCH_") && !KNOWN.contains(&v.as_str()) && !OTHER_VARS.contains(&v.as_str()))
             .collect()

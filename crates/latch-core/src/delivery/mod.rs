@@ -109,4 +109,5 @@ impl Delivery for Outbox {
         Ok(())
     }
 }
+pub mod custom;
 pub mod templates;

@@ -162,15 +162,20 @@ pub async fn otp_send(ctx: &Ctx, project_id: &str, input: SendInput) -> CoreResu
     let email = validate::normalize_email(&input.email_address)?;
     let minutes = otps::email_minutes(input.discovery_expiration_minutes)?;
     let locale = templates::locale(input.locale.as_deref())?;
-    otps::no_custom_templates(&[&input.login_template_id])?;
+
     let minutes_text = minutes.to_string();
     otps::send_code(ctx, project_id, SCOPE, Channel::Email, &email, None, minutes, |code| {
-        let vars = [("code", code), ("minutes", minutes_text.as_str())];
-        (
+        let vars = [
+            ("code", code),
+            ("minutes", minutes_text.as_str()),
+            ("email", email.as_str()),
+        ];
+        let template = input.login_template_id.as_deref();
+        Ok((
             Kind::DiscoveryOtp,
             locale,
-            templates::render(Kind::DiscoveryOtp, locale, &vars, None),
-        )
+            ctx.render(project_id, template, Kind::DiscoveryOtp, locale, &vars, None)?,
+        ))
     })
     .await
 }

@@ -41,6 +41,7 @@ pub struct Ctx {
     pub policy: Arc<Policy>,
     pub settings: Arc<Settings>,
     pub breach: Arc<BreachSources>,
+    pub templates: Arc<crate::delivery::custom::CustomTemplates>,
     /// A hash to verify against when an account does not exist, so both paths cost the same.
     dummy_hash: Arc<tokio::sync::OnceCell<PasswordHash>>,
 }
@@ -56,7 +57,35 @@ impl Ctx {
             policy: Arc::new(policy),
             settings: Arc::new(settings),
             breach: Arc::new(BreachSources::default()),
+            templates: Arc::new(Default::default()),
             dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
+        }
+    }
+
+    pub fn with_templates(mut self, templates: crate::delivery::custom::CustomTemplates) -> Self {
+        self.templates = Arc::new(templates);
+        self
+    }
+
+    /// Renders a message: the custom template `template_id` if one is named, else the built-in copy.
+    pub fn render(
+        &self,
+        project_id: &str,
+        template_id: Option<&str>,
+        kind: crate::delivery::templates::Kind,
+        locale: &str,
+        vars: &[(&str, &str)],
+        url: Option<&str>,
+    ) -> crate::error::CoreResult<crate::delivery::templates::Rendered> {
+        match template_id.filter(|t| !t.is_empty()) {
+            Some(id) => {
+                let mut all: Vec<(&str, &str)> = vars.to_vec();
+                if let Some(u) = url {
+                    all.push(("url", u));
+                }
+                Ok(self.templates.find(project_id, id, kind)?.render(locale, &all))
+            }
+            None => Ok(crate::delivery::templates::render(kind, locale, vars, url)),
         }
     }
 

@@ -50,16 +50,6 @@ pub(crate) fn email_minutes(given: Option<i64>) -> CoreResult<i64> {
     Ok(m)
 }
 
-pub(crate) fn no_custom_templates(ids: &[&Option<String>]) -> CoreResult<()> {
-    match ids.iter().find_map(|t| t.as_deref()) {
-        Some(t) => Err(CoreError::invalid(
-            "invalid_template_id",
-            format!("No template with id '{t}'."),
-        )),
-        None => Ok(()),
-    }
-}
-
 /// Stores a fresh code for the recipient (replacing any earlier one) and sends it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn send_code(
@@ -70,7 +60,7 @@ pub(crate) async fn send_code(
     recipient: &str,
     member_id: Option<&str>,
     minutes: i64,
-    render: impl FnOnce(&str) -> (Kind, &'static str, templates::Rendered),
+    render: impl FnOnce(&str) -> CoreResult<(Kind, &'static str, templates::Rendered)>,
 ) -> CoreResult<()> {
     let now = Timestamp::now();
     let key = format!("{project_id}:{}:{recipient}", channel.as_str());
@@ -103,7 +93,13 @@ pub(crate) async fn send_code(
         expires_at: now.plus_minutes(minutes),
     };
     ctx.store.replace_otp(&record).await?;
-    let (kind, locale, rendered) = render(&code);
+    let (kind, locale, rendered) = match render(&code) {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.store.delete_otp(&record.otp_id).await?;
+            return Err(e);
+        }
+    };
     let message = Message {
         project_id: project_id.to_string(),
         channel,
@@ -202,7 +198,7 @@ pub async fn email_login_or_signup(
     let locale = templates::locale(input.locale.as_deref())?;
     let login_minutes = email_minutes(input.login_expiration_minutes)?;
     let signup_minutes = email_minutes(input.signup_expiration_minutes)?;
-    no_custom_templates(&[&input.login_template_id, &input.signup_template_id])?;
+
     let existing = ctx
         .store
         .member_by_email(project_id, &org.organization_id, &email)
@@ -221,10 +217,10 @@ pub async fn email_login_or_signup(
         }
     };
     let login = view.member.status == STATUS_ACTIVE;
-    let (kind, minutes) = if login {
-        (Kind::LoginOtp, login_minutes)
+    let (kind, minutes, template_id) = if login {
+        (Kind::LoginOtp, login_minutes, input.login_template_id.as_deref())
     } else {
-        (Kind::SignupOtp, signup_minutes)
+        (Kind::SignupOtp, signup_minutes, input.signup_template_id.as_deref())
     };
     let minutes_text = minutes.to_string();
     send_code(
@@ -236,11 +232,13 @@ pub async fn email_login_or_signup(
         Some(&view.member.member_id),
         minutes,
         |code| {
-            (
+            let mut vars = org_vars(&org, code, &minutes_text).to_vec();
+            vars.push(("email", email.as_str()));
+            Ok((
                 kind,
                 locale,
-                templates::render(kind, locale, &org_vars(&org, code, &minutes_text), None),
-            )
+                ctx.render(project_id, template_id, kind, locale, &vars, None)?,
+            ))
         },
     )
     .await?;
@@ -328,16 +326,12 @@ pub async fn send_mfa_sms(ctx: &Ctx, member: &MemberRecord, org: &OrgRecord, loc
         Some(&member.member_id),
         SMS_MINUTES,
         |code| {
-            (
+            let vars = [("org", org.name.as_str()), ("code", code)];
+            Ok((
                 Kind::SmsOtp,
                 locale,
-                templates::render(
-                    Kind::SmsOtp,
-                    locale,
-                    &[("org", org.name.as_str()), ("code", code)],
-                    None,
-                ),
-            )
+                templates::render(Kind::SmsOtp, locale, &vars, None),
+            ))
         },
     )
     .await

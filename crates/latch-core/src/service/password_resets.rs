@@ -55,12 +55,10 @@ pub async fn reset_start(ctx: &Ctx, project_id: &str, input: ResetStartInput) ->
     let minutes = expiry_minutes(input.reset_password_expiration_minutes)?;
     let locale = templates::locale(input.locale.as_deref())?;
     let redirect = redirect_or_default(ctx, input.reset_password_redirect_url)?;
-    if let Some(t) = &input.reset_password_template_id {
-        // Custom templates arrive with the email delivery work; refuse rather than ignore.
-        return Err(CoreError::invalid(
-            "invalid_template_id",
-            format!("No email template with id '{t}'."),
-        ));
+    let template = input.reset_password_template_id.filter(|t| !t.is_empty());
+    if let Some(t) = &template {
+        // Checked before anything is stored or sent.
+        ctx.templates.find(project_id, t, Kind::PasswordReset)?;
     }
     let challenge = input.code_challenge.filter(|c| !c.is_empty());
     let member = ctx
@@ -68,7 +66,17 @@ pub async fn reset_start(ctx: &Ctx, project_id: &str, input: ResetStartInput) ->
         .member_by_email(project_id, &org.organization_id, &email)
         .await?
         .ok_or_else(CoreError::member_not_found)?;
-    send_reset(ctx, &org, &member, &redirect, minutes, challenge, locale).await?;
+    send_reset(
+        ctx,
+        &org,
+        &member,
+        &redirect,
+        minutes,
+        challenge,
+        locale,
+        template.as_deref(),
+    )
+    .await?;
     MemberView::load(ctx, member, org).await
 }
 
@@ -81,6 +89,7 @@ async fn send_reset(
     minutes: i64,
     challenge: Option<String>,
     locale: &'static str,
+    template_id: Option<&str>,
 ) -> CoreResult<()> {
     let project_id = member.project_id.as_str();
     let email = member.email.clone();
@@ -100,12 +109,18 @@ async fn send_reset(
         .await?;
     let url = reset_link(redirect, &token);
     let minutes_text = minutes.to_string();
-    let rendered = templates::render(
-        Kind::PasswordReset,
-        locale,
-        &[("org", &org.name), ("email", &email), ("minutes", &minutes_text)],
-        Some(&url),
-    );
+    let vars = [
+        ("org", org.name.as_str()),
+        ("email", email.as_str()),
+        ("minutes", minutes_text.as_str()),
+    ];
+    let rendered = match ctx.render(project_id, template_id, Kind::PasswordReset, locale, &vars, Some(&url)) {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.store.take_reset_token(project_id, &sha256_hex(&token)).await?;
+            return Err(e);
+        }
+    };
     let sent = ctx
         .delivery
         .send(Message {
@@ -173,11 +188,10 @@ pub async fn discovery_reset_start(ctx: &Ctx, project_id: &str, input: Discovery
     let minutes = expiry_minutes(input.reset_password_expiration_minutes)?;
     let locale = templates::locale(input.locale.as_deref())?;
     let redirect = redirect_or_default(ctx, input.reset_password_redirect_url)?;
-    if let Some(t) = &input.reset_password_template_id {
-        return Err(CoreError::invalid(
-            "invalid_template_id",
-            format!("No email template with id '{t}'."),
-        ));
+    let template = input.reset_password_template_id.filter(|t| !t.is_empty());
+    if let Some(t) = &template {
+        // Checked before anything is stored or sent.
+        ctx.templates.find(project_id, t, Kind::PasswordReset)?;
     }
     let member = ctx
         .store
@@ -195,6 +209,7 @@ pub async fn discovery_reset_start(ctx: &Ctx, project_id: &str, input: Discovery
         minutes,
         input.pkce_code_challenge.filter(|c| !c.is_empty()),
         locale,
+        template.as_deref(),
     )
     .await
 }
