@@ -66,31 +66,36 @@ pub async fn reset_start(ctx: &Ctx, project_id: &str, input: ResetStartInput) ->
         .member_by_email(project_id, &org.organization_id, &email)
         .await?
         .ok_or_else(CoreError::member_not_found)?;
-    send_reset(
-        ctx,
-        &org,
-        &member,
-        &redirect,
+    let how = ResetEmail {
+        redirect: &redirect,
         minutes,
         challenge,
         locale,
-        template.as_deref(),
-    )
-    .await?;
+        template_id: template.as_deref(),
+    };
+    send_reset(ctx, &org, &member, how).await?;
     MemberView::load(ctx, member, org).await
 }
 
 /// Stores a one-time reset token for `member` and emails the link.
-async fn send_reset(
-    ctx: &Ctx,
-    org: &OrgRecord,
-    member: &MemberRecord,
-    redirect: &str,
+/// How a reset email is built: where its link points, how long it lives, its PKCE challenge,
+/// language and template.
+struct ResetEmail<'a> {
+    redirect: &'a str,
     minutes: i64,
     challenge: Option<String>,
     locale: &'static str,
-    template_id: Option<&str>,
-) -> CoreResult<()> {
+    template_id: Option<&'a str>,
+}
+
+async fn send_reset(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, how: ResetEmail<'_>) -> CoreResult<()> {
+    let ResetEmail {
+        redirect,
+        minutes,
+        challenge,
+        locale,
+        template_id,
+    } = how;
     let project_id = member.project_id.as_str();
     let email = member.email.clone();
     let token = random_token(32);
@@ -201,17 +206,15 @@ pub async fn discovery_reset_start(ctx: &Ctx, project_id: &str, input: Discovery
         .next()
         .ok_or_else(CoreError::member_not_found)?;
     let org = organizations::get(ctx, project_id, &member.organization_id).await?;
-    send_reset(
-        ctx,
-        &org,
-        &member,
-        &redirect,
+    let challenge = input.pkce_code_challenge.filter(|c| !c.is_empty());
+    let how = ResetEmail {
+        redirect: &redirect,
         minutes,
-        input.pkce_code_challenge.filter(|c| !c.is_empty()),
+        challenge,
         locale,
-        template.as_deref(),
-    )
-    .await
+        template_id: template.as_deref(),
+    };
+    send_reset(ctx, &org, &member, how).await
 }
 
 #[derive(Debug, Deserialize)]
