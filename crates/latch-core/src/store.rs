@@ -4,7 +4,9 @@
 use crate::clock::Timestamp;
 use crate::delivery::StoredMessage;
 use crate::error::StoreError;
-use crate::model::credentials::{IntermediateRecord, OtpRecord, PasswordRecord, ResetTokenRecord};
+use crate::model::credentials::{
+    IntermediateRecord, OtpRecord, PasswordRecord, RecoveryCodeRecord, ResetTokenRecord, TotpRecord,
+};
 use crate::model::member::{MemberRecord, RetiredEmail};
 use crate::model::organization::OrgRecord;
 use crate::model::project::Project;
@@ -160,6 +162,23 @@ pub trait Store: Send + Sync + 'static {
     async fn otp_failed(&self, otp_id: &str) -> StoreResult<i64>;
     /// Deletes it; false when another request used it first.
     async fn delete_otp(&self, otp_id: &str) -> StoreResult<bool>;
+
+    // TOTP and recovery codes
+    /// Replaces the member's registration and recovery codes in one transaction.
+    async fn save_totp(&self, totp: &TotpRecord, codes: &[RecoveryCodeRecord]) -> StoreResult<()>;
+    async fn totp_of(&self, project_id: &str, member_id: &str) -> StoreResult<Option<TotpRecord>>;
+    /// Activates the registration and records the accepted step, only if the step is newer.
+    async fn use_totp_step(&self, totp_id: &str, step: i64) -> StoreResult<bool>;
+    async fn delete_totp(&self, project_id: &str, member_id: &str) -> StoreResult<()>;
+    async fn recovery_codes(&self, project_id: &str, member_id: &str) -> StoreResult<Vec<RecoveryCodeRecord>>;
+    /// Marks the code used; false when it was already used.
+    async fn use_recovery_code(&self, code_id: &str) -> StoreResult<bool>;
+    async fn replace_recovery_codes(
+        &self,
+        project_id: &str,
+        member_id: &str,
+        codes: &[RecoveryCodeRecord],
+    ) -> StoreResult<()>;
 
     // Intermediate sessions
     async fn insert_intermediate(&self, ist: &IntermediateRecord) -> StoreResult<()>;

@@ -161,6 +161,15 @@ pub fn router(state: AppState) -> Router {
             "/v1/b2b/discovery/intermediate_sessions/exchange",
             post(routes::discovery::exchange),
         )
+        .route("/v1/b2b/totp", post(routes::totps::create))
+        .route("/v1/b2b/totp/authenticate", post(routes::totps::authenticate))
+        .route("/v1/b2b/totp/migrate", post(routes::totps::migrate))
+        .route("/v1/b2b/recovery_codes/recover", post(routes::totps::recover))
+        .route("/v1/b2b/recovery_codes/rotate", post(routes::totps::rotate))
+        .route(
+            "/v1/b2b/recovery_codes/{organization_id}/{member_id}",
+            get(routes::totps::get_codes),
+        )
         .route("/v1/b2b/sessions", get(routes::sessions::get))
         .route("/v1/b2b/sessions/authenticate", post(routes::sessions::authenticate))
         .route("/v1/b2b/sessions/revoke", post(routes::sessions::revoke))

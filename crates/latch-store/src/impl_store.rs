@@ -6,7 +6,9 @@ use crate::search::{member_where, org_where, paginate};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::delivery::StoredMessage;
-use latch_core::model::credentials::{IntermediateRecord, OtpRecord, PasswordRecord, ResetTokenRecord};
+use latch_core::model::credentials::{
+    IntermediateRecord, OtpRecord, PasswordRecord, RecoveryCodeRecord, ResetTokenRecord, TotpRecord,
+};
 use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::OrgRecord;
 use latch_core::model::project::Project;
@@ -64,6 +66,19 @@ fn domain_stmts(o: &OrgRecord) -> Vec<(&'static str, Vec<Arg>)> {
                 args![&o.organization_id, kind, d],
             ));
         }
+    }
+    out
+}
+
+/// Statements that replace a member's recovery codes.
+fn recovery_stmts(member_id: &str, codes: &[RecoveryCodeRecord]) -> Vec<(&'static str, Vec<Arg>)> {
+    let mut out: Vec<(&'static str, Vec<Arg>)> =
+        vec![("DELETE FROM recovery_codes WHERE member_id = $1", args![member_id])];
+    for c in codes {
+        out.push((
+            "INSERT INTO recovery_codes (code_id, project_id, member_id, code_hash, hint, used, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            args![&c.code_id, &c.project_id, &c.member_id, &c.code_hash, &c.hint, c.used, c.created_at.millis()],
+        ));
     }
     out
 }
@@ -737,6 +752,126 @@ impl Store for SqlStore {
             .exec("DELETE FROM otp_codes WHERE otp_id = $1", args![otp_id])
             .await?
             == 1)
+    }
+
+    async fn save_totp(&self, t: &TotpRecord, codes: &[RecoveryCodeRecord]) -> StoreResult<()> {
+        let mut stmts = vec![
+            ("DELETE FROM totp_registrations WHERE member_id = $1", args![&t.member_id]),
+            (
+                "INSERT INTO totp_registrations (totp_id, project_id, member_id, secret, active, last_used_step, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                args![&t.totp_id, &t.project_id, &t.member_id, &t.secret, t.active, t.last_used_step, t.created_at.millis(), t.expires_at.millis()],
+            ),
+        ];
+        stmts.extend(recovery_stmts(&t.member_id, codes));
+        self.tx(stmts).await
+    }
+
+    async fn totp_of(&self, project_id: &str, member_id: &str) -> StoreResult<Option<TotpRecord>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            totp_id: String,
+            project_id: String,
+            member_id: String,
+            secret: String,
+            active: bool,
+            last_used_step: i64,
+            created_at: i64,
+            expires_at: i64,
+        }
+        let row: Option<Row> = self
+            .opt(
+                "SELECT totp_id, project_id, member_id, secret, active, last_used_step, created_at, expires_at \
+                 FROM totp_registrations WHERE member_id = $1 AND project_id = $2",
+                args![member_id, project_id],
+            )
+            .await?;
+        Ok(row.map(|r| TotpRecord {
+            totp_id: r.totp_id,
+            project_id: r.project_id,
+            member_id: r.member_id,
+            secret: r.secret,
+            active: r.active,
+            last_used_step: r.last_used_step,
+            created_at: Timestamp(r.created_at),
+            expires_at: Timestamp(r.expires_at),
+        }))
+    }
+
+    async fn use_totp_step(&self, totp_id: &str, step: i64) -> StoreResult<bool> {
+        // One conditional update: of two concurrent uses of the same code only one wins.
+        let n = self
+            .exec(
+                "UPDATE totp_registrations SET last_used_step = $2, active = $3 WHERE totp_id = $1 AND last_used_step < $2",
+                args![totp_id, step, true],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn delete_totp(&self, project_id: &str, member_id: &str) -> StoreResult<()> {
+        self.tx(vec![
+            (
+                "DELETE FROM totp_registrations WHERE member_id = $1 AND project_id = $2",
+                args![member_id, project_id],
+            ),
+            (
+                "DELETE FROM recovery_codes WHERE member_id = $1 AND project_id = $2",
+                args![member_id, project_id],
+            ),
+        ])
+        .await
+    }
+
+    async fn recovery_codes(&self, project_id: &str, member_id: &str) -> StoreResult<Vec<RecoveryCodeRecord>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            code_id: String,
+            project_id: String,
+            member_id: String,
+            code_hash: String,
+            hint: String,
+            used: bool,
+            created_at: i64,
+        }
+        let rows: Vec<Row> = self
+            .all(
+                "SELECT code_id, project_id, member_id, code_hash, hint, used, created_at FROM recovery_codes \
+                 WHERE member_id = $1 AND project_id = $2 ORDER BY code_id",
+                args![member_id, project_id],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RecoveryCodeRecord {
+                code_id: r.code_id,
+                project_id: r.project_id,
+                member_id: r.member_id,
+                code_hash: r.code_hash,
+                hint: r.hint,
+                used: r.used,
+                created_at: Timestamp(r.created_at),
+            })
+            .collect())
+    }
+
+    async fn use_recovery_code(&self, code_id: &str) -> StoreResult<bool> {
+        let n = self
+            .exec(
+                "UPDATE recovery_codes SET used = $2 WHERE code_id = $1 AND used = $3",
+                args![code_id, true, false],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        _project_id: &str,
+        member_id: &str,
+        codes: &[RecoveryCodeRecord],
+    ) -> StoreResult<()> {
+        self.tx(recovery_stmts(member_id, codes)).await
     }
 
     async fn insert_intermediate(&self, ist: &IntermediateRecord) -> StoreResult<()> {

@@ -60,3 +60,30 @@ pub struct OtpRecord {
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
+
+/// A member's TOTP registration: pending until its first code is authenticated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TotpRecord {
+    pub totp_id: String,
+    pub project_id: String,
+    pub member_id: String,
+    /// Base32; it must stay readable to compute codes.
+    pub secret: String,
+    pub active: bool,
+    /// The last time step whose code was accepted: codes at or before it are refused (no replay).
+    pub last_used_step: i64,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// One recovery code: its digest, and the last characters to recognise it by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecoveryCodeRecord {
+    pub code_id: String,
+    pub project_id: String,
+    pub member_id: String,
+    pub code_hash: String,
+    pub hint: String,
+    pub used: bool,
+    pub created_at: Timestamp,
+}

@@ -567,6 +567,7 @@ pub async fn delete_totp(
             "The member has no TOTP registration.",
         ));
     }
+    ctx.store.delete_totp(project_id, &m.member_id).await?;
     m.totp_registration_id = String::new();
     if m.default_mfa_method == "totp" {
         m.default_mfa_method = String::new();

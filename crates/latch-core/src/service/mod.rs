@@ -12,6 +12,7 @@ pub mod password_resets;
 pub mod passwords;
 pub mod projects;
 pub mod sessions;
+pub mod totps;
 
 use crate::cpu::CpuPool;
 use crate::delivery::Delivery;

@@ -350,7 +350,7 @@ pub struct SmsSendInput {
 }
 
 /// Factors the caller proved for this member through an IST or a session (if any was passed).
-async fn presented_factors(
+pub(crate) async fn presented_factors(
     ctx: &Ctx,
     project_id: &str,
     org: &OrgRecord,
@@ -454,45 +454,18 @@ pub async fn sms_authenticate(
 ) -> CoreResult<(MemberView, Issued)> {
     sessions::check_duration(input.session_duration_minutes)?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
-    let v = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None).await?;
-    let mut member = v.member;
-    let given = [
-        &input.intermediate_session_token,
-        &input.session_token,
-        &input.session_jwt,
-    ]
-    .iter()
-    .filter(|t| t.as_deref().is_some_and(|s| !s.is_empty()))
-    .count();
-    if given != 1 {
-        return Err(CoreError::invalid(
-            if given == 0 {
-                "no_session_arguments"
-            } else {
-                "too_many_session_arguments"
-            },
-            "Pass exactly one of intermediate_session_token, session_token or session_jwt.",
-        ));
-    }
-    let enrollment = match input.set_mfa_enrollment.as_deref() {
-        None | Some("") => None,
-        Some("enroll") => Some(true),
-        Some("unenroll") => Some(false),
-        Some(_) => return Err(CoreError::argument("set_mfa_enrollment", "must be enroll or unenroll")),
-    };
-    let session = sessions::resolve(
+    let mut member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
+        .await?
+        .member;
+    let session = crate::service::totps::mfa_tokens(
         ctx,
-        project_id,
+        &org,
+        &member,
+        input.intermediate_session_token.as_deref(),
         input.session_token.as_deref(),
         input.session_jwt.as_deref(),
     )
     .await?;
-    if session.as_ref().is_some_and(|(s, _)| s.member_id != member.member_id) {
-        return Err(auth_flow::wrong_organization());
-    }
-    if let Some(t) = input.intermediate_session_token.as_deref().filter(|t| !t.is_empty()) {
-        auth_flow::ist_factors(&intermediate::load(ctx, project_id, t).await?, &org, &member)?;
-    }
     if member.mfa_phone_number.is_empty() {
         return Err(CoreError::not_found(
             "member_phone_number_not_found",
@@ -509,39 +482,19 @@ pub async fn sms_authenticate(
     )
     .await?;
     member.mfa_phone_verified = true;
-    if org.settings.mfa_policy == "REQUIRED_FOR_ALL" {
-        member.mfa_enrolled = true;
-    } else if let Some(e) = enrollment {
-        member.mfa_enrolled = e;
-    }
-    if input.set_default_mfa == Some(true) {
-        member.default_mfa_method = "sms_otp".into();
-    }
-    member.updated_at = Timestamp::now();
-    ctx.store.update_member(&member, None).await?;
     let factor = AuthFactor::sms_otp(&member.phone_id(), &member.mfa_phone_number, Timestamp::now());
-    let (member, outcome) = auth_flow::complete(
+    crate::service::totps::finish_mfa(
         ctx,
-        PrimaryAuth {
-            member,
-            org: &org,
-            factors: vec![factor],
-            session,
-            intermediate_session_token: input.intermediate_session_token.as_deref(),
-            session_duration_minutes: input.session_duration_minutes,
-            session_custom_claims: input.session_custom_claims.as_ref(),
-            locale: None,
-        },
+        &org,
+        member,
+        factor,
+        "sms_otp",
+        session,
+        input.intermediate_session_token.as_deref(),
+        input.session_duration_minutes,
+        input.session_custom_claims.as_ref(),
+        input.set_mfa_enrollment.as_deref(),
+        input.set_default_mfa,
     )
-    .await?;
-    match outcome {
-        Outcome::Authenticated(issued) => Ok((MemberView::load(ctx, member, org).await?, *issued)),
-        Outcome::Pending { primary_required, .. } => Err(CoreError::invalid(
-            "insufficient_factors",
-            match primary_required {
-                Some(_) => "A primary factor the organization accepts is still needed.",
-                None => "The factors do not yet satisfy the organization.",
-            },
-        )),
-    }
+    .await
 }

@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod passwords;
 pub mod rbac;
 pub mod sessions;
+pub mod totps;
 
 use crate::error::ApiError;
 use axum::http::StatusCode;

@@ -1,0 +1,528 @@
+//! TOTP (RFC 6238: SHA-1, six digits, 30-second steps, one step of clock skew either way) and
+//! recovery codes. A registration is pending until its first code is accepted; a code's time
+//! step can be used once (a conditional update makes that hold across nodes). Recovery codes are
+//! stored as digests, so they are shown only when minted; `get` lists the remaining ones by
+//! their last four characters.
+
+use crate::clock::Timestamp;
+use crate::crypto::{constant_time_eq, sha256_hex};
+use crate::error::{CoreError, CoreResult, Fault};
+use crate::model::credentials::{RecoveryCodeRecord, TotpRecord};
+use crate::model::member::MemberRecord;
+use crate::model::organization::OrgRecord;
+use crate::model::session::{AuthFactor, SessionRecord};
+use crate::service::auth_flow::{self, mfa_method, Outcome, PrimaryAuth};
+use crate::service::members::{self, MemberView};
+use crate::service::sessions::{self, Issued, Presented};
+use crate::service::{intermediate, organizations, otps, Ctx};
+use rand::rngs::OsRng;
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::Value;
+use totp_rs::{Algorithm, Secret, TOTP};
+
+const STEP_SECS: i64 = 30;
+const RECOVERY_CODES: usize = 10;
+const FAILURE_SCOPE: &str = "mfa_code";
+const MAX_FAILURES: i64 = 10;
+const FAILURE_WINDOW_MINUTES: i64 = 10;
+
+fn totp(secret: &[u8], issuer: &str, account: &str) -> TOTP {
+    // Issuers may not contain ':' in otpauth URLs.
+    TOTP::new_unchecked(
+        Algorithm::SHA1,
+        6,
+        1,
+        STEP_SECS as u64,
+        secret.to_vec(),
+        Some(issuer.replace(':', " ")),
+        account.to_string(),
+    )
+}
+
+fn decode_secret(secret: &str) -> Option<Vec<u8>> {
+    Secret::Encoded(secret.trim().replace(' ', "").to_uppercase())
+        .to_bytes()
+        .ok()
+        .filter(|b| b.len() >= 10)
+}
+
+/// `xxxx-xxxx-xxxx` from a 32-letter alphabet: 60 bits.
+fn new_recovery_code() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 12];
+    OsRng.fill_bytes(&mut bytes);
+    let chars: String = bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
+    format!("{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12])
+}
+
+fn normalize_code(code: &str) -> String {
+    code.trim().to_lowercase().replace(['-', ' '], "")
+}
+
+fn recovery_records(member: &MemberRecord, codes: &[String]) -> Vec<RecoveryCodeRecord> {
+    let now = Timestamp::now();
+    codes
+        .iter()
+        .map(|c| {
+            let n = normalize_code(c);
+            RecoveryCodeRecord {
+                code_id: format!("totp-recovery-code-test-{}", uuid::Uuid::new_v4()),
+                project_id: member.project_id.clone(),
+                member_id: member.member_id.clone(),
+                code_hash: sha256_hex(&n),
+                hint: n.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect(),
+                used: false,
+                created_at: now,
+            }
+        })
+        .collect()
+}
+
+async fn guard(ctx: &Ctx, member: &MemberRecord) -> CoreResult<()> {
+    let since = Timestamp::now().plus_minutes(-FAILURE_WINDOW_MINUTES);
+    if ctx.store.attempts(FAILURE_SCOPE, &member.member_id, since).await? >= MAX_FAILURES {
+        return Err(CoreError::RateLimited {
+            fault: Fault {
+                error_type: "too_many_requests",
+                message: "Too many wrong codes; try again later.".into(),
+            },
+            retry_after_secs: FAILURE_WINDOW_MINUTES as u64 * 60,
+        });
+    }
+    Ok(())
+}
+
+async fn failed(ctx: &Ctx, member: &MemberRecord) -> CoreResult<()> {
+    let now = Timestamp::now();
+    ctx.store
+        .bump_attempts(
+            FAILURE_SCOPE,
+            &member.member_id,
+            now.plus_minutes(-FAILURE_WINDOW_MINUTES),
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Exactly one of IST / session token / session JWT, belonging to the member; returns the session.
+pub async fn mfa_tokens(
+    ctx: &Ctx,
+    org: &OrgRecord,
+    member: &MemberRecord,
+    ist: Option<&str>,
+    token: Option<&str>,
+    jwt: Option<&str>,
+) -> CoreResult<Option<(SessionRecord, Presented)>> {
+    let given = [ist, token, jwt]
+        .iter()
+        .filter(|t| t.is_some_and(|s| !s.is_empty()))
+        .count();
+    if given != 1 {
+        return Err(CoreError::invalid(
+            if given == 0 {
+                "no_session_arguments"
+            } else {
+                "too_many_session_arguments"
+            },
+            "Pass exactly one of intermediate_session_token, session_token or session_jwt.",
+        ));
+    }
+    if let Some(t) = ist.filter(|t| !t.is_empty()) {
+        auth_flow::ist_factors(&intermediate::load(ctx, &member.project_id, t).await?, org, member)?;
+        return Ok(None);
+    }
+    match sessions::resolve(ctx, &member.project_id, token, jwt).await? {
+        Some(s) if s.0.member_id == member.member_id => Ok(Some(s)),
+        _ => Err(auth_flow::wrong_organization()),
+    }
+}
+
+/// Applies enrollment options, then turns the MFA factor into a session.
+#[allow(clippy::too_many_arguments)]
+pub async fn finish_mfa(
+    ctx: &Ctx,
+    org: &OrgRecord,
+    mut member: MemberRecord,
+    factor: AuthFactor,
+    method: &str,
+    session: Option<(SessionRecord, Presented)>,
+    ist: Option<&str>,
+    duration: Option<i64>,
+    claims: Option<&Value>,
+    enrollment: Option<&str>,
+    set_default: Option<bool>,
+) -> CoreResult<(MemberView, Issued)> {
+    match enrollment {
+        None | Some("") => {}
+        Some("enroll") => member.mfa_enrolled = true,
+        Some("unenroll") => member.mfa_enrolled = false,
+        Some(_) => return Err(CoreError::argument("set_mfa_enrollment", "must be enroll or unenroll")),
+    }
+    if org.settings.mfa_policy == "REQUIRED_FOR_ALL" {
+        member.mfa_enrolled = true;
+    }
+    // The first MFA completion sets the default method.
+    if set_default == Some(true) || member.default_mfa_method.is_empty() {
+        member.default_mfa_method = method.to_string();
+    }
+    member.updated_at = Timestamp::now();
+    ctx.store.update_member(&member, None).await?;
+    let (member, outcome) = auth_flow::complete(
+        ctx,
+        PrimaryAuth {
+            member,
+            org,
+            factors: vec![factor],
+            session,
+            intermediate_session_token: ist,
+            session_duration_minutes: duration,
+            session_custom_claims: claims,
+            locale: None,
+        },
+    )
+    .await?;
+    match outcome {
+        Outcome::Authenticated(issued) => Ok((MemberView::load(ctx, member, org.clone()).await?, *issued)),
+        Outcome::Pending { .. } => Err(CoreError::invalid(
+            "insufficient_factors",
+            "A primary factor the organization accepts is still needed.",
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateInput {
+    pub organization_id: String,
+    pub member_id: String,
+    pub expiration_minutes: Option<i64>,
+    pub intermediate_session_token: Option<String>,
+    pub session_token: Option<String>,
+    pub session_jwt: Option<String>,
+}
+
+pub struct Created {
+    pub view: MemberView,
+    pub totp_registration_id: String,
+    pub secret: String,
+    pub qr_code: String,
+    pub recovery_codes: Vec<String>,
+}
+
+pub async fn create(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResult<Created> {
+    let org = organizations::get(ctx, project_id, &input.organization_id).await?;
+    let member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
+        .await?
+        .member;
+    let minutes = input.expiration_minutes.unwrap_or(60);
+    if !(5..=1440).contains(&minutes) {
+        return Err(CoreError::argument("expiration_minutes", "must be between 5 and 1440"));
+    }
+    if ctx
+        .store
+        .totp_of(project_id, &member.member_id)
+        .await?
+        .is_some_and(|t| t.active)
+    {
+        return Err(CoreError::invalid(
+            "active_totp_exists",
+            "The member already has a TOTP registration; delete it first.",
+        ));
+    }
+    let presented = otps::presented_factors(
+        ctx,
+        project_id,
+        &org,
+        &member,
+        input.intermediate_session_token.as_deref(),
+        input.session_token.as_deref(),
+        input.session_jwt.as_deref(),
+    )
+    .await?;
+    // Adding a factor next to a proven one needs that proof; otherwise a password would suffice.
+    if member.mfa_phone_verified && !presented.is_some_and(|f| f.iter().any(|f| mfa_method(f).is_some())) {
+        return Err(CoreError::invalid(
+            "insufficient_factors",
+            "The member already has an MFA factor: pass a session or intermediate session that proved it.",
+        ));
+    }
+    let mut raw = [0u8; 20];
+    OsRng.fill_bytes(&mut raw);
+    let t = totp(&raw, &org.name, &member.email);
+    let secret = t.get_secret_base32();
+    let qr = t.get_qr_base64().map_err(CoreError::internal)?;
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+    let now = Timestamp::now();
+    let record = TotpRecord {
+        totp_id: format!("member-totp-test-{}", uuid::Uuid::new_v4()),
+        project_id: project_id.to_string(),
+        member_id: member.member_id.clone(),
+        secret: secret.clone(),
+        active: false,
+        last_used_step: 0,
+        created_at: now,
+        expires_at: now.plus_minutes(minutes),
+    };
+    ctx.store.save_totp(&record, &recovery_records(&member, &codes)).await?;
+    Ok(Created {
+        view: MemberView::load(ctx, member, org).await?,
+        totp_registration_id: record.totp_id,
+        secret,
+        qr_code: format!("data:image/png;base64,{qr}"),
+        recovery_codes: codes,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuthenticateInput {
+    pub organization_id: String,
+    pub member_id: String,
+    pub code: String,
+    pub intermediate_session_token: Option<String>,
+    pub session_token: Option<String>,
+    pub session_jwt: Option<String>,
+    pub session_duration_minutes: Option<i64>,
+    pub session_custom_claims: Option<Value>,
+    pub set_mfa_enrollment: Option<String>,
+    pub set_default_mfa: Option<bool>,
+    pub telemetry_id: Option<String>,
+}
+
+fn totp_not_found() -> CoreError {
+    CoreError::not_found(
+        "totp_not_found",
+        "The member has no TOTP registration (or it expired before its first use).",
+    )
+}
+
+/// The step (±1 around now) whose code matches, compared in constant time.
+fn matching_step(t: &TOTP, code: &str, now_secs: i64) -> Option<i64> {
+    let current = now_secs / STEP_SECS;
+    let mut found = None;
+    for step in [current - 1, current, current + 1] {
+        if constant_time_eq(&t.generate((step * STEP_SECS) as u64), code.trim()) {
+            found = Some(step);
+        }
+    }
+    found
+}
+
+pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput) -> CoreResult<(MemberView, Issued)> {
+    sessions::check_duration(input.session_duration_minutes)?;
+    let org = organizations::get(ctx, project_id, &input.organization_id).await?;
+    let mut member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
+        .await?
+        .member;
+    let session = mfa_tokens(
+        ctx,
+        &org,
+        &member,
+        input.intermediate_session_token.as_deref(),
+        input.session_token.as_deref(),
+        input.session_jwt.as_deref(),
+    )
+    .await?;
+    guard(ctx, &member).await?;
+    let reg = ctx
+        .store
+        .totp_of(project_id, &member.member_id)
+        .await?
+        .ok_or_else(totp_not_found)?;
+    if !reg.active && reg.expires_at <= Timestamp::now() {
+        return Err(totp_not_found());
+    }
+    let secret = decode_secret(&reg.secret).ok_or_else(|| CoreError::internal("stored TOTP secret unreadable"))?;
+    let t = totp(&secret, &org.name, &member.email);
+    let step = matching_step(&t, &input.code, Timestamp::now().unix_seconds());
+    // A code is good for its step once: a replay inside the window is refused like a wrong code.
+    let accepted = match step {
+        Some(s) => ctx.store.use_totp_step(&reg.totp_id, s).await?,
+        None => false,
+    };
+    if !accepted {
+        failed(ctx, &member).await?;
+        return Err(CoreError::unauthorized(
+            "invalid_totp_code",
+            "The TOTP code is incorrect or was already used.",
+        ));
+    }
+    member.totp_registration_id = reg.totp_id.clone();
+    let factor = AuthFactor::totp(&reg.totp_id, Timestamp::now());
+    finish_mfa(
+        ctx,
+        &org,
+        member,
+        factor,
+        "totp",
+        session,
+        input.intermediate_session_token.as_deref(),
+        input.session_duration_minutes,
+        input.session_custom_claims.as_ref(),
+        input.set_mfa_enrollment.as_deref(),
+        input.set_default_mfa,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MigrateInput {
+    pub organization_id: String,
+    pub member_id: String,
+    pub secret: String,
+    pub recovery_codes: Vec<String>,
+}
+
+/// Imports a secret an authenticator app already holds, with its recovery codes (minted when none).
+pub async fn migrate(
+    ctx: &Ctx,
+    project_id: &str,
+    input: MigrateInput,
+) -> CoreResult<(MemberView, String, Vec<String>)> {
+    let org = organizations::get(ctx, project_id, &input.organization_id).await?;
+    let mut member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
+        .await?
+        .member;
+    let raw = decode_secret(&input.secret)
+        .ok_or_else(|| CoreError::argument("secret", "must be a base32 TOTP secret of at least 80 bits"))?;
+    let codes = if input.recovery_codes.is_empty() {
+        (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect()
+    } else {
+        if input.recovery_codes.iter().any(|c| normalize_code(c).len() < 8) {
+            return Err(CoreError::argument(
+                "recovery_codes",
+                "each code must have at least 8 characters",
+            ));
+        }
+        input.recovery_codes
+    };
+    let now = Timestamp::now();
+    let record = TotpRecord {
+        totp_id: format!("member-totp-test-{}", uuid::Uuid::new_v4()),
+        project_id: project_id.to_string(),
+        member_id: member.member_id.clone(),
+        secret: Secret::Raw(raw).to_encoded().to_string(),
+        active: true,
+        last_used_step: 0,
+        created_at: now,
+        expires_at: now,
+    };
+    ctx.store.save_totp(&record, &recovery_records(&member, &codes)).await?;
+    member.totp_registration_id = record.totp_id.clone();
+    member.updated_at = now;
+    ctx.store.update_member(&member, None).await?;
+    Ok((MemberView::load(ctx, member, org).await?, record.totp_id, codes))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecoverInput {
+    pub organization_id: String,
+    pub member_id: String,
+    pub recovery_code: String,
+    pub intermediate_session_token: Option<String>,
+    pub session_token: Option<String>,
+    pub session_jwt: Option<String>,
+    pub session_duration_minutes: Option<i64>,
+    pub session_custom_claims: Option<Value>,
+    pub telemetry_id: Option<String>,
+}
+
+/// Completes MFA with one recovery code (used up); returns how many remain.
+pub async fn recover(ctx: &Ctx, project_id: &str, input: RecoverInput) -> CoreResult<(MemberView, Issued, usize)> {
+    sessions::check_duration(input.session_duration_minutes)?;
+    let org = organizations::get(ctx, project_id, &input.organization_id).await?;
+    let member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
+        .await?
+        .member;
+    let session = mfa_tokens(
+        ctx,
+        &org,
+        &member,
+        input.intermediate_session_token.as_deref(),
+        input.session_token.as_deref(),
+        input.session_jwt.as_deref(),
+    )
+    .await?;
+    guard(ctx, &member).await?;
+    let codes = ctx.store.recovery_codes(project_id, &member.member_id).await?;
+    let digest = sha256_hex(&normalize_code(&input.recovery_code));
+    let mut hit = None;
+    for c in codes.iter().filter(|c| !c.used) {
+        if constant_time_eq(&c.code_hash, &digest) {
+            hit = Some(c.code_id.clone());
+        }
+    }
+    let used = match &hit {
+        Some(id) => ctx.store.use_recovery_code(id).await?,
+        None => false,
+    };
+    if !used {
+        failed(ctx, &member).await?;
+        return Err(CoreError::unauthorized(
+            "invalid_recovery_code",
+            "The recovery code is incorrect or was already used.",
+        ));
+    }
+    let remaining = codes.iter().filter(|c| !c.used).count() - 1;
+    let factor = AuthFactor::recovery_code(&hit.unwrap_or_default(), Timestamp::now());
+    let (view, issued) = finish_mfa(
+        ctx,
+        &org,
+        member,
+        factor,
+        "totp",
+        session,
+        input.intermediate_session_token.as_deref(),
+        input.session_duration_minutes,
+        input.session_custom_claims.as_ref(),
+        None,
+        Some(false),
+    )
+    .await?;
+    Ok((view, issued, remaining))
+}
+
+/// The member's unused recovery codes, shown by their last four characters (they are stored only
+/// as digests; the full codes are shown once, when created or rotated).
+pub async fn list_codes(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+) -> CoreResult<(MemberView, Vec<String>)> {
+    let v = members::get(ctx, project_id, org_locator, Some(member_locator), None).await?;
+    let codes = ctx.store.recovery_codes(project_id, &v.member.member_id).await?;
+    if codes.is_empty() {
+        return Err(CoreError::not_found(
+            "recovery_codes_not_found",
+            "The member has no recovery codes.",
+        ));
+    }
+    let hints = codes
+        .iter()
+        .filter(|c| !c.used)
+        .map(|c| format!("••••-••••-{}", c.hint))
+        .collect();
+    Ok((v, hints))
+}
+
+/// A fresh set of recovery codes; the old ones stop working.
+pub async fn rotate(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+) -> CoreResult<(MemberView, Vec<String>)> {
+    let v = members::get(ctx, project_id, org_locator, Some(member_locator), None).await?;
+    if ctx.store.totp_of(project_id, &v.member.member_id).await?.is_none() {
+        return Err(totp_not_found());
+    }
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+    ctx.store
+        .replace_recovery_codes(project_id, &v.member.member_id, &recovery_records(&v.member, &codes))
+        .await?;
+    Ok((v, codes))
+}

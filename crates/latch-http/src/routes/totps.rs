@@ -1,0 +1,140 @@
+//! `/v1/b2b/totp…` and `/v1/b2b/recovery_codes…`: totps.md, recovery_codes.md.
+
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, AuthProject};
+use crate::reply::Reply;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use latch_core::model::member::Member;
+use latch_core::model::organization::Organization;
+use latch_core::model::session::MemberSession;
+use latch_core::service::members::MemberView;
+use latch_core::service::sessions::Issued;
+use latch_core::service::totps::{self, AuthenticateInput, CreateInput, MigrateInput, RecoverInput};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize)]
+struct SessionBody<'a> {
+    member_id: &'a str,
+    member: Member<'a>,
+    organization: Organization<'a>,
+    session_token: &'a str,
+    session_jwt: &'a str,
+    member_session: MemberSession<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recovery_codes_remaining: Option<usize>,
+}
+
+fn session_reply(v: &MemberView, issued: &Issued, remaining: Option<usize>) -> Response {
+    Reply(SessionBody {
+        member_id: &v.member.member_id,
+        member: v.member_json(),
+        organization: v.organization.view(),
+        session_token: &issued.session_token,
+        session_jwt: &issued.session_jwt,
+        member_session: issued.member_session(),
+        recovery_codes_remaining: remaining,
+    })
+    .into_response()
+}
+
+#[derive(Serialize)]
+struct CodesBody<'a> {
+    member_id: &'a str,
+    member: Member<'a>,
+    organization: Organization<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    totp_registration_id: Option<&'a str>,
+    recovery_codes: &'a [String],
+}
+
+fn codes_reply(v: &MemberView, totp_id: Option<&str>, codes: &[String]) -> Response {
+    Reply(CodesBody {
+        member_id: &v.member.member_id,
+        member: v.member_json(),
+        organization: v.organization.view(),
+        totp_registration_id: totp_id,
+        recovery_codes: codes,
+    })
+    .into_response()
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<CreateInput>,
+) -> ApiResult<Response> {
+    let c = totps::create(&s.ctx, p.id(), input).await?;
+    #[derive(Serialize)]
+    struct Body<'a> {
+        member_id: &'a str,
+        totp_registration_id: &'a str,
+        secret: &'a str,
+        qr_code: &'a str,
+        recovery_codes: &'a [String],
+        member: Member<'a>,
+        organization: Organization<'a>,
+    }
+    Ok(Reply(Body {
+        member_id: &c.view.member.member_id,
+        totp_registration_id: &c.totp_registration_id,
+        secret: &c.secret,
+        qr_code: &c.qr_code,
+        recovery_codes: &c.recovery_codes,
+        member: c.view.member_json(),
+        organization: c.view.organization.view(),
+    })
+    .into_response())
+}
+
+pub async fn authenticate(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<AuthenticateInput>,
+) -> ApiResult<Response> {
+    let (v, issued) = totps::authenticate(&s.ctx, p.id(), input).await?;
+    Ok(session_reply(&v, &issued, None))
+}
+
+pub async fn migrate(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<MigrateInput>,
+) -> ApiResult<Response> {
+    let (v, totp_id, codes) = totps::migrate(&s.ctx, p.id(), input).await?;
+    Ok(codes_reply(&v, Some(&totp_id), &codes))
+}
+
+pub async fn recover(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<RecoverInput>,
+) -> ApiResult<Response> {
+    let (v, issued, remaining) = totps::recover(&s.ctx, p.id(), input).await?;
+    Ok(session_reply(&v, &issued, Some(remaining)))
+}
+
+pub async fn get_codes(
+    State(s): State<AppState>,
+    p: AuthProject,
+    Path((org, member)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let (v, codes) = totps::list_codes(&s.ctx, p.id(), &org, &member).await?;
+    Ok(codes_reply(&v, None, &codes))
+}
+
+#[derive(Deserialize)]
+pub struct RotateInput {
+    organization_id: String,
+    member_id: String,
+}
+
+pub async fn rotate(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<RotateInput>,
+) -> ApiResult<Response> {
+    let (v, codes) = totps::rotate(&s.ctx, p.id(), &input.organization_id, &input.member_id).await?;
+    Ok(codes_reply(&v, None, &codes))
+}
