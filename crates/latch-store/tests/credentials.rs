@@ -332,3 +332,101 @@ async fn organization_roles_round_trip() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn one_live_otp_per_recipient_counted_and_single_use() {
+    use latch_core::model::credentials::OtpRecord;
+    on_each_engine(|s| async move {
+        let otp = |id: &str| OtpRecord {
+            otp_id: id.into(),
+            project_id: "pa".into(),
+            scope: "org-1".into(),
+            channel: "email".into(),
+            recipient: "a@acme.test".into(),
+            member_id: Some("m-1".into()),
+            code_hash: format!("hash-{id}"),
+            salt: "salt".into(),
+            attempts: 0,
+            created_at: Timestamp(1),
+            expires_at: Timestamp(100),
+        };
+        s.replace_otp(&otp("o1")).await.unwrap();
+        s.replace_otp(&otp("o2")).await.unwrap();
+        let live = s.otp_for("pa", "org-1", "email", "a@acme.test").await.unwrap().unwrap();
+        assert_eq!(live, otp("o2"), "sending replaces the earlier code");
+        assert!(s
+            .otp_for("pb", "org-1", "email", "a@acme.test")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(
+            s.otp_for("pa", "discovery", "email", "a@acme.test")
+                .await
+                .unwrap()
+                .is_none(),
+            "scopes are separate"
+        );
+        assert_eq!(s.otp_failed("o2").await.unwrap(), 1);
+        assert_eq!(s.otp_failed("o2").await.unwrap(), 2);
+        assert!(s.delete_otp("o2").await.unwrap());
+        assert!(!s.delete_otp("o2").await.unwrap(), "single use");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn totp_steps_are_used_once_and_recovery_codes_once() {
+    use latch_core::model::credentials::{RecoveryCodeRecord, TotpRecord};
+    on_each_engine(|s| async move {
+        let reg = TotpRecord {
+            totp_id: "t-1".into(),
+            project_id: "pa".into(),
+            member_id: "m-1".into(),
+            secret: "JBSWY3DPEHPK3PXP".into(),
+            active: false,
+            last_used_step: 0,
+            created_at: Timestamp(1),
+            expires_at: Timestamp(100),
+        };
+        let code = |id: &str| RecoveryCodeRecord {
+            code_id: id.into(),
+            project_id: "pa".into(),
+            member_id: "m-1".into(),
+            code_hash: format!("h-{id}"),
+            hint: "ab12".into(),
+            used: false,
+            created_at: Timestamp(1),
+        };
+        s.save_totp(&reg, &[code("c1"), code("c2")]).await.unwrap();
+        assert_eq!(s.totp_of("pa", "m-1").await.unwrap(), Some(reg.clone()));
+        assert!(s.totp_of("pb", "m-1").await.unwrap().is_none());
+        assert!(s.use_totp_step("t-1", 50).await.unwrap());
+        assert!(!s.use_totp_step("t-1", 50).await.unwrap(), "the same step twice");
+        assert!(!s.use_totp_step("t-1", 49).await.unwrap(), "an older step");
+        assert!(
+            s.totp_of("pa", "m-1").await.unwrap().unwrap().active,
+            "first use activates"
+        );
+        assert!(s.use_recovery_code("c1").await.unwrap());
+        assert!(!s.use_recovery_code("c1").await.unwrap());
+        let codes = s.recovery_codes("pa", "m-1").await.unwrap();
+        assert_eq!(codes.iter().filter(|c| !c.used).count(), 1);
+        s.replace_recovery_codes("pa", "m-1", &[code("c3")]).await.unwrap();
+        assert_eq!(s.recovery_codes("pa", "m-1").await.unwrap(), vec![code("c3")]);
+        // Saving a new registration replaces the old one and its codes.
+        s.save_totp(
+            &TotpRecord {
+                totp_id: "t-2".into(),
+                ..reg
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.totp_of("pa", "m-1").await.unwrap().unwrap().totp_id, "t-2");
+        assert!(s.recovery_codes("pa", "m-1").await.unwrap().is_empty());
+        s.delete_totp("pa", "m-1").await.unwrap();
+        assert!(s.totp_of("pa", "m-1").await.unwrap().is_none());
+    })
+    .await;
+}
