@@ -677,7 +677,7 @@ impl Store for SqlStore {
             ),
             (
                 "INSERT INTO otp_codes (otp_id, project_id, scope, channel, recipient, member_id, code_hash, salt, attempts, \
-                 created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 created_at, expires_at, superseded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 args![
                     &o.otp_id,
                     &o.project_id,
@@ -689,7 +689,8 @@ impl Store for SqlStore {
                     &o.salt,
                     o.attempts,
                     o.created_at.millis(),
-                    o.expires_at.millis()
+                    o.expires_at.millis(),
+                    serde_json::to_string(&o.superseded).unwrap_or_else(|_| "[]".into())
                 ],
             ),
         ])
@@ -716,11 +717,12 @@ impl Store for SqlStore {
             attempts: i64,
             created_at: i64,
             expires_at: i64,
+            superseded: String,
         }
         let row: Option<Row> = self
             .opt(
-                "SELECT otp_id, project_id, scope, channel, recipient, member_id, code_hash, salt, attempts, created_at, expires_at \
-                 FROM otp_codes WHERE project_id = $1 AND scope = $2 AND channel = $3 AND recipient = $4",
+                "SELECT otp_id, project_id, scope, channel, recipient, member_id, code_hash, salt, attempts, created_at, expires_at, \
+                 superseded FROM otp_codes WHERE project_id = $1 AND scope = $2 AND channel = $3 AND recipient = $4",
                 args![project_id, scope, channel, recipient],
             )
             .await?;
@@ -736,6 +738,7 @@ impl Store for SqlStore {
             attempts: r.attempts,
             created_at: Timestamp(r.created_at),
             expires_at: Timestamp(r.expires_at),
+            superseded: serde_json::from_str(&r.superseded).unwrap_or_default(),
         }))
     }
 

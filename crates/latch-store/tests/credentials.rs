@@ -349,6 +349,7 @@ async fn one_live_otp_per_recipient_counted_and_single_use() {
             attempts: 0,
             created_at: Timestamp(1),
             expires_at: Timestamp(100),
+            superseded: vec!["s:h".into()],
         };
         s.replace_otp(&otp("o1")).await.unwrap();
         s.replace_otp(&otp("o2")).await.unwrap();

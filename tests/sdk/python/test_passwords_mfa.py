@@ -73,7 +73,8 @@ def test_mfa_required_with_phone_lists_the_options(client):
     assert opts is not None
     assert opts.mfa_phone_number == PHONE
     assert opts.totp_registration_id == ""
-    assert resp.mfa_required.secondary_auth_initiated is None
+    # The member has a phone, so the MFA code went out with the login (pre-emptive SMS).
+    assert resp.mfa_required.secondary_auth_initiated == "sms_otp"
     assert resp.primary_required is None
 
 

@@ -59,6 +59,8 @@ pub struct OtpRecord {
     pub attempts: i64,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// `salt:digest` of the codes this one replaced (newest first, a few at most).
+    pub superseded: Vec<String>,
 }
 
 /// A member's TOTP registration: pending until its first code is authenticated.

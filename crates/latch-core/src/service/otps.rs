@@ -79,6 +79,16 @@ pub(crate) async fn send_code(
     }
     let code = new_code();
     let salt = random_token(16);
+    // Remember what this code replaces, so an old code is answered as superseded.
+    let mut superseded = Vec::new();
+    if let Some(prev) = ctx
+        .store
+        .otp_for(project_id, scope, channel.as_str(), recipient)
+        .await?
+    {
+        superseded.push(format!("{}:{}", prev.salt, prev.code_hash));
+        superseded.extend(prev.superseded.into_iter().take(4));
+    }
     let record = OtpRecord {
         otp_id: format!("otp-test-{}", uuid::Uuid::new_v4()),
         project_id: project_id.to_string(),
@@ -91,6 +101,7 @@ pub(crate) async fn send_code(
         attempts: 0,
         created_at: now,
         expires_at: now.plus_minutes(minutes),
+        superseded,
     };
     ctx.store.replace_otp(&record).await?;
     let (kind, locale, rendered) = match render(&code) {
@@ -147,6 +158,14 @@ pub(crate) async fn verify_code(
         return Err(code_not_found());
     }
     if !constant_time_eq(&digest(&rec.salt, code.trim()), &rec.code_hash) {
+        let replaced = rec.superseded.iter().any(|s| {
+            s.split_once(':')
+                .is_some_and(|(salt, hash)| constant_time_eq(&digest(salt, code.trim()), hash))
+        });
+        if replaced {
+            // An earlier code: it was invalidated by a newer one, not guessed wrong.
+            return Err(code_not_found());
+        }
         if ctx.store.otp_failed(&rec.otp_id).await? >= MAX_ATTEMPTS {
             ctx.store.delete_otp(&rec.otp_id).await?;
         }
@@ -371,6 +390,8 @@ pub(crate) async fn presented_factors(
 }
 
 pub async fn sms_send(ctx: &Ctx, project_id: &str, input: SmsSendInput) -> CoreResult<MemberView> {
+    // Validated before anything is written (e.g. linking the phone number).
+    templates::sms_locale(input.locale.as_deref())?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let v = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None).await?;
     let mut member = v.member;
@@ -453,6 +474,7 @@ pub async fn sms_authenticate(
     input: SmsAuthenticateInput,
 ) -> CoreResult<(MemberView, Issued)> {
     sessions::check_duration(input.session_duration_minutes)?;
+    let enrollment = crate::service::totps::parse_enrollment(input.set_mfa_enrollment.as_deref())?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let mut member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
         .await?
@@ -493,7 +515,7 @@ pub async fn sms_authenticate(
         input.intermediate_session_token.as_deref(),
         input.session_duration_minutes,
         input.session_custom_claims.as_ref(),
-        input.set_mfa_enrollment.as_deref(),
+        enrollment,
         input.set_default_mfa,
     )
     .await

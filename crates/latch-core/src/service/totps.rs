@@ -142,6 +142,16 @@ pub async fn mfa_tokens(
     }
 }
 
+/// `set_mfa_enrollment`, checked before any code is used so a refused request uses nothing.
+pub fn parse_enrollment(value: Option<&str>) -> CoreResult<Option<bool>> {
+    match value {
+        None | Some("") => Ok(None),
+        Some("enroll") => Ok(Some(true)),
+        Some("unenroll") => Ok(Some(false)),
+        Some(_) => Err(CoreError::argument("set_mfa_enrollment", "must be enroll or unenroll")),
+    }
+}
+
 /// Applies enrollment options, then turns the MFA factor into a session.
 #[allow(clippy::too_many_arguments)]
 pub async fn finish_mfa(
@@ -154,14 +164,11 @@ pub async fn finish_mfa(
     ist: Option<&str>,
     duration: Option<i64>,
     claims: Option<&Value>,
-    enrollment: Option<&str>,
+    enrollment: Option<bool>,
     set_default: Option<bool>,
 ) -> CoreResult<(MemberView, Issued)> {
-    match enrollment {
-        None | Some("") => {}
-        Some("enroll") => member.mfa_enrolled = true,
-        Some("unenroll") => member.mfa_enrolled = false,
-        Some(_) => return Err(CoreError::argument("set_mfa_enrollment", "must be enroll or unenroll")),
+    if let Some(e) = enrollment {
+        member.mfa_enrolled = e;
     }
     if org.settings.mfa_policy == "REQUIRED_FOR_ALL" {
         member.mfa_enrolled = true;
@@ -313,6 +320,7 @@ fn matching_step(t: &TOTP, code: &str, now_secs: i64) -> Option<i64> {
 
 pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput) -> CoreResult<(MemberView, Issued)> {
     sessions::check_duration(input.session_duration_minutes)?;
+    let enrollment = parse_enrollment(input.set_mfa_enrollment.as_deref())?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let mut member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
         .await?
@@ -362,7 +370,7 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
         input.intermediate_session_token.as_deref(),
         input.session_duration_minutes,
         input.session_custom_claims.as_ref(),
-        input.set_mfa_enrollment.as_deref(),
+        enrollment,
         input.set_default_mfa,
     )
     .await
