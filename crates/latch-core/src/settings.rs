@@ -38,7 +38,7 @@ pub struct Redirects {
     pub reset_password: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub password: PasswordPolicy,
     pub argon2: Argon2Params,
@@ -47,4 +47,19 @@ pub struct Settings {
     /// One password per email address, shared by all of a person's memberships (Stytch's
     /// cross-organization passwords), with the discovery password endpoints enabled.
     pub cross_org_passwords: bool,
+    /// Countries (ISO 3166 alpha-2) SMS may be sent to.
+    pub sms_allowed_countries: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            password: PasswordPolicy::default(),
+            argon2: Argon2Params::default(),
+            limits: Limits::default(),
+            redirects: Redirects::default(),
+            cross_org_passwords: false,
+            sms_allowed_countries: vec!["US".into(), "CA".into()],
+        }
+    }
 }

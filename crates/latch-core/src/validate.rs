@@ -186,18 +186,30 @@ pub fn org_domains(domains: &[String]) -> CoreResult<Vec<String>> {
     Ok(out)
 }
 
-/// E.164: `+`, a non-zero country digit, 7 to 15 digits in all.
+/// A real number in E.164 form (`+` and country code), checked against libphonenumber's
+/// metadata and returned normalised (`+1 (202) 555-0123` → `+12025550123`).
 pub fn phone_number(phone: &str) -> CoreResult<String> {
-    let p = phone.trim();
-    let digits = p.strip_prefix('+').unwrap_or("");
-    let ok = (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0');
-    if !ok {
-        return Err(CoreError::invalid(
+    let bad = || {
+        CoreError::invalid(
             "invalid_phone_number",
-            "mfa_phone_number must be in E.164 format, e.g. +12025550123.",
-        ));
+            "mfa_phone_number must be a valid number in E.164 format, e.g. +12025550123.",
+        )
+    };
+    let p = phone.trim();
+    if !p.starts_with('+') {
+        return Err(bad());
     }
-    Ok(p.to_string())
+    let parsed = phonenumber::parse(None, p).map_err(|_| bad())?;
+    if !parsed.is_valid() {
+        return Err(bad());
+    }
+    Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// The ISO 3166 country of a number, e.g. `US`.
+pub fn phone_country(phone: &str) -> Option<String> {
+    let parsed = phonenumber::parse(None, phone).ok()?;
+    parsed.country().id().map(|id| format!("{id:?}"))
 }
 
 /// Metadata must be a JSON object of bounded size.

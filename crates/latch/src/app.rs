@@ -46,7 +46,10 @@ impl Application {
         if !templates.is_empty() {
             tracing::info!(count = templates.len(), "custom templates loaded");
         }
-        let ctx = Ctx::new(shared.clone(), Arc::new(Outbox::new(shared)), policy, settings)
+        let delivery = config
+            .delivery(Arc::new(Outbox::new(shared.clone())))
+            .map_err(|e| anyhow_like::err(e.to_string()))?;
+        let ctx = Ctx::new(shared.clone(), delivery, policy, settings)
             .with_breach_sources(breach)
             .with_templates(templates);
         let http = HttpConfig {

@@ -67,6 +67,27 @@ pub struct Config {
     /// Custom message templates (`<dir>/<template_id>.toml`, `<dir>/<project_id>/<template_id>.toml`);
     /// default `<data_dir>/templates` when it exists.
     pub templates_dir: Option<PathBuf>,
+    /// SMTP relay for email; unset = the development outbox.
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    /// `starttls` (default), `implicit` (TLS from the start, port 465) or `none` (local relays only).
+    pub smtp_tls: String,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    /// From address, e.g. `Acme <no-reply@acme.test>`.
+    pub email_from: String,
+    /// `outbox` (default), `twilio` or `webhook`.
+    pub sms_provider: String,
+    pub twilio_base_url: String,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<String>,
+    pub twilio_from: Option<String>,
+    /// Receives `{channel, recipient, kind, locale, text, project_id}` signed with `X-Latch-Signature`.
+    pub sms_webhook_url: Option<String>,
+    pub sms_webhook_secret: Option<String>,
+    pub delivery_timeout_secs: u64,
+    /// ISO 3166 alpha-2 countries SMS may be sent to.
+    pub sms_allowed_countries: Vec<String>,
 }
 
 impl Default for Config {
@@ -109,6 +130,21 @@ impl Default for Config {
             hibp_fail_closed: false,
             cross_org_passwords: false,
             templates_dir: None,
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_tls: "starttls".into(),
+            smtp_username: None,
+            smtp_password: None,
+            email_from: "Latch <no-reply@localhost.localdomain>".into(),
+            sms_provider: "outbox".into(),
+            twilio_base_url: "https://api.twilio.com".into(),
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            twilio_from: None,
+            sms_webhook_url: None,
+            sms_webhook_secret: None,
+            delivery_timeout_secs: 10,
+            sms_allowed_countries: vec!["US".into(), "CA".into()],
         }
     }
 }
@@ -240,6 +276,30 @@ impl Config {
         if let Some(v) = get("LATCH_BREACH_CORPUS_FILE") {
             self.breach_corpus_file = Some(PathBuf::from(v));
         }
+        macro_rules! optional {
+            ($($var:literal => $field:ident),* $(,)?) => {$(
+                if let Some(v) = get($var) {
+                    self.$field = Some(v);
+                }
+            )*};
+        }
+        optional! {
+            "LATCH_SMTP_HOST" => smtp_host,
+            "LATCH_SMTP_USERNAME" => smtp_username,
+            "LATCH_SMTP_PASSWORD" => smtp_password,
+            "LATCH_TWILIO_ACCOUNT_SID" => twilio_account_sid,
+            "LATCH_TWILIO_AUTH_TOKEN" => twilio_auth_token,
+            "LATCH_TWILIO_FROM" => twilio_from,
+            "LATCH_SMS_WEBHOOK_URL" => sms_webhook_url,
+            "LATCH_SMS_WEBHOOK_SECRET" => sms_webhook_secret,
+        }
+        if let Some(v) = get("LATCH_SMS_ALLOWED_COUNTRIES") {
+            self.sms_allowed_countries = v
+                .split(',')
+                .map(|s| s.trim().to_uppercase())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
         if let Some(v) = get("LATCH_TEMPLATES_DIR") {
             self.templates_dir = Some(PathBuf::from(v));
         }
@@ -250,6 +310,12 @@ impl Config {
             "LATCH_HIBP_TIMEOUT_MS" => hibp_timeout_ms,
             "LATCH_HIBP_FAIL_CLOSED" => hibp_fail_closed,
             "LATCH_CROSS_ORG_PASSWORDS" => cross_org_passwords,
+            "LATCH_SMTP_PORT" => smtp_port,
+            "LATCH_SMTP_TLS" => smtp_tls,
+            "LATCH_EMAIL_FROM" => email_from,
+            "LATCH_SMS_PROVIDER" => sms_provider,
+            "LATCH_TWILIO_BASE_URL" => twilio_base_url,
+            "LATCH_DELIVERY_TIMEOUT_SECS" => delivery_timeout_secs,
         }
         if let Some(path) = get("LATCH_BOOTSTRAP_SECRET_FILE") {
             let secret = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
@@ -371,6 +437,7 @@ impl Config {
                 reset_password: self.default_reset_password_redirect_url.clone(),
             },
             cross_org_passwords: self.cross_org_passwords,
+            sms_allowed_countries: self.sms_allowed_countries.clone(),
         })
     }
 
@@ -481,6 +548,75 @@ impl Config {
         Ok(out)
     }
 
+    /// Where messages go: SMTP and an SMS provider when configured, else the development outbox.
+    pub fn delivery(
+        &self,
+        outbox: std::sync::Arc<dyn latch_core::delivery::Delivery>,
+    ) -> Result<std::sync::Arc<dyn latch_core::delivery::Delivery>, ConfigError> {
+        use latch_core::delivery::providers::{Dispatch, Smtp, SmtpSettings, SmtpTls, Twilio, Webhook};
+        use std::sync::Arc;
+        let timeout = std::time::Duration::from_secs(self.delivery_timeout_secs);
+        let invalid = |e: latch_core::CoreError| ConfigError::Invalid(e.to_string());
+        let email: Arc<dyn latch_core::delivery::Delivery> = match &self.smtp_host {
+            None => outbox.clone(),
+            Some(host) => {
+                let tls = match self.smtp_tls.as_str() {
+                    "starttls" => SmtpTls::StartTls,
+                    "implicit" => SmtpTls::Implicit,
+                    "none" => SmtpTls::None,
+                    other => {
+                        return Err(ConfigError::Invalid(format!(
+                            "smtp_tls must be starttls, implicit or none, not '{other}'"
+                        )))
+                    }
+                };
+                Arc::new(
+                    Smtp::new(SmtpSettings {
+                        host: host.clone(),
+                        port: self.smtp_port,
+                        tls,
+                        username: self.smtp_username.clone(),
+                        password: self.smtp_password.clone(),
+                        from: self.email_from.clone(),
+                        timeout,
+                    })
+                    .map_err(invalid)?,
+                )
+            }
+        };
+        let need = |v: &Option<String>, name: &str| {
+            v.clone()
+                .ok_or_else(|| ConfigError::Invalid(format!("sms_provider {}: {name} is required", self.sms_provider)))
+        };
+        let sms: Arc<dyn latch_core::delivery::Delivery> = match self.sms_provider.as_str() {
+            "outbox" => outbox,
+            "twilio" => Arc::new(
+                Twilio::new(
+                    &self.twilio_base_url,
+                    &need(&self.twilio_account_sid, "twilio_account_sid")?,
+                    &need(&self.twilio_auth_token, "twilio_auth_token")?,
+                    &need(&self.twilio_from, "twilio_from")?,
+                    timeout,
+                )
+                .map_err(invalid)?,
+            ),
+            "webhook" => Arc::new(
+                Webhook::new(
+                    &need(&self.sms_webhook_url, "sms_webhook_url")?,
+                    &need(&self.sms_webhook_secret, "sms_webhook_secret")?,
+                    timeout,
+                )
+                .map_err(invalid)?,
+            ),
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "sms_provider must be outbox, twilio or webhook, not '{other}'"
+                )))
+            }
+        };
+        Ok(Arc::new(Dispatch { email, sms }))
+    }
+
     /// The database to open: the configured URL, else the SQLite file in `data_dir`.
     pub fn database_url(&self) -> String {
         if self.database_url.is_empty() {
@@ -531,6 +667,21 @@ impl Config {
             "LATCH_ADDRESS_FAILURE_WINDOW_MINUTES",
             "LATCH_CROSS_ORG_PASSWORDS",
             "LATCH_TEMPLATES_DIR",
+            "LATCH_SMTP_HOST",
+            "LATCH_SMTP_PORT",
+            "LATCH_SMTP_TLS",
+            "LATCH_SMTP_USERNAME",
+            "LATCH_SMTP_PASSWORD",
+            "LATCH_EMAIL_FROM",
+            "LATCH_SMS_PROVIDER",
+            "LATCH_TWILIO_BASE_URL",
+            "LATCH_TWILIO_ACCOUNT_SID",
+            "LATCH_TWILIO_AUTH_TOKEN",
+            "LATCH_TWILIO_FROM",
+            "LATCH_SMS_WEBHOOK_URL",
+            "LATCH_SMS_WEBHOOK_SECRET",
+            "LATCH_DELIVERY_TIMEOUT_SECS",
+            "LATCH_SMS_ALLOWED_COUNTRIES",
         ];
         vars.filter(|v| v.starts_with("LATCH_") && !KNOWN.contains(&v.as_str()) && !OTHER_VARS.contains(&v.as_str()))
             .collect()

@@ -110,4 +110,5 @@ impl Delivery for Outbox {
     }
 }
 pub mod custom;
+pub mod providers;
 pub mod templates;

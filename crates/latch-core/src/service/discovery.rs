@@ -324,10 +324,12 @@ pub async fn exchange(ctx: &Ctx, project_id: &str, input: ExchangeInput) -> Core
         .member_by_email(project_id, &org.organization_id, &ist.email)
         .await?
         .filter(|m| m.status != STATUS_DELETED);
+    let verified = ist.factors.iter().any(carries_across_organizations);
     let member = match existing {
+        // The IST's email factor proved this address for the membership too.
+        Some(m) if verified => verify_email(ctx, m).await?,
         Some(m) => m,
         None => {
-            let verified = ist.factors.iter().any(carries_across_organizations);
             if !(verified && otps::jit_allowed(&org, &ist.email)) {
                 return Err(CoreError::forbidden(
                     "email_jit_provisioning_not_allowed",

@@ -334,8 +334,29 @@ pub async fn email_authenticate(
 
 /// Sends an MFA code to the member's phone (used by `sms_send` and by the pre-emptive send after
 /// a primary authentication).
+/// Refuses numbers outside the project's SMS countries (US and Canada by default, as Stytch).
+fn sms_country_allowed(ctx: &Ctx, phone: &str) -> CoreResult<()> {
+    let country = validate::phone_country(phone).unwrap_or_default();
+    if !ctx
+        .settings
+        .sms_allowed_countries
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(&country))
+    {
+        return Err(CoreError::invalid(
+            "invalid_phone_number_country_code",
+            format!(
+                "SMS to this country ({country}) is not enabled; allowed: {}.",
+                ctx.settings.sms_allowed_countries.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn send_mfa_sms(ctx: &Ctx, member: &MemberRecord, org: &OrgRecord, locale: Option<&str>) -> CoreResult<()> {
     let locale = templates::sms_locale(locale)?;
+    sms_country_allowed(ctx, &member.mfa_phone_number)?;
     send_code(
         ctx,
         &member.project_id,
@@ -407,6 +428,7 @@ pub async fn sms_send(ctx: &Ctx, project_id: &str, input: SmsSendInput) -> CoreR
     .await?;
     if let Some(phone) = input.mfa_phone_number.as_deref().filter(|p| !p.is_empty()) {
         let phone = validate::phone_number(phone)?;
+        sms_country_allowed(ctx, &phone)?;
         if member.mfa_phone_number.is_empty() {
             // Linking a new number to a member who already has another MFA factor must be done by
             // someone who proved that factor; otherwise a stolen password would be enough.
