@@ -16,6 +16,9 @@ pub struct Limits {
     /// itself, so this is only a coarse flood guard.
     pub peer_failures: i64,
     pub address_window_minutes: i64,
+    /// Messages (codes, links) sent per end-user address, and per direct peer, per window.
+    pub forwarded_client_sends: i64,
+    pub peer_sends: i64,
 }
 
 impl Default for Limits {
@@ -27,6 +30,8 @@ impl Default for Limits {
             forwarded_client_failures: 100,
             peer_failures: 10_000,
             address_window_minutes: 10,
+            forwarded_client_sends: 30,
+            peer_sends: 100_000,
         }
     }
 }

@@ -51,6 +51,10 @@ pub struct Config {
     /// Failed attempts per direct peer (usually the application server) per window: a flood guard.
     pub peer_max_failures: i64,
     pub address_failure_window_minutes: i64,
+    /// Messages (codes, links) sent per end-user address (forwarded by a trusted proxy) per window.
+    pub forwarded_client_max_sends: i64,
+    /// Messages sent per direct peer per window: a flood guard for the application server.
+    pub peer_max_sends: i64,
     /// Where email links point when a request names no URL.
     pub default_login_redirect_url: Option<String>,
     pub default_reset_password_redirect_url: Option<String>,
@@ -122,6 +126,8 @@ impl Default for Config {
             forwarded_client_max_failures: 100,
             peer_max_failures: 10_000,
             address_failure_window_minutes: 10,
+            forwarded_client_max_sends: 30,
+            peer_max_sends: 100_000,
             default_login_redirect_url: None,
             default_reset_password_redirect_url: None,
             breach_corpus_file: None,
@@ -266,6 +272,8 @@ impl Config {
             "LATCH_FORWARDED_CLIENT_MAX_FAILURES" => forwarded_client_max_failures,
             "LATCH_PEER_MAX_FAILURES" => peer_max_failures,
             "LATCH_ADDRESS_FAILURE_WINDOW_MINUTES" => address_failure_window_minutes,
+            "LATCH_FORWARDED_CLIENT_MAX_SENDS" => forwarded_client_max_sends,
+            "LATCH_PEER_MAX_SENDS" => peer_max_sends,
         }
         if let Some(v) = get("LATCH_DEFAULT_LOGIN_REDIRECT_URL") {
             self.default_login_redirect_url = Some(v);
@@ -410,6 +418,8 @@ impl Config {
             self.forwarded_client_max_failures,
             self.peer_max_failures,
             self.address_failure_window_minutes,
+            self.forwarded_client_max_sends,
+            self.peer_max_sends,
         ];
         if limits.iter().any(|v| *v < 1) {
             return Err(ConfigError::Invalid(
@@ -431,6 +441,8 @@ impl Config {
                 forwarded_client_failures: self.forwarded_client_max_failures,
                 peer_failures: self.peer_max_failures,
                 address_window_minutes: self.address_failure_window_minutes,
+                forwarded_client_sends: self.forwarded_client_max_sends,
+                peer_sends: self.peer_max_sends,
             },
             redirects: latch_core::settings::Redirects {
                 login: self.default_login_redirect_url.clone(),
@@ -682,6 +694,8 @@ impl Config {
             "LATCH_SMS_WEBHOOK_SECRET",
             "LATCH_DELIVERY_TIMEOUT_SECS",
             "LATCH_SMS_ALLOWED_COUNTRIES",
+            "LATCH_FORWARDED_CLIENT_MAX_SENDS",
+            "LATCH_PEER_MAX_SENDS",
         ];
         vars.filter(|v| v.starts_with("LATCH_") && !KNOWN.contains(&v.as_str()) && !OTHER_VARS.contains(&v.as_str()))
             .collect()

@@ -687,3 +687,88 @@ async fn custom_templates_by_id() {
     db.dispose().await;
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn sends_are_limited_per_forwarded_client_address() {
+    let db = TestDb::new("sqlite").await;
+    let s = Server::start_with(&db, |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+        c.forwarded_client_max_sends = 2;
+    })
+    .await;
+    s.call(
+        reqwest::Method::POST,
+        "/v1/b2b/organizations",
+        Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
+    )
+    .await;
+    for i in 0..3 {
+        s.call(
+            reqwest::Method::POST,
+            "/v1/b2b/organizations/acme/members",
+            Some(json!({"email_address": format!("u{i}@acme.test")})),
+        )
+        .await;
+    }
+    let send = |who: &'static str, email: String| {
+        s.http
+            .post(s.url("/v1/b2b/otps/email/login_or_signup"))
+            .basic_auth(PROJECT, Some(SECRET))
+            .header("x-forwarded-for", who)
+            .json(&json!({"organization_id": "acme", "email_address": email}))
+            .send()
+    };
+    // Different recipients, one end user: the address limit, not the recipient limit, applies.
+    assert_eq!(
+        send("203.0.113.9", "u0@acme.test".into()).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send("203.0.113.9", "u1@acme.test".into()).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send("203.0.113.9", "u2@acme.test".into()).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        send("198.51.100.1", "u2@acme.test".into()).await.unwrap().status(),
+        StatusCode::OK
+    );
+    s.stop().await;
+    db.dispose().await;
+}
+
+#[tokio::test]
+async fn restricted_mfa_methods_refuse_the_others() {
+    on_each_engine(|s| async move {
+        use reqwest::Method as M;
+        for (slug, allowed) in [("sms-only", "sms_otp"), ("totp-only", "totp")] {
+            s.call(
+                M::POST,
+                "/v1/b2b/organizations",
+                Some(json!({"organization_name": slug, "organization_slug": slug, "mfa_methods": "RESTRICTED", "allowed_mfa_methods": [allowed]})),
+            )
+            .await;
+            s.call(M::POST, &format!("/v1/b2b/organizations/{slug}/members"), Some(json!({"email_address": "a@acme.test"}))).await;
+        }
+        let (_, m) = s.call(M::GET, "/v1/b2b/organizations/sms-only/member?email_address=a@acme.test", None).await;
+        let (st, b) = s
+            .call(M::POST, "/v1/b2b/totp", Some(json!({"organization_id": "sms-only", "member_id": m["member_id"]})))
+            .await;
+        assert_error(st, &b, 400, "operation_restricted_by_organization_mfa_methods");
+        let (_, m) = s.call(M::GET, "/v1/b2b/organizations/totp-only/member?email_address=a@acme.test", None).await;
+        let (st, b) = s
+            .call(
+                M::POST,
+                "/v1/b2b/otps/sms/send",
+                Some(json!({"organization_id": "totp-only", "member_id": m["member_id"], "mfa_phone_number": "+12025550142"})),
+            )
+            .await;
+        assert_error(st, &b, 400, "operation_restricted_by_organization_mfa_methods");
+        let (_, after) = s.call(M::GET, "/v1/b2b/organizations/totp-only/member?email_address=a@acme.test", None).await;
+        assert_eq!(after["member"]["mfa_phone_number"], "", "nothing linked");
+        s
+    })
+    .await;
+}

@@ -62,3 +62,31 @@ pub async fn failed(ctx: &Ctx, client: Option<&ClientIp>) -> CoreResult<()> {
     }
     Ok(())
 }
+
+const SEND_SCOPE: &str = "address_sends";
+
+/// Counts one message sent on behalf of the address (codes, links) and refuses past the limit:
+/// a bound on how many emails and SMS one caller can make Latch send.
+pub async fn send(ctx: &Ctx, client: Option<&ClientIp>) -> CoreResult<()> {
+    let Some(c) = client else { return Ok(()) };
+    let now = Timestamp::now();
+    let limit = if c.forwarded {
+        ctx.settings.limits.forwarded_client_sends
+    } else {
+        ctx.settings.limits.peer_sends
+    };
+    let sends = ctx
+        .store
+        .bump_attempts(SEND_SCOPE, &key(c), window_start(ctx, now), now)
+        .await?;
+    if sends > limit {
+        return Err(CoreError::RateLimited {
+            fault: Fault {
+                error_type: "too_many_requests",
+                message: "Too many messages requested from this address.".into(),
+            },
+            retry_after_secs: ctx.settings.limits.address_window_minutes as u64 * 60,
+        });
+    }
+    Ok(())
+}

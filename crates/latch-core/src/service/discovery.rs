@@ -158,11 +158,17 @@ pub struct SendInput {
     pub locale: Option<String>,
 }
 
-pub async fn otp_send(ctx: &Ctx, project_id: &str, input: SendInput) -> CoreResult<()> {
+pub async fn otp_send(
+    ctx: &Ctx,
+    project_id: &str,
+    input: SendInput,
+    client: Option<&crate::service::address_guard::ClientIp>,
+) -> CoreResult<()> {
     let email = validate::normalize_email(&input.email_address)?;
     let minutes = otps::email_minutes(input.discovery_expiration_minutes)?;
     let locale = templates::locale(input.locale.as_deref())?;
 
+    crate::service::address_guard::send(ctx, client).await?;
     let minutes_text = minutes.to_string();
     otps::send_code(ctx, project_id, SCOPE, Channel::Email, &email, None, minutes, |code| {
         let vars = [

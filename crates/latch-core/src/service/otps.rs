@@ -14,6 +14,7 @@ use crate::model::credentials::OtpRecord;
 use crate::model::member::{MemberRecord, STATUS_ACTIVE, STATUS_DELETED};
 use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
+use crate::service::address_guard::{self, ClientIp};
 use crate::service::auth_flow::{self, mfa_method, Outcome, PrimaryAuth};
 use crate::service::members::{self, MemberInput, MemberView};
 use crate::service::sessions::{self, Issued};
@@ -211,6 +212,7 @@ pub async fn email_login_or_signup(
     ctx: &Ctx,
     project_id: &str,
     input: LoginOrSignupInput,
+    client: Option<&ClientIp>,
 ) -> CoreResult<(MemberView, bool)> {
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let email = validate::normalize_email(&input.email_address)?;
@@ -218,6 +220,7 @@ pub async fn email_login_or_signup(
     let login_minutes = email_minutes(input.login_expiration_minutes)?;
     let signup_minutes = email_minutes(input.signup_expiration_minutes)?;
 
+    address_guard::send(ctx, client).await?;
     let existing = ctx
         .store
         .member_by_email(project_id, &org.organization_id, &email)
@@ -334,6 +337,18 @@ pub async fn email_authenticate(
 
 /// Sends an MFA code to the member's phone (used by `sms_send` and by the pre-emptive send after
 /// a primary authentication).
+/// An organization restricting MFA methods refuses to set up or use the others (break-glass exempt).
+pub(crate) fn mfa_method_allowed(org: &OrgRecord, member: &MemberRecord, method: &str) -> CoreResult<()> {
+    let restricted = org.settings.mfa_methods == "RESTRICTED" && !member.is_breakglass;
+    if restricted && !org.settings.allowed_mfa_methods.iter().any(|m| m == method) {
+        return Err(CoreError::invalid(
+            "operation_restricted_by_organization_mfa_methods",
+            format!("The organization does not allow {method} as an MFA method."),
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses numbers outside the project's SMS countries (US and Canada by default, as Stytch).
 fn sms_country_allowed(ctx: &Ctx, phone: &str) -> CoreResult<()> {
     let country = validate::phone_country(phone).unwrap_or_default();
@@ -410,12 +425,19 @@ pub(crate) async fn presented_factors(
     }
 }
 
-pub async fn sms_send(ctx: &Ctx, project_id: &str, input: SmsSendInput) -> CoreResult<MemberView> {
+pub async fn sms_send(
+    ctx: &Ctx,
+    project_id: &str,
+    input: SmsSendInput,
+    client: Option<&ClientIp>,
+) -> CoreResult<MemberView> {
     // Validated before anything is written (e.g. linking the phone number).
     templates::sms_locale(input.locale.as_deref())?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let v = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None).await?;
     let mut member = v.member;
+    mfa_method_allowed(&org, &member, "sms_otp")?;
+    address_guard::send(ctx, client).await?;
     let presented = presented_factors(
         ctx,
         project_id,

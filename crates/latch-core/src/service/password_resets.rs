@@ -49,7 +49,12 @@ fn reset_link(redirect: &str, token: &str) -> String {
 }
 
 /// Emails a one-time reset link to the member. The token lives only in the email; we keep its digest.
-pub async fn reset_start(ctx: &Ctx, project_id: &str, input: ResetStartInput) -> CoreResult<MemberView> {
+pub async fn reset_start(
+    ctx: &Ctx,
+    project_id: &str,
+    input: ResetStartInput,
+    client: Option<&crate::service::address_guard::ClientIp>,
+) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let email = validate::normalize_email(&input.email_address)?;
     let minutes = expiry_minutes(input.reset_password_expiration_minutes)?;
@@ -66,6 +71,7 @@ pub async fn reset_start(ctx: &Ctx, project_id: &str, input: ResetStartInput) ->
         .member_by_email(project_id, &org.organization_id, &email)
         .await?
         .ok_or_else(CoreError::member_not_found)?;
+    crate::service::address_guard::send(ctx, client).await?;
     let how = ResetEmail {
         redirect: &redirect,
         minutes,
@@ -187,7 +193,12 @@ pub struct DiscoveryResetStartInput {
 }
 
 /// Cross-org reset: a link for the email, whatever organization it is used in.
-pub async fn discovery_reset_start(ctx: &Ctx, project_id: &str, input: DiscoveryResetStartInput) -> CoreResult<()> {
+pub async fn discovery_reset_start(
+    ctx: &Ctx,
+    project_id: &str,
+    input: DiscoveryResetStartInput,
+    client: Option<&crate::service::address_guard::ClientIp>,
+) -> CoreResult<()> {
     crate::service::passwords::cross_org_enabled(ctx)?;
     let email = validate::normalize_email(&input.email_address)?;
     let minutes = expiry_minutes(input.reset_password_expiration_minutes)?;
@@ -207,6 +218,7 @@ pub async fn discovery_reset_start(ctx: &Ctx, project_id: &str, input: Discovery
         .ok_or_else(CoreError::member_not_found)?;
     let org = organizations::get(ctx, project_id, &member.organization_id).await?;
     let challenge = input.pkce_code_challenge.filter(|c| !c.is_empty());
+    crate::service::address_guard::send(ctx, client).await?;
     let how = ResetEmail {
         redirect: &redirect,
         minutes,

@@ -229,6 +229,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResu
     if !(5..=1440).contains(&minutes) {
         return Err(CoreError::argument("expiration_minutes", "must be between 5 and 1440"));
     }
+    otps::mfa_method_allowed(&org, &member, "totp")?;
     if ctx
         .store
         .totp_of(project_id, &member.member_id)

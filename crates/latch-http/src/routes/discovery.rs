@@ -1,5 +1,6 @@
 //! `/v1/b2b/discovery…` and the discovery OTPs: discovery.md, otps.md.
 
+use crate::client_addr::ResolvedClient;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, AuthProject};
 use crate::reply::Reply;
@@ -7,6 +8,7 @@ use crate::routes::auth_reply::auth_reply;
 use crate::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use latch_core::model::member::Member;
 use latch_core::model::organization::Organization;
 use latch_core::service::auth_flow::{MfaRequired, PrimaryRequired};
@@ -69,9 +71,11 @@ pub fn discovery_reply(r: &DiscoveryResult) -> Response {
 pub async fn otp_send(
     State(s): State<AppState>,
     p: AuthProject,
+    client: Option<Extension<ResolvedClient>>,
     ApiJson(input): ApiJson<SendInput>,
 ) -> ApiResult<Reply<serde_json::Map<String, serde_json::Value>>> {
-    discovery::otp_send(&s.ctx, p.id(), input).await?;
+    let ip = client.map(|c| c.0.ip());
+    discovery::otp_send(&s.ctx, p.id(), input, ip.as_ref()).await?;
     Ok(Reply(serde_json::Map::new()))
 }
 

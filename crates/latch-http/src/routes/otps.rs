@@ -1,5 +1,6 @@
 //! `/v1/b2b/otps…`: otps.md.
 
+use crate::client_addr::ResolvedClient;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, AuthProject};
 use crate::reply::Reply;
@@ -7,6 +8,7 @@ use crate::routes::auth_reply::auth_reply;
 use crate::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use latch_core::model::member::Member;
 use latch_core::model::organization::Organization;
 use latch_core::model::session::MemberSession;
@@ -16,9 +18,11 @@ use serde::Serialize;
 pub async fn email_login_or_signup(
     State(s): State<AppState>,
     p: AuthProject,
+    client: Option<Extension<ResolvedClient>>,
     ApiJson(input): ApiJson<LoginOrSignupInput>,
 ) -> ApiResult<Response> {
-    let (v, created) = otps::email_login_or_signup(&s.ctx, p.id(), input).await?;
+    let ip = client.map(|c| c.0.ip());
+    let (v, created) = otps::email_login_or_signup(&s.ctx, p.id(), input, ip.as_ref()).await?;
     #[derive(Serialize)]
     struct Body<'a> {
         member_id: &'a str,
@@ -47,9 +51,11 @@ pub async fn email_authenticate(
 pub async fn sms_send(
     State(s): State<AppState>,
     p: AuthProject,
+    client: Option<Extension<ResolvedClient>>,
     ApiJson(input): ApiJson<SmsSendInput>,
 ) -> ApiResult<Response> {
-    let v = otps::sms_send(&s.ctx, p.id(), input).await?;
+    let ip = client.map(|c| c.0.ip());
+    let v = otps::sms_send(&s.ctx, p.id(), input, ip.as_ref()).await?;
     #[derive(Serialize)]
     struct Body<'a> {
         member_id: &'a str,

@@ -90,10 +90,12 @@ fn member_with_email(v: &MemberView) -> Response {
 pub async fn reset_start(
     State(s): State<AppState>,
     p: AuthProject,
+    client: Option<Extension<ResolvedClient>>,
     ApiJson(input): ApiJson<ResetStartInput>,
 ) -> ApiResult<Response> {
+    let ip = client.map(|c| c.0.ip());
     Ok(member_with_email(
-        &password_resets::reset_start(&s.ctx, p.id(), input).await?,
+        &password_resets::reset_start(&s.ctx, p.id(), input, ip.as_ref()).await?,
     ))
 }
 
@@ -165,9 +167,11 @@ pub async fn discovery_authenticate(
 pub async fn discovery_reset_start(
     State(s): State<AppState>,
     p: AuthProject,
+    client: Option<Extension<ResolvedClient>>,
     ApiJson(input): ApiJson<DiscoveryResetStartInput>,
 ) -> ApiResult<Reply<serde_json::Map<String, serde_json::Value>>> {
-    password_resets::discovery_reset_start(&s.ctx, p.id(), input).await?;
+    let ip = client.map(|c| c.0.ip());
+    password_resets::discovery_reset_start(&s.ctx, p.id(), input, ip.as_ref()).await?;
     Ok(Reply(serde_json::Map::new()))
 }
 
