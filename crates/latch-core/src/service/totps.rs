@@ -217,6 +217,8 @@ pub struct Created {
     pub totp_registration_id: String,
     pub secret: String,
     pub qr_code: String,
+    /// The `otpauth://` URL the QR code encodes (Latch extra; SDKs ignore unknown fields).
+    pub otpauth_url: String,
     pub recovery_codes: Vec<String>,
 }
 
@@ -281,6 +283,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResu
         totp_registration_id: record.totp_id,
         secret,
         qr_code: format!("data:image/png;base64,{qr}"),
+        otpauth_url: t.get_url(),
         recovery_codes: codes,
     })
 }
