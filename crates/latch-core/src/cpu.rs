@@ -1,6 +1,7 @@
 //! A bounded pool for CPU-heavy work (password hashing, RSA signing and key generation). Work runs
 //! on tokio's blocking threads, at most `permits` at a time, so a flood of logins cannot starve
-//! the async executor that answers session checks.
+//! the async executor that answers session checks. Hashing and signing use separate pools so a
+//! queue of hashes never delays a session JWT.
 
 use crate::error::{CoreError, CoreResult};
 use std::sync::Arc;

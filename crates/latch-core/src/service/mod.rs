@@ -50,8 +50,10 @@ pub struct Ctx {
 impl Ctx {
     pub fn new(store: Arc<dyn Store>, delivery: Arc<dyn Delivery>, policy: Policy, settings: Settings) -> Self {
         let cpu = CpuPool::per_core();
+        // Signing gets its own permits: an RS256 signature takes well under a millisecond, and
+        // queueing it behind argon2 hashes made every session check wait out a login flood.
         Self {
-            keyring: Arc::new(Keyring::new(store.clone(), cpu.clone())),
+            keyring: Arc::new(Keyring::new(store.clone(), CpuPool::per_core())),
             store,
             delivery,
             cpu,
