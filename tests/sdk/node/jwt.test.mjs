@@ -9,26 +9,19 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, openSync, readFileSync, closeSync, existsSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve, dirname } from "node:path";
+import { resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { randomUUID, randomBytes, createHash, createHmac, generateKeyPairSync, sign as rsaSign } from "node:crypto";
+import { randomBytes, createHash, createHmac, generateKeyPairSync, sign as rsaSign } from "node:crypto";
 import * as stytch from "stytch";
+import { startLatch, stopLatch } from "./server.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, "..", "..", "..");
 const policyFile = resolve(here, "..", "python", "rbac_policy.json");
 
-let url = process.env.LATCH_URL;
-let projectId = process.env.LATCH_PROJECT_ID;
-let secret = process.env.LATCH_SECRET;
+let url;
+let projectId;
+let secret;
 let ownServer = false;
-let child = null;
-let workdir = null;
-let logPath = null;
 
 const PASSWORD = "Latch node jwt: saffron-comet-6262!";
 const MD5 = createHash("md5").update(PASSWORD).digest("hex");
@@ -37,95 +30,16 @@ const SESSION_CLAIM = "https://stytch.com/session";
 // ---------------------------------------------------------------------------------------------
 // server (same approach as smoke.test.mjs, which exports nothing)
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
-
-function serverLog() {
-  try {
-    return readFileSync(logPath, "utf8").slice(-20000);
-  } catch {
-    return "<no log>";
-  }
-}
-
-async function waitHealthy(base, proc) {
-  const deadline = Date.now() + 20_000;
-  let last = "no answer";
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`latch exited (${proc.exitCode ?? proc.signalCode}) before becoming healthy\n${serverLog()}`);
-    }
-    try {
-      const r = await fetch(new URL("/healthz", base), { signal: AbortSignal.timeout(2000) });
-      if (r.status === 200) return;
-      last = `HTTP ${r.status}`;
-    } catch (e) {
-      last = String(e?.cause?.code ?? e);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`/healthz not 200 within 20 s (last: ${last})\n${serverLog()}`);
-}
-
 before(async () => {
-  if (url && projectId && secret) return;
-  const bin = resolve(process.env.LATCH_BIN || join(repoRoot, "target", "debug", "latch"));
-  if (!existsSync(bin)) throw new Error(`Latch binary not found at ${bin} (set LATCH_BIN or LATCH_URL/LATCH_PROJECT_ID/LATCH_SECRET)`);
-  workdir = mkdtempSync(join(tmpdir(), "latch-sdk-node-jwt-"));
-  logPath = join(workdir, "server.log");
-  const port = await freePort();
-  projectId = `project-test-${randomUUID()}`;
-  secret = `secret-test-${randomBytes(24).toString("hex")}`;
-  url = `http://127.0.0.1:${port}/`;
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("LATCH_")));
-  Object.assign(env, {
-    LATCH_LISTEN: `127.0.0.1:${port}`,
-    LATCH_DATA_DIR: join(workdir, "data"),
-    LATCH_BOOTSTRAP_PROJECT_ID: projectId,
-    LATCH_BOOTSTRAP_SECRET: secret,
-    LATCH_LOG: "warn",
+  ({ url, projectId, secret, own: ownServer } = await startLatch("latch-sdk-node-jwt-", {
     LATCH_ARGON2_MEMORY_KIB: "8",
     LATCH_ARGON2_ITERATIONS: "1",
     LATCH_RBAC_POLICY_FILE: policyFile,
     NO_PROXY: "127.0.0.1,localhost",
-  });
-  const fd = openSync(logPath, "a");
-  child = spawn(bin, ["serve"], { env, cwd: workdir, stdio: ["ignore", fd, fd] });
-  closeSync(fd);
-  ownServer = true;
-  await waitHealthy(url, child);
+  }));
 });
 
-after(async () => {
-  if (!child) return;
-  const exited = new Promise((res) => {
-    if (child.exitCode !== null || child.signalCode !== null) res([child.exitCode, child.signalCode]);
-    else child.once("exit", (code, signal) => res([code, signal]));
-  });
-  child.kill("SIGTERM");
-  let timer;
-  const timeout = new Promise((res) => {
-    timer = setTimeout(() => res("timeout"), 10_000);
-  });
-  const result = await Promise.race([exited, timeout]);
-  clearTimeout(timer);
-  if (result === "timeout") {
-    child.kill("SIGKILL");
-    assert.fail(`latch did not exit within 10 s of SIGTERM\n${serverLog()}`);
-  }
-  const [code, signal] = result;
-  assert.equal(code, 0, `latch exit code ${code} (signal ${signal}) after SIGTERM\n${serverLog()}`);
-  rmSync(workdir, { recursive: true, force: true });
-});
+after(stopLatch);
 
 // ---------------------------------------------------------------------------------------------
 // helpers
