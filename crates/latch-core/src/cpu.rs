@@ -7,6 +7,11 @@
 //! freed blocks in per-thread arenas, so hashing on an ever-changing set of blocking threads grew
 //! RSS to ~950 MB under load (measured by `latch-bench`). With N long-lived threads each arena
 //! reuses its own blocks.
+//!
+//! Password hashing runs at the lowest scheduling priority: a login flood keeps every core busy,
+//! and at equal priority a session check woken meanwhile waits for the kernel to preempt a hash
+//! (milliseconds). Idle cores still go to hashing, so login throughput is unchanged when nothing
+//! else runs.
 
 use crate::error::{CoreError, CoreResult};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -21,23 +26,53 @@ pub struct CpuPool {
     jobs: mpsc::Sender<Job>,
 }
 
+/// How the kernel schedules a pool's threads against the async executor's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Like the executor: work someone is waiting for right now (signing a session JWT).
+    Normal,
+    /// Below it (nice 19, SCHED_BATCH): throughput work that must not delay the executor.
+    Background,
+}
+
+/// Lowers the calling thread's priority. Failure only costs latency, so it is logged, not fatal.
+fn lower_current_thread() {
+    use thread_priority::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy, ThreadPriority,
+        ThreadSchedulePolicy,
+    };
+    let batch = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch);
+    if let Err(e) = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, batch) {
+        tracing::warn!(error = ?e, "could not lower the priority of a CPU pool thread");
+    }
+}
+
 impl CpuPool {
     pub fn new(threads: usize) -> Self {
+        Self::with_priority(threads, Priority::Normal)
+    }
+
+    pub fn with_priority(threads: usize, priority: Priority) -> Self {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..threads.max(1) {
             let queue = queue.clone();
             std::thread::Builder::new()
                 .name(format!("latch-cpu-{i}"))
-                .spawn(move || loop {
-                    // The lock is held only while waiting for the next job, not while running it.
-                    let job = match queue.lock() {
-                        Ok(q) => q.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return, // every sender dropped: the pool is gone
+                .spawn(move || {
+                    if priority == Priority::Background {
+                        lower_current_thread();
+                    }
+                    loop {
+                        // The lock is held only while waiting for the next job, not while running it.
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return, // every sender dropped: the pool is gone
+                        }
                     }
                 })
                 .expect("spawn CPU pool thread");
@@ -46,8 +81,11 @@ impl CpuPool {
     }
 
     /// One thread per available core.
-    pub fn per_core() -> Self {
-        Self::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+    pub fn per_core(priority: Priority) -> Self {
+        Self::with_priority(
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            priority,
+        )
     }
 
     pub async fn run<T, F>(&self, work: F) -> CoreResult<T>

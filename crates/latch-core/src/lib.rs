@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cache;
 pub mod clock;
 pub mod cpu;
 pub mod crypto;

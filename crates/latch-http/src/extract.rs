@@ -137,7 +137,7 @@ impl FromRequestParts<AppState> for AuthProject {
         let Some((id, secret)) = basic_credentials(parts) else {
             return Err(ApiError::Core(projects::bad_credentials()));
         };
-        let project = projects::authenticate(state.ctx.store.as_ref(), &id, &secret).await?;
+        let project = projects::authenticate(&state.ctx, &id, &secret).await?;
         parts.extensions.insert(project.clone());
         Ok(AuthProject(project))
     }

@@ -88,7 +88,7 @@ impl SqlStore {
     pub(crate) async fn exec(&self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
         match &self.pool {
             Pool::Sqlite(p) => bind_all!(sqlx::query(sql), args)
-                .execute(p)
+                .execute(p.for_sql(sql))
                 .await
                 .map(|r| r.rows_affected()),
             Pool::Postgres(p) => bind_all!(sqlx::query(sql), args)
@@ -101,7 +101,11 @@ impl SqlStore {
 
     pub(crate) async fn all<R: Row>(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<R>, StoreError> {
         match &self.pool {
-            Pool::Sqlite(p) => bind_all!(sqlx::query_as::<_, R>(sql), args).fetch_all(p).await,
+            Pool::Sqlite(p) => {
+                bind_all!(sqlx::query_as::<_, R>(sql), args)
+                    .fetch_all(p.for_sql(sql))
+                    .await
+            }
             Pool::Postgres(p) => bind_all!(sqlx::query_as::<_, R>(sql), args).fetch_all(p).await,
         }
         .map_err(map_err)
@@ -109,7 +113,11 @@ impl SqlStore {
 
     pub(crate) async fn opt<R: Row>(&self, sql: &str, args: Vec<Arg>) -> Result<Option<R>, StoreError> {
         match &self.pool {
-            Pool::Sqlite(p) => bind_all!(sqlx::query_as::<_, R>(sql), args).fetch_optional(p).await,
+            Pool::Sqlite(p) => {
+                bind_all!(sqlx::query_as::<_, R>(sql), args)
+                    .fetch_optional(p.for_sql(sql))
+                    .await
+            }
             Pool::Postgres(p) => bind_all!(sqlx::query_as::<_, R>(sql), args).fetch_optional(p).await,
         }
         .map_err(map_err)
@@ -117,7 +125,11 @@ impl SqlStore {
 
     pub(crate) async fn count(&self, sql: &str, args: Vec<Arg>) -> Result<i64, StoreError> {
         match &self.pool {
-            Pool::Sqlite(p) => bind_all!(sqlx::query_scalar::<_, i64>(sql), args).fetch_one(p).await,
+            Pool::Sqlite(p) => {
+                bind_all!(sqlx::query_scalar::<_, i64>(sql), args)
+                    .fetch_one(p.for_sql(sql))
+                    .await
+            }
             Pool::Postgres(p) => bind_all!(sqlx::query_scalar::<_, i64>(sql), args).fetch_one(p).await,
         }
         .map_err(map_err)
@@ -127,7 +139,7 @@ impl SqlStore {
     pub(crate) async fn tx(&self, stmts: Vec<(&str, Vec<Arg>)>) -> Result<(), StoreError> {
         match &self.pool {
             Pool::Sqlite(p) => {
-                let mut tx = p.begin().await.map_err(map_err)?;
+                let mut tx = p.write.begin().await.map_err(map_err)?;
                 for (sql, args) in stmts {
                     bind_all!(sqlx::query(sql), args)
                         .execute(&mut *tx)

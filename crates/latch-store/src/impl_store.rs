@@ -13,7 +13,7 @@ use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::OrgRecord;
 use latch_core::model::project::Project;
 use latch_core::model::search::{MemberFilter, OrgFilter, Page, Query};
-use latch_core::model::session::SessionRecord;
+use latch_core::model::session::{SessionKey, SessionRecord, SessionWithMember};
 use latch_core::rbac::PolicyRole;
 use latch_core::store::{Found, Store, StoreResult};
 use latch_core::token::keyring::SigningKeyRecord;
@@ -47,6 +47,19 @@ fn select_org(where_: &str) -> String {
 
 fn select_member(where_: &str) -> String {
     format!("SELECT {MEMBER_COLUMNS} FROM members m {where_}")
+}
+
+/// A session and its member in one row; `key_column` is unique in member_sessions.
+fn session_with_member_sql(key_column: &str) -> String {
+    let member_columns: Vec<String> = MEMBER_COLUMNS.split(',').map(|c| format!("m.{}", c.trim())).collect();
+    format!(
+        "SELECT {}, s.member_session_id, s.token_hash, s.started_at, s.last_accessed_at, s.expires_at, \
+         s.factors, s.custom_claims, \
+         EXISTS (SELECT 1 FROM retired_emails r WHERE r.member_id = m.member_id) AS has_retired \
+         FROM member_sessions s JOIN members m ON m.member_id = s.member_id AND m.organization_id = s.organization_id \
+         WHERE s.{key_column} = $1 AND s.project_id = $2 AND m.project_id = $2",
+        member_columns.join(", ")
+    )
 }
 
 /// Statements that replace an organization's domain rows.
@@ -420,6 +433,23 @@ impl Store for SqlStore {
         self.opt::<SessionRow>(&sql, args![token_hash, project_id])
             .await?
             .map(SessionRecord::try_from)
+            .transpose()
+    }
+
+    async fn session_with_member(
+        &self,
+        project_id: &str,
+        key: SessionKey<'_>,
+    ) -> StoreResult<Option<SessionWithMember>> {
+        static BY_TOKEN: OnceLock<String> = OnceLock::new();
+        static BY_ID: OnceLock<String> = OnceLock::new();
+        let (sql, value) = match key {
+            SessionKey::TokenHash(h) => (sql_once(&BY_TOKEN, || session_with_member_sql("token_hash")), h),
+            SessionKey::Id(id) => (sql_once(&BY_ID, || session_with_member_sql("member_session_id")), id),
+        };
+        self.opt::<SessionMemberRow>(sql, args![value, project_id])
+            .await?
+            .map(SessionWithMember::try_from)
             .transpose()
     }
 

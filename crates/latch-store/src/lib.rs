@@ -19,8 +19,29 @@ use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub(crate) enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePools),
     Postgres(PgPool),
+}
+
+/// SQLite allows one writer at a time. Writers that race for its lock back off inside SQLite's
+/// busy handler with sleeps of up to 100 ms, so all writes go through one connection and queue
+/// in the pool instead; reads run on the others, which WAL lets proceed during a write.
+#[derive(Clone, Debug)]
+pub(crate) struct SqlitePools {
+    pub(crate) read: SqlitePool,
+    pub(crate) write: SqlitePool,
+}
+
+impl SqlitePools {
+    /// The pool a statement runs on: only a plain SELECT may go to a reader.
+    pub(crate) fn for_sql(&self, sql: &str) -> &SqlitePool {
+        let head = sql.trim_start().get(..6).unwrap_or("");
+        if head.eq_ignore_ascii_case("select") {
+            &self.read
+        } else {
+            &self.write
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -55,17 +76,28 @@ impl SqlStore {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(opts.max_connections)
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
                 .acquire_timeout(opts.acquire_timeout)
-                .connect_with(options)
+                .connect_with(options.clone())
                 .await
                 .map_err(backend)?;
             sqlx::migrate!("./migrations/sqlite")
-                .run(&pool)
+                .run(&write)
                 .await
                 .map_err(backend)?;
-            Pool::Sqlite(pool)
+            // An in-memory database exists once per connection: it cannot be split.
+            let read = if url.contains(":memory:") || url.contains("mode=memory") {
+                write.clone()
+            } else {
+                SqlitePoolOptions::new()
+                    .max_connections(opts.max_connections.max(1))
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect_with(options)
+                    .await
+                    .map_err(backend)?
+            };
+            Pool::Sqlite(SqlitePools { read, write })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url).map_err(backend)?;
             let pool = PgPoolOptions::new()
@@ -97,7 +129,10 @@ impl SqlStore {
 
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite(p) => p.close().await,
+            Pool::Sqlite(p) => {
+                p.read.close().await;
+                p.write.close().await;
+            }
             Pool::Postgres(p) => p.close().await,
         }
     }

@@ -8,7 +8,7 @@ use latch_core::model::credentials::{IntermediateRecord, PasswordRecord};
 use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::OrgRecord;
 use latch_core::model::project::Project;
-use latch_core::model::session::SessionRecord;
+use latch_core::model::session::{SessionRecord, SessionWithMember};
 use latch_core::token::keyring::SigningKeyRecord;
 use latch_core::StoreError;
 use serde_json::Value;
@@ -290,6 +290,44 @@ impl TryFrom<SessionRow> for SessionRecord {
             expires_at: Timestamp(r.expires_at),
             factors: serde_json::from_str(&r.factors).map_err(bad)?,
             custom_claims: serde_json::from_str(&r.custom_claims).map_err(bad)?,
+        })
+    }
+}
+
+/// `session_with_member`'s row: the member's columns, then the session's own.
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionMemberRow {
+    #[sqlx(flatten)]
+    member: MemberRow,
+    member_session_id: String,
+    token_hash: String,
+    started_at: i64,
+    last_accessed_at: i64,
+    expires_at: i64,
+    factors: String,
+    custom_claims: String,
+    has_retired: bool,
+}
+
+impl TryFrom<SessionMemberRow> for SessionWithMember {
+    type Error = StoreError;
+    fn try_from(r: SessionMemberRow) -> Result<Self, StoreError> {
+        let session = SessionRecord::try_from(SessionRow {
+            member_session_id: r.member_session_id,
+            project_id: r.member.project_id.clone(),
+            organization_id: r.member.organization_id.clone(),
+            member_id: r.member.member_id.clone(),
+            token_hash: r.token_hash,
+            started_at: r.started_at,
+            last_accessed_at: r.last_accessed_at,
+            expires_at: r.expires_at,
+            factors: r.factors,
+            custom_claims: r.custom_claims,
+        })?;
+        Ok(SessionWithMember {
+            session,
+            member: MemberRecord::try_from(r.member)?,
+            member_has_retired_emails: r.has_retired,
         })
     }
 }

@@ -3,10 +3,10 @@
 
 use latch_core::clock::Timestamp;
 use latch_core::model::credentials::{IntermediateRecord, PasswordRecord, ResetTokenRecord};
-use latch_core::model::member::MemberRecord;
+use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::{OrgRecord, OrgSettings};
 use latch_core::model::project::Project;
-use latch_core::model::session::{AuthFactor, SessionRecord};
+use latch_core::model::session::{AuthFactor, SessionKey, SessionRecord};
 use latch_core::rbac::{Permission, PolicyRole};
 use latch_core::store::Store;
 use latch_core::token::keyring::SigningKeyRecord;
@@ -139,6 +139,47 @@ async fn sessions_round_trip_list_revoke_and_purge() {
         // Token digests are unique.
         s.insert_session(&session("s-4", "dup", 10_000)).await.unwrap();
         assert!(s.insert_session(&session("s-5", "dup", 10_000)).await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn session_with_member_reads_both_in_one_query() {
+    on_each_engine(|s| async move {
+        let live = session("s-1", "h1", 10_000);
+        s.insert_session(&live).await.unwrap();
+        let member = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+        for key in [SessionKey::TokenHash("h1"), SessionKey::Id("s-1")] {
+            let found = s.session_with_member("pa", key).await.unwrap().unwrap();
+            assert_eq!(found.session, live);
+            assert_eq!(found.member, member);
+            assert!(!found.member_has_retired_emails);
+            assert!(
+                s.session_with_member("pb", key).await.unwrap().is_none(),
+                "tenant isolation"
+            );
+        }
+        assert!(s
+            .session_with_member("pa", SessionKey::TokenHash("nope"))
+            .await
+            .unwrap()
+            .is_none());
+
+        let mut renamed = member.clone();
+        renamed.email = "new@acme.test".into();
+        let retired = RetiredEmail {
+            email_id: "e-old".into(),
+            email_address: member.email.clone(),
+            member_id: "m-1".into(),
+        };
+        s.update_member(&renamed, Some(&retired)).await.unwrap();
+        let found = s
+            .session_with_member("pa", SessionKey::Id("s-1"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(found.member_has_retired_emails);
+        assert_eq!(found.member.email, "new@acme.test");
     })
     .await;
 }

@@ -2,7 +2,7 @@
 
 use crate::app::{anyhow_like, shutdown_signal, Application};
 use crate::config::Config;
-use latch_core::cpu::CpuPool;
+use latch_core::cpu::{CpuPool, Priority};
 use latch_core::service::projects;
 use latch_core::store::Store;
 use latch_core::token::keyring::Keyring;
@@ -58,7 +58,7 @@ pub async fn rotate_keys(config: &Config, project_id: &str) -> anyhow_like::Resu
         return Err(anyhow_like::err(format!("no project {project_id}")));
     }
     let shared: Arc<dyn Store> = Arc::new(store.clone());
-    let keyring = Keyring::new(shared, CpuPool::per_core());
+    let keyring = Keyring::new(shared, CpuPool::per_core(Priority::Normal));
     let kid = keyring
         .rotate(project_id)
         .await

@@ -19,6 +19,22 @@ pub struct SessionRecord {
     pub custom_claims: Map<String, Value>,
 }
 
+/// How a session is named: by its token's digest or by its id (from a verified JWT).
+#[derive(Debug, Clone, Copy)]
+pub enum SessionKey<'a> {
+    TokenHash(&'a str),
+    Id(&'a str),
+}
+
+/// A session read together with its member in one query, for the hottest call of the API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionWithMember {
+    pub session: SessionRecord,
+    pub member: crate::model::member::MemberRecord,
+    /// Whether the member has retired emails to list (read only then).
+    pub member_has_retired_emails: bool,
+}
+
 impl SessionRecord {
     pub fn is_live(&self, now: Timestamp) -> bool {
         self.expires_at > now

@@ -5,6 +5,7 @@ pub mod corpus;
 pub mod hash;
 pub mod hibp;
 pub mod imported;
+mod memory;
 pub mod policy;
 
 pub use hash::{Argon2Params, PasswordHash};

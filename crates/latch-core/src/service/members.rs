@@ -46,6 +46,23 @@ impl MemberView {
         view(ctx, member, organization).await
     }
 
+    /// Like `load` when the caller already knows whether the member has retired emails.
+    pub async fn load_known(
+        ctx: &Ctx,
+        member: MemberRecord,
+        organization: OrgRecord,
+        has_retired_emails: bool,
+    ) -> CoreResult<Self> {
+        if has_retired_emails {
+            return view(ctx, member, organization).await;
+        }
+        Ok(MemberView {
+            member,
+            organization,
+            retired: Vec::new(),
+        })
+    }
+
     pub fn member_json(&self) -> crate::model::member::Member<'_> {
         self.member.view(&self.organization, &self.retired)
     }

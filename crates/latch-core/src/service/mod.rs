@@ -14,14 +14,18 @@ pub mod projects;
 pub mod sessions;
 pub mod totps;
 
-use crate::cpu::CpuPool;
+use crate::cache::TtlCache;
+use crate::cpu::{CpuPool, Priority};
 use crate::delivery::Delivery;
+use crate::model::organization::OrgRecord;
+use crate::model::project::Project;
 use crate::password::PasswordHash;
 use crate::rbac::Policy;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::token::keyring::Keyring;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Where leaked passwords are looked up besides the list zxcvbn ships: an imported HIBP corpus
 /// and the HIBP range API.
@@ -45,15 +49,24 @@ pub struct Ctx {
     pub templates: Arc<crate::delivery::custom::CustomTemplates>,
     /// A hash to verify against when an account does not exist, so both paths cost the same.
     dummy_hash: Arc<tokio::sync::OnceCell<PasswordHash>>,
+    /// Projects by id, for the credential check every request makes.
+    pub(crate) projects: Arc<TtlCache<String, Project>>,
+    /// Organizations by (project, id), for session checks.
+    pub(crate) orgs: Arc<TtlCache<(String, String), OrgRecord>>,
 }
+
+/// How long a node may act on a cached project or organization after another node changed it.
+const RECORD_CACHE_TTL: Duration = Duration::from_secs(2);
+const RECORD_CACHE_CAPACITY: usize = 10_000;
 
 impl Ctx {
     pub fn new(store: Arc<dyn Store>, delivery: Arc<dyn Delivery>, policy: Policy, settings: Settings) -> Self {
-        let cpu = CpuPool::per_core();
-        // Signing gets its own permits: an RS256 signature takes well under a millisecond, and
+        // Password hashing yields to everything else (see `crate::cpu`).
+        let cpu = CpuPool::per_core(Priority::Background);
+        // Signing gets its own threads: an RS256 signature takes well under a millisecond, and
         // queueing it behind argon2 hashes made every session check wait out a login flood.
         Self {
-            keyring: Arc::new(Keyring::new(store.clone(), CpuPool::per_core())),
+            keyring: Arc::new(Keyring::new(store.clone(), CpuPool::per_core(Priority::Normal))),
             store,
             delivery,
             cpu,
@@ -62,6 +75,8 @@ impl Ctx {
             breach: Arc::new(BreachSources::default()),
             templates: Arc::new(Default::default()),
             dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
+            projects: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
+            orgs: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
         }
     }
 

@@ -371,6 +371,24 @@ pub async fn get(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<OrgRe
         .ok_or_else(CoreError::organization_not_found)
 }
 
+/// Like `get` by organization id, through the node's short-lived cache: for session checks, which
+/// read the organization on every call and never write it.
+pub async fn get_cached(ctx: &Ctx, project_id: &str, organization_id: &str) -> CoreResult<OrgRecord> {
+    let key = (project_id.to_owned(), organization_id.to_owned());
+    if let Some(org) = ctx.orgs.get(&key) {
+        return Ok(org);
+    }
+    let org = get(ctx, project_id, organization_id).await?;
+    ctx.orgs.put(key, org.clone());
+    Ok(org)
+}
+
+/// Drops this node's cached copy once a write has landed (a read racing the write may have cached
+/// the old record).
+fn forget(ctx: &Ctx, rec: &OrgRecord) {
+    ctx.orgs.remove(&(rec.project_id.clone(), rec.organization_id.clone()));
+}
+
 pub async fn update(
     ctx: &Ctx,
     project_id: &str,
@@ -389,7 +407,9 @@ pub async fn update(
     apply(&mut rec, input)?;
     rec.updated_at = Timestamp::now();
     check_unique(ctx, &rec).await?;
-    if let Err(e) = ctx.store.update_org(&rec).await {
+    let written = ctx.store.update_org(&rec).await;
+    forget(ctx, &rec);
+    if let Err(e) = written {
         return Err(on_write_error(ctx, &rec, e).await);
     }
     Ok(rec)
@@ -407,7 +427,9 @@ pub async fn delete_external_id(
     }
     rec.external_id = None;
     rec.updated_at = Timestamp::now();
-    ctx.store.update_org(&rec).await?;
+    let written = ctx.store.update_org(&rec).await;
+    forget(ctx, &rec);
+    written?;
     Ok(rec)
 }
 
@@ -417,7 +439,9 @@ pub async fn delete(ctx: &Ctx, project_id: &str, locator: &str, actor: Option<&A
     if let Some(a) = actor {
         a.require(&rec.organization_id, ORGANIZATION, "delete")?;
     }
-    ctx.store.delete_org(project_id, &rec.organization_id).await?;
+    let deleted = ctx.store.delete_org(project_id, &rec.organization_id).await;
+    forget(ctx, &rec);
+    deleted?;
     Ok(rec.organization_id)
 }
 

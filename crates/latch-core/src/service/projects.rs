@@ -6,6 +6,7 @@ use crate::crypto::{constant_time_eq, project_secret, sha256_hex};
 use crate::error::{CoreError, CoreResult};
 use crate::ids;
 use crate::model::project::Project;
+use crate::service::Ctx;
 use crate::store::Store;
 
 /// A digest no secret maps to in practice, compared against when the project is unknown so that
@@ -53,9 +54,19 @@ pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreRe
     }
 }
 
-/// Checks HTTP Basic credentials. Which part was wrong is never revealed.
-pub async fn authenticate(store: &dyn Store, project_id: &str, secret: &str) -> CoreResult<Project> {
-    let found = store.get_project(project_id).await?;
+/// Checks HTTP Basic credentials. Which part was wrong is never revealed. The project record is
+/// cached briefly (the secret is still compared on every call): every request makes this check.
+pub async fn authenticate(ctx: &Ctx, project_id: &str, secret: &str) -> CoreResult<Project> {
+    let found = match ctx.projects.get(&project_id.to_owned()) {
+        Some(p) => Some(p),
+        None => {
+            let p = ctx.store.get_project(project_id).await?;
+            if let Some(p) = &p {
+                ctx.projects.put(project_id.to_owned(), p.clone());
+            }
+            p
+        }
+    };
     let presented = sha256_hex(secret);
     let expected = found.as_ref().map(|p| p.secret_hash.as_str()).unwrap_or(DUMMY_HASH);
     match found {

@@ -12,7 +12,7 @@ use crate::crypto::{random_token, sha256_hex};
 use crate::error::{CoreError, CoreResult};
 use crate::model::member::{MemberRecord, STATUS_DELETED};
 use crate::model::organization::OrgRecord;
-use crate::model::session::{AuthFactor, MemberSession, SessionRecord};
+use crate::model::session::{AuthFactor, MemberSession, SessionKey, SessionRecord, SessionWithMember};
 use crate::rbac::granting_roles;
 use crate::service::{auth_flow, authz, members, organizations, Ctx};
 use crate::token::jwt;
@@ -140,27 +140,49 @@ pub async fn resolve_fresh(
     resolve_with(ctx, project_id, token, session_jwt, true).await
 }
 
-async fn resolve_with(
+/// The session a caller named, before it is read.
+struct Named {
+    key: Lookup,
+    presented: Presented,
+    /// The member a presented JWT was issued to.
+    jwt_sub: Option<String>,
+}
+
+enum Lookup {
+    TokenHash(String),
+    Id(String),
+}
+
+impl Lookup {
+    fn key(&self) -> SessionKey<'_> {
+        match self {
+            Lookup::TokenHash(h) => SessionKey::TokenHash(h),
+            Lookup::Id(id) => SessionKey::Id(id),
+        }
+    }
+}
+
+/// Checks the arguments (at most one of token and JWT; a JWT must verify) and names the session.
+async fn name(
     ctx: &Ctx,
     project_id: &str,
     token: Option<&str>,
     session_jwt: Option<&str>,
     fresh_jwt: bool,
-) -> CoreResult<Option<(SessionRecord, Presented)>> {
+) -> CoreResult<Option<Named>> {
     let token = token.filter(|t| !t.is_empty());
     let session_jwt = session_jwt.filter(|t| !t.is_empty());
-    let (found, presented) = match (token, session_jwt) {
-        (None, None) => return Ok(None),
-        (Some(_), Some(_)) => {
-            return Err(CoreError::invalid(
-                "too_many_session_arguments",
-                "Pass either session_token or session_jwt, not both.",
-            ))
-        }
-        (Some(t), None) => (
-            ctx.store.session_by_token_hash(project_id, &sha256_hex(t)).await?,
-            Presented::Token(t.to_string()),
-        ),
+    match (token, session_jwt) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(CoreError::invalid(
+            "too_many_session_arguments",
+            "Pass either session_token or session_jwt, not both.",
+        )),
+        (Some(t), None) => Ok(Some(Named {
+            key: Lookup::TokenHash(sha256_hex(t)),
+            presented: Presented::Token(t.to_string()),
+            jwt_sub: None,
+        })),
         (None, Some(j)) => {
             let claims = verify_jwt(ctx, project_id, j).await?;
             if fresh_jwt
@@ -176,20 +198,56 @@ async fn resolve_with(
                 .and_then(|s| s.get("id"))
                 .and_then(Value::as_str)
                 .ok_or_else(bad_jwt)?;
-            let found = ctx.store.session_by_id(project_id, id).await?;
-            if found
-                .as_ref()
-                .is_some_and(|s| Some(s.member_id.as_str()) != claims.get("sub").and_then(Value::as_str))
-            {
-                return Err(bad_jwt());
-            }
-            (found, Presented::Jwt)
+            let sub = claims.get("sub").and_then(Value::as_str).ok_or_else(bad_jwt)?;
+            Ok(Some(Named {
+                key: Lookup::Id(id.to_owned()),
+                presented: Presented::Jwt,
+                jwt_sub: Some(sub.to_owned()),
+            }))
         }
-    };
+    }
+}
+
+/// A named session is usable if it exists, lives, and belongs to the JWT's subject.
+fn accept(named: &Named, found: Option<&SessionRecord>) -> CoreResult<()> {
     match found {
-        Some(s) if s.is_live(Timestamp::now()) => Ok(Some((s, presented))),
+        Some(s) if named.jwt_sub.as_ref().is_some_and(|sub| *sub != s.member_id) => Err(bad_jwt()),
+        Some(s) if s.is_live(Timestamp::now()) => Ok(()),
         _ => Err(session_not_found()),
     }
+}
+
+async fn resolve_with(
+    ctx: &Ctx,
+    project_id: &str,
+    token: Option<&str>,
+    session_jwt: Option<&str>,
+    fresh_jwt: bool,
+) -> CoreResult<Option<(SessionRecord, Presented)>> {
+    let Some(named) = name(ctx, project_id, token, session_jwt, fresh_jwt).await? else {
+        return Ok(None);
+    };
+    let found = match &named.key {
+        Lookup::TokenHash(h) => ctx.store.session_by_token_hash(project_id, h).await?,
+        Lookup::Id(id) => ctx.store.session_by_id(project_id, id).await?,
+    };
+    accept(&named, found.as_ref())?;
+    Ok(found.map(|s| (s, named.presented)))
+}
+
+/// Like `resolve`, with the session's member read in the same query.
+async fn resolve_with_member(
+    ctx: &Ctx,
+    project_id: &str,
+    token: Option<&str>,
+    session_jwt: Option<&str>,
+) -> CoreResult<Option<(SessionWithMember, Presented)>> {
+    let Some(named) = name(ctx, project_id, token, session_jwt, false).await? else {
+        return Ok(None);
+    };
+    let found = ctx.store.session_with_member(project_id, named.key.key()).await?;
+    accept(&named, found.as_ref().map(|f| &f.session))?;
+    Ok(found.map(|f| (f, named.presented)))
 }
 
 /// A session as the API returns it.
@@ -288,15 +346,21 @@ pub async fn issue(
     let duration = check_duration(duration_minutes)?;
     let now = Timestamp::now();
     if let Some((mut s, presented)) = existing.filter(|(s, _)| s.member_id == member.member_id) {
+        // Times are shown to the second: a mere touch within the second already stored would
+        // write nothing visible, so it writes nothing at all.
+        let touch_only = factors.is_empty() && custom_claims.is_none() && duration.is_none();
+        let changed = !touch_only || s.last_accessed_at.unix_seconds() != now.unix_seconds();
         for f in factors {
             AuthFactor::merge_into(f, &mut s.factors);
         }
         merge_claims(&mut s.custom_claims, custom_claims)?;
-        s.last_accessed_at = now;
         if let Some(d) = duration {
             s.expires_at = now.plus_minutes(d);
         }
-        ctx.store.update_session(&s).await?;
+        if changed {
+            s.last_accessed_at = now;
+            ctx.store.update_session(&s).await?;
+        }
         let token = match presented {
             Presented::Token(t) => t,
             Presented::Jwt => String::new(),
@@ -360,13 +424,13 @@ async fn owner(ctx: &Ctx, s: &SessionRecord) -> CoreResult<(MemberRecord, OrgRec
     let Some(member) = member else {
         return Err(session_not_found());
     };
-    let org = organizations::get(ctx, &s.project_id, &s.organization_id).await?;
+    let org = organizations::get_cached(ctx, &s.project_id, &s.organization_id).await?;
     Ok((member, org))
 }
 
 pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput) -> CoreResult<Authenticated> {
     check_duration(input.session_duration_minutes)?;
-    let Some((session, presented)) = resolve(
+    let Some((found, presented)) = resolve_with_member(
         ctx,
         project_id,
         input.session_token.as_deref(),
@@ -379,7 +443,16 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
             "Pass session_token or session_jwt.",
         ));
     };
-    let (member, org) = owner(ctx, &session).await?;
+    let SessionWithMember {
+        session,
+        member,
+        member_has_retired_emails,
+    } = found;
+    // A deleted member's sessions are dead.
+    if member.status == STATUS_DELETED {
+        return Err(session_not_found());
+    }
+    let org = organizations::get_cached(ctx, &session.project_id, &session.organization_id).await?;
     let verdict = match &input.authorization_check {
         None => None,
         Some(check) => Some(authorize(ctx, &session, &member, &org, check).await?),
@@ -395,7 +468,7 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
         input.session_custom_claims.as_ref(),
     )
     .await?;
-    let member = members::MemberView::load(ctx, member, org).await?;
+    let member = members::MemberView::load_known(ctx, member, org, member_has_retired_emails).await?;
     Ok(Authenticated {
         issued,
         member,

@@ -4,7 +4,7 @@
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeyPair;
-use aws_lc_rs::signature::{self, UnparsedPublicKey};
+use aws_lc_rs::signature::{self, ParsedPublicKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
@@ -20,11 +20,21 @@ pub enum JwtError {
 }
 
 pub fn sign(key: &KeyPair, kid: &str, claims: &Value) -> String {
+    sign_input(key, signing_input(kid, claims))
+}
+
+/// `header.payload`, the part of the JWT that the signature covers.
+pub fn signing_input(kid: &str, claims: &Value) -> String {
     let header = json!({"alg": "RS256", "kid": kid, "typ": "JWT"});
     let mut out = String::with_capacity(1024);
     out.push_str(&URL_SAFE_NO_PAD.encode(header.to_string()));
     out.push('.');
     out.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));
+    out
+}
+
+/// The JWT: `input` with its signature appended.
+pub fn sign_input(key: &KeyPair, mut out: String) -> String {
     let mut sig = vec![0u8; key.public_modulus_len()];
     key.sign(
         &signature::RSA_PKCS1_SHA256,
@@ -36,6 +46,12 @@ pub fn sign(key: &KeyPair, kid: &str, claims: &Value) -> String {
     out.push('.');
     out.push_str(&URL_SAFE_NO_PAD.encode(sig));
     out
+}
+
+/// An RS256 verifier for a PKCS#1 DER public key, parsed once: parsing the key on every
+/// verification cost about as much as the signature check itself.
+pub fn verifier(public_der: &[u8]) -> Result<ParsedPublicKey, JwtError> {
+    ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, public_der).map_err(|_| JwtError::UnknownKey)
 }
 
 /// The parts of a JWT before its signature is checked.
@@ -70,10 +86,9 @@ pub fn parse(token: &str) -> Result<Unverified<'_>, JwtError> {
 }
 
 impl Unverified<'_> {
-    /// Checks the signature with the PKCS#1 DER public key and returns the claims.
-    pub fn verify(self, public_der: &[u8]) -> Result<Value, JwtError> {
-        UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, public_der)
-            .verify(self.signed.as_bytes(), &self.signature)
+    /// Checks the signature with the public key (see `verifier`) and returns the claims.
+    pub fn verify(self, key: &ParsedPublicKey) -> Result<Value, JwtError> {
+        key.verify_sig(self.signed.as_bytes(), &self.signature)
             .map_err(|_| JwtError::BadSignature)?;
         let claims: Value = serde_json::from_slice(&self.payload).map_err(|_| JwtError::Malformed)?;
         if !claims.is_object() {
@@ -100,7 +115,7 @@ mod tests {
     #[test]
     fn round_trip_and_tampering() {
         let k = key();
-        let der = k.public_key().as_ref().to_vec();
+        let der = verifier(k.public_key().as_ref()).unwrap();
         let t = sign(&k, "kid-1", &json!({"sub": "m"}));
         let u = parse(&t).unwrap();
         assert_eq!(u.kid, "kid-1");

@@ -12,12 +12,12 @@ use crate::error::{CoreError, CoreResult};
 use crate::store::Store;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::KeyPair as _;
+use aws_lc_rs::signature::{KeyPair as _, ParsedPublicKey};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// How long a node trusts its cached keys before rereading them (another node may have rotated).
@@ -38,7 +38,7 @@ pub struct SigningKeyRecord {
 pub struct LoadedKey {
     pub kid: String,
     pub pair: KeyPair,
-    pub public_der: Vec<u8>,
+    pub verifier: Arc<ParsedPublicKey>,
     pub created_at: Timestamp,
     pub retired_at: Option<Timestamp>,
     n: String,
@@ -69,6 +69,36 @@ pub struct Keyring {
     store: Arc<dyn Store>,
     cpu: CpuPool,
     cache: RwLock<HashMap<String, Cached>>,
+    memo: Mutex<SignatureMemo>,
+}
+
+/// JWTs signed during the current second, by signing input. RS256 (PKCS#1 v1.5) is deterministic,
+/// so the same header and claims give the same JWT: a session checked several times within one
+/// second (its claims carry second-resolution times) is signed once. Older entries can never match
+/// again (`iat` has moved on), so the memo is emptied each second.
+#[derive(Default)]
+struct SignatureMemo {
+    second: i64,
+    jwts: HashMap<String, String>,
+}
+
+/// Bounds the memo's memory (about 1 KiB an entry) in a second with very many distinct sessions.
+const MEMO_CAPACITY: usize = 4096;
+
+impl SignatureMemo {
+    fn get(&mut self, second: i64, input: &str) -> Option<String> {
+        if self.second != second {
+            self.second = second;
+            self.jwts.clear();
+        }
+        self.jwts.get(input).cloned()
+    }
+
+    fn put(&mut self, second: i64, input: String, jwt: &str) {
+        if self.second == second && self.jwts.len() < MEMO_CAPACITY {
+            self.jwts.insert(input, jwt.to_owned());
+        }
+    }
 }
 
 fn load(r: &SigningKeyRecord) -> CoreResult<LoadedKey> {
@@ -77,9 +107,10 @@ fn load(r: &SigningKeyRecord) -> CoreResult<LoadedKey> {
     let public = pair.public_key();
     let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
     let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
+    let verifier = super::jwt::verifier(public.as_ref()).map_err(CoreError::internal)?;
     Ok(LoadedKey {
         kid: r.kid.clone(),
-        public_der: public.as_ref().to_vec(),
+        verifier: Arc::new(verifier),
         pair,
         created_at: r.created_at,
         retired_at: r.retired_at,
@@ -110,6 +141,7 @@ impl Keyring {
             store,
             cpu,
             cache: RwLock::new(HashMap::new()),
+            memo: Mutex::new(SignatureMemo::default()),
         }
     }
 
@@ -170,26 +202,33 @@ impl Keyring {
         self.reload(project_id).await
     }
 
-    /// Signs `claims` with the project's active key, on the CPU pool.
+    /// Signs `claims` with the project's active key, on the CPU pool (or from the memo).
     pub async fn sign(&self, project_id: &str, claims: serde_json::Value) -> CoreResult<String> {
         let keys = self.keys(project_id).await?;
-        self.cpu
-            .run(move || {
-                let key = keys
-                    .iter()
-                    .find(|k| k.retired_at.is_none())
-                    .expect("reload guarantees an active key");
-                super::jwt::sign(&key.pair, &key.kid, &claims)
-            })
-            .await
+        let active = keys
+            .iter()
+            .position(|k| k.retired_at.is_none())
+            .expect("reload guarantees an active key");
+        let input = super::jwt::signing_input(&keys[active].kid, &claims);
+        let second = Timestamp::now().unix_seconds();
+        if let Some(jwt) = self.memo.lock().expect("memo lock").get(second, &input) {
+            return Ok(jwt);
+        }
+        let key_input = input.clone();
+        let jwt = self
+            .cpu
+            .run(move || super::jwt::sign_input(&keys[active].pair, key_input))
+            .await?;
+        self.memo.lock().expect("memo lock").put(second, input, &jwt);
+        Ok(jwt)
     }
 
     /// The public key for `kid`, rereading once when it is unknown (rotated on another node).
     /// Every caller that presents a JWT has already proven the project secret, so a reread per
     /// unknown `kid` costs no more than any other authenticated request; a cooldown would instead
     /// let forged tokens delay the discovery of a genuinely new key.
-    pub async fn public_key(&self, project_id: &str, kid: &str) -> CoreResult<Option<Vec<u8>>> {
-        let find = |keys: &[LoadedKey]| keys.iter().find(|k| k.kid == kid).map(|k| k.public_der.clone());
+    pub async fn public_key(&self, project_id: &str, kid: &str) -> CoreResult<Option<Arc<ParsedPublicKey>>> {
+        let find = |keys: &[LoadedKey]| keys.iter().find(|k| k.kid == kid).map(|k| k.verifier.clone());
         if let Some(der) = find(&self.keys(project_id).await?) {
             return Ok(Some(der));
         }
