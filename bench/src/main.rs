@@ -5,9 +5,14 @@
 //! concurrency for a fixed time, measures the CPU limits of the same machine (argon2id hashes and
 //! RS256 signatures per second, the HTTP ceiling of `GET /healthz`), then prints one table and
 //! writes it as JSON to `<results-dir>/bench-<unix time>.json`.
+//!
+//! The scale scenario then bulk-loads a million members and two million live sessions straight
+//! into the server's database and checks sessions again, against the empty-database figures.
 
+mod db;
 mod limits;
 mod load;
+mod scale;
 mod server;
 
 use clap::Parser;
@@ -45,6 +50,31 @@ struct Args {
     /// Members of the organization used by member_search (default 10,000, --quick 1,000).
     #[arg(long)]
     search_members: Option<usize>,
+    /// The server binary to start (default: the `latch` next to this program), e.g. an older
+    /// build to compare against in one run.
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Run only these scenarios (comma-separated names from the table); the limits are always measured.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Run the scale scenario (the default; --quick runs it small): bulk-seed members and live
+    /// sessions into the server's database, then check sessions again.
+    #[arg(long, conflicts_with = "no_scale")]
+    scale: bool,
+    /// Skip the scale scenario.
+    #[arg(long)]
+    no_scale: bool,
+    /// Members the scale scenario seeds (default 1,000,000, --quick 20,000).
+    #[arg(long)]
+    scale_members: Option<usize>,
+    /// Live sessions the scale scenario seeds (default 2,000,000, --quick 40,000).
+    #[arg(long)]
+    scale_sessions: Option<usize>,
+    /// Distinct sampled sessions the scale scenarios check per second (default: as many as the
+    /// empty-database scenarios use, so both make the same once-a-second last_accessed_at
+    /// writes; 0: every sampled session in turn).
+    #[arg(long)]
+    scale_window: Option<usize>,
     /// Where the JSON report goes.
     #[arg(long, default_value = "bench/results")]
     results_dir: PathBuf,
@@ -185,12 +215,29 @@ where
     Ok(all.into_iter().map(|(_, t)| t).collect())
 }
 
+/// What a row's rate is compared with.
+#[derive(Clone, Copy)]
+enum Baseline {
+    /// A limit of the machine, by name.
+    Limit(&'static str),
+    /// Another row of the same run, by scenario name.
+    Scenario(&'static str),
+}
+
+impl Baseline {
+    fn name(self) -> &'static str {
+        match self {
+            Baseline::Limit(n) | Baseline::Scenario(n) => n,
+        }
+    }
+}
+
 /// One row of the report.
 struct Row {
     name: &'static str,
     concurrency: usize,
     result: LoadResult,
-    limit: Option<&'static str>,
+    baseline: Option<Baseline>,
     peak_rss_kib: Option<u64>,
     extra: Value,
 }
@@ -206,6 +253,7 @@ struct Seeded {
 
 struct Bench {
     api: Api,
+    only: Vec<String>,
     pid: Option<u32>,
     concurrency: usize,
     duration: Duration,
@@ -214,17 +262,14 @@ struct Bench {
 
 impl Bench {
     /// Runs one scenario, sampling the server's RSS meanwhile.
-    async fn scenario<F, Fut>(
-        &mut self,
-        name: &'static str,
-        limit: Option<&'static str>,
-        concurrency: usize,
-        op: F,
-    ) -> &Row
+    async fn scenario<F, Fut>(&mut self, name: &'static str, baseline: Option<Baseline>, concurrency: usize, op: F)
     where
         F: Fn(u64) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
     {
+        if !self.wants(name) {
+            return;
+        }
         eprintln!("  running {name} (concurrency {concurrency}, {:?})", self.duration);
         let sampler = RssSampler::start(self.pid);
         let result = run_load(concurrency, self.duration, op).await;
@@ -233,11 +278,22 @@ impl Bench {
             name,
             concurrency,
             result,
-            limit,
+            baseline,
             peak_rss_kib,
             extra: json!({}),
         });
-        self.rows.last().expect("just pushed")
+    }
+
+    /// Whether `--only` selects the scenario; the HTTP ceiling is a limit, so it always runs, and
+    /// a scale row comes with its empty-database row.
+    fn wants(&self, name: &str) -> bool {
+        let base = name.strip_prefix("scale_").unwrap_or(name);
+        name == "http_ceiling"
+            || self.only.is_empty()
+            || self
+                .only
+                .iter()
+                .any(|o| name.starts_with(o.as_str()) || base.starts_with(o.as_str()))
     }
 }
 
@@ -373,7 +429,7 @@ async fn real_main() -> Result<(), String> {
             (None, api)
         }
         None => {
-            let server = Server::start(args.database_url.as_deref(), args.quick).await?;
+            let server = Server::start(args.server_bin.as_deref(), args.database_url.as_deref(), args.quick).await?;
             let api = Api::new(
                 &server.base_url,
                 &server.project_id,
@@ -390,34 +446,59 @@ async fn real_main() -> Result<(), String> {
         eprintln!("latch started in {ms:.0} ms, idle RSS {:.1} MB", kib_mb(idle_rss_kib));
     }
 
-    let outcome = run_all(&args, api, pid, concurrency, duration, n_big, argon2).await;
+    let target_db = server.as_ref().map(|s| TargetDb {
+        url: s.database_url.clone(),
+        project_id: s.project_id.clone(),
+    });
+    let outcome = run_all(&args, api, pid, target_db, concurrency, duration, n_big, argon2).await;
     let server_log = match server {
         Some(s) => s.stop(),
         None => None,
     };
+    if let (Err(_), Some(log)) = (&outcome, &server_log) {
+        // A failed run is most often a server that failed: show why.
+        for line in log.iter().rev().take(20).rev() {
+            eprintln!("  server: {line}");
+        }
+    }
     let (mut bench, limits_found) = outcome?;
 
     // Report.
     let peak_rss_kib = bench.rows.iter().filter_map(|r| r.peak_rss_kib).max();
-    let rate_of = |name: &str| limits_found.iter().find(|(n, _)| *n == name).map(|(_, r)| *r);
+    let rate_of = |b: Baseline| match b {
+        Baseline::Limit(name) => limits_found.iter().find(|(n, _)| *n == name).map(|(_, r)| *r),
+        Baseline::Scenario(name) => bench.rows.iter().find(|r| r.name == name).map(|r| r.result.rate()),
+    };
+    // Resolved before the loop below borrows the rows mutably.
+    let ratios: Vec<Option<(Baseline, f64)>> = bench
+        .rows
+        .iter()
+        .map(|row| {
+            let rps = row.result.rate();
+            row.baseline
+                .and_then(|b| rate_of(b).map(|base| (b, if base > 0.0 { rps / base } else { 0.0 })))
+        })
+        .collect();
     let mut table = String::new();
     table.push_str(&format!(
-        "{:<28} {:>5} {:>10} {:>9} {:>9} {:>9} {:>7}  {}\n",
+        "{:<32} {:>5} {:>10} {:>9} {:>9} {:>9} {:>7}  {}\n",
         "scenario", "conc", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "ratio to limit"
     ));
     let mut rows_json = Vec::new();
-    for row in &mut bench.rows {
+    for (row, ratio) in bench.rows.iter_mut().zip(ratios) {
         let r = &row.result;
         let rps = r.rate();
-        let ratio = row
-            .limit
-            .and_then(|l| rate_of(l).map(|lim| (l, if lim > 0.0 { rps / lim } else { 0.0 })));
         let ratio_text = match ratio {
-            Some((l, x)) => format!("{x:.2} of {l}"),
+            Some((b, x)) => format!("{x:.2} of {}", b.name()),
             None => "—".to_owned(),
         };
+        let (limit, limit_ratio, scenario, scenario_ratio) = match ratio {
+            Some((Baseline::Limit(l), x)) => (Some(l), Some(x), None, None),
+            Some((Baseline::Scenario(n), x)) => (None, None, Some(n), Some(x)),
+            None => (row.baseline.map(Baseline::name), None, None, None),
+        };
         table.push_str(&format!(
-            "{:<28} {:>5} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>7}  {}\n",
+            "{:<32} {:>5} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>7}  {}\n",
             row.name,
             row.concurrency,
             rps,
@@ -438,8 +519,10 @@ async fn real_main() -> Result<(), String> {
             "max_ms": ms(r.max()),
             "errors": r.errors,
             "error_samples": r.error_samples,
-            "limit": row.limit,
-            "ratio_to_limit": ratio.map(|(_, x)| x),
+            "limit": limit,
+            "ratio_to_limit": limit_ratio,
+            "compared_to_scenario": scenario,
+            "ratio_to_scenario": scenario_ratio,
             "peak_rss_mb": row.peak_rss_kib.map(|k| k as f64 / 1024.0),
             "extra": std::mem::take(&mut row.extra),
         }));
@@ -493,6 +576,7 @@ async fn real_main() -> Result<(), String> {
         "concurrency": concurrency,
         "duration_secs": duration.as_secs(),
         "search_members": n_big,
+        "otp_flow_writes": OTP_FLOW_WRITES,
         "machine_cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "argon2": {"memory_kib": argon2.memory_kib, "iterations": argon2.iterations, "parallelism": argon2.parallelism},
         "startup_ms": startup_ms,
@@ -521,10 +605,31 @@ fn kib_mb(kib: Option<u64>) -> f64 {
 
 type Limits = Vec<(&'static str, f64)>;
 
+/// The database of the server this tool started, which the bench may write to directly.
+struct TargetDb {
+    url: String,
+    project_id: String,
+}
+
+/// Write transactions one otp_flow makes, counted along its code path (service/otps.rs,
+/// address_guard.rs, auth_flow.rs, sessions.rs, delivery/mod.rs, and in latch-store each call
+/// being one transaction):
+/// - login_or_signup: address_guard::send's bump_attempts (per client address), send_code's
+///   bump_attempts (per recipient), replace_otp (DELETE + INSERT, one transaction), and the
+///   outbox's insert_message: 4;
+/// - authenticate: verify_code's delete_otp, update_member setting email_verified (a member's
+///   first OTP; the bench cycles through members never verified, so every flow here), and
+///   sessions::issue's insert_session: 3.
+///
+/// The outbox read, the member, org and OTP lookups are reads.
+const OTP_FLOW_WRITES: f64 = 7.0;
+
+#[allow(clippy::too_many_arguments)]
 async fn run_all(
     args: &Args,
     api: Api,
     pid: Option<u32>,
+    target_db: Option<TargetDb>,
     concurrency: usize,
     duration: Duration,
     n_big: usize,
@@ -540,28 +645,59 @@ async fn run_all(
     let sign_rate = tokio::task::spawn_blocking(move || limits::rs256_sign_rate(cpu_secs))
         .await
         .map_err(|e| e.to_string())??;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let db = match &target_db {
+        Some(t) => {
+            // SQLite: one connection, as the server funnels its writes through one; concurrent
+            // writers on SQLite would measure its busy-handler backoff instead.
+            let connections = if t.url.starts_with("sqlite:") { 1 } else { cores as u32 };
+            Some(db::Db::connect(&t.url, connections).await?)
+        }
+        None => None,
+    };
+    let commit_rate = match &db {
+        Some(db) => {
+            eprintln!("measuring database commit rate ({cpu_secs} s, {cores} writers)");
+            Some(db.commit_rate(cores, cpu_secs).await?)
+        }
+        None => {
+            eprintln!("no db_commit_rate: the database of a --target server is not reachable from here");
+            None
+        }
+    };
 
     let mut bench = Bench {
         api: api.clone(),
+        only: args.only.clone(),
         pid,
         concurrency,
         duration,
         rows: Vec::new(),
     };
     let a = api.clone();
-    let ceiling = bench
+    bench
         .scenario("http_ceiling", None, concurrency, move |_| {
             let a = a.clone();
             async move { a.healthz().await }
         })
-        .await
-        .result
-        .rate();
-    let limits_found: Limits = vec![
+        .await;
+    let ceiling = bench.rows.last().map_or(0.0, |r| r.result.rate());
+    let mut limits_found: Limits = vec![
         ("argon2_hash_rate", argon2_rate),
         ("rs256_sign_rate", sign_rate),
         ("http_ceiling", ceiling),
     ];
+    // One flow signs one JWT and makes OTP_FLOW_WRITES small write transactions, one after the
+    // other: its time is the sum of both costs.
+    let otp_limit = match commit_rate {
+        Some(commits) if commits > 0.0 && sign_rate > 0.0 => {
+            limits_found.push(("db_commit_rate", commits));
+            let flow = 1.0 / (1.0 / sign_rate + OTP_FLOW_WRITES / commits);
+            limits_found.push(("otp_flow_limit", flow));
+            Baseline::Limit("otp_flow_limit")
+        }
+        _ => Baseline::Limit("rs256_sign_rate"),
+    };
 
     eprintln!("seeding over the API");
     let n_members = (concurrency * 2).max(16);
@@ -571,52 +707,69 @@ async fn run_all(
     let (a, s) = (bench.api.clone(), seeded.clone());
     let c = bench.concurrency;
     bench
-        .scenario("password_authenticate", Some("argon2_hash_rate"), c, move |i| {
-            let (a, s) = (a.clone(), s.clone());
-            async move { password_login(&a, &s, i).await }
-        })
+        .scenario(
+            "password_authenticate",
+            Some(Baseline::Limit("argon2_hash_rate")),
+            c,
+            move |i| {
+                let (a, s) = (a.clone(), s.clone());
+                async move { password_login(&a, &s, i).await }
+            },
+        )
         .await;
 
     // session_authenticate_token
     let (a, s) = (bench.api.clone(), seeded.clone());
     bench
-        .scenario("session_authenticate_token", Some("http_ceiling"), c, move |i| {
-            let (a, s) = (a.clone(), s.clone());
-            async move { session_check(&a, &s, i).await }
-        })
+        .scenario(
+            "session_authenticate_token",
+            Some(Baseline::Limit("http_ceiling")),
+            c,
+            move |i| {
+                let (a, s) = (a.clone(), s.clone());
+                async move { session_check(&a, &s, i).await }
+            },
+        )
         .await;
 
     // session_authenticate_jwt, with JWTs minted just now.
-    let jwts = {
-        let (a, s) = (bench.api.clone(), seeded.clone());
-        let n = s.session_tokens.len();
-        Arc::new(
-            parallel(n, c, move |i| {
-                let (a, s) = (a.clone(), s.clone());
-                async move {
-                    let r = a
-                        .post(
-                            "/v1/b2b/sessions/authenticate",
-                            &json!({"session_token": s.session_tokens[i]}),
-                        )
-                        .await?;
-                    str_field(&r, "/session_jwt")
-                }
-            })
-            .await?,
-        )
-    };
-    let a = bench.api.clone();
-    bench
-        .scenario("session_authenticate_jwt", Some("http_ceiling"), c, move |i| {
-            let (a, jwts) = (a.clone(), jwts.clone());
-            async move {
-                let jwt = &jwts[i as usize % jwts.len()];
-                a.post_status("/v1/b2b/sessions/authenticate", &json!({"session_jwt": jwt}))
-                    .await
-            }
-        })
-        .await;
+    if bench.wants("session_authenticate_jwt") {
+        let jwts = {
+            let (a, s) = (bench.api.clone(), seeded.clone());
+            let n = s.session_tokens.len();
+            Arc::new(
+                parallel(n, c, move |i| {
+                    let (a, s) = (a.clone(), s.clone());
+                    async move {
+                        let r = a
+                            .post(
+                                "/v1/b2b/sessions/authenticate",
+                                &json!({"session_token": s.session_tokens[i]}),
+                            )
+                            .await?;
+                        str_field(&r, "/session_jwt")
+                    }
+                })
+                .await?,
+            )
+        };
+        let a = bench.api.clone();
+        bench
+            .scenario(
+                "session_authenticate_jwt",
+                Some(Baseline::Limit("http_ceiling")),
+                c,
+                move |i| {
+                    let (a, jwts) = (a.clone(), jwts.clone());
+                    async move {
+                        let jwt = &jwts[i as usize % jwts.len()];
+                        a.post_status("/v1/b2b/sessions/authenticate", &json!({"session_jwt": jwt}))
+                            .await
+                    }
+                },
+            )
+            .await;
+    }
 
     // strength_check
     let a = bench.api.clone();
@@ -661,7 +814,7 @@ async fn run_all(
     let (a, s) = (bench.api.clone(), seeded.clone());
     let otp_counter = Arc::new(AtomicUsize::new(0));
     bench
-        .scenario("otp_flow", Some("rs256_sign_rate"), c, move |_| {
+        .scenario("otp_flow", Some(otp_limit), c, move |_| {
             let (a, s, counter) = (a.clone(), s.clone(), otp_counter.clone());
             async move {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
@@ -671,7 +824,130 @@ async fn run_all(
         })
         .await;
 
-    // mixed: password logins at full concurrency, one client checking sessions meanwhile.
+    if bench.wants("mixed") {
+        mixed(&mut bench, &seeded).await?;
+    }
+
+    let scale_on = args.scale || !args.no_scale;
+    let scale_wanted = bench.wants("scale_session_authenticate_token") || bench.wants("scale_session_authenticate_jwt");
+    match (&db, &target_db) {
+        (Some(db), Some(t)) if scale_on && scale_wanted => {
+            let plan = scale::Plan {
+                project_id: t.project_id.clone(),
+                members: args
+                    .scale_members
+                    .unwrap_or(if args.quick { 20_000 } else { 1_000_000 }),
+                sessions: args
+                    .scale_sessions
+                    .unwrap_or(if args.quick { 40_000 } else { 2_000_000 }),
+            };
+            let window = args.scale_window.unwrap_or(seeded.session_tokens.len());
+            run_scale(&mut bench, db, &plan, window).await?;
+        }
+        _ if scale_on && scale_wanted => {
+            eprintln!("scale skipped: the database of a --target server cannot be bulk-seeded from here");
+        }
+        _ => {}
+    }
+    if let Some(db) = db {
+        db.close().await;
+    }
+    Ok((bench, limits_found))
+}
+
+/// The scale scenario: bulk-seeds members and live sessions while the server idles, then checks
+/// sampled sessions by token and by JWT, each compared with its empty-database row.
+async fn run_scale(bench: &mut Bench, db: &db::Db, plan: &scale::Plan, window: usize) -> Result<(), String> {
+    eprintln!(
+        "scale: bulk-seeding {} members and {} live sessions into the server's database",
+        plan.members, plan.sessions
+    );
+    let seeded = scale::seed(db, plan).await?;
+    let tokens = Arc::new(seeded.sample_tokens);
+    let n = tokens.len();
+    // Each session is touched (last_accessed_at written) at most once a second: checking the
+    // same number of distinct sessions per second as the empty-database rows keeps the writes
+    // equal, so the ratio shows the reads' cost at size. A window is a stride across the whole
+    // sample, so every second reads rows from all over the table.
+    let window = if window == 0 { n } else { window.min(n) };
+    let stride = (n / window.max(1)).max(1);
+    let pick = move |start: Instant, i: u64| {
+        let sec = start.elapsed().as_secs() as usize;
+        ((i as usize % window) * stride + sec % stride) % n
+    };
+    let mut extra = seeded.report;
+    extra["sessions_checked_per_second"] = json!(window);
+
+    // JWTs minted just now, as the jwt row does; this also proves every sampled row parses.
+    eprintln!("  authenticating the {n} sampled sessions (and minting their JWTs)");
+    let jwts = {
+        let (a, tokens) = (bench.api.clone(), tokens.clone());
+        Arc::new(
+            parallel(n, bench.concurrency, move |i| {
+                let (a, tokens) = (a.clone(), tokens.clone());
+                async move {
+                    let r = a
+                        .post("/v1/b2b/sessions/authenticate", &json!({"session_token": tokens[i]}))
+                        .await?;
+                    str_field(&r, "/session_jwt")
+                }
+            })
+            .await?,
+        )
+    };
+    let c = bench.concurrency;
+    let (a, tokens, start) = (bench.api.clone(), tokens.clone(), Instant::now());
+    bench
+        .scenario(
+            "scale_session_authenticate_token",
+            Some(Baseline::Scenario("session_authenticate_token")),
+            c,
+            move |i| {
+                let (a, tokens) = (a.clone(), tokens.clone());
+                async move {
+                    let token = &tokens[pick(start, i)];
+                    a.post_status("/v1/b2b/sessions/authenticate", &json!({"session_token": token}))
+                        .await
+                }
+            },
+        )
+        .await;
+    if let Some(row) = bench
+        .rows
+        .last_mut()
+        .filter(|r| r.name == "scale_session_authenticate_token")
+    {
+        row.extra = extra.clone();
+    }
+    let (a, start) = (bench.api.clone(), Instant::now());
+    bench
+        .scenario(
+            "scale_session_authenticate_jwt",
+            Some(Baseline::Scenario("session_authenticate_jwt")),
+            c,
+            move |i| {
+                let (a, jwts) = (a.clone(), jwts.clone());
+                async move {
+                    let jwt = &jwts[pick(start, i)];
+                    a.post_status("/v1/b2b/sessions/authenticate", &json!({"session_jwt": jwt}))
+                        .await
+                }
+            },
+        )
+        .await;
+    if let Some(row) = bench
+        .rows
+        .last_mut()
+        .filter(|r| r.name == "scale_session_authenticate_jwt")
+    {
+        row.extra = extra;
+    }
+    Ok(())
+}
+
+/// mixed: password logins at full concurrency, one client checking sessions meanwhile.
+async fn mixed(bench: &mut Bench, seeded: &Arc<Seeded>) -> Result<(), String> {
+    let (c, duration, pid) = (bench.concurrency, bench.duration, bench.pid);
     eprintln!("  running mixed (password logins at {c} + session_authenticate_token at 1)");
     let sampler = RssSampler::start(pid);
     let (a, s) = (bench.api.clone(), seeded.clone());
@@ -691,7 +967,7 @@ async fn run_all(
         name: "mixed (session @1)",
         concurrency: 1,
         result: probe,
-        limit: None,
+        baseline: None,
         peak_rss_kib: peak,
         extra: json!({
             "background": "password_authenticate",
@@ -708,7 +984,7 @@ async fn run_all(
         background.rate(),
         background.errors
     );
-    Ok((bench, limits_found))
+    Ok(())
 }
 
 async fn password_login(a: &Api, s: &Seeded, i: u64) -> Result<(), String> {

@@ -1,6 +1,6 @@
 //! Starting and stopping the `latch` binary next to this one, and reading its RSS.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,6 +13,8 @@ pub struct Server {
     pub project_id: String,
     pub secret: String,
     pub startup: Duration,
+    /// The server's database as sqlx opens it: its SQLite file, or the PostgreSQL URL given.
+    pub database_url: String,
     dir: PathBuf,
 }
 
@@ -22,10 +24,13 @@ fn free_port() -> Result<u16, String> {
 }
 
 impl Server {
-    pub async fn start(database_url: Option<&str>, quick: bool) -> Result<Self, String> {
-        let exe = std::env::current_exe()
-            .map_err(|e| e.to_string())?
-            .with_file_name("latch");
+    pub async fn start(bin: Option<&Path>, database_url: Option<&str>, quick: bool) -> Result<Self, String> {
+        let exe = match bin {
+            Some(b) => b.to_path_buf(),
+            None => std::env::current_exe()
+                .map_err(|e| e.to_string())?
+                .with_file_name("latch"),
+        };
         if !exe.is_file() {
             return Err(format!(
                 "{} not found: build the server first with `cargo build --release -p latch` \
@@ -71,6 +76,11 @@ impl Server {
             project_id,
             secret,
             startup: Duration::ZERO,
+            // Where `latch serve` puts SQLite without LATCH_DATABASE_URL: <data dir>/latch.db.
+            database_url: match database_url {
+                Some(url) => url.to_owned(),
+                None => format!("sqlite:{}", dir.join("data").join("latch.db").display()),
+            },
             dir,
         };
         let probe = reqwest::Client::builder()
