@@ -121,4 +121,27 @@ mod tests {
         // The single worker is still alive after the panic.
         assert_eq!(pool.run(|| "still here").await.unwrap(), "still here");
     }
+
+    /// The nice value and scheduling policy of the calling thread, from /proc.
+    #[cfg(target_os = "linux")]
+    fn nice_and_policy() -> (i64, i64) {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        // Fields after the parenthesised command name; nice is field 19, policy field 41.
+        let rest: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        (rest[16].parse().unwrap(), rest[38].parse().unwrap())
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn background_threads_run_below_the_executor() {
+        const SCHED_BATCH: i64 = 3;
+        // A normal pool's threads keep the priority of the thread that made them.
+        let normal = CpuPool::new(1).run(nice_and_policy).await.unwrap();
+        assert_eq!(normal, nice_and_policy());
+        let background = CpuPool::with_priority(1, Priority::Background)
+            .run(nice_and_policy)
+            .await
+            .unwrap();
+        assert_eq!(background, (19, SCHED_BATCH));
+    }
 }

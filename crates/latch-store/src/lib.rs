@@ -76,8 +76,11 @@ impl SqlStore {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            // No ping before handing out a connection: it is a local file, and the ping is a round
+            // trip to the connection's worker thread that cost as much as the query itself.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
+                .test_before_acquire(false)
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(options.clone())
                 .await
@@ -92,6 +95,7 @@ impl SqlStore {
             } else {
                 SqlitePoolOptions::new()
                     .max_connections(opts.max_connections.max(1))
+                    .test_before_acquire(false)
                     .acquire_timeout(opts.acquire_timeout)
                     .connect_with(options)
                     .await

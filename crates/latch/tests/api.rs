@@ -772,3 +772,85 @@ async fn restricted_mfa_methods_refuse_the_others() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn session_checks_store_the_access_time_at_most_once_a_minute() {
+    use latch_core::clock::Timestamp;
+    use latch_core::crypto::sha256_hex;
+    use latch_core::service::sessions::TOUCH_INTERVAL_SECS;
+    on_each_engine(|s| async move {
+        use reqwest::Method as M;
+        s.call(
+            M::POST,
+            "/v1/b2b/organizations",
+            Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
+        )
+        .await;
+        let password = "Touch-me-not-0123456789";
+        let (st, b) = s
+            .call(
+                M::POST,
+                "/v1/b2b/passwords/migrate",
+                Some(json!({"organization_id": "acme", "email_address": "t@acme.test",
+                            "hash_type": "md_5", "hash": md5_hex(password)})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        let (st, b) = s
+            .call(
+                M::POST,
+                "/v1/b2b/passwords/authenticate",
+                Some(json!({"organization_id": "acme", "email_address": "t@acme.test", "password": password})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        let token = b["session_token"].as_str().unwrap().to_string();
+        let store = &s.state.ctx.store;
+        let stored = || async {
+            store
+                .session_by_token_hash(PROJECT, &sha256_hex(&token))
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        // Backdates the stored access time by `secs`.
+        let backdate = |secs: i64| async move {
+            let mut rec = stored().await;
+            rec.last_accessed_at = Timestamp(Timestamp::now().millis() - secs * 1000);
+            store.update_session(&rec).await.unwrap();
+            rec.last_accessed_at
+        };
+        let check = || async {
+            let (st, b) = s
+                .call(
+                    M::POST,
+                    "/v1/b2b/sessions/authenticate",
+                    Some(json!({"session_token": token})),
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK, "{b}");
+            Timestamp::parse(b["member_session"]["last_accessed_at"].as_str().unwrap()).unwrap()
+        };
+
+        // Within the interval: the answer shows now, the store keeps the earlier time.
+        let earlier = backdate(TOUCH_INTERVAL_SECS / 2).await;
+        let shown = check().await;
+        assert!(shown.unix_seconds() >= Timestamp::now().unix_seconds() - 1, "{shown:?}");
+        assert_eq!(stored().await.last_accessed_at, earlier);
+
+        // Past it: the check stores the time it shows.
+        backdate(TOUCH_INTERVAL_SECS + 1).await;
+        let shown = check().await;
+        assert_eq!(stored().await.last_accessed_at.unix_seconds(), shown.unix_seconds());
+        s
+    })
+    .await;
+}
+
+fn md5_hex(s: &str) -> String {
+    use md5::Digest;
+    md5::Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
