@@ -29,6 +29,10 @@ pub struct Found<T> {
 pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 
+    /// A count that moves whenever a write through this store starts or ends, so a reader can
+    /// tell whether this process changed anything since it last read (read-through caches).
+    fn writes_seen(&self) -> u64;
+
     // Projects
     async fn insert_project(&self, project: &Project) -> StoreResult<()>;
     async fn get_project(&self, project_id: &str) -> StoreResult<Option<Project>>;

@@ -5,6 +5,7 @@ use latch_core::StoreError;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::FromRow;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
@@ -84,8 +85,31 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
 pub(crate) trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 
+/// Counts a statement that may change data once when it starts and once when it ends (or is
+/// cancelled): a cached read is trusted only if the count did not move since before the read,
+/// so reads that overlap a write, before or after it lands, are never trusted.
+struct WriteCount<'a>(&'a AtomicU64);
+
+impl<'a> WriteCount<'a> {
+    fn start(count: &'a AtomicU64) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Self(count)
+    }
+}
+
+impl Drop for WriteCount<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
 impl SqlStore {
+    fn count_write(&self, sql: &str) -> Option<WriteCount<'_>> {
+        (!crate::is_select(sql)).then(|| WriteCount::start(&self.writes))
+    }
+
     pub(crate) async fn exec(&self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        let _counted = self.count_write(sql);
         match &self.pool {
             Pool::Sqlite(p) => bind_all!(sqlx::query(sql), args)
                 .execute(p.for_sql(sql))
@@ -100,6 +124,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn all<R: Row>(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<R>, StoreError> {
+        let _counted = self.count_write(sql);
         match &self.pool {
             Pool::Sqlite(p) => {
                 bind_all!(sqlx::query_as::<_, R>(sql), args)
@@ -112,6 +137,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn opt<R: Row>(&self, sql: &str, args: Vec<Arg>) -> Result<Option<R>, StoreError> {
+        let _counted = self.count_write(sql);
         match &self.pool {
             Pool::Sqlite(p) => {
                 bind_all!(sqlx::query_as::<_, R>(sql), args)
@@ -124,6 +150,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn count(&self, sql: &str, args: Vec<Arg>) -> Result<i64, StoreError> {
+        let _counted = self.count_write(sql);
         match &self.pool {
             Pool::Sqlite(p) => {
                 bind_all!(sqlx::query_scalar::<_, i64>(sql), args)
@@ -137,6 +164,7 @@ impl SqlStore {
 
     /// Runs the statements in one transaction: all of them or none.
     pub(crate) async fn tx(&self, stmts: Vec<(&str, Vec<Arg>)>) -> Result<(), StoreError> {
+        let _counted = WriteCount::start(&self.writes);
         match &self.pool {
             Pool::Sqlite(p) => {
                 let mut tx = p.write.begin().await.map_err(map_err)?;

@@ -127,6 +127,10 @@ impl SqlStore {
 
 #[async_trait::async_trait]
 impl Store for SqlStore {
+    fn writes_seen(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.count("SELECT CAST(1 AS BIGINT)", vec![]).await.map(|_| ())
     }

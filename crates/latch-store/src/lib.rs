@@ -15,6 +15,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 use std::str::FromStr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -35,8 +37,7 @@ pub(crate) struct SqlitePools {
 impl SqlitePools {
     /// The pool a statement runs on: only a plain SELECT may go to a reader.
     pub(crate) fn for_sql(&self, sql: &str) -> &SqlitePool {
-        let head = sql.trim_start().get(..6).unwrap_or("");
-        if head.eq_ignore_ascii_case("select") {
+        if is_select(sql) {
             &self.read
         } else {
             &self.write
@@ -44,9 +45,17 @@ impl SqlitePools {
     }
 }
 
+pub(crate) fn is_select(sql: &str) -> bool {
+    sql.trim_start()
+        .get(..6)
+        .is_some_and(|h| h.eq_ignore_ascii_case("select"))
+}
+
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     pub(crate) pool: Pool,
+    /// Statements other than SELECT this process has finished (see `Store::writes_seen`).
+    pub(crate) writes: Arc<AtomicU64>,
 }
 
 #[derive(Debug, Clone)]
@@ -121,7 +130,10 @@ impl SqlStore {
                 url.split(':').next().unwrap_or("")
             )));
         };
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writes: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     pub fn engine(&self) -> &'static str {

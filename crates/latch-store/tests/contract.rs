@@ -127,6 +127,28 @@ async fn projects_round_trip() {
 }
 
 #[tokio::test]
+async fn the_write_count_moves_with_every_write_and_only_then() {
+    on_each_engine(|s| async move {
+        let before = s.writes_seen();
+        s.get_project("project-a").await.unwrap();
+        s.count_projects().await.unwrap();
+        assert_eq!(s.writes_seen(), before, "reads leave it alone");
+        s.insert_project(&project("project-a")).await.unwrap();
+        let after_insert = s.writes_seen();
+        assert!(after_insert > before);
+        // A failed write may have changed nothing, but it still counts.
+        assert!(s.insert_project(&project("project-a")).await.is_err());
+        assert!(s.writes_seen() > after_insert);
+        // Clones share the count: the node's one store.
+        let clone = s.clone();
+        let now = clone.writes_seen();
+        s.set_project_secret("project-a", "h2").await.unwrap();
+        assert!(clone.writes_seen() > now);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn organizations_are_found_by_id_slug_and_external_id_within_their_project_only() {
     on_each_engine(|s| async move {
         s.insert_project(&project("pa")).await.unwrap();

@@ -854,3 +854,129 @@ fn md5_hex(s: &str) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// Creates org "acme" and a member with a password; a fresh session token and the member id.
+async fn member_with_session(s: &Server, email: &str) -> (String, String) {
+    use reqwest::Method as M;
+    let password = "Cache-me-if-you-can-0123";
+    s.call(
+        M::POST,
+        "/v1/b2b/organizations",
+        Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
+    )
+    .await;
+    let (st, b) = s
+        .call(
+            M::POST,
+            "/v1/b2b/passwords/migrate",
+            Some(json!({"organization_id": "acme", "email_address": email,
+                        "hash_type": "md_5", "hash": md5_hex(password)})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let (st, b) = s
+        .call(
+            M::POST,
+            "/v1/b2b/passwords/authenticate",
+            Some(json!({"organization_id": "acme", "email_address": email, "password": password})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    (
+        b["session_token"].as_str().unwrap().to_string(),
+        b["member_id"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn check_session(s: &Server, token: &str) -> (StatusCode, Value) {
+    s.call(
+        reqwest::Method::POST,
+        "/v1/b2b/sessions/authenticate",
+        Some(json!({"session_token": token})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn cached_session_checks_see_this_nodes_changes_at_once() {
+    on_each_engine(|s| async move {
+        use reqwest::Method as M;
+        let (token, member_id) = member_with_session(&s, "c@acme.test").await;
+        let (st, b) = check_session(&s, &token).await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        let jwt = b["session_jwt"].as_str().unwrap().to_string();
+        let org_id = b["organization"]["organization_id"].as_str().unwrap().to_string();
+        let session_id = b["member_session"]["member_session_id"].as_str().unwrap().to_string();
+        // A member change shows in the very next check, by token and by JWT.
+        let (st, b) = s
+            .call(
+                M::PUT,
+                &format!("/v1/b2b/organizations/{org_id}/members/{member_id}"),
+                Some(json!({"name": "Renamed"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        let (_, b) = check_session(&s, &token).await;
+        assert_eq!(b["member"]["name"], "Renamed", "{b}");
+        let (_, b) = s
+            .call(
+                M::POST,
+                "/v1/b2b/sessions/authenticate",
+                Some(json!({"session_jwt": jwt})),
+            )
+            .await;
+        assert_eq!(b["member"]["name"], "Renamed", "{b}");
+        // A revoked session is refused at once.
+        let (st, b) = s
+            .call(
+                M::POST,
+                "/v1/b2b/sessions/revoke",
+                Some(json!({"member_session_id": session_id})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        let (st, b) = check_session(&s, &token).await;
+        assert_error(st, &b, 404, "session_not_found");
+        let (st, b) = s
+            .call(
+                M::POST,
+                "/v1/b2b/sessions/authenticate",
+                Some(json!({"session_jwt": jwt})),
+            )
+            .await;
+        assert_eq!(st.as_u16(), 404, "{b}");
+        s
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_revoke_on_another_node_is_seen_within_the_cache_lifetime() {
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let a = Server::start(&db).await;
+        let b = Server::start(&db).await;
+        let (token, _) = member_with_session(&a, "n@acme.test").await;
+        let (st, body) = check_session(&b, &token).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        let session_id = body["member_session"]["member_session_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (st, body) = a
+            .call(
+                reqwest::Method::POST,
+                "/v1/b2b/sessions/revoke",
+                Some(json!({"member_session_id": session_id})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        // Node b may still answer from its cache for at most its lifetime, never longer.
+        tokio::time::sleep(latch_core::service::RECORD_CACHE_TTL + std::time::Duration::from_millis(100)).await;
+        let (st, body) = check_session(&b, &token).await;
+        assert_error(st, &body, 404, "session_not_found");
+        a.stop().await;
+        b.stop().await;
+        db.dispose().await;
+    }
+}

@@ -19,6 +19,7 @@ use crate::cpu::{CpuPool, Priority};
 use crate::delivery::Delivery;
 use crate::model::organization::OrgRecord;
 use crate::model::project::Project;
+use crate::model::session::SessionWithMember;
 use crate::password::PasswordHash;
 use crate::rbac::Policy;
 use crate::settings::Settings;
@@ -53,10 +54,14 @@ pub struct Ctx {
     pub(crate) projects: Arc<TtlCache<String, Project>>,
     /// Organizations by (project, id), for session checks.
     pub(crate) orgs: Arc<TtlCache<(String, String), OrgRecord>>,
+    /// Sessions with their members by (project, token digest or id), for session checks; each
+    /// with the store's write count when it was read, and trusted only while that count holds.
+    pub(crate) sessions: Arc<TtlCache<(String, sessions::Lookup), (u64, SessionWithMember)>>,
 }
 
-/// How long a node may act on a cached project or organization after another node changed it.
-const RECORD_CACHE_TTL: Duration = Duration::from_secs(2);
+/// How long a node may act on a cached project, organization or session after another node
+/// changed it (this node's own writes are seen at once).
+pub const RECORD_CACHE_TTL: Duration = Duration::from_secs(2);
 const RECORD_CACHE_CAPACITY: usize = 10_000;
 
 impl Ctx {
@@ -77,6 +82,7 @@ impl Ctx {
             dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
             projects: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
             orgs: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
+            sessions: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
         }
     }
 

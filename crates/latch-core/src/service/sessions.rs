@@ -148,7 +148,9 @@ struct Named {
     jwt_sub: Option<String>,
 }
 
-enum Lookup {
+/// How a session is looked up: by its token's digest (never the token) or by its id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Lookup {
     TokenHash(String),
     Id(String),
 }
@@ -245,7 +247,20 @@ async fn resolve_with_member(
     let Some(named) = name(ctx, project_id, token, session_jwt, false).await? else {
         return Ok(None);
     };
-    let found = ctx.store.session_with_member(project_id, named.key.key()).await?;
+    // Through the cache: noted before the read, the write count tells whether this node wrote
+    // anything since; other nodes' writes are seen within the cache's lifetime.
+    let cache_key = (project_id.to_owned(), named.key.clone());
+    let seen = ctx.store.writes_seen();
+    let found = match ctx.sessions.get(&cache_key).filter(|(at, _)| *at == seen) {
+        Some((_, f)) => Some(f),
+        None => {
+            let f = ctx.store.session_with_member(project_id, named.key.key()).await?;
+            if let Some(f) = &f {
+                ctx.sessions.put(cache_key, (seen, f.clone()));
+            }
+            f
+        }
+    };
     accept(&named, found.as_ref().map(|f| &f.session))?;
     Ok(found.map(|f| (f, named.presented)))
 }
