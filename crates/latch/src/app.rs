@@ -65,7 +65,7 @@ impl Application {
         Ok(Self {
             listener,
             state: AppState {
-                ctx,
+                ctx: Arc::new(ctx),
                 http: Arc::new(http),
             },
             store,
@@ -87,7 +87,11 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!(%addr, engine = self.store.engine(), "latch listening");
         let (stop_chores, chores_stopped) = tokio::sync::watch::channel(false);
-        let chores = tokio::spawn(housekeeping(self.state.ctx.clone(), self.housekeeping, chores_stopped));
+        let chores = tokio::spawn(housekeeping(
+            (*self.state.ctx).clone(),
+            self.housekeeping,
+            chores_stopped,
+        ));
         let app = latch_http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {

@@ -127,8 +127,10 @@ fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_type: &
 #[tokio::test]
 async fn health_and_credentials() {
     on_each_engine(|s| async move {
-        let r = s.http.get(s.url("/healthz")).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        for probe in ["/healthz", "/livez"] {
+            let r = s.http.get(s.url(probe)).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{probe}");
+        }
 
         let basic = |id: &str, secret: &str| {
             format!(

@@ -57,12 +57,20 @@ pub struct Ctx {
     /// Sessions with their members by (project, token digest or id), for session checks; each
     /// with the store's write count when it was read, and trusted only while that count holds.
     pub(crate) sessions: Arc<TtlCache<(String, sessions::Lookup), (u64, SessionWithMember)>>,
+    /// Claims of session JWTs whose signature verified, by (project, JWT): the same bytes verify
+    /// the same way, and the RSA check was a fifth of a JWT session check's CPU.
+    pub(crate) verified_jwts: Arc<TtlCache<(String, String), serde_json::Value>>,
 }
 
 /// How long a node may act on a cached project, organization or session after another node
 /// changed it (this node's own writes are seen at once).
 pub const RECORD_CACHE_TTL: Duration = Duration::from_secs(2);
 const RECORD_CACHE_CAPACITY: usize = 10_000;
+/// Far shorter than a signing key is kept for verification after it is retired (see
+/// `token::keyring`), so a remembered verification never outlives its key.
+const VERIFIED_JWT_TTL: Duration = Duration::from_secs(60);
+/// About 1 KiB a JWT.
+const VERIFIED_JWT_CAPACITY: usize = 4096;
 
 impl Ctx {
     pub fn new(store: Arc<dyn Store>, delivery: Arc<dyn Delivery>, policy: Policy, settings: Settings) -> Self {
@@ -83,6 +91,7 @@ impl Ctx {
             projects: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
             orgs: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
             sessions: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
+            verified_jwts: Arc::new(TtlCache::new(VERIFIED_JWT_TTL, VERIFIED_JWT_CAPACITY)),
         }
     }
 

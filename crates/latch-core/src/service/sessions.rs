@@ -88,6 +88,16 @@ fn bad_jwt() -> CoreError {
 /// Checks a session JWT's signature, issuer and audience (not its expiry: an expired JWT may be
 /// exchanged for a fresh one while its session lives) and returns the claims.
 pub async fn verify_jwt(ctx: &Ctx, project_id: &str, token: &str) -> CoreResult<Value> {
+    let memo_key = (project_id.to_owned(), token.to_owned());
+    if let Some(claims) = ctx.verified_jwts.get(&memo_key) {
+        return Ok(claims);
+    }
+    let claims = verify_jwt_signature(ctx, project_id, token).await?;
+    ctx.verified_jwts.put(memo_key, claims.clone());
+    Ok(claims)
+}
+
+async fn verify_jwt_signature(ctx: &Ctx, project_id: &str, token: &str) -> CoreResult<Value> {
     let parsed = jwt::parse(token).map_err(|e| match e {
         jwt::JwtError::Malformed => {
             CoreError::invalid("unable_to_parse_session_jwt", "The session_jwt could not be parsed.")

@@ -1,4 +1,6 @@
-//! `GET /healthz`: 200 while the database answers, 503 otherwise (for load balancers).
+//! `GET /healthz`: 200 while the database answers, 503 otherwise (readiness, for load
+//! balancers). `GET /livez`: 200 while the process serves HTTP at all (liveness: a database
+//! outage must not make an orchestrator restart every node).
 
 use crate::AppState;
 use axum::extract::State;
@@ -14,4 +16,8 @@ pub async fn healthz(State(s): State<AppState>) -> (StatusCode, Json<serde_json:
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable"})))
         }
     }
+}
+
+pub async fn livez() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
 }
