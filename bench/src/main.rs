@@ -71,8 +71,8 @@ struct Args {
     #[arg(long)]
     scale_sessions: Option<usize>,
     /// Distinct sampled sessions the scale scenarios check per second (default: as many as the
-    /// empty-database scenarios use, so both make the same once-a-second last_accessed_at
-    /// writes; 0: every sampled session in turn).
+    /// empty-database scenarios use, so both find as many sessions in the server's cache and
+    /// make as many last_accessed_at writes; 0: every sampled session in turn).
     #[arg(long)]
     scale_window: Option<usize>,
     /// Where the JSON report goes.
