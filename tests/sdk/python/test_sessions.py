@@ -247,7 +247,9 @@ def test_authenticate_without_duration_does_not_extend(client):
     assert by_jwt.last_accessed_at >= by_token.last_accessed_at
     stored = _stored(client, s)
     assert stored.expires_at == s.ms.expires_at
-    assert stored.last_accessed_at == by_jwt.last_accessed_at
+    # Plain checks store the access time at most once a minute (answers show the current time);
+    # crates/latch/tests/api.rs ages a session past the interval to see it written.
+    assert stored.last_accessed_at == s.ms.last_accessed_at
 
 
 # ---------------------------------------------------------------------------------------------
