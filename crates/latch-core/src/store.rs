@@ -123,11 +123,7 @@ pub trait Store: Send + Sync + 'static {
     async fn update_session(&self, session: &SessionRecord) -> StoreResult<()>;
     async fn session_by_token_hash(&self, project_id: &str, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
     async fn session_by_id(&self, project_id: &str, session_id: &str) -> StoreResult<Option<SessionRecord>>;
-    async fn session_with_member(
-        &self,
-        project_id: &str,
-        key: SessionKey<'_>,
-    ) -> StoreResult<Option<SessionWithMember>>;
+    async fn session_with_member(&self, project_id: &str, key: &SessionKey) -> StoreResult<Option<SessionWithMember>>;
     /// Unexpired sessions of the member, oldest first.
     async fn live_sessions(&self, project_id: &str, member_id: &str, now: Timestamp)
         -> StoreResult<Vec<SessionRecord>>;

@@ -440,16 +440,18 @@ impl Store for SqlStore {
             .transpose()
     }
 
-    async fn session_with_member(
-        &self,
-        project_id: &str,
-        key: SessionKey<'_>,
-    ) -> StoreResult<Option<SessionWithMember>> {
+    async fn session_with_member(&self, project_id: &str, key: &SessionKey) -> StoreResult<Option<SessionWithMember>> {
         static BY_TOKEN: OnceLock<String> = OnceLock::new();
         static BY_ID: OnceLock<String> = OnceLock::new();
         let (sql, value) = match key {
-            SessionKey::TokenHash(h) => (sql_once(&BY_TOKEN, || session_with_member_sql("token_hash")), h),
-            SessionKey::Id(id) => (sql_once(&BY_ID, || session_with_member_sql("member_session_id")), id),
+            SessionKey::TokenHash(h) => (
+                sql_once(&BY_TOKEN, || session_with_member_sql("token_hash")),
+                h.as_str(),
+            ),
+            SessionKey::Id(id) => (
+                sql_once(&BY_ID, || session_with_member_sql("member_session_id")),
+                id.as_str(),
+            ),
         };
         self.opt::<SessionMemberRow>(sql, args![value, project_id])
             .await?

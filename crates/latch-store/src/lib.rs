@@ -54,7 +54,7 @@ pub(crate) fn is_select(sql: &str) -> bool {
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     pub(crate) pool: Pool,
-    /// Statements other than SELECT this process has finished (see `Store::writes_seen`).
+    /// Moves when a statement other than SELECT starts and when it ends (see `Store::writes_seen`).
     pub(crate) writes: Arc<AtomicU64>,
 }
 

@@ -149,18 +149,18 @@ async fn session_with_member_reads_both_in_one_query() {
         let live = session("s-1", "h1", 10_000);
         s.insert_session(&live).await.unwrap();
         let member = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
-        for key in [SessionKey::TokenHash("h1"), SessionKey::Id("s-1")] {
-            let found = s.session_with_member("pa", key).await.unwrap().unwrap();
+        for key in [SessionKey::TokenHash("h1".into()), SessionKey::Id("s-1".into())] {
+            let found = s.session_with_member("pa", &key).await.unwrap().unwrap();
             assert_eq!(found.session, live);
             assert_eq!(found.member, member);
             assert!(!found.member_has_retired_emails);
             assert!(
-                s.session_with_member("pb", key).await.unwrap().is_none(),
+                s.session_with_member("pb", &key).await.unwrap().is_none(),
                 "tenant isolation"
             );
         }
         assert!(s
-            .session_with_member("pa", SessionKey::TokenHash("nope"))
+            .session_with_member("pa", &SessionKey::TokenHash("nope".into()))
             .await
             .unwrap()
             .is_none());
@@ -174,7 +174,7 @@ async fn session_with_member_reads_both_in_one_query() {
         };
         s.update_member(&renamed, Some(&retired)).await.unwrap();
         let found = s
-            .session_with_member("pa", SessionKey::Id("s-1"))
+            .session_with_member("pa", &SessionKey::Id("s-1".into()))
             .await
             .unwrap()
             .unwrap();

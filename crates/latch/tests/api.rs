@@ -782,31 +782,7 @@ async fn session_checks_store_the_access_time_at_most_once_a_minute() {
     use latch_core::service::sessions::TOUCH_INTERVAL_SECS;
     on_each_engine(|s| async move {
         use reqwest::Method as M;
-        s.call(
-            M::POST,
-            "/v1/b2b/organizations",
-            Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
-        )
-        .await;
-        let password = "Touch-me-not-0123456789";
-        let (st, b) = s
-            .call(
-                M::POST,
-                "/v1/b2b/passwords/migrate",
-                Some(json!({"organization_id": "acme", "email_address": "t@acme.test",
-                            "hash_type": "md_5", "hash": md5_hex(password)})),
-            )
-            .await;
-        assert_eq!(st, StatusCode::OK, "{b}");
-        let (st, b) = s
-            .call(
-                M::POST,
-                "/v1/b2b/passwords/authenticate",
-                Some(json!({"organization_id": "acme", "email_address": "t@acme.test", "password": password})),
-            )
-            .await;
-        assert_eq!(st, StatusCode::OK, "{b}");
-        let token = b["session_token"].as_str().unwrap().to_string();
+        let (token, _) = member_with_session(&s, "t@acme.test").await;
         let store = &s.state.ctx.store;
         let stored = || async {
             store

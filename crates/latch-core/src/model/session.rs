@@ -19,11 +19,12 @@ pub struct SessionRecord {
     pub custom_claims: Map<String, Value>,
 }
 
-/// How a session is named: by its token's digest or by its id (from a verified JWT).
-#[derive(Debug, Clone, Copy)]
-pub enum SessionKey<'a> {
-    TokenHash(&'a str),
-    Id(&'a str),
+/// How a session is named: by its token's digest (never the token) or by its id (from a
+/// verified JWT).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SessionKey {
+    TokenHash(String),
+    Id(String),
 }
 
 /// A session read together with its member in one query, for the hottest call of the API.

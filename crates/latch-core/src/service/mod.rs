@@ -19,7 +19,7 @@ use crate::cpu::{CpuPool, Priority};
 use crate::delivery::Delivery;
 use crate::model::organization::OrgRecord;
 use crate::model::project::Project;
-use crate::model::session::SessionWithMember;
+use crate::model::session::{SessionKey, SessionWithMember};
 use crate::password::PasswordHash;
 use crate::rbac::Policy;
 use crate::settings::Settings;
@@ -50,13 +50,14 @@ pub struct Ctx {
     pub templates: Arc<crate::delivery::custom::CustomTemplates>,
     /// A hash to verify against when an account does not exist, so both paths cost the same.
     dummy_hash: Arc<tokio::sync::OnceCell<PasswordHash>>,
-    /// Projects by id, for the credential check every request makes.
+    /// Projects by id, for the credential check every request makes (lifetime only: secrets
+    /// change only through `serve`'s bootstrap).
     pub(crate) projects: Arc<TtlCache<String, Project>>,
-    /// Organizations by (project, id), for session checks.
+    /// Organizations by (project, id), for session checks, stamped with the store's write count.
     pub(crate) orgs: Arc<TtlCache<(String, String), OrgRecord>>,
-    /// Sessions with their members by (project, token digest or id), for session checks; each
-    /// with the store's write count when it was read, and trusted only while that count holds.
-    pub(crate) sessions: Arc<TtlCache<(String, sessions::Lookup), (u64, SessionWithMember)>>,
+    /// Sessions with their members by (project, token digest or id), for session checks,
+    /// stamped with the store's write count.
+    pub(crate) sessions: Arc<TtlCache<(String, SessionKey), SessionWithMember>>,
     /// Claims of session JWTs whose signature verified, by (project, JWT): the same bytes verify
     /// the same way, and the RSA check was a fifth of a JWT session check's CPU.
     pub(crate) verified_jwts: Arc<TtlCache<(String, String), serde_json::Value>>,

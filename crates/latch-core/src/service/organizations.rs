@@ -374,19 +374,14 @@ pub async fn get(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<OrgRe
 /// Like `get` by organization id, through the node's short-lived cache: for session checks, which
 /// read the organization on every call and never write it.
 pub async fn get_cached(ctx: &Ctx, project_id: &str, organization_id: &str) -> CoreResult<OrgRecord> {
-    let key = (project_id.to_owned(), organization_id.to_owned());
-    if let Some(org) = ctx.orgs.get(&key) {
-        return Ok(org);
-    }
-    let org = get(ctx, project_id, organization_id).await?;
-    ctx.orgs.put(key, org.clone());
-    Ok(org)
-}
-
-/// Drops this node's cached copy once a write has landed (a read racing the write may have cached
-/// the old record).
-fn forget(ctx: &Ctx, rec: &OrgRecord) {
-    ctx.orgs.remove(&(rec.project_id.clone(), rec.organization_id.clone()));
+    ctx.orgs
+        .get_or_load(
+            (project_id.to_owned(), organization_id.to_owned()),
+            ctx.store.writes_seen(),
+            || ctx.store.find_org(project_id, organization_id),
+        )
+        .await?
+        .ok_or_else(CoreError::organization_not_found)
 }
 
 pub async fn update(
@@ -407,9 +402,7 @@ pub async fn update(
     apply(&mut rec, input)?;
     rec.updated_at = Timestamp::now();
     check_unique(ctx, &rec).await?;
-    let written = ctx.store.update_org(&rec).await;
-    forget(ctx, &rec);
-    if let Err(e) = written {
+    if let Err(e) = ctx.store.update_org(&rec).await {
         return Err(on_write_error(ctx, &rec, e).await);
     }
     Ok(rec)
@@ -427,9 +420,7 @@ pub async fn delete_external_id(
     }
     rec.external_id = None;
     rec.updated_at = Timestamp::now();
-    let written = ctx.store.update_org(&rec).await;
-    forget(ctx, &rec);
-    written?;
+    ctx.store.update_org(&rec).await?;
     Ok(rec)
 }
 
@@ -439,9 +430,7 @@ pub async fn delete(ctx: &Ctx, project_id: &str, locator: &str, actor: Option<&A
     if let Some(a) = actor {
         a.require(&rec.organization_id, ORGANIZATION, "delete")?;
     }
-    let deleted = ctx.store.delete_org(project_id, &rec.organization_id).await;
-    forget(ctx, &rec);
-    deleted?;
+    ctx.store.delete_org(project_id, &rec.organization_id).await?;
     Ok(rec.organization_id)
 }
 

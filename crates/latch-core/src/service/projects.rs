@@ -57,16 +57,10 @@ pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreRe
 /// Checks HTTP Basic credentials. Which part was wrong is never revealed. The project record is
 /// cached briefly (the secret is still compared on every call): every request makes this check.
 pub async fn authenticate(ctx: &Ctx, project_id: &str, secret: &str) -> CoreResult<Project> {
-    let found = match ctx.projects.get(&project_id.to_owned()) {
-        Some(p) => Some(p),
-        None => {
-            let p = ctx.store.get_project(project_id).await?;
-            if let Some(p) = &p {
-                ctx.projects.put(project_id.to_owned(), p.clone());
-            }
-            p
-        }
-    };
+    let found = ctx
+        .projects
+        .get_or_load(project_id.to_owned(), 0, || ctx.store.get_project(project_id))
+        .await?;
     let presented = sha256_hex(secret);
     let expected = found.as_ref().map(|p| p.secret_hash.as_str()).unwrap_or(DUMMY_HASH);
     match found {

@@ -88,13 +88,14 @@ fn bad_jwt() -> CoreError {
 /// Checks a session JWT's signature, issuer and audience (not its expiry: an expired JWT may be
 /// exchanged for a fresh one while its session lives) and returns the claims.
 pub async fn verify_jwt(ctx: &Ctx, project_id: &str, token: &str) -> CoreResult<Value> {
-    let memo_key = (project_id.to_owned(), token.to_owned());
-    if let Some(claims) = ctx.verified_jwts.get(&memo_key) {
-        return Ok(claims);
-    }
-    let claims = verify_jwt_signature(ctx, project_id, token).await?;
-    ctx.verified_jwts.put(memo_key, claims.clone());
-    Ok(claims)
+    // Stamp 0: whether a signature verifies does not depend on what was written since.
+    let key = (project_id.to_owned(), token.to_owned());
+    ctx.verified_jwts
+        .get_or_load(key, 0, || async {
+            verify_jwt_signature(ctx, project_id, token).await.map(Some)
+        })
+        .await?
+        .ok_or_else(bad_jwt)
 }
 
 async fn verify_jwt_signature(ctx: &Ctx, project_id: &str, token: &str) -> CoreResult<Value> {
@@ -152,26 +153,10 @@ pub async fn resolve_fresh(
 
 /// The session a caller named, before it is read.
 struct Named {
-    key: Lookup,
+    key: SessionKey,
     presented: Presented,
     /// The member a presented JWT was issued to.
     jwt_sub: Option<String>,
-}
-
-/// How a session is looked up: by its token's digest (never the token) or by its id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum Lookup {
-    TokenHash(String),
-    Id(String),
-}
-
-impl Lookup {
-    fn key(&self) -> SessionKey<'_> {
-        match self {
-            Lookup::TokenHash(h) => SessionKey::TokenHash(h),
-            Lookup::Id(id) => SessionKey::Id(id),
-        }
-    }
 }
 
 /// Checks the arguments (at most one of token and JWT; a JWT must verify) and names the session.
@@ -191,7 +176,7 @@ async fn name(
             "Pass either session_token or session_jwt, not both.",
         )),
         (Some(t), None) => Ok(Some(Named {
-            key: Lookup::TokenHash(sha256_hex(t)),
+            key: SessionKey::TokenHash(sha256_hex(t)),
             presented: Presented::Token(t.to_string()),
             jwt_sub: None,
         })),
@@ -212,7 +197,7 @@ async fn name(
                 .ok_or_else(bad_jwt)?;
             let sub = claims.get("sub").and_then(Value::as_str).ok_or_else(bad_jwt)?;
             Ok(Some(Named {
-                key: Lookup::Id(id.to_owned()),
+                key: SessionKey::Id(id.to_owned()),
                 presented: Presented::Jwt,
                 jwt_sub: Some(sub.to_owned()),
             }))
@@ -240,8 +225,8 @@ async fn resolve_with(
         return Ok(None);
     };
     let found = match &named.key {
-        Lookup::TokenHash(h) => ctx.store.session_by_token_hash(project_id, h).await?,
-        Lookup::Id(id) => ctx.store.session_by_id(project_id, id).await?,
+        SessionKey::TokenHash(h) => ctx.store.session_by_token_hash(project_id, h).await?,
+        SessionKey::Id(id) => ctx.store.session_by_id(project_id, id).await?,
     };
     accept(&named, found.as_ref())?;
     Ok(found.map(|s| (s, named.presented)))
@@ -257,20 +242,14 @@ async fn resolve_with_member(
     let Some(named) = name(ctx, project_id, token, session_jwt, false).await? else {
         return Ok(None);
     };
-    // Through the cache: noted before the read, the write count tells whether this node wrote
-    // anything since; other nodes' writes are seen within the cache's lifetime.
-    let cache_key = (project_id.to_owned(), named.key.clone());
-    let seen = ctx.store.writes_seen();
-    let found = match ctx.sessions.get(&cache_key).filter(|(at, _)| *at == seen) {
-        Some((_, f)) => Some(f),
-        None => {
-            let f = ctx.store.session_with_member(project_id, named.key.key()).await?;
-            if let Some(f) = &f {
-                ctx.sessions.put(cache_key, (seen, f.clone()));
-            }
-            f
-        }
-    };
+    let found = ctx
+        .sessions
+        .get_or_load(
+            (project_id.to_owned(), named.key.clone()),
+            ctx.store.writes_seen(),
+            || ctx.store.session_with_member(project_id, &named.key),
+        )
+        .await?;
     accept(&named, found.as_ref().map(|f| &f.session))?;
     Ok(found.map(|f| (f, named.presented)))
 }
