@@ -51,14 +51,17 @@ fn select_member(where_: &str) -> String {
 
 /// A session and its member in one row; `key_column` is unique in member_sessions.
 fn session_with_member_sql(key_column: &str) -> String {
-    let member_columns: Vec<String> = MEMBER_COLUMNS.split(',').map(|c| format!("m.{}", c.trim())).collect();
+    let qualified = |alias: &str, columns: &str| -> String {
+        let cols: Vec<String> = columns.split(',').map(|c| format!("{alias}.{}", c.trim())).collect();
+        cols.join(", ")
+    };
     format!(
-        "SELECT {}, s.member_session_id, s.token_hash, s.started_at, s.last_accessed_at, s.expires_at, \
-         s.factors, s.custom_claims, \
+        "SELECT {}, {}, \
          EXISTS (SELECT 1 FROM retired_emails r WHERE r.member_id = m.member_id) AS has_retired \
          FROM member_sessions s JOIN members m ON m.member_id = s.member_id AND m.organization_id = s.organization_id \
          WHERE s.{key_column} = $1 AND s.project_id = $2 AND m.project_id = $2",
-        member_columns.join(", ")
+        qualified("m", MEMBER_COLUMNS),
+        qualified("s", SESSION_COLUMNS)
     )
 }
 

@@ -294,38 +294,23 @@ impl TryFrom<SessionRow> for SessionRecord {
     }
 }
 
-/// `session_with_member`'s row: the member's columns, then the session's own.
+/// `session_with_member`'s row: the member's columns, then the session's. Both name
+/// project_id, organization_id and member_id; the join makes each pair equal, so either copy is
+/// the right value.
 #[derive(sqlx::FromRow)]
 pub(crate) struct SessionMemberRow {
     #[sqlx(flatten)]
     member: MemberRow,
-    member_session_id: String,
-    token_hash: String,
-    started_at: i64,
-    last_accessed_at: i64,
-    expires_at: i64,
-    factors: String,
-    custom_claims: String,
+    #[sqlx(flatten)]
+    session: SessionRow,
     has_retired: bool,
 }
 
 impl TryFrom<SessionMemberRow> for SessionWithMember {
     type Error = StoreError;
     fn try_from(r: SessionMemberRow) -> Result<Self, StoreError> {
-        let session = SessionRecord::try_from(SessionRow {
-            member_session_id: r.member_session_id,
-            project_id: r.member.project_id.clone(),
-            organization_id: r.member.organization_id.clone(),
-            member_id: r.member.member_id.clone(),
-            token_hash: r.token_hash,
-            started_at: r.started_at,
-            last_accessed_at: r.last_accessed_at,
-            expires_at: r.expires_at,
-            factors: r.factors,
-            custom_claims: r.custom_claims,
-        })?;
         Ok(SessionWithMember {
-            session,
+            session: SessionRecord::try_from(r.session)?,
             member: MemberRecord::try_from(r.member)?,
             member_has_retired_emails: r.has_retired,
         })
