@@ -4,10 +4,12 @@
 
 use crate::error::ApiError;
 use crate::AppState;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use latch_core::model::project::Project;
@@ -61,22 +63,41 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// The whole body, within the configured limit (`DefaultBodyLimit`).
+async fn read_body(req: Request) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, &()).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::http(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_too_large",
+                "The request body is too large.",
+            )
+        } else {
+            ApiError::http(StatusCode::BAD_REQUEST, "bad_request", rejection.body_text())
+        }
+    })
+}
+
+/// Reads the whole request body before routing. A request answered before its body was read
+/// (bad credentials or session headers are checked first) would otherwise make hyper close the
+/// connection once the body arrives late, and an SDK reusing that pooled connection for its next
+/// call fails with a dropped connection instead of an answer.
+pub async fn read_body_first(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    // The extensions carry the body limit.
+    let mut whole = Request::new(body);
+    *whole.extensions_mut() = parts.extensions.clone();
+    match read_body(whole).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Err(e) => e.into_response(),
+    }
+}
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::http(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "request_too_large",
-                    "The request body is too large.",
-                )
-            } else {
-                ApiError::http(StatusCode::BAD_REQUEST, "bad_request", rejection.body_text())
-            }
-        })?;
-        parse_json(&bytes).map(ApiJson)
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        parse_json(&read_body(req).await?).map(ApiJson)
     }
 }
 

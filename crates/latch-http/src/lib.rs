@@ -192,7 +192,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::route_not_found)
         .method_not_allowed_fallback(routes::method_not_allowed);
     let timeout = state.http.request_timeout;
-    api.layer(DefaultBodyLimit::max(state.http.max_body_bytes))
+    api.layer(axum::middleware::from_fn(extract::read_body_first))
+        .layer(DefaultBodyLimit::max(state.http.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             timeout,

@@ -329,6 +329,68 @@ async fn member_session_headers_are_refused_until_sessions_exist() {
     .await;
 }
 
+/// One HTTP/1.1 answer read off a raw connection: its status and whether the server said it
+/// would close the connection.
+async fn read_answer(conn: &mut tokio::net::TcpStream) -> (u16, bool) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            if buf.len() >= end + 4 + length {
+                let status = head[9..12].parse().unwrap();
+                return (status, head.contains("connection: close"));
+            }
+        }
+        let n = conn.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "connection closed mid-answer");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::test]
+async fn a_request_refused_before_its_body_is_read_keeps_its_connection() {
+    use tokio::io::AsyncWriteExt;
+    let db = TestDb::new("sqlite").await;
+    let s = Server::start(&db).await;
+    let good = base64::engine::general_purpose::STANDARD.encode(format!("{PROJECT}:{SECRET}"));
+    let bad = base64::engine::general_purpose::STANDARD.encode(format!("{PROJECT}:wrong"));
+    let body = r#"{"member_id":"member-test-00000000-0000-4000-8000-000000000009"}"#;
+    // Refused by the credentials check and by the session-header check, both of which answer
+    // before the body is read. The body comes in its own segment, as urllib3 sends it.
+    let refusals = [
+        (bad.as_str(), "", 401),
+        (good.as_str(), "x-stytch-member-session: forged\r\n", 401),
+    ];
+    let mut conn = tokio::net::TcpStream::connect(s.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    conn.set_nodelay(true).unwrap();
+    for (basic, extra, want) in refusals {
+        let head = format!(
+            "POST /v1/b2b/sessions/revoke HTTP/1.1\r\nhost: latch\r\nauthorization: Basic {basic}\r\n{extra}\
+             content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        conn.write_all(body.as_bytes()).await.unwrap();
+        assert_eq!(read_answer(&mut conn).await, (want, false));
+    }
+    // The same connection still serves the next call.
+    conn.write_all(b"GET /livez HTTP/1.1\r\nhost: latch\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(read_answer(&mut conn).await, (200, false));
+    s.stop().await;
+    db.dispose().await;
+}
+
 #[tokio::test]
 async fn in_flight_requests_finish_after_shutdown_signal() {
     let db = TestDb::new("sqlite").await;
