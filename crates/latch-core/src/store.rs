@@ -25,9 +25,39 @@ pub struct Found<T> {
     pub has_more: bool,
 }
 
+/// Records that stop being valid at their `expires_at` and are then only dead weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiring {
+    MemberSessions,
+    IntermediateSessions,
+    OtpCodes,
+    PasswordResetTokens,
+}
+
+impl Expiring {
+    pub const ALL: [Expiring; 4] = [
+        Expiring::MemberSessions,
+        Expiring::IntermediateSessions,
+        Expiring::OtpCodes,
+        Expiring::PasswordResetTokens,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Expiring::MemberSessions => "member_sessions",
+            Expiring::IntermediateSessions => "intermediate_sessions",
+            Expiring::OtpCodes => "otp_codes",
+            Expiring::PasswordResetTokens => "password_reset_tokens",
+        }
+    }
+}
+
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
+    /// Deletes at most `batch` records of `kind` that expired at or before `now`; returns how many.
+    /// Bounded so that a sweep of millions never holds the write lock for long.
+    async fn purge_expired(&self, kind: Expiring, now: Timestamp, batch: u32) -> StoreResult<u64>;
 
     /// A count that moves whenever a write through this store starts or ends, so a reader can
     /// tell whether this process changed anything since it last read (read-through caches).
@@ -129,8 +159,6 @@ pub trait Store: Send + Sync + 'static {
         -> StoreResult<Vec<SessionRecord>>;
     async fn delete_session(&self, project_id: &str, session_id: &str) -> StoreResult<bool>;
     async fn delete_member_sessions(&self, project_id: &str, member_id: &str) -> StoreResult<u64>;
-    /// Removes sessions that expired before `now`; returns how many.
-    async fn purge_expired_sessions(&self, now: Timestamp) -> StoreResult<u64>;
     async fn count_live_sessions(&self, now: Timestamp) -> StoreResult<i64>;
 
     // Organization-scoped RBAC roles
@@ -195,7 +223,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<IntermediateRecord>>;
     /// Deletes it; false when it was already gone (consumed by a concurrent request).
     async fn delete_intermediate(&self, project_id: &str, ist_id: &str) -> StoreResult<bool>;
-    async fn purge_expired_intermediates(&self, now: Timestamp) -> StoreResult<u64>;
 
     // Failed-attempt counters (fixed windows)
     /// Counts one failure and returns the failures in the current window; a window older than

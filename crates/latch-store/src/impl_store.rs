@@ -15,7 +15,7 @@ use latch_core::model::project::Project;
 use latch_core::model::search::{MemberFilter, OrgFilter, Page, Query};
 use latch_core::model::session::{SessionKey, SessionRecord, SessionWithMember};
 use latch_core::rbac::PolicyRole;
-use latch_core::store::{Found, Store, StoreResult};
+use latch_core::store::{Expiring, Found, Store, StoreResult};
 use latch_core::token::keyring::SigningKeyRecord;
 use latch_core::StoreError;
 use std::sync::OnceLock;
@@ -136,6 +136,29 @@ impl Store for SqlStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.count("SELECT CAST(1 AS BIGINT)", vec![]).await.map(|_| ())
+    }
+
+    async fn purge_expired(&self, kind: Expiring, now: Timestamp, batch: u32) -> StoreResult<u64> {
+        // The inner SELECT walks the expiry index; LIMIT in a subquery works on both engines.
+        let sql = match kind {
+            Expiring::MemberSessions => {
+                "DELETE FROM member_sessions WHERE member_session_id IN \
+                 (SELECT member_session_id FROM member_sessions WHERE expires_at <= $1 LIMIT $2)"
+            }
+            Expiring::IntermediateSessions => {
+                "DELETE FROM intermediate_sessions WHERE ist_id IN \
+                 (SELECT ist_id FROM intermediate_sessions WHERE expires_at <= $1 LIMIT $2)"
+            }
+            Expiring::OtpCodes => {
+                "DELETE FROM otp_codes WHERE otp_id IN \
+                 (SELECT otp_id FROM otp_codes WHERE expires_at <= $1 LIMIT $2)"
+            }
+            Expiring::PasswordResetTokens => {
+                "DELETE FROM password_reset_tokens WHERE token_hash IN \
+                 (SELECT token_hash FROM password_reset_tokens WHERE expires_at <= $1 LIMIT $2)"
+            }
+        };
+        self.exec(sql, args![now.millis(), i64::from(batch)]).await
     }
 
     async fn insert_project(&self, p: &Project) -> StoreResult<()> {
@@ -499,14 +522,6 @@ impl Store for SqlStore {
         self.exec(
             "DELETE FROM member_sessions WHERE member_id = $1 AND project_id = $2",
             args![member_id, project_id],
-        )
-        .await
-    }
-
-    async fn purge_expired_sessions(&self, now: Timestamp) -> StoreResult<u64> {
-        self.exec(
-            "DELETE FROM member_sessions WHERE expires_at <= $1",
-            args![now.millis()],
         )
         .await
     }
@@ -957,14 +972,6 @@ impl Store for SqlStore {
             )
             .await?;
         Ok(n > 0)
-    }
-
-    async fn purge_expired_intermediates(&self, now: Timestamp) -> StoreResult<u64> {
-        self.exec(
-            "DELETE FROM intermediate_sessions WHERE expires_at <= $1",
-            args![now.millis()],
-        )
-        .await
     }
 
     async fn bump_attempts(&self, scope: &str, key: &str, window_start: Timestamp, now: Timestamp) -> StoreResult<i64> {

@@ -8,7 +8,7 @@ use latch_core::model::organization::{OrgRecord, OrgSettings};
 use latch_core::model::project::Project;
 use latch_core::model::session::{AuthFactor, SessionKey, SessionRecord};
 use latch_core::rbac::{Permission, PolicyRole};
-use latch_core::store::Store;
+use latch_core::store::{Expiring, Store};
 use latch_core::token::keyring::SigningKeyRecord;
 use latch_store::testing::{engines, TestDb};
 use latch_store::{PoolOptions, SqlStore};
@@ -131,7 +131,12 @@ async fn sessions_round_trip_list_revoke_and_purge() {
         s.update_session(&extended).await.unwrap();
         assert_eq!(s.session_by_id("pa", "s-1").await.unwrap().unwrap(), extended);
         assert_eq!(s.count_live_sessions(Timestamp(6_000)).await.unwrap(), 1);
-        assert_eq!(s.purge_expired_sessions(Timestamp(6_000)).await.unwrap(), 1);
+        assert_eq!(
+            s.purge_expired(Expiring::MemberSessions, Timestamp(6_000), 100)
+                .await
+                .unwrap(),
+            1
+        );
         assert!(s.delete_session("pa", "s-1").await.unwrap());
         assert!(!s.delete_session("pa", "s-1").await.unwrap());
         s.insert_session(&session("s-3", "h3", 10_000)).await.unwrap();
@@ -139,6 +144,72 @@ async fn sessions_round_trip_list_revoke_and_purge() {
         // Token digests are unique.
         s.insert_session(&session("s-4", "dup", 10_000)).await.unwrap();
         assert!(s.insert_session(&session("s-5", "dup", 10_000)).await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_records_are_purged_in_batches_and_live_ones_kept() {
+    use latch_core::model::credentials::OtpRecord;
+    on_each_engine(|s| async move {
+        for i in 0..5 {
+            s.insert_session(&session(&format!("old-{i}"), &format!("oh{i}"), 5_000))
+                .await
+                .unwrap();
+        }
+        s.insert_session(&session("live", "lh", 10_000)).await.unwrap();
+        let purge = |kind| {
+            let s = s.clone();
+            async move { s.purge_expired(kind, Timestamp(5_000), 2).await.unwrap() }
+        };
+        let batches = [
+            purge(Expiring::MemberSessions).await,
+            purge(Expiring::MemberSessions).await,
+            purge(Expiring::MemberSessions).await,
+            purge(Expiring::MemberSessions).await,
+        ];
+        assert_eq!(batches, [2, 2, 1, 0], "at most one batch per call");
+        assert!(s.session_by_id("pa", "live").await.unwrap().is_some());
+        assert_eq!(s.count_live_sessions(Timestamp(5_000)).await.unwrap(), 1);
+
+        let otp = |id: &str, recipient: &str, expires: i64| OtpRecord {
+            otp_id: id.into(),
+            project_id: "pa".into(),
+            scope: "org-1".into(),
+            channel: "email".into(),
+            recipient: recipient.into(),
+            member_id: None,
+            code_hash: "h".into(),
+            salt: "s".into(),
+            attempts: 0,
+            created_at: Timestamp(1),
+            expires_at: Timestamp(expires),
+            superseded: vec![],
+        };
+        s.replace_otp(&otp("o-old", "a@acme.test", 4_000)).await.unwrap();
+        s.replace_otp(&otp("o-live", "b@acme.test", 9_000)).await.unwrap();
+        assert_eq!(purge(Expiring::OtpCodes).await, 1);
+        assert!(s
+            .otp_for("pa", "org-1", "email", "b@acme.test")
+            .await
+            .unwrap()
+            .is_some());
+
+        s.insert_reset_token(&ResetTokenRecord {
+            token_hash: "t-old".into(),
+            project_id: "pa".into(),
+            organization_id: "org-1".into(),
+            member_id: "m-1".into(),
+            email: "a@acme.test".into(),
+            code_challenge: None,
+            created_at: Timestamp(1),
+            expires_at: Timestamp(5_000),
+        })
+        .await
+        .unwrap();
+        assert_eq!(purge(Expiring::PasswordResetTokens).await, 1);
+        assert!(s.reset_token("pa", "t-old").await.unwrap().is_none());
+        assert_eq!(purge(Expiring::IntermediateSessions).await, 0);
     })
     .await;
 }
@@ -310,7 +381,12 @@ async fn intermediate_sessions_are_consumed_once() {
         })
         .await
         .unwrap();
-        assert_eq!(s.purge_expired_intermediates(Timestamp(100)).await.unwrap(), 1);
+        assert_eq!(
+            s.purge_expired(Expiring::IntermediateSessions, Timestamp(100), 100)
+                .await
+                .unwrap(),
+            1
+        );
     })
     .await;
 }

@@ -120,7 +120,7 @@ impl Application {
     }
 }
 
-/// Background chores: purge expired sessions and report how many are live. Runs beside the
+/// Background chores: purge expired records and report how many sessions are live. Runs beside the
 /// server on its own task, so requests never wait for it; stops when the server stops.
 async fn housekeeping(ctx: latch_core::service::Ctx, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(every);
@@ -131,19 +131,20 @@ async fn housekeeping(ctx: latch_core::service::Ctx, every: Duration, mut stop: 
             _ = stop.changed() => return,
         }
         let now = latch_core::clock::Timestamp::now();
-        if let Err(e) = ctx.store.purge_expired_intermediates(now).await {
-            tracing::warn!(target: "latch::housekeeping", error = %e, "purging intermediate sessions failed");
-        }
-        match latch_core::service::sessions::purge_expired(&ctx).await {
+        let purged = tokio::select! {
+            purged = latch_core::service::housekeeping::purge_expired(&ctx, now) => purged,
+            // A sweep of millions must not hold up shutdown; it resumes on the next start.
+            _ = stop.changed() => return,
+        };
+        match purged {
             Ok(purged) => {
-                let live = ctx
-                    .store
-                    .count_live_sessions(latch_core::clock::Timestamp::now())
-                    .await
-                    .unwrap_or(-1);
-                tracing::info!(target: "latch::housekeeping", purged_sessions = purged, live_sessions = live, "housekeeping");
+                for (kind, n) in purged.into_iter().filter(|(_, n)| *n > 0) {
+                    tracing::info!(target: "latch::housekeeping", table = kind.name(), purged = n, "expired records purged");
+                }
+                let live = ctx.store.count_live_sessions(now).await.unwrap_or(-1);
+                tracing::info!(target: "latch::housekeeping", live_sessions = live, "housekeeping");
             }
-            Err(e) => tracing::warn!(target: "latch::housekeeping", error = %e, "housekeeping failed"),
+            Err(e) => tracing::warn!(target: "latch::housekeeping", error = %e, "purging expired records failed"),
         }
     }
 }

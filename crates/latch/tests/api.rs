@@ -392,6 +392,60 @@ async fn a_request_refused_before_its_body_is_read_keeps_its_connection() {
 }
 
 #[tokio::test]
+async fn housekeeping_purges_expired_records() {
+    use latch_core::clock::Timestamp;
+    use latch_core::model::credentials::OtpRecord;
+    use latch_core::store::Store;
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let s = Server::start_with(&db, |c| c.housekeeping_interval_secs = 1).await;
+        let store = &s.state.ctx.store;
+        let otp = |id: &str, recipient: &str, expires_at: Timestamp| OtpRecord {
+            otp_id: id.into(),
+            project_id: PROJECT.into(),
+            scope: "discovery".into(),
+            channel: "email".into(),
+            recipient: recipient.into(),
+            member_id: None,
+            code_hash: "h".into(),
+            salt: "s".into(),
+            attempts: 0,
+            created_at: Timestamp(1),
+            expires_at,
+            superseded: vec![],
+        };
+        store
+            .replace_otp(&otp("o-old", "old@acme.test", Timestamp(2)))
+            .await
+            .unwrap();
+        store
+            .replace_otp(&otp("o-live", "live@acme.test", Timestamp::now().plus_minutes(10)))
+            .await
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while store
+            .otp_for(PROJECT, "discovery", "email", "old@acme.test")
+            .await
+            .unwrap()
+            .is_some()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "[{engine}] not purged within 10 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(store
+            .otp_for(PROJECT, "discovery", "email", "live@acme.test")
+            .await
+            .unwrap()
+            .is_some());
+        s.stop().await;
+        db.dispose().await;
+    }
+}
+
+#[tokio::test]
 async fn in_flight_requests_finish_after_shutdown_signal() {
     let db = TestDb::new("sqlite").await;
     let s = Server::start(&db).await;

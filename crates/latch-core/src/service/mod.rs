@@ -4,6 +4,7 @@ pub mod address_guard;
 pub mod auth_flow;
 pub mod authz;
 pub mod discovery;
+pub mod housekeeping;
 pub mod intermediate;
 pub mod members;
 pub mod organizations;

@@ -687,11 +687,6 @@ pub async fn revoke(ctx: &Ctx, project_id: &str, input: RevokeInput, actor: Opti
     Ok(())
 }
 
-/// Deletes expired sessions; the housekeeping task calls this.
-pub async fn purge_expired(ctx: &Ctx) -> CoreResult<u64> {
-    Ok(ctx.store.purge_expired_sessions(Timestamp::now()).await?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

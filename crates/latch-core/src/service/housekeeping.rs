@@ -1,0 +1,28 @@
+//! Removing what has expired: member and intermediate sessions, one-time codes, reset tokens.
+//! None of them is valid past its expiry, so without this they would only grow the database.
+
+use super::Ctx;
+use crate::clock::Timestamp;
+use crate::error::CoreResult;
+use crate::store::Expiring;
+
+/// Rows per delete: small enough that each batch holds SQLite's single writer only briefly, so
+/// requests' writes interleave with a sweep of millions.
+pub const PURGE_BATCH: u32 = 1_000;
+
+/// Deletes every record that expired at or before `now`, a batch at a time; how many of each kind.
+pub async fn purge_expired(ctx: &Ctx, now: Timestamp) -> CoreResult<Vec<(Expiring, u64)>> {
+    let mut purged = Vec::with_capacity(Expiring::ALL.len());
+    for kind in Expiring::ALL {
+        let mut total = 0;
+        loop {
+            let n = ctx.store.purge_expired(kind, now, PURGE_BATCH).await?;
+            total += n;
+            if n < u64::from(PURGE_BATCH) {
+                break;
+            }
+        }
+        purged.push((kind, total));
+    }
+    Ok(purged)
+}
