@@ -395,7 +395,6 @@ async fn a_request_refused_before_its_body_is_read_keeps_its_connection() {
 async fn housekeeping_purges_expired_records() {
     use latch_core::clock::Timestamp;
     use latch_core::model::credentials::OtpRecord;
-    use latch_core::store::Store;
     for engine in engines() {
         let db = TestDb::new(engine).await;
         let s = Server::start_with(&db, |c| c.housekeeping_interval_secs = 1).await;
