@@ -15,6 +15,8 @@ pub struct Config {
     /// `postgres://…` to use PostgreSQL, or `sqlite:…` for an explicit SQLite file.
     pub database_url: String,
     pub db_max_connections: u32,
+    /// How much of an SQLite database file is read through a memory map (MiB; 0 turns it off).
+    pub sqlite_mmap_mib: u64,
     /// `tracing` filter, e.g. `info` or `latch=debug,sqlx=warn`.
     pub log: String,
     /// `text` or `json`.
@@ -101,6 +103,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./latch-data"),
             database_url: String::new(),
             db_max_connections: 16,
+            sqlite_mmap_mib: 64,
             log: "info".into(),
             log_format: "text".into(),
             max_body_bytes: 1024 * 1024,
@@ -324,6 +327,7 @@ impl Config {
             "LATCH_SMS_PROVIDER" => sms_provider,
             "LATCH_TWILIO_BASE_URL" => twilio_base_url,
             "LATCH_DELIVERY_TIMEOUT_SECS" => delivery_timeout_secs,
+            "LATCH_SQLITE_MMAP_MIB" => sqlite_mmap_mib,
         }
         if let Some(path) = get("LATCH_BOOTSTRAP_SECRET_FILE") {
             let secret = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
@@ -645,6 +649,7 @@ impl Config {
             "LATCH_DATA_DIR",
             "LATCH_DATABASE_URL",
             "LATCH_DB_MAX_CONNECTIONS",
+            "LATCH_SQLITE_MMAP_MIB",
             "LATCH_LOG",
             "LATCH_LOG_FORMAT",
             "LATCH_MAX_BODY_BYTES",
