@@ -42,6 +42,7 @@ impl Expiring {
         Expiring::PasswordResetTokens,
     ];
 
+    /// The table the records live in, which is also their name in the logs.
     pub fn name(self) -> &'static str {
         match self {
             Expiring::MemberSessions => "member_sessions",

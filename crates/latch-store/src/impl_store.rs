@@ -139,26 +139,17 @@ impl Store for SqlStore {
     }
 
     async fn purge_expired(&self, kind: Expiring, now: Timestamp, batch: u32) -> StoreResult<u64> {
-        // The inner SELECT walks the expiry index; LIMIT in a subquery works on both engines.
-        let sql = match kind {
-            Expiring::MemberSessions => {
-                "DELETE FROM member_sessions WHERE member_session_id IN \
-                 (SELECT member_session_id FROM member_sessions WHERE expires_at <= $1 LIMIT $2)"
-            }
-            Expiring::IntermediateSessions => {
-                "DELETE FROM intermediate_sessions WHERE ist_id IN \
-                 (SELECT ist_id FROM intermediate_sessions WHERE expires_at <= $1 LIMIT $2)"
-            }
-            Expiring::OtpCodes => {
-                "DELETE FROM otp_codes WHERE otp_id IN \
-                 (SELECT otp_id FROM otp_codes WHERE expires_at <= $1 LIMIT $2)"
-            }
-            Expiring::PasswordResetTokens => {
-                "DELETE FROM password_reset_tokens WHERE token_hash IN \
-                 (SELECT token_hash FROM password_reset_tokens WHERE expires_at <= $1 LIMIT $2)"
-            }
+        let table = kind.name();
+        let key = match kind {
+            Expiring::MemberSessions => "member_session_id",
+            Expiring::IntermediateSessions => "ist_id",
+            Expiring::OtpCodes => "otp_id",
+            Expiring::PasswordResetTokens => "token_hash",
         };
-        self.exec(sql, args![now.millis(), i64::from(batch)]).await
+        // The inner SELECT walks the expiry index; LIMIT in a subquery works on both engines.
+        let sql =
+            format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at <= $1 LIMIT $2)");
+        self.exec(&sql, args![now.millis(), i64::from(batch)]).await
     }
 
     async fn insert_project(&self, p: &Project) -> StoreResult<()> {

@@ -95,6 +95,30 @@ fn with_database(base: &str, name: &str) -> String {
     }
 }
 
+/// A one-time code record for storage tests: email, no member, nothing superseded.
+pub fn otp_record(
+    project_id: &str,
+    scope: &str,
+    otp_id: &str,
+    recipient: &str,
+    expires_at: latch_core::clock::Timestamp,
+) -> latch_core::model::credentials::OtpRecord {
+    latch_core::model::credentials::OtpRecord {
+        otp_id: otp_id.into(),
+        project_id: project_id.into(),
+        scope: scope.into(),
+        channel: "email".into(),
+        recipient: recipient.into(),
+        member_id: None,
+        code_hash: format!("hash-{otp_id}"),
+        salt: "salt".into(),
+        attempts: 0,
+        created_at: latch_core::clock::Timestamp(1),
+        expires_at,
+        superseded: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -10,7 +10,7 @@ use latch_core::model::session::{AuthFactor, SessionKey, SessionRecord};
 use latch_core::rbac::{Permission, PolicyRole};
 use latch_core::store::{Expiring, Store};
 use latch_core::token::keyring::SigningKeyRecord;
-use latch_store::testing::{engines, TestDb};
+use latch_store::testing::{engines, otp_record, TestDb};
 use latch_store::{PoolOptions, SqlStore};
 use serde_json::json;
 use std::future::Future;
@@ -150,7 +150,6 @@ async fn sessions_round_trip_list_revoke_and_purge() {
 
 #[tokio::test]
 async fn expired_records_are_purged_in_batches_and_live_ones_kept() {
-    use latch_core::model::credentials::OtpRecord;
     on_each_engine(|s| async move {
         for i in 0..5 {
             s.insert_session(&session(&format!("old-{i}"), &format!("oh{i}"), 5_000))
@@ -172,20 +171,8 @@ async fn expired_records_are_purged_in_batches_and_live_ones_kept() {
         assert!(s.session_by_id("pa", "live").await.unwrap().is_some());
         assert_eq!(s.count_live_sessions(Timestamp(5_000)).await.unwrap(), 1);
 
-        let otp = |id: &str, recipient: &str, expires: i64| OtpRecord {
-            otp_id: id.into(),
-            project_id: "pa".into(),
-            scope: "org-1".into(),
-            channel: "email".into(),
-            recipient: recipient.into(),
-            member_id: None,
-            code_hash: "h".into(),
-            salt: "s".into(),
-            attempts: 0,
-            created_at: Timestamp(1),
-            expires_at: Timestamp(expires),
-            superseded: vec![],
-        };
+        let otp =
+            |id: &str, recipient: &str, expires: i64| otp_record("pa", "org-1", id, recipient, Timestamp(expires));
         s.replace_otp(&otp("o-old", "a@acme.test", 4_000)).await.unwrap();
         s.replace_otp(&otp("o-live", "b@acme.test", 9_000)).await.unwrap();
         assert_eq!(purge(Expiring::OtpCodes).await, 1);
@@ -455,18 +442,9 @@ async fn one_live_otp_per_recipient_counted_and_single_use() {
     use latch_core::model::credentials::OtpRecord;
     on_each_engine(|s| async move {
         let otp = |id: &str| OtpRecord {
-            otp_id: id.into(),
-            project_id: "pa".into(),
-            scope: "org-1".into(),
-            channel: "email".into(),
-            recipient: "a@acme.test".into(),
             member_id: Some("m-1".into()),
-            code_hash: format!("hash-{id}"),
-            salt: "salt".into(),
-            attempts: 0,
-            created_at: Timestamp(1),
-            expires_at: Timestamp(100),
             superseded: vec!["s:h".into()],
+            ..otp_record("pa", "org-1", id, "a@acme.test", Timestamp(100))
         };
         s.replace_otp(&otp("o1")).await.unwrap();
         s.replace_otp(&otp("o2")).await.unwrap();

@@ -88,11 +88,7 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!(%addr, engine = self.store.engine(), "latch listening");
         let (stop_chores, chores_stopped) = tokio::sync::watch::channel(false);
-        let chores = tokio::spawn(housekeeping(
-            (*self.state.ctx).clone(),
-            self.housekeeping,
-            chores_stopped,
-        ));
+        let chores = tokio::spawn(housekeeping(self.state.ctx.clone(), self.housekeeping, chores_stopped));
         let app = latch_http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
@@ -123,7 +119,7 @@ impl Application {
 
 /// Background chores: purge expired records and report how many sessions are live. Runs beside the
 /// server on its own task, so requests never wait for it; stops when the server stops.
-async fn housekeeping(ctx: latch_core::service::Ctx, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn housekeeping(ctx: Arc<Ctx>, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -394,25 +394,12 @@ async fn a_request_refused_before_its_body_is_read_keeps_its_connection() {
 #[tokio::test]
 async fn housekeeping_purges_expired_records() {
     use latch_core::clock::Timestamp;
-    use latch_core::model::credentials::OtpRecord;
+    use latch_store::testing::otp_record;
     for engine in engines() {
         let db = TestDb::new(engine).await;
         let s = Server::start_with(&db, |c| c.housekeeping_interval_secs = 1).await;
         let store = &s.state.ctx.store;
-        let otp = |id: &str, recipient: &str, expires_at: Timestamp| OtpRecord {
-            otp_id: id.into(),
-            project_id: PROJECT.into(),
-            scope: "discovery".into(),
-            channel: "email".into(),
-            recipient: recipient.into(),
-            member_id: None,
-            code_hash: "h".into(),
-            salt: "s".into(),
-            attempts: 0,
-            created_at: Timestamp(1),
-            expires_at,
-            superseded: vec![],
-        };
+        let otp = |id: &str, recipient: &str, expires_at| otp_record(PROJECT, "discovery", id, recipient, expires_at);
         store
             .replace_otp(&otp("o-old", "old@acme.test", Timestamp(2)))
             .await

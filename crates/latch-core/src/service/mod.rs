@@ -59,7 +59,7 @@ pub struct Ctx {
     /// Sessions with their members by (project, token digest or id), for session checks,
     /// stamped with the store's write count.
     pub(crate) sessions: Arc<TtlCache<(String, SessionKey), SessionWithMember>>,
-    /// Claims of session JWTs whose signature verified, by (project, JWT): the same bytes verify
+    /// Claims of session JWTs whose signature verified, by (project, JWT digest): the same bytes verify
     /// the same way, and the RSA check was a fifth of a JWT session check's CPU.
     pub(crate) verified_jwts: Arc<TtlCache<(String, String), serde_json::Value>>,
 }
@@ -71,7 +71,7 @@ const RECORD_CACHE_CAPACITY: usize = 10_000;
 /// Far shorter than a signing key is kept for verification after it is retired (see
 /// `token::keyring`), so a remembered verification never outlives its key.
 const VERIFIED_JWT_TTL: Duration = Duration::from_secs(60);
-/// About 1 KiB a JWT.
+/// Claims of about 1 KiB each.
 const VERIFIED_JWT_CAPACITY: usize = 4096;
 
 impl Ctx {

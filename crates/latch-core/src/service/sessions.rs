@@ -88,8 +88,9 @@ fn bad_jwt() -> CoreError {
 /// Checks a session JWT's signature, issuer and audience (not its expiry: an expired JWT may be
 /// exchanged for a fresh one while its session lives) and returns the claims.
 pub async fn verify_jwt(ctx: &Ctx, project_id: &str, token: &str) -> CoreResult<Value> {
-    // Stamp 0: whether a signature verifies does not depend on what was written since.
-    let key = (project_id.to_owned(), token.to_owned());
+    // Stamp 0: whether a signature verifies does not depend on what was written since. Keyed by
+    // the JWT's digest, like the session cache, so no bearer credential sits in the map.
+    let key = (project_id.to_owned(), sha256_hex(token));
     ctx.verified_jwts
         .get_or_load(key, 0, || async {
             verify_jwt_signature(ctx, project_id, token).await.map(Some)
