@@ -13,8 +13,11 @@ pub struct Limits {
     /// Failed attempts per end-user address (forwarded by a trusted proxy) per window.
     pub forwarded_client_failures: i64,
     /// Failed attempts per direct peer per window. The peer is usually the application server
-    /// itself, so this is only a coarse flood guard.
+    /// itself, so past this its failed checks are only slowed down (by `peer_flood_delay`), never
+    /// refused.
     pub peer_failures: i64,
+    /// How long a failed password check from a peer past `peer_failures` waits before its answer.
+    pub peer_flood_delay: std::time::Duration,
     pub address_window_minutes: i64,
     /// Messages (codes, links) sent per end-user address, and per direct peer, per window.
     pub forwarded_client_sends: i64,
@@ -29,6 +32,7 @@ impl Default for Limits {
             lockout_minutes: 60,
             forwarded_client_failures: 100,
             peer_failures: 10_000,
+            peer_flood_delay: std::time::Duration::from_secs(1),
             address_window_minutes: 10,
             forwarded_client_sends: 30,
             peer_sends: 100_000,

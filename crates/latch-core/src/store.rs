@@ -90,6 +90,9 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_member(&self, member: &MemberRecord) -> StoreResult<()>;
     /// Writes the member and, in the same transaction, retires its previous email if given.
     async fn update_member(&self, member: &MemberRecord, retire: Option<&RetiredEmail>) -> StoreResult<()>;
+    /// `update_member` for a member whose email changed: in the same transaction, deletes its
+    /// sessions, reset tokens and password, which proved or were sent to the previous address.
+    async fn change_member_email(&self, member: &MemberRecord, retire: Option<&RetiredEmail>) -> StoreResult<()>;
     /// By id or external id, within one organization; deleted members included.
     async fn find_member(
         &self,
@@ -231,6 +234,8 @@ pub trait Store: Send + Sync + 'static {
     async fn bump_attempts(&self, scope: &str, key: &str, window_start: Timestamp, now: Timestamp) -> StoreResult<i64>;
     async fn attempts(&self, scope: &str, key: &str, window_start: Timestamp) -> StoreResult<i64>;
     async fn clear_attempts(&self, scope: &str, key: &str) -> StoreResult<()>;
+    /// Takes one attempt back (a reserved attempt that succeeded); never below zero.
+    async fn refund_attempt(&self, scope: &str, key: &str) -> StoreResult<()>;
     /// The window start stored for (scope, key), if any (blocks store their end time there).
     async fn counter_window(&self, scope: &str, key: &str) -> StoreResult<Option<Timestamp>>;
 

@@ -175,8 +175,11 @@ impl MemberAuthorization {
     }
 }
 
+/// A member-session header as sent: `None` only when absent. A value that is not visible ASCII
+/// (no session credential is) stays present as "", which fails to authenticate: a malformed
+/// header must never be read as no header, or the call would run with the project's authority.
 fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts.headers.get(name).and_then(|v| v.to_str().ok())
+    parts.headers.get(name).map(|v| v.to_str().unwrap_or(""))
 }
 
 impl FromRequestParts<AppState> for MemberAuthorization {

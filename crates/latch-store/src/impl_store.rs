@@ -263,25 +263,18 @@ impl Store for SqlStore {
     }
 
     async fn update_member(&self, m: &MemberRecord, retire: Option<&RetiredEmail>) -> StoreResult<()> {
-        let update = "UPDATE members SET email = $4, status = $5, name = $6, external_id = $7, is_breakglass = $8, \
-             email_verified = $9, mfa_enrolled = $10, mfa_phone_number = $11, mfa_phone_verified = $12, \
-             default_mfa_method = $13, member_password_id = $14, totp_registration_id = $15, roles = $16, \
-             trusted_metadata = $17, untrusted_metadata = $18, lock_created_at = $19, lock_expires_at = $20, \
-             updated_at = $22 WHERE member_id = $1 AND project_id = $2 AND organization_id = $3 AND created_at = $21";
-        let mut stmts = vec![(update, member_args(m))];
-        if let Some(r) = retire {
-            stmts.push((
-                "INSERT INTO retired_emails (email_id, project_id, organization_id, member_id, email, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                args![
-                    &r.email_id,
-                    &m.project_id,
-                    &m.organization_id,
-                    &m.member_id,
-                    &r.email_address,
-                    m.updated_at.millis()
-                ],
-            ));
+        self.tx(member_update(m, retire)).await
+    }
+
+    async fn change_member_email(&self, m: &MemberRecord, retire: Option<&RetiredEmail>) -> StoreResult<()> {
+        let mut stmts = member_update(m, retire);
+        // Everything that proved, or was sent to, the previous address ends with it.
+        for sql in [
+            "DELETE FROM member_sessions WHERE member_id = $1 AND project_id = $2",
+            "DELETE FROM password_reset_tokens WHERE member_id = $1 AND project_id = $2",
+            "DELETE FROM member_passwords WHERE member_id = $1 AND project_id = $2",
+        ] {
+            stmts.push((sql, args![&m.member_id, &m.project_id]));
         }
         self.tx(stmts).await
     }
@@ -995,6 +988,15 @@ impl Store for SqlStore {
         .map(|_| ())
     }
 
+    async fn refund_attempt(&self, scope: &str, key: &str) -> StoreResult<()> {
+        self.exec(
+            "UPDATE attempt_counters SET attempts = attempts - 1 WHERE scope = $1 AND counter_key = $2 AND attempts > 0",
+            args![scope, key],
+        )
+        .await
+        .map(|_| ())
+    }
+
     async fn counter_window(&self, scope: &str, key: &str) -> StoreResult<Option<Timestamp>> {
         #[derive(sqlx::FromRow)]
         struct Row {
@@ -1044,4 +1046,29 @@ impl Store for SqlStore {
         };
         rows.into_iter().map(StoredMessage::try_from).collect()
     }
+}
+
+/// The member's row written back, and its previous email retired if given.
+fn member_update(m: &MemberRecord, retire: Option<&RetiredEmail>) -> Vec<(&'static str, Vec<Arg>)> {
+    let update = "UPDATE members SET email = $4, status = $5, name = $6, external_id = $7, is_breakglass = $8, \
+         email_verified = $9, mfa_enrolled = $10, mfa_phone_number = $11, mfa_phone_verified = $12, \
+         default_mfa_method = $13, member_password_id = $14, totp_registration_id = $15, roles = $16, \
+         trusted_metadata = $17, untrusted_metadata = $18, lock_created_at = $19, lock_expires_at = $20, \
+         updated_at = $22 WHERE member_id = $1 AND project_id = $2 AND organization_id = $3 AND created_at = $21";
+    let mut stmts = vec![(update, member_args(m))];
+    if let Some(r) = retire {
+        stmts.push((
+            "INSERT INTO retired_emails (email_id, project_id, organization_id, member_id, email, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            args![
+                &r.email_id,
+                &m.project_id,
+                &m.organization_id,
+                &m.member_id,
+                &r.email_address,
+                m.updated_at.millis()
+            ],
+        ));
+    }
+    stmts
 }

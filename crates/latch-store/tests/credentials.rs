@@ -399,6 +399,26 @@ async fn attempt_counters_use_fixed_windows() {
 }
 
 #[tokio::test]
+async fn a_refund_takes_back_one_attempt_and_never_goes_below_zero() {
+    on_each_engine(|s| async move {
+        let w = Timestamp(0);
+        for t in 1..=3 {
+            s.bump_attempts("totp", "m", w, Timestamp(t)).await.unwrap();
+        }
+        s.refund_attempt("totp", "m").await.unwrap();
+        assert_eq!(s.attempts("totp", "m", w).await.unwrap(), 2);
+        for _ in 0..5 {
+            s.refund_attempt("totp", "m").await.unwrap();
+        }
+        assert_eq!(s.attempts("totp", "m", w).await.unwrap(), 0);
+        // No row yet: nothing to take back, and no error.
+        s.refund_attempt("totp", "nobody").await.unwrap();
+        assert_eq!(s.bump_attempts("totp", "m", w, Timestamp(9)).await.unwrap(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn concurrent_attempts_are_all_counted() {
     on_each_engine(|s| async move {
         let mut tasks = Vec::new();

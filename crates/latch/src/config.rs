@@ -50,8 +50,10 @@ pub struct Config {
     pub password_lockout_minutes: i64,
     /// Failed attempts per end-user address (forwarded by a trusted proxy) per window.
     pub forwarded_client_max_failures: i64,
-    /// Failed attempts per direct peer (usually the application server) per window: a flood guard.
+    /// Failed attempts per direct peer (usually the application server) per window, past which its
+    /// failed checks are answered only after `peer_flood_delay_ms` (never refused): a flood guard.
     pub peer_max_failures: i64,
+    pub peer_flood_delay_ms: u64,
     pub address_failure_window_minutes: i64,
     /// Messages (codes, links) sent per end-user address (forwarded by a trusted proxy) per window.
     pub forwarded_client_max_sends: i64,
@@ -128,6 +130,7 @@ impl Default for Config {
             password_lockout_minutes: 60,
             forwarded_client_max_failures: 100,
             peer_max_failures: 10_000,
+            peer_flood_delay_ms: 1000,
             address_failure_window_minutes: 10,
             forwarded_client_max_sends: 30,
             peer_max_sends: 100_000,
@@ -274,6 +277,7 @@ impl Config {
             "LATCH_PASSWORD_LOCKOUT_MINUTES" => password_lockout_minutes,
             "LATCH_FORWARDED_CLIENT_MAX_FAILURES" => forwarded_client_max_failures,
             "LATCH_PEER_MAX_FAILURES" => peer_max_failures,
+            "LATCH_PEER_FLOOD_DELAY_MS" => peer_flood_delay_ms,
             "LATCH_ADDRESS_FAILURE_WINDOW_MINUTES" => address_failure_window_minutes,
             "LATCH_FORWARDED_CLIENT_MAX_SENDS" => forwarded_client_max_sends,
             "LATCH_PEER_MAX_SENDS" => peer_max_sends,
@@ -444,6 +448,7 @@ impl Config {
                 lockout_minutes: self.password_lockout_minutes,
                 forwarded_client_failures: self.forwarded_client_max_failures,
                 peer_failures: self.peer_max_failures,
+                peer_flood_delay: std::time::Duration::from_millis(self.peer_flood_delay_ms),
                 address_window_minutes: self.address_failure_window_minutes,
                 forwarded_client_sends: self.forwarded_client_max_sends,
                 peer_sends: self.peer_max_sends,
@@ -681,6 +686,7 @@ impl Config {
             "LATCH_HIBP_FAIL_CLOSED",
             "LATCH_FORWARDED_CLIENT_MAX_FAILURES",
             "LATCH_PEER_MAX_FAILURES",
+            "LATCH_PEER_FLOOD_DELAY_MS",
             "LATCH_ADDRESS_FAILURE_WINDOW_MINUTES",
             "LATCH_CROSS_ORG_PASSWORDS",
             "LATCH_TEMPLATES_DIR",

@@ -108,6 +108,14 @@ impl AuthFactor {
         Self::new("recovery_codes", "recovery_code", now, d)
     }
 
+    /// The email address this factor proved, if it proved one (`email_factor.email_address`, or
+    /// the address inside an OAuth or SSO provider's factor).
+    pub fn proven_email(&self) -> Option<&str> {
+        self.details
+            .values()
+            .find_map(|d| d.get("email_address").and_then(Value::as_str))
+    }
+
     fn same_kind(&self, other: &AuthFactor) -> bool {
         self.kind == other.kind && self.delivery_method == other.delivery_method
     }

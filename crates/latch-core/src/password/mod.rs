@@ -2,10 +2,12 @@
 //! strength policy.
 
 pub mod corpus;
+pub mod given;
 pub mod hash;
 pub mod hibp;
 pub mod imported;
 mod memory;
 pub mod policy;
 
+pub use given::GivenPassword;
 pub use hash::{Argon2Params, PasswordHash};

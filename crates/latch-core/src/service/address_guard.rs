@@ -1,9 +1,11 @@
 //! Failed-attempt limits per client address. Latch is called by application backends, so the
-//! TCP peer is normally the application server and its limit is a generous flood guard; when a
-//! trusted proxy forwards the end user's address, that address gets a real, tighter limit.
+//! TCP peer is normally the application server: its failures only slow a flood down, they never
+//! refuse logins (that would lock out every user of the application). When a trusted proxy
+//! forwards the end user's address, that address gets a real limit and is refused past it.
 
 use crate::clock::Timestamp;
 use crate::error::{CoreError, CoreResult, Fault};
+use crate::service::attempts::{Limit, Reservation};
 use crate::service::Ctx;
 use std::net::IpAddr;
 
@@ -15,15 +17,10 @@ pub struct ClientIp {
     pub forwarded: bool,
 }
 
-const SCOPE: &str = "address_failures";
-
-fn limit(ctx: &Ctx, c: &ClientIp) -> i64 {
-    if c.forwarded {
-        ctx.settings.limits.forwarded_client_failures
-    } else {
-        ctx.settings.limits.peer_failures
-    }
-}
+/// Failed password checks per end-user address (forwarded by a trusted proxy).
+const CLIENT_SCOPE: &str = "client_failures";
+/// Failed password checks per direct TCP peer.
+const PEER_SCOPE: &str = "peer_failures";
 
 fn key(c: &ClientIp) -> String {
     format!("{}:{}", if c.forwarded { "client" } else { "peer" }, c.ip)
@@ -33,32 +30,52 @@ fn window_start(ctx: &Ctx, now: Timestamp) -> Timestamp {
     now.plus_minutes(-ctx.settings.limits.address_window_minutes)
 }
 
-/// Refuses with 429 while the address is over its limit.
-pub async fn check(ctx: &Ctx, client: Option<&ClientIp>) -> CoreResult<()> {
-    let Some(c) = client else { return Ok(()) };
-    let failures = ctx
-        .store
-        .attempts(SCOPE, &key(c), window_start(ctx, Timestamp::now()))
-        .await?;
-    if failures >= limit(ctx, c) {
-        return Err(CoreError::RateLimited {
-            fault: Fault {
-                error_type: "too_many_requests",
-                message: "Too many failed attempts from this address.".into(),
-            },
-            retry_after_secs: ctx.settings.limits.address_window_minutes as u64 * 60,
-        });
-    }
-    Ok(())
+/// Before a password check. An end user's own address (forwarded by a trusted proxy) is one
+/// person's: past its limit it is refused, counted before the check like every attempt limit;
+/// give the reservation back with `succeeded`. A direct peer is never refused here (see `failed`).
+pub async fn reserve(ctx: &Ctx, client: Option<&ClientIp>, now: Timestamp) -> CoreResult<Option<Reservation>> {
+    let Some(c) = client.filter(|c| c.forwarded) else {
+        return Ok(None);
+    };
+    let limit = Limit {
+        scope: CLIENT_SCOPE,
+        max: ctx.settings.limits.forwarded_client_failures,
+        window_minutes: ctx.settings.limits.address_window_minutes,
+    };
+    let refused = |retry_after_secs| CoreError::RateLimited {
+        fault: Fault {
+            error_type: "too_many_requests",
+            message: "Too many failed attempts from this address.".into(),
+        },
+        retry_after_secs,
+    };
+    limit.reserve(ctx, key(c), now, refused).await.map(Some)
 }
 
-/// Counts one failure against the address.
-pub async fn failed(ctx: &Ctx, client: Option<&ClientIp>) -> CoreResult<()> {
-    if let Some(c) = client {
-        let now = Timestamp::now();
-        ctx.store
-            .bump_attempts(SCOPE, &key(c), window_start(ctx, now), now)
-            .await?;
+/// The check succeeded: the end user's reserved attempt was no failure.
+pub async fn succeeded(ctx: &Ctx, reservation: Option<Reservation>) -> CoreResult<()> {
+    match reservation {
+        Some(r) => r.refund(ctx).await,
+        None => Ok(()),
+    }
+}
+
+/// After a failed check, from a direct peer. The peer is normally the application server, which
+/// speaks for every user: refusing it would lock every user out because of one attacker. So past
+/// `peer_failures` in the window its failures are answered only after `peer_flood_delay`: a
+/// flood through the application's login form is slowed (each wrong guess holds one of the
+/// application's connections), while every correct password is still answered at once.
+pub async fn failed(ctx: &Ctx, client: Option<&ClientIp>, now: Timestamp) -> CoreResult<()> {
+    let Some(c) = client.filter(|c| !c.forwarded) else {
+        return Ok(());
+    };
+    let failures = ctx
+        .store
+        .bump_attempts(PEER_SCOPE, &key(c), window_start(ctx, now), now)
+        .await?;
+    let limits = &ctx.settings.limits;
+    if failures > limits.peer_failures && !limits.peer_flood_delay.is_zero() {
+        tokio::time::sleep(limits.peer_flood_delay).await;
     }
     Ok(())
 }

@@ -31,18 +31,19 @@ fn session_refused() -> CoreError {
     )
 }
 
-/// The actor behind the headers, or `None` when no header was sent.
+/// The actor behind the headers, or `None` when neither header was sent. A header that was sent
+/// must authenticate: an empty, blank or unreadable value is refused, never taken as absent
+/// (that would run the call with the project's authority).
 pub async fn actor(ctx: &Ctx, project_id: &str, token: Option<&str>, jwt: Option<&str>) -> CoreResult<Option<Actor>> {
-    let token = token.filter(|t| !t.is_empty());
-    let jwt = jwt.filter(|t| !t.is_empty());
     if token.is_none() && jwt.is_none() {
         return Ok(None);
     }
+    let usable = |v: &str| !v.trim().is_empty();
     // Both headers may come together; the opaque token is the stronger proof, so it decides.
-    let resolved = if token.is_some() {
-        sessions::resolve(ctx, project_id, token, None).await
-    } else {
-        sessions::resolve_fresh(ctx, project_id, None, jwt).await
+    let resolved = match (token, jwt) {
+        (Some(t), _) if usable(t) => sessions::resolve(ctx, project_id, Some(t), None).await,
+        (None, Some(j)) if usable(j) => sessions::resolve_fresh(ctx, project_id, None, Some(j)).await,
+        _ => return Err(session_refused()),
     };
     let session = match resolved {
         Ok(Some((s, _))) => s,

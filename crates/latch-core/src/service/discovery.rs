@@ -17,9 +17,7 @@ use crate::model::member::{MemberRecord, ROLE_ADMIN, STATUS_ACTIVE, STATUS_DELET
 use crate::model::organization::OrgRecord;
 use crate::model::search::{MemberFilter, Operator, OrgFilter, Page, Query};
 use crate::model::session::AuthFactor;
-use crate::service::auth_flow::{
-    self, carries_across_organizations, MfaRequired, Outcome, PrimaryAuth, PrimaryRequired,
-};
+use crate::service::auth_flow::{self, proves_email, MfaRequired, Outcome, PrimaryAuth, PrimaryRequired};
 use crate::service::members::{self, MemberInput, MemberView};
 use crate::service::organizations::{self, OrgInput};
 use crate::service::{intermediate, otps, sessions, Ctx};
@@ -136,7 +134,7 @@ pub async fn discover(
             membership_type,
         });
     }
-    if include_eligible && factors.iter().any(carries_across_organizations) {
+    if include_eligible && factors.iter().any(|f| proves_email(f, email)) {
         for org in eligible_by_domain(ctx, project_id, validate::email_domain(email), &seen).await? {
             out.push(Discovered {
                 organization: org,
@@ -280,7 +278,7 @@ pub async fn list(ctx: &Ctx, project_id: &str, input: ListInput) -> CoreResult<D
     let carried: Vec<AuthFactor> = session
         .factors
         .iter()
-        .filter(|f| carries_across_organizations(f))
+        .filter(|f| proves_email(f, &member.email))
         .cloned()
         .collect();
     let mut discovered = discover(ctx, project_id, &member.email, &carried, false).await?;
@@ -330,7 +328,7 @@ pub async fn exchange(ctx: &Ctx, project_id: &str, input: ExchangeInput) -> Core
         .member_by_email(project_id, &org.organization_id, &ist.email)
         .await?
         .filter(|m| m.status != STATUS_DELETED);
-    let verified = ist.factors.iter().any(carries_across_organizations);
+    let verified = ist.factors.iter().any(|f| proves_email(f, &ist.email));
     let member = match existing {
         // The IST's email factor proved this address for the membership too.
         Some(m) if verified => verify_email(ctx, m).await?,
@@ -436,7 +434,7 @@ pub async fn create_organization(ctx: &Ctx, project_id: &str, input: CreateInput
             "This intermediate session belongs to an organization login and cannot create organizations.",
         ));
     }
-    if !ist.factors.iter().any(carries_across_organizations) {
+    if !ist.factors.iter().any(|f| proves_email(f, &ist.email)) {
         return Err(CoreError::invalid(
             "insufficient_factors",
             "Creating an organization needs a verified email (e.g. an email OTP).",

@@ -165,10 +165,24 @@ async fn on_write_error(ctx: &Ctx, m: &MemberRecord, e: StoreError) -> CoreError
     }
 }
 
-async fn save(ctx: &Ctx, m: &mut MemberRecord, retire: Option<&RetiredEmail>) -> CoreResult<()> {
+/// How a member is written back: as is, or with a new email address.
+enum Write<'a> {
+    Plain,
+    /// Sessions whose factors proved the old address, and reset links sent to it, end with it:
+    /// otherwise they would act for the new address (and carry into its other organizations).
+    EmailChange {
+        retire: Option<&'a RetiredEmail>,
+    },
+}
+
+async fn save(ctx: &Ctx, m: &mut MemberRecord, write: Write<'_>) -> CoreResult<()> {
     m.updated_at = Timestamp::now();
     check_unique(ctx, m).await?;
-    if let Err(e) = ctx.store.update_member(m, retire).await {
+    let written = match write {
+        Write::Plain => ctx.store.update_member(m, None).await,
+        Write::EmailChange { retire } => ctx.store.change_member_email(m, retire).await,
+    };
+    if let Err(e) = written {
         return Err(on_write_error(ctx, m, e).await);
     }
     Ok(())
@@ -187,14 +201,7 @@ pub async fn create(
 ) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
     if let Some(a) = actor {
-        no_trusted_metadata(actor, input.trusted_metadata.is_some())?;
-        a.require(&org.organization_id, MEMBER, "create")?;
-        if input.roles.as_ref().is_some_and(|r| !r.is_empty()) {
-            a.require(&org.organization_id, MEMBER, "update.settings.roles")?;
-        }
-        if input.is_breakglass.is_some() {
-            a.require(&org.organization_id, MEMBER, "update.settings.is-breakglass")?;
-        }
+        authorize_create(a, &org, &input)?;
     }
     let Some(email) = input.email_address.as_deref() else {
         return Err(CoreError::argument("email_address", "missing field"));
@@ -382,6 +389,7 @@ pub async fn update(
         m.mfa_phone_number = phone;
     }
     let mut retire = None;
+    let mut email_changed = false;
     if let Some(email) = input.email_address {
         let email = validate::normalize_email(&email)?;
         if email != m.email {
@@ -392,18 +400,21 @@ pub async fn update(
                     member_id: m.member_id.clone(),
                 });
             }
-            // A new address must be proven again, and passwords were tied to the old one.
+            // A new address must be proven again; the password was tied to the old one.
             m.email = email;
             m.email_verified = false;
             m.member_password_id = String::new();
+            email_changed = true;
         }
     }
-    let email_changed = m.member_password_id.is_empty();
-    save(ctx, &mut m, retire.as_ref()).await?;
-    if email_changed {
-        // Passwords were tied to the old address.
-        ctx.store.delete_password(project_id, &m.member_id).await?;
-    }
+    let write = if email_changed {
+        Write::EmailChange {
+            retire: retire.as_ref(),
+        }
+    } else {
+        Write::Plain
+    };
+    save(ctx, &mut m, write).await?;
     view(ctx, m, org).await
 }
 
@@ -411,17 +422,9 @@ pub async fn update(
 /// own record accept stytch.self; the rest need stytch.member.
 fn authorize_update(a: &Actor, target: &MemberRecord, input: &MemberInput) -> CoreResult<()> {
     no_trusted_metadata(Some(a), input.trusted_metadata.is_some())?;
-    let self_or_member = [
-        (input.name.is_some(), "update.info.name"),
-        (input.untrusted_metadata.is_some(), "update.info.untrusted-metadata"),
-        (input.mfa_phone_number.is_some(), "update.info.mfa-phone"),
-        (input.mfa_enrolled.is_some(), "update.settings.mfa-enrolled"),
-        (input.default_mfa_method.is_some(), "update.settings.default-mfa-method"),
-    ];
-    for (given, action) in self_or_member {
-        if given {
-            a.require_on_member(target, action)?;
-        }
+    let fields = FieldActions::of(input, false);
+    for action in fields.self_or_member {
+        a.require_on_member(target, action)?;
     }
     if input.email_address.is_some() && a.member.member_id == target.member_id {
         return Err(CoreError::forbidden(
@@ -429,18 +432,57 @@ fn authorize_update(a: &Actor, target: &MemberRecord, input: &MemberInput) -> Co
             "A member cannot change its own email address with its session.",
         ));
     }
-    let member_only = [
-        (input.is_breakglass.is_some(), "update.settings.is-breakglass"),
-        (input.roles.is_some(), "update.settings.roles"),
-        (input.external_id.is_some(), "update.info.external-id"),
-        (input.email_address.is_some(), "update.info.email"),
-    ];
-    for (given, action) in member_only {
-        if given {
-            a.require_on_other_member(target, action)?;
-        }
+    for action in fields.member_only {
+        a.require_on_other_member(target, action)?;
+    }
+    if input.email_address.is_some() {
+        a.require_on_other_member(target, "update.info.email")?;
     }
     Ok(())
+}
+
+/// Member create with a session: `create`, plus the action each given field would need in an
+/// update, so creating a member is never a way around the per-field permissions (an MFA phone
+/// of the creator's choosing, say).
+fn authorize_create(a: &Actor, org: &OrgRecord, input: &MemberInput) -> CoreResult<()> {
+    no_trusted_metadata(Some(a), input.trusted_metadata.is_some())?;
+    a.require(&org.organization_id, MEMBER, "create")?;
+    let fields = FieldActions::of(input, true);
+    for action in fields.self_or_member.into_iter().chain(fields.member_only) {
+        a.require(&org.organization_id, MEMBER, action)?;
+    }
+    Ok(())
+}
+
+/// The stytch.member actions the given fields of a member write need (organizations.md), split
+/// by whether stytch.self also grants them on the actor's own record. The email address is left
+/// to the caller: it is the identity of a created member, and a change for an updated one.
+struct FieldActions {
+    self_or_member: Vec<&'static str>,
+    member_only: Vec<&'static str>,
+}
+
+impl FieldActions {
+    fn of(input: &MemberInput, creating: bool) -> Self {
+        // An empty role list assigns nothing to a new member, but removes roles from an existing one.
+        let roles = input.roles.as_ref().is_some_and(|r| !creating || !r.is_empty());
+        let pick =
+            |fields: &[(bool, &'static str)]| fields.iter().filter(|(given, _)| *given).map(|(_, a)| *a).collect();
+        Self {
+            self_or_member: pick(&[
+                (input.name.is_some(), "update.info.name"),
+                (input.untrusted_metadata.is_some(), "update.info.untrusted-metadata"),
+                (input.mfa_phone_number.is_some(), "update.info.mfa-phone"),
+                (input.mfa_enrolled.is_some(), "update.settings.mfa-enrolled"),
+                (input.default_mfa_method.is_some(), "update.settings.default-mfa-method"),
+            ]),
+            member_only: pick(&[
+                (input.is_breakglass.is_some(), "update.settings.is-breakglass"),
+                (roles, "update.settings.roles"),
+                (input.external_id.is_some(), "update.info.external-id"),
+            ]),
+        }
+    }
 }
 
 /// Soft delete: the member keeps its id for `reactivate`; its retired emails are released.
@@ -510,7 +552,7 @@ pub async fn reactivate(
         ));
     }
     m.status = STATUS_ACTIVE.to_string();
-    save(ctx, &mut m, None).await?;
+    save(ctx, &mut m, Write::Plain).await?;
     view(ctx, m, org).await
 }
 
@@ -536,7 +578,7 @@ pub async fn delete_password(
         a.require_on_member(&m, "update.info.delete.password")?;
     }
     m.member_password_id = String::new();
-    save(ctx, &mut m, None).await?;
+    save(ctx, &mut m, Write::Plain).await?;
     ctx.store.delete_password(project_id, &m.member_id).await?;
     view(ctx, m, org).await
 }
@@ -563,7 +605,7 @@ pub async fn delete_mfa_phone_number(
     if m.default_mfa_method == "sms_otp" {
         m.default_mfa_method = String::new();
     }
-    save(ctx, &mut m, None).await?;
+    save(ctx, &mut m, Write::Plain).await?;
     view(ctx, m, org).await
 }
 
@@ -589,7 +631,7 @@ pub async fn delete_totp(
     if m.default_mfa_method == "totp" {
         m.default_mfa_method = String::new();
     }
-    save(ctx, &mut m, None).await?;
+    save(ctx, &mut m, Write::Plain).await?;
     view(ctx, m, org).await
 }
 
@@ -605,7 +647,7 @@ pub async fn delete_external_id(
         a.require_on_other_member(&m, "update.info.external-id")?;
     }
     m.external_id = None;
-    save(ctx, &mut m, None).await?;
+    save(ctx, &mut m, Write::Plain).await?;
     view(ctx, m, org).await
 }
 

@@ -1,6 +1,7 @@
 //! Use cases, one module per API family. Each takes the `Ctx` and the authenticated project id.
 
 pub mod address_guard;
+pub mod attempts;
 pub mod auth_flow;
 pub mod authz;
 pub mod discovery;

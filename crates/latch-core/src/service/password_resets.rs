@@ -12,6 +12,7 @@ use crate::model::credentials::ResetTokenRecord;
 use crate::model::member::{MemberRecord, STATUS_DELETED};
 use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
+use crate::password::GivenPassword;
 use crate::rbac::MEMBER;
 use crate::service::auth_flow::{self, Outcome, PrimaryAuth};
 use crate::service::authz::Actor;
@@ -232,7 +233,7 @@ pub async fn discovery_reset_start(
 #[derive(Debug, Deserialize)]
 pub struct DiscoveryResetInput {
     pub password_reset_token: String,
-    pub password: String,
+    pub password: GivenPassword,
     pub pkce_code_verifier: Option<String>,
 }
 
@@ -299,7 +300,7 @@ fn pkce_check(challenge: Option<&str>, verifier: Option<&str>) -> CoreResult<()>
 #[derive(Debug, Deserialize)]
 pub struct ResetInput {
     pub password_reset_token: String,
-    pub password: String,
+    pub password: GivenPassword,
     pub session_token: Option<String>,
     pub session_jwt: Option<String>,
     pub session_duration_minutes: Option<i64>,
@@ -380,7 +381,7 @@ pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> C
 #[derive(Debug, Deserialize)]
 pub struct SessionResetInput {
     pub organization_id: String,
-    pub password: String,
+    pub password: GivenPassword,
     pub session_token: Option<String>,
     pub session_jwt: Option<String>,
     pub session_duration_minutes: Option<i64>,
@@ -455,8 +456,8 @@ pub async fn reset_by_session(
 #[derive(Debug, Deserialize)]
 pub struct ExistingResetInput {
     pub email_address: String,
-    pub existing_password: String,
-    pub new_password: String,
+    pub existing_password: GivenPassword,
+    pub new_password: GivenPassword,
     pub organization_id: String,
     pub session_token: Option<String>,
     pub session_jwt: Option<String>,

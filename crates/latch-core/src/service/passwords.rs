@@ -12,8 +12,9 @@ use crate::model::member::{MemberRecord, STATUS_DELETED};
 use crate::model::session::AuthFactor;
 use crate::password::imported::{self, HashConfigs};
 use crate::password::policy::{self, StrengthReport};
-use crate::password::PasswordHash;
+use crate::password::{GivenPassword, PasswordHash};
 use crate::service::address_guard::{self, ClientIp};
+use crate::service::attempts::Limit;
 use crate::service::auth_flow::{self, Outcome, PrimaryAuth};
 use crate::service::members::{self, MemberInput, MemberView};
 use crate::service::{organizations, sessions, Ctx};
@@ -82,7 +83,7 @@ pub fn cross_org_enabled(ctx: &Ctx) -> CoreResult<()> {
 #[derive(Debug, Deserialize)]
 pub struct DiscoveryAuthenticateInput {
     pub email_address: String,
-    pub password: String,
+    pub password: GivenPassword,
 }
 
 /// Cross-org login: the shared password of `email`, then the organizations it can enter.
@@ -153,52 +154,66 @@ struct VerifiedMember {
     hash: PasswordHash,
 }
 
-/// Failed-attempt limiting for one email address in one organization. Failures are counted in
-/// the database (every node sees them); at the limit the address is blocked, and its member
-/// locked, for `lockout_minutes`. Known and unknown addresses are treated alike, and an unknown
-/// one still costs an argon2id verification, so neither timing nor `Retry-After` tells them apart.
-struct Throttle {
-    key: String,
+/// Failed-attempt limiting for one email address: in one organization, or across the project
+/// with cross-organization passwords (one shared password gets one allowance, not one per
+/// membership). Every attempt is counted before the hash is checked (`service::attempts`), so a
+/// concurrent burst gets no more guesses than a sequence; the one that reaches the limit blocks
+/// the address, and locks its member, for `lockout_minutes`. Known and unknown addresses are
+/// treated alike, and an unknown one still costs an argon2id verification, so neither timing nor
+/// `Retry-After` tells them apart.
+struct Throttle<'a> {
+    project_id: &'a str,
+    org_id: &'a str,
+    email: &'a str,
 }
 
 const BLOCK_SCOPE: &str = "password_block";
 
-impl Throttle {
-    fn new(project_id: &str, org_id: &str, email: &str) -> Self {
+impl<'a> Throttle<'a> {
+    fn new(project_id: &'a str, org_id: &'a str, email: &'a str) -> Self {
         Self {
-            key: format!("{project_id}:{org_id}:{email}"),
+            project_id,
+            org_id,
+            email,
+        }
+    }
+
+    fn key(&self, ctx: &Ctx) -> String {
+        let scope = if ctx.settings.cross_org_passwords {
+            "*"
+        } else {
+            self.org_id
+        };
+        format!("{}:{scope}:{}", self.project_id, self.email)
+    }
+
+    fn limit(ctx: &Ctx) -> Limit {
+        Limit {
+            scope: FAILURE_SCOPE,
+            max: ctx.settings.limits.password_failures,
+            window_minutes: ctx.settings.limits.failure_window_minutes,
         }
     }
 
     async fn verify(&self, ctx: &Ctx, password: &str, client: Option<&ClientIp>) -> CoreResult<Verified> {
-        address_guard::check(ctx, client).await?;
-        let (project_id, org_id, email) = {
-            let mut parts = self.key.splitn(3, ':');
-            (
-                parts.next().unwrap_or(""),
-                parts.next().unwrap_or(""),
-                parts.next().unwrap_or(""),
-            )
-        };
         let now = Timestamp::now();
-        if let Some(until) = ctx
-            .store
-            .counter_window(BLOCK_SCOPE, &self.key)
-            .await?
-            .filter(|t| *t > now)
-        {
+        let key = self.key(ctx);
+        if let Some(until) = ctx.store.counter_window(BLOCK_SCOPE, &key).await?.filter(|t| *t > now) {
             return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
         }
+        let from_address = address_guard::reserve(ctx, client, now).await?;
+        let limit = Self::limit(ctx);
+        let attempt = limit.reserve(ctx, key.clone(), now, too_many).await?;
         let member = ctx
             .store
-            .member_by_email(project_id, org_id, email)
+            .member_by_email(self.project_id, self.org_id, self.email)
             .await?
             .filter(|m| m.status != STATUS_DELETED);
         if let Some(until) = member.as_ref().and_then(|m| m.lock_expires_at).filter(|t| *t > now) {
             return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
         }
         let stored = match &member {
-            Some(m) => ctx.store.password_of(project_id, &m.member_id).await?,
+            Some(m) => ctx.store.password_of(self.project_id, &m.member_id).await?,
             None => None,
         };
         let hash = match stored.as_ref().and_then(|p| PasswordHash::from_json(&p.hash)) {
@@ -209,31 +224,39 @@ impl Throttle {
         let matched = ctx.cpu.run(move || check.verify(&candidate)).await? && stored.is_some();
         match (member, stored, matched) {
             (Some(member), Some(stored), true) => {
-                ctx.store.clear_attempts(FAILURE_SCOPE, &self.key).await?;
+                attempt.clear(ctx).await?;
+                address_guard::succeeded(ctx, from_address).await?;
                 Ok(Verified::Yes(Box::new(VerifiedMember { member, stored, hash })))
             }
             _ => {
-                address_guard::failed(ctx, client).await?;
-                self.fail(ctx, project_id, org_id, email, now).await?;
+                if attempt.is_last(&limit) {
+                    self.block(ctx, &key, now).await?;
+                }
+                address_guard::failed(ctx, client, now).await?;
                 Ok(Verified::No)
             }
         }
     }
 
-    async fn fail(&self, ctx: &Ctx, project_id: &str, org_id: &str, email: &str, now: Timestamp) -> CoreResult<()> {
-        let limits = &ctx.settings.limits;
-        let window_start = now.plus_minutes(-limits.failure_window_minutes);
-        let failures = ctx
-            .store
-            .bump_attempts(FAILURE_SCOPE, &self.key, window_start, now)
-            .await?;
-        if failures >= limits.password_failures {
-            let until = now.plus_minutes(limits.lockout_minutes);
-            // A block row keeps its end time as its window start: a fresh row for (scope, key).
-            ctx.store.clear_attempts(BLOCK_SCOPE, &self.key).await?;
-            ctx.store.bump_attempts(BLOCK_SCOPE, &self.key, until, until).await?;
-            ctx.store.clear_attempts(FAILURE_SCOPE, &self.key).await?;
-            lock_member(ctx, project_id, org_id, email, now, until).await?;
+    /// The address used up its attempts: refuse it, and lock its member(s), for `lockout_minutes`.
+    async fn block(&self, ctx: &Ctx, key: &str, now: Timestamp) -> CoreResult<()> {
+        let until = now.plus_minutes(ctx.settings.limits.lockout_minutes);
+        // A block row keeps its end time as its window start: a fresh row for (scope, key).
+        ctx.store.clear_attempts(BLOCK_SCOPE, key).await?;
+        ctx.store.bump_attempts(BLOCK_SCOPE, key, until, until).await?;
+        // The failure count is left to its window: cleared here, a request racing this one
+        // could start counting from zero before the block row is visible.
+        let members = if ctx.settings.cross_org_passwords {
+            ctx.store.members_with_email(self.project_id, self.email).await?
+        } else {
+            ctx.store
+                .member_by_email(self.project_id, self.org_id, self.email)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        for m in members {
+            lock_member(ctx, m, now, until).await?;
         }
         Ok(())
     }
@@ -383,7 +406,7 @@ pub async fn migrate(ctx: &Ctx, project_id: &str, input: MigrateInput) -> CoreRe
 pub struct AuthenticateInput {
     pub organization_id: String,
     pub email_address: String,
-    pub password: String,
+    pub password: GivenPassword,
     pub session_token: Option<String>,
     pub session_jwt: Option<String>,
     pub session_duration_minutes: Option<i64>,
@@ -489,21 +512,12 @@ pub async fn authenticate(
     Ok((MemberView::load(ctx, member, org).await?, outcome))
 }
 
-/// Locks the member behind `email` (if any) for the configured time.
-async fn lock_member(
-    ctx: &Ctx,
-    project_id: &str,
-    organization_id: &str,
-    email: &str,
-    now: Timestamp,
-    until: Timestamp,
-) -> CoreResult<()> {
-    if let Some(mut m) = ctx.store.member_by_email(project_id, organization_id, email).await? {
-        m.lock_created_at = Some(now);
-        m.lock_expires_at = Some(until);
-        m.updated_at = now;
-        ctx.store.update_member(&m, None).await?;
-        tracing::warn!(member_id = %m.member_id, "member locked after repeated password failures");
-    }
+/// Locks the member for the configured time.
+async fn lock_member(ctx: &Ctx, mut m: MemberRecord, now: Timestamp, until: Timestamp) -> CoreResult<()> {
+    m.lock_created_at = Some(now);
+    m.lock_expires_at = Some(until);
+    m.updated_at = now;
+    ctx.store.update_member(&m, None).await?;
+    tracing::warn!(member_id = %m.member_id, "member locked after repeated password failures");
     Ok(())
 }

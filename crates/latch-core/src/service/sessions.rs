@@ -533,7 +533,7 @@ pub struct ExchangeInput {
 }
 
 /// Trades a session in one organization for one in another organization where the same person
-/// (same email) is a member. Only factors that verified the email carry over; when they do not
+/// (same email) is a member. Only factors that verified that very email carry over; when they do not
 /// satisfy the target organization the caller gets an intermediate session saying what is missing.
 /// It never creates a member (JIT provisioning goes through discovery).
 pub async fn exchange(
@@ -574,7 +574,7 @@ pub async fn exchange(
         session
             .factors
             .iter()
-            .filter(|f| auth_flow::carries_across_organizations(f))
+            .filter(|f| auth_flow::proves_email(f, &target.email))
             .cloned()
             .collect()
     };

@@ -11,6 +11,7 @@ use crate::model::credentials::{RecoveryCodeRecord, TotpRecord};
 use crate::model::member::MemberRecord;
 use crate::model::organization::OrgRecord;
 use crate::model::session::{AuthFactor, SessionRecord};
+use crate::service::attempts::{Limit, Reservation};
 use crate::service::auth_flow::{self, mfa_method, Outcome, PrimaryAuth};
 use crate::service::members::{self, MemberView};
 use crate::service::sessions::{self, Issued, Presented};
@@ -82,31 +83,26 @@ fn recovery_records(member: &MemberRecord, codes: &[String]) -> Vec<RecoveryCode
         .collect()
 }
 
-async fn guard(ctx: &Ctx, member: &MemberRecord) -> CoreResult<()> {
-    let since = Timestamp::now().plus_minutes(-FAILURE_WINDOW_MINUTES);
-    if ctx.store.attempts(FAILURE_SCOPE, &member.member_id, since).await? >= MAX_FAILURES {
-        return Err(CoreError::RateLimited {
-            fault: Fault {
-                error_type: "too_many_requests",
-                message: "Too many wrong codes; try again later.".into(),
-            },
-            retry_after_secs: FAILURE_WINDOW_MINUTES as u64 * 60,
-        });
-    }
-    Ok(())
-}
+/// Wrong TOTP or recovery codes per member: 10 per 10 minutes.
+const GUARD: Limit = Limit {
+    scope: FAILURE_SCOPE,
+    max: MAX_FAILURES,
+    window_minutes: FAILURE_WINDOW_MINUTES,
+};
 
-async fn failed(ctx: &Ctx, member: &MemberRecord) -> CoreResult<()> {
-    let now = Timestamp::now();
-    ctx.store
-        .bump_attempts(
-            FAILURE_SCOPE,
-            &member.member_id,
-            now.plus_minutes(-FAILURE_WINDOW_MINUTES),
-            now,
-        )
-        .await?;
-    Ok(())
+/// Counts this attempt before the code is checked, so a concurrent burst gets no more guesses.
+async fn guard(ctx: &Ctx, member: &MemberRecord) -> CoreResult<Reservation> {
+    GUARD
+        .reserve(ctx, member.member_id.clone(), Timestamp::now(), |retry_after_secs| {
+            CoreError::RateLimited {
+                fault: Fault {
+                    error_type: "too_many_requests",
+                    message: "Too many wrong codes; try again later.".into(),
+                },
+                retry_after_secs,
+            }
+        })
+        .await
 }
 
 /// Exactly one of IST / session token / session JWT, belonging to the member; returns the session.
@@ -338,7 +334,7 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
         input.session_jwt.as_deref(),
     )
     .await?;
-    guard(ctx, &member).await?;
+    let attempt = guard(ctx, &member).await?;
     let reg = ctx
         .store
         .totp_of(project_id, &member.member_id)
@@ -356,12 +352,12 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
         None => false,
     };
     if !accepted {
-        failed(ctx, &member).await?;
         return Err(CoreError::unauthorized(
             "invalid_totp_code",
             "The TOTP code is incorrect or was already used.",
         ));
     }
+    attempt.refund(ctx).await?;
     member.totp_registration_id = reg.totp_id.clone();
     let factor = AuthFactor::totp(&reg.totp_id, Timestamp::now());
     finish_mfa(
@@ -458,7 +454,7 @@ pub async fn recover(ctx: &Ctx, project_id: &str, input: RecoverInput) -> CoreRe
         input.session_jwt.as_deref(),
     )
     .await?;
-    guard(ctx, &member).await?;
+    let attempt = guard(ctx, &member).await?;
     let codes = ctx.store.recovery_codes(project_id, &member.member_id).await?;
     let digest = sha256_hex(&normalize_code(&input.recovery_code));
     let mut hit = None;
@@ -472,12 +468,12 @@ pub async fn recover(ctx: &Ctx, project_id: &str, input: RecoverInput) -> CoreRe
         None => false,
     };
     if !used {
-        failed(ctx, &member).await?;
         return Err(CoreError::unauthorized(
             "invalid_recovery_code",
             "The recovery code is incorrect or was already used.",
         ));
     }
+    attempt.refund(ctx).await?;
     let remaining = codes.iter().filter(|c| !c.used).count() - 1;
     let factor = AuthFactor::recovery_code(&hit.unwrap_or_default(), Timestamp::now());
     let (view, issued) = finish_mfa(

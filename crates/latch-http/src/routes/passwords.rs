@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 pub struct StrengthInput {
-    password: String,
+    password: latch_core::password::GivenPassword,
     email_address: Option<String>,
 }
 
