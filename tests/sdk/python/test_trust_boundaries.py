@@ -150,6 +150,25 @@ def test_exchange_still_carries_an_email_factor_to_the_same_address(client, serv
     assert r.member.email_address == email
 
 
+def test_an_intermediate_session_without_a_primary_factor_cannot_enrol_mfa(client):
+    """A password proves one membership: exchanged into another organization that requires MFA it
+    yields an IST with no factor, which must not be able to enrol a TOTP app or an MFA phone."""
+    email = _mail("pw")
+    home = h.create_org(client)
+    strict = h.create_org(client, mfa_policy="REQUIRED_FOR_ALL")
+    who = _password_login(client, _password_member(client, home.organization_id, email=email))
+    target = h.create_member(client, strict.organization_id, email=email)
+    r = ok(client.sessions.exchange(organization_id=strict.organization_id, session_token=who.token))
+    assert r.member_authenticated is False and r.intermediate_session_token
+    ist = r.intermediate_session_token
+    expect_error(400, "insufficient_factors", client.totps.create, organization_id=strict.organization_id,
+                 member_id=target.member_id, intermediate_session_token=ist)
+    expect_error(400, "insufficient_factors", client.otps.sms.send, organization_id=strict.organization_id,
+                 member_id=target.member_id, mfa_phone_number="+12025550149", intermediate_session_token=ist)
+    m = ok(client.organizations.members.get(organization_id=strict.organization_id, member_id=target.member_id)).member
+    assert m.totp_registration_id == "" and m.mfa_phone_number == ""
+
+
 # ---------------------------------------------------------------- 2. member-session headers fail closed
 
 

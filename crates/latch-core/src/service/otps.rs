@@ -405,6 +405,9 @@ pub struct SmsSendInput {
 }
 
 /// Factors the caller proved for this member through an IST or a session (if any was passed).
+/// An IST must already hold a primary factor the organization accepts: these factors decide who
+/// may enrol an MFA factor, and an IST with none (e.g. from `sessions.exchange` with a password
+/// session) proves nothing about this membership yet.
 pub(crate) async fn presented_factors(
     ctx: &Ctx,
     project_id: &str,
@@ -416,7 +419,14 @@ pub(crate) async fn presented_factors(
 ) -> CoreResult<Option<Vec<AuthFactor>>> {
     if let Some(t) = ist.filter(|t| !t.is_empty()) {
         let rec = intermediate::load(ctx, project_id, t).await?;
-        return Ok(Some(auth_flow::ist_factors(&rec, org, member)?));
+        let factors = auth_flow::ist_factors(&rec, org, member)?;
+        if auth_flow::primary_missing(org, member, &factors).is_some() {
+            return Err(CoreError::invalid(
+                "insufficient_factors",
+                "The intermediate session holds no primary factor this organization accepts yet.",
+            ));
+        }
+        return Ok(Some(factors));
     }
     match sessions::resolve(ctx, project_id, token, jwt).await? {
         Some((s, _)) if s.member_id == member.member_id => Ok(Some(s.factors)),
