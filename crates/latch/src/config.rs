@@ -801,7 +801,10 @@ mod tests {
         };
         assert!(!with(&[]), "development: both in the outbox");
         assert!(with(&[("LATCH_SMTP_HOST", "smtp.acme.test")]));
-        assert!(with(&[("LATCH_SMTP_HOST", "smtp.acme.test"), ("LATCH_SMS_PROVIDER", "outbox")]));
+        assert!(with(&[
+            ("LATCH_SMTP_HOST", "smtp.acme.test"),
+            ("LATCH_SMS_PROVIDER", "outbox")
+        ]));
         assert!(!with(&[
             ("LATCH_SMTP_HOST", "smtp.acme.test"),
             ("LATCH_SMS_PROVIDER", "webhook"),

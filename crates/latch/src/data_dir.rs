@@ -33,7 +33,11 @@ pub fn prepare(dir: &Path) -> Result<(), DataDirError> {
     use std::fs::{DirBuilder, OpenOptions, Permissions};
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 
-    DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(at(dir))?;
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(at(dir))?;
     let mode = std::fs::metadata(dir).map_err(at(dir))?.permissions().mode();
     if too_open(mode) {
         tracing::warn!(

@@ -58,10 +58,12 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, shutdo
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = router.clone().map_request(move |mut req: axum::extract::Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
-            req.map(axum::body::Body::new)
-        });
+        let service = router
+            .clone()
+            .map_request(move |mut req: axum::extract::Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req.map(axum::body::Body::new)
+            });
         let service = hyper::service::service_fn(move |req| service.clone().oneshot(req));
         let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout));
         let conn = hyper::server::conn::http1::Builder::new()

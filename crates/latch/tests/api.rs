@@ -1104,7 +1104,11 @@ async fn a_connection_that_never_finishes_its_headers_is_closed() {
     let trickling = tokio::spawn(async move {
         let started = std::time::Instant::now();
         for i in 0.. {
-            if trickle.write_all(format!("x-slow-{i}: y\r\n").as_bytes()).await.is_err() {
+            if trickle
+                .write_all(format!("x-slow-{i}: y\r\n").as_bytes())
+                .await
+                .is_err()
+            {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -1115,7 +1119,10 @@ async fn a_connection_that_never_finishes_its_headers_is_closed() {
     let mut silent = connect(&s).await;
     let limit = std::time::Duration::from_secs(5);
     let took = closed_within(&mut partial, limit).await;
-    assert!(took >= std::time::Duration::from_millis(900), "closed too early: {took:?}");
+    assert!(
+        took >= std::time::Duration::from_millis(900),
+        "closed too early: {took:?}"
+    );
     closed_within(&mut silent, limit).await;
     let trickled = tokio::time::timeout(std::time::Duration::from_secs(10), trickling)
         .await
@@ -1145,7 +1152,10 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     assert_eq!(read_answer(&mut conn).await, (200, false));
     // Kept alive (the answer did not say close), then idle: closed after about a second.
     let took = closed_within(&mut conn, std::time::Duration::from_secs(5)).await;
-    assert!(took >= std::time::Duration::from_millis(900), "closed too early: {took:?}");
+    assert!(
+        took >= std::time::Duration::from_millis(900),
+        "closed too early: {took:?}"
+    );
     s.stop().await;
     db.dispose().await;
 }
@@ -1305,7 +1315,10 @@ async fn housekeeping_purges_outbox_messages_past_their_retention() {
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while ids().await.len() > 1 {
-            assert!(std::time::Instant::now() < deadline, "[{engine}] not purged within 10 s");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "[{engine}] not purged within 10 s"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         assert_eq!(ids().await, ["m-recent"], "[{engine}]");
