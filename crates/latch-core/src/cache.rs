@@ -61,6 +61,11 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         );
     }
 
+    /// Drops every entry whose key fails `keep`.
+    pub fn retain(&self, keep: impl Fn(&K) -> bool) {
+        self.entries.write().expect("cache lock").retain(|k, _| keep(k));
+    }
+
     /// The cached value, or `load`'s, which is kept when there is one (absence is not cached:
     /// a record created meanwhile must be found). `stamp` must be taken before `load` reads.
     pub async fn get_or_load<E, Fut>(&self, key: K, stamp: u64, load: impl FnOnce() -> Fut) -> Result<Option<V>, E>

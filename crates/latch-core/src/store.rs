@@ -25,21 +25,25 @@ pub struct Found<T> {
     pub has_more: bool,
 }
 
-/// Records that stop being valid at their `expires_at` and are then only dead weight.
+/// Records that stop being valid at their `expires_at` and are then only dead weight, and
+/// development-outbox messages, which hold codes in clear and are kept only for a retention time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expiring {
     MemberSessions,
     IntermediateSessions,
     OtpCodes,
     PasswordResetTokens,
+    /// By `created_at`: `purge_expired` is given the oldest creation time to keep.
+    OutboxMessages,
 }
 
 impl Expiring {
-    pub const ALL: [Expiring; 4] = [
+    pub const ALL: [Expiring; 5] = [
         Expiring::MemberSessions,
         Expiring::IntermediateSessions,
         Expiring::OtpCodes,
         Expiring::PasswordResetTokens,
+        Expiring::OutboxMessages,
     ];
 
     /// The table the records live in, which is also their name in the logs.
@@ -49,6 +53,7 @@ impl Expiring {
             Expiring::IntermediateSessions => "intermediate_sessions",
             Expiring::OtpCodes => "otp_codes",
             Expiring::PasswordResetTokens => "password_reset_tokens",
+            Expiring::OutboxMessages => "outbox_messages",
         }
     }
 }
@@ -56,7 +61,8 @@ impl Expiring {
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
-    /// Deletes at most `batch` records of `kind` that expired at or before `now`; returns how many.
+    /// Deletes at most `batch` records of `kind` that expired at or before `now` (outbox messages:
+    /// created at or before it); returns how many.
     /// Bounded so that a sweep of millions never holds the write lock for long.
     async fn purge_expired(&self, kind: Expiring, now: Timestamp, batch: u32) -> StoreResult<u64>;
 
@@ -150,6 +156,13 @@ pub trait Store: Send + Sync + 'static {
     async fn signing_keys(&self, project_id: &str) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Retires every active key of the project except `keep_kid`.
     async fn retire_signing_keys(&self, project_id: &str, keep_kid: &str, at: Timestamp) -> StoreResult<()>;
+    /// Revokes one key (also retiring it and wiping its private half); false if there is no such
+    /// unrevoked key.
+    async fn revoke_signing_key(&self, project_id: &str, kid: &str, at: Timestamp) -> StoreResult<bool>;
+    /// Revokes every key of the project except `keep_kid`; how many.
+    async fn revoke_signing_keys_except(&self, project_id: &str, keep_kid: &str, at: Timestamp) -> StoreResult<u64>;
+    /// (project id, kid) of every revoked key, of all projects: what nodes poll to drop them.
+    async fn revoked_signing_keys(&self) -> StoreResult<Vec<(String, String)>>;
 
     // Member sessions
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;

@@ -20,6 +20,11 @@ use latch_core::token::keyring::SigningKeyRecord;
 use latch_core::StoreError;
 use std::sync::OnceLock;
 
+/// Revoking a key wipes its private half: it must never sign or verify again, so nothing needs it.
+/// It counts as retired too, so a project whose keys are all revoked gets a new one.
+const REVOKE_KEYS: &str = "UPDATE signing_keys SET revoked_at = $3, retired_at = COALESCE(retired_at, $3), \
+     private_pkcs8 = '' WHERE project_id = $1 AND revoked_at IS NULL";
+
 fn sql_once(cell: &'static OnceLock<String>, build: impl FnOnce() -> String) -> &'static str {
     cell.get_or_init(build).as_str()
 }
@@ -140,15 +145,15 @@ impl Store for SqlStore {
 
     async fn purge_expired(&self, kind: Expiring, now: Timestamp, batch: u32) -> StoreResult<u64> {
         let table = kind.name();
-        let key = match kind {
-            Expiring::MemberSessions => "member_session_id",
-            Expiring::IntermediateSessions => "ist_id",
-            Expiring::OtpCodes => "otp_id",
-            Expiring::PasswordResetTokens => "token_hash",
+        let (key, at) = match kind {
+            Expiring::MemberSessions => ("member_session_id", "expires_at"),
+            Expiring::IntermediateSessions => ("ist_id", "expires_at"),
+            Expiring::OtpCodes => ("otp_id", "expires_at"),
+            Expiring::PasswordResetTokens => ("token_hash", "expires_at"),
+            Expiring::OutboxMessages => ("seq", "created_at"),
         };
         // The inner SELECT walks the expiry index; LIMIT in a subquery works on both engines.
-        let sql =
-            format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at <= $1 LIMIT $2)");
+        let sql = format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {at} <= $1 LIMIT $2)");
         self.exec(&sql, args![now.millis(), i64::from(batch)]).await
     }
 
@@ -554,8 +559,15 @@ impl Store for SqlStore {
 
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
         self.exec(
-            "INSERT INTO signing_keys (kid, project_id, private_pkcs8, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)",
-            args![&key.kid, &key.project_id, &key.private_pkcs8, key.created_at.millis(), key.retired_at.map(Timestamp::millis)],
+            "INSERT INTO signing_keys (kid, project_id, private_pkcs8, created_at, retired_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            args![
+                &key.kid,
+                &key.project_id,
+                &key.private_pkcs8,
+                key.created_at.millis(),
+                key.retired_at.map(Timestamp::millis),
+                key.revoked_at.map(Timestamp::millis)
+            ],
         )
         .await
         .map(|_| ())
@@ -564,7 +576,7 @@ impl Store for SqlStore {
     async fn signing_keys(&self, project_id: &str) -> StoreResult<Vec<SigningKeyRecord>> {
         let rows: Vec<SigningKeyRow> = self
             .all(
-                "SELECT kid, project_id, private_pkcs8, created_at, retired_at FROM signing_keys WHERE project_id = $1",
+                "SELECT kid, project_id, private_pkcs8, created_at, retired_at, revoked_at FROM signing_keys WHERE project_id = $1",
                 args![project_id],
             )
             .await?;
@@ -578,6 +590,26 @@ impl Store for SqlStore {
         )
         .await
         .map(|_| ())
+    }
+
+    async fn revoke_signing_key(&self, project_id: &str, kid: &str, at: Timestamp) -> StoreResult<bool> {
+        let sql = format!("{REVOKE_KEYS} AND kid = $2");
+        Ok(self.exec(&sql, args![project_id, kid, at.millis()]).await? > 0)
+    }
+
+    async fn revoke_signing_keys_except(&self, project_id: &str, keep_kid: &str, at: Timestamp) -> StoreResult<u64> {
+        let sql = format!("{REVOKE_KEYS} AND kid <> $2");
+        self.exec(&sql, args![project_id, keep_kid, at.millis()]).await
+    }
+
+    async fn revoked_signing_keys(&self) -> StoreResult<Vec<(String, String)>> {
+        let rows: Vec<RevokedKeyRow> = self
+            .all(
+                "SELECT project_id, kid FROM signing_keys WHERE revoked_at IS NOT NULL",
+                args![],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.project_id, r.kid)).collect())
     }
 
     async fn save_password(&self, member: &MemberRecord, pw: &PasswordRecord) -> StoreResult<()> {

@@ -340,6 +340,13 @@ pub(crate) struct SigningKeyRow {
     private_pkcs8: String,
     created_at: i64,
     retired_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RevokedKeyRow {
+    pub(crate) project_id: String,
+    pub(crate) kid: String,
 }
 
 impl From<SigningKeyRow> for SigningKeyRecord {
@@ -350,6 +357,7 @@ impl From<SigningKeyRow> for SigningKeyRecord {
             private_pkcs8: r.private_pkcs8,
             created_at: Timestamp(r.created_at),
             retired_at: r.retired_at.map(Timestamp),
+            revoked_at: r.revoked_at.map(Timestamp),
         }
     }
 }

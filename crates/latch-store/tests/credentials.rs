@@ -251,6 +251,7 @@ async fn signing_keys_rotate() {
             private_pkcs8: "c2VjcmV0".into(),
             created_at: Timestamp(at),
             retired_at: None,
+            revoked_at: None,
         };
         s.insert_signing_key(&key("k1", 1)).await.unwrap();
         s.insert_signing_key(&key("k2", 2)).await.unwrap();
@@ -543,6 +544,58 @@ async fn totp_steps_are_used_once_and_recovery_codes_once() {
         assert!(s.recovery_codes("pa", "m-1").await.unwrap().is_empty());
         s.delete_totp("pa", "m-1").await.unwrap();
         assert!(s.totp_of("pa", "m-1").await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn outbox_messages_are_purged_by_creation_time() {
+    use latch_core::delivery::{Channel, StoredMessage};
+    on_each_engine(|s| async move {
+        let message = |id: &str, created: i64| StoredMessage {
+            message_id: id.into(),
+            project_id: "pa".into(),
+            channel: Channel::Sms,
+            recipient: "+15555550100".into(),
+            kind: "otp".into(),
+            locale: "en".into(),
+            subject: None,
+            text: "Your code is 123456".into(),
+            html: None,
+            code: Some("123456".into()),
+            token: None,
+            url: None,
+            created_at: Timestamp(created),
+        };
+        for (id, created) in [("m-old-1", 1_000), ("m-old-2", 5_000), ("m-new", 5_001)] {
+            s.insert_message(&message(id, created)).await.unwrap();
+        }
+        assert_eq!(
+            s.purge_expired(Expiring::OutboxMessages, Timestamp(5_000), 1)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            s.purge_expired(Expiring::OutboxMessages, Timestamp(5_000), 10)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            s.purge_expired(Expiring::OutboxMessages, Timestamp(5_000), 10)
+                .await
+                .unwrap(),
+            0
+        );
+        let left: Vec<String> = s
+            .list_messages("pa", None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.message_id)
+            .collect();
+        assert_eq!(left, ["m-new"]);
     })
     .await;
 }

@@ -6,7 +6,7 @@ use latch_core::delivery::Outbox;
 use latch_core::service::{projects, Ctx};
 use latch_http::{AppState, HttpConfig};
 use latch_store::{PoolOptions, SqlStore};
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,14 +18,15 @@ pub struct Application {
     store: SqlStore,
     grace: Duration,
     housekeeping: Duration,
+    outbox_retention: Duration,
+    limits: crate::serve::Limits,
 }
 
 impl Application {
     pub async fn build(config: &Config) -> anyhow_like::Result<Self> {
         let url = config.database_url();
         if url.starts_with("sqlite:") && config.database_url.is_empty() {
-            std::fs::create_dir_all(&config.data_dir)
-                .map_err(|e| anyhow_like::err(format!("creating {}: {e}", config.data_dir.display())))?;
+            crate::data_dir::prepare(&config.data_dir).map_err(|e| anyhow_like::err(format!("data directory: {e}")))?;
         }
         let opts = PoolOptions {
             max_connections: config.db_max_connections,
@@ -46,6 +47,12 @@ impl Application {
         let templates = config.custom_templates().map_err(|e| anyhow_like::err(e.to_string()))?;
         if !templates.is_empty() {
             tracing::info!(count = templates.len(), "custom templates loaded");
+        }
+        if config.sms_codes_stay_in_outbox_beside_smtp() {
+            tracing::warn!(
+                "SMTP is configured but SMS is not: SMS codes are stored in clear in the development outbox \
+                 (readable through /latch/v1/outbox); set sms_provider to twilio or webhook"
+            );
         }
         let delivery = config
             .delivery(Arc::new(Outbox::new(shared.clone())))
@@ -72,6 +79,12 @@ impl Application {
             store,
             grace: Duration::from_secs(config.shutdown_grace_secs),
             housekeeping: Duration::from_secs(config.housekeeping_interval_secs),
+            outbox_retention: Duration::from_secs(config.outbox_retention_minutes.saturating_mul(60)),
+            limits: crate::serve::Limits {
+                header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+                idle_timeout: Duration::from_secs(config.idle_timeout_secs),
+                max_connections: config.max_connections,
+            },
         })
     }
 
@@ -88,38 +101,46 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!(%addr, engine = self.store.engine(), "latch listening");
         let (stop_chores, chores_stopped) = tokio::sync::watch::channel(false);
-        let chores = tokio::spawn(housekeeping(self.state.ctx.clone(), self.housekeeping, chores_stopped));
-        let app = latch_http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let chores = tokio::spawn(housekeeping(
+            self.state.ctx.clone(),
+            self.housekeeping,
+            self.outbox_retention,
+            chores_stopped.clone(),
+        ));
+        let key_sync = tokio::spawn(revocation_poll(self.state.ctx.clone(), chores_stopped));
+        let app = latch_http::router(self.state);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stopping_tx.send(());
         };
-        let server = tokio::spawn(
-            axum::serve(self.listener, app)
-                .with_graceful_shutdown(signal)
-                .into_future(),
-        );
+        let server = tokio::spawn(crate::serve::serve(self.listener, app, self.limits, signal));
         tokio::pin!(server);
         let result = tokio::select! {
             r = &mut server => r,
             _ = async { let _ = stopping_rx.await; tokio::time::sleep(self.grace).await } => {
                 tracing::warn!(grace_secs = self.grace.as_secs(), "shutdown grace period over; dropping remaining requests");
                 server.abort();
-                Ok(Ok(()))
+                Ok(())
             }
         };
         let _ = stop_chores.send(true);
         let _ = chores.await;
+        let _ = key_sync.await;
         self.store.close().await;
-        result.map_err(std::io::Error::other)?
+        result.map_err(std::io::Error::other)
     }
 }
 
 /// Background chores: purge expired records and report how many sessions are live. Runs beside the
 /// server on its own task, so requests never wait for it; stops when the server stops.
-async fn housekeeping(ctx: Arc<Ctx>, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn housekeeping(
+    ctx: Arc<Ctx>,
+    every: Duration,
+    outbox_retention: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -129,7 +150,7 @@ async fn housekeeping(ctx: Arc<Ctx>, every: Duration, mut stop: tokio::sync::wat
         }
         let now = latch_core::clock::Timestamp::now();
         let purged = tokio::select! {
-            purged = latch_core::service::housekeeping::purge_expired(&ctx, now) => purged,
+            purged = latch_core::service::housekeeping::purge_expired(&ctx, now, outbox_retention) => purged,
             // A sweep of millions must not hold up shutdown; it resumes on the next start.
             _ = stop.changed() => return,
         };
@@ -142,6 +163,27 @@ async fn housekeeping(ctx: Arc<Ctx>, every: Duration, mut stop: tokio::sync::wat
                 tracing::info!(target: "latch::housekeeping", live_sessions = live, "housekeeping");
             }
             Err(e) => tracing::warn!(target: "latch::housekeeping", error = %e, "purging expired records failed"),
+        }
+    }
+}
+
+/// Signing keys revoked by another process (`latch keys revoke`, another node) stop being
+/// accepted here within `REVOCATION_POLL`.
+async fn revocation_poll(ctx: Arc<Ctx>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(latch_core::token::keyring::REVOCATION_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match latch_core::service::keys::sync_revocations(&ctx).await {
+            Ok(projects) => {
+                for project_id in projects {
+                    tracing::info!(%project_id, "revoked signing keys dropped");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "checking for revoked signing keys failed"),
         }
     }
 }

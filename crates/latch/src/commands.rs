@@ -19,7 +19,7 @@ pub async fn serve(config: &Config) -> anyhow_like::Result<()> {
 
 async fn open(config: &Config) -> anyhow_like::Result<SqlStore> {
     if config.database_url.is_empty() {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| anyhow_like::err(e.to_string()))?;
+        crate::data_dir::prepare(&config.data_dir).map_err(|e| anyhow_like::err(format!("data directory: {e}")))?;
     }
     SqlStore::connect(
         &config.database_url(),
@@ -64,6 +64,31 @@ pub async fn rotate_keys(config: &Config, project_id: &str) -> anyhow_like::Resu
         .await
         .map_err(|e| anyhow_like::err(e.to_string()))?;
     println!("{}", serde_json::json!({"project_id": project_id, "kid": kid}));
+    store.close().await;
+    Ok(())
+}
+
+/// Revokes a leaked signing key (or all of them but a new one): see `Keyring::revoke`.
+pub async fn revoke_keys(config: &Config, project_id: &str, kid: Option<&str>) -> anyhow_like::Result<()> {
+    let store = open(config).await?;
+    if store
+        .get_project(project_id)
+        .await
+        .map_err(|e| anyhow_like::err(e.to_string()))?
+        .is_none()
+    {
+        return Err(anyhow_like::err(format!("no project {project_id}")));
+    }
+    let shared: Arc<dyn Store> = Arc::new(store.clone());
+    let keyring = Keyring::new(shared, CpuPool::per_core(Priority::Normal));
+    let done = keyring
+        .revoke(project_id, kid)
+        .await
+        .map_err(|e| anyhow_like::err(e.to_string()))?;
+    println!(
+        "{}",
+        serde_json::json!({"project_id": project_id, "new_kid": done.new_kid, "revoked": done.revoked})
+    );
     store.close().await;
     Ok(())
 }

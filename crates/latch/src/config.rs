@@ -25,6 +25,15 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// How long in-flight requests may run after SIGTERM/SIGINT.
     pub shutdown_grace_secs: u64,
+    /// Time a client has to send a request's headers, counted from when the connection opens or
+    /// its previous answer was sent (so it also bounds idle keep-alive connections).
+    pub header_read_timeout_secs: u64,
+    /// A connection on which no byte moves either way for this long is closed.
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; further ones wait in the accept queue.
+    pub max_connections: usize,
+    /// How long development-outbox messages are kept before housekeeping deletes them.
+    pub outbox_retention_minutes: u64,
     /// Proxies whose `X-Forwarded-For` is believed (IPs or CIDRs).
     pub trusted_proxies: Vec<String>,
     pub bootstrap_project_id: Option<String>,
@@ -111,6 +120,10 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             shutdown_grace_secs: 30,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 10_000,
+            outbox_retention_minutes: 1440,
             trusted_proxies: vec![],
             bootstrap_project_id: None,
             bootstrap_secret: None,
@@ -235,6 +248,18 @@ impl Config {
         }
         if let Some(v) = get("LATCH_SHUTDOWN_GRACE_SECS") {
             self.shutdown_grace_secs = parse_env("LATCH_SHUTDOWN_GRACE_SECS", &v)?;
+        }
+        if let Some(v) = get("LATCH_HEADER_READ_TIMEOUT_SECS") {
+            self.header_read_timeout_secs = parse_env("LATCH_HEADER_READ_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = get("LATCH_IDLE_TIMEOUT_SECS") {
+            self.idle_timeout_secs = parse_env("LATCH_IDLE_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = get("LATCH_MAX_CONNECTIONS") {
+            self.max_connections = parse_env("LATCH_MAX_CONNECTIONS", &v)?;
+        }
+        if let Some(v) = get("LATCH_OUTBOX_RETENTION_MINUTES") {
+            self.outbox_retention_minutes = parse_env("LATCH_OUTBOX_RETENTION_MINUTES", &v)?;
         }
         if let Some(v) = get("LATCH_TRUSTED_PROXIES") {
             self.trusted_proxies = v
@@ -366,6 +391,15 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "housekeeping_interval_secs must be at least 1".into(),
             ));
+        }
+        for (name, value) in [
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+            ("max_connections", self.max_connections as u64),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
+            }
         }
         Ok(())
     }
@@ -647,6 +681,12 @@ impl Config {
         }
     }
 
+    /// Email leaves through a real relay while SMS codes still land in the development outbox,
+    /// in clear: a production setup that forgot SMS (worth a warning at start).
+    pub fn sms_codes_stay_in_outbox_beside_smtp(&self) -> bool {
+        self.smtp_host.is_some() && matches!(self.sms_provider.as_str(), "" | "outbox")
+    }
+
     /// `LATCH_*` variables that no setting reads: likely typos, worth a warning.
     pub fn unknown_env_vars(vars: impl Iterator<Item = String>) -> Vec<String> {
         const KNOWN: &[&str] = &[
@@ -660,6 +700,10 @@ impl Config {
             "LATCH_MAX_BODY_BYTES",
             "LATCH_REQUEST_TIMEOUT_SECS",
             "LATCH_SHUTDOWN_GRACE_SECS",
+            "LATCH_HEADER_READ_TIMEOUT_SECS",
+            "LATCH_IDLE_TIMEOUT_SECS",
+            "LATCH_MAX_CONNECTIONS",
+            "LATCH_OUTBOX_RETENTION_MINUTES",
             "LATCH_TRUSTED_PROXIES",
             "LATCH_BOOTSTRAP_PROJECT_ID",
             "LATCH_BOOTSTRAP_SECRET",
@@ -752,6 +796,27 @@ mod tests {
         assert!(Config::load(None, &env(&[("LATCH_MAX_BODY_BYTES", "lots")])).is_err());
         assert!(Config::load(None, &env(&[("LATCH_TRUSTED_PROXIES", "not-an-ip")])).is_err());
         assert!(Config::load(None, &env(&[("LATCH_BOOTSTRAP_PROJECT_ID", "project-test-x")])).is_err());
+    }
+
+    #[test]
+    fn sms_in_the_outbox_beside_smtp_is_flagged() {
+        let with = |pairs: &[(&str, &str)]| {
+            Config::load(None, &env(pairs))
+                .unwrap()
+                .sms_codes_stay_in_outbox_beside_smtp()
+        };
+        assert!(!with(&[]), "development: both in the outbox");
+        assert!(with(&[("LATCH_SMTP_HOST", "smtp.acme.test")]));
+        assert!(with(&[
+            ("LATCH_SMTP_HOST", "smtp.acme.test"),
+            ("LATCH_SMS_PROVIDER", "outbox")
+        ]));
+        assert!(!with(&[
+            ("LATCH_SMTP_HOST", "smtp.acme.test"),
+            ("LATCH_SMS_PROVIDER", "webhook"),
+            ("LATCH_SMS_WEBHOOK_URL", "https://hooks.acme.test/sms"),
+            ("LATCH_SMS_WEBHOOK_SECRET", "0123456789abcdef0123456789abcdef"),
+        ]));
     }
 
     #[test]

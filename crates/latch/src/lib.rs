@@ -5,4 +5,6 @@
 pub mod app;
 pub mod commands;
 pub mod config;
+pub mod data_dir;
+pub mod serve;
 pub mod telemetry;

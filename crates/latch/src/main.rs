@@ -58,6 +58,14 @@ enum KeysCommand {
         #[arg(long)]
         project_id: String,
     },
+    /// Stop accepting a leaked key at once: JWTs it signed are refused and it leaves the JWKS
+    /// (running servers notice within 2 s). Without --kid, every key is revoked and a new one made.
+    Revoke {
+        #[arg(long)]
+        project_id: String,
+        #[arg(long)]
+        kid: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -95,6 +103,9 @@ fn main() -> ExitCode {
             Command::Keys {
                 command: KeysCommand::Rotate { project_id },
             } => latch::commands::rotate_keys(&config, &project_id).await,
+            Command::Keys {
+                command: KeysCommand::Revoke { project_id, kid },
+            } => latch::commands::revoke_keys(&config, &project_id, kid.as_deref()).await,
             Command::Breach {
                 command: BreachCommand::Import { file, output },
             } => latch::commands::import_breach_corpus(&config, &file, output).await,

@@ -1060,3 +1060,269 @@ async fn a_revoke_on_another_node_is_seen_within_the_cache_lifetime() {
         db.dispose().await;
     }
 }
+
+// Connection limits (finding 12 of the security review: slowloris).
+
+/// How long the server took to close `conn` (reads, and discards, whatever it sends first).
+async fn closed_within(conn: &mut tokio::net::TcpStream, limit: std::time::Duration) -> std::time::Duration {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut chunk = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(limit.saturating_sub(started.elapsed()), conn.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return started.elapsed(),
+            Ok(Ok(_)) => continue,
+            Err(_) => panic!("connection still open after {limit:?}"),
+        }
+    }
+}
+
+async fn connect(s: &Server) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(s.base.trim_start_matches("http://"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_connection_that_never_finishes_its_headers_is_closed() {
+    use tokio::io::AsyncWriteExt;
+    let db = TestDb::new("sqlite").await;
+    let s = Server::start_with(&db, |c| {
+        c.header_read_timeout_secs = 1;
+        c.idle_timeout_secs = 30;
+    })
+    .await;
+    // Part of a request line and one header, then nothing.
+    let mut partial = connect(&s).await;
+    partial
+        .write_all(b"GET /livez HTTP/1.1\r\nhost: latch\r\n")
+        .await
+        .unwrap();
+    // A header line trickled every 300 ms: each byte moving must not restart the clock.
+    let mut trickle = connect(&s).await;
+    trickle.write_all(b"GET /livez HTTP/1.1\r\n").await.unwrap();
+    let trickling = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        for i in 0.. {
+            if trickle
+                .write_all(format!("x-slow-{i}: y\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        started.elapsed()
+    });
+    // A connection that sends nothing at all.
+    let mut silent = connect(&s).await;
+    let limit = std::time::Duration::from_secs(5);
+    let took = closed_within(&mut partial, limit).await;
+    assert!(
+        took >= std::time::Duration::from_millis(900),
+        "closed too early: {took:?}"
+    );
+    closed_within(&mut silent, limit).await;
+    let trickled = tokio::time::timeout(std::time::Duration::from_secs(10), trickling)
+        .await
+        .expect("a trickling connection stays open")
+        .unwrap();
+    assert!(trickled < limit, "trickled for {trickled:?}");
+    // Complete requests are still served.
+    let (status, _) = s.call(reqwest::Method::GET, "/livez", None).await;
+    assert_eq!(status, StatusCode::OK);
+    s.stop().await;
+    db.dispose().await;
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let db = TestDb::new("sqlite").await;
+    let s = Server::start_with(&db, |c| {
+        c.header_read_timeout_secs = 30;
+        c.idle_timeout_secs = 1;
+    })
+    .await;
+    let mut conn = connect(&s).await;
+    conn.write_all(b"GET /livez HTTP/1.1\r\nhost: latch\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(read_answer(&mut conn).await, (200, false));
+    // Kept alive (the answer did not say close), then idle: closed after about a second.
+    let took = closed_within(&mut conn, std::time::Duration::from_secs(5)).await;
+    assert!(
+        took >= std::time::Duration::from_millis(900),
+        "closed too early: {took:?}"
+    );
+    s.stop().await;
+    db.dispose().await;
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_until_one_closes() {
+    use tokio::io::AsyncWriteExt;
+    let db = TestDb::new("sqlite").await;
+    let s = Server::start_with(&db, |c| c.max_connections = 1).await;
+    let mut first = connect(&s).await;
+    first
+        .write_all(b"GET /livez HTTP/1.1\r\nhost: latch\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(read_answer(&mut first).await, (200, false));
+    // The second connection completes in the kernel but is not served while the first is open.
+    let mut second = connect(&s).await;
+    second
+        .write_all(b"GET /livez HTTP/1.1\r\nhost: latch\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(500), read_answer(&mut second))
+            .await
+            .is_err(),
+        "served past the cap"
+    );
+    drop(first);
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(5), read_answer(&mut second))
+        .await
+        .expect("served once a slot is free");
+    assert_eq!(answer, (200, false));
+    s.stop().await;
+    db.dispose().await;
+}
+
+// File modes of the embedded database (finding 11 of the security review).
+
+#[cfg(unix)]
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// `latch <args>` run by a shell with umask 022, on the embedded database in `data_dir`.
+#[cfg(unix)]
+fn latch_with_umask_022(data_dir: &std::path::Path, args: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("umask 022 && exec \"$0\" {args}"))
+        .arg(env!("CARGO_BIN_EXE_latch"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LATCH_DATA_DIR", data_dir)
+        .env("LATCH_LISTEN", "127.0.0.1:0")
+        .env("LATCH_ARGON2_MEMORY_KIB", "8")
+        .env("LATCH_ARGON2_ITERATIONS", "1");
+    cmd
+}
+
+#[cfg(unix)]
+#[test]
+fn the_embedded_database_is_readable_by_its_owner_only() {
+    let root = std::env::temp_dir().join(format!("latch-modes-{}", uuid::Uuid::new_v4()));
+    // A CLI command on a fresh install: the directory (and its missing parents) 0700, the file 0600.
+    let cli_dir = root.join("cli/latch-data");
+    let out = latch_with_umask_022(&cli_dir, "project create --name modes")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(mode_of(&cli_dir), 0o700);
+    assert_eq!(mode_of(&root.join("cli")), 0o700);
+    assert_eq!(mode_of(&cli_dir.join("latch.db")), 0o600);
+
+    // The server, with its WAL files open.
+    let serve_dir = root.join("serve");
+    let mut server = latch_with_umask_022(&serve_dir, "serve")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let names = ["latch.db", "latch.db-wal", "latch.db-shm"];
+    while !names.iter().all(|n| serve_dir.join(n).exists()) {
+        assert!(std::time::Instant::now() < deadline, "no WAL files after 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let modes: Vec<u32> = names.iter().map(|n| mode_of(&serve_dir.join(n))).collect();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(mode_of(&serve_dir), 0o700);
+    assert_eq!(modes, [0o600; 3], "{names:?}");
+
+    // An existing deployment's files are tightened; its open directory is reported.
+    let old_dir = root.join("old");
+    std::fs::create_dir_all(&old_dir).unwrap();
+    std::fs::copy(cli_dir.join("latch.db"), old_dir.join("latch.db")).unwrap();
+    for (path, mode) in [(old_dir.clone(), 0o755), (old_dir.join("latch.db"), 0o644)] {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    }
+    let out = latch_with_umask_022(&old_dir, "project create --name again")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(mode_of(&old_dir.join("latch.db")), 0o600);
+    assert!(stderr.contains("data directory is open to other users"), "{stderr}");
+    assert!(stderr.contains("database file was open to other users"), "{stderr}");
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[tokio::test]
+async fn housekeeping_purges_outbox_messages_past_their_retention() {
+    use latch_core::clock::Timestamp;
+    use latch_core::delivery::{Channel, StoredMessage};
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let s = Server::start_with(&db, |c| {
+            c.housekeeping_interval_secs = 1;
+            c.outbox_retention_minutes = 1;
+        })
+        .await;
+        let store = &s.state.ctx.store;
+        let message = |id: &str, created_at| StoredMessage {
+            message_id: id.into(),
+            project_id: PROJECT.into(),
+            channel: Channel::Sms,
+            recipient: "+15555550100".into(),
+            kind: "otp".into(),
+            locale: "en".into(),
+            subject: None,
+            text: "Your code is 123456".into(),
+            html: None,
+            code: Some("123456".into()),
+            token: None,
+            url: None,
+            created_at,
+        };
+        let now = Timestamp::now();
+        store
+            .insert_message(&message("m-old", Timestamp(now.millis() - 61_000)))
+            .await
+            .unwrap();
+        store.insert_message(&message("m-recent", now)).await.unwrap();
+        let ids = || async {
+            store
+                .list_messages(PROJECT, None, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| m.message_id)
+                .collect::<Vec<_>>()
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while ids().await.len() > 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "[{engine}] not purged within 10 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(ids().await, ["m-recent"], "[{engine}]");
+        s.stop().await;
+        db.dispose().await;
+    }
+}

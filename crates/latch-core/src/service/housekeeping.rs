@@ -1,5 +1,6 @@
 //! Removing what has expired: member and intermediate sessions, one-time codes, reset tokens.
 //! None of them is valid past its expiry, so without this they would only grow the database.
+//! Development-outbox messages go after a retention time: they hold codes and links in clear.
 
 use super::Ctx;
 use crate::clock::Timestamp;
@@ -10,13 +11,23 @@ use crate::store::Expiring;
 /// requests' writes interleave with a sweep of millions.
 pub const PURGE_BATCH: u32 = 1_000;
 
-/// Deletes every record that expired at or before `now`, a batch at a time; how many of each kind.
-pub async fn purge_expired(ctx: &Ctx, now: Timestamp) -> CoreResult<Vec<(Expiring, u64)>> {
+/// Deletes every record that expired at or before `now`, and outbox messages older than
+/// `outbox_retention`, a batch at a time; how many of each kind.
+pub async fn purge_expired(
+    ctx: &Ctx,
+    now: Timestamp,
+    outbox_retention: std::time::Duration,
+) -> CoreResult<Vec<(Expiring, u64)>> {
     let mut purged = Vec::with_capacity(Expiring::ALL.len());
+    let retention_ms = i64::try_from(outbox_retention.as_millis()).unwrap_or(i64::MAX);
     for kind in Expiring::ALL {
+        let cutoff = match kind {
+            Expiring::OutboxMessages => Timestamp(now.millis().saturating_sub(retention_ms)),
+            _ => now,
+        };
         let mut total = 0;
         loop {
-            let n = ctx.store.purge_expired(kind, now, PURGE_BATCH).await?;
+            let n = ctx.store.purge_expired(kind, cutoff, PURGE_BATCH).await?;
             total += n;
             if n < u64::from(PURGE_BATCH) {
                 break;

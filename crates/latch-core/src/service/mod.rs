@@ -7,6 +7,7 @@ pub mod authz;
 pub mod discovery;
 pub mod housekeeping;
 pub mod intermediate;
+pub mod keys;
 pub mod members;
 pub mod organizations;
 pub mod otps;
@@ -70,7 +71,8 @@ pub struct Ctx {
 pub const RECORD_CACHE_TTL: Duration = Duration::from_secs(2);
 const RECORD_CACHE_CAPACITY: usize = 10_000;
 /// Far shorter than a signing key is kept for verification after it is retired (see
-/// `token::keyring`), so a remembered verification never outlives its key.
+/// `token::keyring`), so a remembered verification never outlives its key; a revoked key's are
+/// dropped when the revocation is seen (`keys::sync_revocations`).
 const VERIFIED_JWT_TTL: Duration = Duration::from_secs(60);
 /// Claims of about 1 KiB each.
 const VERIFIED_JWT_CAPACITY: usize = 4096;

@@ -5,6 +5,11 @@
 //! JWKS for `PUBLISH_RETIRED` (longer than a JWT lives plus this cache's refresh), so every JWT it
 //! signed keeps verifying; the server keeps it for `VERIFY_RETIRED` to accept expired-but-genuine
 //! JWTs in sessions.authenticate, then it is purged.
+//!
+//! Revocation (a leaked key): `revoke` marks keys revoked, wipes their private halves and, when
+//! the active key is among them, makes a new one first. A revoked key is never loaded again, so
+//! it neither signs, verifies nor appears in the JWKS. Other processes learn of it through
+//! `sync_revocations`, which the server calls every `REVOCATION_POLL`.
 
 use crate::clock::Timestamp;
 use crate::cpu::CpuPool;
@@ -16,12 +21,14 @@ use aws_lc_rs::signature::{KeyPair as _, ParsedPublicKey};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// How long a node trusts its cached keys before rereading them (another node may have rotated).
 const CACHE_TTL: Duration = Duration::from_secs(30);
+/// How often a server asks the store for newly revoked keys (see `sync_revocations`).
+pub const REVOCATION_POLL: Duration = Duration::from_secs(2);
 pub const PUBLISH_RETIRED_MS: i64 = 10 * 60_000;
 pub const VERIFY_RETIRED_MS: i64 = 30 * 24 * 3_600_000;
 
@@ -33,6 +40,8 @@ pub struct SigningKeyRecord {
     pub private_pkcs8: String,
     pub created_at: Timestamp,
     pub retired_at: Option<Timestamp>,
+    /// Never to be used again; the private key is then empty.
+    pub revoked_at: Option<Timestamp>,
 }
 
 pub struct LoadedKey {
@@ -70,6 +79,26 @@ pub struct Keyring {
     cpu: CpuPool,
     cache: RwLock<HashMap<String, Cached>>,
     memo: Mutex<SignatureMemo>,
+    revocations: Mutex<Revocations>,
+}
+
+/// Revoked keys this keyring has learnt of, by (project id, kid): never loaded again, even by a
+/// reread that raced the revocation.
+#[derive(Default)]
+struct Revocations {
+    known: HashSet<(String, String)>,
+    /// Projects found with new revocations by the previous poll, reported once more by the next
+    /// one: a verification that read the keys just before the first report may have remembered
+    /// its result just after.
+    recent: HashSet<String>,
+}
+
+/// What `revoke` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revoked {
+    /// The key made to replace a revoked active key.
+    pub new_kid: Option<String>,
+    pub revoked: Vec<String>,
 }
 
 /// JWTs signed during the current second, by signing input. RS256 (PKCS#1 v1.5) is deterministic,
@@ -142,6 +171,7 @@ impl Keyring {
             cpu,
             cache: RwLock::new(HashMap::new()),
             memo: Mutex::new(SignatureMemo::default()),
+            revocations: Mutex::new(Revocations::default()),
         }
     }
 
@@ -159,6 +189,7 @@ impl Keyring {
             private_pkcs8: STANDARD.encode(pkcs8),
             created_at: Timestamp::now(),
             retired_at: None,
+            revoked_at: None,
         };
         self.store.insert_signing_key(&record).await?;
         Ok(record)
@@ -167,6 +198,12 @@ impl Keyring {
     /// Rereads the project's keys, creating the first one if there is none.
     async fn reload(&self, project_id: &str) -> CoreResult<Arc<Vec<LoadedKey>>> {
         let mut records = self.store.signing_keys(project_id).await?;
+        {
+            let revocations = self.revocations.lock().expect("revocations lock");
+            records.retain(|r| {
+                r.revoked_at.is_none() && !revocations.known.contains(&(project_id.to_string(), r.kid.clone()))
+            });
+        }
         if !records.iter().any(|r| r.retired_at.is_none()) {
             records.push(self.generate(project_id).await?);
         }
@@ -254,5 +291,75 @@ impl Keyring {
             .await?;
         self.reload(project_id).await?;
         Ok(record.kid)
+    }
+
+    /// Revokes `kid`, or with `None` every key but a new one. Revoking the active key makes a
+    /// new one first, so the project can always sign.
+    pub async fn revoke(&self, project_id: &str, kid: Option<&str>) -> CoreResult<Revoked> {
+        let records = self.store.signing_keys(project_id).await?;
+        let live = |r: &&SigningKeyRecord| r.revoked_at.is_none();
+        let now = Timestamp::now();
+        let done = match kid {
+            Some(kid) => {
+                let Some(target) = records.iter().filter(live).find(|r| r.kid == kid) else {
+                    return Err(CoreError::not_found(
+                        "signing_key_not_found",
+                        "No unrevoked signing key of this project has that kid.",
+                    ));
+                };
+                let new_kid = match target.retired_at {
+                    None => Some(self.rotate(project_id).await?),
+                    Some(_) => None,
+                };
+                self.store.revoke_signing_key(project_id, kid, now).await?;
+                Revoked {
+                    new_kid,
+                    revoked: vec![kid.to_string()],
+                }
+            }
+            None => {
+                let new_kid = self.rotate(project_id).await?;
+                self.store.revoke_signing_keys_except(project_id, &new_kid, now).await?;
+                let mut revoked: Vec<String> = records.iter().filter(live).map(|r| r.kid.clone()).collect();
+                revoked.sort();
+                Revoked {
+                    new_kid: Some(new_kid),
+                    revoked,
+                }
+            }
+        };
+        {
+            let mut revocations = self.revocations.lock().expect("revocations lock");
+            for kid in &done.revoked {
+                revocations.known.insert((project_id.to_string(), kid.clone()));
+            }
+        }
+        self.reload(project_id).await?;
+        Ok(done)
+    }
+
+    /// Learns of keys revoked by another process and forgets them; the projects whose cached
+    /// verifications must go (those with new revocations, reported by two successive calls).
+    pub async fn sync_revocations(&self) -> CoreResult<Vec<String>> {
+        let all = self.store.revoked_signing_keys().await?;
+        let affected: HashSet<String> = {
+            let mut revocations = self.revocations.lock().expect("revocations lock");
+            let mut fresh = HashSet::new();
+            for key in all {
+                if !revocations.known.contains(&key) {
+                    fresh.insert(key.0.clone());
+                    revocations.known.insert(key);
+                }
+            }
+            let previous = std::mem::replace(&mut revocations.recent, fresh.clone());
+            fresh.union(&previous).cloned().collect()
+        };
+        if !affected.is_empty() {
+            let mut cache = self.cache.write().expect("keyring lock");
+            for project_id in &affected {
+                cache.remove(project_id);
+            }
+        }
+        Ok(affected.into_iter().collect())
     }
 }
