@@ -342,6 +342,28 @@ def test_discovery_reset_token_is_single_use(xc, xsrv):
     _refused(xc, org.organization_id, email, P3)
 
 
+def test_discovery_reset_refuses_a_link_sent_to_a_previous_address(xc, xsrv):
+    """Security review finding 3: a link mailed to the member's old address must not reset the
+    password of the address they have now (and of that address's other memberships)."""
+    old, new = _mail("old"), _mail("new")
+    [(a, ma)] = _memberships(xc, old, 1)
+    [(b, mb)] = _memberships(xc, new, 1)
+    _migrate(xc, b.organization_id, new)
+    tok = _discovery_link(xc, xsrv, old)  # mailed while the member still had `old`
+    ok(xc.organizations.members.update(organization_id=a.organization_id, member_id=ma.member_id,
+                                       email_address=new))
+
+    expect_error(404, "unable_to_auth_password_reset_token", xc.passwords.discovery.email.reset,
+                 password_reset_token=tok, password=P2)
+    # Nothing changed: `new` keeps its password in every organization.
+    _login(xc, b.organization_id, new, P1)
+    _refused(xc, b.organization_id, new, P2)
+    _refused(xc, a.organization_id, new, P2)
+    # The organization-scoped redemption refuses it the same way.
+    expect_error(404, "unable_to_auth_password_reset_token", xc.passwords.email.reset,
+                 password_reset_token=tok, password=P2)
+
+
 def test_discovery_reset_with_pkce(xc, xsrv):
     email = _mail()
     [(org, m)] = _memberships(xc, email, 1)

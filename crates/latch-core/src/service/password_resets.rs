@@ -244,18 +244,13 @@ pub async fn discovery_reset(
     input: DiscoveryResetInput,
 ) -> CoreResult<crate::service::discovery::DiscoveryResult> {
     crate::service::passwords::cross_org_enabled(ctx)?;
-    let token_hash = sha256_hex(&input.password_reset_token);
-    let record = ctx
-        .store
-        .reset_token(project_id, &token_hash)
-        .await?
-        .ok_or_else(bad_token)?;
-    if record.expires_at <= Timestamp::now() {
-        ctx.store.take_reset_token(project_id, &token_hash).await?;
-        return Err(bad_token());
-    }
-    pkce_check(record.code_challenge.as_deref(), input.pkce_code_verifier.as_deref())?;
-    let mut member = live_member(ctx, project_id, &record.member_id).await?;
+    let (token_hash, mut member) = redeemable_token(
+        ctx,
+        project_id,
+        &input.password_reset_token,
+        input.pkce_code_verifier.as_deref(),
+    )
+    .await?;
     check_new_password(ctx, &input.password, &member.email).await?;
     if !ctx.store.take_reset_token(project_id, &token_hash).await? {
         return Err(bad_token());
@@ -317,6 +312,37 @@ fn bad_token() -> CoreError {
     )
 }
 
+/// Loads the live reset token behind `token` and the member it was issued to, checked for
+/// expiry, PKCE, and that it still belongs to the member's current address: a link mailed to an
+/// address the member no longer has proves nothing about the mailbox they have now. Both
+/// redemption paths (org-scoped and discovery) go through here, so neither can skip a check.
+/// Returns the token's digest (to take it once the new password is accepted) and the member.
+async fn redeemable_token(
+    ctx: &Ctx,
+    project_id: &str,
+    token: &str,
+    code_verifier: Option<&str>,
+) -> CoreResult<(String, MemberRecord)> {
+    let token_hash = sha256_hex(token);
+    let record = ctx
+        .store
+        .reset_token(project_id, &token_hash)
+        .await?
+        .ok_or_else(bad_token)?;
+    if record.expires_at <= Timestamp::now() {
+        ctx.store.take_reset_token(project_id, &token_hash).await?;
+        return Err(bad_token());
+    }
+    pkce_check(record.code_challenge.as_deref(), code_verifier)?;
+    let member = live_member(ctx, project_id, &record.member_id).await?;
+    if member.email != record.email || member.organization_id != record.organization_id {
+        // Stale for good: the address it was mailed to is no longer the member's.
+        ctx.store.take_reset_token(project_id, &token_hash).await?;
+        return Err(bad_token());
+    }
+    Ok((token_hash, member))
+}
+
 async fn live_member(ctx: &Ctx, project_id: &str, member_id: &str) -> CoreResult<MemberRecord> {
     ctx.store
         .member_by_id(project_id, member_id)
@@ -329,21 +355,13 @@ async fn live_member(ctx: &Ctx, project_id: &str, member_id: &str) -> CoreResult
 /// the email), revokes every session, then signs in (or asks for MFA).
 pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> CoreResult<(MemberView, Outcome)> {
     sessions::check_duration(input.session_duration_minutes)?;
-    let token_hash = sha256_hex(&input.password_reset_token);
-    let record = ctx
-        .store
-        .reset_token(project_id, &token_hash)
-        .await?
-        .ok_or_else(bad_token)?;
-    if record.expires_at <= Timestamp::now() {
-        ctx.store.take_reset_token(project_id, &token_hash).await?;
-        return Err(bad_token());
-    }
-    pkce_check(record.code_challenge.as_deref(), input.code_verifier.as_deref())?;
-    let mut member = live_member(ctx, project_id, &record.member_id).await?;
-    if member.email != record.email {
-        return Err(bad_token());
-    }
+    let (token_hash, mut member) = redeemable_token(
+        ctx,
+        project_id,
+        &input.password_reset_token,
+        input.code_verifier.as_deref(),
+    )
+    .await?;
     check_new_password(ctx, &input.password, &member.email).await?;
     let session = sessions::resolve(
         ctx,
@@ -357,7 +375,7 @@ pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> C
     }
     set_password(ctx, &mut member, &input.password, true).await?;
     ctx.store.delete_member_sessions(project_id, &member.member_id).await?;
-    let org = organizations::get(ctx, project_id, &record.organization_id).await?;
+    let org = organizations::get(ctx, project_id, &member.organization_id).await?;
     // Every earlier session was just revoked, so a presented one cannot be extended.
     let _ = session;
     let (member, outcome) = auth_flow::complete(
