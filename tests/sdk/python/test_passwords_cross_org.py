@@ -271,6 +271,22 @@ def test_discovery_reset_start_refusals(xc, xsrv):
     assert _outbox(xsrv, email) == [], "a refused reset_start sends nothing"
 
 
+def test_discovery_reset_start_is_capped_per_recipient(xc, xsrv):
+    """Security review finding 9: at most 10 codes or links per recipient per 10 minutes, shared
+    with the organization-scoped reset; the refused request sends nothing."""
+    email = _mail()
+    [(org, _m)] = _memberships(xc, email, 1)
+    for _ in range(5):
+        _discovery_link(xc, xsrv, email)
+    for _ in range(5):
+        _org_link(xc, xsrv, org.organization_id, email)
+    expect_error(429, "too_many_requests", xc.passwords.discovery.email.reset_start,
+                 email_address=email, reset_password_redirect_url=REDIRECT)
+    expect_error(429, "too_many_requests", xc.passwords.email.reset_start, organization_id=org.organization_id,
+                 email_address=email, reset_password_redirect_url=REDIRECT)
+    assert len(_outbox(xsrv, email)) == 10, "refused resets send nothing"
+
+
 def test_discovery_reset_start_ignores_deleted_memberships(xc, xsrv):
     email = _mail()
     [(org, m)] = _memberships(xc, email, 1)

@@ -33,6 +33,7 @@ LEAKED = ("password", "iloveyou")
 REDIRECT = "https://app.example.com/reset-password"
 LINK_PARAMS = "stytch_token_type=multi_tenant_passwords&token="
 DEFAULT_REDIRECT = "https://app.test/reset"
+SENDS_PER_RECIPIENT = 10  # codes and links per recipient per 10 minutes
 JSON_HEADERS = {"Content-Type": "application/json"}
 MAX_FAILURES = 3
 DENIED = (403, "session_authorization_error")
@@ -291,6 +292,23 @@ def test_reset_start_refusals_send_nothing(server, client):
     assert _outbox(server, email) == []
     assert _outbox(server, ghost) == []
     assert _password_works(client, org.organization_id, email, OLD)
+
+
+def test_reset_emails_are_capped_per_recipient(server, client):
+    """Security review finding 9: the per-recipient cap of one-time codes (10 per 10 minutes)
+    holds for reset links too; the refused request stores and sends nothing."""
+    org = h.create_org(client)
+    m = _with_password(client, org.organization_id)
+    for _ in range(SENDS_PER_RECIPIENT):
+        _start(client, server, org.organization_id, m.email_address)
+    expect_error(429, "too_many_requests", client.passwords.email.reset_start, organization_id=org.organization_id,
+                 email_address=m.email_address, reset_password_redirect_url=REDIRECT)
+    msgs = _outbox(server, m.email_address)
+    assert len(msgs) == SENDS_PER_RECIPIENT, "the refused reset_start sent nothing"
+    # The last link sent still works; another member of the organization is not affected.
+    ok(client.passwords.email.reset(password_reset_token=msgs[0]["token"], password=NEW))
+    other = _with_password(client, org.organization_id)
+    _start(client, server, org.organization_id, other.email_address)
 
 
 def test_default_redirect_from_server_setting(default_redirect_server):

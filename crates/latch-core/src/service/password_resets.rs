@@ -17,7 +17,7 @@ use crate::service::auth_flow::{self, Outcome, PrimaryAuth};
 use crate::service::authz::Actor;
 use crate::service::members::MemberView;
 use crate::service::passwords::{check_new_password, set_password, verify_current};
-use crate::service::{organizations, sessions, Ctx};
+use crate::service::{organizations, otps, sessions, Ctx};
 use crate::validate;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -104,6 +104,8 @@ async fn send_reset(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, how: Rese
     } = how;
     let project_id = member.project_id.as_str();
     let email = member.email.clone();
+    // The same per-recipient budget as one-time codes (security review finding 9).
+    otps::count_send_to(ctx, project_id, Channel::Email, &email).await?;
     let token = random_token(32);
     let now = Timestamp::now();
     ctx.store
