@@ -236,6 +236,26 @@ pub fn http_url(field: &str, url: &str) -> CoreResult<()> {
     Ok(())
 }
 
+/// A URL a link in an email may point to: an absolute http(s) URL with a host, no user name or
+/// password (`https://app.test@evil.test/` reads as app.test to a person and goes to evil.test)
+/// and no fragment (the token is appended to the query, and would land in the fragment).
+pub fn redirect_url(field: &str, url: &str) -> CoreResult<()> {
+    http_url(field, url)?;
+    let ok = reqwest::Url::parse(url).is_ok_and(|u| {
+        u.host_str().is_some_and(|h| !h.is_empty())
+            && u.username().is_empty()
+            && u.password().is_none()
+            && u.fragment().is_none()
+    });
+    if !ok {
+        return Err(CoreError::argument(
+            field,
+            "must be an absolute http(s) URL with a host, without credentials or a fragment",
+        ));
+    }
+    Ok(())
+}
+
 /// A value from a closed set, or the given error type naming the field.
 pub fn one_of(field: &str, value: &str, allowed: &[&str], error_type: &'static str) -> CoreResult<()> {
     if allowed.contains(&value) {

@@ -264,6 +264,12 @@ def test_discovery_reset_start_refusals(xc, xsrv):
                  email_address=ghost, reset_password_redirect_url=REDIRECT)
     expect_error(400, "no_reset_password_redirect_url", xc.passwords.discovery.email.reset_start,
                  email_address=email)
+    # Security review finding 8: only the project's allowed URLs (see conftest.py).
+    expect_error(400, "invalid_reset_password_redirect_url", xc.passwords.discovery.email.reset_start,
+                 email_address=email, reset_password_redirect_url="https://attacker.example/steal")
+    expect_error(400, "invalid_discovery_redirect_url", xc.passwords.discovery.email.reset_start,
+                 email_address=email, reset_password_redirect_url=REDIRECT,
+                 discovery_redirect_url="https://attacker.example/discover")
     expect_error(400, "invalid_template_id", xc.passwords.discovery.email.reset_start,
                  email_address=email, reset_password_redirect_url=REDIRECT,
                  reset_password_template_id=f"tpl-{h.token()}")

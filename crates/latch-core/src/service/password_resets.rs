@@ -17,7 +17,8 @@ use crate::service::auth_flow::{self, Outcome, PrimaryAuth};
 use crate::service::authz::Actor;
 use crate::service::members::MemberView;
 use crate::service::passwords::{check_new_password, set_password, verify_current};
-use crate::service::{organizations, otps, sessions, Ctx};
+use crate::service::{organizations, otps, redirects, sessions, Ctx};
+use crate::settings::RedirectType;
 use crate::validate;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -59,7 +60,16 @@ pub async fn reset_start(
     let email = validate::normalize_email(&input.email_address)?;
     let minutes = expiry_minutes(input.reset_password_expiration_minutes)?;
     let locale = templates::locale(input.locale.as_deref())?;
-    let redirect = redirect_or_default(ctx, input.reset_password_redirect_url)?;
+    let redirect = reset_redirect(ctx, project_id, input.reset_password_redirect_url.as_deref()).await?;
+    // Not used by Latch's reset email (it has no magic-link button), but never accepted unchecked.
+    redirects::resolve(
+        ctx,
+        project_id,
+        RedirectType::Login,
+        input.login_redirect_url.as_deref(),
+        false,
+    )
+    .await?;
     let template = input.reset_password_template_id.filter(|t| !t.is_empty());
     if let Some(t) = &template {
         // Checked before anything is stored or sent.
@@ -158,18 +168,10 @@ async fn send_reset(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, how: Rese
     Ok(())
 }
 
-fn redirect_or_default(ctx: &Ctx, given: Option<String>) -> CoreResult<String> {
-    let redirect = given
-        .filter(|u| !u.is_empty())
-        .or_else(|| ctx.settings.redirects.reset_password.clone())
-        .ok_or_else(|| {
-            CoreError::invalid(
-                "no_reset_password_redirect_url",
-                "Pass reset_password_redirect_url or configure default_reset_password_redirect_url.",
-            )
-        })?;
-    validate::http_url("reset_password_redirect_url", &redirect)?;
-    Ok(redirect)
+/// The reset link's target: an allowed `reset_password_redirect_url`, else the project's default.
+async fn reset_redirect(ctx: &Ctx, project_id: &str, given: Option<&str>) -> CoreResult<String> {
+    let url = redirects::resolve(ctx, project_id, RedirectType::ResetPassword, given, true).await?;
+    Ok(url.expect("a required redirect URL resolves or fails"))
 }
 
 fn expiry_minutes(given: Option<i64>) -> CoreResult<i64> {
@@ -205,7 +207,16 @@ pub async fn discovery_reset_start(
     let email = validate::normalize_email(&input.email_address)?;
     let minutes = expiry_minutes(input.reset_password_expiration_minutes)?;
     let locale = templates::locale(input.locale.as_deref())?;
-    let redirect = redirect_or_default(ctx, input.reset_password_redirect_url)?;
+    let redirect = reset_redirect(ctx, project_id, input.reset_password_redirect_url.as_deref()).await?;
+    // Not used by Latch's reset email (it has no discovery magic link), but never accepted unchecked.
+    redirects::resolve(
+        ctx,
+        project_id,
+        RedirectType::Discovery,
+        input.discovery_redirect_url.as_deref(),
+        false,
+    )
+    .await?;
     let template = input.reset_password_template_id.filter(|t| !t.is_empty());
     if let Some(t) = &template {
         // Checked before anything is stored or sent.
