@@ -668,12 +668,7 @@ pub async fn search(
     limit: Option<i64>,
     actor: Option<&Actor>,
 ) -> CoreResult<MemberSearch> {
-    if organization_ids.is_empty() {
-        return Err(CoreError::argument(
-            "organization_ids",
-            "at least one organization id is required",
-        ));
-    }
+    crate::model::search::check_search_organization_ids(organization_ids)?; // finding 14 (h-tenant)
     let query = parse_member_query(query)?;
     let page = Page::parse(cursor, limit)?;
     let mut orgs: Vec<OrgRecord> = Vec::with_capacity(organization_ids.len());
