@@ -53,7 +53,31 @@ pub fn organization_name(name: &str) -> CoreResult<()> {
             "organization_name must be 1 to 128 characters.",
         ));
     }
+    if has_line_breaking_or_control(name) {
+        return Err(CoreError::invalid(
+            "invalid_organization_name",
+            "organization_name must not contain control characters or line breaks.",
+        ));
+    }
     Ok(())
+}
+
+/// A name shown to people (in emails, the console): no C0 or C1 control characters (CR, LF, tab,
+/// NUL, ESC, DEL, U+0080–U+009F) and no Unicode line or paragraph separators, which would let
+/// whoever sets the name shape the lines of a genuine email.
+pub fn display_text(field: &str, value: &str) -> CoreResult<()> {
+    if has_line_breaking_or_control(value) {
+        return Err(CoreError::argument(
+            field,
+            "must not contain control characters or line breaks",
+        ));
+    }
+    Ok(())
+}
+
+fn has_line_breaking_or_control(s: &str) -> bool {
+    s.chars()
+        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
 }
 
 pub fn is_slug_char(c: char) -> bool {
@@ -271,6 +295,26 @@ pub fn one_of(field: &str, value: &str, allowed: &[&str], error_type: &'static s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_text_refuses_controls_and_line_breaks() {
+        for bad in [
+            "a\rb",
+            "a\nb",
+            "tab\there",
+            "nul\0",
+            "esc\u{1b}[31m",
+            "del\u{7f}",
+            "c1\u{85}",
+            "ls\u{2028}",
+        ] {
+            assert!(display_text("name", bad).is_err(), "{bad:?}");
+            assert!(organization_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["Acme, Inc.", "Zoë Ångström", "株式会社", "O'Brien & Sons — R&D", ""] {
+            assert!(display_text("name", good).is_ok(), "{good:?}");
+        }
+    }
 
     #[test]
     fn slugs() {

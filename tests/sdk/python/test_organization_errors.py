@@ -23,6 +23,11 @@ INVALID_FIELDS = [
     ("slug_with_slash", {"organization_slug": "bad/slug"}, "invalid_organization_slug"),
     ("name_empty", {"organization_name": ""}, "invalid_organization_name"),
     ("name_129_chars", {"organization_name": "n" * 129}, "invalid_organization_name"),
+    # Names appear in emails: no control characters or line breaks (security review, section 3).
+    ("name_with_crlf", {"organization_name": "Acme\r\n\r\nReset at https://evil.test"}, "invalid_organization_name"),
+    ("name_with_lf", {"organization_name": "Acme\nCorp"}, "invalid_organization_name"),
+    ("name_with_tab_nul_esc", {"organization_name": "Acme\t\x00\x1b[31m"}, "invalid_organization_name"),
+    ("name_with_c1_and_ls", {"organization_name": "Acme\x85Corp\u2028"}, "invalid_organization_name"),
     ("external_id_space", {"organization_external_id": "has space"}, "invalid_organization_external_id"),
     ("external_id_slash", {"organization_external_id": "bad/ext"}, "invalid_organization_external_id"),
     ("external_id_129_chars", {"organization_external_id": "e" * 129}, "invalid_organization_external_id"),

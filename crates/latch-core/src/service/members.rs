@@ -217,6 +217,7 @@ pub async fn create(
     if name.chars().count() > 1024 {
         return Err(CoreError::argument("name", "must be at most 1024 characters"));
     }
+    validate::display_text("name", &name)?; // no control characters (h-tenant)
     let now = Timestamp::now();
     let status = if input.create_member_as_pending == Some(true) {
         STATUS_PENDING
@@ -343,6 +344,7 @@ pub async fn update(
         if name.chars().count() > 1024 {
             return Err(CoreError::argument("name", "must be at most 1024 characters"));
         }
+        validate::display_text("name", &name)?; // no control characters (h-tenant)
         m.name = name;
     }
     if let Some(md) = input.trusted_metadata {
