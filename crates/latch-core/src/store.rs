@@ -82,6 +82,8 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_org(&self, project_id: &str, organization_id: &str) -> StoreResult<()>;
     /// By id, slug or external id.
     async fn find_org(&self, project_id: &str, locator: &str) -> StoreResult<Option<OrgRecord>>;
+    /// Every organization whose id, slug or external id is `locator` (oldest first).
+    async fn orgs_by_locator(&self, project_id: &str, locator: &str) -> StoreResult<Vec<OrgRecord>>;
     async fn org_by_slug(&self, project_id: &str, slug: &str) -> StoreResult<Option<OrgRecord>>;
     async fn org_by_external_id(&self, project_id: &str, external_id: &str) -> StoreResult<Option<OrgRecord>>;
     async fn orgs_by_ids(&self, project_id: &str, ids: &[String]) -> StoreResult<Vec<OrgRecord>>;

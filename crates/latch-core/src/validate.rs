@@ -53,7 +53,31 @@ pub fn organization_name(name: &str) -> CoreResult<()> {
             "organization_name must be 1 to 128 characters.",
         ));
     }
+    if has_line_breaking_or_control(name) {
+        return Err(CoreError::invalid(
+            "invalid_organization_name",
+            "organization_name must not contain control characters or line breaks.",
+        ));
+    }
     Ok(())
+}
+
+/// A name shown to people (in emails, the console): no C0 or C1 control characters (CR, LF, tab,
+/// NUL, ESC, DEL, U+0080–U+009F) and no Unicode line or paragraph separators, which would let
+/// whoever sets the name shape the lines of a genuine email.
+pub fn display_text(field: &str, value: &str) -> CoreResult<()> {
+    if has_line_breaking_or_control(value) {
+        return Err(CoreError::argument(
+            field,
+            "must not contain control characters or line breaks",
+        ));
+    }
+    Ok(())
+}
+
+fn has_line_breaking_or_control(s: &str) -> bool {
+    s.chars()
+        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
 }
 
 pub fn is_slug_char(c: char) -> bool {
@@ -236,6 +260,26 @@ pub fn http_url(field: &str, url: &str) -> CoreResult<()> {
     Ok(())
 }
 
+/// A URL a link in an email may point to: an absolute http(s) URL with a host, no user name or
+/// password (`https://app.test@evil.test/` reads as app.test to a person and goes to evil.test)
+/// and no fragment (the token is appended to the query, and would land in the fragment).
+pub fn redirect_url(field: &str, url: &str) -> CoreResult<()> {
+    http_url(field, url)?;
+    let ok = reqwest::Url::parse(url).is_ok_and(|u| {
+        u.host_str().is_some_and(|h| !h.is_empty())
+            && u.username().is_empty()
+            && u.password().is_none()
+            && u.fragment().is_none()
+    });
+    if !ok {
+        return Err(CoreError::argument(
+            field,
+            "must be an absolute http(s) URL with a host, without credentials or a fragment",
+        ));
+    }
+    Ok(())
+}
+
 /// A value from a closed set, or the given error type naming the field.
 pub fn one_of(field: &str, value: &str, allowed: &[&str], error_type: &'static str) -> CoreResult<()> {
     if allowed.contains(&value) {
@@ -251,6 +295,26 @@ pub fn one_of(field: &str, value: &str, allowed: &[&str], error_type: &'static s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_text_refuses_controls_and_line_breaks() {
+        for bad in [
+            "a\rb",
+            "a\nb",
+            "tab\there",
+            "nul\0",
+            "esc\u{1b}[31m",
+            "del\u{7f}",
+            "c1\u{85}",
+            "ls\u{2028}",
+        ] {
+            assert!(display_text("name", bad).is_err(), "{bad:?}");
+            assert!(organization_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["Acme, Inc.", "Zoë Ångström", "株式会社", "O'Brien & Sons — R&D", ""] {
+            assert!(display_text("name", good).is_ok(), "{good:?}");
+        }
+    }
 
     #[test]
     fn slugs() {

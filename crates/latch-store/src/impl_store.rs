@@ -91,6 +91,35 @@ fn domain_stmts(o: &OrgRecord) -> Vec<(&'static str, Vec<Arg>)> {
     out
 }
 
+/// Statements that replace an organization's locators (id, slug, external id). The table's
+/// primary key makes them unique per project across all three kinds, inside the write's own
+/// transaction: a concurrent write that would shadow another organization fails there.
+fn locator_stmts(o: &OrgRecord) -> Vec<(&'static str, Vec<Arg>)> {
+    let mut out: Vec<(&'static str, Vec<Arg>)> = vec![(
+        "DELETE FROM organization_locators WHERE organization_id = $1",
+        args![&o.organization_id],
+    )];
+    let mut seen: Vec<&str> = Vec::new();
+    for l in [
+        Some(o.organization_id.as_str()),
+        Some(o.slug.as_str()),
+        o.external_id.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        // An organization may use one string for several of its own locators.
+        if !l.is_empty() && !seen.contains(&l) {
+            seen.push(l);
+            out.push((
+                "INSERT INTO organization_locators (project_id, locator, organization_id) VALUES ($1, $2, $3)",
+                args![&o.project_id, l, &o.organization_id],
+            ));
+        }
+    }
+    out
+}
+
 /// Statements that replace a member's recovery codes.
 fn recovery_stmts(member_id: &str, codes: &[RecoveryCodeRecord]) -> Vec<(&'static str, Vec<Arg>)> {
     let mut out: Vec<(&'static str, Vec<Arg>)> =
@@ -192,6 +221,7 @@ impl Store for SqlStore {
     async fn insert_org(&self, o: &OrgRecord) -> StoreResult<()> {
         let mut stmts = vec![(insert_org_sql(), org_args(o))];
         stmts.extend(domain_stmts(o));
+        stmts.extend(locator_stmts(o));
         self.tx(stmts).await
     }
 
@@ -201,6 +231,7 @@ impl Store for SqlStore {
              AND created_at = $9";
         let mut stmts = vec![(update, org_args(o))];
         stmts.extend(domain_stmts(o));
+        stmts.extend(locator_stmts(o));
         self.tx(stmts).await
     }
 
@@ -215,13 +246,29 @@ impl Store for SqlStore {
     }
 
     async fn find_org(&self, project_id: &str, locator: &str) -> StoreResult<Option<OrgRecord>> {
-        // Ids, slugs and external ids cannot collide in practice; the id wins if they ever do.
+        // organization_locators keeps ids, slugs and external ids from colliding; should rows from
+        // before it collide, the id wins, then the slug, then the external id, then the oldest.
         self.one_org(
             "WHERE o.project_id = $1 AND (o.organization_id = $2 OR o.slug = $2 OR o.external_id = $2) \
-             ORDER BY CASE WHEN o.organization_id = $2 THEN 0 WHEN o.slug = $2 THEN 1 ELSE 2 END LIMIT 1",
+             ORDER BY CASE WHEN o.organization_id = $2 THEN 0 WHEN o.slug = $2 THEN 1 ELSE 2 END, \
+             o.created_at, o.organization_id LIMIT 1",
             args![project_id, locator],
         )
         .await
+    }
+
+    async fn orgs_by_locator(&self, project_id: &str, locator: &str) -> StoreResult<Vec<OrgRecord>> {
+        self.all::<OrgRow>(
+            &select_org(
+                "WHERE o.project_id = $1 AND (o.organization_id = $2 OR o.slug = $2 OR o.external_id = $2) \
+                 ORDER BY o.created_at, o.organization_id",
+            ),
+            args![project_id, locator],
+        )
+        .await?
+        .into_iter()
+        .map(OrgRecord::try_from)
+        .collect()
     }
 
     async fn org_by_slug(&self, project_id: &str, slug: &str) -> StoreResult<Option<OrgRecord>> {

@@ -107,7 +107,10 @@ pub(crate) fn org_where(project_id: &str, q: &Query<OrgFilter>) -> Sql {
 
 /// WHERE clause (without the cursor) for members of the given organizations. Deleted members
 /// only appear when a `statuses` filter asks for them.
+/// The core bounds the query (`latch_core::model::search::MAX_*`), so the parameters bound here
+/// stay far below SQLite's 32,766 and the expression depth below its 1,000.
 pub(crate) fn member_where(project_id: &str, org_ids: &[String], q: &Query<MemberFilter>) -> Sql {
+    debug_assert!(org_ids.len() <= latch_core::model::search::MAX_SEARCH_ORGANIZATIONS);
     let mut sql = Sql::default();
     let p = sql.bind(project_id);
     let orgs = sql.list(org_ids);

@@ -177,6 +177,61 @@ async fn organizations_are_found_by_id_slug_and_external_id_within_their_project
 }
 
 #[tokio::test]
+async fn no_organization_can_take_another_ones_id_slug_or_external_id() {
+    on_each_engine(|s| async move {
+        s.insert_project(&project("pa")).await.unwrap();
+        s.insert_project(&project("pb")).await.unwrap();
+        let mut a = org("pa", "org-1", "acme", 1);
+        a.external_id = Some("ext-1".into());
+        s.insert_org(&a).await.unwrap();
+        let mut b = org("pa", "org-2", "beta", 2);
+        b.external_id = Some("beta".into()); // its own slug: allowed
+        s.insert_org(&b).await.unwrap();
+        // The store refuses, whatever the service checked before (two writes may race past it).
+        for taken in ["ext-1", "org-1", "acme"] {
+            let mut slug = b.clone();
+            slug.slug = taken.into();
+            assert!(
+                matches!(s.update_org(&slug).await, Err(StoreError::UniqueViolation)),
+                "slug {taken}"
+            );
+            let mut ext = b.clone();
+            ext.external_id = Some(taken.into());
+            assert!(
+                matches!(s.update_org(&ext).await, Err(StoreError::UniqueViolation)),
+                "ext {taken}"
+            );
+            let mut new = org("pa", "org-3", taken, 3);
+            assert!(
+                matches!(s.insert_org(&new).await, Err(StoreError::UniqueViolation)),
+                "new slug {taken}"
+            );
+            new.slug = "gamma".into();
+            new.external_id = Some(taken.into());
+            assert!(
+                matches!(s.insert_org(&new).await, Err(StoreError::UniqueViolation)),
+                "new ext {taken}"
+            );
+        }
+        assert_eq!(s.find_org("pa", "ext-1").await.unwrap().as_ref(), Some(&a));
+        assert_eq!(s.find_org("pa", "beta").await.unwrap().as_ref(), Some(&b));
+        // Another project may use the same strings; a freed locator can be taken.
+        let mut other = org("pb", "org-9", "ext-1", 1);
+        other.external_id = Some("acme".into());
+        s.insert_org(&other).await.unwrap();
+        a.external_id = None;
+        s.update_org(&a).await.unwrap();
+        b.slug = "ext-1".into();
+        s.update_org(&b).await.unwrap();
+        assert_eq!(s.find_org("pa", "ext-1").await.unwrap().as_ref(), Some(&b));
+        // Deleting an organization frees its locators.
+        s.delete_org("pa", "org-1").await.unwrap();
+        s.insert_org(&org("pa", "org-4", "acme", 4)).await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn organization_update_and_cascading_delete() {
     on_each_engine(|s| async move {
         s.insert_project(&project("pa")).await.unwrap();

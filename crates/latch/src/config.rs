@@ -105,6 +105,25 @@ pub struct Config {
     pub delivery_timeout_secs: u64,
     /// ISO 3166 alpha-2 countries SMS may be sent to.
     pub sms_allowed_countries: Vec<String>,
+    // --- Redirect URLs (security review finding 8) ---
+    /// `[[redirect_urls]]`: the URLs links in emails may point to, per project or for all.
+    pub redirect_urls: Vec<RedirectUrlConfig>,
+    /// URLs the bootstrap project allows for every redirect type (none of them a default).
+    pub bootstrap_redirect_urls: Vec<String>,
+}
+
+/// One `[[redirect_urls]]` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectUrlConfig {
+    /// The project it belongs to; absent: every project.
+    pub project_id: Option<String>,
+    pub url: String,
+    /// `login`, `signup`, `invite`, `reset_password`, `discovery` (absent: all of them).
+    pub types: Option<Vec<String>>,
+    /// The types for which it is the default (a subset of `types`).
+    #[serde(default)]
+    pub default_types: Vec<String>,
 }
 
 impl Default for Config {
@@ -170,6 +189,8 @@ impl Default for Config {
             sms_webhook_secret: None,
             delivery_timeout_secs: 10,
             sms_allowed_countries: vec!["US".into(), "CA".into()],
+            redirect_urls: vec![],
+            bootstrap_redirect_urls: vec![],
         }
     }
 }
@@ -340,6 +361,13 @@ impl Config {
                 .filter(|s| !s.is_empty())
                 .collect();
         }
+        if let Some(v) = get("LATCH_BOOTSTRAP_REDIRECT_URLS") {
+            self.bootstrap_redirect_urls = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
         if let Some(v) = get("LATCH_TEMPLATES_DIR") {
             self.templates_dir = Some(PathBuf::from(v));
         }
@@ -487,13 +515,95 @@ impl Config {
                 forwarded_client_sends: self.forwarded_client_max_sends,
                 peer_sends: self.peer_max_sends,
             },
-            redirects: latch_core::settings::Redirects {
-                login: self.default_login_redirect_url.clone(),
-                reset_password: self.default_reset_password_redirect_url.clone(),
-            },
+            redirects: self.redirects()?,
             cross_org_passwords: self.cross_org_passwords,
             sms_allowed_countries: self.sms_allowed_countries.clone(),
         })
+    }
+
+    /// The redirect allow-list: `[[redirect_urls]]`, the bootstrap project's URLs, and the two
+    /// `default_*_redirect_url` settings (allowed defaults of their type for every project).
+    fn redirects(&self) -> Result<latch_core::settings::Redirects, ConfigError> {
+        use latch_core::settings::{RedirectType, RedirectUrl};
+        let bad = |msg: String| ConfigError::Invalid(msg);
+        let kinds = |what: &str, url: &str, names: &[String]| {
+            names
+                .iter()
+                .map(|n| {
+                    RedirectType::parse(n).ok_or_else(|| bad(format!("redirect_urls {url}: unknown {what} '{n}'")))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let mut urls = Vec::new();
+        for e in &self.redirect_urls {
+            let types = match &e.types {
+                Some(t) => kinds("type", &e.url, t)?,
+                None => RedirectType::ALL.to_vec(),
+            };
+            let default_types = kinds("default type", &e.url, &e.default_types)?;
+            if let Some(t) = default_types.iter().find(|t| !types.contains(t)) {
+                return Err(bad(format!(
+                    "redirect_urls {}: default type '{}' is not one of its types",
+                    e.url,
+                    t.as_str()
+                )));
+            }
+            urls.push(RedirectUrl {
+                project_id: e.project_id.clone(),
+                url: e.url.clone(),
+                types,
+                default_types,
+            });
+        }
+        if !self.bootstrap_redirect_urls.is_empty() {
+            let Some(project) = &self.bootstrap_project_id else {
+                return Err(bad("bootstrap_redirect_urls needs bootstrap_project_id".into()));
+            };
+            for url in &self.bootstrap_redirect_urls {
+                urls.push(RedirectUrl {
+                    project_id: Some(project.clone()),
+                    url: url.clone(),
+                    types: RedirectType::ALL.to_vec(),
+                    default_types: vec![],
+                });
+            }
+        }
+        let legacy = [
+            (&self.default_login_redirect_url, RedirectType::Login),
+            (&self.default_reset_password_redirect_url, RedirectType::ResetPassword),
+        ];
+        for (url, kind) in legacy {
+            if let Some(url) = url {
+                urls.push(RedirectUrl {
+                    project_id: None,
+                    url: url.clone(),
+                    types: vec![kind],
+                    default_types: vec![kind],
+                });
+            }
+        }
+        for (i, u) in urls.iter().enumerate() {
+            latch_core::validate::redirect_url("redirect_urls", &u.url).map_err(|_| {
+                bad(format!(
+                    "redirect URL {}: must be an absolute http(s) URL with a host, without credentials or a fragment",
+                    u.url
+                ))
+            })?;
+            for t in &u.default_types {
+                // One default per type and scope: otherwise which one applies would be arbitrary.
+                if urls[..i]
+                    .iter()
+                    .any(|o| o.project_id == u.project_id && o.default_types.contains(t))
+                {
+                    return Err(bad(format!(
+                        "redirect URL {}: a second default for type '{}' in the same project scope",
+                        u.url,
+                        t.as_str()
+                    )));
+                }
+            }
+        }
+        Ok(latch_core::settings::Redirects { urls })
     }
 
     /// The corpus file to use: the configured one, else the default location when it exists.
@@ -751,6 +861,7 @@ impl Config {
             "LATCH_SMS_ALLOWED_COUNTRIES",
             "LATCH_FORWARDED_CLIENT_MAX_SENDS",
             "LATCH_PEER_MAX_SENDS",
+            "LATCH_BOOTSTRAP_REDIRECT_URLS",
         ];
         vars.filter(|v| v.starts_with("LATCH_") && !KNOWN.contains(&v.as_str()) && !OTHER_VARS.contains(&v.as_str()))
             .collect()
@@ -817,6 +928,68 @@ mod tests {
             ("LATCH_SMS_WEBHOOK_URL", "https://hooks.acme.test/sms"),
             ("LATCH_SMS_WEBHOOK_SECRET", "0123456789abcdef0123456789abcdef"),
         ]));
+    }
+
+    #[test]
+    fn redirect_urls_from_file_env_and_legacy_defaults() {
+        use latch_core::settings::RedirectType::{Discovery, Login, ResetPassword};
+        let dir = std::env::temp_dir().join(format!("latch-cfg3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("latch.toml");
+        std::fs::write(
+            &file,
+            "[[redirect_urls]]\nproject_id = \"project-test-a\"\nurl = \"https://a.test/reset\"\n\
+             types = [\"reset_password\", \"LOGIN\"]\ndefault_types = [\"reset_password\"]\n",
+        )
+        .unwrap();
+        let cfg = Config::load(
+            Some(&file),
+            &env(&[
+                ("LATCH_BOOTSTRAP_PROJECT_ID", "project-test-b"),
+                ("LATCH_BOOTSTRAP_SECRET", "0123456789abcdef0123"),
+                ("LATCH_BOOTSTRAP_REDIRECT_URLS", "https://b.test/r, http://localhost/cb"),
+                ("LATCH_DEFAULT_RESET_PASSWORD_REDIRECT_URL", "https://all.test/reset"),
+            ]),
+        )
+        .unwrap();
+        let r = cfg.settings().unwrap().redirects;
+        assert_eq!(
+            r.default_for("project-test-a", ResetPassword),
+            Some("https://a.test/reset")
+        );
+        assert_eq!(
+            r.default_for("project-test-b", ResetPassword),
+            Some("https://all.test/reset")
+        );
+        assert_eq!(r.default_for("project-test-b", Login), None);
+        assert!(r.allows("project-test-a", Login, "https://a.test/reset"));
+        assert!(!r.allows("project-test-a", Discovery, "https://a.test/reset"));
+        assert!(r.allows("project-test-b", Discovery, "http://localhost:5173/cb"));
+        assert!(!r.allows("project-test-a", Discovery, "http://localhost:5173/cb"));
+        assert!(r.allows("project-test-z", ResetPassword, "https://all.test/reset"));
+
+        let refused = |toml: &str| {
+            std::fs::write(&file, toml).unwrap();
+            Config::load(Some(&file), &env(&[])).and_then(|c| c.settings().map(|_| ()))
+        };
+        assert!(refused("[[redirect_urls]]\nurl = \"https://a.test/\"\ntypes = [\"bogus\"]\n").is_err());
+        assert!(refused("[[redirect_urls]]\nurl = \"javascript:alert(1)\"\n").is_err());
+        assert!(refused("[[redirect_urls]]\nurl = \"https://a.test/#x\"\n").is_err());
+        assert!(refused(
+            "[[redirect_urls]]\nurl = \"https://a.test/\"\ntypes = [\"login\"]\ndefault_types = [\"discovery\"]\n"
+        )
+        .is_err());
+        assert!(refused(
+            "[[redirect_urls]]\nurl = \"https://a.test/\"\ndefault_types = [\"login\"]\n\
+             [[redirect_urls]]\nurl = \"https://b.test/\"\ndefault_types = [\"login\"]\n"
+        )
+        .is_err());
+        // URLs for a bootstrap project that is not configured.
+        assert!(
+            Config::load(None, &env(&[("LATCH_BOOTSTRAP_REDIRECT_URLS", "https://a.test/")]))
+                .and_then(|c| c.settings().map(|_| ()))
+                .is_err()
+        );
     }
 
     #[test]

@@ -37,6 +37,7 @@ impl Server {
             max_body_bytes: 64 * 1024,
             argon2_memory_kib: 8,
             argon2_iterations: 1,
+            bootstrap_redirect_urls: vec!["https://app.test/r".into()],
             ..Config::default()
         };
         let mut config = config;

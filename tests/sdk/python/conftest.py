@@ -40,6 +40,10 @@ CLI_TIMEOUT_S = 30.0
 
 _log_offset_key = pytest.StashKey[int]()
 
+# Allowed for every redirect type in each test server's bootstrap project (matched by scheme, host,
+# port and path; the query string may differ). Servers from `latch_server_factory` may override it.
+BOOTSTRAP_REDIRECT_URLS = ("https://app.example.com/reset-password", "https://app.example.com/reset")
+
 
 def latch_bin() -> Path:
     return Path(os.environ.get("LATCH_BIN") or DEFAULT_BIN).resolve()
@@ -150,6 +154,8 @@ def _start_process(srv: LatchServer) -> None:
             "LATCH_ARGON2_ITERATIONS": "1",
             # Custom roles and resources next to Stytch's defaults (RBAC tests rely on them).
             "LATCH_RBAC_POLICY_FILE": str(Path(__file__).with_name("rbac_policy.json")),
+            # The redirect URLs the tests' reset links point to (any other URL is refused).
+            "LATCH_BOOTSTRAP_REDIRECT_URLS": ",".join(BOOTSTRAP_REDIRECT_URLS),
         }
     )
     env.update(srv.extra_env)

@@ -149,3 +149,23 @@ def test_update_deleted_member_is_refused(client):
     h.check_error_envelope(ei.value.details)
     d = ok(client.organizations.members.dangerously_get(member_id=m.member_id, include_deleted=True)).member
     assert d.name == m.name and d.status == "deleted"
+
+
+# ---- display strings: names go into emails, so no control characters or line breaks ----
+
+
+@pytest.mark.parametrize("name", ["Alice\r\nBcc: x@evil.test", "Alice\nSmith", "tab\there", "nul\x00", "c1\x85", "ls\u2028"])
+def test_member_name_with_control_characters_is_refused(client, name):
+    org = h.create_org(client)
+    email = f"ctl-{h.token()}@{h.unique_domain('ctl')}"
+    d = expect_error(400, "invalid_argument", client.organizations.members.create, organization_id=org.organization_id,
+                     email_address=email, name=name)
+    assert d.error_message.startswith("name:"), d.error_message
+    expect_error(404, "member_not_found", client.organizations.members.get, organization_id=org.organization_id,
+                 email_address=email)
+    m = h.create_member(client, org.organization_id, name="Alice Smith")
+    d = expect_error(400, "invalid_argument", client.organizations.members.update, organization_id=org.organization_id,
+                     member_id=m.member_id, name=name)
+    assert d.error_message.startswith("name:"), d.error_message
+    got = ok(client.organizations.members.get(organization_id=org.organization_id, member_id=m.member_id)).member
+    assert got.name == "Alice Smith"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from stytch.core.response_base import StytchError
 
 import latch_helpers as h
 from latch_helpers import expect_error, ok
@@ -20,6 +23,11 @@ INVALID_FIELDS = [
     ("slug_with_slash", {"organization_slug": "bad/slug"}, "invalid_organization_slug"),
     ("name_empty", {"organization_name": ""}, "invalid_organization_name"),
     ("name_129_chars", {"organization_name": "n" * 129}, "invalid_organization_name"),
+    # Names appear in emails: no control characters or line breaks (security review, section 3).
+    ("name_with_crlf", {"organization_name": "Acme\r\n\r\nReset at https://evil.test"}, "invalid_organization_name"),
+    ("name_with_lf", {"organization_name": "Acme\nCorp"}, "invalid_organization_name"),
+    ("name_with_tab_nul_esc", {"organization_name": "Acme\t\x00\x1b[31m"}, "invalid_organization_name"),
+    ("name_with_c1_and_ls", {"organization_name": "Acme\x85Corp\u2028"}, "invalid_organization_name"),
     ("external_id_space", {"organization_external_id": "has space"}, "invalid_organization_external_id"),
     ("external_id_slash", {"organization_external_id": "bad/ext"}, "invalid_organization_external_id"),
     ("external_id_129_chars", {"organization_external_id": "e" * 129}, "invalid_organization_external_id"),
@@ -142,3 +150,83 @@ def test_org_search_validation(client):
     assert d.error_type, d
     d = h.expect_error_status(400, client.organizations.search, limit=1001)
     assert d.error_type, d
+
+
+# ---------------------------------------------------------------- locators cannot shadow each other
+
+
+def _run_together(calls):
+    """Starts every call at once (a barrier) and returns each result or StytchError."""
+    gate = threading.Barrier(len(calls))
+
+    def run(call):
+        gate.wait()
+        try:
+            return call()
+        except StytchError as e:
+            return e
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def _locates(client, locator: str) -> str:
+    return ok(client.organizations.get(organization_id=locator)).organization.organization_id
+
+
+def test_slug_and_external_id_cannot_shadow_another_organizations_locators(client):
+    """Security review finding 7: ids, slugs and external ids all address an organization, so none
+    may equal a locator of another organization; a refused write changes nothing."""
+    ext = f"crm-tenant-{h.token()}"
+    a = h.create_org(client, organization_external_id=ext)
+    b = h.create_org(client)
+    upd = client.organizations.update
+
+    # A slug may not be another organization's external id, id or slug.
+    for taken in (ext, a.organization_id, a.organization_slug):
+        expect_error(400, "organization_slug_already_used", upd, organization_id=b.organization_id,
+                     organization_slug=taken)
+        expect_error(400, "organization_slug_already_used", client.organizations.create,
+                     organization_name=f"Org {h.token()}", organization_slug=taken)
+    # An external id may not be another organization's slug, id or external id.
+    for taken in (a.organization_slug, a.organization_id, ext):
+        expect_error(400, "organization_external_id_already_used", upd, organization_id=b.organization_id,
+                     organization_external_id=taken)
+        expect_error(400, "organization_external_id_already_used", client.organizations.create,
+                     organization_name=f"Org {h.token()}", organization_external_id=taken)
+
+    # Nothing changed: every locator of A still finds A, B kept its own.
+    for locator in (ext, a.organization_id, a.organization_slug):
+        assert _locates(client, locator) == a.organization_id
+    got = ok(client.organizations.get(organization_id=b.organization_id)).organization
+    assert (got.organization_slug, got.organization_external_id) == (b.organization_slug, b.organization_external_id)
+
+    # One organization may reuse its own locator, and a freed locator can be taken.
+    own = ok(upd(organization_id=b.organization_id, organization_external_id=b.organization_slug)).organization
+    assert own.organization_external_id == b.organization_slug
+    ok(client.organizations.delete_external_id(organization_id=a.organization_id))
+    ok(upd(organization_id=b.organization_id, organization_slug=ext))
+    assert _locates(client, ext) == b.organization_id
+
+
+def test_concurrent_slug_and_external_id_writes_cannot_both_take_a_locator(server, client):
+    """The check before the write is backed by the store: of two organizations racing to take the
+    same string, one as its slug and one as its external id, at most one wins."""
+    clients = [h.make_client(server.url, server.project.project_id, server.project.secret) for _ in range(2)]
+    for _round in range(5):
+        x = f"contested-{h.token()}"
+        b, c = h.create_org(client), h.create_org(client)
+        calls = [
+            lambda: clients[0].organizations.update(organization_id=b.organization_id, organization_slug=x),
+            lambda: clients[1].organizations.update(organization_id=c.organization_id, organization_external_id=x),
+        ]
+        results = _run_together(calls)
+        won = [r for r in results if not isinstance(r, Exception)]
+        assert len(won) == 1, f"{len(won)} of the two writes took {x!r}: {results}"
+        for r in results:
+            if isinstance(r, Exception):
+                assert r.details.status_code == 400, r
+                assert r.details.error_type in ("organization_slug_already_used",
+                                                "organization_external_id_already_used"), r
+        holder = b if won[0].organization.organization_slug == x else c
+        assert _locates(client, x) == holder.organization_id

@@ -8,7 +8,7 @@ from typing import Dict
 import pytest
 
 import latch_helpers as h
-from latch_helpers import ok
+from latch_helpers import expect_error, ok
 from stytch.b2b.models.organizations import SearchQuery
 
 
@@ -180,3 +180,55 @@ def test_fuzzy_filter_with_exactly_three_characters(client):
     org = h.create_org(client, organization_name=f"Qzx{t}")
     r = ok(client.organizations.search(query=h.query(h.op("organization_name_fuzzy", "QZX"), h.op("organization_name_fuzzy", t))))
     assert [o.organization_id for o in r.organizations] == [org.organization_id]
+
+
+# ---------------------------------------------------------------- query size bounds (finding 14)
+
+MAX_OPERANDS, MAX_VALUES, MAX_TOTAL, MAX_ORGS = 100, 1_000, 10_000, 1_000
+
+
+def _ids(n: int):
+    return [f"o{i}" for i in range(n)]  # short, so 40,000 of them stay under the 1 MiB body limit
+
+
+def test_search_query_size_is_bounded(client):
+    """Security review finding 14: 40,000 organization_ids or 5,000 fuzzy operands were 500s
+    (SQLite's variable and expression limits) after seconds of work; now a 400 naming the field."""
+    org = h.create_org(client)
+    search = client.organizations.search
+    d = expect_error(400, "invalid_argument", search, query=h.query(h.op("organization_ids", _ids(40_000))))
+    assert d.error_message.startswith("query.operands"), d.error_message
+    fuzzy = [h.op("organization_name_fuzzy", f"zz{i:04d}") for i in range(5_000)]
+    d = expect_error(400, "invalid_argument", search, query=h.query(*fuzzy, operator="OR"))
+    assert "query.operands" in d.error_message, d.error_message
+    expect_error(400, "invalid_argument", search,
+                 query=h.query(*[h.op("organization_slug_fuzzy", "abc")] * (MAX_OPERANDS + 1), operator="OR"))
+    expect_error(400, "invalid_argument", search,
+                 query=h.query(h.op("organization_ids", _ids(MAX_VALUES + 1))))
+    many = [h.op("organization_slugs", [f"s-{i}-{j}" for j in range(MAX_VALUES)]) for i in range(MAX_TOTAL // MAX_VALUES + 1)]
+    d = expect_error(400, "invalid_argument", search, query=h.query(*many, operator="OR"))
+    assert "query.operands" in d.error_message, d.error_message
+
+    # At the bounds the search runs.
+    r = ok(search(query=h.query(h.op("organization_ids", _ids(MAX_VALUES - 1) + [org.organization_id]))))
+    assert [o.organization_id for o in r.organizations] == [org.organization_id]
+    ops = [h.op("organization_name_fuzzy", f"zz{i:04d}") for i in range(MAX_OPERANDS - 1)]
+    ops.append(h.op("organization_slugs", [org.organization_slug]))
+    r = ok(search(query=h.query(*ops, operator="OR")))
+    assert [o.organization_id for o in r.organizations] == [org.organization_id]
+
+
+def test_member_search_bounds_organizations_and_operands(client):
+    org = h.create_org(client)
+    m = h.create_member(client, org.organization_id)
+    search = client.organizations.members.search
+    d = expect_error(400, "invalid_argument", search, organization_ids=[org.organization_id] * (MAX_ORGS + 1))
+    assert "organization_ids" in d.error_message, d.error_message
+    fuzzy = [h.op("member_email_fuzzy", f"zz{i:04d}") for i in range(5_000)]
+    expect_error(400, "invalid_argument", search, organization_ids=[org.organization_id],
+                 query=h.query(*fuzzy, operator="OR"))
+    expect_error(400, "invalid_argument", search, organization_ids=[org.organization_id],
+                 query=h.query(h.op("member_ids", [f"member-test-{i}" for i in range(40_000)])))
+    r = ok(search(organization_ids=[org.organization_id] * MAX_ORGS,
+                  query=h.query(h.op("member_ids", [f"member-test-{i}" for i in range(MAX_VALUES - 1)] + [m.member_id]))))
+    assert [x.member_id for x in r.members] == [m.member_id]

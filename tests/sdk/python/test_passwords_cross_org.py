@@ -264,11 +264,33 @@ def test_discovery_reset_start_refusals(xc, xsrv):
                  email_address=ghost, reset_password_redirect_url=REDIRECT)
     expect_error(400, "no_reset_password_redirect_url", xc.passwords.discovery.email.reset_start,
                  email_address=email)
+    # Security review finding 8: only the project's allowed URLs (see conftest.py).
+    expect_error(400, "invalid_reset_password_redirect_url", xc.passwords.discovery.email.reset_start,
+                 email_address=email, reset_password_redirect_url="https://attacker.example/steal")
+    expect_error(400, "invalid_discovery_redirect_url", xc.passwords.discovery.email.reset_start,
+                 email_address=email, reset_password_redirect_url=REDIRECT,
+                 discovery_redirect_url="https://attacker.example/discover")
     expect_error(400, "invalid_template_id", xc.passwords.discovery.email.reset_start,
                  email_address=email, reset_password_redirect_url=REDIRECT,
                  reset_password_template_id=f"tpl-{h.token()}")
     assert _outbox(xsrv, ghost) == []
     assert _outbox(xsrv, email) == [], "a refused reset_start sends nothing"
+
+
+def test_discovery_reset_start_is_capped_per_recipient(xc, xsrv):
+    """Security review finding 9: at most 10 codes or links per recipient per 10 minutes, shared
+    with the organization-scoped reset; the refused request sends nothing."""
+    email = _mail()
+    [(org, _m)] = _memberships(xc, email, 1)
+    for _ in range(5):
+        _discovery_link(xc, xsrv, email)
+    for _ in range(5):
+        _org_link(xc, xsrv, org.organization_id, email)
+    expect_error(429, "too_many_requests", xc.passwords.discovery.email.reset_start,
+                 email_address=email, reset_password_redirect_url=REDIRECT)
+    expect_error(429, "too_many_requests", xc.passwords.email.reset_start, organization_id=org.organization_id,
+                 email_address=email, reset_password_redirect_url=REDIRECT)
+    assert len(_outbox(xsrv, email)) == 10, "refused resets send nothing"
 
 
 def test_discovery_reset_start_ignores_deleted_memberships(xc, xsrv):
@@ -340,6 +362,28 @@ def test_discovery_reset_token_is_single_use(xc, xsrv):
     # The second attempt changed nothing.
     _login(xc, org.organization_id, email, P2)
     _refused(xc, org.organization_id, email, P3)
+
+
+def test_discovery_reset_refuses_a_link_sent_to_a_previous_address(xc, xsrv):
+    """Security review finding 3: a link mailed to the member's old address must not reset the
+    password of the address they have now (and of that address's other memberships)."""
+    old, new = _mail("old"), _mail("new")
+    [(a, ma)] = _memberships(xc, old, 1)
+    [(b, mb)] = _memberships(xc, new, 1)
+    _migrate(xc, b.organization_id, new)
+    tok = _discovery_link(xc, xsrv, old)  # mailed while the member still had `old`
+    ok(xc.organizations.members.update(organization_id=a.organization_id, member_id=ma.member_id,
+                                       email_address=new))
+
+    expect_error(404, "unable_to_auth_password_reset_token", xc.passwords.discovery.email.reset,
+                 password_reset_token=tok, password=P2)
+    # Nothing changed: `new` keeps its password in every organization.
+    _login(xc, b.organization_id, new, P1)
+    _refused(xc, b.organization_id, new, P2)
+    _refused(xc, a.organization_id, new, P2)
+    # The organization-scoped redemption refuses it the same way.
+    expect_error(404, "unable_to_auth_password_reset_token", xc.passwords.email.reset,
+                 password_reset_token=tok, password=P2)
 
 
 def test_discovery_reset_with_pkce(xc, xsrv):

@@ -33,6 +33,7 @@ LEAKED = ("password", "iloveyou")
 REDIRECT = "https://app.example.com/reset-password"
 LINK_PARAMS = "stytch_token_type=multi_tenant_passwords&token="
 DEFAULT_REDIRECT = "https://app.test/reset"
+SENDS_PER_RECIPIENT = 10  # codes and links per recipient per 10 minutes
 JSON_HEADERS = {"Content-Type": "application/json"}
 MAX_FAILURES = 3
 DENIED = (403, "session_authorization_error")
@@ -99,6 +100,14 @@ def _outbox(srv, recipient: str) -> List[Dict[str, Any]]:
     msgs = r.json()["messages"]
     assert all(m["recipient"] == recipient for m in msgs), msgs
     return msgs
+
+
+def _outbox_of(srv, project, recipient: str) -> List[Dict[str, Any]]:
+    with h.TimeoutSession() as s:
+        r = s.get(srv.api("/latch/v1/outbox"), params={"recipient": recipient, "limit": 100},
+                  auth=(project.project_id, project.secret))
+    assert r.status_code == 200, r.text
+    return r.json()["messages"]
 
 
 def _link(redirect: str, tok: str) -> str:
@@ -293,6 +302,23 @@ def test_reset_start_refusals_send_nothing(server, client):
     assert _password_works(client, org.organization_id, email, OLD)
 
 
+def test_reset_emails_are_capped_per_recipient(server, client):
+    """Security review finding 9: the per-recipient cap of one-time codes (10 per 10 minutes)
+    holds for reset links too; the refused request stores and sends nothing."""
+    org = h.create_org(client)
+    m = _with_password(client, org.organization_id)
+    for _ in range(SENDS_PER_RECIPIENT):
+        _start(client, server, org.organization_id, m.email_address)
+    expect_error(429, "too_many_requests", client.passwords.email.reset_start, organization_id=org.organization_id,
+                 email_address=m.email_address, reset_password_redirect_url=REDIRECT)
+    msgs = _outbox(server, m.email_address)
+    assert len(msgs) == SENDS_PER_RECIPIENT, "the refused reset_start sent nothing"
+    # The last link sent still works; another member of the organization is not affected.
+    ok(client.passwords.email.reset(password_reset_token=msgs[0]["token"], password=NEW))
+    other = _with_password(client, org.organization_id)
+    _start(client, server, org.organization_id, other.email_address)
+
+
 def test_default_redirect_from_server_setting(default_redirect_server):
     srv = default_redirect_server
     c = _client(srv)
@@ -305,6 +331,96 @@ def test_default_redirect_from_server_setting(default_redirect_server):
     assert msg2["url"].startswith(REDIRECT + "?"), msg2["url"]
     ok(c.passwords.email.reset(password_reset_token=msg2["token"], password=NEW))
     assert _password_works(c, org.organization_id, m.email_address, NEW)
+
+
+# ---------------------------------------------------------------- redirect URL allow-list
+
+# Each is refused against an allow-list holding REDIRECT (and https://app.example.com/reset).
+NOT_ALLOWED = [
+    "https://attacker.example/steal?x=1",
+    "https://app.example.com.evil.test/reset-password",  # look-alike host
+    "https://app.example.com/reset-password/evil",  # another path
+    "https://app.example.com/",
+    "http://app.example.com/reset-password",  # another scheme
+    "https://app.example.com:8443/reset-password",  # another port
+    "http://localhost:3000/reset-password",  # loopback is allowed only in the development project
+]
+
+
+def test_reset_start_refuses_redirect_urls_not_on_the_allow_list(server, client):
+    """Security review finding 8: the link carries a one-time token to whoever serves the URL, so
+    only the project's allowed URLs are accepted; a refusal stores and sends nothing."""
+    org = h.create_org(client)
+    m = _with_password(client, org.organization_id)
+    _resp, first = _start(client, server, org.organization_id, m.email_address)
+    start = client.passwords.email.reset_start
+    base = dict(organization_id=org.organization_id, email_address=m.email_address)
+    for bad in NOT_ALLOWED:
+        expect_error(400, "invalid_reset_password_redirect_url", start, **base, reset_password_redirect_url=bad)
+    expect_error(400, "invalid_login_redirect_url", start, **base, reset_password_redirect_url=REDIRECT,
+                 login_redirect_url="https://attacker.example/login")
+    # Refused as malformed: a fragment, or user info (`app.example.com@evil.test` goes to evil.test).
+    for bad in ("https://app.example.com/reset-password#frag", "https://app.example.com@evil.test/reset-password"):
+        expect_error(400, "invalid_argument", start, **base, reset_password_redirect_url=bad)
+    assert len(_outbox(server, m.email_address)) == 1, "a refused reset_start sends nothing"
+    # Nothing was stored either: the first link is still the live one.
+    ok(client.passwords.email.reset(password_reset_token=first["token"], password=NEW))
+    # The query string may differ from the allowed entry's.
+    _start(client, server, org.organization_id, m.email_address, redirect=f"{REDIRECT}?tenant=acme&next=%2F")
+
+
+def test_redirect_urls_are_per_project(server, client, other_project):
+    """The bootstrap project's URLs are its own: a project created with `latch project create`
+    has none, so it must be configured before its reset links can point anywhere."""
+    _p, other = other_project
+    org = h.create_org(other)
+    m = _with_password(other, org.organization_id)
+    start = other.passwords.email.reset_start
+    base = dict(organization_id=org.organization_id, email_address=m.email_address)
+    expect_error(400, "invalid_reset_password_redirect_url", start, **base, reset_password_redirect_url=REDIRECT)
+    expect_error(400, "no_reset_password_redirect_url", start, **base)
+    assert _outbox_of(server, _p, m.email_address) == []
+
+
+def test_development_project_allows_loopback_urls(server):
+    """The project `serve` creates on an empty database (named "development") allows
+    http://localhost and http://127.0.0.1 on any port, like Stytch's test environments."""
+    res = server.cli("project", "create", "--name", "development")
+    assert res.returncode == 0, res.stderr
+    p = json.loads(res.stdout)
+    c = h.make_client(server.url, p["project_id"], p["secret"])
+    org = h.create_org(c)
+    m = _with_password(c, org.organization_id)
+    for url in ("http://localhost:3000/reset", "http://127.0.0.1:5173/auth/reset?x=1", "http://localhost/r"):
+        ok(c.passwords.email.reset_start(organization_id=org.organization_id, email_address=m.email_address,
+                                         reset_password_redirect_url=url))
+    expect_error(400, "invalid_reset_password_redirect_url", c.passwords.email.reset_start,
+                 organization_id=org.organization_id, email_address=m.email_address,
+                 reset_password_redirect_url="https://attacker.example/reset")
+    expect_error(400, "no_reset_password_redirect_url", c.passwords.email.reset_start,
+                 organization_id=org.organization_id, email_address=m.email_address)
+
+
+def test_redirect_urls_from_the_configuration_file(latch_server_factory, tmp_path_factory):
+    """`[[redirect_urls]]` without a project_id applies to every project; `default_types` makes it
+    the URL of requests that name none; `types` limits what it may be used for."""
+    cfg = tmp_path_factory.mktemp("redirect-cfg") / "latch.toml"
+    cfg.write_text(
+        '[[redirect_urls]]\nurl = "https://tenant.example.com/pw"\n'
+        'types = ["reset_password"]\ndefault_types = ["reset_password"]\n'
+        '[[redirect_urls]]\nurl = "https://tenant.example.com/discover"\ntypes = ["discovery"]\n'
+    )
+    srv = latch_server_factory(LATCH_CONFIG=str(cfg))
+    c = _client(srv)
+    org = h.create_org(c)
+    m = _with_password(c, org.organization_id)
+    _resp, msg = _start(c, srv, org.organization_id, m.email_address, redirect=None)
+    assert msg["url"] == _link("https://tenant.example.com/pw", msg["token"]), msg["url"]
+    # The bootstrap project's own URLs still apply next to the file's.
+    _start(c, srv, org.organization_id, m.email_address, redirect=REDIRECT)
+    expect_error(400, "invalid_reset_password_redirect_url", c.passwords.email.reset_start,
+                 organization_id=org.organization_id, email_address=m.email_address,
+                 reset_password_redirect_url="https://tenant.example.com/discover")
 
 
 def test_second_reset_start_invalidates_the_first_link(server, client):

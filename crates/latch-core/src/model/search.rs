@@ -9,6 +9,14 @@ use serde_json::Value;
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;
 const MIN_FUZZY: usize = 3;
+/// Bounds on a query's size (Stytch documents none). Every value becomes a bound SQL parameter
+/// and every operand a condition per row, so an unbounded query fails in the database (SQLite's
+/// variable limit, its expression depth) or runs for seconds that a timeout cannot cancel.
+pub const MAX_OPERANDS: usize = 100;
+pub const MAX_VALUES_PER_OPERAND: usize = 1_000;
+pub const MAX_VALUES_PER_QUERY: usize = 10_000;
+/// Organizations one member search may span.
+pub const MAX_SEARCH_ORGANIZATIONS: usize = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operator {
@@ -113,6 +121,23 @@ fn operands(query: &Value) -> CoreResult<Vec<(String, String, Value)>> {
         Some(Value::Array(a)) => a,
         Some(_) => return Err(CoreError::argument("query.operands", "must be a list")),
     };
+    if list.len() > MAX_OPERANDS {
+        return Err(CoreError::argument(
+            "query.operands",
+            &format!("at most {MAX_OPERANDS} operands"),
+        ));
+    }
+    let values: usize = list
+        .iter()
+        .filter_map(|op| op.get("filter_value").and_then(Value::as_array))
+        .map(Vec::len)
+        .sum();
+    if values > MAX_VALUES_PER_QUERY {
+        return Err(CoreError::argument(
+            "query.operands",
+            &format!("at most {MAX_VALUES_PER_QUERY} filter values in all"),
+        ));
+    }
     list.iter()
         .enumerate()
         .map(|(i, op)| {
@@ -135,10 +160,33 @@ fn strings(path: &str, v: Value) -> CoreResult<Vec<String>> {
     if items.is_empty() {
         return Err(bad());
     }
+    if items.len() > MAX_VALUES_PER_OPERAND {
+        return Err(CoreError::argument(
+            &format!("{path}.filter_value"),
+            &format!("at most {MAX_VALUES_PER_OPERAND} values"),
+        ));
+    }
     items
         .into_iter()
         .map(|i| i.as_str().map(str::to_string).ok_or_else(bad))
         .collect()
+}
+
+/// The `organization_ids` of a member search: at least one, at most [`MAX_SEARCH_ORGANIZATIONS`].
+pub fn check_search_organization_ids(ids: &[String]) -> CoreResult<()> {
+    if ids.is_empty() {
+        return Err(CoreError::argument(
+            "organization_ids",
+            "at least one organization id is required",
+        ));
+    }
+    if ids.len() > MAX_SEARCH_ORGANIZATIONS {
+        return Err(CoreError::argument(
+            "organization_ids",
+            &format!("at most {MAX_SEARCH_ORGANIZATIONS} organization ids"),
+        ));
+    }
+    Ok(())
 }
 
 fn fuzzy(path: &str, v: Value) -> CoreResult<String> {

@@ -224,6 +224,7 @@ pub async fn create(
     if name.chars().count() > 1024 {
         return Err(CoreError::argument("name", "must be at most 1024 characters"));
     }
+    validate::display_text("name", &name)?; // no control characters (h-tenant)
     let now = Timestamp::now();
     let status = if input.create_member_as_pending == Some(true) {
         STATUS_PENDING
@@ -350,6 +351,7 @@ pub async fn update(
         if name.chars().count() > 1024 {
             return Err(CoreError::argument("name", "must be at most 1024 characters"));
         }
+        validate::display_text("name", &name)?; // no control characters (h-tenant)
         m.name = name;
     }
     if let Some(md) = input.trusted_metadata {
@@ -710,12 +712,7 @@ pub async fn search(
     limit: Option<i64>,
     actor: Option<&Actor>,
 ) -> CoreResult<MemberSearch> {
-    if organization_ids.is_empty() {
-        return Err(CoreError::argument(
-            "organization_ids",
-            "at least one organization id is required",
-        ));
-    }
+    crate::model::search::check_search_organization_ids(organization_ids)?; // finding 14 (h-tenant)
     let query = parse_member_query(query)?;
     let page = Page::parse(cursor, limit)?;
     let mut orgs: Vec<OrgRecord> = Vec::with_capacity(organization_ids.len());

@@ -14,6 +14,7 @@ pub mod otps;
 pub mod password_resets;
 pub mod passwords;
 pub mod projects;
+pub mod redirects;
 pub mod sessions;
 pub mod totps;
 

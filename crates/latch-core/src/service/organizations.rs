@@ -293,27 +293,37 @@ fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
     Ok(())
 }
 
-/// Turns a unique-index refusal into the error for whichever identifier is taken.
+/// Ids, slugs and external ids all address an organization (`find_org`), so none of them may
+/// equal any locator of another organization in the project: otherwise an admin could set a slug
+/// to another tenant's external id and take over the calls addressed to it (security review
+/// finding 7). Also turns a unique-index refusal into the error for whichever locator is taken.
+/// The store's `organization_locators` table enforces the same rule inside the write's
+/// transaction, so two concurrent writes cannot both pass this check and both land.
 async fn check_unique(ctx: &Ctx, rec: &OrgRecord) -> CoreResult<()> {
-    if let Some(other) = ctx.store.org_by_slug(&rec.project_id, &rec.slug).await? {
-        if other.organization_id != rec.organization_id {
+    if taken_by_another(ctx, rec, &rec.slug).await? {
+        return Err(CoreError::invalid(
+            "organization_slug_already_used",
+            "This organization_slug is already used by another organization (as its slug, id or external id).",
+        ));
+    }
+    if let Some(ext) = &rec.external_id {
+        if taken_by_another(ctx, rec, ext).await? {
             return Err(CoreError::invalid(
-                "organization_slug_already_used",
-                "This organization_slug is already used by another organization.",
+                "organization_external_id_already_used",
+                "This organization_external_id is already used by another organization (as its external id, id or slug).",
             ));
         }
     }
-    if let Some(ext) = &rec.external_id {
-        if let Some(other) = ctx.store.org_by_external_id(&rec.project_id, ext).await? {
-            if other.organization_id != rec.organization_id {
-                return Err(CoreError::invalid(
-                    "organization_external_id_already_used",
-                    "This organization_external_id is already used by another organization.",
-                ));
-            }
-        }
-    }
     Ok(())
+}
+
+async fn taken_by_another(ctx: &Ctx, rec: &OrgRecord, locator: &str) -> CoreResult<bool> {
+    Ok(ctx
+        .store
+        .orgs_by_locator(&rec.project_id, locator)
+        .await?
+        .iter()
+        .any(|o| o.organization_id != rec.organization_id))
 }
 
 async fn on_write_error(ctx: &Ctx, rec: &OrgRecord, e: StoreError) -> CoreError {
@@ -352,7 +362,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: OrgInput) -> CoreResult<
         updated_at: now,
     };
     apply(&mut rec, input)?;
-    if generated_slug && ctx.store.org_by_slug(project_id, &rec.slug).await?.is_some() {
+    if generated_slug && !ctx.store.orgs_by_locator(project_id, &rec.slug).await?.is_empty() {
         // A derived slug must not fail the create: make it unique instead.
         let suffix = &rec.organization_id[rec.organization_id.len() - 8..];
         rec.slug = format!("{}-{suffix}", rec.slug);

@@ -51,6 +51,28 @@ pub(crate) fn email_minutes(given: Option<i64>) -> CoreResult<i64> {
     Ok(m)
 }
 
+/// Counts one message (a code or a link) to `recipient` and refuses it past 10 per 10 minutes.
+/// Every kind of message counts against the same budget: the limit protects a mailbox or phone
+/// from being flooded, whichever endpoint is used to do it. Call it before anything is stored.
+pub(crate) async fn count_send_to(ctx: &Ctx, project_id: &str, channel: Channel, recipient: &str) -> CoreResult<()> {
+    let now = Timestamp::now();
+    let key = format!("{project_id}:{}:{recipient}", channel.as_str());
+    let sends = ctx
+        .store
+        .bump_attempts(SEND_SCOPE, &key, now.plus_minutes(-SEND_WINDOW_MINUTES), now)
+        .await?;
+    if sends > SENDS_PER_RECIPIENT {
+        return Err(CoreError::RateLimited {
+            fault: Fault {
+                error_type: "too_many_requests",
+                message: "Too many messages sent to this recipient; try again later.".into(),
+            },
+            retry_after_secs: SEND_WINDOW_MINUTES as u64 * 60,
+        });
+    }
+    Ok(())
+}
+
 /// Stores a fresh code for the recipient (replacing any earlier one) and sends it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn send_code(
@@ -63,21 +85,8 @@ pub(crate) async fn send_code(
     minutes: i64,
     render: impl FnOnce(&str) -> CoreResult<(Kind, &'static str, templates::Rendered)>,
 ) -> CoreResult<()> {
+    count_send_to(ctx, project_id, channel, recipient).await?;
     let now = Timestamp::now();
-    let key = format!("{project_id}:{}:{recipient}", channel.as_str());
-    let sends = ctx
-        .store
-        .bump_attempts(SEND_SCOPE, &key, now.plus_minutes(-SEND_WINDOW_MINUTES), now)
-        .await?;
-    if sends > SENDS_PER_RECIPIENT {
-        return Err(CoreError::RateLimited {
-            fault: Fault {
-                error_type: "too_many_requests",
-                message: "Too many codes sent to this recipient; try again later.".into(),
-            },
-            retry_after_secs: SEND_WINDOW_MINUTES as u64 * 60,
-        });
-    }
     let code = new_code();
     let salt = random_token(16);
     // Remember what this code replaces, so an old code is answered as superseded.

@@ -18,7 +18,8 @@ use crate::service::auth_flow::{self, Outcome, PrimaryAuth};
 use crate::service::authz::Actor;
 use crate::service::members::MemberView;
 use crate::service::passwords::{check_new_password, set_password, verify_current};
-use crate::service::{organizations, sessions, Ctx};
+use crate::service::{organizations, otps, redirects, sessions, Ctx};
+use crate::settings::RedirectType;
 use crate::validate;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -60,7 +61,16 @@ pub async fn reset_start(
     let email = validate::normalize_email(&input.email_address)?;
     let minutes = expiry_minutes(input.reset_password_expiration_minutes)?;
     let locale = templates::locale(input.locale.as_deref())?;
-    let redirect = redirect_or_default(ctx, input.reset_password_redirect_url)?;
+    let redirect = reset_redirect(ctx, project_id, input.reset_password_redirect_url.as_deref()).await?;
+    // Not used by Latch's reset email (it has no magic-link button), but never accepted unchecked.
+    redirects::resolve(
+        ctx,
+        project_id,
+        RedirectType::Login,
+        input.login_redirect_url.as_deref(),
+        false,
+    )
+    .await?;
     let template = input.reset_password_template_id.filter(|t| !t.is_empty());
     if let Some(t) = &template {
         // Checked before anything is stored or sent.
@@ -105,6 +115,8 @@ async fn send_reset(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, how: Rese
     } = how;
     let project_id = member.project_id.as_str();
     let email = member.email.clone();
+    // The same per-recipient budget as one-time codes (security review finding 9).
+    otps::count_send_to(ctx, project_id, Channel::Email, &email).await?;
     let token = random_token(32);
     let now = Timestamp::now();
     ctx.store
@@ -157,18 +169,10 @@ async fn send_reset(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, how: Rese
     Ok(())
 }
 
-fn redirect_or_default(ctx: &Ctx, given: Option<String>) -> CoreResult<String> {
-    let redirect = given
-        .filter(|u| !u.is_empty())
-        .or_else(|| ctx.settings.redirects.reset_password.clone())
-        .ok_or_else(|| {
-            CoreError::invalid(
-                "no_reset_password_redirect_url",
-                "Pass reset_password_redirect_url or configure default_reset_password_redirect_url.",
-            )
-        })?;
-    validate::http_url("reset_password_redirect_url", &redirect)?;
-    Ok(redirect)
+/// The reset link's target: an allowed `reset_password_redirect_url`, else the project's default.
+async fn reset_redirect(ctx: &Ctx, project_id: &str, given: Option<&str>) -> CoreResult<String> {
+    let url = redirects::resolve(ctx, project_id, RedirectType::ResetPassword, given, true).await?;
+    Ok(url.expect("a required redirect URL resolves or fails"))
 }
 
 fn expiry_minutes(given: Option<i64>) -> CoreResult<i64> {
@@ -204,7 +208,16 @@ pub async fn discovery_reset_start(
     let email = validate::normalize_email(&input.email_address)?;
     let minutes = expiry_minutes(input.reset_password_expiration_minutes)?;
     let locale = templates::locale(input.locale.as_deref())?;
-    let redirect = redirect_or_default(ctx, input.reset_password_redirect_url)?;
+    let redirect = reset_redirect(ctx, project_id, input.reset_password_redirect_url.as_deref()).await?;
+    // Not used by Latch's reset email (it has no discovery magic link), but never accepted unchecked.
+    redirects::resolve(
+        ctx,
+        project_id,
+        RedirectType::Discovery,
+        input.discovery_redirect_url.as_deref(),
+        false,
+    )
+    .await?;
     let template = input.reset_password_template_id.filter(|t| !t.is_empty());
     if let Some(t) = &template {
         // Checked before anything is stored or sent.
@@ -245,18 +258,13 @@ pub async fn discovery_reset(
     input: DiscoveryResetInput,
 ) -> CoreResult<crate::service::discovery::DiscoveryResult> {
     crate::service::passwords::cross_org_enabled(ctx)?;
-    let token_hash = sha256_hex(&input.password_reset_token);
-    let record = ctx
-        .store
-        .reset_token(project_id, &token_hash)
-        .await?
-        .ok_or_else(bad_token)?;
-    if record.expires_at <= Timestamp::now() {
-        ctx.store.take_reset_token(project_id, &token_hash).await?;
-        return Err(bad_token());
-    }
-    pkce_check(record.code_challenge.as_deref(), input.pkce_code_verifier.as_deref())?;
-    let mut member = live_member(ctx, project_id, &record.member_id).await?;
+    let (token_hash, mut member) = redeemable_token(
+        ctx,
+        project_id,
+        &input.password_reset_token,
+        input.pkce_code_verifier.as_deref(),
+    )
+    .await?;
     check_new_password(ctx, &input.password, &member.email).await?;
     if !ctx.store.take_reset_token(project_id, &token_hash).await? {
         return Err(bad_token());
@@ -318,6 +326,37 @@ fn bad_token() -> CoreError {
     )
 }
 
+/// Loads the live reset token behind `token` and the member it was issued to, checked for
+/// expiry, PKCE, and that it still belongs to the member's current address: a link mailed to an
+/// address the member no longer has proves nothing about the mailbox they have now. Both
+/// redemption paths (org-scoped and discovery) go through here, so neither can skip a check.
+/// Returns the token's digest (to take it once the new password is accepted) and the member.
+async fn redeemable_token(
+    ctx: &Ctx,
+    project_id: &str,
+    token: &str,
+    code_verifier: Option<&str>,
+) -> CoreResult<(String, MemberRecord)> {
+    let token_hash = sha256_hex(token);
+    let record = ctx
+        .store
+        .reset_token(project_id, &token_hash)
+        .await?
+        .ok_or_else(bad_token)?;
+    if record.expires_at <= Timestamp::now() {
+        ctx.store.take_reset_token(project_id, &token_hash).await?;
+        return Err(bad_token());
+    }
+    pkce_check(record.code_challenge.as_deref(), code_verifier)?;
+    let member = live_member(ctx, project_id, &record.member_id).await?;
+    if member.email != record.email || member.organization_id != record.organization_id {
+        // Stale for good: the address it was mailed to is no longer the member's.
+        ctx.store.take_reset_token(project_id, &token_hash).await?;
+        return Err(bad_token());
+    }
+    Ok((token_hash, member))
+}
+
 async fn live_member(ctx: &Ctx, project_id: &str, member_id: &str) -> CoreResult<MemberRecord> {
     ctx.store
         .member_by_id(project_id, member_id)
@@ -330,21 +369,13 @@ async fn live_member(ctx: &Ctx, project_id: &str, member_id: &str) -> CoreResult
 /// the email), revokes every session, then signs in (or asks for MFA).
 pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> CoreResult<(MemberView, Outcome)> {
     sessions::check_duration(input.session_duration_minutes)?;
-    let token_hash = sha256_hex(&input.password_reset_token);
-    let record = ctx
-        .store
-        .reset_token(project_id, &token_hash)
-        .await?
-        .ok_or_else(bad_token)?;
-    if record.expires_at <= Timestamp::now() {
-        ctx.store.take_reset_token(project_id, &token_hash).await?;
-        return Err(bad_token());
-    }
-    pkce_check(record.code_challenge.as_deref(), input.code_verifier.as_deref())?;
-    let mut member = live_member(ctx, project_id, &record.member_id).await?;
-    if member.email != record.email {
-        return Err(bad_token());
-    }
+    let (token_hash, mut member) = redeemable_token(
+        ctx,
+        project_id,
+        &input.password_reset_token,
+        input.code_verifier.as_deref(),
+    )
+    .await?;
     check_new_password(ctx, &input.password, &member.email).await?;
     let session = sessions::resolve(
         ctx,
@@ -358,7 +389,7 @@ pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> C
     }
     set_password(ctx, &mut member, &input.password, true).await?;
     ctx.store.delete_member_sessions(project_id, &member.member_id).await?;
-    let org = organizations::get(ctx, project_id, &record.organization_id).await?;
+    let org = organizations::get(ctx, project_id, &member.organization_id).await?;
     // Every earlier session was just revoked, so a presented one cannot be extended.
     let _ = session;
     let (member, outcome) = auth_flow::complete(

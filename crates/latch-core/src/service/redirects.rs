@@ -1,0 +1,80 @@
+//! Where links in emails may point: a URL named in a request must be on the project's allow-list
+//! for its type ([`Redirects`](crate::settings::Redirects), from the server's configuration), and
+//! a request that names none gets the type's default. A refused URL is refused before anything is
+//! stored or sent, since the link carries a one-time token to whoever serves that URL.
+
+use crate::error::{CoreError, CoreResult};
+use crate::service::Ctx;
+use crate::settings::{is_loopback_host, RedirectType};
+use crate::validate;
+
+/// The name `serve` gives the project it creates on an empty database.
+pub const DEVELOPMENT_PROJECT_NAME: &str = "development";
+
+/// The URL a link of `kind` points to: `given` if the project allows it, else the type's default.
+/// With neither, `Ok(None)` unless `required` (`no_<type>_redirect_url`).
+pub async fn resolve(
+    ctx: &Ctx,
+    project_id: &str,
+    kind: RedirectType,
+    given: Option<&str>,
+    required: bool,
+) -> CoreResult<Option<String>> {
+    let field = kind.field();
+    let redirects = &ctx.settings.redirects;
+    if let Some(url) = given.filter(|u| !u.is_empty()) {
+        validate::redirect_url(field, url)?;
+        if redirects.allows(project_id, kind, url) || development_loopback(ctx, project_id, url).await? {
+            return Ok(Some(url.to_string()));
+        }
+        return Err(CoreError::invalid(
+            not_allowed_error(kind),
+            format!(
+                "{field} is not one of the project's allowed {} redirect URLs.",
+                kind.as_str()
+            ),
+        ));
+    }
+    match redirects.default_for(project_id, kind) {
+        Some(url) => Ok(Some(url.to_string())),
+        None if required => Err(CoreError::invalid(
+            missing_error(kind),
+            format!("Pass {field} or configure a default {} redirect URL.", kind.as_str()),
+        )),
+        None => Ok(None),
+    }
+}
+
+fn not_allowed_error(kind: RedirectType) -> &'static str {
+    match kind {
+        RedirectType::Login => "invalid_login_redirect_url",
+        RedirectType::Signup => "invalid_signup_redirect_url",
+        RedirectType::Invite => "invalid_invite_redirect_url",
+        RedirectType::ResetPassword => "invalid_reset_password_redirect_url",
+        RedirectType::Discovery => "invalid_discovery_redirect_url",
+    }
+}
+
+fn missing_error(kind: RedirectType) -> &'static str {
+    match kind {
+        RedirectType::Login => "no_login_redirect_url",
+        RedirectType::Signup => "no_signup_redirect_url",
+        RedirectType::Invite => "no_invite_redirect_url",
+        RedirectType::ResetPassword => "no_reset_password_redirect_url",
+        RedirectType::Discovery => "no_discovery_redirect_url",
+    }
+}
+
+/// The development project allows any URL on a loopback host, like Stytch's test environments
+/// allow `localhost`: nothing but the developer's own machine can receive its links.
+async fn development_loopback(ctx: &Ctx, project_id: &str, url: &str) -> CoreResult<bool> {
+    let loopback = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(is_loopback_host))
+        .unwrap_or(false);
+    if !loopback {
+        return Ok(false);
+    }
+    let project = ctx.store.get_project(project_id).await?;
+    Ok(project.is_some_and(|p| p.name == DEVELOPMENT_PROJECT_NAME))
+}
