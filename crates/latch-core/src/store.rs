@@ -210,8 +210,9 @@ pub trait Store: Send + Sync + 'static {
         channel: &str,
         recipient: &str,
     ) -> StoreResult<Option<OtpRecord>>;
-    /// Counts a wrong guess and returns the attempts so far.
-    async fn otp_failed(&self, otp_id: &str) -> StoreResult<i64>;
+    /// Takes one attempt at the code, before it is compared, and returns the attempts so far;
+    /// `None` once `max` were taken (or the code is gone).
+    async fn otp_attempt(&self, otp_id: &str, max: i64) -> StoreResult<Option<i64>>;
     /// Deletes it; false when another request used it first.
     async fn delete_otp(&self, otp_id: &str) -> StoreResult<bool>;
 

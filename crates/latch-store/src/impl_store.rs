@@ -859,12 +859,20 @@ impl Store for SqlStore {
         }))
     }
 
-    async fn otp_failed(&self, otp_id: &str) -> StoreResult<i64> {
-        self.count(
-            "UPDATE otp_codes SET attempts = attempts + 1 WHERE otp_id = $1 RETURNING attempts",
-            args![otp_id],
-        )
-        .await
+    async fn otp_attempt(&self, otp_id: &str, max: i64) -> StoreResult<Option<i64>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            attempts: i64,
+        }
+        // One conditional statement: concurrent guesses each take a distinct attempt, and none
+        // past `max`.
+        let row: Option<Row> = self
+            .opt(
+                "UPDATE otp_codes SET attempts = attempts + 1 WHERE otp_id = $1 AND attempts < $2 RETURNING attempts",
+                args![otp_id, max],
+            )
+            .await?;
+        Ok(row.map(|r| r.attempts))
     }
 
     async fn delete_otp(&self, otp_id: &str) -> StoreResult<bool> {

@@ -483,10 +483,37 @@ async fn one_live_otp_per_recipient_counted_and_single_use() {
                 .is_none(),
             "scopes are separate"
         );
-        assert_eq!(s.otp_failed("o2").await.unwrap(), 1);
-        assert_eq!(s.otp_failed("o2").await.unwrap(), 2);
+        assert_eq!(s.otp_attempt("o2", 2).await.unwrap(), Some(1));
+        assert_eq!(s.otp_attempt("o2", 2).await.unwrap(), Some(2));
+        assert_eq!(
+            s.otp_attempt("o2", 2).await.unwrap(),
+            None,
+            "no attempt past the maximum"
+        );
         assert!(s.delete_otp("o2").await.unwrap());
         assert!(!s.delete_otp("o2").await.unwrap(), "single use");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_otp_attempts_never_pass_the_maximum() {
+    on_each_engine(|s| async move {
+        s.replace_otp(&otp_record("pa", "org-1", "race", "r@acme.test", Timestamp(100)))
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move { s.otp_attempt("race", 5).await.unwrap() }));
+        }
+        let mut taken: Vec<i64> = Vec::new();
+        for t in tasks {
+            taken.extend(t.await.unwrap());
+        }
+        taken.sort();
+        assert_eq!(taken, vec![1, 2, 3, 4, 5], "exactly five attempts, each once");
+        assert_eq!(s.otp_attempt("gone", 5).await.unwrap(), None);
     })
     .await;
 }

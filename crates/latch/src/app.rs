@@ -204,7 +204,7 @@ async fn ensure_project(config: &Config, store: &dyn latch_core::store::Store) -
         .map_err(|e| anyhow_like::err(e.to_string()))?
         == 0
     {
-        let p = projects::create(store, "development")
+        let p = projects::create(store, latch_core::service::redirects::DEVELOPMENT_PROJECT_NAME)
             .await
             .map_err(|e| anyhow_like::err(e.to_string()))?;
         println!(

@@ -130,7 +130,7 @@ def test_an_email_change_ends_outstanding_reset_links(client, server):
     org = h.create_org(client)
     who = _password_member(client, org.organization_id)
     ok(client.passwords.email.reset_start(organization_id=org.organization_id, email_address=who.email,
-                                          reset_password_redirect_url="http://localhost:3000/reset"))
+                                          reset_password_redirect_url="https://app.example.com/reset"))
     stale = _outbox_code(server, who.email)
     new_email = _mail("moved")
     ok(client.organizations.members.update(organization_id=org.organization_id, member_id=who.member_id,

@@ -164,9 +164,14 @@ pub(crate) async fn verify_code(
     else {
         return Err(code_not_found());
     };
-    if rec.expires_at <= Timestamp::now() || rec.attempts >= MAX_ATTEMPTS {
+    if rec.expires_at <= Timestamp::now() {
         return Err(code_not_found());
     }
+    // The attempt is taken before the guess is compared, in one conditional update: a concurrent
+    // burst gets no more than MAX_ATTEMPTS comparisons, however the requests interleave.
+    let Some(attempts) = ctx.store.otp_attempt(&rec.otp_id, MAX_ATTEMPTS).await? else {
+        return Err(code_not_found());
+    };
     if !constant_time_eq(&digest(&rec.salt, code.trim()), &rec.code_hash) {
         let replaced = rec.superseded.iter().any(|s| {
             s.split_once(':')
@@ -176,7 +181,7 @@ pub(crate) async fn verify_code(
             // An earlier code: it was invalidated by a newer one, not guessed wrong.
             return Err(code_not_found());
         }
-        if ctx.store.otp_failed(&rec.otp_id).await? >= MAX_ATTEMPTS {
+        if attempts >= MAX_ATTEMPTS {
             ctx.store.delete_otp(&rec.otp_id).await?;
         }
         return Err(CoreError::unauthorized(
