@@ -19,8 +19,8 @@ pub struct ResolvedClient {
 
 impl ResolvedClient {
     /// The address as the use cases' limits see it.
-    pub fn ip(&self) -> latch_core::service::address_guard::ClientIp {
-        latch_core::service::address_guard::ClientIp {
+    pub fn ip(&self) -> latch_core::engine::address_guard::ClientIp {
+        latch_core::engine::address_guard::ClientIp {
             ip: self.addr.0,
             forwarded: self.forwarded,
         }

@@ -12,9 +12,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use latch_core::engine::actor::{self, Actor};
+use latch_core::engine::projects;
 use latch_core::model::project::Project;
-use latch_core::service::authz::{self, Actor};
-use latch_core::service::projects;
 use latch_core::CoreError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -196,7 +196,7 @@ impl FromRequestParts<AppState> for MemberAuthorization {
             .get::<Project>()
             .ok_or_else(|| ApiError::Core(projects::bad_credentials()))?;
         Ok(MemberAuthorization(
-            authz::actor(&state.ctx, &project.project_id, token, jwt).await?,
+            actor::actor(&state.ctx, &project.project_id, token, jwt).await?,
         ))
     }
 }

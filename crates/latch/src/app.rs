@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use latch_core::delivery::Outbox;
-use latch_core::service::{projects, Ctx};
+use latch_core::engine::{projects, Ctx};
 use latch_http::{AppState, HttpConfig};
 use latch_store::{PoolOptions, SqlStore};
 use std::future::Future;
@@ -150,7 +150,7 @@ async fn housekeeping(
         }
         let now = latch_core::clock::Timestamp::now();
         let purged = tokio::select! {
-            purged = latch_core::service::housekeeping::purge_expired(&ctx, now, outbox_retention) => purged,
+            purged = latch_core::engine::housekeeping::purge_expired(&ctx, now, outbox_retention) => purged,
             // A sweep of millions must not hold up shutdown; it resumes on the next start.
             _ = stop.changed() => return,
         };
@@ -177,7 +177,7 @@ async fn revocation_poll(ctx: Arc<Ctx>, mut stop: tokio::sync::watch::Receiver<b
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        match latch_core::service::keys::sync_revocations(&ctx).await {
+        match latch_core::engine::keys::sync_revocations(&ctx).await {
             Ok(projects) => {
                 for project_id in projects {
                     tracing::info!(%project_id, "revoked signing keys dropped");
@@ -204,7 +204,7 @@ async fn ensure_project(config: &Config, store: &dyn latch_core::store::Store) -
         .map_err(|e| anyhow_like::err(e.to_string()))?
         == 0
     {
-        let p = projects::create(store, latch_core::service::redirects::DEVELOPMENT_PROJECT_NAME)
+        let p = projects::create(store, latch_core::engine::redirects::DEVELOPMENT_PROJECT_NAME)
             .await
             .map_err(|e| anyhow_like::err(e.to_string()))?;
         println!(

@@ -615,7 +615,7 @@ impl Config {
     }
 
     /// The breach sources the use cases consult.
-    pub fn breach_sources(&self) -> Result<latch_core::service::BreachSources, ConfigError> {
+    pub fn breach_sources(&self) -> Result<latch_core::engine::BreachSources, ConfigError> {
         let corpus = match self.breach_corpus_path() {
             Some(path) => Some(std::sync::Arc::new(
                 latch_core::password::corpus::Corpus::open(&path)
@@ -634,7 +634,7 @@ impl Config {
             ),
             None => None,
         };
-        Ok(latch_core::service::BreachSources { corpus, range_api })
+        Ok(latch_core::engine::BreachSources { corpus, range_api })
     }
 
     /// Custom templates from `templates_dir`. A file that does not parse, or names an unknown

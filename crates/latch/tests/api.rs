@@ -882,7 +882,7 @@ async fn restricted_mfa_methods_refuse_the_others() {
 async fn session_checks_store_the_access_time_at_most_once_a_minute() {
     use latch_core::clock::Timestamp;
     use latch_core::crypto::sha256_hex;
-    use latch_core::service::sessions::TOUCH_INTERVAL_SECS;
+    use latch_core::engine::session::TOUCH_INTERVAL_SECS;
     on_each_engine(|s| async move {
         use reqwest::Method as M;
         let (token, _) = member_with_session(&s, "t@acme.test").await;
@@ -1053,7 +1053,7 @@ async fn a_revoke_on_another_node_is_seen_within_the_cache_lifetime() {
             .await;
         assert_eq!(st, StatusCode::OK, "{body}");
         // Node b may still answer from its cache for at most its lifetime, never longer.
-        tokio::time::sleep(latch_core::service::RECORD_CACHE_TTL + std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(latch_core::engine::RECORD_CACHE_TTL + std::time::Duration::from_millis(100)).await;
         let (st, body) = check_session(&b, &token).await;
         assert_error(st, &body, 404, "session_not_found");
         a.stop().await;

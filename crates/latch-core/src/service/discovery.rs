@@ -8,145 +8,26 @@
 //! and already one member with a verified email of that domain (a guard against phishing).
 
 use crate::clock::Timestamp;
-use crate::crypto::sha256_hex;
 use crate::delivery::templates::{self, Kind};
 use crate::delivery::Channel;
+use crate::engine::auth_flow::{Outcome, PrimaryAuth};
+use crate::engine::discovery::{discover, email_factor, with_factors, SCOPE};
+use crate::engine::members::{MemberInput, MemberView};
+use crate::engine::organizations::OrgInput;
+use crate::engine::{auth_flow, codes, intermediate, members, organizations, session, Ctx};
 use crate::error::{CoreError, CoreResult};
 use crate::model::credentials::IntermediateRecord;
-use crate::model::member::{MemberRecord, ROLE_ADMIN, STATUS_ACTIVE, STATUS_DELETED, STATUS_INVITED, STATUS_PENDING};
+use crate::model::member::{MemberRecord, ROLE_ADMIN, STATUS_DELETED};
 use crate::model::organization::OrgRecord;
-use crate::model::search::{MemberFilter, Operator, OrgFilter, Page, Query};
 use crate::model::session::AuthFactor;
-use crate::service::auth_flow::{self, proves_email, MfaRequired, Outcome, PrimaryAuth, PrimaryRequired};
-use crate::service::members::{self, MemberInput, MemberView};
-use crate::service::organizations::{self, OrgInput};
-use crate::service::{intermediate, otps, sessions, Ctx};
+use crate::rules::factors::proves_email;
+use crate::rules::requirements;
+use crate::rules::session::check_duration;
 use crate::validate;
 use serde::Deserialize;
 use serde_json::Value;
 
-pub const SCOPE: &str = "discovery";
-
-/// An email id for a factor proven before any member exists.
-fn email_id(email: &str) -> String {
-    let d = sha256_hex(&format!("discovery|{email}"));
-    format!(
-        "email-test-{}-{}-{}-{}-{}",
-        &d[0..8],
-        &d[8..12],
-        &d[12..16],
-        &d[16..20],
-        &d[20..32]
-    )
-}
-
-pub struct Discovered {
-    pub organization: OrgRecord,
-    pub membership_type: &'static str,
-    pub member: Option<MemberView>,
-    pub primary_required: Option<PrimaryRequired>,
-    pub mfa_required: Option<MfaRequired>,
-}
-
-impl Discovered {
-    pub fn member_authenticated(&self) -> bool {
-        self.member.is_some() && self.primary_required.is_none() && self.mfa_required.is_none()
-    }
-}
-
-/// Organizations with a verified member of `domain` and a JIT rule for it.
-async fn eligible_by_domain(ctx: &Ctx, project_id: &str, domain: &str, skip: &[String]) -> CoreResult<Vec<OrgRecord>> {
-    let q = Query {
-        operator: Operator::And,
-        filters: vec![OrgFilter::AllowedDomains(vec![domain.to_string()])],
-    };
-    let orgs = ctx
-        .store
-        .search_orgs(
-            project_id,
-            &q,
-            &Page {
-                after: None,
-                limit: 1000,
-            },
-        )
-        .await?
-        .items;
-    let mut out = Vec::new();
-    for org in orgs {
-        if skip.contains(&org.organization_id) || org.settings.email_jit_provisioning != "RESTRICTED" {
-            continue;
-        }
-        let suffix = format!("@{domain}");
-        let mq = Query {
-            operator: Operator::And,
-            filters: vec![MemberFilter::EmailFuzzy(suffix.clone())],
-        };
-        let found = ctx
-            .store
-            .search_members(
-                project_id,
-                std::slice::from_ref(&org.organization_id),
-                &mq,
-                &Page {
-                    after: None,
-                    limit: 100,
-                },
-            )
-            .await?;
-        if found
-            .items
-            .iter()
-            .any(|m| m.email_verified && m.email.ends_with(&suffix))
-        {
-            out.push(org);
-        }
-    }
-    Ok(out)
-}
-
-/// What `email` can enter with `factors`. Eligible organizations are listed only for an
-/// intermediate session (`include_eligible`).
-pub async fn discover(
-    ctx: &Ctx,
-    project_id: &str,
-    email: &str,
-    factors: &[AuthFactor],
-    include_eligible: bool,
-) -> CoreResult<Vec<Discovered>> {
-    let mut out = Vec::new();
-    let members = ctx.store.members_with_email(project_id, email).await?;
-    let mut seen = Vec::new();
-    for m in members {
-        let membership_type = match m.status.as_str() {
-            STATUS_ACTIVE => "active_member",
-            STATUS_PENDING => "pending_member",
-            STATUS_INVITED => "invited_member",
-            _ => continue,
-        };
-        let org = organizations::get(ctx, project_id, &m.organization_id).await?;
-        seen.push(org.organization_id.clone());
-        out.push(Discovered {
-            primary_required: auth_flow::primary_missing(&org, &m, factors),
-            mfa_required: auth_flow::mfa_missing(&org, &m, factors),
-            member: Some(MemberView::load(ctx, m, org.clone()).await?),
-            organization: org,
-            membership_type,
-        });
-    }
-    if include_eligible && factors.iter().any(|f| proves_email(f, email)) {
-        for org in eligible_by_domain(ctx, project_id, validate::email_domain(email), &seen).await? {
-            out.push(Discovered {
-                organization: org,
-                membership_type: "eligible_to_join_by_email_domain",
-                member: None,
-                primary_required: None,
-                mfa_required: None,
-            });
-        }
-    }
-    Ok(out)
-}
+pub use crate::engine::discovery::DiscoveryResult;
 
 #[derive(Debug, Deserialize)]
 pub struct SendInput {
@@ -160,15 +41,15 @@ pub async fn otp_send(
     ctx: &Ctx,
     project_id: &str,
     input: SendInput,
-    client: Option<&crate::service::address_guard::ClientIp>,
+    client: Option<&crate::engine::address_guard::ClientIp>,
 ) -> CoreResult<()> {
     let email = validate::normalize_email(&input.email_address)?;
-    let minutes = otps::email_minutes(input.discovery_expiration_minutes)?;
+    let minutes = codes::email_minutes(input.discovery_expiration_minutes)?;
     let locale = templates::locale(input.locale.as_deref())?;
 
-    crate::service::address_guard::send(ctx, client).await?;
+    crate::engine::address_guard::send(ctx, client).await?;
     let minutes_text = minutes.to_string();
-    otps::send_code(ctx, project_id, SCOPE, Channel::Email, &email, None, minutes, |code| {
+    codes::send_code(ctx, project_id, SCOPE, Channel::Email, &email, None, minutes, |code| {
         let vars = [
             ("code", code),
             ("minutes", minutes_text.as_str()),
@@ -190,39 +71,10 @@ pub struct OtpAuthenticateInput {
     pub code: String,
 }
 
-pub struct DiscoveryResult {
-    pub intermediate_session_token: String,
-    pub email: String,
-    pub discovered: Vec<Discovered>,
-    pub organization_id_hint: Option<String>,
-}
-
 pub async fn otp_authenticate(ctx: &Ctx, project_id: &str, input: OtpAuthenticateInput) -> CoreResult<DiscoveryResult> {
     let email = validate::normalize_email(&input.email_address)?;
-    otps::verify_code(ctx, project_id, SCOPE, Channel::Email, &email, &input.code).await?;
+    codes::verify_code(ctx, project_id, SCOPE, Channel::Email, &email, &input.code).await?;
     with_factors(ctx, project_id, &email, vec![email_factor(&email)]).await
-}
-
-/// An email factor proven before any member exists.
-pub fn email_factor(email: &str) -> AuthFactor {
-    AuthFactor::email_otp(&email_id(email), email, Timestamp::now())
-}
-
-/// A discovery intermediate session holding `factors` for `email`, and what it can enter.
-pub async fn with_factors(
-    ctx: &Ctx,
-    project_id: &str,
-    email: &str,
-    factors: Vec<AuthFactor>,
-) -> CoreResult<DiscoveryResult> {
-    let discovered = discover(ctx, project_id, email, &factors, true).await?;
-    let (_, token) = intermediate::create(ctx, project_id, None, None, email, factors).await?;
-    Ok(DiscoveryResult {
-        intermediate_session_token: token,
-        email: email.to_string(),
-        discovered,
-        organization_id_hint: None,
-    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -262,7 +114,7 @@ pub async fn list(ctx: &Ctx, project_id: &str, input: ListInput) -> CoreResult<D
             organization_id_hint: ist.organization_id,
         });
     }
-    let (session, _) = sessions::resolve(
+    let (session, _) = session::resolve(
         ctx,
         project_id,
         input.session_token.as_deref(),
@@ -311,7 +163,7 @@ pub struct ExchangeInput {
 fn ist_usable_for_discovery(ist: &IntermediateRecord, org: &OrgRecord) -> CoreResult<()> {
     // An IST from an organization-scoped login (e.g. a password) only enters that organization.
     if ist.organization_id.as_deref().is_some_and(|o| o != org.organization_id) {
-        return Err(auth_flow::wrong_organization());
+        return Err(requirements::wrong_organization());
     }
     Ok(())
 }
@@ -319,7 +171,7 @@ fn ist_usable_for_discovery(ist: &IntermediateRecord, org: &OrgRecord) -> CoreRe
 /// Joins `org` with the IST's factors: an existing membership, or a JIT-provisioned one when the
 /// organization's email-domain rule allows and the IST verified the email.
 pub async fn exchange(ctx: &Ctx, project_id: &str, input: ExchangeInput) -> CoreResult<(MemberView, Outcome)> {
-    sessions::check_duration(input.session_duration_minutes)?;
+    check_duration(input.session_duration_minutes)?;
     let ist = intermediate::load(ctx, project_id, &input.intermediate_session_token).await?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     ist_usable_for_discovery(&ist, &org)?;
@@ -334,7 +186,7 @@ pub async fn exchange(ctx: &Ctx, project_id: &str, input: ExchangeInput) -> Core
         Some(m) if verified => verify_email(ctx, m).await?,
         Some(m) => m,
         None => {
-            if !(verified && otps::jit_allowed(&org, &ist.email)) {
+            if !(verified && requirements::jit_allowed(&org, &ist.email)) {
                 return Err(CoreError::forbidden(
                     "email_jit_provisioning_not_allowed",
                     "This email has no member in the organization, and the organization does not allow it to join.",
@@ -426,7 +278,7 @@ fn default_name(email: &str) -> String {
 /// Creates an organization and its first member (stytch_admin) from a discovery IST. The email
 /// must have been verified by the IST's factors.
 pub async fn create_organization(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResult<(MemberView, Outcome)> {
-    sessions::check_duration(input.session_duration_minutes)?;
+    check_duration(input.session_duration_minutes)?;
     let ist = intermediate::load(ctx, project_id, &input.intermediate_session_token).await?;
     if ist.organization_id.is_some() {
         return Err(CoreError::invalid(

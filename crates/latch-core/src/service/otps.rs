@@ -6,194 +6,25 @@
 //! no code stays live that its owner never received.
 
 use crate::clock::Timestamp;
-use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::delivery::templates::{self, Kind};
-use crate::delivery::{Channel, Message};
-use crate::error::{CoreError, CoreResult, Fault};
-use crate::model::credentials::OtpRecord;
-use crate::model::member::{MemberRecord, STATUS_ACTIVE, STATUS_DELETED};
+use crate::delivery::Channel;
+use crate::engine::address_guard::ClientIp;
+use crate::engine::auth_flow::{Outcome, PrimaryAuth};
+use crate::engine::codes::{code_not_found, email_minutes, send_code, send_mfa_sms, sms_country_allowed, verify_code};
+use crate::engine::members::{MemberInput, MemberView};
+use crate::engine::mfa::presented_factors;
+use crate::engine::session::Issued;
+use crate::engine::{address_guard, auth_flow, members, organizations, session, Ctx};
+use crate::error::{CoreError, CoreResult};
+use crate::model::member::{STATUS_ACTIVE, STATUS_DELETED};
 use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
-use crate::service::address_guard::{self, ClientIp};
-use crate::service::auth_flow::{self, mfa_method, Outcome, PrimaryAuth};
-use crate::service::members::{self, MemberInput, MemberView};
-use crate::service::sessions::{self, Issued};
-use crate::service::{intermediate, organizations, Ctx};
+use crate::rules::factors::mfa_method;
+use crate::rules::requirements::{jit_allowed, mfa_method_allowed};
+use crate::rules::session::check_duration;
 use crate::validate;
-use rand::rngs::OsRng;
-use rand::Rng;
 use serde::Deserialize;
 use serde_json::Value;
-
-const MAX_ATTEMPTS: i64 = 5;
-const SMS_MINUTES: i64 = 2;
-const EMAIL_DEFAULT_MINUTES: i64 = 10;
-const SEND_SCOPE: &str = "otp_send";
-const SENDS_PER_RECIPIENT: i64 = 10;
-const SEND_WINDOW_MINUTES: i64 = 10;
-
-fn new_code() -> String {
-    format!("{:06}", OsRng.gen_range(0..1_000_000u32))
-}
-
-fn digest(salt: &str, code: &str) -> String {
-    sha256_hex(&format!("{salt}:{code}"))
-}
-
-pub(crate) fn email_minutes(given: Option<i64>) -> CoreResult<i64> {
-    let m = given.unwrap_or(EMAIL_DEFAULT_MINUTES);
-    if !(2..=15).contains(&m) {
-        return Err(CoreError::invalid(
-            "invalid_expiration_otp",
-            "OTP expiration must be between 2 and 15 minutes.",
-        ));
-    }
-    Ok(m)
-}
-
-/// Counts one message (a code or a link) to `recipient` and refuses it past 10 per 10 minutes.
-/// Every kind of message counts against the same budget: the limit protects a mailbox or phone
-/// from being flooded, whichever endpoint is used to do it. Call it before anything is stored.
-pub(crate) async fn count_send_to(ctx: &Ctx, project_id: &str, channel: Channel, recipient: &str) -> CoreResult<()> {
-    let now = Timestamp::now();
-    let key = format!("{project_id}:{}:{recipient}", channel.as_str());
-    let sends = ctx
-        .store
-        .bump_attempts(SEND_SCOPE, &key, now.plus_minutes(-SEND_WINDOW_MINUTES), now)
-        .await?;
-    if sends > SENDS_PER_RECIPIENT {
-        return Err(CoreError::RateLimited {
-            fault: Fault {
-                error_type: "too_many_requests",
-                message: "Too many messages sent to this recipient; try again later.".into(),
-            },
-            retry_after_secs: SEND_WINDOW_MINUTES as u64 * 60,
-        });
-    }
-    Ok(())
-}
-
-/// Stores a fresh code for the recipient (replacing any earlier one) and sends it.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn send_code(
-    ctx: &Ctx,
-    project_id: &str,
-    scope: &str,
-    channel: Channel,
-    recipient: &str,
-    member_id: Option<&str>,
-    minutes: i64,
-    render: impl FnOnce(&str) -> CoreResult<(Kind, &'static str, templates::Rendered)>,
-) -> CoreResult<()> {
-    count_send_to(ctx, project_id, channel, recipient).await?;
-    let now = Timestamp::now();
-    let code = new_code();
-    let salt = random_token(16);
-    // Remember what this code replaces, so an old code is answered as superseded.
-    let mut superseded = Vec::new();
-    if let Some(prev) = ctx
-        .store
-        .otp_for(project_id, scope, channel.as_str(), recipient)
-        .await?
-    {
-        superseded.push(format!("{}:{}", prev.salt, prev.code_hash));
-        superseded.extend(prev.superseded.into_iter().take(4));
-    }
-    let record = OtpRecord {
-        otp_id: format!("otp-test-{}", uuid::Uuid::new_v4()),
-        project_id: project_id.to_string(),
-        scope: scope.to_string(),
-        channel: channel.as_str().to_string(),
-        recipient: recipient.to_string(),
-        member_id: member_id.map(str::to_string),
-        code_hash: digest(&salt, &code),
-        salt,
-        attempts: 0,
-        created_at: now,
-        expires_at: now.plus_minutes(minutes),
-        superseded,
-    };
-    ctx.store.replace_otp(&record).await?;
-    let (kind, locale, rendered) = match render(&code) {
-        Ok(r) => r,
-        Err(e) => {
-            ctx.store.delete_otp(&record.otp_id).await?;
-            return Err(e);
-        }
-    };
-    let message = Message {
-        project_id: project_id.to_string(),
-        channel,
-        recipient: recipient.to_string(),
-        kind: kind.as_str().into(),
-        locale: locale.into(),
-        subject: (channel == Channel::Email).then_some(rendered.subject),
-        text: rendered.text,
-        html: (channel == Channel::Email).then_some(rendered.html),
-        code: Some(code),
-        token: None,
-        url: None,
-    };
-    if let Err(e) = ctx.delivery.send(message).await {
-        ctx.store.delete_otp(&record.otp_id).await?;
-        return Err(e);
-    }
-    Ok(())
-}
-
-fn code_not_found() -> CoreError {
-    CoreError::not_found(
-        "otp_code_not_found",
-        "No valid code: it expired, was used, or a newer one was sent.",
-    )
-}
-
-/// Checks `code` against the live code for the recipient and uses it up.
-pub(crate) async fn verify_code(
-    ctx: &Ctx,
-    project_id: &str,
-    scope: &str,
-    channel: Channel,
-    recipient: &str,
-    code: &str,
-) -> CoreResult<OtpRecord> {
-    let Some(rec) = ctx
-        .store
-        .otp_for(project_id, scope, channel.as_str(), recipient)
-        .await?
-    else {
-        return Err(code_not_found());
-    };
-    if rec.expires_at <= Timestamp::now() {
-        return Err(code_not_found());
-    }
-    // The attempt is taken before the guess is compared, in one conditional update: a concurrent
-    // burst gets no more than MAX_ATTEMPTS comparisons, however the requests interleave.
-    let Some(attempts) = ctx.store.otp_attempt(&rec.otp_id, MAX_ATTEMPTS).await? else {
-        return Err(code_not_found());
-    };
-    if !constant_time_eq(&digest(&rec.salt, code.trim()), &rec.code_hash) {
-        let replaced = rec.superseded.iter().any(|s| {
-            s.split_once(':')
-                .is_some_and(|(salt, hash)| constant_time_eq(&digest(salt, code.trim()), hash))
-        });
-        if replaced {
-            // An earlier code: it was invalidated by a newer one, not guessed wrong.
-            return Err(code_not_found());
-        }
-        if attempts >= MAX_ATTEMPTS {
-            ctx.store.delete_otp(&rec.otp_id).await?;
-        }
-        return Err(CoreError::unauthorized(
-            "unable_to_auth_otp_code",
-            "The code is incorrect.",
-        ));
-    }
-    if !ctx.store.delete_otp(&rec.otp_id).await? {
-        return Err(code_not_found());
-    }
-    Ok(rec)
-}
 
 fn org_vars<'a>(org: &'a OrgRecord, code: &'a str, minutes: &'a str) -> [(&'static str, &'a str); 3] {
     [("org", org.name.as_str()), ("code", code), ("minutes", minutes)]
@@ -208,15 +39,6 @@ pub struct LoginOrSignupInput {
     pub locale: Option<String>,
     pub login_expiration_minutes: Option<i64>,
     pub signup_expiration_minutes: Option<i64>,
-}
-
-pub(crate) fn jit_allowed(org: &OrgRecord, email: &str) -> bool {
-    org.settings.email_jit_provisioning == "RESTRICTED"
-        && org
-            .settings
-            .email_allowed_domains
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case(validate::email_domain(email)))
 }
 
 /// A login code for an active member, a signup code for a new, pending or invited one. A new
@@ -301,10 +123,10 @@ pub async fn email_authenticate(
     project_id: &str,
     input: EmailAuthenticateInput,
 ) -> CoreResult<(MemberView, Outcome)> {
-    sessions::check_duration(input.session_duration_minutes)?;
+    check_duration(input.session_duration_minutes)?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let email = validate::normalize_email(&input.email_address)?;
-    let session = sessions::resolve(
+    let session = session::resolve(
         ctx,
         project_id,
         input.session_token.as_deref(),
@@ -349,63 +171,6 @@ pub async fn email_authenticate(
     Ok((MemberView::load(ctx, member, org).await?, outcome))
 }
 
-/// Sends an MFA code to the member's phone (used by `sms_send` and by the pre-emptive send after
-/// a primary authentication).
-/// An organization restricting MFA methods refuses to set up or use the others (break-glass exempt).
-pub(crate) fn mfa_method_allowed(org: &OrgRecord, member: &MemberRecord, method: &str) -> CoreResult<()> {
-    let restricted = org.settings.mfa_methods == "RESTRICTED" && !member.is_breakglass;
-    if restricted && !org.settings.allowed_mfa_methods.iter().any(|m| m == method) {
-        return Err(CoreError::invalid(
-            "operation_restricted_by_organization_mfa_methods",
-            format!("The organization does not allow {method} as an MFA method."),
-        ));
-    }
-    Ok(())
-}
-
-/// Refuses numbers outside the project's SMS countries (US and Canada by default, as Stytch).
-fn sms_country_allowed(ctx: &Ctx, phone: &str) -> CoreResult<()> {
-    let country = validate::phone_country(phone).unwrap_or_default();
-    if !ctx
-        .settings
-        .sms_allowed_countries
-        .iter()
-        .any(|c| c.eq_ignore_ascii_case(&country))
-    {
-        return Err(CoreError::invalid(
-            "invalid_phone_number_country_code",
-            format!(
-                "SMS to this country ({country}) is not enabled; allowed: {}.",
-                ctx.settings.sms_allowed_countries.join(", ")
-            ),
-        ));
-    }
-    Ok(())
-}
-
-pub async fn send_mfa_sms(ctx: &Ctx, member: &MemberRecord, org: &OrgRecord, locale: Option<&str>) -> CoreResult<()> {
-    let locale = templates::sms_locale(locale)?;
-    sms_country_allowed(ctx, &member.mfa_phone_number)?;
-    send_code(
-        ctx,
-        &member.project_id,
-        &org.organization_id,
-        Channel::Sms,
-        &member.mfa_phone_number,
-        Some(&member.member_id),
-        SMS_MINUTES,
-        |code| {
-            let vars = [("org", org.name.as_str()), ("code", code)];
-            Ok((
-                Kind::SmsOtp,
-                locale,
-                templates::render(Kind::SmsOtp, locale, &vars, None),
-            ))
-        },
-    )
-    .await
-}
-
 #[derive(Debug, Deserialize)]
 pub struct SmsSendInput {
     pub organization_id: String,
@@ -416,37 +181,6 @@ pub struct SmsSendInput {
     pub session_token: Option<String>,
     pub session_jwt: Option<String>,
     pub enable_autofill: Option<bool>,
-}
-
-/// Factors the caller proved for this member through an IST or a session (if any was passed).
-/// An IST must already hold a primary factor the organization accepts: these factors decide who
-/// may enrol an MFA factor, and an IST with none (e.g. from `sessions.exchange` with a password
-/// session) proves nothing about this membership yet.
-pub(crate) async fn presented_factors(
-    ctx: &Ctx,
-    project_id: &str,
-    org: &OrgRecord,
-    member: &MemberRecord,
-    ist: Option<&str>,
-    token: Option<&str>,
-    jwt: Option<&str>,
-) -> CoreResult<Option<Vec<AuthFactor>>> {
-    if let Some(t) = ist.filter(|t| !t.is_empty()) {
-        let rec = intermediate::load(ctx, project_id, t).await?;
-        let factors = auth_flow::ist_factors(&rec, org, member)?;
-        if auth_flow::primary_missing(org, member, &factors).is_some() {
-            return Err(CoreError::invalid(
-                "insufficient_factors",
-                "The intermediate session holds no primary factor this organization accepts yet.",
-            ));
-        }
-        return Ok(Some(factors));
-    }
-    match sessions::resolve(ctx, project_id, token, jwt).await? {
-        Some((s, _)) if s.member_id == member.member_id => Ok(Some(s.factors)),
-        Some(_) => Err(auth_flow::wrong_organization()),
-        None => Ok(None),
-    }
 }
 
 pub async fn sms_send(
@@ -541,13 +275,13 @@ pub async fn sms_authenticate(
     project_id: &str,
     input: SmsAuthenticateInput,
 ) -> CoreResult<(MemberView, Issued)> {
-    sessions::check_duration(input.session_duration_minutes)?;
-    let enrollment = crate::service::totps::parse_enrollment(input.set_mfa_enrollment.as_deref())?;
+    check_duration(input.session_duration_minutes)?;
+    let enrollment = crate::rules::requirements::parse_enrollment(input.set_mfa_enrollment.as_deref())?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let mut member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
         .await?
         .member;
-    let session = crate::service::totps::mfa_tokens(
+    let session = crate::engine::mfa::mfa_tokens(
         ctx,
         &org,
         &member,
@@ -573,7 +307,7 @@ pub async fn sms_authenticate(
     .await?;
     member.mfa_phone_verified = true;
     let factor = AuthFactor::sms_otp(&member.phone_id(), &member.mfa_phone_number, Timestamp::now());
-    crate::service::totps::finish_mfa(
+    crate::engine::mfa::finish_mfa(
         ctx,
         &org,
         member,

@@ -7,6 +7,11 @@ use crate::clock::Timestamp;
 use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::delivery::templates::{self, Kind};
 use crate::delivery::{Channel, Message};
+use crate::engine::actor::Actor;
+use crate::engine::auth_flow::{Outcome, PrimaryAuth};
+use crate::engine::members::MemberView;
+use crate::engine::passwords::{check_new_password, set_password, verify_current};
+use crate::engine::{auth_flow, codes, organizations, redirects, session, Ctx};
 use crate::error::{CoreError, CoreResult};
 use crate::model::credentials::ResetTokenRecord;
 use crate::model::member::{MemberRecord, STATUS_DELETED};
@@ -14,11 +19,7 @@ use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
 use crate::password::GivenPassword;
 use crate::rbac::MEMBER;
-use crate::service::auth_flow::{self, Outcome, PrimaryAuth};
-use crate::service::authz::Actor;
-use crate::service::members::MemberView;
-use crate::service::passwords::{check_new_password, set_password, verify_current};
-use crate::service::{organizations, otps, redirects, sessions, Ctx};
+use crate::rules::session::check_duration;
 use crate::settings::RedirectType;
 use crate::validate;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -55,7 +56,7 @@ pub async fn reset_start(
     ctx: &Ctx,
     project_id: &str,
     input: ResetStartInput,
-    client: Option<&crate::service::address_guard::ClientIp>,
+    client: Option<&crate::engine::address_guard::ClientIp>,
 ) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let email = validate::normalize_email(&input.email_address)?;
@@ -82,7 +83,7 @@ pub async fn reset_start(
         .member_by_email(project_id, &org.organization_id, &email)
         .await?
         .ok_or_else(CoreError::member_not_found)?;
-    crate::service::address_guard::send(ctx, client).await?;
+    crate::engine::address_guard::send(ctx, client).await?;
     let how = ResetEmail {
         redirect: &redirect,
         minutes,
@@ -116,7 +117,7 @@ async fn send_reset(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, how: Rese
     let project_id = member.project_id.as_str();
     let email = member.email.clone();
     // The same per-recipient budget as one-time codes (security review finding 9).
-    otps::count_send_to(ctx, project_id, Channel::Email, &email).await?;
+    codes::count_send_to(ctx, project_id, Channel::Email, &email).await?;
     let token = random_token(32);
     let now = Timestamp::now();
     ctx.store
@@ -202,9 +203,9 @@ pub async fn discovery_reset_start(
     ctx: &Ctx,
     project_id: &str,
     input: DiscoveryResetStartInput,
-    client: Option<&crate::service::address_guard::ClientIp>,
+    client: Option<&crate::engine::address_guard::ClientIp>,
 ) -> CoreResult<()> {
-    crate::service::passwords::cross_org_enabled(ctx)?;
+    crate::engine::passwords::cross_org_enabled(ctx)?;
     let email = validate::normalize_email(&input.email_address)?;
     let minutes = expiry_minutes(input.reset_password_expiration_minutes)?;
     let locale = templates::locale(input.locale.as_deref())?;
@@ -232,7 +233,7 @@ pub async fn discovery_reset_start(
         .ok_or_else(CoreError::member_not_found)?;
     let org = organizations::get(ctx, project_id, &member.organization_id).await?;
     let challenge = input.pkce_code_challenge.filter(|c| !c.is_empty());
-    crate::service::address_guard::send(ctx, client).await?;
+    crate::engine::address_guard::send(ctx, client).await?;
     let how = ResetEmail {
         redirect: &redirect,
         minutes,
@@ -256,8 +257,8 @@ pub async fn discovery_reset(
     ctx: &Ctx,
     project_id: &str,
     input: DiscoveryResetInput,
-) -> CoreResult<crate::service::discovery::DiscoveryResult> {
-    crate::service::passwords::cross_org_enabled(ctx)?;
+) -> CoreResult<crate::engine::discovery::DiscoveryResult> {
+    crate::engine::passwords::cross_org_enabled(ctx)?;
     let (token_hash, mut member) = redeemable_token(
         ctx,
         project_id,
@@ -275,9 +276,9 @@ pub async fn discovery_reset(
     }
     let factors = vec![
         AuthFactor::password(Timestamp::now()),
-        crate::service::discovery::email_factor(&member.email),
+        crate::engine::discovery::email_factor(&member.email),
     ];
-    crate::service::discovery::with_factors(ctx, project_id, &member.email, factors).await
+    crate::engine::discovery::with_factors(ctx, project_id, &member.email, factors).await
 }
 
 fn pkce_check(challenge: Option<&str>, verifier: Option<&str>) -> CoreResult<()> {
@@ -368,7 +369,7 @@ async fn live_member(ctx: &Ctx, project_id: &str, member_id: &str) -> CoreResult
 /// Completes a reset link: single use, unexpired, PKCE-checked; sets the password (the link proved
 /// the email), revokes every session, then signs in (or asks for MFA).
 pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> CoreResult<(MemberView, Outcome)> {
-    sessions::check_duration(input.session_duration_minutes)?;
+    check_duration(input.session_duration_minutes)?;
     let (token_hash, mut member) = redeemable_token(
         ctx,
         project_id,
@@ -377,7 +378,7 @@ pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> C
     )
     .await?;
     check_new_password(ctx, &input.password, &member.email).await?;
-    let session = sessions::resolve(
+    let session = session::resolve(
         ctx,
         project_id,
         input.session_token.as_deref(),
@@ -428,9 +429,9 @@ pub async fn reset_by_session(
     project_id: &str,
     input: SessionResetInput,
 ) -> CoreResult<(MemberView, Outcome)> {
-    sessions::check_duration(input.session_duration_minutes)?;
+    check_duration(input.session_duration_minutes)?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
-    let Some((session, presented)) = sessions::resolve(
+    let Some((session, presented)) = session::resolve(
         ctx,
         project_id,
         input.session_token.as_deref(),
@@ -468,7 +469,7 @@ pub async fn reset_by_session(
             ctx.store.delete_session(project_id, &other.member_session_id).await?;
         }
     }
-    let issued = sessions::issue(
+    let issued = session::issue(
         ctx,
         &member,
         &org,
@@ -503,9 +504,9 @@ pub async fn reset_existing(
     ctx: &Ctx,
     project_id: &str,
     input: ExistingResetInput,
-    client: Option<&crate::service::address_guard::ClientIp>,
+    client: Option<&crate::engine::address_guard::ClientIp>,
 ) -> CoreResult<(MemberView, Outcome)> {
-    sessions::check_duration(input.session_duration_minutes)?;
+    check_duration(input.session_duration_minutes)?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let email = validate::normalize_email(&input.email_address)?;
     let mut member = verify_current(

@@ -6,79 +6,24 @@
 //! password is even checked, so the lock cannot be used as an oracle.
 
 use crate::clock::Timestamp;
+use crate::engine::address_guard::ClientIp;
+use crate::engine::auth_flow::{Outcome, PrimaryAuth};
+use crate::engine::members::MemberInput;
+use crate::engine::passwords::{
+    bad_credentials, cross_org_enabled, evaluate, reset_required, store_password, Verified,
+};
+use crate::engine::{auth_flow, members, organizations, passwords, session, Ctx};
 use crate::error::{CoreError, CoreResult};
-use crate::model::credentials::PasswordRecord;
-use crate::model::member::{MemberRecord, STATUS_DELETED};
 use crate::model::session::AuthFactor;
 use crate::password::imported::{self, HashConfigs};
-use crate::password::policy::{self, StrengthReport};
-use crate::password::{GivenPassword, PasswordHash};
-use crate::service::address_guard::{self, ClientIp};
-use crate::service::attempts::Limit;
-use crate::service::auth_flow::{self, Outcome, PrimaryAuth};
-use crate::service::members::{self, MemberInput, MemberView};
-use crate::service::{organizations, sessions, Ctx};
+use crate::password::policy::StrengthReport;
+use crate::password::GivenPassword;
+use crate::rules::session::check_duration;
 use crate::validate;
 use serde::Deserialize;
 use serde_json::Value;
 
-const FAILURE_SCOPE: &str = "password";
-
-/// Refuses a new password that fails the strength policy (or is a known leaked one).
-pub async fn check_new_password(ctx: &Ctx, password: &str, email: &str) -> CoreResult<()> {
-    let report = evaluate(
-        ctx,
-        password,
-        Some(email),
-        ctx.settings.password.breach_detection_on_create,
-    )
-    .await?;
-    if report.breached_password {
-        return Err(CoreError::invalid(
-            "breached_password",
-            "This password appears in breach data; choose another one.",
-        ));
-    }
-    if !report.valid_password {
-        return Err(CoreError::invalid(
-            "weak_password",
-            "The password does not meet the strength policy; see passwords.strength_check.",
-        ));
-    }
-    Ok(())
-}
-
-/// Hashes `password` with argon2id (on the CPU pool) and stores it as the member's password; with
-/// cross-organization passwords, as the password of every membership of the same email.
-pub async fn set_password(ctx: &Ctx, member: &mut MemberRecord, password: &str, verify_email: bool) -> CoreResult<()> {
-    let params = ctx.settings.argon2;
-    let password = password.to_string();
-    let hash = ctx
-        .cpu
-        .run(move || params.hash(&password))
-        .await?
-        .map_err(CoreError::internal)?;
-    store_password(ctx, member, &hash, verify_email).await?;
-    if ctx.settings.cross_org_passwords {
-        for mut other in ctx.store.members_with_email(&member.project_id, &member.email).await? {
-            if other.member_id != member.member_id {
-                // The same address: a proof of it (a reset link) verifies every membership.
-                store_password(ctx, &mut other, &hash, verify_email).await?;
-            }
-        }
-    }
-    Ok(())
-}
-
-pub fn cross_org_enabled(ctx: &Ctx) -> CoreResult<()> {
-    if !ctx.settings.cross_org_passwords {
-        return Err(CoreError::invalid(
-            "cross_org_passwords_not_enabled",
-            "Cross-organization passwords are not enabled for this project (setting cross_org_passwords).",
-        ));
-    }
-    Ok(())
-}
+pub use crate::engine::members::MemberView;
 
 #[derive(Debug, Deserialize)]
 pub struct DiscoveryAuthenticateInput {
@@ -92,7 +37,7 @@ pub async fn discovery_authenticate(
     project_id: &str,
     input: DiscoveryAuthenticateInput,
     client: Option<&ClientIp>,
-) -> CoreResult<crate::service::discovery::DiscoveryResult> {
+) -> CoreResult<crate::engine::discovery::DiscoveryResult> {
     cross_org_enabled(ctx)?;
     let email = validate::normalize_email(&input.email_address)?;
     let members = ctx.store.members_with_email(project_id, &email).await?;
@@ -105,9 +50,7 @@ pub async fn discovery_authenticate(
         }
     }
     let org_id = with_password.unwrap_or_else(|| "-".into());
-    let verified = Throttle::new(project_id, &org_id, &email)
-        .verify(ctx, &input.password, client)
-        .await?;
+    let verified = passwords::verify(ctx, project_id, &org_id, &email, &input.password, client).await?;
     let Verified::Yes(v) = verified else {
         return Err(bad_credentials());
     };
@@ -122,183 +65,7 @@ pub async fn discovery_authenticate(
     {
         return Err(reset_required());
     }
-    crate::service::discovery::with_factors(ctx, project_id, &email, vec![AuthFactor::password(Timestamp::now())]).await
-}
-
-/// Verifies the member's current password with the same lockout rules as `authenticate`.
-pub async fn verify_current(
-    ctx: &Ctx,
-    project_id: &str,
-    org_id: &str,
-    email: &str,
-    password: &str,
-    client: Option<&ClientIp>,
-) -> CoreResult<MemberRecord> {
-    match Throttle::new(project_id, org_id, email)
-        .verify(ctx, password, client)
-        .await?
-    {
-        Verified::Yes(v) => Ok(v.member),
-        Verified::No => Err(bad_credentials()),
-    }
-}
-
-enum Verified {
-    Yes(Box<VerifiedMember>),
-    No,
-}
-
-struct VerifiedMember {
-    member: MemberRecord,
-    stored: PasswordRecord,
-    hash: PasswordHash,
-}
-
-/// Failed-attempt limiting for one email address: in one organization, or across the project
-/// with cross-organization passwords (one shared password gets one allowance, not one per
-/// membership). Every attempt is counted before the hash is checked (`service::attempts`), so a
-/// concurrent burst gets no more guesses than a sequence; the one that reaches the limit blocks
-/// the address, and locks its member, for `lockout_minutes`. Known and unknown addresses are
-/// treated alike, and an unknown one still costs an argon2id verification, so neither timing nor
-/// `Retry-After` tells them apart.
-struct Throttle<'a> {
-    project_id: &'a str,
-    org_id: &'a str,
-    email: &'a str,
-}
-
-const BLOCK_SCOPE: &str = "password_block";
-
-impl<'a> Throttle<'a> {
-    fn new(project_id: &'a str, org_id: &'a str, email: &'a str) -> Self {
-        Self {
-            project_id,
-            org_id,
-            email,
-        }
-    }
-
-    fn key(&self, ctx: &Ctx) -> String {
-        let scope = if ctx.settings.cross_org_passwords {
-            "*"
-        } else {
-            self.org_id
-        };
-        format!("{}:{scope}:{}", self.project_id, self.email)
-    }
-
-    fn limit(ctx: &Ctx) -> Limit {
-        Limit {
-            scope: FAILURE_SCOPE,
-            max: ctx.settings.limits.password_failures,
-            window_minutes: ctx.settings.limits.failure_window_minutes,
-        }
-    }
-
-    async fn verify(&self, ctx: &Ctx, password: &str, client: Option<&ClientIp>) -> CoreResult<Verified> {
-        let now = Timestamp::now();
-        let key = self.key(ctx);
-        if let Some(until) = ctx.store.counter_window(BLOCK_SCOPE, &key).await?.filter(|t| *t > now) {
-            return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
-        }
-        let from_address = address_guard::reserve(ctx, client, now).await?;
-        let limit = Self::limit(ctx);
-        let attempt = limit.reserve(ctx, key.clone(), now, too_many).await?;
-        let member = ctx
-            .store
-            .member_by_email(self.project_id, self.org_id, self.email)
-            .await?
-            .filter(|m| m.status != STATUS_DELETED);
-        if let Some(until) = member.as_ref().and_then(|m| m.lock_expires_at).filter(|t| *t > now) {
-            return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
-        }
-        let stored = match &member {
-            Some(m) => ctx.store.password_of(self.project_id, &m.member_id).await?,
-            None => None,
-        };
-        let hash = match stored.as_ref().and_then(|p| PasswordHash::from_json(&p.hash)) {
-            Some(h) => h,
-            None => ctx.dummy_hash().await?,
-        };
-        let (candidate, check) = (password.to_string(), hash.clone());
-        let matched = ctx.cpu.run(move || check.verify(&candidate)).await? && stored.is_some();
-        match (member, stored, matched) {
-            (Some(member), Some(stored), true) => {
-                attempt.clear(ctx).await?;
-                address_guard::succeeded(ctx, from_address).await?;
-                Ok(Verified::Yes(Box::new(VerifiedMember { member, stored, hash })))
-            }
-            _ => {
-                if attempt.is_last(&limit) {
-                    self.block(ctx, &key, now).await?;
-                }
-                address_guard::failed(ctx, client, now).await?;
-                Ok(Verified::No)
-            }
-        }
-    }
-
-    /// The address used up its attempts: refuse it, and lock its member(s), for `lockout_minutes`.
-    async fn block(&self, ctx: &Ctx, key: &str, now: Timestamp) -> CoreResult<()> {
-        let until = now.plus_minutes(ctx.settings.limits.lockout_minutes);
-        // A block row keeps its end time as its window start: a fresh row for (scope, key).
-        ctx.store.clear_attempts(BLOCK_SCOPE, key).await?;
-        ctx.store.bump_attempts(BLOCK_SCOPE, key, until, until).await?;
-        // The failure count is left to its window: cleared here, a request racing this one
-        // could start counting from zero before the block row is visible.
-        let members = if ctx.settings.cross_org_passwords {
-            ctx.store.members_with_email(self.project_id, self.email).await?
-        } else {
-            ctx.store
-                .member_by_email(self.project_id, self.org_id, self.email)
-                .await?
-                .into_iter()
-                .collect()
-        };
-        for m in members {
-            lock_member(ctx, m, now, until).await?;
-        }
-        Ok(())
-    }
-}
-
-/// Measures a password under the policy and, when `detect_breach`, against every breach source.
-/// zxcvbn and the corpus run on the CPU pool; the range API is awaited.
-pub async fn evaluate(
-    ctx: &Ctx,
-    password: &str,
-    email: Option<&str>,
-    detect_breach: bool,
-) -> CoreResult<StrengthReport> {
-    let mut policy = ctx.settings.password;
-    policy.breach_detection_on_create = detect_breach;
-    let (pw, em) = (password.to_string(), email.map(str::to_string));
-    let corpus = ctx.breach.corpus.clone();
-    let mut report = ctx
-        .cpu
-        .run(move || {
-            let mut r = policy::check(&policy, &pw, em.as_deref());
-            if detect_breach && !r.breached_password {
-                if let Some(c) = corpus {
-                    r.breached_password = c.contains_password(&pw).unwrap_or_else(|e| {
-                        tracing::warn!(error = %e, "breach corpus unreadable");
-                        false
-                    });
-                }
-            }
-            r
-        })
-        .await?;
-    if detect_breach && !report.breached_password {
-        if let Some(api) = &ctx.breach.range_api {
-            report.breached_password = api.is_pwned(password).await?;
-        }
-    }
-    if report.breached_password {
-        report.valid_password = false;
-    }
-    report.breach_detection_on_create = ctx.settings.password.breach_detection_on_create;
-    Ok(report)
+    crate::engine::discovery::with_factors(ctx, project_id, &email, vec![AuthFactor::password(Timestamp::now())]).await
 }
 
 pub async fn strength_check(ctx: &Ctx, password: &str, email: Option<&str>) -> CoreResult<StrengthReport> {
@@ -321,37 +88,6 @@ pub struct MigrateInput {
     pub mfa_phone_number: Option<String>,
     pub set_phone_number_verified: Option<bool>,
     pub external_id: Option<String>,
-}
-
-fn new_password_record(member: &MemberRecord, hash: &PasswordHash) -> PasswordRecord {
-    let now = Timestamp::now();
-    PasswordRecord {
-        member_password_id: format!("member-password-test-{}", uuid::Uuid::new_v4()),
-        project_id: member.project_id.clone(),
-        member_id: member.member_id.clone(),
-        hash: hash.to_json(),
-        require_reset: false,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
-/// Stores `hash` as the member's password; a password proves nothing about the email, but
-/// migrate is documented to mark it verified (the caller attests it).
-async fn store_password(
-    ctx: &Ctx,
-    member: &mut MemberRecord,
-    hash: &PasswordHash,
-    verify_email: bool,
-) -> CoreResult<()> {
-    let record = new_password_record(member, hash);
-    member.member_password_id = record.member_password_id.clone();
-    if verify_email {
-        member.email_verified = true;
-    }
-    member.updated_at = Timestamp::now();
-    ctx.store.save_password(member, &record).await?;
-    Ok(())
 }
 
 pub async fn migrate(ctx: &Ctx, project_id: &str, input: MigrateInput) -> CoreResult<(MemberView, bool)> {
@@ -416,41 +152,17 @@ pub struct AuthenticateInput {
     pub telemetry_id: Option<String>,
 }
 
-fn bad_credentials() -> CoreError {
-    CoreError::unauthorized(
-        "unauthorized_credentials",
-        "The email address or password is incorrect.",
-    )
-}
-
-fn too_many(retry_after_secs: u64) -> CoreError {
-    CoreError::RateLimited {
-        fault: crate::error::Fault {
-            error_type: "too_many_requests",
-            message: "Too many failed attempts. Try again later or reset the password.".into(),
-        },
-        retry_after_secs,
-    }
-}
-
-fn reset_required() -> CoreError {
-    CoreError::invalid(
-        "member_reset_password",
-        "The member must reset the password before logging in with it again.",
-    )
-}
-
 pub async fn authenticate(
     ctx: &Ctx,
     project_id: &str,
     input: AuthenticateInput,
     client: Option<&ClientIp>,
 ) -> CoreResult<(MemberView, Outcome)> {
-    sessions::check_duration(input.session_duration_minutes)?;
+    check_duration(input.session_duration_minutes)?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let email = validate::normalize_email(&input.email_address)?;
-    let throttle = Throttle::new(project_id, &org.organization_id, &email);
-    let (member, stored, hash) = match throttle.verify(ctx, &input.password, client).await? {
+    let verified = passwords::verify(ctx, project_id, &org.organization_id, &email, &input.password, client).await?;
+    let (member, stored, hash) = match verified {
         Verified::Yes(v) => (v.member, v.stored, v.hash),
         Verified::No => return Err(bad_credentials()),
     };
@@ -488,7 +200,7 @@ pub async fn authenticate(
     }
     member.lock_created_at = None;
     member.lock_expires_at = None;
-    let session = sessions::resolve(
+    let session = session::resolve(
         ctx,
         project_id,
         input.session_token.as_deref(),
@@ -510,14 +222,4 @@ pub async fn authenticate(
     )
     .await?;
     Ok((MemberView::load(ctx, member, org).await?, outcome))
-}
-
-/// Locks the member for the configured time.
-async fn lock_member(ctx: &Ctx, mut m: MemberRecord, now: Timestamp, until: Timestamp) -> CoreResult<()> {
-    m.lock_created_at = Some(now);
-    m.lock_expires_at = Some(until);
-    m.updated_at = now;
-    ctx.store.update_member(&m, None).await?;
-    tracing::warn!(member_id = %m.member_id, "member locked after repeated password failures");
-    Ok(())
 }

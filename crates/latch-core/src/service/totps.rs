@@ -6,28 +6,27 @@
 
 use crate::clock::Timestamp;
 use crate::crypto::{constant_time_eq, sha256_hex};
-use crate::error::{CoreError, CoreResult, Fault};
+use crate::engine::mfa::{finish_mfa, guard, mfa_tokens};
+use crate::engine::{members, mfa, organizations, Ctx};
+use crate::error::{CoreError, CoreResult};
 use crate::model::credentials::{RecoveryCodeRecord, TotpRecord};
 use crate::model::member::MemberRecord;
-use crate::model::organization::OrgRecord;
-use crate::model::session::{AuthFactor, SessionRecord};
-use crate::service::attempts::{Limit, Reservation};
-use crate::service::auth_flow::{self, mfa_method, Outcome, PrimaryAuth};
-use crate::service::members::{self, MemberView};
-use crate::service::sessions::{self, Issued, Presented};
-use crate::service::{intermediate, organizations, otps, Ctx};
+use crate::model::session::AuthFactor;
+use crate::rules::factors::mfa_method;
+use crate::rules::requirements;
+use crate::rules::requirements::parse_enrollment;
+use crate::rules::session::check_duration;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::Deserialize;
 use serde_json::Value;
 use totp_rs::{Algorithm, Secret, TOTP};
 
+pub use crate::engine::members::MemberView;
+pub use crate::engine::session::Issued;
+
 const STEP_SECS: i64 = 30;
 const RECOVERY_CODES: usize = 10;
-const FAILURE_SCOPE: &str = "mfa_code";
-const MAX_FAILURES: i64 = 10;
-const FAILURE_WINDOW_MINUTES: i64 = 10;
-
 fn totp(secret: &[u8], issuer: &str, account: &str) -> TOTP {
     // Issuers may not contain ':' in otpauth URLs.
     TOTP::new_unchecked(
@@ -83,121 +82,6 @@ fn recovery_records(member: &MemberRecord, codes: &[String]) -> Vec<RecoveryCode
         .collect()
 }
 
-/// Wrong TOTP or recovery codes per member: 10 per 10 minutes.
-const GUARD: Limit = Limit {
-    scope: FAILURE_SCOPE,
-    max: MAX_FAILURES,
-    window_minutes: FAILURE_WINDOW_MINUTES,
-};
-
-/// Counts this attempt before the code is checked, so a concurrent burst gets no more guesses.
-async fn guard(ctx: &Ctx, member: &MemberRecord) -> CoreResult<Reservation> {
-    GUARD
-        .reserve(ctx, member.member_id.clone(), Timestamp::now(), |retry_after_secs| {
-            CoreError::RateLimited {
-                fault: Fault {
-                    error_type: "too_many_requests",
-                    message: "Too many wrong codes; try again later.".into(),
-                },
-                retry_after_secs,
-            }
-        })
-        .await
-}
-
-/// Exactly one of IST / session token / session JWT, belonging to the member; returns the session.
-pub async fn mfa_tokens(
-    ctx: &Ctx,
-    org: &OrgRecord,
-    member: &MemberRecord,
-    ist: Option<&str>,
-    token: Option<&str>,
-    jwt: Option<&str>,
-) -> CoreResult<Option<(SessionRecord, Presented)>> {
-    let given = [ist, token, jwt]
-        .iter()
-        .filter(|t| t.is_some_and(|s| !s.is_empty()))
-        .count();
-    if given != 1 {
-        return Err(CoreError::invalid(
-            if given == 0 {
-                "no_session_arguments"
-            } else {
-                "too_many_session_arguments"
-            },
-            "Pass exactly one of intermediate_session_token, session_token or session_jwt.",
-        ));
-    }
-    if let Some(t) = ist.filter(|t| !t.is_empty()) {
-        auth_flow::ist_factors(&intermediate::load(ctx, &member.project_id, t).await?, org, member)?;
-        return Ok(None);
-    }
-    match sessions::resolve(ctx, &member.project_id, token, jwt).await? {
-        Some(s) if s.0.member_id == member.member_id => Ok(Some(s)),
-        _ => Err(auth_flow::wrong_organization()),
-    }
-}
-
-/// `set_mfa_enrollment`, checked before any code is used so a refused request uses nothing.
-pub fn parse_enrollment(value: Option<&str>) -> CoreResult<Option<bool>> {
-    match value {
-        None | Some("") => Ok(None),
-        Some("enroll") => Ok(Some(true)),
-        Some("unenroll") => Ok(Some(false)),
-        Some(_) => Err(CoreError::argument("set_mfa_enrollment", "must be enroll or unenroll")),
-    }
-}
-
-/// Applies enrollment options, then turns the MFA factor into a session.
-#[allow(clippy::too_many_arguments)]
-pub async fn finish_mfa(
-    ctx: &Ctx,
-    org: &OrgRecord,
-    mut member: MemberRecord,
-    factor: AuthFactor,
-    method: &str,
-    session: Option<(SessionRecord, Presented)>,
-    ist: Option<&str>,
-    duration: Option<i64>,
-    claims: Option<&Value>,
-    enrollment: Option<bool>,
-    set_default: Option<bool>,
-) -> CoreResult<(MemberView, Issued)> {
-    if let Some(e) = enrollment {
-        member.mfa_enrolled = e;
-    }
-    if org.settings.mfa_policy == "REQUIRED_FOR_ALL" {
-        member.mfa_enrolled = true;
-    }
-    // The first MFA completion sets the default method.
-    if set_default == Some(true) || member.default_mfa_method.is_empty() {
-        member.default_mfa_method = method.to_string();
-    }
-    member.updated_at = Timestamp::now();
-    ctx.store.update_member(&member, None).await?;
-    let (member, outcome) = auth_flow::complete(
-        ctx,
-        PrimaryAuth {
-            member,
-            org,
-            factors: vec![factor],
-            session,
-            intermediate_session_token: ist,
-            session_duration_minutes: duration,
-            session_custom_claims: claims,
-            locale: None,
-        },
-    )
-    .await?;
-    match outcome {
-        Outcome::Authenticated(issued) => Ok((MemberView::load(ctx, member, org.clone()).await?, *issued)),
-        Outcome::Pending { .. } => Err(CoreError::invalid(
-            "insufficient_factors",
-            "A primary factor the organization accepts is still needed.",
-        )),
-    }
-}
-
 #[derive(Debug, Deserialize)]
 pub struct CreateInput {
     pub organization_id: String,
@@ -227,7 +111,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResu
     if !(5..=1440).contains(&minutes) {
         return Err(CoreError::argument("expiration_minutes", "must be between 5 and 1440"));
     }
-    otps::mfa_method_allowed(&org, &member, "totp")?;
+    requirements::mfa_method_allowed(&org, &member, "totp")?;
     if ctx
         .store
         .totp_of(project_id, &member.member_id)
@@ -239,7 +123,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResu
             "The member already has a TOTP registration; delete it first.",
         ));
     }
-    let presented = otps::presented_factors(
+    let presented = mfa::presented_factors(
         ctx,
         project_id,
         &org,
@@ -319,7 +203,7 @@ fn matching_step(t: &TOTP, code: &str, now_secs: i64) -> Option<i64> {
 }
 
 pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput) -> CoreResult<(MemberView, Issued)> {
-    sessions::check_duration(input.session_duration_minutes)?;
+    check_duration(input.session_duration_minutes)?;
     let enrollment = parse_enrollment(input.set_mfa_enrollment.as_deref())?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let mut member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
@@ -440,7 +324,7 @@ pub struct RecoverInput {
 
 /// Completes MFA with one recovery code (used up); returns how many remain.
 pub async fn recover(ctx: &Ctx, project_id: &str, input: RecoverInput) -> CoreResult<(MemberView, Issued, usize)> {
-    sessions::check_duration(input.session_duration_minutes)?;
+    check_duration(input.session_duration_minutes)?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
         .await?

@@ -4,10 +4,11 @@
 use crate::reply::Reply;
 use axum::response::{IntoResponse, Response};
 use latch_core::clock::Timestamp;
+use latch_core::engine::auth_flow::Outcome;
 use latch_core::model::member::Member;
 use latch_core::model::organization::Organization;
 use latch_core::model::session::MemberSession;
-use latch_core::service::auth_flow::{MfaRequired, Outcome, PrimaryRequired};
+use latch_core::rules::requirements::{MfaRequired, PrimaryRequired};
 use latch_core::service::members::MemberView;
 use serde::Serialize;
 

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use latch_core::model::member::Member;
 use latch_core::model::organization::Organization;
-use latch_core::service::auth_flow::{MfaRequired, PrimaryRequired};
+use latch_core::rules::requirements::{MfaRequired, PrimaryRequired};
 use latch_core::service::discovery::{
     self, CreateInput, DiscoveryResult, ExchangeInput, ListInput, OtpAuthenticateInput, SendInput,
 };

@@ -3,8 +3,8 @@
 //! a request that names none gets the type's default. A refused URL is refused before anything is
 //! stored or sent, since the link carries a one-time token to whoever serves that URL.
 
+use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
-use crate::service::Ctx;
 use crate::settings::{is_loopback_host, RedirectType};
 use crate::validate;
 

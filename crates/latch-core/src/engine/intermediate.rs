@@ -8,10 +8,10 @@
 
 use crate::clock::Timestamp;
 use crate::crypto::{random_token, sha256_hex};
+use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::model::credentials::IntermediateRecord;
 use crate::model::session::AuthFactor;
-use crate::service::Ctx;
 
 pub const LIFETIME_MINUTES: i64 = 10;
 

@@ -3,12 +3,13 @@
 //! from a live session, and every check goes through `granting_roles`, the same rule the SDKs
 //! apply locally.
 
+use crate::engine::session;
+use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::model::member::{MemberRecord, STATUS_DELETED};
 use crate::model::organization::OrgRecord;
 use crate::model::session::SessionRecord;
 use crate::rbac::{granting_roles, PolicyRole, MEMBER, SELF};
-use crate::service::{sessions, Ctx};
 
 /// The project's roles plus the organization's own.
 pub async fn policy_roles(ctx: &Ctx, organization_id: &str) -> CoreResult<Vec<PolicyRole>> {
@@ -41,8 +42,8 @@ pub async fn actor(ctx: &Ctx, project_id: &str, token: Option<&str>, jwt: Option
     let usable = |v: &str| !v.trim().is_empty();
     // Both headers may come together; the opaque token is the stronger proof, so it decides.
     let resolved = match (token, jwt) {
-        (Some(t), _) if usable(t) => sessions::resolve(ctx, project_id, Some(t), None).await,
-        (None, Some(j)) if usable(j) => sessions::resolve_fresh(ctx, project_id, None, Some(j)).await,
+        (Some(t), _) if usable(t) => session::resolve(ctx, project_id, Some(t), None).await,
+        (None, Some(j)) if usable(j) => session::resolve_fresh(ctx, project_id, None, Some(j)).await,
         _ => return Err(session_refused()),
     };
     let session = match resolved {

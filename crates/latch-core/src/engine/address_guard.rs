@@ -4,9 +4,9 @@
 //! forwards the end user's address, that address gets a real limit and is refused past it.
 
 use crate::clock::Timestamp;
+use crate::engine::attempts::{Limit, Reservation};
+use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult, Fault};
-use crate::service::attempts::{Limit, Reservation};
-use crate::service::Ctx;
 use std::net::IpAddr;
 
 /// The caller's address as the HTTP layer resolved it.

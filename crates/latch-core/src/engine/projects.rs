@@ -3,10 +3,10 @@
 
 use crate::clock::Timestamp;
 use crate::crypto::{constant_time_eq, project_secret, sha256_hex};
+use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::ids;
 use crate::model::project::Project;
-use crate::service::Ctx;
 use crate::store::Store;
 
 /// A digest no secret maps to in practice, compared against when the project is unknown so that

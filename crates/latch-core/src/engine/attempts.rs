@@ -12,8 +12,8 @@
 //! check before any failure was counted (15–39 password guesses per burst of 40 instead of 10).
 
 use crate::clock::Timestamp;
+use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
-use crate::service::Ctx;
 
 /// At most `max` attempts per key in a fixed window of `window_minutes`.
 #[derive(Debug, Clone, Copy)]

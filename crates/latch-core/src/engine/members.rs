@@ -1,0 +1,473 @@
+//! Member records: validation, uniqueness, creation and update (with the per-field permissions a
+//! member session needs), and the member view every answer carries. Shared by the members API and
+//! by every flow that provisions or updates a member (JIT, discovery, migrate).
+
+use crate::clock::Timestamp;
+use crate::engine::actor::{no_trusted_metadata, Actor};
+use crate::engine::organizations;
+use crate::engine::Ctx;
+use crate::error::{CoreError, CoreResult, StoreError};
+use crate::ids;
+use crate::model::member::*;
+use crate::model::organization::{OrgRecord, MFA_METHODS};
+use crate::rbac::MEMBER;
+use crate::validate;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Writable member fields; create and update share it (update is partial).
+#[derive(Debug, Default, Deserialize)]
+pub struct MemberInput {
+    pub email_address: Option<String>,
+    pub name: Option<String>,
+    pub trusted_metadata: Option<Value>,
+    pub untrusted_metadata: Option<Value>,
+    pub create_member_as_pending: Option<bool>,
+    pub is_breakglass: Option<bool>,
+    pub mfa_phone_number: Option<String>,
+    pub mfa_enrolled: Option<bool>,
+    pub roles: Option<Vec<String>>,
+    pub external_id: Option<String>,
+    pub default_mfa_method: Option<String>,
+    pub unlink_email: Option<bool>,
+    /// Only matters for SSO-granted roles, which Latch does not have yet; accepted for the API.
+    pub preserve_existing_sessions: Option<bool>,
+}
+
+/// A member with what its wire object needs.
+pub struct MemberView {
+    pub member: MemberRecord,
+    pub organization: OrgRecord,
+    pub retired: Vec<RetiredEmail>,
+}
+
+impl MemberView {
+    pub async fn load(ctx: &Ctx, member: MemberRecord, organization: OrgRecord) -> CoreResult<Self> {
+        view(ctx, member, organization).await
+    }
+
+    /// Like `load` when the caller already knows whether the member has retired emails.
+    pub async fn load_known(
+        ctx: &Ctx,
+        member: MemberRecord,
+        organization: OrgRecord,
+        has_retired_emails: bool,
+    ) -> CoreResult<Self> {
+        if has_retired_emails {
+            return view(ctx, member, organization).await;
+        }
+        Ok(MemberView {
+            member,
+            organization,
+            retired: Vec::new(),
+        })
+    }
+
+    pub fn member_json(&self) -> crate::model::member::Member<'_> {
+        self.member.view(&self.organization, &self.retired)
+    }
+}
+
+pub(crate) async fn view(ctx: &Ctx, member: MemberRecord, organization: OrgRecord) -> CoreResult<MemberView> {
+    let retired = ctx
+        .store
+        .retired_emails(&member.project_id, std::slice::from_ref(&member.member_id))
+        .await?;
+    Ok(MemberView {
+        member,
+        organization,
+        retired,
+    })
+}
+
+fn validate_roles(roles: Vec<String>) -> CoreResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(roles.len());
+    for r in roles {
+        if r.trim().is_empty() || r.len() > 128 {
+            return Err(CoreError::invalid(
+                "invalid_rbac_role_id",
+                "Role ids must be 1 to 128 characters.",
+            ));
+        }
+        if r == ROLE_MEMBER {
+            return Err(CoreError::invalid(
+                "invalid_rbac_role_assignment",
+                "stytch_member is granted to every member implicitly and cannot be assigned.",
+            ));
+        }
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+fn validate_metadata(input: &MemberInput) -> CoreResult<()> {
+    if let Some(md) = &input.trusted_metadata {
+        validate::metadata("trusted_metadata", md)?;
+    }
+    if let Some(md) = &input.untrusted_metadata {
+        validate::metadata("untrusted_metadata", md)?;
+    }
+    Ok(())
+}
+
+/// The identifiers a member holds must be free in its organization: email (also among other
+/// members' retired emails), external id and MFA phone number.
+async fn check_unique(ctx: &Ctx, m: &MemberRecord) -> CoreResult<()> {
+    let (p, o) = (m.project_id.as_str(), m.organization_id.as_str());
+    if let Some(other) = ctx.store.member_by_email(p, o, &m.email).await? {
+        if other.member_id != m.member_id {
+            return Err(CoreError::invalid(
+                "duplicate_member_email",
+                "A member with this email_address already exists in the organization.",
+            ));
+        }
+    }
+    if let Some(owner) = ctx.store.retired_email_owner(p, o, &m.email).await? {
+        if owner.member_id != m.member_id {
+            return Err(CoreError::invalid(
+                "retired_member_email",
+                "This email_address is retired by another member of the organization.",
+            ));
+        }
+    }
+    if let Some(ext) = &m.external_id {
+        if let Some(other) = ctx.store.member_by_external_id(p, o, ext).await? {
+            if other.member_id != m.member_id {
+                return Err(CoreError::invalid(
+                    "duplicate_member_external_id",
+                    "A member with this external_id already exists in the organization.",
+                ));
+            }
+        }
+    }
+    if !m.mfa_phone_number.is_empty() {
+        if let Some(other) = ctx.store.member_by_phone(p, o, &m.mfa_phone_number).await? {
+            if other.member_id != m.member_id {
+                return Err(CoreError::invalid(
+                    "duplicate_member_phone_number",
+                    "A member with this mfa_phone_number already exists in the organization.",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn on_write_error(ctx: &Ctx, m: &MemberRecord, e: StoreError) -> CoreError {
+    match e {
+        StoreError::UniqueViolation => match check_unique(ctx, m).await {
+            Err(specific) => specific,
+            Ok(()) => CoreError::invalid("duplicate_member_email", "The member conflicts with an existing one."),
+        },
+        other => other.into(),
+    }
+}
+
+/// How a member is written back: as is, or with a new email address.
+pub(crate) enum Write<'a> {
+    Plain,
+    /// Sessions whose factors proved the old address, and reset links sent to it, end with it:
+    /// otherwise they would act for the new address (and carry into its other organizations).
+    EmailChange {
+        retire: Option<&'a RetiredEmail>,
+    },
+}
+
+pub(crate) async fn save(ctx: &Ctx, m: &mut MemberRecord, write: Write<'_>) -> CoreResult<()> {
+    m.updated_at = Timestamp::now();
+    check_unique(ctx, m).await?;
+    let written = match write {
+        Write::Plain => ctx.store.update_member(m, None).await,
+        Write::EmailChange { retire } => ctx.store.change_member_email(m, retire).await,
+    };
+    if let Err(e) = written {
+        return Err(on_write_error(ctx, m, e).await);
+    }
+    Ok(())
+}
+
+fn default_mfa_method(v: &str) -> CoreResult<()> {
+    validate::one_of("default_mfa_method", v, MFA_METHODS, "invalid_mfa_default_method")
+}
+
+pub async fn create(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    input: MemberInput,
+    actor: Option<&Actor>,
+) -> CoreResult<MemberView> {
+    let org = organizations::get(ctx, project_id, org_locator).await?;
+    if let Some(a) = actor {
+        authorize_create(a, &org, &input)?;
+    }
+    let Some(email) = input.email_address.as_deref() else {
+        return Err(CoreError::argument("email_address", "missing field"));
+    };
+    let email = validate::normalize_email(email)?;
+    validate_metadata(&input)?;
+    if let Some(ext) = &input.external_id {
+        validate::member_external_id(ext)?;
+    }
+    let phone = input
+        .mfa_phone_number
+        .as_deref()
+        .map(validate::phone_number)
+        .transpose()?;
+    if let Some(m) = input.default_mfa_method.as_deref() {
+        default_mfa_method(m)?;
+    }
+    let roles = validate_roles(input.roles.unwrap_or_default())?;
+    let name = input.name.unwrap_or_default();
+    if name.chars().count() > 1024 {
+        return Err(CoreError::argument("name", "must be at most 1024 characters"));
+    }
+    validate::display_text("name", &name)?; // no control characters (h-tenant)
+    let now = Timestamp::now();
+    let status = if input.create_member_as_pending == Some(true) {
+        STATUS_PENDING
+    } else {
+        STATUS_ACTIVE
+    };
+    let m = MemberRecord {
+        project_id: project_id.to_string(),
+        organization_id: org.organization_id.clone(),
+        member_id: ids::member_id(),
+        email,
+        status: status.to_string(),
+        name,
+        external_id: input.external_id,
+        is_breakglass: input.is_breakglass.unwrap_or(false),
+        email_verified: false,
+        mfa_enrolled: input.mfa_enrolled.unwrap_or(false),
+        mfa_phone_number: phone.unwrap_or_default(),
+        mfa_phone_verified: false,
+        default_mfa_method: input.default_mfa_method.unwrap_or_default(),
+        member_password_id: String::new(),
+        totp_registration_id: String::new(),
+        roles,
+        trusted_metadata: input
+            .trusted_metadata
+            .unwrap_or_else(|| Value::Object(Default::default())),
+        untrusted_metadata: input
+            .untrusted_metadata
+            .unwrap_or_else(|| Value::Object(Default::default())),
+        lock_created_at: None,
+        lock_expires_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    check_unique(ctx, &m).await?;
+    if let Err(e) = ctx.store.insert_member(&m).await {
+        return Err(on_write_error(ctx, &m, e).await);
+    }
+    Ok(MemberView {
+        member: m,
+        organization: org,
+        retired: vec![],
+    })
+}
+
+/// A non-deleted member of the organization, by id or external id.
+pub(crate) async fn live_member(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+) -> CoreResult<(MemberRecord, OrgRecord)> {
+    let org = organizations::get(ctx, project_id, org_locator).await?;
+    match ctx
+        .store
+        .find_member(project_id, &org.organization_id, member_locator)
+        .await?
+    {
+        Some(m) if m.status != STATUS_DELETED => Ok((m, org)),
+        _ => Err(CoreError::member_not_found()),
+    }
+}
+
+pub async fn get(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: Option<&str>,
+    email: Option<&str>,
+) -> CoreResult<MemberView> {
+    let (m, org) = match (
+        member_locator.filter(|s| !s.is_empty()),
+        email.filter(|s| !s.is_empty()),
+    ) {
+        (Some(id), _) => live_member(ctx, project_id, org_locator, id).await?,
+        (None, Some(email)) => {
+            let org = organizations::get(ctx, project_id, org_locator).await?;
+            let email = email.trim().to_lowercase();
+            let m = ctx
+                .store
+                .member_by_email(project_id, &org.organization_id, &email)
+                .await?;
+            (m.ok_or_else(CoreError::member_not_found)?, org)
+        }
+        (None, None) => {
+            return Err(CoreError::argument(
+                "member_id",
+                "member_id or email_address is required",
+            ))
+        }
+    };
+    view(ctx, m, org).await
+}
+
+pub async fn update(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+    input: MemberInput,
+    actor: Option<&Actor>,
+) -> CoreResult<MemberView> {
+    let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+    if let Some(a) = actor {
+        authorize_update(a, &m, &input)?;
+    }
+    validate_metadata(&input)?;
+    if let Some(name) = input.name {
+        if name.chars().count() > 1024 {
+            return Err(CoreError::argument("name", "must be at most 1024 characters"));
+        }
+        validate::display_text("name", &name)?; // no control characters (h-tenant)
+        m.name = name;
+    }
+    if let Some(md) = input.trusted_metadata {
+        m.trusted_metadata = md;
+    }
+    if let Some(md) = input.untrusted_metadata {
+        m.untrusted_metadata = md;
+    }
+    if let Some(b) = input.is_breakglass {
+        m.is_breakglass = b;
+    }
+    if let Some(b) = input.mfa_enrolled {
+        m.mfa_enrolled = b;
+    }
+    if let Some(roles) = input.roles {
+        m.roles = validate_roles(roles)?;
+    }
+    if let Some(method) = input.default_mfa_method {
+        default_mfa_method(&method)?;
+        m.default_mfa_method = method;
+    }
+    if let Some(ext) = input.external_id {
+        validate::member_external_id(&ext)?;
+        m.external_id = Some(ext);
+    }
+    if let Some(phone) = input.mfa_phone_number {
+        let phone = validate::phone_number(&phone)?;
+        if !m.mfa_phone_number.is_empty() && m.mfa_phone_number != phone {
+            return Err(CoreError::invalid(
+                "member_phone_number_already_exists",
+                "The member already has an mfa_phone_number; delete it before setting another.",
+            ));
+        }
+        if m.mfa_phone_number != phone {
+            m.mfa_phone_verified = false;
+        }
+        m.mfa_phone_number = phone;
+    }
+    let mut retire = None;
+    let mut email_changed = false;
+    if let Some(email) = input.email_address {
+        let email = validate::normalize_email(&email)?;
+        if email != m.email {
+            if input.unlink_email != Some(true) {
+                retire = Some(RetiredEmail {
+                    email_id: ids::email_id(),
+                    email_address: m.email.clone(),
+                    member_id: m.member_id.clone(),
+                });
+            }
+            // A new address must be proven again; the password was tied to the old one.
+            m.email = email;
+            m.email_verified = false;
+            m.member_password_id = String::new();
+            email_changed = true;
+        }
+    }
+    let write = if email_changed {
+        Write::EmailChange {
+            retire: retire.as_ref(),
+        }
+    } else {
+        Write::Plain
+    };
+    save(ctx, &mut m, write).await?;
+    view(ctx, m, org).await
+}
+
+/// Per-field permissions of member update (organizations.md): fields a member may change on its
+/// own record accept stytch.self; the rest need stytch.member.
+fn authorize_update(a: &Actor, target: &MemberRecord, input: &MemberInput) -> CoreResult<()> {
+    no_trusted_metadata(Some(a), input.trusted_metadata.is_some())?;
+    let fields = FieldActions::of(input, false);
+    for action in fields.self_or_member {
+        a.require_on_member(target, action)?;
+    }
+    if input.email_address.is_some() && a.member.member_id == target.member_id {
+        return Err(CoreError::forbidden(
+            "member_cannot_update_their_email_address",
+            "A member cannot change its own email address with its session.",
+        ));
+    }
+    for action in fields.member_only {
+        a.require_on_other_member(target, action)?;
+    }
+    if input.email_address.is_some() {
+        a.require_on_other_member(target, "update.info.email")?;
+    }
+    Ok(())
+}
+
+/// Member create with a session: `create`, plus the action each given field would need in an
+/// update, so creating a member is never a way around the per-field permissions (an MFA phone
+/// of the creator's choosing, say).
+fn authorize_create(a: &Actor, org: &OrgRecord, input: &MemberInput) -> CoreResult<()> {
+    no_trusted_metadata(Some(a), input.trusted_metadata.is_some())?;
+    a.require(&org.organization_id, MEMBER, "create")?;
+    let fields = FieldActions::of(input, true);
+    for action in fields.self_or_member.into_iter().chain(fields.member_only) {
+        a.require(&org.organization_id, MEMBER, action)?;
+    }
+    Ok(())
+}
+
+/// The stytch.member actions the given fields of a member write need (organizations.md), split
+/// by whether stytch.self also grants them on the actor's own record. The email address is left
+/// to the caller: it is the identity of a created member, and a change for an updated one.
+struct FieldActions {
+    self_or_member: Vec<&'static str>,
+    member_only: Vec<&'static str>,
+}
+
+impl FieldActions {
+    fn of(input: &MemberInput, creating: bool) -> Self {
+        // An empty role list assigns nothing to a new member, but removes roles from an existing one.
+        let roles = input.roles.as_ref().is_some_and(|r| !creating || !r.is_empty());
+        let pick =
+            |fields: &[(bool, &'static str)]| fields.iter().filter(|(given, _)| *given).map(|(_, a)| *a).collect();
+        Self {
+            self_or_member: pick(&[
+                (input.name.is_some(), "update.info.name"),
+                (input.untrusted_metadata.is_some(), "update.info.untrusted-metadata"),
+                (input.mfa_phone_number.is_some(), "update.info.mfa-phone"),
+                (input.mfa_enrolled.is_some(), "update.settings.mfa-enrolled"),
+                (input.default_mfa_method.is_some(), "update.settings.default-mfa-method"),
+            ]),
+            member_only: pick(&[
+                (input.is_breakglass.is_some(), "update.settings.is-breakglass"),
+                (roles, "update.settings.roles"),
+                (input.external_id.is_some(), "update.info.external-id"),
+            ]),
+        }
+    }
+}

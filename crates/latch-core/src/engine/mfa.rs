@@ -1,0 +1,158 @@
+//! MFA, begin and finish: which session or intermediate session presents a member's factors, the
+//! guard on wrong TOTP and recovery codes, and turning a proven MFA factor into a session.
+
+use crate::clock::Timestamp;
+use crate::engine::attempts::{Limit, Reservation};
+use crate::engine::auth_flow::{Outcome, PrimaryAuth};
+use crate::engine::members::MemberView;
+use crate::engine::session::{Issued, Presented};
+use crate::engine::Ctx;
+use crate::engine::{auth_flow, intermediate, session};
+use crate::error::{CoreError, CoreResult, Fault};
+use crate::model::member::MemberRecord;
+use crate::model::organization::OrgRecord;
+use crate::model::session::{AuthFactor, SessionRecord};
+use crate::rules::requirements;
+use serde_json::Value;
+
+/// Factors the caller proved for this member through an IST or a session (if any was passed).
+/// An IST must already hold a primary factor the organization accepts: these factors decide who
+/// may enrol an MFA factor, and an IST with none (e.g. from `sessions.exchange` with a password
+/// session) proves nothing about this membership yet.
+pub(crate) async fn presented_factors(
+    ctx: &Ctx,
+    project_id: &str,
+    org: &OrgRecord,
+    member: &MemberRecord,
+    ist: Option<&str>,
+    token: Option<&str>,
+    jwt: Option<&str>,
+) -> CoreResult<Option<Vec<AuthFactor>>> {
+    if let Some(t) = ist.filter(|t| !t.is_empty()) {
+        let rec = intermediate::load(ctx, project_id, t).await?;
+        let factors = requirements::ist_factors(&rec, org, member)?;
+        if requirements::primary_missing(org, member, &factors).is_some() {
+            return Err(CoreError::invalid(
+                "insufficient_factors",
+                "The intermediate session holds no primary factor this organization accepts yet.",
+            ));
+        }
+        return Ok(Some(factors));
+    }
+    match session::resolve(ctx, project_id, token, jwt).await? {
+        Some((s, _)) if s.member_id == member.member_id => Ok(Some(s.factors)),
+        Some(_) => Err(requirements::wrong_organization()),
+        None => Ok(None),
+    }
+}
+
+const FAILURE_SCOPE: &str = "mfa_code";
+
+const MAX_FAILURES: i64 = 10;
+
+const FAILURE_WINDOW_MINUTES: i64 = 10;
+
+/// Wrong TOTP or recovery codes per member: 10 per 10 minutes.
+const GUARD: Limit = Limit {
+    scope: FAILURE_SCOPE,
+    max: MAX_FAILURES,
+    window_minutes: FAILURE_WINDOW_MINUTES,
+};
+
+/// Counts this attempt before the code is checked, so a concurrent burst gets no more guesses.
+pub(crate) async fn guard(ctx: &Ctx, member: &MemberRecord) -> CoreResult<Reservation> {
+    GUARD
+        .reserve(ctx, member.member_id.clone(), Timestamp::now(), |retry_after_secs| {
+            CoreError::RateLimited {
+                fault: Fault {
+                    error_type: "too_many_requests",
+                    message: "Too many wrong codes; try again later.".into(),
+                },
+                retry_after_secs,
+            }
+        })
+        .await
+}
+
+/// Exactly one of IST / session token / session JWT, belonging to the member; returns the session.
+pub async fn mfa_tokens(
+    ctx: &Ctx,
+    org: &OrgRecord,
+    member: &MemberRecord,
+    ist: Option<&str>,
+    token: Option<&str>,
+    jwt: Option<&str>,
+) -> CoreResult<Option<(SessionRecord, Presented)>> {
+    let given = [ist, token, jwt]
+        .iter()
+        .filter(|t| t.is_some_and(|s| !s.is_empty()))
+        .count();
+    if given != 1 {
+        return Err(CoreError::invalid(
+            if given == 0 {
+                "no_session_arguments"
+            } else {
+                "too_many_session_arguments"
+            },
+            "Pass exactly one of intermediate_session_token, session_token or session_jwt.",
+        ));
+    }
+    if let Some(t) = ist.filter(|t| !t.is_empty()) {
+        requirements::ist_factors(&intermediate::load(ctx, &member.project_id, t).await?, org, member)?;
+        return Ok(None);
+    }
+    match session::resolve(ctx, &member.project_id, token, jwt).await? {
+        Some(s) if s.0.member_id == member.member_id => Ok(Some(s)),
+        _ => Err(requirements::wrong_organization()),
+    }
+}
+
+/// Applies enrollment options, then turns the MFA factor into a session.
+#[allow(clippy::too_many_arguments)]
+pub async fn finish_mfa(
+    ctx: &Ctx,
+    org: &OrgRecord,
+    mut member: MemberRecord,
+    factor: AuthFactor,
+    method: &str,
+    session: Option<(SessionRecord, Presented)>,
+    ist: Option<&str>,
+    duration: Option<i64>,
+    claims: Option<&Value>,
+    enrollment: Option<bool>,
+    set_default: Option<bool>,
+) -> CoreResult<(MemberView, Issued)> {
+    if let Some(e) = enrollment {
+        member.mfa_enrolled = e;
+    }
+    if org.settings.mfa_policy == "REQUIRED_FOR_ALL" {
+        member.mfa_enrolled = true;
+    }
+    // The first MFA completion sets the default method.
+    if set_default == Some(true) || member.default_mfa_method.is_empty() {
+        member.default_mfa_method = method.to_string();
+    }
+    member.updated_at = Timestamp::now();
+    ctx.store.update_member(&member, None).await?;
+    let (member, outcome) = auth_flow::complete(
+        ctx,
+        PrimaryAuth {
+            member,
+            org,
+            factors: vec![factor],
+            session,
+            intermediate_session_token: ist,
+            session_duration_minutes: duration,
+            session_custom_claims: claims,
+            locale: None,
+        },
+    )
+    .await?;
+    match outcome {
+        Outcome::Authenticated(issued) => Ok((MemberView::load(ctx, member, org.clone()).await?, *issued)),
+        Outcome::Pending { .. } => Err(CoreError::invalid(
+            "insufficient_factors",
+            "A primary factor the organization accepts is still needed.",
+        )),
+    }
+}

@@ -1,0 +1,152 @@
+//! The engine: what several API families share and no endpoint owns. Session resolve and issue,
+//! the member actor behind session headers, code send and verify, MFA begin and finish, the end of
+//! every primary authentication (`auth_flow`), provisioning of members and organizations, attempt
+//! limits, and the context every use case runs in (`Ctx`). Engine modules import `rules`, `model`
+//! and one another (never in a cycle); never `service` (tests/layers.rs checks).
+
+pub mod actor;
+pub mod address_guard;
+pub mod attempts;
+pub mod auth_flow;
+pub mod codes;
+pub mod discovery;
+pub mod housekeeping;
+pub mod intermediate;
+pub mod keys;
+pub mod members;
+pub mod mfa;
+pub mod organizations;
+pub mod passwords;
+pub mod projects;
+pub mod redirects;
+pub mod session;
+
+use crate::cache::TtlCache;
+use crate::cpu::{CpuPool, Priority};
+use crate::delivery::Delivery;
+use crate::model::organization::OrgRecord;
+use crate::model::project::Project;
+use crate::model::session::{SessionKey, SessionWithMember};
+use crate::password::PasswordHash;
+use crate::rbac::Policy;
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::token::keyring::Keyring;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where leaked passwords are looked up besides the list zxcvbn ships: an imported HIBP corpus
+/// and the HIBP range API.
+#[derive(Default)]
+pub struct BreachSources {
+    pub corpus: Option<Arc<crate::password::corpus::Corpus>>,
+    pub range_api: Option<crate::password::hibp::RangeApi>,
+}
+
+/// What every use case needs: storage, outbound delivery, signing keys, the CPU pool for heavy
+/// work, and the project RBAC policy.
+#[derive(Clone)]
+pub struct Ctx {
+    pub store: Arc<dyn Store>,
+    pub delivery: Arc<dyn Delivery>,
+    pub keyring: Arc<Keyring>,
+    pub cpu: CpuPool,
+    pub policy: Arc<Policy>,
+    pub settings: Arc<Settings>,
+    pub breach: Arc<BreachSources>,
+    pub templates: Arc<crate::delivery::custom::CustomTemplates>,
+    /// A hash to verify against when an account does not exist, so both paths cost the same.
+    dummy_hash: Arc<tokio::sync::OnceCell<PasswordHash>>,
+    /// Projects by id, for the credential check every request makes (lifetime only: secrets
+    /// change only through `serve`'s bootstrap).
+    pub(crate) projects: Arc<TtlCache<String, Project>>,
+    /// Organizations by (project, id), for session checks, stamped with the store's write count.
+    pub(crate) orgs: Arc<TtlCache<(String, String), OrgRecord>>,
+    /// Sessions with their members by (project, token digest or id), for session checks,
+    /// stamped with the store's write count.
+    pub(crate) sessions: Arc<TtlCache<(String, SessionKey), SessionWithMember>>,
+    /// Claims of session JWTs whose signature verified, by (project, JWT digest): the same bytes verify
+    /// the same way, and the RSA check was a fifth of a JWT session check's CPU.
+    pub(crate) verified_jwts: Arc<TtlCache<(String, String), serde_json::Value>>,
+}
+
+/// How long a node may act on a cached project, organization or session after another node
+/// changed it (this node's own writes are seen at once).
+pub const RECORD_CACHE_TTL: Duration = Duration::from_secs(2);
+const RECORD_CACHE_CAPACITY: usize = 10_000;
+/// Far shorter than a signing key is kept for verification after it is retired (see
+/// `token::keyring`), so a remembered verification never outlives its key; a revoked key's are
+/// dropped when the revocation is seen (`keys::sync_revocations`).
+const VERIFIED_JWT_TTL: Duration = Duration::from_secs(60);
+/// Claims of about 1 KiB each.
+const VERIFIED_JWT_CAPACITY: usize = 4096;
+
+impl Ctx {
+    pub fn new(store: Arc<dyn Store>, delivery: Arc<dyn Delivery>, policy: Policy, settings: Settings) -> Self {
+        // Password hashing yields to everything else (see `crate::cpu`).
+        let cpu = CpuPool::per_core(Priority::Background);
+        // Signing gets its own threads: an RS256 signature takes well under a millisecond, and
+        // queueing it behind argon2 hashes made every session check wait out a login flood.
+        Self {
+            keyring: Arc::new(Keyring::new(store.clone(), CpuPool::per_core(Priority::Normal))),
+            store,
+            delivery,
+            cpu,
+            policy: Arc::new(policy),
+            settings: Arc::new(settings),
+            breach: Arc::new(BreachSources::default()),
+            templates: Arc::new(Default::default()),
+            dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
+            projects: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
+            orgs: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
+            sessions: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
+            verified_jwts: Arc::new(TtlCache::new(VERIFIED_JWT_TTL, VERIFIED_JWT_CAPACITY)),
+        }
+    }
+
+    pub fn with_templates(mut self, templates: crate::delivery::custom::CustomTemplates) -> Self {
+        self.templates = Arc::new(templates);
+        self
+    }
+
+    /// Renders a message: the custom template `template_id` if one is named, else the built-in copy.
+    pub fn render(
+        &self,
+        project_id: &str,
+        template_id: Option<&str>,
+        kind: crate::delivery::templates::Kind,
+        locale: &str,
+        vars: &[(&str, &str)],
+        url: Option<&str>,
+    ) -> crate::error::CoreResult<crate::delivery::templates::Rendered> {
+        match template_id.filter(|t| !t.is_empty()) {
+            Some(id) => {
+                let mut all: Vec<(&str, &str)> = vars.to_vec();
+                if let Some(u) = url {
+                    all.push(("url", u));
+                }
+                Ok(self.templates.find(project_id, id, kind)?.render(locale, &all))
+            }
+            None => Ok(crate::delivery::templates::render(kind, locale, vars, url)),
+        }
+    }
+
+    pub fn with_breach_sources(mut self, sources: BreachSources) -> Self {
+        self.breach = Arc::new(sources);
+        self
+    }
+
+    /// An argon2id hash, with the configured cost, of a random secret.
+    pub async fn dummy_hash(&self) -> crate::error::CoreResult<PasswordHash> {
+        let params = self.settings.argon2;
+        self.dummy_hash
+            .get_or_try_init(|| async move {
+                self.cpu
+                    .run(move || params.hash(&crate::crypto::random_token(16)))
+                    .await?
+                    .map_err(crate::error::CoreError::internal)
+            })
+            .await
+            .cloned()
+    }
+}
