@@ -2,18 +2,18 @@
 //! depend only on this trait. Every method is scoped by project: tenant isolation starts here.
 
 use crate::clock::Timestamp;
-use crate::delivery::StoredMessage;
 use crate::error::StoreError;
 use crate::model::credentials::{
     IntermediateRecord, OtpRecord, PasswordRecord, RecoveryCodeRecord, ResetTokenRecord, TotpRecord,
 };
 use crate::model::member::{MemberRecord, RetiredEmail};
 use crate::model::organization::OrgRecord;
+use crate::model::outbox::StoredMessage;
 use crate::model::project::Project;
 use crate::model::search::{MemberFilter, OrgFilter, Page, Query};
 use crate::model::session::{SessionKey, SessionRecord, SessionWithMember};
+use crate::model::signing_key::SigningKeyRecord;
 use crate::rbac::PolicyRole;
-use crate::token::keyring::SigningKeyRecord;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

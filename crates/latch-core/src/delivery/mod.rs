@@ -6,32 +6,9 @@
 use crate::clock::Timestamp;
 use crate::error::CoreResult;
 use crate::ids;
+pub use crate::model::outbox::{Channel, StoredMessage};
 use crate::store::Store;
-use serde::Serialize;
 use std::sync::Arc;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Email,
-    Sms,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Sms => "sms",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "email" => Some(Channel::Email),
-            "sms" => Some(Channel::Sms),
-            _ => None,
-        }
-    }
-}
 
 /// A rendered message plus the one-time values it carries (for the outbox and tests).
 #[derive(Debug, Clone, PartialEq)]
@@ -48,24 +25,6 @@ pub struct Message {
     pub code: Option<String>,
     pub token: Option<String>,
     pub url: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StoredMessage {
-    pub message_id: String,
-    #[serde(skip)]
-    pub project_id: String,
-    pub channel: Channel,
-    pub recipient: String,
-    pub kind: String,
-    pub locale: String,
-    pub subject: Option<String>,
-    pub text: String,
-    pub html: Option<String>,
-    pub code: Option<String>,
-    pub token: Option<String>,
-    pub url: Option<String>,
-    pub created_at: Timestamp,
 }
 
 #[async_trait::async_trait]

@@ -8,6 +8,7 @@ use crate::engine::organizations;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult, StoreError};
 use crate::ids;
+pub use crate::model::member::MemberView;
 use crate::model::member::*;
 use crate::model::organization::{OrgRecord, MFA_METHODS};
 use crate::rbac::MEMBER;
@@ -32,13 +33,6 @@ pub struct MemberInput {
     pub unlink_email: Option<bool>,
     /// Only matters for SSO-granted roles, which Latch does not have yet; accepted for the API.
     pub preserve_existing_sessions: Option<bool>,
-}
-
-/// A member with what its wire object needs.
-pub struct MemberView {
-    pub member: MemberRecord,
-    pub organization: OrgRecord,
-    pub retired: Vec<RetiredEmail>,
 }
 
 impl MemberView {

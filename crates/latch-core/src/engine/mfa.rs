@@ -12,6 +12,7 @@ use crate::error::{CoreError, CoreResult, Fault};
 use crate::model::member::MemberRecord;
 use crate::model::organization::OrgRecord;
 use crate::model::session::{AuthFactor, SessionRecord};
+use crate::rules::args::{Credential, SessionArgs};
 use crate::rules::requirements;
 use serde_json::Value;
 
@@ -24,11 +25,9 @@ pub(crate) async fn presented_factors(
     project_id: &str,
     org: &OrgRecord,
     member: &MemberRecord,
-    ist: Option<&str>,
-    token: Option<&str>,
-    jwt: Option<&str>,
+    args: &SessionArgs,
 ) -> CoreResult<Option<Vec<AuthFactor>>> {
-    if let Some(t) = ist.filter(|t| !t.is_empty()) {
+    if let Some(t) = args.intermediate() {
         let rec = intermediate::load(ctx, project_id, t).await?;
         let factors = requirements::ist_factors(&rec, org, member)?;
         if requirements::primary_missing(org, member, &factors).is_some() {
@@ -39,7 +38,14 @@ pub(crate) async fn presented_factors(
         }
         return Ok(Some(factors));
     }
-    match session::resolve(ctx, project_id, token, jwt).await? {
+    match session::resolve(
+        ctx,
+        project_id,
+        args.session_token.as_deref(),
+        args.session_jwt.as_deref(),
+    )
+    .await?
+    {
         Some((s, _)) if s.member_id == member.member_id => Ok(Some(s.factors)),
         Some(_) => Err(requirements::wrong_organization()),
         None => Ok(None),
@@ -79,30 +85,27 @@ pub async fn mfa_tokens(
     ctx: &Ctx,
     org: &OrgRecord,
     member: &MemberRecord,
-    ist: Option<&str>,
+    args: &SessionArgs,
+) -> CoreResult<Option<(SessionRecord, Presented)>> {
+    match args.exactly_one()? {
+        Credential::Intermediate(t) => {
+            requirements::ist_factors(&intermediate::load(ctx, &member.project_id, t).await?, org, member)?;
+            Ok(None)
+        }
+        Credential::SessionToken(t) => own_session(ctx, member, Some(t), None).await.map(Some),
+        Credential::SessionJwt(j) => own_session(ctx, member, None, Some(j)).await.map(Some),
+    }
+}
+
+/// The member's own live session named by a token or a JWT; another member's is refused.
+async fn own_session(
+    ctx: &Ctx,
+    member: &MemberRecord,
     token: Option<&str>,
     jwt: Option<&str>,
-) -> CoreResult<Option<(SessionRecord, Presented)>> {
-    let given = [ist, token, jwt]
-        .iter()
-        .filter(|t| t.is_some_and(|s| !s.is_empty()))
-        .count();
-    if given != 1 {
-        return Err(CoreError::invalid(
-            if given == 0 {
-                "no_session_arguments"
-            } else {
-                "too_many_session_arguments"
-            },
-            "Pass exactly one of intermediate_session_token, session_token or session_jwt.",
-        ));
-    }
-    if let Some(t) = ist.filter(|t| !t.is_empty()) {
-        requirements::ist_factors(&intermediate::load(ctx, &member.project_id, t).await?, org, member)?;
-        return Ok(None);
-    }
+) -> CoreResult<(SessionRecord, Presented)> {
     match session::resolve(ctx, &member.project_id, token, jwt).await? {
-        Some(s) if s.0.member_id == member.member_id => Ok(Some(s)),
+        Some(s) if s.0.member_id == member.member_id => Ok(s),
         _ => Err(requirements::wrong_organization()),
     }
 }

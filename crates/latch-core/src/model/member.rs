@@ -197,3 +197,10 @@ impl MemberRecord {
         }
     }
 }
+
+/// A member with what its wire object needs.
+pub struct MemberView {
+    pub member: MemberRecord,
+    pub organization: crate::model::organization::OrgRecord,
+    pub retired: Vec<RetiredEmail>,
+}

@@ -2,6 +2,7 @@
 //! decides an authentication outcome lives here, so it can be unit-tested with fixed inputs.
 //! Nothing here imports `engine` or `service` (tests/layers.rs checks).
 
+pub mod args;
 pub mod factors;
 pub mod requirements;
 pub mod session;

@@ -20,6 +20,7 @@ use crate::model::credentials::IntermediateRecord;
 use crate::model::member::{MemberRecord, ROLE_ADMIN, STATUS_DELETED};
 use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
+use crate::rules::args::{Credential, SessionArgs};
 use crate::rules::factors::proves_email;
 use crate::rules::requirements;
 use crate::rules::session::check_duration;
@@ -79,49 +80,29 @@ pub async fn otp_authenticate(ctx: &Ctx, project_id: &str, input: OtpAuthenticat
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListInput {
-    pub intermediate_session_token: Option<String>,
-    pub session_token: Option<String>,
-    pub session_jwt: Option<String>,
+    #[serde(flatten)]
+    pub session: SessionArgs,
 }
 
 /// Lists what an intermediate session or a member session can enter; consumes nothing.
 pub async fn list(ctx: &Ctx, project_id: &str, input: ListInput) -> CoreResult<DiscoveryResult> {
-    let given = [
-        &input.intermediate_session_token,
-        &input.session_token,
-        &input.session_jwt,
-    ]
-    .iter()
-    .filter(|t| t.as_deref().is_some_and(|s| !s.is_empty()))
-    .count();
-    if given != 1 {
-        return Err(CoreError::invalid(
-            if given == 0 {
-                "no_session_arguments"
-            } else {
-                "too_many_session_arguments"
-            },
-            "Pass exactly one of intermediate_session_token, session_token or session_jwt.",
-        ));
-    }
-    if let Some(t) = input.intermediate_session_token.as_deref().filter(|t| !t.is_empty()) {
-        let ist = intermediate::load(ctx, project_id, t).await?;
-        let discovered = discover(ctx, project_id, &ist.email, &ist.factors, true).await?;
-        return Ok(DiscoveryResult {
-            intermediate_session_token: String::new(),
-            email: ist.email,
-            discovered,
-            organization_id_hint: ist.organization_id,
-        });
-    }
-    let (session, _) = session::resolve(
-        ctx,
-        project_id,
-        input.session_token.as_deref(),
-        input.session_jwt.as_deref(),
-    )
-    .await?
-    .ok_or_else(|| CoreError::invalid("no_session_arguments", "Pass a session."))?;
+    let (token, jwt) = match input.session.exactly_one()? {
+        Credential::Intermediate(t) => {
+            let ist = intermediate::load(ctx, project_id, t).await?;
+            let discovered = discover(ctx, project_id, &ist.email, &ist.factors, true).await?;
+            return Ok(DiscoveryResult {
+                intermediate_session_token: String::new(),
+                email: ist.email,
+                discovered,
+                organization_id_hint: ist.organization_id,
+            });
+        }
+        Credential::SessionToken(t) => (Some(t), None),
+        Credential::SessionJwt(j) => (None, Some(j)),
+    };
+    let (session, _) = session::resolve(ctx, project_id, token, jwt)
+        .await?
+        .ok_or_else(|| CoreError::invalid("no_session_arguments", "Pass a session."))?;
     let member = ctx
         .store
         .member_by_id(project_id, &session.member_id)

@@ -19,6 +19,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::model::member::{STATUS_ACTIVE, STATUS_DELETED};
 use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
+use crate::rules::args::SessionArgs;
 use crate::rules::factors::mfa_method;
 use crate::rules::requirements::{jit_allowed, mfa_method_allowed};
 use crate::rules::session::check_duration;
@@ -108,9 +109,8 @@ pub struct EmailAuthenticateInput {
     pub organization_id: String,
     pub email_address: String,
     pub code: String,
-    pub session_token: Option<String>,
-    pub session_jwt: Option<String>,
-    pub intermediate_session_token: Option<String>,
+    #[serde(flatten)]
+    pub session: SessionArgs,
     pub session_duration_minutes: Option<i64>,
     pub session_custom_claims: Option<Value>,
     pub locale: Option<String>,
@@ -129,8 +129,8 @@ pub async fn email_authenticate(
     let session = session::resolve(
         ctx,
         project_id,
-        input.session_token.as_deref(),
-        input.session_jwt.as_deref(),
+        input.session.session_token.as_deref(),
+        input.session.session_jwt.as_deref(),
     )
     .await?;
     let otp = verify_code(
@@ -161,7 +161,7 @@ pub async fn email_authenticate(
             org: &org,
             factors: vec![factor],
             session,
-            intermediate_session_token: input.intermediate_session_token.as_deref(),
+            intermediate_session_token: input.session.intermediate_session_token.as_deref(),
             session_duration_minutes: input.session_duration_minutes,
             session_custom_claims: input.session_custom_claims.as_ref(),
             locale: input.locale.as_deref(),
@@ -177,9 +177,8 @@ pub struct SmsSendInput {
     pub member_id: String,
     pub mfa_phone_number: Option<String>,
     pub locale: Option<String>,
-    pub intermediate_session_token: Option<String>,
-    pub session_token: Option<String>,
-    pub session_jwt: Option<String>,
+    #[serde(flatten)]
+    pub session: SessionArgs,
     pub enable_autofill: Option<bool>,
 }
 
@@ -196,16 +195,7 @@ pub async fn sms_send(
     let mut member = v.member;
     mfa_method_allowed(&org, &member, "sms_otp")?;
     address_guard::send(ctx, client).await?;
-    let presented = presented_factors(
-        ctx,
-        project_id,
-        &org,
-        &member,
-        input.intermediate_session_token.as_deref(),
-        input.session_token.as_deref(),
-        input.session_jwt.as_deref(),
-    )
-    .await?;
+    let presented = presented_factors(ctx, project_id, &org, &member, &input.session).await?;
     if let Some(phone) = input.mfa_phone_number.as_deref().filter(|p| !p.is_empty()) {
         let phone = validate::phone_number(phone)?;
         sms_country_allowed(ctx, &phone)?;
@@ -259,9 +249,8 @@ pub struct SmsAuthenticateInput {
     pub organization_id: String,
     pub member_id: String,
     pub code: String,
-    pub intermediate_session_token: Option<String>,
-    pub session_token: Option<String>,
-    pub session_jwt: Option<String>,
+    #[serde(flatten)]
+    pub session: SessionArgs,
     pub session_duration_minutes: Option<i64>,
     pub session_custom_claims: Option<Value>,
     pub set_mfa_enrollment: Option<String>,
@@ -281,15 +270,7 @@ pub async fn sms_authenticate(
     let mut member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
         .await?
         .member;
-    let session = crate::engine::mfa::mfa_tokens(
-        ctx,
-        &org,
-        &member,
-        input.intermediate_session_token.as_deref(),
-        input.session_token.as_deref(),
-        input.session_jwt.as_deref(),
-    )
-    .await?;
+    let session = crate::engine::mfa::mfa_tokens(ctx, &org, &member, &input.session).await?;
     if member.mfa_phone_number.is_empty() {
         return Err(CoreError::not_found(
             "member_phone_number_not_found",
@@ -314,7 +295,7 @@ pub async fn sms_authenticate(
         factor,
         "sms_otp",
         session,
-        input.intermediate_session_token.as_deref(),
+        input.session.intermediate_session_token.as_deref(),
         input.session_duration_minutes,
         input.session_custom_claims.as_ref(),
         enrollment,

@@ -19,6 +19,7 @@ use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
 use crate::password::GivenPassword;
 use crate::rbac::MEMBER;
+use crate::rules::args::SessionArgs;
 use crate::rules::session::check_duration;
 use crate::settings::RedirectType;
 use crate::validate;
@@ -310,13 +311,12 @@ fn pkce_check(challenge: Option<&str>, verifier: Option<&str>) -> CoreResult<()>
 pub struct ResetInput {
     pub password_reset_token: String,
     pub password: GivenPassword,
-    pub session_token: Option<String>,
-    pub session_jwt: Option<String>,
+    #[serde(flatten)]
+    pub session: SessionArgs,
     pub session_duration_minutes: Option<i64>,
     pub code_verifier: Option<String>,
     pub session_custom_claims: Option<Value>,
     pub locale: Option<String>,
-    pub intermediate_session_token: Option<String>,
     pub telemetry_id: Option<String>,
 }
 
@@ -381,8 +381,8 @@ pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> C
     let session = session::resolve(
         ctx,
         project_id,
-        input.session_token.as_deref(),
-        input.session_jwt.as_deref(),
+        input.session.session_token.as_deref(),
+        input.session.session_jwt.as_deref(),
     )
     .await?;
     if !ctx.store.take_reset_token(project_id, &token_hash).await? {
@@ -400,7 +400,7 @@ pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> C
             org: &org,
             factors: vec![AuthFactor::password(Timestamp::now())],
             session: None,
-            intermediate_session_token: input.intermediate_session_token.as_deref(),
+            intermediate_session_token: input.session.intermediate_session_token.as_deref(),
             session_duration_minutes: input.session_duration_minutes,
             session_custom_claims: input.session_custom_claims.as_ref(),
             locale: input.locale.as_deref(),

@@ -18,6 +18,7 @@ use crate::model::session::AuthFactor;
 use crate::password::imported::{self, HashConfigs};
 use crate::password::policy::StrengthReport;
 use crate::password::GivenPassword;
+use crate::rules::args::SessionArgs;
 use crate::rules::session::check_duration;
 use crate::validate;
 use serde::Deserialize;
@@ -143,12 +144,11 @@ pub struct AuthenticateInput {
     pub organization_id: String,
     pub email_address: String,
     pub password: GivenPassword,
-    pub session_token: Option<String>,
-    pub session_jwt: Option<String>,
+    #[serde(flatten)]
+    pub session: SessionArgs,
     pub session_duration_minutes: Option<i64>,
     pub session_custom_claims: Option<Value>,
     pub locale: Option<String>,
-    pub intermediate_session_token: Option<String>,
     pub telemetry_id: Option<String>,
 }
 
@@ -203,8 +203,8 @@ pub async fn authenticate(
     let session = session::resolve(
         ctx,
         project_id,
-        input.session_token.as_deref(),
-        input.session_jwt.as_deref(),
+        input.session.session_token.as_deref(),
+        input.session.session_jwt.as_deref(),
     )
     .await?;
     let (member, outcome) = auth_flow::complete(
@@ -214,7 +214,7 @@ pub async fn authenticate(
             org: &org,
             factors: vec![AuthFactor::password(Timestamp::now())],
             session,
-            intermediate_session_token: input.intermediate_session_token.as_deref(),
+            intermediate_session_token: input.session.intermediate_session_token.as_deref(),
             session_duration_minutes: input.session_duration_minutes,
             session_custom_claims: input.session_custom_claims.as_ref(),
             locale: input.locale.as_deref(),

@@ -12,6 +12,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::model::credentials::{RecoveryCodeRecord, TotpRecord};
 use crate::model::member::MemberRecord;
 use crate::model::session::AuthFactor;
+use crate::rules::args::SessionArgs;
 use crate::rules::factors::mfa_method;
 use crate::rules::requirements;
 use crate::rules::requirements::parse_enrollment;
@@ -87,9 +88,8 @@ pub struct CreateInput {
     pub organization_id: String,
     pub member_id: String,
     pub expiration_minutes: Option<i64>,
-    pub intermediate_session_token: Option<String>,
-    pub session_token: Option<String>,
-    pub session_jwt: Option<String>,
+    #[serde(flatten)]
+    pub session: SessionArgs,
 }
 
 pub struct Created {
@@ -123,16 +123,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResu
             "The member already has a TOTP registration; delete it first.",
         ));
     }
-    let presented = mfa::presented_factors(
-        ctx,
-        project_id,
-        &org,
-        &member,
-        input.intermediate_session_token.as_deref(),
-        input.session_token.as_deref(),
-        input.session_jwt.as_deref(),
-    )
-    .await?;
+    let presented = mfa::presented_factors(ctx, project_id, &org, &member, &input.session).await?;
     // Adding a factor next to a proven one needs that proof; otherwise a password would suffice.
     if member.mfa_phone_verified && !presented.is_some_and(|f| f.iter().any(|f| mfa_method(f).is_some())) {
         return Err(CoreError::invalid(
@@ -173,9 +164,8 @@ pub struct AuthenticateInput {
     pub organization_id: String,
     pub member_id: String,
     pub code: String,
-    pub intermediate_session_token: Option<String>,
-    pub session_token: Option<String>,
-    pub session_jwt: Option<String>,
+    #[serde(flatten)]
+    pub session: SessionArgs,
     pub session_duration_minutes: Option<i64>,
     pub session_custom_claims: Option<Value>,
     pub set_mfa_enrollment: Option<String>,
@@ -209,15 +199,7 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
     let mut member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
         .await?
         .member;
-    let session = mfa_tokens(
-        ctx,
-        &org,
-        &member,
-        input.intermediate_session_token.as_deref(),
-        input.session_token.as_deref(),
-        input.session_jwt.as_deref(),
-    )
-    .await?;
+    let session = mfa_tokens(ctx, &org, &member, &input.session).await?;
     let attempt = guard(ctx, &member).await?;
     let reg = ctx
         .store
@@ -251,7 +233,7 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
         factor,
         "totp",
         session,
-        input.intermediate_session_token.as_deref(),
+        input.session.intermediate_session_token.as_deref(),
         input.session_duration_minutes,
         input.session_custom_claims.as_ref(),
         enrollment,
@@ -314,9 +296,8 @@ pub struct RecoverInput {
     pub organization_id: String,
     pub member_id: String,
     pub recovery_code: String,
-    pub intermediate_session_token: Option<String>,
-    pub session_token: Option<String>,
-    pub session_jwt: Option<String>,
+    #[serde(flatten)]
+    pub session: SessionArgs,
     pub session_duration_minutes: Option<i64>,
     pub session_custom_claims: Option<Value>,
     pub telemetry_id: Option<String>,
@@ -329,15 +310,7 @@ pub async fn recover(ctx: &Ctx, project_id: &str, input: RecoverInput) -> CoreRe
     let member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
         .await?
         .member;
-    let session = mfa_tokens(
-        ctx,
-        &org,
-        &member,
-        input.intermediate_session_token.as_deref(),
-        input.session_token.as_deref(),
-        input.session_jwt.as_deref(),
-    )
-    .await?;
+    let session = mfa_tokens(ctx, &org, &member, &input.session).await?;
     let attempt = guard(ctx, &member).await?;
     let codes = ctx.store.recovery_codes(project_id, &member.member_id).await?;
     let digest = sha256_hex(&normalize_code(&input.recovery_code));
@@ -367,7 +340,7 @@ pub async fn recover(ctx: &Ctx, project_id: &str, input: RecoverInput) -> CoreRe
         factor,
         "totp",
         session,
-        input.intermediate_session_token.as_deref(),
+        input.session.intermediate_session_token.as_deref(),
         input.session_duration_minutes,
         input.session_custom_claims.as_ref(),
         None,

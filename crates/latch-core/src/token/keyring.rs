@@ -14,6 +14,7 @@
 use crate::clock::Timestamp;
 use crate::cpu::CpuPool;
 use crate::error::{CoreError, CoreResult};
+pub use crate::model::signing_key::SigningKeyRecord;
 use crate::store::Store;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
@@ -31,18 +32,6 @@ const CACHE_TTL: Duration = Duration::from_secs(30);
 pub const REVOCATION_POLL: Duration = Duration::from_secs(2);
 pub const PUBLISH_RETIRED_MS: i64 = 10 * 60_000;
 pub const VERIFY_RETIRED_MS: i64 = 30 * 24 * 3_600_000;
-
-/// A key as stored. The private key is PKCS#8 DER, base64.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SigningKeyRecord {
-    pub kid: String,
-    pub project_id: String,
-    pub private_pkcs8: String,
-    pub created_at: Timestamp,
-    pub retired_at: Option<Timestamp>,
-    /// Never to be used again; the private key is then empty.
-    pub revoked_at: Option<Timestamp>,
-}
 
 pub struct LoadedKey {
     pub kid: String,
