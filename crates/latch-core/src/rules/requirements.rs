@@ -128,3 +128,162 @@ pub fn parse_enrollment(value: Option<&str>) -> CoreResult<Option<bool>> {
         Some(_) => Err(CoreError::argument("set_mfa_enrollment", "must be enroll or unenroll")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+    use crate::model::organization::OrgSettings;
+    use serde_json::json;
+
+    const NOW: Timestamp = Timestamp(1_700_000_000_000);
+
+    fn org(settings: OrgSettings) -> OrgRecord {
+        OrgRecord {
+            project_id: "p".into(),
+            organization_id: "org-1".into(),
+            name: "Acme".into(),
+            slug: "acme".into(),
+            logo_url: String::new(),
+            external_id: None,
+            trusted_metadata: json!({}),
+            settings,
+            created_at: NOW,
+            updated_at: NOW,
+        }
+    }
+
+    fn member() -> MemberRecord {
+        MemberRecord {
+            project_id: "p".into(),
+            organization_id: "org-1".into(),
+            member_id: "member-1".into(),
+            email: "ada@acme.test".into(),
+            status: "active".into(),
+            name: String::new(),
+            external_id: None,
+            is_breakglass: false,
+            email_verified: true,
+            mfa_enrolled: false,
+            mfa_phone_number: String::new(),
+            mfa_phone_verified: false,
+            default_mfa_method: String::new(),
+            member_password_id: String::new(),
+            totp_registration_id: String::new(),
+            roles: vec![],
+            trusted_metadata: json!({}),
+            untrusted_metadata: json!({}),
+            lock_created_at: None,
+            lock_expires_at: None,
+            created_at: NOW,
+            updated_at: NOW,
+        }
+    }
+
+    fn restricted_to(methods: &[&str]) -> OrgSettings {
+        OrgSettings {
+            auth_methods: "RESTRICTED".into(),
+            allowed_auth_methods: methods.iter().map(|m| m.to_string()).collect(),
+            ..OrgSettings::default()
+        }
+    }
+
+    #[test]
+    fn any_primary_factor_satisfies_an_unrestricted_organization() {
+        let o = org(OrgSettings::default());
+        assert!(primary_missing(&o, &member(), &[AuthFactor::password(NOW)]).is_none());
+        assert!(primary_missing(&o, &member(), &[AuthFactor::email_otp("e", "ada@acme.test", NOW)]).is_none());
+        // MFA factors are not primary.
+        let missing = primary_missing(&o, &member(), &[AuthFactor::totp("t", NOW)]).unwrap();
+        assert_eq!(missing.allowed_auth_methods, ["email_otp", "password"]);
+    }
+
+    #[test]
+    fn a_restricted_organization_wants_one_of_its_methods_unless_breakglass() {
+        let o = org(restricted_to(&["email_otp"]));
+        let pw = [AuthFactor::password(NOW)];
+        let missing = primary_missing(&o, &member(), &pw).unwrap();
+        assert_eq!(missing.allowed_auth_methods, ["email_otp"]);
+        assert!(primary_missing(&o, &member(), &[AuthFactor::email_otp("e", "ada@acme.test", NOW)]).is_none());
+        let breakglass = MemberRecord {
+            is_breakglass: true,
+            ..member()
+        };
+        assert!(primary_missing(&o, &breakglass, &pw).is_none());
+    }
+
+    #[test]
+    fn mfa_is_due_by_policy_or_enrolment_and_met_by_an_allowed_method() {
+        let optional = org(OrgSettings::default());
+        assert!(mfa_missing(&optional, &member(), &[AuthFactor::password(NOW)]).is_none());
+        let enrolled = MemberRecord {
+            mfa_enrolled: true,
+            totp_registration_id: "totp-1".into(),
+            ..member()
+        };
+        let due = mfa_missing(&optional, &enrolled, &[AuthFactor::password(NOW)]).unwrap();
+        assert_eq!(due.member_options.unwrap().totp_registration_id, "totp-1");
+        let required = org(OrgSettings {
+            mfa_policy: "REQUIRED_FOR_ALL".into(),
+            ..OrgSettings::default()
+        });
+        let due = mfa_missing(&required, &member(), &[AuthFactor::password(NOW)]).unwrap();
+        assert!(
+            due.member_options.is_none(),
+            "nothing enrolled yet: no options to offer"
+        );
+        assert!(mfa_missing(&required, &member(), &[AuthFactor::totp("t", NOW)]).is_none());
+        let sms_only = org(OrgSettings {
+            mfa_policy: "REQUIRED_FOR_ALL".into(),
+            mfa_methods: "RESTRICTED".into(),
+            allowed_mfa_methods: vec!["sms_otp".into()],
+            ..OrgSettings::default()
+        });
+        assert!(mfa_missing(&sms_only, &member(), &[AuthFactor::totp("t", NOW)]).is_some());
+        assert!(mfa_missing(&sms_only, &member(), &[AuthFactor::sms_otp("ph", "+12025550100", NOW)]).is_none());
+        assert!(mfa_method_allowed(&sms_only, &member(), "totp").is_err());
+        assert!(mfa_method_allowed(&sms_only, &member(), "sms_otp").is_ok());
+    }
+
+    #[test]
+    fn jit_by_email_domain_needs_a_restricted_rule_naming_the_domain() {
+        let o = org(OrgSettings {
+            email_jit_provisioning: "RESTRICTED".into(),
+            email_allowed_domains: vec!["acme.test".into()],
+            ..OrgSettings::default()
+        });
+        assert!(jit_allowed(&o, "new@ACME.test"));
+        assert!(!jit_allowed(&o, "new@evil.test"));
+        assert!(!jit_allowed(&org(OrgSettings::default()), "new@acme.test"));
+    }
+
+    #[test]
+    fn an_intermediate_session_acts_only_for_its_organization_member_and_address() {
+        let ist = |org_id: Option<&str>, member_id: Option<&str>, email: &str| IntermediateRecord {
+            ist_id: "ist-1".into(),
+            project_id: "p".into(),
+            token_hash: String::new(),
+            organization_id: org_id.map(String::from),
+            member_id: member_id.map(String::from),
+            email: email.into(),
+            factors: vec![AuthFactor::password(NOW)],
+            created_at: NOW,
+            expires_at: NOW,
+        };
+        let (o, m) = (org(OrgSettings::default()), member());
+        assert_eq!(ist_factors(&ist(None, None, "ADA@acme.test"), &o, &m).unwrap().len(), 1);
+        assert!(ist_factors(&ist(Some("org-1"), Some("member-1"), "ada@acme.test"), &o, &m).is_ok());
+        assert!(ist_factors(&ist(Some("org-2"), None, "ada@acme.test"), &o, &m).is_err());
+        assert!(ist_factors(&ist(None, Some("member-2"), "ada@acme.test"), &o, &m).is_err());
+        // The member's address changed since the IST was issued.
+        assert!(ist_factors(&ist(None, None, "old@acme.test"), &o, &m).is_err());
+    }
+
+    #[test]
+    fn enrollment_values() {
+        assert_eq!(parse_enrollment(Some("enroll")).unwrap(), Some(true));
+        assert_eq!(parse_enrollment(Some("unenroll")).unwrap(), Some(false));
+        assert_eq!(parse_enrollment(Some("")).unwrap(), None);
+        assert!(parse_enrollment(Some("maybe")).is_err());
+    }
+}
