@@ -122,6 +122,45 @@ fn engine_modules_form_no_cycle() {
     }
 }
 
+/// Writes that change what a member, organization or session may do. In the families whose calls
+/// a member session may make, they go through the engine functions that take a `Grant`, so a use
+/// case that skips its authorization check does not compile.
+const GUARDED_WRITES: &[&str] = &[
+    "insert_member",
+    "update_member",
+    "delete_member_sessions",
+    "delete_session",
+    "delete_password",
+    "delete_totp",
+    "delete_retired_email",
+    "update_org",
+    "delete_org",
+    "set_org_roles",
+    "require_password_reset",
+];
+
+#[test]
+fn caller_checked_families_write_only_through_grants() {
+    let handlers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../latch-http/src/routes");
+    let mut files: Vec<(String, String)> = ["members", "organizations", "sessions"]
+        .iter()
+        .map(|f| (format!("service/{f}.rs"), sources("service")[*f].clone()))
+        .collect();
+    for entry in std::fs::read_dir(&handlers).unwrap() {
+        let path = entry.unwrap().path();
+        files.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+    }
+    for (name, text) in files {
+        for write in GUARDED_WRITES {
+            let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            assert!(
+                !compact.contains(&format!("store.{write}(")),
+                "{name} calls store.{write} directly instead of through a Grant"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_checks_see_imports() {
     // Guards the guard: the parser finds both forms of import.

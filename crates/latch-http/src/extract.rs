@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use latch_core::engine::actor::{self, Actor};
+use latch_core::engine::actor::{self, Caller};
 use latch_core::engine::projects;
 use latch_core::model::project::Project;
 use latch_core::CoreError;
@@ -167,11 +167,12 @@ impl FromRequestParts<AppState> for AuthProject {
 /// `X-Stytch-Member-Session` / `X-Stytch-Member-SessionJWT`: when present, the call runs with that
 /// member's permissions (checked by the use case) instead of the project's. Must come after
 /// `AuthProject` in a handler's arguments: it reads the project that extractor authenticated.
-pub struct MemberAuthorization(pub Option<Actor>);
+pub struct MemberAuthorization(pub Caller);
 
 impl MemberAuthorization {
-    pub fn actor(&self) -> Option<&Actor> {
-        self.0.as_ref()
+    /// Who makes the call: the project, or the member behind the session headers.
+    pub fn caller(&self) -> &Caller {
+        &self.0
     }
 }
 
@@ -189,14 +190,16 @@ impl FromRequestParts<AppState> for MemberAuthorization {
         let token = header(parts, "x-stytch-member-session");
         let jwt = header(parts, "x-stytch-member-sessionjwt");
         if token.is_none() && jwt.is_none() {
-            return Ok(MemberAuthorization(None));
+            return Ok(MemberAuthorization(Caller::Project));
         }
         let project = parts
             .extensions
             .get::<Project>()
             .ok_or_else(|| ApiError::Core(projects::bad_credentials()))?;
-        Ok(MemberAuthorization(
-            actor::actor(&state.ctx, &project.project_id, token, jwt).await?,
-        ))
+        let caller = match actor::actor(&state.ctx, &project.project_id, token, jwt).await? {
+            Some(a) => Caller::Member(Box::new(a)),
+            None => Caller::Project,
+        };
+        Ok(MemberAuthorization(caller))
     }
 }

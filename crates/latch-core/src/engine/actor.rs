@@ -1,8 +1,13 @@
-//! Calls made with a member's session (the `X-Stytch-Member-Session` / `-SessionJWT` headers)
-//! run with that member's permissions instead of the project's. An `Actor` can only be built
-//! from a live session, and every check goes through `granting_roles`, the same rule the SDKs
-//! apply locally.
+//! Who makes a call, and the capability to act. A call is made by the project (its secret: full
+//! authority) or by a member through a session header (the `X-Stytch-Member-Session` /
+//! `-SessionJWT` headers: that member's permissions). An `Actor` can only be built from a live
+//! session, and every check goes through `granting_roles`, the same rule the SDKs apply locally.
+//!
+//! Writes on behalf of a caller take a `Grant`, which only the checks below (or the engine, for
+//! its own writes) can make: a use case that forgets its check does not compile, instead of
+//! running with the project's rights.
 
+use crate::engine::grant::Grant;
 use crate::engine::session;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
@@ -138,4 +143,65 @@ pub fn no_trusted_metadata(actor: Option<&Actor>, given: bool) -> CoreResult<()>
         ));
     }
     Ok(())
+}
+
+/// Who makes a call.
+pub enum Caller {
+    /// The project's secret: every action on every organization of the project.
+    Project,
+    /// A member session: what the member's roles grant, in its own organization only.
+    Member(Box<Actor>),
+}
+
+impl Caller {
+    pub fn actor(&self) -> Option<&Actor> {
+        match self {
+            Caller::Project => None,
+            Caller::Member(a) => Some(a),
+        }
+    }
+
+    fn checked(&self, check: impl FnOnce(&Actor) -> CoreResult<()>) -> CoreResult<Grant> {
+        if let Caller::Member(a) = self {
+            check(a)?;
+        }
+        Ok(Grant::engine())
+    }
+
+    /// `action` on `resource` in the organization.
+    pub fn require(&self, organization_id: &str, resource: &str, action: &str) -> CoreResult<Grant> {
+        self.checked(|a| a.require(organization_id, resource, action))
+    }
+
+    /// `action` on stytch.member, or on stytch.self when the target is the actor itself.
+    pub fn require_on_member(&self, target: &MemberRecord, action: &str) -> CoreResult<Grant> {
+        self.checked(|a| a.require_on_member(target, action))
+    }
+
+    /// Only that the call stays inside the session's own organization.
+    pub fn require_tenant(&self, organization_id: &str) -> CoreResult<Grant> {
+        self.checked(|a| a.require_tenant(organization_id))
+    }
+
+    /// Actions no role grants: only the project's secret may (e.g. replacing an organization's
+    /// RBAC policy).
+    pub fn require_project(&self) -> CoreResult<Grant> {
+        match self {
+            Caller::Project => Ok(Grant::engine()),
+            Caller::Member(_) => Err(CoreError::forbidden(
+                "session_authorization_error",
+                "This action needs the project's secret; a member session cannot perform it.",
+            )),
+        }
+    }
+
+    /// Several checks at once (e.g. member update, field by field), passed only if all pass.
+    pub fn require_all(&self, check: impl FnOnce(&Actor) -> CoreResult<()>) -> CoreResult<Grant> {
+        self.checked(check)
+    }
+
+    /// Trusted metadata is the backend's alone: never writable with a member session.
+    pub fn no_trusted_metadata(&self, given: bool) -> CoreResult<()> {
+        no_trusted_metadata(self.actor(), given)
+    }
 }

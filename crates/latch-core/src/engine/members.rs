@@ -3,7 +3,8 @@
 //! by every flow that provisions or updates a member (JIT, discovery, migrate).
 
 use crate::clock::Timestamp;
-use crate::engine::actor::{no_trusted_metadata, Actor};
+use crate::engine::actor::{no_trusted_metadata, Actor, Caller};
+use crate::engine::grant::Grant;
 use crate::engine::organizations;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult, StoreError};
@@ -160,7 +161,7 @@ async fn on_write_error(ctx: &Ctx, m: &MemberRecord, e: StoreError) -> CoreError
 }
 
 /// How a member is written back: as is, or with a new email address.
-pub(crate) enum Write<'a> {
+pub enum Write<'a> {
     Plain,
     /// Sessions whose factors proved the old address, and reset links sent to it, end with it:
     /// otherwise they would act for the new address (and carry into its other organizations).
@@ -169,7 +170,8 @@ pub(crate) enum Write<'a> {
     },
 }
 
-pub(crate) async fn save(ctx: &Ctx, m: &mut MemberRecord, write: Write<'_>) -> CoreResult<()> {
+/// Writes the member back; the grant shows the caller was allowed to.
+pub async fn save(ctx: &Ctx, _: &Grant, m: &mut MemberRecord, write: Write<'_>) -> CoreResult<()> {
     m.updated_at = Timestamp::now();
     check_unique(ctx, m).await?;
     let written = match write {
@@ -186,17 +188,28 @@ fn default_mfa_method(v: &str) -> CoreResult<()> {
     validate::one_of("default_mfa_method", v, MFA_METHODS, "invalid_mfa_default_method")
 }
 
+/// members.create for a caller: with a member session, `create` and each given field's action.
 pub async fn create(
     ctx: &Ctx,
     project_id: &str,
     org_locator: &str,
     input: MemberInput,
-    actor: Option<&Actor>,
+    caller: &Caller,
 ) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
-    if let Some(a) = actor {
-        authorize_create(a, &org, &input)?;
-    }
+    let grant = caller.require_all(|a| authorize_create(a, &org, &input))?;
+    create_in(ctx, &grant, org, input).await
+}
+
+/// A member the engine adds on its own account: JIT provisioning by email domain, the first
+/// admin of an organization created through discovery.
+pub async fn provision(ctx: &Ctx, project_id: &str, org_locator: &str, input: MemberInput) -> CoreResult<MemberView> {
+    let org = organizations::get(ctx, project_id, org_locator).await?;
+    create_in(ctx, &Grant::engine(), org, input).await
+}
+
+async fn create_in(ctx: &Ctx, grant: &Grant, org: OrgRecord, input: MemberInput) -> CoreResult<MemberView> {
+    let project_id = org.project_id.as_str();
     let Some(email) = input.email_address.as_deref() else {
         return Err(CoreError::argument("email_address", "missing field"));
     };
@@ -254,7 +267,7 @@ pub async fn create(
         updated_at: now,
     };
     check_unique(ctx, &m).await?;
-    if let Err(e) = ctx.store.insert_member(&m).await {
+    if let Err(e) = insert(ctx, grant, &m).await {
         return Err(on_write_error(ctx, &m, e).await);
     }
     Ok(MemberView {
@@ -319,12 +332,10 @@ pub async fn update(
     org_locator: &str,
     member_locator: &str,
     input: MemberInput,
-    actor: Option<&Actor>,
+    caller: &Caller,
 ) -> CoreResult<MemberView> {
     let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
-    if let Some(a) = actor {
-        authorize_update(a, &m, &input)?;
-    }
+    let grant = caller.require_all(|a| authorize_update(a, &m, &input))?;
     validate_metadata(&input)?;
     if let Some(name) = input.name {
         if name.chars().count() > 1024 {
@@ -395,7 +406,7 @@ pub async fn update(
     } else {
         Write::Plain
     };
-    save(ctx, &mut m, write).await?;
+    save(ctx, &grant, &mut m, write).await?;
     view(ctx, m, org).await
 }
 
@@ -464,4 +475,42 @@ impl FieldActions {
             ]),
         }
     }
+}
+
+async fn insert(ctx: &Ctx, _: &Grant, m: &MemberRecord) -> Result<(), crate::error::StoreError> {
+    ctx.store.insert_member(m).await
+}
+
+/// Soft delete: the member keeps its id for `reactivate`; its retired emails are released and
+/// its sessions end.
+pub async fn soft_delete(ctx: &Ctx, grant: &Grant, m: &mut MemberRecord) -> CoreResult<()> {
+    for r in ctx
+        .store
+        .retired_emails(&m.project_id, std::slice::from_ref(&m.member_id))
+        .await?
+    {
+        release_retired_email(ctx, grant, &m.project_id, &r.email_id).await?;
+    }
+    m.status = STATUS_DELETED.to_string();
+    m.updated_at = Timestamp::now();
+    ctx.store.update_member(m, None).await?;
+    ctx.store.delete_member_sessions(&m.project_id, &m.member_id).await?;
+    Ok(())
+}
+
+pub async fn release_retired_email(ctx: &Ctx, _: &Grant, project_id: &str, email_id: &str) -> CoreResult<()> {
+    Ok(ctx.store.delete_retired_email(project_id, email_id).await?)
+}
+
+pub async fn remove_password(ctx: &Ctx, _: &Grant, m: &MemberRecord) -> CoreResult<()> {
+    Ok(ctx.store.delete_password(&m.project_id, &m.member_id).await?)
+}
+
+pub async fn remove_totp(ctx: &Ctx, _: &Grant, m: &MemberRecord) -> CoreResult<()> {
+    Ok(ctx.store.delete_totp(&m.project_id, &m.member_id).await?)
+}
+
+/// Marks the member's password as one that must be reset before it is accepted again.
+pub async fn require_password_reset(ctx: &Ctx, _: &Grant, m: &MemberRecord) -> CoreResult<bool> {
+    Ok(ctx.store.require_password_reset(&m.project_id, &m.member_id).await?)
 }

@@ -10,6 +10,7 @@ pub mod attempts;
 pub mod auth_flow;
 pub mod codes;
 pub mod discovery;
+pub mod grant;
 pub mod housekeeping;
 pub mod intermediate;
 pub mod keys;

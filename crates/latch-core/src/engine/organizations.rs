@@ -3,6 +3,7 @@
 //! and by discovery's organization create.
 
 use crate::clock::Timestamp;
+use crate::engine::grant::Grant;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult, StoreError};
 use crate::ids;
@@ -390,4 +391,24 @@ pub async fn get_cached(ctx: &Ctx, project_id: &str, organization_id: &str) -> C
         )
         .await?
         .ok_or_else(CoreError::organization_not_found)
+}
+
+/// Writes the organization back, its locators checked; the grant shows the caller was allowed to.
+pub async fn save(ctx: &Ctx, _: &Grant, rec: &mut OrgRecord) -> CoreResult<()> {
+    rec.updated_at = Timestamp::now();
+    check_unique(ctx, rec).await?;
+    if let Err(e) = ctx.store.update_org(rec).await {
+        return Err(on_write_error(ctx, rec, e).await);
+    }
+    Ok(())
+}
+
+/// Deletes the organization and, with it, its members and their sessions.
+pub async fn delete(ctx: &Ctx, _: &Grant, rec: &OrgRecord) -> CoreResult<()> {
+    Ok(ctx.store.delete_org(&rec.project_id, &rec.organization_id).await?)
+}
+
+/// Replaces the organization's own RBAC roles.
+pub async fn set_roles(ctx: &Ctx, _: &Grant, rec: &OrgRecord, roles: &[crate::rbac::PolicyRole]) -> CoreResult<()> {
+    Ok(ctx.store.set_org_roles(&rec.organization_id, roles).await?)
 }

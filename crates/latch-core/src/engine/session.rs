@@ -7,6 +7,7 @@
 
 use crate::clock::Timestamp;
 use crate::crypto::{random_token, sha256_hex};
+use crate::engine::grant::Grant;
 use crate::engine::organizations;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
@@ -354,4 +355,16 @@ pub(crate) async fn owner(ctx: &Ctx, s: &SessionRecord) -> CoreResult<(MemberRec
     };
     let org = organizations::get_cached(ctx, &s.project_id, &s.organization_id).await?;
     Ok((member, org))
+}
+
+/// Ends one session.
+pub async fn revoke(ctx: &Ctx, _: &Grant, s: &SessionRecord) -> CoreResult<()> {
+    ctx.store.delete_session(&s.project_id, &s.member_session_id).await?;
+    Ok(())
+}
+
+/// Ends every session of the member.
+pub async fn revoke_all(ctx: &Ctx, _: &Grant, m: &MemberRecord) -> CoreResult<()> {
+    ctx.store.delete_member_sessions(&m.project_id, &m.member_id).await?;
+    Ok(())
 }

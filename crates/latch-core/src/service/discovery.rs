@@ -173,7 +173,7 @@ pub async fn exchange(ctx: &Ctx, project_id: &str, input: ExchangeInput) -> Core
                     "This email has no member in the organization, and the organization does not allow it to join.",
                 ));
             }
-            let v = members::create(
+            let v = members::provision(
                 ctx,
                 project_id,
                 &org.organization_id,
@@ -181,7 +181,6 @@ pub async fn exchange(ctx: &Ctx, project_id: &str, input: ExchangeInput) -> Core
                     email_address: Some(ist.email.clone()),
                     ..Default::default()
                 },
-                None,
             )
             .await?;
             verify_email(ctx, v.member).await?
@@ -283,7 +282,7 @@ pub async fn create_organization(ctx: &Ctx, project_id: &str, input: CreateInput
         roles: Some(vec![ROLE_ADMIN.to_string()]),
         ..Default::default()
     };
-    let v = members::create(ctx, project_id, &org.organization_id, admin, None).await?;
+    let v = members::provision(ctx, project_id, &org.organization_id, admin).await?;
     let member = verify_email(ctx, v.member).await?;
     finish(
         ctx,

@@ -1,8 +1,8 @@
 //! Member use cases: create, read, update, delete and reactivate, search, and the helpers that
 //! remove one credential (password, MFA phone, TOTP, retired email, external id).
 
-use crate::clock::Timestamp;
-use crate::engine::actor::Actor;
+use crate::engine::actor::Caller;
+use crate::engine::members as records;
 use crate::engine::members::{live_member, save, view, Write};
 use crate::engine::{organizations, Ctx};
 use crate::error::{CoreError, CoreResult};
@@ -37,23 +37,11 @@ pub async fn delete(
     project_id: &str,
     org_locator: &str,
     member_locator: &str,
-    actor: Option<&Actor>,
+    caller: &Caller,
 ) -> CoreResult<String> {
     let (mut m, _org) = live_member(ctx, project_id, org_locator, member_locator).await?;
-    if let Some(a) = actor {
-        a.require_on_member(&m, "delete")?;
-    }
-    for r in ctx
-        .store
-        .retired_emails(project_id, std::slice::from_ref(&m.member_id))
-        .await?
-    {
-        ctx.store.delete_retired_email(project_id, &r.email_id).await?;
-    }
-    m.status = STATUS_DELETED.to_string();
-    m.updated_at = Timestamp::now();
-    ctx.store.update_member(&m, None).await?;
-    ctx.store.delete_member_sessions(project_id, &m.member_id).await?;
+    let grant = caller.require_on_member(&m, "delete")?;
+    records::soft_delete(ctx, &grant, &mut m).await?;
     Ok(m.member_id)
 }
 
@@ -62,12 +50,10 @@ pub async fn reactivate(
     project_id: &str,
     org_locator: &str,
     member_id: &str,
-    actor: Option<&Actor>,
+    caller: &Caller,
 ) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
-    if let Some(a) = actor {
-        a.require(&org.organization_id, MEMBER, "reactivate")?;
-    }
+    let grant = caller.require(&org.organization_id, MEMBER, "reactivate")?;
     // Only the member id is accepted here, not an external id.
     let m = ctx.store.member_by_id(project_id, member_id).await?;
     let mut m = match m {
@@ -98,7 +84,7 @@ pub async fn reactivate(
         ));
     }
     m.status = STATUS_ACTIVE.to_string();
-    save(ctx, &mut m, Write::Plain).await?;
+    save(ctx, &grant, &mut m, Write::Plain).await?;
     view(ctx, m, org).await
 }
 
@@ -107,7 +93,7 @@ pub async fn delete_password(
     project_id: &str,
     org_locator: &str,
     password_id: &str,
-    actor: Option<&Actor>,
+    caller: &Caller,
 ) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
     let not_found = || CoreError::not_found("member_password_not_found", "No member password with this id.");
@@ -120,12 +106,10 @@ pub async fn delete_password(
         .await?
         .filter(|m| m.status != STATUS_DELETED)
         .ok_or_else(not_found)?;
-    if let Some(a) = actor {
-        a.require_on_member(&m, "update.info.delete.password")?;
-    }
+    let grant = caller.require_on_member(&m, "update.info.delete.password")?;
     m.member_password_id = String::new();
-    save(ctx, &mut m, Write::Plain).await?;
-    ctx.store.delete_password(project_id, &m.member_id).await?;
+    save(ctx, &grant, &mut m, Write::Plain).await?;
+    records::remove_password(ctx, &grant, &m).await?;
     view(ctx, m, org).await
 }
 
@@ -134,12 +118,10 @@ pub async fn delete_mfa_phone_number(
     project_id: &str,
     org_locator: &str,
     member_locator: &str,
-    actor: Option<&Actor>,
+    caller: &Caller,
 ) -> CoreResult<MemberView> {
     let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
-    if let Some(a) = actor {
-        a.require_on_member(&m, "update.info.delete.mfa-phone")?;
-    }
+    let grant = caller.require_on_member(&m, "update.info.delete.mfa-phone")?;
     if m.mfa_phone_number.is_empty() {
         return Err(CoreError::not_found(
             "member_phone_number_not_found",
@@ -151,7 +133,7 @@ pub async fn delete_mfa_phone_number(
     if m.default_mfa_method == "sms_otp" {
         m.default_mfa_method = String::new();
     }
-    save(ctx, &mut m, Write::Plain).await?;
+    save(ctx, &grant, &mut m, Write::Plain).await?;
     view(ctx, m, org).await
 }
 
@@ -160,24 +142,22 @@ pub async fn delete_totp(
     project_id: &str,
     org_locator: &str,
     member_locator: &str,
-    actor: Option<&Actor>,
+    caller: &Caller,
 ) -> CoreResult<MemberView> {
     let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
-    if let Some(a) = actor {
-        a.require_on_member(&m, "update.info.delete.totp")?;
-    }
+    let grant = caller.require_on_member(&m, "update.info.delete.totp")?;
     if m.totp_registration_id.is_empty() {
         return Err(CoreError::not_found(
             "totp_not_found",
             "The member has no TOTP registration.",
         ));
     }
-    ctx.store.delete_totp(project_id, &m.member_id).await?;
+    records::remove_totp(ctx, &grant, &m).await?;
     m.totp_registration_id = String::new();
     if m.default_mfa_method == "totp" {
         m.default_mfa_method = String::new();
     }
-    save(ctx, &mut m, Write::Plain).await?;
+    save(ctx, &grant, &mut m, Write::Plain).await?;
     view(ctx, m, org).await
 }
 
@@ -186,14 +166,12 @@ pub async fn delete_external_id(
     project_id: &str,
     org_locator: &str,
     member_locator: &str,
-    actor: Option<&Actor>,
+    caller: &Caller,
 ) -> CoreResult<MemberView> {
     let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
-    if let Some(a) = actor {
-        a.require_on_other_member(&m, "update.info.external-id")?;
-    }
+    let grant = caller.require(&m.organization_id, MEMBER, "update.info.external-id")?;
     m.external_id = None;
-    save(ctx, &mut m, Write::Plain).await?;
+    save(ctx, &grant, &mut m, Write::Plain).await?;
     view(ctx, m, org).await
 }
 
@@ -204,12 +182,10 @@ pub async fn unlink_retired_email(
     member_locator: &str,
     email_id: Option<&str>,
     email_address: Option<&str>,
-    actor: Option<&Actor>,
+    caller: &Caller,
 ) -> CoreResult<MemberView> {
     let (m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
-    if let Some(a) = actor {
-        a.require_on_other_member(&m, "update.info.email")?;
-    }
+    let grant = caller.require(&m.organization_id, MEMBER, "update.info.email")?;
     let retired = ctx
         .store
         .retired_emails(project_id, std::slice::from_ref(&m.member_id))
@@ -237,7 +213,7 @@ pub async fn unlink_retired_email(
             "The member has no such retired email.",
         ));
     };
-    ctx.store.delete_retired_email(project_id, &found.email_id).await?;
+    records::release_retired_email(ctx, &grant, project_id, &found.email_id).await?;
     view(ctx, m, org).await
 }
 
@@ -254,7 +230,7 @@ pub async fn search(
     query: Option<&Value>,
     cursor: Option<&str>,
     limit: Option<i64>,
-    actor: Option<&Actor>,
+    caller: &Caller,
 ) -> CoreResult<MemberSearch> {
     crate::model::search::check_search_organization_ids(organization_ids)?; // finding 14 (h-tenant)
     let query = parse_member_query(query)?;
@@ -262,9 +238,7 @@ pub async fn search(
     let mut orgs: Vec<OrgRecord> = Vec::with_capacity(organization_ids.len());
     for locator in organization_ids {
         let org = organizations::get(ctx, project_id, locator).await?;
-        if let Some(a) = actor {
-            a.require(&org.organization_id, MEMBER, "search")?;
-        }
+        caller.require(&org.organization_id, MEMBER, "search")?;
         if !orgs.iter().any(|o| o.organization_id == org.organization_id) {
             orgs.push(org);
         }

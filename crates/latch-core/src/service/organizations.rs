@@ -1,9 +1,8 @@
 //! Organization use cases: create, read (by id, slug or external id), update, delete, search.
 
-use crate::clock::Timestamp;
-use crate::engine::actor::{no_trusted_metadata, Actor};
+use crate::engine::actor::Caller;
 use crate::engine::organizations::apply;
-use crate::engine::organizations::{check_unique, on_write_error};
+use crate::engine::organizations as records;
 use crate::engine::Ctx;
 use crate::error::CoreResult;
 use crate::model::organization::*;
@@ -20,48 +19,35 @@ pub async fn update(
     project_id: &str,
     locator: &str,
     input: OrgInput,
-    actor: Option<&Actor>,
+    caller: &Caller,
 ) -> CoreResult<OrgRecord> {
     let mut rec = get(ctx, project_id, locator).await?;
-    if let Some(a) = actor {
-        no_trusted_metadata(actor, input.trusted_metadata.is_some())?;
+    caller.no_trusted_metadata(input.trusted_metadata.is_some())?;
+    let grant = caller.require_all(|a| {
         a.require_tenant(&rec.organization_id)?;
         for action in input.required_actions() {
             a.require(&rec.organization_id, ORGANIZATION, action)?;
         }
-    }
+        Ok(())
+    })?;
     apply(&mut rec, input)?;
-    rec.updated_at = Timestamp::now();
-    check_unique(ctx, &rec).await?;
-    if let Err(e) = ctx.store.update_org(&rec).await {
-        return Err(on_write_error(ctx, &rec, e).await);
-    }
+    records::save(ctx, &grant, &mut rec).await?;
     Ok(rec)
 }
 
-pub async fn delete_external_id(
-    ctx: &Ctx,
-    project_id: &str,
-    locator: &str,
-    actor: Option<&Actor>,
-) -> CoreResult<OrgRecord> {
+pub async fn delete_external_id(ctx: &Ctx, project_id: &str, locator: &str, caller: &Caller) -> CoreResult<OrgRecord> {
     let mut rec = get(ctx, project_id, locator).await?;
-    if let Some(a) = actor {
-        a.require(&rec.organization_id, ORGANIZATION, "update.info.external-id")?;
-    }
+    let grant = caller.require(&rec.organization_id, ORGANIZATION, "update.info.external-id")?;
     rec.external_id = None;
-    rec.updated_at = Timestamp::now();
-    ctx.store.update_org(&rec).await?;
+    records::save(ctx, &grant, &mut rec).await?;
     Ok(rec)
 }
 
 /// Deletes the organization and, with it, all its members.
-pub async fn delete(ctx: &Ctx, project_id: &str, locator: &str, actor: Option<&Actor>) -> CoreResult<String> {
+pub async fn delete(ctx: &Ctx, project_id: &str, locator: &str, caller: &Caller) -> CoreResult<String> {
     let rec = get(ctx, project_id, locator).await?;
-    if let Some(a) = actor {
-        a.require(&rec.organization_id, ORGANIZATION, "delete")?;
-    }
-    ctx.store.delete_org(project_id, &rec.organization_id).await?;
+    let grant = caller.require(&rec.organization_id, ORGANIZATION, "delete")?;
+    records::delete(ctx, &grant, &rec).await?;
     Ok(rec.organization_id)
 }
 
@@ -80,4 +66,24 @@ pub async fn search(
 pub async fn member_count(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<i64> {
     let rec = get(ctx, project_id, locator).await?;
     Ok(ctx.store.count_members(project_id, &rec.organization_id).await?)
+}
+
+/// The organization's own RBAC roles (rbac.md `organizations.get_org_policy`).
+pub async fn rbac_roles(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<Vec<crate::rbac::PolicyRole>> {
+    let rec = get(ctx, project_id, locator).await?;
+    Ok(ctx.store.org_roles(&rec.organization_id).await?)
+}
+
+/// Replaces the organization's own RBAC roles, checked against the project policy.
+pub async fn set_rbac_roles(
+    ctx: &Ctx,
+    project_id: &str,
+    locator: &str,
+    roles: &[crate::rbac::PolicyRole],
+    caller: &Caller,
+) -> CoreResult<()> {
+    let rec = get(ctx, project_id, locator).await?;
+    let grant = caller.require_project()?;
+    crate::rbac::validate_org_roles(&ctx.policy, roles)?;
+    records::set_roles(ctx, &grant, &rec, roles).await
 }

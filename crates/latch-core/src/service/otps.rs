@@ -66,7 +66,7 @@ pub async fn email_login_or_signup(
         Some(m) => (MemberView::load(ctx, m, org.clone()).await?, false),
         None if jit_allowed(&org, &email) => {
             let input = MemberInput { email_address: Some(email.clone()), create_member_as_pending: Some(true), ..Default::default() };
-            (members::create(ctx, project_id, &org.organization_id, input, None).await?, true)
+            (members::provision(ctx, project_id, &org.organization_id, input).await?, true)
         }
         None => {
             return Err(CoreError::forbidden(

@@ -7,8 +7,10 @@ use crate::clock::Timestamp;
 use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::delivery::templates::{self, Kind};
 use crate::delivery::{Channel, Message};
-use crate::engine::actor::Actor;
+use crate::engine::actor::Caller;
 use crate::engine::auth_flow::{Outcome, PrimaryAuth};
+use crate::engine::grant::Grant;
+use crate::engine::members as records;
 use crate::engine::members::MemberView;
 use crate::engine::passwords::{check_new_password, set_password, verify_current};
 use crate::engine::{auth_flow, codes, organizations, redirects, session, Ctx};
@@ -550,8 +552,8 @@ async fn targets(
     ctx: &Ctx,
     project_id: &str,
     input: &ByEmailInput,
-    actor: Option<&Actor>,
-) -> CoreResult<Vec<MemberRecord>> {
+    caller: &Caller,
+) -> CoreResult<(Grant, Vec<MemberRecord>)> {
     let email = validate::normalize_email(&input.email_address)?;
     let members = match (&input.organization_id, &input.member_id) {
         (Some(org), member_id) => {
@@ -582,12 +584,13 @@ async fn targets(
     if members.is_empty() {
         return Err(CoreError::member_not_found());
     }
-    if let Some(a) = actor {
+    let grant = caller.require_all(|a| {
         for m in &members {
             a.require(&m.organization_id, MEMBER, "reset-password")?;
         }
-    }
-    Ok(members)
+        Ok(())
+    })?;
+    Ok((grant, members))
 }
 
 /// Keeps the password but refuses it until the member resets it (`member_reset_password`).
@@ -595,11 +598,11 @@ pub async fn require_reset(
     ctx: &Ctx,
     project_id: &str,
     input: ByEmailInput,
-    actor: Option<&Actor>,
+    caller: &Caller,
 ) -> CoreResult<MemberView> {
-    let members = targets(ctx, project_id, &input, actor).await?;
+    let (grant, members) = targets(ctx, project_id, &input, caller).await?;
     for m in &members {
-        ctx.store.require_password_reset(project_id, &m.member_id).await?;
+        records::require_password_reset(ctx, &grant, m).await?;
     }
     let first = members.into_iter().next().expect("targets is never empty");
     let org = organizations::get(ctx, project_id, &first.organization_id).await?;
@@ -611,16 +614,15 @@ pub async fn delete_by_email(
     ctx: &Ctx,
     project_id: &str,
     input: ByEmailInput,
-    actor: Option<&Actor>,
+    caller: &Caller,
 ) -> CoreResult<MemberView> {
-    let members = targets(ctx, project_id, &input, actor).await?;
+    let (grant, members) = targets(ctx, project_id, &input, caller).await?;
     let mut first = None;
     for mut m in members {
         if !m.member_password_id.is_empty() {
-            ctx.store.delete_password(project_id, &m.member_id).await?;
+            records::remove_password(ctx, &grant, &m).await?;
             m.member_password_id = String::new();
-            m.updated_at = Timestamp::now();
-            ctx.store.update_member(&m, None).await?;
+            records::save(ctx, &grant, &mut m, records::Write::Plain).await?;
         }
         first.get_or_insert(m);
     }

@@ -6,6 +6,7 @@
 //! password is even checked, so the lock cannot be used as an oracle.
 
 use crate::clock::Timestamp;
+use crate::engine::actor::Caller;
 use crate::engine::address_guard::ClientIp;
 use crate::engine::auth_flow::{Outcome, PrimaryAuth};
 use crate::engine::members::MemberInput;
@@ -113,7 +114,7 @@ pub async fn migrate(ctx: &Ctx, project_id: &str, input: MigrateInput) -> CoreRe
                 external_id: input.external_id,
                 ..Default::default()
             };
-            members::create(ctx, project_id, &org.organization_id, create, None).await?
+            members::create(ctx, project_id, &org.organization_id, create, &Caller::Project).await?
         }
         Some(m) => {
             let phone = input
@@ -127,7 +128,15 @@ pub async fn migrate(ctx: &Ctx, project_id: &str, input: MigrateInput) -> CoreRe
                 preserve_existing_sessions: input.preserve_existing_sessions,
                 ..Default::default()
             };
-            members::update(ctx, project_id, &org.organization_id, &m.member_id, update, None).await?
+            members::update(
+                ctx,
+                project_id,
+                &org.organization_id,
+                &m.member_id,
+                update,
+                &Caller::Project,
+            )
+            .await?
         }
     };
     let mut member = view.member;

@@ -9,7 +9,7 @@
 
 use crate::clock::Timestamp;
 use crate::engine::session::{issue, owner, resolve, resolve_with_member, session_not_found};
-use crate::engine::{actor, auth_flow, members, organizations, Ctx};
+use crate::engine::{actor, auth_flow, members, organizations, session, Ctx};
 use crate::error::{CoreError, CoreResult};
 use crate::model::member::{MemberRecord, STATUS_DELETED};
 use crate::model::organization::OrgRecord;
@@ -235,7 +235,7 @@ pub struct RevokeInput {
 
 /// Revokes one session, or every session of a member. With member-session headers the actor needs
 /// `revoke-sessions` on stytch.member, or on stytch.self for its own sessions.
-pub async fn revoke(ctx: &Ctx, project_id: &str, input: RevokeInput, actor: Option<&actor::Actor>) -> CoreResult<()> {
+pub async fn revoke(ctx: &Ctx, project_id: &str, input: RevokeInput, caller: &actor::Caller) -> CoreResult<()> {
     let given = [
         &input.member_session_id,
         &input.session_token,
@@ -263,11 +263,8 @@ pub async fn revoke(ctx: &Ctx, project_id: &str, input: RevokeInput, actor: Opti
             .member_by_id(project_id, member_id)
             .await?
             .ok_or_else(CoreError::member_not_found)?;
-        if let Some(a) = actor {
-            a.require_on_member(&target, "revoke-sessions")?;
-        }
-        ctx.store.delete_member_sessions(project_id, &target.member_id).await?;
-        return Ok(());
+        let grant = caller.require_on_member(&target, "revoke-sessions")?;
+        return session::revoke_all(ctx, &grant, &target).await;
     }
     let session = match input.member_session_id.as_deref().filter(|s| !s.is_empty()) {
         Some(id) => ctx
@@ -287,14 +284,11 @@ pub async fn revoke(ctx: &Ctx, project_id: &str, input: RevokeInput, actor: Opti
             .0
         }
     };
-    if let Some(a) = actor {
-        let target = ctx
-            .store
-            .member_by_id(project_id, &session.member_id)
-            .await?
-            .ok_or_else(session_not_found)?;
-        a.require_on_member(&target, "revoke-sessions")?;
-    }
-    ctx.store.delete_session(project_id, &session.member_session_id).await?;
-    Ok(())
+    let target = ctx
+        .store
+        .member_by_id(project_id, &session.member_id)
+        .await?
+        .ok_or_else(session_not_found)?;
+    let grant = caller.require_on_member(&target, "revoke-sessions")?;
+    session::revoke(ctx, &grant, &session).await
 }

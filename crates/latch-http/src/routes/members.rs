@@ -42,7 +42,7 @@ pub async fn create(
     ApiJson(input): ApiJson<MemberInput>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
-        &members::create(&s.ctx, p.id(), &org, input, who.actor()).await?,
+        &members::create(&s.ctx, p.id(), &org, input, who.caller()).await?,
     ))
 }
 
@@ -86,7 +86,7 @@ pub async fn update(
     ApiJson(input): ApiJson<MemberInput>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
-        &members::update(&s.ctx, p.id(), &org, &member, input, who.actor()).await?,
+        &members::update(&s.ctx, p.id(), &org, &member, input, who.caller()).await?,
     ))
 }
 
@@ -101,7 +101,7 @@ pub async fn delete(
         member_id: String,
     }
     Ok(Reply(Body {
-        member_id: members::delete(&s.ctx, p.id(), &org, &member, who.actor()).await?,
+        member_id: members::delete(&s.ctx, p.id(), &org, &member, who.caller()).await?,
     }))
 }
 
@@ -112,7 +112,7 @@ pub async fn reactivate(
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
-        &members::reactivate(&s.ctx, p.id(), &org, &member, who.actor()).await?,
+        &members::reactivate(&s.ctx, p.id(), &org, &member, who.caller()).await?,
     ))
 }
 
@@ -123,7 +123,7 @@ pub async fn delete_password(
     Path((org, password_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
-        &members::delete_password(&s.ctx, p.id(), &org, &password_id, who.actor()).await?,
+        &members::delete_password(&s.ctx, p.id(), &org, &password_id, who.caller()).await?,
     ))
 }
 
@@ -134,7 +134,7 @@ pub async fn delete_mfa_phone_number(
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
-        &members::delete_mfa_phone_number(&s.ctx, p.id(), &org, &member, who.actor()).await?,
+        &members::delete_mfa_phone_number(&s.ctx, p.id(), &org, &member, who.caller()).await?,
     ))
 }
 
@@ -145,7 +145,7 @@ pub async fn delete_totp(
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
-        &members::delete_totp(&s.ctx, p.id(), &org, &member, who.actor()).await?,
+        &members::delete_totp(&s.ctx, p.id(), &org, &member, who.caller()).await?,
     ))
 }
 
@@ -156,7 +156,7 @@ pub async fn delete_external_id(
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
-        &members::delete_external_id(&s.ctx, p.id(), &org, &member, who.actor()).await?,
+        &members::delete_external_id(&s.ctx, p.id(), &org, &member, who.caller()).await?,
     ))
 }
 
@@ -180,7 +180,7 @@ pub async fn unlink_retired_email(
         &member,
         input.email_id.as_deref(),
         input.email_address.as_deref(),
-        who.actor(),
+        who.caller(),
     )
     .await?;
     #[derive(Serialize)]
@@ -220,7 +220,7 @@ pub async fn search(
         input.query.as_ref(),
         input.cursor.as_deref(),
         input.limit,
-        who.actor(),
+        who.caller(),
     )
     .await?;
     let next_cursor = r.found.has_more.then(|| {
@@ -285,9 +285,7 @@ pub async fn connected_apps(
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Reply<impl Serialize>> {
     let v = members::get(&s.ctx, p.id(), &org, Some(&member), None).await?;
-    if let Some(a) = who.actor() {
-        a.require_tenant(&v.organization.organization_id)?;
-    }
+    who.caller().require_tenant(&v.organization.organization_id)?;
     #[derive(Serialize)]
     struct Body {
         connected_apps: [Value; 0],

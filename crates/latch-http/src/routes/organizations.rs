@@ -44,7 +44,7 @@ pub async fn update(
     Path(org): Path<String>,
     ApiJson(input): ApiJson<OrgInput>,
 ) -> ApiResult<Response> {
-    let org = organizations::update(&s.ctx, p.id(), &org, input, who.actor()).await?;
+    let org = organizations::update(&s.ctx, p.id(), &org, input, who.caller()).await?;
     Ok(Reply(OrgBody {
         organization: org.view(),
     })
@@ -62,7 +62,7 @@ pub async fn delete(
     who: MemberAuthorization,
     Path(org): Path<String>,
 ) -> ApiResult<Reply<impl Serialize>> {
-    let organization_id = organizations::delete(&s.ctx, p.id(), &org, who.actor()).await?;
+    let organization_id = organizations::delete(&s.ctx, p.id(), &org, who.caller()).await?;
     Ok(Reply(Deleted { organization_id }))
 }
 
@@ -72,7 +72,7 @@ pub async fn delete_external_id(
     who: MemberAuthorization,
     Path(org): Path<String>,
 ) -> ApiResult<Response> {
-    let org = organizations::delete_external_id(&s.ctx, p.id(), &org, who.actor()).await?;
+    let org = organizations::delete_external_id(&s.ctx, p.id(), &org, who.caller()).await?;
     Ok(Reply(OrgBody {
         organization: org.view(),
     })
@@ -150,9 +150,7 @@ pub async fn connected_apps(
     Path(org): Path<String>,
 ) -> ApiResult<Reply<impl Serialize>> {
     let org = organizations::get(&s.ctx, p.id(), &org).await?;
-    if let Some(a) = who.actor() {
-        a.require_tenant(&org.organization_id)?;
-    }
+    who.caller().require_tenant(&org.organization_id)?;
     #[derive(Serialize)]
     struct Body {
         connected_apps: [Value; 0],
@@ -167,9 +165,7 @@ pub async fn connected_app(
     Path((org, _app)): Path<(String, String)>,
 ) -> ApiResult<Reply<()>> {
     let org = organizations::get(&s.ctx, p.id(), &org).await?;
-    if let Some(a) = who.actor() {
-        a.require_tenant(&org.organization_id)?;
-    }
+    who.caller().require_tenant(&org.organization_id)?;
     Err(ApiError::Core(CoreError::not_found(
         "connected_app_not_found",
         "No Connected App with this id.",

@@ -135,7 +135,7 @@ pub async fn require_reset(
     ApiJson(input): ApiJson<ByEmailInput>,
 ) -> ApiResult<Response> {
     Ok(member_with_email(
-        &password_resets::require_reset(&s.ctx, p.id(), input, who.actor()).await?,
+        &password_resets::require_reset(&s.ctx, p.id(), input, who.caller()).await?,
     ))
 }
 
@@ -147,7 +147,7 @@ pub async fn delete_by_email(
     ApiJson(input): ApiJson<ByEmailInput>,
 ) -> ApiResult<Response> {
     Ok(member_with_email(
-        &password_resets::delete_by_email(&s.ctx, p.id(), input, who.actor()).await?,
+        &password_resets::delete_by_email(&s.ctx, p.id(), input, who.caller()).await?,
     ))
 }
 

@@ -5,7 +5,8 @@ use crate::extract::{ApiJson, AuthProject};
 use crate::reply::Reply;
 use crate::AppState;
 use axum::extract::{Path, State};
-use latch_core::rbac::{validate_org_roles, Policy, PolicyRole};
+use latch_core::engine::actor::Caller;
+use latch_core::rbac::{Policy, PolicyRole};
 use latch_core::service::organizations;
 use serde::{Deserialize, Serialize};
 
@@ -35,8 +36,7 @@ pub async fn org_policy(
     p: AuthProject,
     Path(org): Path<String>,
 ) -> ApiResult<Reply<OrgPolicyBody>> {
-    let org = organizations::get(&s.ctx, p.id(), &org).await?;
-    let roles = s.ctx.store.org_roles(&org.organization_id).await?;
+    let roles = organizations::rbac_roles(&s.ctx, p.id(), &org).await?;
     Ok(Reply(OrgPolicyBody {
         org_policy: OrgPolicy { roles },
     }))
@@ -53,12 +53,8 @@ pub async fn set_org_policy(
     Path(org): Path<String>,
     ApiJson(input): ApiJson<SetOrgPolicy>,
 ) -> ApiResult<Reply<OrgPolicyBody>> {
-    let org = organizations::get(&s.ctx, p.id(), &org).await?;
-    validate_org_roles(&s.ctx.policy, &input.org_policy.roles)?;
-    s.ctx
-        .store
-        .set_org_roles(&org.organization_id, &input.org_policy.roles)
-        .await?;
+    // The organization RBAC endpoints take the project's secret only (no member-session headers).
+    organizations::set_rbac_roles(&s.ctx, p.id(), &org, &input.org_policy.roles, &Caller::Project).await?;
     Ok(Reply(OrgPolicyBody {
         org_policy: input.org_policy,
     }))

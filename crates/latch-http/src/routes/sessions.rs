@@ -69,7 +69,7 @@ pub async fn revoke(
     who: MemberAuthorization,
     ApiJson(input): ApiJson<RevokeInput>,
 ) -> ApiResult<Reply<serde_json::Map<String, serde_json::Value>>> {
-    sessions::revoke(&s.ctx, p.id(), input, who.actor()).await?;
+    sessions::revoke(&s.ctx, p.id(), input, who.caller()).await?;
     Ok(Reply(serde_json::Map::new()))
 }
 
