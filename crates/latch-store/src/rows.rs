@@ -5,6 +5,7 @@ use crate::exec::{args, Arg};
 use latch_core::clock::Timestamp;
 use latch_core::delivery::{Channel, StoredMessage};
 use latch_core::model::credentials::{IntermediateRecord, PasswordRecord};
+use latch_core::model::member::MemberStatus;
 use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::OrgRecord;
 use latch_core::model::project::Project;
@@ -127,7 +128,8 @@ impl TryFrom<MemberRow> for MemberRecord {
             organization_id: r.organization_id,
             member_id: r.member_id,
             email: r.email,
-            status: r.status,
+            status: MemberStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Backend(format!("corrupt member status: {}", r.status)))?,
             name: r.name,
             external_id: r.external_id,
             is_breakglass: r.is_breakglass,
@@ -156,7 +158,7 @@ pub(crate) fn member_args(m: &MemberRecord) -> Vec<Arg> {
         &m.project_id,
         &m.organization_id,
         &m.email,
-        &m.status,
+        m.status.as_str(),
         &m.name,
         m.external_id.clone(),
         m.is_breakglass,

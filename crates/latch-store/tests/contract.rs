@@ -60,7 +60,7 @@ fn member(o: &OrgRecord, id: &str, email: &str, created: i64) -> MemberRecord {
         organization_id: o.organization_id.clone(),
         member_id: id.into(),
         email: email.into(),
-        status: "active".into(),
+        status: latch_core::model::member::MemberStatus::Active,
         name: String::new(),
         external_id: None,
         is_breakglass: false,
@@ -238,7 +238,7 @@ async fn organization_update_and_cascading_delete() {
         let mut a = org("pa", "org-1", "acme", 1);
         s.insert_org(&a).await.unwrap();
         a.name = "Renamed".into();
-        a.settings.mfa_policy = "REQUIRED_FOR_ALL".into();
+        a.settings.mfa_policy = latch_core::model::organization::MfaPolicy::RequiredForAll;
         a.settings.claimed_email_domains = vec!["acme.test".into()];
         a.updated_at = Timestamp(5);
         s.update_org(&a).await.unwrap();
@@ -287,7 +287,7 @@ async fn member_identifiers_are_unique_among_live_members() {
             ));
         }
         // A deleted member frees its email.
-        m1.status = "deleted".into();
+        m1.status = latch_core::model::member::MemberStatus::Deleted;
         s.update_member(&m1, None).await.unwrap();
         assert!(s.member_by_email("pa", "org-1", "a@acme.test").await.unwrap().is_none());
         s.insert_member(&member(&o, "m-2", "a@acme.test", 2)).await.unwrap();
@@ -458,7 +458,7 @@ async fn member_search_filters_and_excludes_deleted_unless_asked() {
         a.is_breakglass = true;
         a.mfa_phone_number = "+12025550100".into();
         let mut b = member(&o, "m-b", "bob@acme.test", 2);
-        b.status = "deleted".into();
+        b.status = latch_core::model::member::MemberStatus::Deleted;
         let c = member(&o2, "m-c", "carol@other.test", 3);
         for m in [&a, &b, &c] {
             s.insert_member(m).await.unwrap();

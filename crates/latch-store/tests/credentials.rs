@@ -68,7 +68,7 @@ fn member() -> MemberRecord {
         organization_id: "org-1".into(),
         member_id: "m-1".into(),
         email: "a@acme.test".into(),
-        status: "active".into(),
+        status: latch_core::model::member::MemberStatus::Active,
         name: String::new(),
         external_id: None,
         is_breakglass: false,

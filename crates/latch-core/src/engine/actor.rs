@@ -11,7 +11,7 @@ use crate::engine::grant::Grant;
 use crate::engine::session;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
-use crate::model::member::{MemberRecord, STATUS_DELETED};
+use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::organization::OrgRecord;
 use crate::model::session::SessionRecord;
 use crate::rbac::{granting_roles, PolicyRole, MEMBER, SELF};
@@ -62,7 +62,7 @@ pub async fn actor(ctx: &Ctx, project_id: &str, token: Option<&str>, jwt: Option
         .store
         .member_by_id(project_id, &session.member_id)
         .await?
-        .filter(|m| m.status != STATUS_DELETED);
+        .filter(|m| m.status != MemberStatus::Deleted);
     let member = member.ok_or_else(session_refused)?;
     let org = ctx
         .store

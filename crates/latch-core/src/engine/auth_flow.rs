@@ -8,8 +8,8 @@ use crate::engine::session::{Issued, Presented};
 use crate::engine::Ctx;
 use crate::engine::{intermediate, session};
 use crate::error::CoreResult;
-use crate::model::member::{MemberRecord, STATUS_ACTIVE, STATUS_INVITED, STATUS_PENDING};
-use crate::model::organization::OrgRecord;
+use crate::model::member::{MemberRecord, MemberStatus};
+use crate::model::organization::{OrgRecord, Restriction};
 use crate::model::session::{AuthFactor, SessionRecord};
 use crate::rules::requirements::{ist_factors, mfa_missing, primary_missing, MfaRequired, PrimaryRequired};
 use crate::rules::session::check_duration;
@@ -29,7 +29,7 @@ pub enum Outcome {
 /// the default), a code is sent at once. A failed send never fails the login: the client can
 /// still ask for one with otps.sms.send.
 async fn preemptive_sms(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, locale: Option<&str>) -> Option<String> {
-    let sms_allowed = org.settings.mfa_methods != "RESTRICTED"
+    let sms_allowed = org.settings.mfa_methods != Restriction::Restricted
         || member.is_breakglass
         || org.settings.allowed_mfa_methods.iter().any(|m| m == "sms_otp");
     let prefers_totp = member.default_mfa_method == "totp" && !member.totp_registration_id.is_empty();
@@ -125,8 +125,8 @@ pub async fn complete(ctx: &Ctx, a: PrimaryAuth<'_>) -> CoreResult<(MemberRecord
     if let Some(rec) = &ist {
         intermediate::consume(ctx, rec).await?;
     }
-    if member.status == STATUS_PENDING || member.status == STATUS_INVITED {
-        member.status = STATUS_ACTIVE.to_string();
+    if member.status == MemberStatus::Pending || member.status == MemberStatus::Invited {
+        member.status = MemberStatus::Active;
         member.updated_at = Timestamp::now();
         ctx.store.update_member(&member, None).await?;
     }

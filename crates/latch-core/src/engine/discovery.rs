@@ -9,8 +9,8 @@ use crate::engine::members::MemberView;
 use crate::engine::Ctx;
 use crate::engine::{intermediate, organizations};
 use crate::error::CoreResult;
-use crate::model::member::{STATUS_ACTIVE, STATUS_INVITED, STATUS_PENDING};
-use crate::model::organization::OrgRecord;
+use crate::model::member::MemberStatus;
+use crate::model::organization::{OrgRecord, Restriction};
 use crate::model::search::{MemberFilter, Operator, OrgFilter, Page, Query};
 use crate::model::session::AuthFactor;
 use crate::rules::factors::proves_email;
@@ -67,7 +67,7 @@ async fn eligible_by_domain(ctx: &Ctx, project_id: &str, domain: &str, skip: &[S
         .items;
     let mut out = Vec::new();
     for org in orgs {
-        if skip.contains(&org.organization_id) || org.settings.email_jit_provisioning != "RESTRICTED" {
+        if skip.contains(&org.organization_id) || org.settings.email_jit_provisioning != Restriction::Restricted {
             continue;
         }
         let suffix = format!("@{domain}");
@@ -111,10 +111,10 @@ pub async fn discover(
     let members = ctx.store.members_with_email(project_id, email).await?;
     let mut seen = Vec::new();
     for m in members {
-        let membership_type = match m.status.as_str() {
-            STATUS_ACTIVE => "active_member",
-            STATUS_PENDING => "pending_member",
-            STATUS_INVITED => "invited_member",
+        let membership_type = match m.status {
+            MemberStatus::Active => "active_member",
+            MemberStatus::Pending => "pending_member",
+            MemberStatus::Invited => "invited_member",
             _ => continue,
         };
         let org = organizations::get(ctx, project_id, &m.organization_id).await?;

@@ -234,16 +234,16 @@ async fn create_in(ctx: &Ctx, grant: &Grant, org: OrgRecord, input: MemberInput)
     validate::display_text("name", &name)?; // no control characters (h-tenant)
     let now = Timestamp::now();
     let status = if input.create_member_as_pending == Some(true) {
-        STATUS_PENDING
+        MemberStatus::Pending
     } else {
-        STATUS_ACTIVE
+        MemberStatus::Active
     };
     let m = MemberRecord {
         project_id: project_id.to_string(),
         organization_id: org.organization_id.clone(),
         member_id: ids::member_id(),
         email,
-        status: status.to_string(),
+        status,
         name,
         external_id: input.external_id,
         is_breakglass: input.is_breakglass.unwrap_or(false),
@@ -290,7 +290,7 @@ pub(crate) async fn live_member(
         .find_member(project_id, &org.organization_id, member_locator)
         .await?
     {
-        Some(m) if m.status != STATUS_DELETED => Ok((m, org)),
+        Some(m) if m.status != MemberStatus::Deleted => Ok((m, org)),
         _ => Err(CoreError::member_not_found()),
     }
 }
@@ -491,7 +491,7 @@ pub async fn soft_delete(ctx: &Ctx, grant: &Grant, m: &mut MemberRecord) -> Core
     {
         release_retired_email(ctx, grant, &m.project_id, &r.email_id).await?;
     }
-    m.status = STATUS_DELETED.to_string();
+    m.status = MemberStatus::Deleted;
     m.updated_at = Timestamp::now();
     ctx.store.update_member(m, None).await?;
     ctx.store.delete_member_sessions(&m.project_id, &m.member_id).await?;

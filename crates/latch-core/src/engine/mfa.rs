@@ -10,7 +10,7 @@ use crate::engine::Ctx;
 use crate::engine::{auth_flow, intermediate, session};
 use crate::error::{CoreError, CoreResult, Fault};
 use crate::model::member::MemberRecord;
-use crate::model::organization::OrgRecord;
+use crate::model::organization::{MfaPolicy, OrgRecord};
 use crate::model::session::{AuthFactor, SessionRecord};
 use crate::rules::args::{Credential, SessionArgs};
 use crate::rules::requirements;
@@ -128,7 +128,7 @@ pub async fn finish_mfa(
     if let Some(e) = enrollment {
         member.mfa_enrolled = e;
     }
-    if org.settings.mfa_policy == "REQUIRED_FOR_ALL" {
+    if org.settings.mfa_policy == MfaPolicy::RequiredForAll {
         member.mfa_enrolled = true;
     }
     // The first MFA completion sets the default method.

@@ -193,8 +193,7 @@ pub(crate) fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
         s.sso_default_connection_id = (!id.is_empty()).then_some(id);
     }
     if let Some(v) = input.sso_jit_provisioning {
-        validate::one_of("sso_jit_provisioning", &v, ALLOW_TRI, AUTH_SETTINGS_ERR)?;
-        s.sso_jit_provisioning = v;
+        s.sso_jit_provisioning = Restriction::parse("sso_jit_provisioning", &v, ALLOW_TRI, AUTH_SETTINGS_ERR)?;
     }
     if let Some(v) = input.sso_jit_provisioning_allowed_connections {
         s.sso_jit_provisioning_allowed_connections = ids_list("sso_jit_provisioning_allowed_connections", v)?;
@@ -203,16 +202,13 @@ pub(crate) fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
         s.email_allowed_domains = validate::org_domains(&v)?;
     }
     if let Some(v) = input.email_jit_provisioning {
-        validate::one_of("email_jit_provisioning", &v, JIT_DUO, AUTH_SETTINGS_ERR)?;
-        s.email_jit_provisioning = v;
+        s.email_jit_provisioning = Restriction::parse("email_jit_provisioning", &v, JIT_DUO, AUTH_SETTINGS_ERR)?;
     }
     if let Some(v) = input.email_invites {
-        validate::one_of("email_invites", &v, ALLOW_TRI, AUTH_SETTINGS_ERR)?;
-        s.email_invites = v;
+        s.email_invites = Restriction::parse("email_invites", &v, ALLOW_TRI, AUTH_SETTINGS_ERR)?;
     }
     if let Some(v) = input.auth_methods {
-        validate::one_of("auth_methods", &v, ALLOW_DUO, AUTH_SETTINGS_ERR)?;
-        s.auth_methods = v;
+        s.auth_methods = Restriction::parse("auth_methods", &v, ALLOW_DUO, AUTH_SETTINGS_ERR)?;
     }
     if let Some(v) = input.allowed_auth_methods {
         s.allowed_auth_methods = each_of(
@@ -223,8 +219,7 @@ pub(crate) fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
         )?;
     }
     if let Some(v) = input.mfa_policy {
-        validate::one_of("mfa_policy", &v, MFA_POLICIES, "invalid_organization_mfa_policy")?;
-        s.mfa_policy = v;
+        s.mfa_policy = MfaPolicy::parse("mfa_policy", &v)?;
     }
     if let Some(v) = input.rbac_email_implicit_role_assignments {
         let mut out = Vec::with_capacity(v.len());
@@ -244,8 +239,7 @@ pub(crate) fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
         s.rbac_email_implicit_role_assignments = out;
     }
     if let Some(v) = input.mfa_methods {
-        validate::one_of("mfa_methods", &v, ALLOW_DUO, AUTH_SETTINGS_ERR)?;
-        s.mfa_methods = v;
+        s.mfa_methods = Restriction::parse("mfa_methods", &v, ALLOW_DUO, AUTH_SETTINGS_ERR)?;
     }
     if let Some(v) = input.allowed_mfa_methods {
         s.allowed_mfa_methods = each_of(
@@ -256,8 +250,8 @@ pub(crate) fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
         )?;
     }
     if let Some(v) = input.oauth_tenant_jit_provisioning {
-        validate::one_of("oauth_tenant_jit_provisioning", &v, JIT_DUO, AUTH_SETTINGS_ERR)?;
-        s.oauth_tenant_jit_provisioning = v;
+        s.oauth_tenant_jit_provisioning =
+            Restriction::parse("oauth_tenant_jit_provisioning", &v, JIT_DUO, AUTH_SETTINGS_ERR)?;
     }
     if let Some(v) = input.allowed_oauth_tenants {
         s.allowed_oauth_tenants = oauth_tenants(v)?;
@@ -266,25 +260,23 @@ pub(crate) fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
         s.claimed_email_domains = validate::org_domains(&v)?;
     }
     if let Some(v) = input.first_party_connected_apps_allowed_type {
-        validate::one_of(
+        s.first_party_connected_apps_allowed_type = Restriction::parse(
             "first_party_connected_apps_allowed_type",
             &v,
             ALLOW_TRI,
             "invalid_argument",
         )?;
-        s.first_party_connected_apps_allowed_type = v;
     }
     if let Some(v) = input.allowed_first_party_connected_apps {
         s.allowed_first_party_connected_apps = ids_list("allowed_first_party_connected_apps", v)?;
     }
     if let Some(v) = input.third_party_connected_apps_allowed_type {
-        validate::one_of(
+        s.third_party_connected_apps_allowed_type = Restriction::parse(
             "third_party_connected_apps_allowed_type",
             &v,
             ALLOW_TRI,
             "invalid_argument",
         )?;
-        s.third_party_connected_apps_allowed_type = v;
     }
     if let Some(v) = input.allowed_third_party_connected_apps {
         s.allowed_third_party_connected_apps = ids_list("allowed_third_party_connected_apps", v)?;
@@ -345,7 +337,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: OrgInput) -> CoreResult<
     let now = Timestamp::now();
     let mut settings = OrgSettings::default();
     if input.has_auth_setting() {
-        settings.email_invites = "NOT_ALLOWED".into();
+        settings.email_invites = Restriction::NotAllowed;
     }
     let generated_slug = input.organization_slug.is_none();
     let mut rec = OrgRecord {

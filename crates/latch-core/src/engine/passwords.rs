@@ -11,7 +11,7 @@ use crate::engine::attempts::Limit;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::model::credentials::PasswordRecord;
-use crate::model::member::{MemberRecord, STATUS_DELETED};
+use crate::model::member::{MemberRecord, MemberStatus};
 use crate::password::policy::{self, StrengthReport};
 use crate::password::PasswordHash;
 
@@ -169,7 +169,7 @@ impl<'a> Throttle<'a> {
             .store
             .member_by_email(self.project_id, self.org_id, self.email)
             .await?
-            .filter(|m| m.status != STATUS_DELETED);
+            .filter(|m| m.status != MemberStatus::Deleted);
         if let Some(until) = member.as_ref().and_then(|m| m.lock_expires_at).filter(|t| *t > now) {
             return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
         }

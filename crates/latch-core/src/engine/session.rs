@@ -11,7 +11,7 @@ use crate::engine::grant::Grant;
 use crate::engine::organizations;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
-use crate::model::member::{MemberRecord, STATUS_DELETED};
+use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::organization::OrgRecord;
 use crate::model::session::{AuthFactor, MemberSession, SessionKey, SessionRecord, SessionWithMember};
 use crate::rules::session::{
@@ -349,7 +349,7 @@ pub(crate) async fn owner(ctx: &Ctx, s: &SessionRecord) -> CoreResult<(MemberRec
         .store
         .member_by_id(&s.project_id, &s.member_id)
         .await?
-        .filter(|m| m.status != STATUS_DELETED);
+        .filter(|m| m.status != MemberStatus::Deleted);
     let Some(member) = member else {
         return Err(session_not_found());
     };

@@ -3,14 +3,44 @@
 use crate::clock::Timestamp;
 use crate::model::organization::OrgRecord;
 use crate::validate::email_domain;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub const STATUS_ACTIVE: &str = "active";
-pub const STATUS_PENDING: &str = "pending";
-pub const STATUS_INVITED: &str = "invited";
-pub const STATUS_DELETED: &str = "deleted";
-pub const STATUSES: &[&str] = &[STATUS_ACTIVE, STATUS_PENDING, STATUS_INVITED, STATUS_DELETED];
+/// Where a member stands (objects.md#member `status`); the wire strings are Stytch's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberStatus {
+    /// Created, and may log in.
+    Active,
+    /// Created by JIT or with `create_member_as_pending`: active after its first login.
+    Pending,
+    /// Invited: active after accepting.
+    Invited,
+    /// Soft-deleted: kept for `reactivate`.
+    Deleted,
+}
+
+impl MemberStatus {
+    pub const ALL: [MemberStatus; 4] = [
+        MemberStatus::Active,
+        MemberStatus::Pending,
+        MemberStatus::Invited,
+        MemberStatus::Deleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberStatus::Active => "active",
+            MemberStatus::Pending => "pending",
+            MemberStatus::Invited => "invited",
+            MemberStatus::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
 pub const ROLE_MEMBER: &str = "stytch_member";
 pub const ROLE_ADMIN: &str = "stytch_admin";
 
@@ -21,7 +51,7 @@ pub struct MemberRecord {
     pub organization_id: String,
     pub member_id: String,
     pub email: String,
-    pub status: String,
+    pub status: MemberStatus,
     pub name: String,
     pub external_id: Option<String>,
     pub is_breakglass: bool,
@@ -170,7 +200,7 @@ impl MemberRecord {
             organization_id: &self.organization_id,
             member_id: &self.member_id,
             email_address: &self.email,
-            status: &self.status,
+            status: self.status.as_str(),
             name: &self.name,
             sso_registrations: [],
             is_breakglass: self.is_breakglass,

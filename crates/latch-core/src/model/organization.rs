@@ -1,13 +1,69 @@
 //! The Organization (tenant) and its auth settings, in the shape of Stytch's object.
 
 use crate::clock::Timestamp;
+use crate::error::{CoreError, CoreResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub const ALLOW_TRI: &[&str] = &["ALL_ALLOWED", "RESTRICTED", "NOT_ALLOWED"];
-pub const ALLOW_DUO: &[&str] = &["ALL_ALLOWED", "RESTRICTED"];
-pub const JIT_DUO: &[&str] = &["RESTRICTED", "NOT_ALLOWED"];
-pub const MFA_POLICIES: &[&str] = &["OPTIONAL", "REQUIRED_FOR_ALL"];
+/// How far a policy lets something happen (JIT provisioning, invites, auth and MFA methods,
+/// connected apps). The wire strings are Stytch's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Restriction {
+    AllAllowed,
+    Restricted,
+    NotAllowed,
+}
+
+pub const ALLOW_TRI: &[Restriction] = &[
+    Restriction::AllAllowed,
+    Restriction::Restricted,
+    Restriction::NotAllowed,
+];
+pub const ALLOW_DUO: &[Restriction] = &[Restriction::AllAllowed, Restriction::Restricted];
+pub const JIT_DUO: &[Restriction] = &[Restriction::Restricted, Restriction::NotAllowed];
+
+impl Restriction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Restriction::AllAllowed => "ALL_ALLOWED",
+            Restriction::Restricted => "RESTRICTED",
+            Restriction::NotAllowed => "NOT_ALLOWED",
+        }
+    }
+
+    /// `value` as one of `allowed` (a setting accepts only some of the three), else `error_type`.
+    pub fn parse(field: &str, value: &str, allowed: &[Restriction], error_type: &'static str) -> CoreResult<Self> {
+        allowed.iter().copied().find(|r| r.as_str() == value).ok_or_else(|| {
+            let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+            CoreError::invalid(
+                error_type,
+                format!("{field} must be one of {}; got '{value}'.", names.join(", ")),
+            )
+        })
+    }
+}
+
+/// Whether every member must complete MFA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MfaPolicy {
+    Optional,
+    RequiredForAll,
+}
+
+impl MfaPolicy {
+    pub fn parse(field: &str, value: &str) -> CoreResult<Self> {
+        match value {
+            "OPTIONAL" => Ok(MfaPolicy::Optional),
+            "REQUIRED_FOR_ALL" => Ok(MfaPolicy::RequiredForAll),
+            other => Err(CoreError::invalid(
+                "invalid_organization_mfa_policy",
+                format!("{field} must be one of OPTIONAL, REQUIRED_FOR_ALL; got '{other}'."),
+            )),
+        }
+    }
+}
 pub const AUTH_METHODS: &[&str] = &[
     "sso",
     "magic_link",
@@ -33,48 +89,48 @@ pub struct ImplicitRoleAssignment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OrgSettings {
-    pub sso_jit_provisioning: String,
+    pub sso_jit_provisioning: Restriction,
     pub sso_jit_provisioning_allowed_connections: Vec<String>,
     pub sso_default_connection_id: Option<String>,
     pub email_allowed_domains: Vec<String>,
-    pub email_jit_provisioning: String,
-    pub email_invites: String,
-    pub auth_methods: String,
+    pub email_jit_provisioning: Restriction,
+    pub email_invites: Restriction,
+    pub auth_methods: Restriction,
     pub allowed_auth_methods: Vec<String>,
-    pub mfa_policy: String,
+    pub mfa_policy: MfaPolicy,
     pub rbac_email_implicit_role_assignments: Vec<ImplicitRoleAssignment>,
-    pub mfa_methods: String,
+    pub mfa_methods: Restriction,
     pub allowed_mfa_methods: Vec<String>,
-    pub oauth_tenant_jit_provisioning: String,
+    pub oauth_tenant_jit_provisioning: Restriction,
     pub allowed_oauth_tenants: Value,
     pub claimed_email_domains: Vec<String>,
-    pub first_party_connected_apps_allowed_type: String,
+    pub first_party_connected_apps_allowed_type: Restriction,
     pub allowed_first_party_connected_apps: Vec<String>,
-    pub third_party_connected_apps_allowed_type: String,
+    pub third_party_connected_apps_allowed_type: Restriction,
     pub allowed_third_party_connected_apps: Vec<String>,
 }
 
 impl Default for OrgSettings {
     fn default() -> Self {
         Self {
-            sso_jit_provisioning: "ALL_ALLOWED".into(),
+            sso_jit_provisioning: Restriction::AllAllowed,
             sso_jit_provisioning_allowed_connections: vec![],
             sso_default_connection_id: None,
             email_allowed_domains: vec![],
-            email_jit_provisioning: "NOT_ALLOWED".into(),
-            email_invites: "ALL_ALLOWED".into(),
-            auth_methods: "ALL_ALLOWED".into(),
+            email_jit_provisioning: Restriction::NotAllowed,
+            email_invites: Restriction::AllAllowed,
+            auth_methods: Restriction::AllAllowed,
             allowed_auth_methods: vec![],
-            mfa_policy: "OPTIONAL".into(),
+            mfa_policy: MfaPolicy::Optional,
             rbac_email_implicit_role_assignments: vec![],
-            mfa_methods: "ALL_ALLOWED".into(),
+            mfa_methods: Restriction::AllAllowed,
             allowed_mfa_methods: vec![],
-            oauth_tenant_jit_provisioning: "NOT_ALLOWED".into(),
+            oauth_tenant_jit_provisioning: Restriction::NotAllowed,
             allowed_oauth_tenants: Value::Object(Default::default()),
             claimed_email_domains: vec![],
-            first_party_connected_apps_allowed_type: "ALL_ALLOWED".into(),
+            first_party_connected_apps_allowed_type: Restriction::AllAllowed,
             allowed_first_party_connected_apps: vec![],
-            third_party_connected_apps_allowed_type: "ALL_ALLOWED".into(),
+            third_party_connected_apps_allowed_type: Restriction::AllAllowed,
             allowed_third_party_connected_apps: vec![],
         }
     }

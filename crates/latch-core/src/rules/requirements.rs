@@ -6,7 +6,7 @@
 use crate::error::{CoreError, CoreResult};
 use crate::model::credentials::IntermediateRecord;
 use crate::model::member::MemberRecord;
-use crate::model::organization::OrgRecord;
+use crate::model::organization::{MfaPolicy, OrgRecord, Restriction};
 use crate::model::session::AuthFactor;
 use crate::rules::factors::{mfa_method, primary_method};
 use crate::validate;
@@ -33,7 +33,7 @@ pub struct PrimaryRequired {
 const SUPPORTED_PRIMARY: &[&str] = &["email_otp", "password"];
 
 pub fn primary_missing(org: &OrgRecord, member: &MemberRecord, factors: &[AuthFactor]) -> Option<PrimaryRequired> {
-    let restricted = org.settings.auth_methods == "RESTRICTED" && !member.is_breakglass;
+    let restricted = org.settings.auth_methods == Restriction::Restricted && !member.is_breakglass;
     let allowed = &org.settings.allowed_auth_methods;
     // Some primary factor must be present, and in a restricted organization an allowed one.
     if factors
@@ -54,14 +54,14 @@ pub fn primary_missing(org: &OrgRecord, member: &MemberRecord, factors: &[AuthFa
 }
 
 pub fn mfa_needed(org: &OrgRecord, member: &MemberRecord) -> bool {
-    org.settings.mfa_policy == "REQUIRED_FOR_ALL" || member.mfa_enrolled
+    org.settings.mfa_policy == MfaPolicy::RequiredForAll || member.mfa_enrolled
 }
 
 pub fn mfa_missing(org: &OrgRecord, member: &MemberRecord, factors: &[AuthFactor]) -> Option<MfaRequired> {
     if !mfa_needed(org, member) {
         return None;
     }
-    let restricted = org.settings.mfa_methods == "RESTRICTED" && !member.is_breakglass;
+    let restricted = org.settings.mfa_methods == Restriction::Restricted && !member.is_breakglass;
     let satisfied = factors
         .iter()
         .filter_map(mfa_method)
@@ -99,7 +99,7 @@ pub fn ist_factors(ist: &IntermediateRecord, org: &OrgRecord, member: &MemberRec
 
 /// Whether the organization lets a new member with this email join by email domain.
 pub fn jit_allowed(org: &OrgRecord, email: &str) -> bool {
-    org.settings.email_jit_provisioning == "RESTRICTED"
+    org.settings.email_jit_provisioning == Restriction::Restricted
         && org
             .settings
             .email_allowed_domains
@@ -109,7 +109,7 @@ pub fn jit_allowed(org: &OrgRecord, email: &str) -> bool {
 
 /// An organization restricting MFA methods refuses to set up or use the others (break-glass exempt).
 pub fn mfa_method_allowed(org: &OrgRecord, member: &MemberRecord, method: &str) -> CoreResult<()> {
-    let restricted = org.settings.mfa_methods == "RESTRICTED" && !member.is_breakglass;
+    let restricted = org.settings.mfa_methods == Restriction::Restricted && !member.is_breakglass;
     if restricted && !org.settings.allowed_mfa_methods.iter().any(|m| m == method) {
         return Err(CoreError::invalid(
             "operation_restricted_by_organization_mfa_methods",
@@ -133,6 +133,7 @@ pub fn parse_enrollment(value: Option<&str>) -> CoreResult<Option<bool>> {
 mod tests {
     use super::*;
     use crate::clock::Timestamp;
+    use crate::model::member::MemberStatus;
     use crate::model::organization::OrgSettings;
     use serde_json::json;
 
@@ -159,7 +160,7 @@ mod tests {
             organization_id: "org-1".into(),
             member_id: "member-1".into(),
             email: "ada@acme.test".into(),
-            status: "active".into(),
+            status: MemberStatus::Active,
             name: String::new(),
             external_id: None,
             is_breakglass: false,
@@ -182,7 +183,7 @@ mod tests {
 
     fn restricted_to(methods: &[&str]) -> OrgSettings {
         OrgSettings {
-            auth_methods: "RESTRICTED".into(),
+            auth_methods: Restriction::Restricted,
             allowed_auth_methods: methods.iter().map(|m| m.to_string()).collect(),
             ..OrgSettings::default()
         }
@@ -224,7 +225,7 @@ mod tests {
         let due = mfa_missing(&optional, &enrolled, &[AuthFactor::password(NOW)]).unwrap();
         assert_eq!(due.member_options.unwrap().totp_registration_id, "totp-1");
         let required = org(OrgSettings {
-            mfa_policy: "REQUIRED_FOR_ALL".into(),
+            mfa_policy: MfaPolicy::RequiredForAll,
             ..OrgSettings::default()
         });
         let due = mfa_missing(&required, &member(), &[AuthFactor::password(NOW)]).unwrap();
@@ -234,8 +235,8 @@ mod tests {
         );
         assert!(mfa_missing(&required, &member(), &[AuthFactor::totp("t", NOW)]).is_none());
         let sms_only = org(OrgSettings {
-            mfa_policy: "REQUIRED_FOR_ALL".into(),
-            mfa_methods: "RESTRICTED".into(),
+            mfa_policy: MfaPolicy::RequiredForAll,
+            mfa_methods: Restriction::Restricted,
             allowed_mfa_methods: vec!["sms_otp".into()],
             ..OrgSettings::default()
         });
@@ -248,7 +249,7 @@ mod tests {
     #[test]
     fn jit_by_email_domain_needs_a_restricted_rule_naming_the_domain() {
         let o = org(OrgSettings {
-            email_jit_provisioning: "RESTRICTED".into(),
+            email_jit_provisioning: Restriction::Restricted,
             email_allowed_domains: vec!["acme.test".into()],
             ..OrgSettings::default()
         });

@@ -17,7 +17,7 @@ use crate::engine::organizations::OrgInput;
 use crate::engine::{auth_flow, codes, intermediate, members, organizations, session, Ctx};
 use crate::error::{CoreError, CoreResult};
 use crate::model::credentials::IntermediateRecord;
-use crate::model::member::{MemberRecord, ROLE_ADMIN, STATUS_DELETED};
+use crate::model::member::{MemberRecord, MemberStatus, ROLE_ADMIN};
 use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
 use crate::rules::args::{Credential, SessionArgs};
@@ -160,7 +160,7 @@ pub async fn exchange(ctx: &Ctx, project_id: &str, input: ExchangeInput) -> Core
         .store
         .member_by_email(project_id, &org.organization_id, &ist.email)
         .await?
-        .filter(|m| m.status != STATUS_DELETED);
+        .filter(|m| m.status != MemberStatus::Deleted);
     let verified = ist.factors.iter().any(|f| proves_email(f, &ist.email));
     let member = match existing {
         // The IST's email factor proved this address for the membership too.

@@ -24,7 +24,7 @@ pub async fn dangerously_get(
 ) -> CoreResult<MemberView> {
     let m = ctx.store.member_by_id(project_id, member_id).await?;
     let m = match m {
-        Some(m) if include_deleted || m.status != STATUS_DELETED => m,
+        Some(m) if include_deleted || m.status != MemberStatus::Deleted => m,
         _ => return Err(CoreError::member_not_found()),
     };
     let org = organizations::get(ctx, project_id, &m.organization_id).await?;
@@ -60,7 +60,7 @@ pub async fn reactivate(
         Some(m) if m.organization_id == org.organization_id => m,
         _ => return Err(CoreError::member_not_found()),
     };
-    if m.status != STATUS_DELETED {
+    if m.status != MemberStatus::Deleted {
         return Err(CoreError::invalid(
             "no_deleted_member_found_for_reactivation",
             "Only a deleted member can be reactivated.",
@@ -83,7 +83,7 @@ pub async fn reactivate(
             "Another member of the organization now uses this email address.",
         ));
     }
-    m.status = STATUS_ACTIVE.to_string();
+    m.status = MemberStatus::Active;
     save(ctx, &grant, &mut m, Write::Plain).await?;
     view(ctx, m, org).await
 }
@@ -104,7 +104,7 @@ pub async fn delete_password(
         .store
         .member_by_password_id(project_id, &org.organization_id, password_id)
         .await?
-        .filter(|m| m.status != STATUS_DELETED)
+        .filter(|m| m.status != MemberStatus::Deleted)
         .ok_or_else(not_found)?;
     let grant = caller.require_on_member(&m, "update.info.delete.password")?;
     m.member_password_id = String::new();

@@ -1,8 +1,8 @@
 //! Organization use cases: create, read (by id, slug or external id), update, delete, search.
 
 use crate::engine::actor::Caller;
-use crate::engine::organizations::apply;
 use crate::engine::organizations as records;
+use crate::engine::organizations::apply;
 use crate::engine::Ctx;
 use crate::error::CoreResult;
 use crate::model::organization::*;

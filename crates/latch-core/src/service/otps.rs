@@ -16,7 +16,7 @@ use crate::engine::mfa::presented_factors;
 use crate::engine::session::Issued;
 use crate::engine::{address_guard, auth_flow, members, organizations, session, Ctx};
 use crate::error::{CoreError, CoreResult};
-use crate::model::member::{STATUS_ACTIVE, STATUS_DELETED};
+use crate::model::member::MemberStatus;
 use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
 use crate::rules::args::SessionArgs;
@@ -75,7 +75,7 @@ pub async fn email_login_or_signup(
             ))
         }
     };
-    let login = view.member.status == STATUS_ACTIVE;
+    let login = view.member.status == MemberStatus::Active;
     let (kind, minutes, template_id) = if login {
         (Kind::LoginOtp, login_minutes, input.login_template_id.as_deref())
     } else {
@@ -146,7 +146,7 @@ pub async fn email_authenticate(
         .store
         .member_by_email(project_id, &org.organization_id, &email)
         .await?
-        .filter(|m| m.status != STATUS_DELETED && otp.member_id.as_deref().is_none_or(|id| id == m.member_id))
+        .filter(|m| m.status != MemberStatus::Deleted && otp.member_id.as_deref().is_none_or(|id| id == m.member_id))
         .ok_or_else(code_not_found)?;
     if !member.email_verified {
         member.email_verified = true;

@@ -16,7 +16,7 @@ use crate::engine::passwords::{check_new_password, set_password, verify_current}
 use crate::engine::{auth_flow, codes, organizations, redirects, session, Ctx};
 use crate::error::{CoreError, CoreResult};
 use crate::model::credentials::ResetTokenRecord;
-use crate::model::member::{MemberRecord, STATUS_DELETED};
+use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
 use crate::password::GivenPassword;
@@ -364,7 +364,7 @@ async fn live_member(ctx: &Ctx, project_id: &str, member_id: &str) -> CoreResult
     ctx.store
         .member_by_id(project_id, member_id)
         .await?
-        .filter(|m| m.status != STATUS_DELETED)
+        .filter(|m| m.status != MemberStatus::Deleted)
         .ok_or_else(CoreError::member_not_found)
 }
 
@@ -570,13 +570,13 @@ async fn targets(
                         .await?
                 }
             };
-            m.into_iter().filter(|m| m.status != STATUS_DELETED).collect()
+            m.into_iter().filter(|m| m.status != MemberStatus::Deleted).collect()
         }
         (None, Some(id)) => ctx
             .store
             .member_by_id(project_id, id)
             .await?
-            .filter(|m| m.email == email && m.status != STATUS_DELETED)
+            .filter(|m| m.email == email && m.status != MemberStatus::Deleted)
             .into_iter()
             .collect(),
         (None, None) => ctx.store.members_with_email(project_id, &email).await?,

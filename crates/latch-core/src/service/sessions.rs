@@ -11,7 +11,7 @@ use crate::clock::Timestamp;
 use crate::engine::session::{issue, owner, resolve, resolve_with_member, session_not_found};
 use crate::engine::{actor, auth_flow, members, organizations, session, Ctx};
 use crate::error::{CoreError, CoreResult};
-use crate::model::member::{MemberRecord, STATUS_DELETED};
+use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::organization::OrgRecord;
 use crate::model::session::{SessionRecord, SessionWithMember};
 use crate::rbac::granting_roles;
@@ -71,7 +71,7 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
         member_has_retired_emails,
     } = found;
     // A deleted member's sessions are dead.
-    if member.status == STATUS_DELETED {
+    if member.status == MemberStatus::Deleted {
         return Err(session_not_found());
     }
     let org = organizations::get_cached(ctx, &session.project_id, &session.organization_id).await?;
