@@ -42,12 +42,28 @@ impl SessionRecord {
     }
 }
 
+/// What kind of factor was proven (objects.md#authenticationfactor `type`); the wire strings are
+/// Stytch's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorKind {
+    Password,
+    EmailOtp,
+    /// A code by SMS (MFA); Stytch's type `otp` with delivery method `sms`.
+    Otp,
+    Totp,
+    RecoveryCodes,
+    MagicLink,
+    Sso,
+    Oauth,
+}
+
 /// One proven factor (objects.md#authenticationfactor). `details` holds the one sub-object that
 /// matches the type, e.g. `{"email_factor": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthFactor {
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: FactorKind,
     pub delivery_method: String,
     pub last_authenticated_at: Timestamp,
     pub created_at: Timestamp,
@@ -57,9 +73,9 @@ pub struct AuthFactor {
 }
 
 impl AuthFactor {
-    fn new(kind: &str, delivery_method: &str, now: Timestamp, details: Map<String, Value>) -> Self {
+    fn new(kind: FactorKind, delivery_method: &str, now: Timestamp, details: Map<String, Value>) -> Self {
         Self {
-            kind: kind.into(),
+            kind,
             delivery_method: delivery_method.into(),
             last_authenticated_at: now,
             created_at: now,
@@ -69,7 +85,7 @@ impl AuthFactor {
     }
 
     pub fn password(now: Timestamp) -> Self {
-        Self::new("password", "knowledge", now, Map::new())
+        Self::new(FactorKind::Password, "knowledge", now, Map::new())
     }
 
     pub fn email_otp(email_id: &str, email: &str, now: Timestamp) -> Self {
@@ -78,7 +94,7 @@ impl AuthFactor {
             "email_factor".into(),
             serde_json::json!({"email_id": email_id, "email_address": email}),
         );
-        Self::new("email_otp", "email", now, d)
+        Self::new(FactorKind::EmailOtp, "email", now, d)
     }
 
     pub fn sms_otp(phone_id: &str, phone: &str, now: Timestamp) -> Self {
@@ -87,7 +103,7 @@ impl AuthFactor {
             "phone_number_factor".into(),
             serde_json::json!({"phone_id": phone_id, "phone_number": phone}),
         );
-        Self::new("otp", "sms", now, d)
+        Self::new(FactorKind::Otp, "sms", now, d)
     }
 
     pub fn totp(totp_id: &str, now: Timestamp) -> Self {
@@ -96,7 +112,7 @@ impl AuthFactor {
             "authenticator_app_factor".into(),
             serde_json::json!({"totp_id": totp_id}),
         );
-        Self::new("totp", "authenticator_app", now, d)
+        Self::new(FactorKind::Totp, "authenticator_app", now, d)
     }
 
     pub fn recovery_code(code_id: &str, now: Timestamp) -> Self {
@@ -105,7 +121,7 @@ impl AuthFactor {
             "recovery_code_factor".into(),
             serde_json::json!({"totp_recovery_code_id": code_id}),
         );
-        Self::new("recovery_codes", "recovery_code", now, d)
+        Self::new(FactorKind::RecoveryCodes, "recovery_code", now, d)
     }
 
     /// The email address this factor proved, if it proved one (`email_factor.email_address`, or

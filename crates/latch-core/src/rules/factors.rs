@@ -1,15 +1,15 @@
 //! What each kind of authentication factor proves: a primary auth method, an MFA method, or an
 //! email address (the only thing that may carry a factor into another organization).
 
-use crate::model::session::AuthFactor;
+use crate::model::session::{AuthFactor, FactorKind};
 
 /// The auth method (as in `allowed_auth_methods`) a primary factor proves, if it is one.
 pub fn primary_method(f: &AuthFactor) -> Option<&'static str> {
-    match (f.kind.as_str(), f.delivery_method.as_str()) {
-        ("password", _) => Some("password"),
-        ("otp", "email") | ("email_otp", _) => Some("email_otp"),
-        ("magic_link", _) => Some("magic_link"),
-        ("sso", _) => Some("sso"),
+    match (f.kind, f.delivery_method.as_str()) {
+        (FactorKind::Password, _) => Some("password"),
+        (FactorKind::Otp, "email") | (FactorKind::EmailOtp, _) => Some("email_otp"),
+        (FactorKind::MagicLink, _) => Some("magic_link"),
+        (FactorKind::Sso, _) => Some("sso"),
         _ => None,
     }
 }
@@ -20,16 +20,16 @@ pub fn primary_method(f: &AuthFactor) -> Option<&'static str> {
 /// can outlive its member's address (an email change), so the factor's own record of what it
 /// proved is what counts, never the member's current address.
 pub fn proves_email(f: &AuthFactor, email: &str) -> bool {
-    matches!(f.kind.as_str(), "email_otp" | "magic_link" | "oauth")
+    matches!(f.kind, FactorKind::EmailOtp | FactorKind::MagicLink | FactorKind::Oauth)
         && f.proven_email()
             .is_some_and(|proven| proven.eq_ignore_ascii_case(email))
 }
 
 /// The MFA method a factor proves, if it is one.
 pub fn mfa_method(f: &AuthFactor) -> Option<&'static str> {
-    match (f.kind.as_str(), f.delivery_method.as_str()) {
-        ("otp", "sms") => Some("sms_otp"),
-        ("totp", _) | ("recovery_codes", _) => Some("totp"),
+    match (f.kind, f.delivery_method.as_str()) {
+        (FactorKind::Otp, "sms") => Some("sms_otp"),
+        (FactorKind::Totp, _) | (FactorKind::RecoveryCodes, _) => Some("totp"),
         _ => None,
     }
 }
