@@ -1,0 +1,191 @@
+//! The HTTP layer on its own: `router(state).oneshot(request)` with no socket, so the extractors
+//! and the one error mapping are checked in milliseconds. Behaviour end to end is the SDK suites'.
+
+use axum::body::{to_bytes, Body};
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use latch_core::delivery::Outbox;
+use latch_core::engine::{projects, Ctx};
+use latch_core::settings::Settings;
+use latch_http::{router, AppState, HttpConfig};
+use latch_store::{PoolOptions, SqlStore};
+use serde_json::Value;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct App {
+    router: Router,
+    basic: String,
+    _dir: tempdir::Dir,
+}
+
+/// A throwaway directory, removed when dropped.
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> Self {
+            let p = std::env::temp_dir().join(format!("latch-router-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+async fn app() -> App {
+    let dir = tempdir::Dir::new();
+    let url = format!("sqlite:{}", dir.0.join("latch.db").display());
+    let store: Arc<dyn latch_core::store::Store> =
+        Arc::new(SqlStore::connect(&url, &PoolOptions::default()).await.unwrap());
+    let project = projects::create(store.as_ref(), "router tests").await.unwrap();
+    let ctx = Ctx::new(
+        store.clone(),
+        Arc::new(Outbox::new(store)),
+        latch_core::rbac::default_policy(),
+        // Tests never pay production hashing costs.
+        Settings {
+            argon2: latch_core::password::Argon2Params {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            ..Settings::default()
+        },
+    );
+    let state = AppState {
+        ctx: Arc::new(ctx),
+        http: Arc::new(HttpConfig::default()),
+    };
+    let basic = STANDARD.encode(format!("{}:{}", project.project.project_id, project.secret));
+    App {
+        router: router(state),
+        basic: format!("Basic {basic}"),
+        _dir: dir,
+    }
+}
+
+impl App {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        extra: &[(&str, &[u8])],
+    ) -> (StatusCode, Value, Option<String>) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, &self.basic)
+            .header(header::CONTENT_TYPE, "application/json");
+        for (name, value) in extra {
+            req = req.header(*name, axum::http::HeaderValue::from_bytes(value).unwrap());
+        }
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::from(body.to_string())).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_string());
+        let bytes = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            retry_after,
+        )
+    }
+}
+
+fn assert_stytch_error(body: &Value, status: StatusCode, error_type: &str) {
+    assert_eq!(body["status_code"], status.as_u16(), "{body}");
+    assert_eq!(body["error_type"], error_type, "{body}");
+    assert!(body["request_id"].as_str().is_some_and(|r| !r.is_empty()), "{body}");
+    assert!(
+        body["error_message"].is_string() && body["error_url"].is_string(),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_type_is_a_400_that_names_the_field_even_when_flattened() {
+    let app = app().await;
+    let (status, body, _) = app
+        .call(
+            "POST",
+            "/v1/b2b/totp/authenticate",
+            r#"{"organization_id":"o","member_id":"m","code":"123456","session_token":123}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_stytch_error(&body, status, "invalid_argument");
+    assert!(
+        body["error_message"].as_str().unwrap().starts_with("session_token:"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_and_bad_credentials_are_stytch_shaped() {
+    let app = app().await;
+    let (status, body, _) = app.call("POST", "/v1/b2b/organizations", "{not json", &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_stytch_error(&body, status, "bad_request");
+    let anonymous = Request::builder()
+        .method("GET")
+        .uri("/v1/b2b/organizations/organization-test-x")
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.router.clone().oneshot(anonymous).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_present_member_session_header_must_authenticate() {
+    let app = app().await;
+    let (_, created, _) = app
+        .call("POST", "/v1/b2b/organizations", r#"{"organization_name":"Acme"}"#, &[])
+        .await;
+    let org = created["organization"]["organization_id"].as_str().unwrap().to_string();
+    let path = format!("/v1/b2b/organizations/{org}");
+    for value in [&b""[..], b" ", b"\xff", b"caf\xe9"] {
+        for name in ["x-stytch-member-session", "x-stytch-member-sessionjwt"] {
+            let (status, body, _) = app
+                .call("PUT", &path, r#"{"organization_name":"Taken"}"#, &[(name, value)])
+                .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {value:?}");
+            assert_stytch_error(&body, status, "session_not_found");
+        }
+    }
+    let (_, got, _) = app.call("GET", &path, "", &[]).await;
+    assert_eq!(got["organization"]["organization_name"], "Acme");
+}
+
+#[tokio::test]
+async fn a_rate_limited_answer_says_when_to_retry() {
+    let app = app().await;
+    let (_, created, _) = app
+        .call("POST", "/v1/b2b/organizations", r#"{"organization_name":"Acme"}"#, &[])
+        .await;
+    let org = created["organization"]["organization_id"].as_str().unwrap().to_string();
+    let body = format!(r#"{{"organization_id":"{org}","email_address":"ada@acme.test","password":"wrong"}}"#);
+    for _ in 0..10 {
+        let (status, _, _) = app.call("POST", "/v1/b2b/passwords/authenticate", &body, &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body, retry_after) = app.call("POST", "/v1/b2b/passwords/authenticate", &body, &[]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_stytch_error(&body, status, "too_many_requests");
+    let secs: u64 = retry_after.expect("Retry-After on a 429").parse().unwrap();
+    assert!(secs > 0 && secs <= 3600, "{secs}");
+}
