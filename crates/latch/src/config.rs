@@ -358,9 +358,20 @@ impl Config {
                     var: e.path.first().map(|k| Self::env_var(k)).unwrap_or_default(),
                     problem: e.kind.to_string(),
                 },
+                // figment lists every expected field here; the key is what the operator needs.
                 _ => ConfigError::Parse {
                     path: source,
-                    source: Box::new(e),
+                    source: match &e.kind {
+                        figment::error::Kind::UnknownField(key, _) => {
+                            let at = if e.path.is_empty() {
+                                key.clone()
+                            } else {
+                                e.path.join(".")
+                            };
+                            format!("unknown key `{at}`").into()
+                        }
+                        _ => Box::new(e),
+                    },
                 },
             })?;
         cfg.validate()?;
@@ -572,6 +583,22 @@ mod tests {
         assert_eq!(cfg.database_url(), "sqlite:/tmp/d/latch.db");
         let unknown = Config::unknown_env_vars(["LATCH_LISTN".to_string(), "LATCH_LOG".to_string()].into_iter());
         assert_eq!(unknown, vec!["LATCH_LISTN"]);
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_path() {
+        let dir = std::env::temp_dir().join(format!("latch-cfg5-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("latch.toml");
+        let said = |toml: &str| {
+            std::fs::write(&file, toml).unwrap();
+            Config::load(Some(&file), &env(&[])).unwrap_err().to_string()
+        };
+        assert!(said("lisen = \"x\"\n").ends_with("unknown key `lisen`"));
+        assert!(
+            said("[[redirect_urls]]\nurl = \"https://a.test/\"\ntype = [\"login\"]\n")
+                .ends_with("unknown key `redirect_urls.0.type`")
+        );
     }
 
     #[test]
