@@ -140,7 +140,7 @@ pub fn is_loopback_host(host: &str) -> bool {
 
 /// The matching rule of [`Redirects`]: `allowed` is a configured entry, `given` a request's URL.
 pub fn redirect_matches(allowed: &str, given: &str) -> bool {
-    let (Ok(a), Ok(g)) = (reqwest::Url::parse(allowed), reqwest::Url::parse(given)) else {
+    let (Ok(a), Ok(g)) = (url::Url::parse(allowed), url::Url::parse(given)) else {
         return false;
     };
     let host = a.host_str().unwrap_or_default();

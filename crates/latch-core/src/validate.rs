@@ -265,7 +265,7 @@ pub fn http_url(field: &str, url: &str) -> CoreResult<()> {
 /// and no fragment (the token is appended to the query, and would land in the fragment).
 pub fn redirect_url(field: &str, url: &str) -> CoreResult<()> {
     http_url(field, url)?;
-    let ok = reqwest::Url::parse(url).is_ok_and(|u| {
+    let ok = url::Url::parse(url).is_ok_and(|u| {
         u.host_str().is_some_and(|h| !h.is_empty())
             && u.username().is_empty()
             && u.password().is_none()

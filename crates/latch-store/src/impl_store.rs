@@ -610,7 +610,7 @@ impl Store for SqlStore {
             args![
                 &key.kid,
                 &key.project_id,
-                &key.private_pkcs8,
+                key.private_pkcs8.as_str(),
                 key.created_at.millis(),
                 key.retired_at.map(Timestamp::millis),
                 key.revoked_at.map(Timestamp::millis)

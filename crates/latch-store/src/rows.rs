@@ -356,7 +356,7 @@ impl From<SigningKeyRow> for SigningKeyRecord {
         SigningKeyRecord {
             kid: r.kid,
             project_id: r.project_id,
-            private_pkcs8: r.private_pkcs8,
+            private_pkcs8: r.private_pkcs8.into(),
             created_at: Timestamp(r.created_at),
             retired_at: r.retired_at.map(Timestamp),
             revoked_at: r.revoked_at.map(Timestamp),

@@ -248,7 +248,7 @@ async fn signing_keys_rotate() {
         let key = |kid: &str, at: i64| SigningKeyRecord {
             kid: kid.into(),
             project_id: "pa".into(),
-            private_pkcs8: "c2VjcmV0".into(),
+            private_pkcs8: String::from("c2VjcmV0").into(),
             created_at: Timestamp(at),
             retired_at: None,
             revoked_at: None,

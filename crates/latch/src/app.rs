@@ -2,10 +2,12 @@
 //! then let in-flight requests finish (bounded by `shutdown_grace_secs`).
 
 use crate::config::Config;
+use anyhow::Context;
 use latch_core::delivery::Outbox;
 use latch_core::engine::{projects, Ctx};
 use latch_http::{AppState, HttpConfig};
 use latch_store::{PoolOptions, SqlStore};
+use secrecy::ExposeSecret;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,28 +25,26 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: &Config) -> anyhow_like::Result<Self> {
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let url = config.database_url();
         if url.starts_with("sqlite:") && config.database_url.is_empty() {
-            crate::data_dir::prepare(&config.data_dir).map_err(|e| anyhow_like::err(format!("data directory: {e}")))?;
+            crate::data_dir::prepare(&config.data_dir).context("data directory")?;
         }
         let opts = PoolOptions {
             max_connections: config.db_max_connections,
             sqlite_mmap_bytes: config.sqlite_mmap_mib.saturating_mul(1024 * 1024),
             ..Default::default()
         };
-        let store = SqlStore::connect(&url, &opts)
-            .await
-            .map_err(|e| anyhow_like::err(format!("database: {e}")))?;
+        let store = SqlStore::connect(&url, &opts).await.context("database")?;
         let shared: Arc<dyn latch_core::store::Store> = Arc::new(store.clone());
         ensure_project(config, shared.as_ref()).await?;
-        let policy = config.rbac_policy().map_err(|e| anyhow_like::err(e.to_string()))?;
-        let settings = config.settings().map_err(|e| anyhow_like::err(e.to_string()))?;
-        let breach = config.breach_sources().map_err(|e| anyhow_like::err(e.to_string()))?;
+        let policy = config.rbac_policy()?;
+        let settings = config.settings()?;
+        let breach = config.breach_sources()?;
         if let Some(c) = &breach.corpus {
             tracing::info!(entries = c.len(), "breach corpus loaded");
         }
-        let templates = config.custom_templates().map_err(|e| anyhow_like::err(e.to_string()))?;
+        let templates = config.custom_templates()?;
         if !templates.is_empty() {
             tracing::info!(count = templates.len(), "custom templates loaded");
         }
@@ -54,22 +54,18 @@ impl Application {
                  (readable through /latch/v1/outbox); set sms_provider to twilio or webhook"
             );
         }
-        let delivery = config
-            .delivery(Arc::new(Outbox::new(shared.clone())))
-            .map_err(|e| anyhow_like::err(e.to_string()))?;
+        let delivery = config.delivery(Arc::new(Outbox::new(shared.clone())))?;
         let ctx = Ctx::new(shared.clone(), delivery, policy, settings)
             .with_breach_sources(breach)
             .with_templates(templates);
         let http = HttpConfig {
             max_body_bytes: config.max_body_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
-            trusted_proxies: config
-                .trusted_proxy_nets()
-                .map_err(|e| anyhow_like::err(e.to_string()))?,
+            trusted_proxies: config.trusted_proxy_nets()?,
         };
         let listener = TcpListener::bind(&config.listen)
             .await
-            .map_err(|e| anyhow_like::err(format!("listening on {}: {e}", config.listen)))?;
+            .with_context(|| format!("listening on {}", config.listen))?;
         Ok(Self {
             listener,
             state: AppState {
@@ -190,23 +186,16 @@ async fn revocation_poll(ctx: Arc<Ctx>, mut stop: tokio::sync::watch::Receiver<b
 
 /// The bootstrap project from the settings, or on an empty database a development project whose
 /// credentials are printed once.
-async fn ensure_project(config: &Config, store: &dyn latch_core::store::Store) -> anyhow_like::Result<()> {
+async fn ensure_project(config: &Config, store: &dyn latch_core::store::Store) -> anyhow::Result<()> {
     if let (Some(id), Some(secret)) = (&config.bootstrap_project_id, &config.bootstrap_secret) {
-        projects::ensure(store, id, secret)
+        projects::ensure(store, id, secret.expose_secret())
             .await
-            .map_err(|e| anyhow_like::err(format!("bootstrap project: {e}")))?;
+            .context("bootstrap project")?;
         tracing::info!(project_id = %id, "bootstrap project ready");
         return Ok(());
     }
-    if store
-        .count_projects()
-        .await
-        .map_err(|e| anyhow_like::err(e.to_string()))?
-        == 0
-    {
-        let p = projects::create(store, latch_core::engine::redirects::DEVELOPMENT_PROJECT_NAME)
-            .await
-            .map_err(|e| anyhow_like::err(e.to_string()))?;
+    if store.count_projects().await? == 0 {
+        let p = projects::create(store, latch_core::engine::redirects::DEVELOPMENT_PROJECT_NAME).await?;
         println!(
             "Created a development project. Its secret is shown only this once:\n  project_id: {}\n  secret:     {}",
             p.project.project_id, p.secret
@@ -232,20 +221,4 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
-
-/// A small string error for startup paths, where the message is all the operator needs.
-pub mod anyhow_like {
-    #[derive(Debug)]
-    pub struct Error(pub String);
-    impl std::fmt::Display for Error {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(&self.0)
-        }
-    }
-    impl std::error::Error for Error {}
-    pub type Result<T> = std::result::Result<T, Error>;
-    pub fn err(msg: String) -> Error {
-        Error(msg)
-    }
 }

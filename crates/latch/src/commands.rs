@@ -1,7 +1,8 @@
 //! The CLI's commands.
 
-use crate::app::{anyhow_like, shutdown_signal, Application};
+use crate::app::{shutdown_signal, Application};
 use crate::config::Config;
+use anyhow::Context;
 use latch_core::cpu::{CpuPool, Priority};
 use latch_core::engine::projects;
 use latch_core::store::Store;
@@ -10,16 +11,14 @@ use latch_store::{PoolOptions, SqlStore};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub async fn serve(config: &Config) -> anyhow_like::Result<()> {
+pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
-    app.run_until(shutdown_signal())
-        .await
-        .map_err(|e| anyhow_like::err(e.to_string()))
+    app.run_until(shutdown_signal()).await.map_err(anyhow::Error::from)
 }
 
-async fn open(config: &Config) -> anyhow_like::Result<SqlStore> {
+async fn open(config: &Config) -> anyhow::Result<SqlStore> {
     if config.database_url.is_empty() {
-        crate::data_dir::prepare(&config.data_dir).map_err(|e| anyhow_like::err(format!("data directory: {e}")))?;
+        crate::data_dir::prepare(&config.data_dir).context("data directory")?;
     }
     SqlStore::connect(
         &config.database_url(),
@@ -29,14 +28,12 @@ async fn open(config: &Config) -> anyhow_like::Result<SqlStore> {
         },
     )
     .await
-    .map_err(|e| anyhow_like::err(format!("database: {e}")))
+    .context("database")
 }
 
-pub async fn create_project(config: &Config, name: &str) -> anyhow_like::Result<()> {
+pub async fn create_project(config: &Config, name: &str) -> anyhow::Result<()> {
     let store = open(config).await?;
-    let created = projects::create(&store, name)
-        .await
-        .map_err(|e| anyhow_like::err(e.to_string()))?;
+    let created = projects::create(&store, name).await?;
     let out = serde_json::json!({
         "project_id": created.project.project_id,
         "secret": created.secret,
@@ -47,44 +44,28 @@ pub async fn create_project(config: &Config, name: &str) -> anyhow_like::Result<
     Ok(())
 }
 
-pub async fn rotate_keys(config: &Config, project_id: &str) -> anyhow_like::Result<()> {
+pub async fn rotate_keys(config: &Config, project_id: &str) -> anyhow::Result<()> {
     let store = open(config).await?;
-    if store
-        .get_project(project_id)
-        .await
-        .map_err(|e| anyhow_like::err(e.to_string()))?
-        .is_none()
-    {
-        return Err(anyhow_like::err(format!("no project {project_id}")));
+    if store.get_project(project_id).await?.is_none() {
+        return Err(anyhow::anyhow!("no project {project_id}"));
     }
     let shared: Arc<dyn Store> = Arc::new(store.clone());
     let keyring = Keyring::new(shared, CpuPool::per_core(Priority::Normal));
-    let kid = keyring
-        .rotate(project_id)
-        .await
-        .map_err(|e| anyhow_like::err(e.to_string()))?;
+    let kid = keyring.rotate(project_id).await?;
     println!("{}", serde_json::json!({"project_id": project_id, "kid": kid}));
     store.close().await;
     Ok(())
 }
 
 /// Revokes a leaked signing key (or all of them but a new one): see `Keyring::revoke`.
-pub async fn revoke_keys(config: &Config, project_id: &str, kid: Option<&str>) -> anyhow_like::Result<()> {
+pub async fn revoke_keys(config: &Config, project_id: &str, kid: Option<&str>) -> anyhow::Result<()> {
     let store = open(config).await?;
-    if store
-        .get_project(project_id)
-        .await
-        .map_err(|e| anyhow_like::err(e.to_string()))?
-        .is_none()
-    {
-        return Err(anyhow_like::err(format!("no project {project_id}")));
+    if store.get_project(project_id).await?.is_none() {
+        return Err(anyhow::anyhow!("no project {project_id}"));
     }
     let shared: Arc<dyn Store> = Arc::new(store.clone());
     let keyring = Keyring::new(shared, CpuPool::per_core(Priority::Normal));
-    let done = keyring
-        .revoke(project_id, kid)
-        .await
-        .map_err(|e| anyhow_like::err(e.to_string()))?;
+    let done = keyring.revoke(project_id, kid).await?;
     println!(
         "{}",
         serde_json::json!({"project_id": project_id, "new_kid": done.new_kid, "revoked": done.revoked})
@@ -94,12 +75,12 @@ pub async fn revoke_keys(config: &Config, project_id: &str, kid: Option<&str>) -
 }
 
 /// Builds the breach corpus from a Pwned Passwords file, drawing a progress bar on stderr.
-pub async fn import_breach_corpus(config: &Config, file: &Path, output: Option<PathBuf>) -> anyhow_like::Result<()> {
+pub async fn import_breach_corpus(config: &Config, file: &Path, output: Option<PathBuf>) -> anyhow::Result<()> {
     let output = output.unwrap_or_else(|| config.data_dir.join("pwned-passwords.bin"));
     if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| anyhow_like::err(e.to_string()))?;
+        std::fs::create_dir_all(dir)?;
     }
-    let input = std::fs::File::open(file).map_err(|e| anyhow_like::err(format!("{}: {e}", file.display())))?;
+    let input = std::fs::File::open(file).with_context(|| format!("{}", file.display()))?;
     let total = input.metadata().map(|m| m.len()).unwrap_or(0).max(1);
     let started = std::time::Instant::now();
     let out = output.clone();
@@ -116,9 +97,7 @@ pub async fn import_breach_corpus(config: &Config, file: &Path, output: Option<P
             );
         })
     })
-    .await
-    .map_err(|e| anyhow_like::err(e.to_string()))?
-    .map_err(|e| anyhow_like::err(e.to_string()))?;
+    .await??;
     eprintln!();
     println!(
         "{}",

@@ -1,11 +1,20 @@
 //! Settings: defaults, then the TOML file (`--config` / `LATCH_CONFIG`), then `LATCH_*`
-//! environment variables. Every setting is listed in docs/configuration.md.
+//! environment variables, layered with figment. The `Config` struct is the one list of settings:
+//! its serde field names give the TOML keys, the variables and their `_FILE` forms, and the test
+//! at the bottom holds docs/configuration.md to the same list.
 
+use figment::providers::{Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
 use ipnet::IpNet;
-use serde::Deserialize;
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+/// Every setting, declared once: its field name is the TOML key, `LATCH_<NAME>` its environment
+/// variable and `LATCH_<NAME>_FILE` a file holding its value (see [`Config::load`]). Secrets are
+/// `SecretString`s, so `Debug` prints them redacted.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address the HTTP API listens on.
@@ -35,9 +44,10 @@ pub struct Config {
     /// How long development-outbox messages are kept before housekeeping deletes them.
     pub outbox_retention_minutes: u64,
     /// Proxies whose `X-Forwarded-For` is believed (IPs or CIDRs).
+    #[serde(deserialize_with = "list")]
     pub trusted_proxies: Vec<String>,
     pub bootstrap_project_id: Option<String>,
-    pub bootstrap_secret: Option<String>,
+    pub bootstrap_secret: Option<SecretString>,
     /// JSON file with the project's custom RBAC roles, resources and scopes (added to Stytch's defaults).
     pub rbac_policy_file: Option<PathBuf>,
     /// How often expired sessions are purged and live sessions counted.
@@ -90,25 +100,27 @@ pub struct Config {
     /// `starttls` (default), `implicit` (TLS from the start, port 465) or `none` (local relays only).
     pub smtp_tls: String,
     pub smtp_username: Option<String>,
-    pub smtp_password: Option<String>,
+    pub smtp_password: Option<SecretString>,
     /// From address, e.g. `Acme <no-reply@acme.test>`.
     pub email_from: String,
     /// `outbox` (default), `twilio` or `webhook`.
     pub sms_provider: String,
     pub twilio_base_url: String,
     pub twilio_account_sid: Option<String>,
-    pub twilio_auth_token: Option<String>,
+    pub twilio_auth_token: Option<SecretString>,
     pub twilio_from: Option<String>,
     /// Receives `{channel, recipient, kind, locale, text, project_id}` signed with `X-Latch-Signature`.
     pub sms_webhook_url: Option<String>,
-    pub sms_webhook_secret: Option<String>,
+    pub sms_webhook_secret: Option<SecretString>,
     pub delivery_timeout_secs: u64,
     /// ISO 3166 alpha-2 countries SMS may be sent to.
+    #[serde(deserialize_with = "country_list")]
     pub sms_allowed_countries: Vec<String>,
     // --- Redirect URLs (security review finding 8) ---
     /// `[[redirect_urls]]`: the URLs links in emails may point to, per project or for all.
     pub redirect_urls: Vec<RedirectUrlConfig>,
     /// URLs the bootstrap project allows for every redirect type (none of them a default).
+    #[serde(deserialize_with = "list")]
     pub bootstrap_redirect_urls: Vec<String>,
 }
 
@@ -200,7 +212,10 @@ pub enum ConfigError {
     #[error("reading {path}: {source}")]
     Read { path: String, source: std::io::Error },
     #[error("parsing {path}: {source}")]
-    Parse { path: String, source: toml::de::Error },
+    Parse {
+        path: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("{var}: {problem}")]
     Env { var: String, problem: String },
     #[error("{0}")]
@@ -210,190 +225,157 @@ pub enum ConfigError {
 /// Environment variables Latch reads besides the settings (so they are not "unknown").
 const OTHER_VARS: &[&str] = &["LATCH_CONFIG", "LATCH_TEST_DATABASE_URL", "LATCH_BIN"];
 
-fn parse_env<T: std::str::FromStr>(var: &str, v: &str) -> Result<T, ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    v.parse().map_err(|e: T::Err| ConfigError::Env {
-        var: var.into(),
-        problem: e.to_string(),
+/// Keys that only a TOML file can set: arrays of tables have no flat environment form.
+const TOML_ONLY: &[&str] = &["redirect_urls"];
+
+/// Where environment values are attributed in figment's errors.
+const ENV_SOURCE: &str = "LATCH_* environment variable(s)";
+
+/// A list: a TOML array, or (from the environment) one comma-separated string.
+fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    split_list(d, |s| s.to_string())
+}
+
+/// Like `list`, with country codes from the environment upper-cased (`us,ca` works).
+fn country_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    split_list(d, |s| s.to_uppercase())
+}
+
+fn split_list<'de, D: Deserializer<'de>>(d: D, each: fn(&str) -> String) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        Many(Vec<String>),
+        Joined(String),
+    }
+    Ok(match List::deserialize(d)? {
+        List::Many(v) => v,
+        List::Joined(s) => s.split(',').map(|p| each(p.trim())).filter(|p| !p.is_empty()).collect(),
     })
 }
 
+/// The `LATCH_*` layer. Values stay strings (figment's own `Env` would read `LATCH_TWILIO_FROM=
+/// +15005550006` as a number); numbers and booleans are parsed from them by `extract_lossy`.
+struct EnvLayer(Dict);
+
+impl Provider for EnvLayer {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(ENV_SOURCE)
+    }
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Ok(Profile::Default.collect(self.0.clone()))
+    }
+}
+
 impl Config {
-    /// Loads the file (if any) and applies the environment from `env`.
+    /// The settings' keys, read from the struct's serde declaration, so no second list exists.
+    pub fn keys() -> &'static [&'static str] {
+        use serde::de::{self, Visitor};
+        /// Answers the struct's field list as its "error", which is all we asked for.
+        #[derive(Debug)]
+        struct Fields(&'static [&'static str]);
+        impl std::fmt::Display for Fields {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("fields probe")
+            }
+        }
+        impl std::error::Error for Fields {}
+        impl de::Error for Fields {
+            fn custom<T: std::fmt::Display>(_: T) -> Self {
+                Fields(&[])
+            }
+        }
+        struct Probe;
+        impl<'de> Deserializer<'de> for Probe {
+            type Error = Fields;
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Fields> {
+                Err(Fields(fields))
+            }
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Fields> {
+                Err(Fields(&[]))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+                option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+                ignored_any
+            }
+        }
+        match Config::deserialize(Probe) {
+            Err(Fields(fields)) => fields,
+            Ok(_) => unreachable!("the probe never yields a value"),
+        }
+    }
+
+    /// The environment variable of a key.
+    pub fn env_var(key: &str) -> String {
+        format!("LATCH_{}", key.to_ascii_uppercase())
+    }
+
+    /// Keys with an environment form (all but the TOML-only tables).
+    fn env_keys() -> impl Iterator<Item = &'static str> {
+        Self::keys().iter().copied().filter(|k| !TOML_ONLY.contains(k))
+    }
+
+    /// Loads the file (if any), then the environment from `env`. `LATCH_<NAME>_FILE` names a
+    /// file holding the value (trimmed) and wins over `LATCH_<NAME>`, so secrets need not sit in
+    /// the environment (lldap's `FileAdapter` pattern). Empty variables are ignored.
     pub fn load(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut cfg = match file {
+        let mut figment = Figment::new();
+        let source = match file {
             Some(path) => {
+                // Read here rather than with `Toml::file`, which takes a missing file as empty.
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                     path: path.display().to_string(),
                     source,
                 })?;
-                toml::from_str(&text).map_err(|source| ConfigError::Parse {
-                    path: path.display().to_string(),
-                    source,
-                })?
+                figment = figment.merge(Toml::string(&text));
+                path.display().to_string()
             }
-            None => Config::default(),
+            None => "defaults".to_string(),
         };
-        cfg.apply_env(env)?;
+        let mut vars = Dict::new();
+        for key in Self::env_keys() {
+            let var = Self::env_var(key);
+            let get = |name: &str| env(name).filter(|v| !v.is_empty());
+            if let Some(v) = get(&var) {
+                vars.insert(key.to_string(), Value::from(v));
+            }
+            if let Some(path) = get(&format!("{var}_FILE")) {
+                let v = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path, source })?;
+                vars.insert(key.to_string(), Value::from(v.trim().to_string()));
+            }
+        }
+        let cfg: Config = figment
+            .merge(EnvLayer(vars))
+            .extract_lossy()
+            .map_err(|e| match &e.metadata {
+                Some(m) if m.name == ENV_SOURCE => ConfigError::Env {
+                    var: e.path.first().map(|k| Self::env_var(k)).unwrap_or_default(),
+                    problem: e.kind.to_string(),
+                },
+                // figment lists every expected field here; the key is what the operator needs.
+                _ => ConfigError::Parse {
+                    path: source,
+                    source: match &e.kind {
+                        figment::error::Kind::UnknownField(key, _) => {
+                            let at = if e.path.is_empty() {
+                                key.clone()
+                            } else {
+                                e.path.join(".")
+                            };
+                            format!("unknown key `{at}`").into()
+                        }
+                        _ => Box::new(e),
+                    },
+                },
+            })?;
         cfg.validate()?;
         Ok(cfg)
-    }
-
-    fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        let get = |k: &str| env(k).filter(|v| !v.is_empty());
-        if let Some(v) = get("LATCH_LISTEN") {
-            self.listen = v;
-        }
-        if let Some(v) = get("LATCH_DATA_DIR") {
-            self.data_dir = PathBuf::from(v);
-        }
-        if let Some(v) = get("LATCH_DATABASE_URL") {
-            self.database_url = v;
-        }
-        if let Some(v) = get("LATCH_DB_MAX_CONNECTIONS") {
-            self.db_max_connections = parse_env("LATCH_DB_MAX_CONNECTIONS", &v)?;
-        }
-        if let Some(v) = get("LATCH_LOG") {
-            self.log = v;
-        }
-        if let Some(v) = get("LATCH_LOG_FORMAT") {
-            self.log_format = v;
-        }
-        if let Some(v) = get("LATCH_MAX_BODY_BYTES") {
-            self.max_body_bytes = parse_env("LATCH_MAX_BODY_BYTES", &v)?;
-        }
-        if let Some(v) = get("LATCH_REQUEST_TIMEOUT_SECS") {
-            self.request_timeout_secs = parse_env("LATCH_REQUEST_TIMEOUT_SECS", &v)?;
-        }
-        if let Some(v) = get("LATCH_SHUTDOWN_GRACE_SECS") {
-            self.shutdown_grace_secs = parse_env("LATCH_SHUTDOWN_GRACE_SECS", &v)?;
-        }
-        if let Some(v) = get("LATCH_HEADER_READ_TIMEOUT_SECS") {
-            self.header_read_timeout_secs = parse_env("LATCH_HEADER_READ_TIMEOUT_SECS", &v)?;
-        }
-        if let Some(v) = get("LATCH_IDLE_TIMEOUT_SECS") {
-            self.idle_timeout_secs = parse_env("LATCH_IDLE_TIMEOUT_SECS", &v)?;
-        }
-        if let Some(v) = get("LATCH_MAX_CONNECTIONS") {
-            self.max_connections = parse_env("LATCH_MAX_CONNECTIONS", &v)?;
-        }
-        if let Some(v) = get("LATCH_OUTBOX_RETENTION_MINUTES") {
-            self.outbox_retention_minutes = parse_env("LATCH_OUTBOX_RETENTION_MINUTES", &v)?;
-        }
-        if let Some(v) = get("LATCH_TRUSTED_PROXIES") {
-            self.trusted_proxies = v
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect();
-        }
-        if let Some(v) = get("LATCH_BOOTSTRAP_PROJECT_ID") {
-            self.bootstrap_project_id = Some(v);
-        }
-        if let Some(v) = get("LATCH_BOOTSTRAP_SECRET") {
-            self.bootstrap_secret = Some(v);
-        }
-        if let Some(v) = get("LATCH_RBAC_POLICY_FILE") {
-            self.rbac_policy_file = Some(PathBuf::from(v));
-        }
-        if let Some(v) = get("LATCH_HOUSEKEEPING_INTERVAL_SECS") {
-            self.housekeeping_interval_secs = parse_env("LATCH_HOUSEKEEPING_INTERVAL_SECS", &v)?;
-        }
-        macro_rules! parsed {
-            ($($var:literal => $field:ident),* $(,)?) => {$(
-                if let Some(v) = get($var) {
-                    self.$field = parse_env($var, &v)?;
-                }
-            )*};
-        }
-        parsed! {
-            "LATCH_PASSWORD_STRENGTH_POLICY" => password_strength_policy,
-            "LATCH_PASSWORD_LUDS_MIN_LENGTH" => password_luds_min_length,
-            "LATCH_PASSWORD_LUDS_MIN_COMPLEXITY" => password_luds_min_complexity,
-            "LATCH_PASSWORD_BREACH_DETECTION_ON_CREATE" => password_breach_detection_on_create,
-            "LATCH_PASSWORD_BREACH_DETECTION_ON_AUTHENTICATE" => password_breach_detection_on_authenticate,
-            "LATCH_PASSWORD_VALIDATE_ON_AUTHENTICATE" => password_validate_on_authenticate,
-            "LATCH_ARGON2_MEMORY_KIB" => argon2_memory_kib,
-            "LATCH_ARGON2_ITERATIONS" => argon2_iterations,
-            "LATCH_ARGON2_PARALLELISM" => argon2_parallelism,
-            "LATCH_PASSWORD_MAX_FAILURES" => password_max_failures,
-            "LATCH_PASSWORD_FAILURE_WINDOW_MINUTES" => password_failure_window_minutes,
-            "LATCH_PASSWORD_LOCKOUT_MINUTES" => password_lockout_minutes,
-            "LATCH_FORWARDED_CLIENT_MAX_FAILURES" => forwarded_client_max_failures,
-            "LATCH_PEER_MAX_FAILURES" => peer_max_failures,
-            "LATCH_PEER_FLOOD_DELAY_MS" => peer_flood_delay_ms,
-            "LATCH_ADDRESS_FAILURE_WINDOW_MINUTES" => address_failure_window_minutes,
-            "LATCH_FORWARDED_CLIENT_MAX_SENDS" => forwarded_client_max_sends,
-            "LATCH_PEER_MAX_SENDS" => peer_max_sends,
-        }
-        if let Some(v) = get("LATCH_DEFAULT_LOGIN_REDIRECT_URL") {
-            self.default_login_redirect_url = Some(v);
-        }
-        if let Some(v) = get("LATCH_DEFAULT_RESET_PASSWORD_REDIRECT_URL") {
-            self.default_reset_password_redirect_url = Some(v);
-        }
-        if let Some(v) = get("LATCH_BREACH_CORPUS_FILE") {
-            self.breach_corpus_file = Some(PathBuf::from(v));
-        }
-        macro_rules! optional {
-            ($($var:literal => $field:ident),* $(,)?) => {$(
-                if let Some(v) = get($var) {
-                    self.$field = Some(v);
-                }
-            )*};
-        }
-        optional! {
-            "LATCH_SMTP_HOST" => smtp_host,
-            "LATCH_SMTP_USERNAME" => smtp_username,
-            "LATCH_SMTP_PASSWORD" => smtp_password,
-            "LATCH_TWILIO_ACCOUNT_SID" => twilio_account_sid,
-            "LATCH_TWILIO_AUTH_TOKEN" => twilio_auth_token,
-            "LATCH_TWILIO_FROM" => twilio_from,
-            "LATCH_SMS_WEBHOOK_URL" => sms_webhook_url,
-            "LATCH_SMS_WEBHOOK_SECRET" => sms_webhook_secret,
-        }
-        if let Some(v) = get("LATCH_SMS_ALLOWED_COUNTRIES") {
-            self.sms_allowed_countries = v
-                .split(',')
-                .map(|s| s.trim().to_uppercase())
-                .filter(|s| !s.is_empty())
-                .collect();
-        }
-        if let Some(v) = get("LATCH_BOOTSTRAP_REDIRECT_URLS") {
-            self.bootstrap_redirect_urls = v
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect();
-        }
-        if let Some(v) = get("LATCH_TEMPLATES_DIR") {
-            self.templates_dir = Some(PathBuf::from(v));
-        }
-        if let Some(v) = get("LATCH_HIBP_RANGE_API_URL") {
-            self.hibp_range_api_url = Some(v);
-        }
-        parsed! {
-            "LATCH_HIBP_TIMEOUT_MS" => hibp_timeout_ms,
-            "LATCH_HIBP_FAIL_CLOSED" => hibp_fail_closed,
-            "LATCH_CROSS_ORG_PASSWORDS" => cross_org_passwords,
-            "LATCH_SMTP_PORT" => smtp_port,
-            "LATCH_SMTP_TLS" => smtp_tls,
-            "LATCH_EMAIL_FROM" => email_from,
-            "LATCH_SMS_PROVIDER" => sms_provider,
-            "LATCH_TWILIO_BASE_URL" => twilio_base_url,
-            "LATCH_DELIVERY_TIMEOUT_SECS" => delivery_timeout_secs,
-            "LATCH_SQLITE_MMAP_MIB" => sqlite_mmap_mib,
-        }
-        if let Some(path) = get("LATCH_BOOTSTRAP_SECRET_FILE") {
-            let secret = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            self.bootstrap_secret = Some(secret.trim().to_string());
-        }
-        Ok(())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -443,345 +425,6 @@ impl Config {
             .collect()
     }
 
-    /// Stytch's default RBAC policy plus the project's own from `rbac_policy_file`.
-    pub fn rbac_policy(&self) -> Result<latch_core::rbac::Policy, ConfigError> {
-        let Some(path) = &self.rbac_policy_file else {
-            return Ok(latch_core::rbac::default_policy());
-        };
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let custom: latch_core::rbac::Policy = serde_json::from_str(&text)
-            .map_err(|e| ConfigError::Invalid(format!("rbac_policy_file {}: {e}", path.display())))?;
-        latch_core::rbac::Policy::with_custom(custom)
-            .map_err(|e| ConfigError::Invalid(format!("rbac_policy_file {}: {e}", path.display())))
-    }
-
-    /// The authentication settings the use cases read.
-    pub fn settings(&self) -> Result<latch_core::settings::Settings, ConfigError> {
-        use latch_core::password::policy::{PasswordPolicy, Strength};
-        let strength = match self.password_strength_policy.as_str() {
-            "zxcvbn" => Strength::Zxcvbn,
-            "luds" => Strength::Luds {
-                min_length: self.password_luds_min_length,
-                min_complexity: self.password_luds_min_complexity.min(4),
-            },
-            other => {
-                return Err(ConfigError::Invalid(format!(
-                    "password_strength_policy must be zxcvbn or luds, not '{other}'"
-                )))
-            }
-        };
-        let argon2 = latch_core::password::Argon2Params {
-            memory_kib: self.argon2_memory_kib,
-            iterations: self.argon2_iterations,
-            parallelism: self.argon2_parallelism,
-        };
-        argon2
-            .validate()
-            .map_err(|e| ConfigError::Invalid(format!("argon2 parameters: {e}")))?;
-        let limits = [
-            self.password_max_failures,
-            self.password_failure_window_minutes,
-            self.password_lockout_minutes,
-            self.forwarded_client_max_failures,
-            self.peer_max_failures,
-            self.address_failure_window_minutes,
-            self.forwarded_client_max_sends,
-            self.peer_max_sends,
-        ];
-        if limits.iter().any(|v| *v < 1) {
-            return Err(ConfigError::Invalid(
-                "password lockout settings must be at least 1".into(),
-            ));
-        }
-        Ok(latch_core::settings::Settings {
-            password: PasswordPolicy {
-                strength,
-                breach_detection_on_create: self.password_breach_detection_on_create,
-                breach_detection_on_authenticate: self.password_breach_detection_on_authenticate,
-                validate_on_authenticate: self.password_validate_on_authenticate,
-            },
-            argon2,
-            limits: latch_core::settings::Limits {
-                password_failures: self.password_max_failures,
-                failure_window_minutes: self.password_failure_window_minutes,
-                lockout_minutes: self.password_lockout_minutes,
-                forwarded_client_failures: self.forwarded_client_max_failures,
-                peer_failures: self.peer_max_failures,
-                peer_flood_delay: std::time::Duration::from_millis(self.peer_flood_delay_ms),
-                address_window_minutes: self.address_failure_window_minutes,
-                forwarded_client_sends: self.forwarded_client_max_sends,
-                peer_sends: self.peer_max_sends,
-            },
-            redirects: self.redirects()?,
-            cross_org_passwords: self.cross_org_passwords,
-            sms_allowed_countries: self.sms_allowed_countries.clone(),
-        })
-    }
-
-    /// The redirect allow-list: `[[redirect_urls]]`, the bootstrap project's URLs, and the two
-    /// `default_*_redirect_url` settings (allowed defaults of their type for every project).
-    fn redirects(&self) -> Result<latch_core::settings::Redirects, ConfigError> {
-        use latch_core::settings::{RedirectType, RedirectUrl};
-        let bad = |msg: String| ConfigError::Invalid(msg);
-        let kinds = |what: &str, url: &str, names: &[String]| {
-            names
-                .iter()
-                .map(|n| {
-                    RedirectType::parse(n).ok_or_else(|| bad(format!("redirect_urls {url}: unknown {what} '{n}'")))
-                })
-                .collect::<Result<Vec<_>, _>>()
-        };
-        let mut urls = Vec::new();
-        for e in &self.redirect_urls {
-            let types = match &e.types {
-                Some(t) => kinds("type", &e.url, t)?,
-                None => RedirectType::ALL.to_vec(),
-            };
-            let default_types = kinds("default type", &e.url, &e.default_types)?;
-            if let Some(t) = default_types.iter().find(|t| !types.contains(t)) {
-                return Err(bad(format!(
-                    "redirect_urls {}: default type '{}' is not one of its types",
-                    e.url,
-                    t.as_str()
-                )));
-            }
-            urls.push(RedirectUrl {
-                project_id: e.project_id.clone(),
-                url: e.url.clone(),
-                types,
-                default_types,
-            });
-        }
-        if !self.bootstrap_redirect_urls.is_empty() {
-            let Some(project) = &self.bootstrap_project_id else {
-                return Err(bad("bootstrap_redirect_urls needs bootstrap_project_id".into()));
-            };
-            for url in &self.bootstrap_redirect_urls {
-                urls.push(RedirectUrl {
-                    project_id: Some(project.clone()),
-                    url: url.clone(),
-                    types: RedirectType::ALL.to_vec(),
-                    default_types: vec![],
-                });
-            }
-        }
-        let legacy = [
-            (&self.default_login_redirect_url, RedirectType::Login),
-            (&self.default_reset_password_redirect_url, RedirectType::ResetPassword),
-        ];
-        for (url, kind) in legacy {
-            if let Some(url) = url {
-                urls.push(RedirectUrl {
-                    project_id: None,
-                    url: url.clone(),
-                    types: vec![kind],
-                    default_types: vec![kind],
-                });
-            }
-        }
-        for (i, u) in urls.iter().enumerate() {
-            latch_core::validate::redirect_url("redirect_urls", &u.url).map_err(|_| {
-                bad(format!(
-                    "redirect URL {}: must be an absolute http(s) URL with a host, without credentials or a fragment",
-                    u.url
-                ))
-            })?;
-            for t in &u.default_types {
-                // One default per type and scope: otherwise which one applies would be arbitrary.
-                if urls[..i]
-                    .iter()
-                    .any(|o| o.project_id == u.project_id && o.default_types.contains(t))
-                {
-                    return Err(bad(format!(
-                        "redirect URL {}: a second default for type '{}' in the same project scope",
-                        u.url,
-                        t.as_str()
-                    )));
-                }
-            }
-        }
-        Ok(latch_core::settings::Redirects { urls })
-    }
-
-    /// The corpus file to use: the configured one, else the default location when it exists.
-    pub fn breach_corpus_path(&self) -> Option<PathBuf> {
-        match &self.breach_corpus_file {
-            Some(p) => Some(p.clone()),
-            None => Some(self.data_dir.join("pwned-passwords.bin")).filter(|p| p.exists()),
-        }
-    }
-
-    /// The breach sources the use cases consult.
-    pub fn breach_sources(&self) -> Result<latch_core::engine::BreachSources, ConfigError> {
-        let corpus = match self.breach_corpus_path() {
-            Some(path) => Some(std::sync::Arc::new(
-                latch_core::password::corpus::Corpus::open(&path)
-                    .map_err(|e| ConfigError::Invalid(format!("breach_corpus_file {}: {e}", path.display())))?,
-            )),
-            None => None,
-        };
-        let range_api = match &self.hibp_range_api_url {
-            Some(url) => Some(
-                latch_core::password::hibp::RangeApi::new(
-                    url,
-                    std::time::Duration::from_millis(self.hibp_timeout_ms),
-                    self.hibp_fail_closed,
-                )
-                .map_err(|e| ConfigError::Invalid(format!("hibp_range_api_url: {e}")))?,
-            ),
-            None => None,
-        };
-        Ok(latch_core::engine::BreachSources { corpus, range_api })
-    }
-
-    /// Custom templates from `templates_dir`. A file that does not parse, or names an unknown
-    /// message kind, stops the start: a silently ignored template would send the wrong email.
-    pub fn custom_templates(&self) -> Result<latch_core::delivery::custom::CustomTemplates, ConfigError> {
-        use latch_core::delivery::custom::{CustomTemplate, CustomTemplates};
-        const KINDS: &[&str] = &["password_reset", "login_otp", "signup_otp", "discovery_otp", "sms_otp"];
-        let mut out = CustomTemplates::default();
-        let dir = match &self.templates_dir {
-            Some(d) => d.clone(),
-            None => self.data_dir.join("templates"),
-        };
-        if !dir.exists() {
-            if self.templates_dir.is_some() {
-                return Err(ConfigError::Invalid(format!(
-                    "templates_dir {} does not exist",
-                    dir.display()
-                )));
-            }
-            return Ok(out);
-        }
-        let read_dir = |d: &Path| {
-            std::fs::read_dir(d).map_err(|source| ConfigError::Read {
-                path: d.display().to_string(),
-                source,
-            })
-        };
-        let mut load = |path: &Path, project: Option<&str>| -> Result<(), ConfigError> {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: path.display().to_string(),
-                source,
-            })?;
-            let t: CustomTemplate = toml::from_str(&text).map_err(|source| ConfigError::Parse {
-                path: path.display().to_string(),
-                source,
-            })?;
-            if !KINDS.contains(&t.kind.as_str()) {
-                return Err(ConfigError::Invalid(format!(
-                    "{}: kind must be one of {}",
-                    path.display(),
-                    KINDS.join(", ")
-                )));
-            }
-            let id = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-            out.insert(project, id, t);
-            Ok(())
-        };
-        for entry in read_dir(&dir)? {
-            let path = entry
-                .map_err(|source| ConfigError::Read {
-                    path: dir.display().to_string(),
-                    source,
-                })?
-                .path();
-            if path.is_dir() {
-                let project = path
-                    .file_name()
-                    .and_then(|s| s.to_str())
-                    .unwrap_or_default()
-                    .to_string();
-                for inner in read_dir(&path)? {
-                    let p = inner
-                        .map_err(|source| ConfigError::Read {
-                            path: path.display().to_string(),
-                            source,
-                        })?
-                        .path();
-                    if p.extension().is_some_and(|e| e == "toml") {
-                        load(&p, Some(&project))?;
-                    }
-                }
-            } else if path.extension().is_some_and(|e| e == "toml") {
-                load(&path, None)?;
-            }
-        }
-        Ok(out)
-    }
-
-    /// Where messages go: SMTP and an SMS provider when configured, else the development outbox.
-    pub fn delivery(
-        &self,
-        outbox: std::sync::Arc<dyn latch_core::delivery::Delivery>,
-    ) -> Result<std::sync::Arc<dyn latch_core::delivery::Delivery>, ConfigError> {
-        use latch_core::delivery::providers::{Dispatch, Smtp, SmtpSettings, SmtpTls, Twilio, Webhook};
-        use std::sync::Arc;
-        let timeout = std::time::Duration::from_secs(self.delivery_timeout_secs);
-        let invalid = |e: latch_core::CoreError| ConfigError::Invalid(e.to_string());
-        let email: Arc<dyn latch_core::delivery::Delivery> = match &self.smtp_host {
-            None => outbox.clone(),
-            Some(host) => {
-                let tls = match self.smtp_tls.as_str() {
-                    "starttls" => SmtpTls::StartTls,
-                    "implicit" => SmtpTls::Implicit,
-                    "none" => SmtpTls::None,
-                    other => {
-                        return Err(ConfigError::Invalid(format!(
-                            "smtp_tls must be starttls, implicit or none, not '{other}'"
-                        )))
-                    }
-                };
-                Arc::new(
-                    Smtp::new(SmtpSettings {
-                        host: host.clone(),
-                        port: self.smtp_port,
-                        tls,
-                        username: self.smtp_username.clone(),
-                        password: self.smtp_password.clone(),
-                        from: self.email_from.clone(),
-                        timeout,
-                    })
-                    .map_err(invalid)?,
-                )
-            }
-        };
-        let need = |v: &Option<String>, name: &str| {
-            v.clone()
-                .ok_or_else(|| ConfigError::Invalid(format!("sms_provider {}: {name} is required", self.sms_provider)))
-        };
-        let sms: Arc<dyn latch_core::delivery::Delivery> = match self.sms_provider.as_str() {
-            "outbox" => outbox,
-            "twilio" => Arc::new(
-                Twilio::new(
-                    &self.twilio_base_url,
-                    &need(&self.twilio_account_sid, "twilio_account_sid")?,
-                    &need(&self.twilio_auth_token, "twilio_auth_token")?,
-                    &need(&self.twilio_from, "twilio_from")?,
-                    timeout,
-                )
-                .map_err(invalid)?,
-            ),
-            "webhook" => Arc::new(
-                Webhook::new(
-                    &need(&self.sms_webhook_url, "sms_webhook_url")?,
-                    &need(&self.sms_webhook_secret, "sms_webhook_secret")?,
-                    timeout,
-                )
-                .map_err(invalid)?,
-            ),
-            other => {
-                return Err(ConfigError::Invalid(format!(
-                    "sms_provider must be outbox, twilio or webhook, not '{other}'"
-                )))
-            }
-        };
-        Ok(Arc::new(Dispatch { email, sms }))
-    }
-
     /// The database to open: the configured URL, else the SQLite file in `data_dir`.
     pub fn database_url(&self) -> String {
         if self.database_url.is_empty() {
@@ -799,72 +442,14 @@ impl Config {
 
     /// `LATCH_*` variables that no setting reads: likely typos, worth a warning.
     pub fn unknown_env_vars(vars: impl Iterator<Item = String>) -> Vec<String> {
-        const KNOWN: &[&str] = &[
-            "LATCH_LISTEN",
-            "LATCH_DATA_DIR",
-            "LATCH_DATABASE_URL",
-            "LATCH_DB_MAX_CONNECTIONS",
-            "LATCH_SQLITE_MMAP_MIB",
-            "LATCH_LOG",
-            "LATCH_LOG_FORMAT",
-            "LATCH_MAX_BODY_BYTES",
-            "LATCH_REQUEST_TIMEOUT_SECS",
-            "LATCH_SHUTDOWN_GRACE_SECS",
-            "LATCH_HEADER_READ_TIMEOUT_SECS",
-            "LATCH_IDLE_TIMEOUT_SECS",
-            "LATCH_MAX_CONNECTIONS",
-            "LATCH_OUTBOX_RETENTION_MINUTES",
-            "LATCH_TRUSTED_PROXIES",
-            "LATCH_BOOTSTRAP_PROJECT_ID",
-            "LATCH_BOOTSTRAP_SECRET",
-            "LATCH_BOOTSTRAP_SECRET_FILE",
-            "LATCH_RBAC_POLICY_FILE",
-            "LATCH_HOUSEKEEPING_INTERVAL_SECS",
-            "LATCH_PASSWORD_STRENGTH_POLICY",
-            "LATCH_PASSWORD_LUDS_MIN_LENGTH",
-            "LATCH_PASSWORD_LUDS_MIN_COMPLEXITY",
-            "LATCH_PASSWORD_BREACH_DETECTION_ON_CREATE",
-            "LATCH_PASSWORD_BREACH_DETECTION_ON_AUTHENTICATE",
-            "LATCH_PASSWORD_VALIDATE_ON_AUTHENTICATE",
-            "LATCH_ARGON2_MEMORY_KIB",
-            "LATCH_ARGON2_ITERATIONS",
-            "LATCH_ARGON2_PARALLELISM",
-            "LATCH_PASSWORD_MAX_FAILURES",
-            "LATCH_PASSWORD_FAILURE_WINDOW_MINUTES",
-            "LATCH_PASSWORD_LOCKOUT_MINUTES",
-            "LATCH_DEFAULT_LOGIN_REDIRECT_URL",
-            "LATCH_DEFAULT_RESET_PASSWORD_REDIRECT_URL",
-            "LATCH_BREACH_CORPUS_FILE",
-            "LATCH_HIBP_RANGE_API_URL",
-            "LATCH_HIBP_TIMEOUT_MS",
-            "LATCH_HIBP_FAIL_CLOSED",
-            "LATCH_FORWARDED_CLIENT_MAX_FAILURES",
-            "LATCH_PEER_MAX_FAILURES",
-            "LATCH_PEER_FLOOD_DELAY_MS",
-            "LATCH_ADDRESS_FAILURE_WINDOW_MINUTES",
-            "LATCH_CROSS_ORG_PASSWORDS",
-            "LATCH_TEMPLATES_DIR",
-            "LATCH_SMTP_HOST",
-            "LATCH_SMTP_PORT",
-            "LATCH_SMTP_TLS",
-            "LATCH_SMTP_USERNAME",
-            "LATCH_SMTP_PASSWORD",
-            "LATCH_EMAIL_FROM",
-            "LATCH_SMS_PROVIDER",
-            "LATCH_TWILIO_BASE_URL",
-            "LATCH_TWILIO_ACCOUNT_SID",
-            "LATCH_TWILIO_AUTH_TOKEN",
-            "LATCH_TWILIO_FROM",
-            "LATCH_SMS_WEBHOOK_URL",
-            "LATCH_SMS_WEBHOOK_SECRET",
-            "LATCH_DELIVERY_TIMEOUT_SECS",
-            "LATCH_SMS_ALLOWED_COUNTRIES",
-            "LATCH_FORWARDED_CLIENT_MAX_SENDS",
-            "LATCH_PEER_MAX_SENDS",
-            "LATCH_BOOTSTRAP_REDIRECT_URLS",
-        ];
-        vars.filter(|v| v.starts_with("LATCH_") && !KNOWN.contains(&v.as_str()) && !OTHER_VARS.contains(&v.as_str()))
-            .collect()
+        let known = |v: &str| {
+            OTHER_VARS.contains(&v)
+                || Self::env_keys().any(|k| {
+                    let var = Self::env_var(k);
+                    v == var || v.strip_suffix("_FILE") == Some(var.as_str())
+                })
+        };
+        vars.filter(|v| v.starts_with("LATCH_") && !known(v)).collect()
     }
 }
 
@@ -998,5 +583,143 @@ mod tests {
         assert_eq!(cfg.database_url(), "sqlite:/tmp/d/latch.db");
         let unknown = Config::unknown_env_vars(["LATCH_LISTN".to_string(), "LATCH_LOG".to_string()].into_iter());
         assert_eq!(unknown, vec!["LATCH_LISTN"]);
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_path() {
+        let dir = std::env::temp_dir().join(format!("latch-cfg5-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("latch.toml");
+        let said = |toml: &str| {
+            std::fs::write(&file, toml).unwrap();
+            Config::load(Some(&file), &env(&[])).unwrap_err().to_string()
+        };
+        assert!(said("lisen = \"x\"\n").ends_with("unknown key `lisen`"));
+        assert!(
+            said("[[redirect_urls]]\nurl = \"https://a.test/\"\ntype = [\"login\"]\n")
+                .ends_with("unknown key `redirect_urls.0.type`")
+        );
+    }
+
+    #[test]
+    fn every_secret_has_a_file_form_and_prints_redacted() {
+        use secrecy::ExposeSecret;
+        let dir = std::env::temp_dir().join(format!("latch-cfg4-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = |name: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, format!("{name}-from-file-0123456789\n")).unwrap();
+            path.display().to_string()
+        };
+        let (boot, smtp, twilio, hook) = (secret("boot"), secret("smtp"), secret("twilio"), secret("hook"));
+        let cfg = Config::load(
+            None,
+            &env(&[
+                ("LATCH_BOOTSTRAP_PROJECT_ID", "project-test-f"),
+                ("LATCH_BOOTSTRAP_SECRET", "overridden-by-the-file"),
+                ("LATCH_BOOTSTRAP_SECRET_FILE", &boot),
+                ("LATCH_SMTP_PASSWORD_FILE", &smtp),
+                ("LATCH_TWILIO_AUTH_TOKEN_FILE", &twilio),
+                ("LATCH_SMS_WEBHOOK_SECRET_FILE", &hook),
+            ]),
+        )
+        .unwrap();
+        let exposed = |s: &Option<SecretString>| s.as_ref().unwrap().expose_secret().to_string();
+        assert_eq!(exposed(&cfg.bootstrap_secret), "boot-from-file-0123456789");
+        assert_eq!(exposed(&cfg.smtp_password), "smtp-from-file-0123456789");
+        assert_eq!(exposed(&cfg.twilio_auth_token), "twilio-from-file-0123456789");
+        assert_eq!(exposed(&cfg.sms_webhook_secret), "hook-from-file-0123456789");
+        let printed = format!("{cfg:?}");
+        assert!(!printed.contains("from-file"), "Debug leaks a secret: {printed}");
+        assert!(printed.contains("project-test-f"));
+        // A missing secret file stops the start rather than running without the secret.
+        assert!(matches!(
+            Config::load(None, &env(&[("LATCH_SMTP_PASSWORD_FILE", "/nonexistent/latch-secret")])),
+            Err(ConfigError::Read { .. })
+        ));
+    }
+
+    #[test]
+    fn environment_values_keep_their_documented_forms() {
+        let cfg = Config::load(
+            None,
+            &env(&[
+                ("LATCH_TWILIO_FROM", "+15005550006"),
+                ("LATCH_SMTP_USERNAME", "12345"),
+                ("LATCH_SMTP_PORT", "2525"),
+                ("LATCH_HIBP_FAIL_CLOSED", "true"),
+                ("LATCH_SMS_ALLOWED_COUNTRIES", "us, gb,,fr"),
+                ("LATCH_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1"),
+                ("LATCH_LOG", "latch=debug,sqlx=warn"),
+                ("LATCH_LISTEN", ""),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(cfg.twilio_from.as_deref(), Some("+15005550006"));
+        assert_eq!(cfg.smtp_username.as_deref(), Some("12345"));
+        assert_eq!(cfg.smtp_port, 2525);
+        assert!(cfg.hibp_fail_closed);
+        assert_eq!(cfg.sms_allowed_countries, ["US", "GB", "FR"]);
+        assert_eq!(cfg.trusted_proxies, ["10.0.0.0/8", "192.168.1.1"]);
+        assert_eq!(cfg.log, "latch=debug,sqlx=warn");
+        assert_eq!(cfg.listen, "127.0.0.1:8080", "an empty variable is ignored");
+        match Config::load(None, &env(&[("LATCH_SMTP_PORT", "lots")])) {
+            Err(ConfigError::Env { var, .. }) => assert_eq!(var, "LATCH_SMTP_PORT"),
+            other => panic!("expected an error naming the variable, got {other:?}"),
+        }
+        let unknown = Config::unknown_env_vars(
+            [
+                "LATCH_SMTP_PASSWORD_FILE",
+                "LATCH_CONFIG",
+                "LATCH_REDIRECT_URLS",
+                "LATCH_SMTP_PASWORD",
+            ]
+            .into_iter()
+            .map(String::from),
+        );
+        assert_eq!(unknown, ["LATCH_REDIRECT_URLS", "LATCH_SMTP_PASWORD"]);
+    }
+
+    /// docs/configuration.md's table and the `Config` struct list the same keys, each with its
+    /// variable, so neither can gain or lose a setting alone.
+    #[test]
+    fn docs_table_matches_the_settings() {
+        use std::collections::BTreeSet;
+        let doc = include_str!("../../../docs/configuration.md");
+        let mut keys = BTreeSet::new();
+        let mut vars = BTreeSet::new();
+        for row in doc.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let row_keys: Vec<&str> = cells[1].split(" / ").map(|k| k.trim_matches('`')).collect();
+            let words: Vec<&str> = cells[2]
+                .split(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+                .filter(|w| w.starts_with("LATCH_"))
+                .collect();
+            // `LATCH_X_FILE` beside `LATCH_X` is X's file form, not a setting of its own.
+            let row_vars: Vec<&str> = words
+                .iter()
+                .copied()
+                .filter(|w| !w.strip_suffix("_FILE").is_some_and(|base| words.contains(&base)))
+                .collect();
+            for k in &row_keys {
+                if TOML_ONLY.contains(k) {
+                    assert!(cells[2].starts_with('—'), "{k}: TOML only, documented with a variable");
+                } else {
+                    assert!(
+                        row_vars.contains(&Config::env_var(k).as_str()),
+                        "{k}: its variable is not in its row"
+                    );
+                }
+            }
+            keys.extend(row_keys.into_iter().map(String::from));
+            vars.extend(row_vars.into_iter().map(String::from));
+        }
+        let declared: BTreeSet<String> = Config::keys().iter().map(|k| k.to_string()).collect();
+        assert_eq!(keys, declared, "docs/configuration.md's table vs. the Config struct");
+        let expected: BTreeSet<String> = Config::env_keys().map(Config::env_var).collect();
+        assert_eq!(
+            vars, expected,
+            "variables in docs/configuration.md vs. the Config struct"
+        );
     }
 }

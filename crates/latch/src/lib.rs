@@ -2,9 +2,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod adapters;
 pub mod app;
 pub mod commands;
 pub mod config;
 pub mod data_dir;
 pub mod serve;
 pub mod telemetry;
+pub mod wiring;

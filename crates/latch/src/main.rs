@@ -114,8 +114,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "latch failed");
-            eprintln!("latch: {e}");
+            tracing::error!(error = format!("{e:#}"), "latch failed");
+            eprintln!("latch: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -389,13 +389,10 @@ async fn sms_goes_to_a_signed_webhook() {
     let t: i64 = t.trim_start_matches("t=").parse().unwrap();
     assert_eq!(
         v1,
-        latch_core::delivery::providers::webhook_signature("whsec-test", t, body),
+        latch::adapters::webhook::webhook_signature("whsec-test", t, body),
         "signature verifies"
     );
-    assert_ne!(
-        v1,
-        latch_core::delivery::providers::webhook_signature("other-secret", t, body)
-    );
+    assert_ne!(v1, latch::adapters::webhook::webhook_signature("other-secret", t, body));
     let payload: Value = serde_json::from_str(body).unwrap();
     assert_eq!(payload["channel"], "sms");
     assert_eq!(payload["recipient"], "+12025550189");

@@ -69,5 +69,4 @@ impl Delivery for Outbox {
     }
 }
 pub mod custom;
-pub mod providers;
 pub mod templates;

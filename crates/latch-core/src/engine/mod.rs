@@ -41,7 +41,7 @@ use std::time::Duration;
 #[derive(Default)]
 pub struct BreachSources {
     pub corpus: Option<Arc<crate::password::corpus::Corpus>>,
-    pub range_api: Option<crate::password::hibp::RangeApi>,
+    pub range_api: Option<Arc<dyn crate::password::BreachCheck>>,
 }
 
 /// What every use case needs: storage, outbound delivery, signing keys, the CPU pool for heavy

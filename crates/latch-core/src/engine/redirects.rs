@@ -68,7 +68,7 @@ fn missing_error(kind: RedirectType) -> &'static str {
 /// The development project allows any URL on a loopback host, like Stytch's test environments
 /// allow `localhost`: nothing but the developer's own machine can receive its links.
 async fn development_loopback(ctx: &Ctx, project_id: &str, url: &str) -> CoreResult<bool> {
-    let loopback = reqwest::Url::parse(url)
+    let loopback = url::Url::parse(url)
         .ok()
         .and_then(|u| u.host_str().map(is_loopback_host))
         .unwrap_or(false);

@@ -25,6 +25,7 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
 
 /// How long a node trusts its cached keys before rereading them (another node may have rotated).
 const CACHE_TTL: Duration = Duration::from_secs(30);
@@ -120,7 +121,7 @@ impl SignatureMemo {
 }
 
 fn load(r: &SigningKeyRecord) -> CoreResult<LoadedKey> {
-    let der = STANDARD.decode(&r.private_pkcs8).map_err(CoreError::internal)?;
+    let der = Zeroizing::new(STANDARD.decode(&*r.private_pkcs8).map_err(CoreError::internal)?);
     let pair = KeyPair::from_pkcs8(&der).map_err(CoreError::internal)?;
     let public = pair.public_key();
     let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
@@ -167,15 +168,17 @@ impl Keyring {
     async fn generate(&self, project_id: &str) -> CoreResult<SigningKeyRecord> {
         let pkcs8 = self
             .cpu
-            .run(|| -> CoreResult<Vec<u8>> {
+            .run(|| -> CoreResult<Zeroizing<Vec<u8>>> {
                 let pair = KeyPair::generate(KeySize::Rsa2048).map_err(CoreError::internal)?;
-                Ok(pair.as_der().map_err(CoreError::internal)?.as_ref().to_vec())
+                Ok(Zeroizing::new(
+                    pair.as_der().map_err(CoreError::internal)?.as_ref().to_vec(),
+                ))
             })
             .await??;
         let record = SigningKeyRecord {
             kid: format!("jwk-test-{}", uuid::Uuid::new_v4()),
             project_id: project_id.to_string(),
-            private_pkcs8: STANDARD.encode(pkcs8),
+            private_pkcs8: Zeroizing::new(STANDARD.encode(&*pkcs8)),
             created_at: Timestamp::now(),
             retired_at: None,
             revoked_at: None,

@@ -3,7 +3,8 @@
 //! When the service cannot be reached the configured choice applies: fail open (treat as not
 //! breached, and log it) or fail closed (refuse with `breach_detection_unavailable`).
 
-use crate::error::{CoreError, CoreResult, Fault};
+use latch_core::error::{CoreError, CoreResult, Fault};
+use latch_core::password::BreachCheck;
 use sha1::{Digest, Sha1};
 use std::time::Duration;
 
@@ -15,8 +16,7 @@ pub struct RangeApi {
 
 impl RangeApi {
     pub fn new(base_url: &str, timeout: Duration, fail_closed: bool) -> CoreResult<Self> {
-        // rustls on aws-lc-rs, the crypto already in the tree; ignore "already installed".
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        super::install_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .user_agent(concat!("latch/", env!("CARGO_PKG_VERSION")))
@@ -48,8 +48,11 @@ impl RangeApi {
             .filter_map(|l| l.trim().split_once(':'))
             .any(|(s, count)| s.eq_ignore_ascii_case(suffix) && count.trim().parse::<u64>().is_ok_and(|c| c > 0)))
     }
+}
 
-    pub async fn is_pwned(&self, password: &str) -> CoreResult<bool> {
+#[async_trait::async_trait]
+impl BreachCheck for RangeApi {
+    async fn is_pwned(&self, password: &str) -> CoreResult<bool> {
         let hex: String = Sha1::digest(password.as_bytes())
             .iter()
             .map(|b| format!("{b:02X}"))

@@ -1,0 +1,50 @@
+//! The outer ring: adapters that talk to the world on core's behalf. Email over SMTP, SMS
+//! through Twilio or a signed webhook, and Have I Been Pwned's range API. Core defines the seams
+//! (`Delivery`, `BreachCheck`); these implement them, so core compiles no TLS stack or HTTP
+//! client. A delivery failure is logged (kind and recipient only) and reported as
+//! `*_delivery_failed`.
+
+pub mod hibp;
+pub mod smtp;
+pub mod twilio;
+pub mod webhook;
+
+use latch_core::delivery::{Channel, Delivery, Message};
+use latch_core::error::{CoreError, CoreResult, Fault};
+use std::sync::Arc;
+
+/// Logs a failed send without its body (which carries a one-time secret) and turns it into the
+/// 503 the API answers.
+pub(crate) fn failed(channel: Channel, m: &Message, detail: impl std::fmt::Display) -> CoreError {
+    tracing::error!(kind = %m.kind, recipient = %m.recipient, error = %detail, "delivery failed");
+    CoreError::Unavailable(Fault {
+        error_type: if channel == Channel::Email {
+            "email_delivery_failed"
+        } else {
+            "sms_delivery_failed"
+        },
+        message: "The message could not be delivered; try again later.".into(),
+    })
+}
+
+/// Sends each channel through its own sender.
+pub struct Dispatch {
+    pub email: Arc<dyn Delivery>,
+    pub sms: Arc<dyn Delivery>,
+}
+
+#[async_trait::async_trait]
+impl Delivery for Dispatch {
+    async fn send(&self, m: Message) -> CoreResult<()> {
+        match m.channel {
+            Channel::Email => self.email.send(m).await,
+            Channel::Sms => self.sms.send(m).await,
+        }
+    }
+}
+
+/// reqwest and lettre are built without a bundled TLS provider: use aws-lc-rs, the crypto
+/// already in the tree (an "already installed" answer is fine).
+pub(crate) fn install_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
