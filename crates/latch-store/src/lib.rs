@@ -5,9 +5,9 @@
 #![forbid(unsafe_code)]
 
 mod exec;
-mod impl_store;
 mod rows;
 mod search;
+mod store;
 pub mod testing;
 
 use latch_core::StoreError;

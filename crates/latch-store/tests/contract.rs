@@ -7,7 +7,7 @@ use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::{OrgRecord, OrgSettings};
 use latch_core::model::project::Project;
 use latch_core::model::search::{MemberFilter, Operator, OrgFilter, Page, Query};
-use latch_core::store::Store;
+use latch_core::store::prelude::*;
 use latch_core::StoreError;
 use latch_store::testing::{engines, TestDb};
 use latch_store::{PoolOptions, SqlStore};
@@ -51,6 +51,7 @@ fn org(project_id: &str, id: &str, slug: &str, created: i64) -> OrgRecord {
         settings: OrgSettings::default(),
         created_at: Timestamp(created),
         updated_at: Timestamp(created),
+        version: 0,
     }
 }
 
@@ -78,6 +79,7 @@ fn member(o: &OrgRecord, id: &str, email: &str, created: i64) -> MemberRecord {
         lock_expires_at: None,
         created_at: Timestamp(created),
         updated_at: Timestamp(created),
+        version: 0,
     }
 }
 
@@ -192,13 +194,13 @@ async fn no_organization_can_take_another_ones_id_slug_or_external_id() {
             let mut slug = b.clone();
             slug.slug = taken.into();
             assert!(
-                matches!(s.update_org(&slug).await, Err(StoreError::UniqueViolation)),
+                matches!(s.update_org(&mut slug).await, Err(StoreError::UniqueViolation)),
                 "slug {taken}"
             );
             let mut ext = b.clone();
             ext.external_id = Some(taken.into());
             assert!(
-                matches!(s.update_org(&ext).await, Err(StoreError::UniqueViolation)),
+                matches!(s.update_org(&mut ext).await, Err(StoreError::UniqueViolation)),
                 "ext {taken}"
             );
             let mut new = org("pa", "org-3", taken, 3);
@@ -220,9 +222,9 @@ async fn no_organization_can_take_another_ones_id_slug_or_external_id() {
         other.external_id = Some("acme".into());
         s.insert_org(&other).await.unwrap();
         a.external_id = None;
-        s.update_org(&a).await.unwrap();
+        s.update_org(&mut a).await.unwrap();
         b.slug = "ext-1".into();
-        s.update_org(&b).await.unwrap();
+        s.update_org(&mut b).await.unwrap();
         assert_eq!(s.find_org("pa", "ext-1").await.unwrap().as_ref(), Some(&b));
         // Deleting an organization frees its locators.
         s.delete_org("pa", "org-1").await.unwrap();
@@ -241,16 +243,16 @@ async fn organization_update_and_cascading_delete() {
         a.settings.mfa_policy = "REQUIRED_FOR_ALL".into();
         a.settings.claimed_email_domains = vec!["acme.test".into()];
         a.updated_at = Timestamp(5);
-        s.update_org(&a).await.unwrap();
+        s.update_org(&mut a).await.unwrap();
         assert_eq!(s.find_org("pa", "org-1").await.unwrap().unwrap(), a);
-        let m = member(&a, "m-1", "x@acme.test", 1);
+        let mut m = member(&a, "m-1", "x@acme.test", 1);
         s.insert_member(&m).await.unwrap();
         let retired = RetiredEmail {
             email_id: "e-1".into(),
             email_address: "old@acme.test".into(),
             member_id: "m-1".into(),
         };
-        s.update_member(&m, Some(&retired)).await.unwrap();
+        s.update_member(&mut m, Some(&retired)).await.unwrap();
         s.delete_org("pa", "org-1").await.unwrap();
         assert!(s.find_org("pa", "org-1").await.unwrap().is_none());
         assert!(s.member_by_id("pa", "m-1").await.unwrap().is_none());
@@ -288,7 +290,7 @@ async fn member_identifiers_are_unique_among_live_members() {
         }
         // A deleted member frees its email.
         m1.status = "deleted".into();
-        s.update_member(&m1, None).await.unwrap();
+        s.update_member(&mut m1, None).await.unwrap();
         assert!(s.member_by_email("pa", "org-1", "a@acme.test").await.unwrap().is_none());
         s.insert_member(&member(&o, "m-2", "a@acme.test", 2)).await.unwrap();
         assert_eq!(
@@ -327,7 +329,7 @@ async fn retired_emails_are_recorded_with_the_update() {
             email_address: "old@acme.test".into(),
             member_id: "m-1".into(),
         };
-        s.update_member(&m, Some(&r)).await.unwrap();
+        s.update_member(&mut m, Some(&r)).await.unwrap();
         assert_eq!(s.retired_emails("pa", &["m-1".into()]).await.unwrap(), vec![r.clone()]);
         assert_eq!(
             s.retired_email_owner("pa", "org-1", "old@acme.test").await.unwrap(),
@@ -340,7 +342,7 @@ async fn retired_emails_are_recorded_with_the_update() {
             email_address: "old@acme.test".into(),
             member_id: "m-1".into(),
         };
-        assert!(s.update_member(&m, Some(&dup)).await.is_err());
+        assert!(s.update_member(&mut m, Some(&dup)).await.is_err());
         assert_eq!(s.member_by_id("pa", "m-1").await.unwrap().unwrap().name, "");
         s.delete_retired_email("pa", "e-1").await.unwrap();
         assert!(s

@@ -8,7 +8,8 @@ use latch_core::model::organization::{OrgRecord, OrgSettings};
 use latch_core::model::project::Project;
 use latch_core::model::session::{AuthFactor, SessionKey, SessionRecord};
 use latch_core::rbac::{Permission, PolicyRole};
-use latch_core::store::{Expiring, Store};
+use latch_core::store::prelude::*;
+use latch_core::store::Expiring;
 use latch_core::token::keyring::SigningKeyRecord;
 use latch_store::testing::{engines, otp_record, TestDb};
 use latch_store::{PoolOptions, SqlStore};
@@ -56,6 +57,7 @@ async fn seed(s: &SqlStore) {
         settings: OrgSettings::default(),
         created_at: now,
         updated_at: now,
+        version: 0,
     })
     .await
     .unwrap();
@@ -86,6 +88,7 @@ fn member() -> MemberRecord {
         lock_expires_at: None,
         created_at: Timestamp(1_000),
         updated_at: Timestamp(1_000),
+        version: 0,
     }
 }
 
@@ -230,7 +233,7 @@ async fn session_with_member_reads_both_in_one_query() {
             email_address: member.email.clone(),
             member_id: "m-1".into(),
         };
-        s.update_member(&renamed, Some(&retired)).await.unwrap();
+        s.update_member(&mut renamed, Some(&retired)).await.unwrap();
         let found = s
             .session_with_member("pa", &SessionKey::Id("s-1".into()))
             .await
@@ -280,7 +283,7 @@ async fn passwords_reset_tokens_and_require_reset() {
             created_at: Timestamp(1),
             updated_at: Timestamp(1),
         };
-        s.save_password(&m, &pw).await.unwrap();
+        s.save_password(&mut m, &pw).await.unwrap();
         assert_eq!(s.password_of("pa", "m-1").await.unwrap().as_ref(), Some(&pw));
         let stored = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
         assert_eq!(stored.member_password_id, "pw-1");
@@ -299,7 +302,7 @@ async fn passwords_reset_tokens_and_require_reset() {
             ..pw.clone()
         };
         m.member_password_id = "pw-2".into();
-        s.save_password(&m, &pw2).await.unwrap();
+        s.save_password(&mut m, &pw2).await.unwrap();
         assert_eq!(
             s.password_of("pa", "m-1").await.unwrap().unwrap().member_password_id,
             "pw-2"
@@ -442,7 +445,7 @@ async fn concurrent_attempts_are_all_counted() {
 #[tokio::test]
 async fn organization_roles_round_trip() {
     on_each_engine(|s| async move {
-        assert!(s.org_roles("org-1").await.unwrap().is_empty());
+        assert!(s.org_roles("pa", "org-1").await.unwrap().is_empty());
         let roles = vec![PolicyRole {
             role_id: "org-reader".into(),
             description: "reads".into(),
@@ -451,9 +454,9 @@ async fn organization_roles_round_trip() {
                 actions: vec!["read".into()],
             }],
         }];
-        s.set_org_roles("org-1", &roles).await.unwrap();
-        s.set_org_roles("org-1", &roles).await.unwrap();
-        assert_eq!(s.org_roles("org-1").await.unwrap(), roles);
+        s.set_org_roles("pa", "org-1", &roles).await.unwrap();
+        s.set_org_roles("pa", "org-1", &roles).await.unwrap();
+        assert_eq!(s.org_roles("pa", "org-1").await.unwrap(), roles);
     })
     .await;
 }
@@ -483,15 +486,15 @@ async fn one_live_otp_per_recipient_counted_and_single_use() {
                 .is_none(),
             "scopes are separate"
         );
-        assert_eq!(s.otp_attempt("o2", 2).await.unwrap(), Some(1));
-        assert_eq!(s.otp_attempt("o2", 2).await.unwrap(), Some(2));
+        assert_eq!(s.otp_attempt("pa", "o2", 2).await.unwrap(), Some(1));
+        assert_eq!(s.otp_attempt("pa", "o2", 2).await.unwrap(), Some(2));
         assert_eq!(
-            s.otp_attempt("o2", 2).await.unwrap(),
+            s.otp_attempt("pa", "o2", 2).await.unwrap(),
             None,
             "no attempt past the maximum"
         );
-        assert!(s.delete_otp("o2").await.unwrap());
-        assert!(!s.delete_otp("o2").await.unwrap(), "single use");
+        assert!(s.delete_otp("pa", "o2").await.unwrap());
+        assert!(!s.delete_otp("pa", "o2").await.unwrap(), "single use");
     })
     .await;
 }
@@ -505,7 +508,9 @@ async fn concurrent_otp_attempts_never_pass_the_maximum() {
         let mut tasks = Vec::new();
         for _ in 0..20 {
             let s = s.clone();
-            tasks.push(tokio::spawn(async move { s.otp_attempt("race", 5).await.unwrap() }));
+            tasks.push(tokio::spawn(
+                async move { s.otp_attempt("pa", "race", 5).await.unwrap() },
+            ));
         }
         let mut taken: Vec<i64> = Vec::new();
         for t in tasks {
@@ -513,7 +518,7 @@ async fn concurrent_otp_attempts_never_pass_the_maximum() {
         }
         taken.sort();
         assert_eq!(taken, vec![1, 2, 3, 4, 5], "exactly five attempts, each once");
-        assert_eq!(s.otp_attempt("gone", 5).await.unwrap(), None);
+        assert_eq!(s.otp_attempt("pa", "gone", 5).await.unwrap(), None);
     })
     .await;
 }
@@ -544,15 +549,15 @@ async fn totp_steps_are_used_once_and_recovery_codes_once() {
         s.save_totp(&reg, &[code("c1"), code("c2")]).await.unwrap();
         assert_eq!(s.totp_of("pa", "m-1").await.unwrap(), Some(reg.clone()));
         assert!(s.totp_of("pb", "m-1").await.unwrap().is_none());
-        assert!(s.use_totp_step("t-1", 50).await.unwrap());
-        assert!(!s.use_totp_step("t-1", 50).await.unwrap(), "the same step twice");
-        assert!(!s.use_totp_step("t-1", 49).await.unwrap(), "an older step");
+        assert!(s.use_totp_step("pa", "t-1", 50).await.unwrap());
+        assert!(!s.use_totp_step("pa", "t-1", 50).await.unwrap(), "the same step twice");
+        assert!(!s.use_totp_step("pa", "t-1", 49).await.unwrap(), "an older step");
         assert!(
             s.totp_of("pa", "m-1").await.unwrap().unwrap().active,
             "first use activates"
         );
-        assert!(s.use_recovery_code("c1").await.unwrap());
-        assert!(!s.use_recovery_code("c1").await.unwrap());
+        assert!(s.use_recovery_code("pa", "c1").await.unwrap());
+        assert!(!s.use_recovery_code("pa", "c1").await.unwrap());
         let codes = s.recovery_codes("pa", "m-1").await.unwrap();
         assert_eq!(codes.iter().filter(|c| !c.used).count(), 1);
         s.replace_recovery_codes("pa", "m-1", &[code("c3")]).await.unwrap();

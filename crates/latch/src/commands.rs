@@ -4,7 +4,7 @@ use crate::app::{anyhow_like, shutdown_signal, Application};
 use crate::config::Config;
 use latch_core::cpu::{CpuPool, Priority};
 use latch_core::service::projects;
-use latch_core::store::Store;
+use latch_core::store::prelude::*;
 use latch_core::token::keyring::Keyring;
 use latch_store::{PoolOptions, SqlStore};
 use std::path::{Path, PathBuf};

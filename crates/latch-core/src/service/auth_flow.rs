@@ -11,6 +11,7 @@ use crate::model::organization::OrgRecord;
 use crate::model::session::{AuthFactor, SessionRecord};
 use crate::service::sessions::{self, Issued, Presented};
 use crate::service::{intermediate, Ctx};
+use crate::store::retry::modify_member;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -241,9 +242,12 @@ pub async fn complete(ctx: &Ctx, a: PrimaryAuth<'_>) -> CoreResult<(MemberRecord
         intermediate::consume(ctx, rec).await?;
     }
     if member.status == STATUS_PENDING || member.status == STATUS_INVITED {
-        member.status = STATUS_ACTIVE.to_string();
-        member.updated_at = Timestamp::now();
-        ctx.store.update_member(&member, None).await?;
+        modify_member(ctx.store.as_ref(), &mut member, |m| {
+            if m.status == STATUS_PENDING || m.status == STATUS_INVITED {
+                m.status = STATUS_ACTIVE.to_string();
+            }
+        })
+        .await?;
     }
     let issued = sessions::issue(
         ctx,

@@ -21,6 +21,7 @@ use crate::service::auth_flow::{self, proves_email, MfaRequired, Outcome, Primar
 use crate::service::members::{self, MemberInput, MemberView};
 use crate::service::organizations::{self, OrgInput};
 use crate::service::{intermediate, otps, sessions, Ctx};
+use crate::store::retry::modify_member;
 use crate::validate;
 use serde::Deserialize;
 use serde_json::Value;
@@ -368,9 +369,7 @@ pub async fn exchange(ctx: &Ctx, project_id: &str, input: ExchangeInput) -> Core
 
 async fn verify_email(ctx: &Ctx, mut m: MemberRecord) -> CoreResult<MemberRecord> {
     if !m.email_verified {
-        m.email_verified = true;
-        m.updated_at = Timestamp::now();
-        ctx.store.update_member(&m, None).await?;
+        modify_member(ctx.store.as_ref(), &mut m, |m| m.email_verified = true).await?;
     }
     Ok(m)
 }

@@ -10,13 +10,13 @@ use crate::model::search::{parse_member_query, Page};
 use crate::rbac::MEMBER;
 use crate::service::authz::{no_trusted_metadata, Actor};
 use crate::service::{organizations, Ctx};
-use crate::store::Found;
+use crate::store::{retry, Found};
 use crate::validate;
 use serde::Deserialize;
 use serde_json::Value;
 
 /// Writable member fields; create and update share it (update is partial).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct MemberInput {
     pub email_address: Option<String>,
     pub name: Option<String>,
@@ -258,6 +258,7 @@ pub async fn create(
         lock_expires_at: None,
         created_at: now,
         updated_at: now,
+        version: 0,
     };
     check_unique(ctx, &m).await?;
     if let Err(e) = ctx.store.insert_member(&m).await {
@@ -335,6 +336,18 @@ pub async fn dangerously_get(
 }
 
 pub async fn update(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+    input: MemberInput,
+    actor: Option<&Actor>,
+) -> CoreResult<MemberView> {
+    // A write that lost a race to another reads the member again and re-applies the input.
+    retry::on_conflict(|| update_once(ctx, project_id, org_locator, member_locator, input.clone(), actor)).await
+}
+
+async fn update_once(
     ctx: &Ctx,
     project_id: &str,
     org_locator: &str,
@@ -495,6 +508,16 @@ pub async fn delete(
     member_locator: &str,
     actor: Option<&Actor>,
 ) -> CoreResult<String> {
+    retry::on_conflict(|| delete_once(ctx, project_id, org_locator, member_locator, actor)).await
+}
+
+async fn delete_once(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+    actor: Option<&Actor>,
+) -> CoreResult<String> {
     let (mut m, _org) = live_member(ctx, project_id, org_locator, member_locator).await?;
     if let Some(a) = actor {
         a.require_on_member(&m, "delete")?;
@@ -508,7 +531,7 @@ pub async fn delete(
     }
     m.status = STATUS_DELETED.to_string();
     m.updated_at = Timestamp::now();
-    ctx.store.update_member(&m, None).await?;
+    ctx.store.update_member(&mut m, None).await?;
     ctx.store.delete_member_sessions(project_id, &m.member_id).await?;
     Ok(m.member_id)
 }

@@ -8,13 +8,13 @@ use crate::model::search::{parse_org_query, Page};
 use crate::rbac::ORGANIZATION;
 use crate::service::authz::{no_trusted_metadata, Actor};
 use crate::service::Ctx;
-use crate::store::Found;
+use crate::store::{retry, Found};
 use crate::validate;
 use serde::Deserialize;
 use serde_json::Value;
 
 /// The writable fields of an organization; create and update share it (update is partial).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct OrgInput {
     pub organization_name: Option<String>,
     pub organization_slug: Option<String>,
@@ -360,6 +360,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: OrgInput) -> CoreResult<
         settings,
         created_at: now,
         updated_at: now,
+        version: 0,
     };
     apply(&mut rec, input)?;
     if generated_slug && !ctx.store.orgs_by_locator(project_id, &rec.slug).await?.is_empty() {
@@ -401,6 +402,17 @@ pub async fn update(
     input: OrgInput,
     actor: Option<&Actor>,
 ) -> CoreResult<OrgRecord> {
+    // A write that lost a race to another reads the organization again and re-applies the input.
+    retry::on_conflict(|| update_once(ctx, project_id, locator, input.clone(), actor)).await
+}
+
+async fn update_once(
+    ctx: &Ctx,
+    project_id: &str,
+    locator: &str,
+    input: OrgInput,
+    actor: Option<&Actor>,
+) -> CoreResult<OrgRecord> {
     let mut rec = get(ctx, project_id, locator).await?;
     if let Some(a) = actor {
         no_trusted_metadata(actor, input.trusted_metadata.is_some())?;
@@ -412,7 +424,7 @@ pub async fn update(
     apply(&mut rec, input)?;
     rec.updated_at = Timestamp::now();
     check_unique(ctx, &rec).await?;
-    if let Err(e) = ctx.store.update_org(&rec).await {
+    if let Err(e) = ctx.store.update_org(&mut rec).await {
         return Err(on_write_error(ctx, &rec, e).await);
     }
     Ok(rec)
@@ -430,7 +442,7 @@ pub async fn delete_external_id(
     }
     rec.external_id = None;
     rec.updated_at = Timestamp::now();
-    ctx.store.update_org(&rec).await?;
+    ctx.store.update_org(&mut rec).await?;
     Ok(rec)
 }
 

@@ -19,6 +19,7 @@ use crate::service::auth_flow::{self, mfa_method, Outcome, PrimaryAuth};
 use crate::service::members::{self, MemberInput, MemberView};
 use crate::service::sessions::{self, Issued};
 use crate::service::{intermediate, organizations, Ctx};
+use crate::store::retry::modify_member;
 use crate::validate;
 use rand::rngs::OsRng;
 use rand::Rng;
@@ -117,7 +118,7 @@ pub(crate) async fn send_code(
     let (kind, locale, rendered) = match render(&code) {
         Ok(r) => r,
         Err(e) => {
-            ctx.store.delete_otp(&record.otp_id).await?;
+            ctx.store.delete_otp(&record.project_id, &record.otp_id).await?;
             return Err(e);
         }
     };
@@ -135,7 +136,7 @@ pub(crate) async fn send_code(
         url: None,
     };
     if let Err(e) = ctx.delivery.send(message).await {
-        ctx.store.delete_otp(&record.otp_id).await?;
+        ctx.store.delete_otp(&record.project_id, &record.otp_id).await?;
         return Err(e);
     }
     Ok(())
@@ -169,7 +170,11 @@ pub(crate) async fn verify_code(
     }
     // The attempt is taken before the guess is compared, in one conditional update: a concurrent
     // burst gets no more than MAX_ATTEMPTS comparisons, however the requests interleave.
-    let Some(attempts) = ctx.store.otp_attempt(&rec.otp_id, MAX_ATTEMPTS).await? else {
+    let Some(attempts) = ctx
+        .store
+        .otp_attempt(&rec.project_id, &rec.otp_id, MAX_ATTEMPTS)
+        .await?
+    else {
         return Err(code_not_found());
     };
     if !constant_time_eq(&digest(&rec.salt, code.trim()), &rec.code_hash) {
@@ -182,14 +187,14 @@ pub(crate) async fn verify_code(
             return Err(code_not_found());
         }
         if attempts >= MAX_ATTEMPTS {
-            ctx.store.delete_otp(&rec.otp_id).await?;
+            ctx.store.delete_otp(&rec.project_id, &rec.otp_id).await?;
         }
         return Err(CoreError::unauthorized(
             "unable_to_auth_otp_code",
             "The code is incorrect.",
         ));
     }
-    if !ctx.store.delete_otp(&rec.otp_id).await? {
+    if !ctx.store.delete_otp(&rec.project_id, &rec.otp_id).await? {
         return Err(code_not_found());
     }
     Ok(rec)
@@ -327,9 +332,7 @@ pub async fn email_authenticate(
         .filter(|m| m.status != STATUS_DELETED && otp.member_id.as_deref().is_none_or(|id| id == m.member_id))
         .ok_or_else(code_not_found)?;
     if !member.email_verified {
-        member.email_verified = true;
-        member.updated_at = Timestamp::now();
-        ctx.store.update_member(&member, None).await?;
+        modify_member(ctx.store.as_ref(), &mut member, |m| m.email_verified = true).await?;
     }
     let factor = AuthFactor::email_otp(&member.email_id(), &email, Timestamp::now());
     let (member, outcome) = auth_flow::complete(
@@ -502,7 +505,7 @@ pub async fn sms_send(
             member.mfa_phone_number = phone;
             member.mfa_phone_verified = false;
             member.updated_at = Timestamp::now();
-            ctx.store.update_member(&member, None).await?;
+            ctx.store.update_member(&mut member, None).await?;
         } else if member.mfa_phone_number != phone {
             return Err(CoreError::invalid(
                 "invalid_phone_number",

@@ -20,6 +20,7 @@ use crate::service::members::MemberView;
 use crate::service::passwords::{check_new_password, set_password, verify_current};
 use crate::service::{organizations, otps, redirects, sessions, Ctx};
 use crate::settings::RedirectType;
+use crate::store::retry::modify_member;
 use crate::validate;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -617,9 +618,7 @@ pub async fn delete_by_email(
     for mut m in members {
         if !m.member_password_id.is_empty() {
             ctx.store.delete_password(project_id, &m.member_id).await?;
-            m.member_password_id = String::new();
-            m.updated_at = Timestamp::now();
-            ctx.store.update_member(&m, None).await?;
+            modify_member(ctx.store.as_ref(), &mut m, |m| m.member_password_id = String::new()).await?;
         }
         first.get_or_insert(m);
     }

@@ -18,6 +18,7 @@ use crate::service::attempts::Limit;
 use crate::service::auth_flow::{self, Outcome, PrimaryAuth};
 use crate::service::members::{self, MemberInput, MemberView};
 use crate::service::{organizations, sessions, Ctx};
+use crate::store::retry::modify_member;
 use crate::validate;
 use serde::Deserialize;
 use serde_json::Value;
@@ -395,8 +396,7 @@ pub async fn migrate(ctx: &Ctx, project_id: &str, input: MigrateInput) -> CoreRe
     };
     let mut member = view.member;
     if input.set_phone_number_verified == Some(true) && !member.mfa_phone_number.is_empty() {
-        member.mfa_phone_verified = true;
-        ctx.store.update_member(&member, None).await?;
+        modify_member(ctx.store.as_ref(), &mut member, |m| m.mfa_phone_verified = true).await?;
     }
     store_password(ctx, &mut member, &hash, true).await?;
     Ok((MemberView::load(ctx, member, view.organization).await?, created))
@@ -484,7 +484,7 @@ pub async fn authenticate(
         let mut record = stored.clone();
         record.hash = upgraded.to_json();
         record.updated_at = Timestamp::now();
-        ctx.store.save_password(&member, &record).await?;
+        ctx.store.save_password(&mut member, &record).await?;
     }
     member.lock_created_at = None;
     member.lock_expires_at = None;
@@ -512,12 +512,10 @@ pub async fn authenticate(
     Ok((MemberView::load(ctx, member, org).await?, outcome))
 }
 
-/// Locks the member for the configured time.
-async fn lock_member(ctx: &Ctx, mut m: MemberRecord, now: Timestamp, until: Timestamp) -> CoreResult<()> {
-    m.lock_created_at = Some(now);
-    m.lock_expires_at = Some(until);
-    m.updated_at = now;
-    ctx.store.update_member(&m, None).await?;
+/// Locks the member for the configured time: only the lock fields are written, so a concurrent
+/// member update is neither lost nor able to undo the lock.
+async fn lock_member(ctx: &Ctx, m: MemberRecord, now: Timestamp, until: Timestamp) -> CoreResult<()> {
+    ctx.store.lock_member(&m.project_id, &m.member_id, now, until).await?;
     tracing::warn!(member_id = %m.member_id, "member locked after repeated password failures");
     Ok(())
 }

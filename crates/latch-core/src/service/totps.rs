@@ -16,6 +16,7 @@ use crate::service::auth_flow::{self, mfa_method, Outcome, PrimaryAuth};
 use crate::service::members::{self, MemberView};
 use crate::service::sessions::{self, Issued, Presented};
 use crate::service::{intermediate, organizations, otps, Ctx};
+use crate::store::retry::modify_member;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::Deserialize;
@@ -163,18 +164,20 @@ pub async fn finish_mfa(
     enrollment: Option<bool>,
     set_default: Option<bool>,
 ) -> CoreResult<(MemberView, Issued)> {
-    if let Some(e) = enrollment {
-        member.mfa_enrolled = e;
-    }
-    if org.settings.mfa_policy == "REQUIRED_FOR_ALL" {
-        member.mfa_enrolled = true;
-    }
-    // The first MFA completion sets the default method.
-    if set_default == Some(true) || member.default_mfa_method.is_empty() {
-        member.default_mfa_method = method.to_string();
-    }
-    member.updated_at = Timestamp::now();
-    ctx.store.update_member(&member, None).await?;
+    // Re-applied to a fresh read if another write to the member lands first.
+    modify_member(ctx.store.as_ref(), &mut member, |member| {
+        if let Some(e) = enrollment {
+            member.mfa_enrolled = e;
+        }
+        if org.settings.mfa_policy == "REQUIRED_FOR_ALL" {
+            member.mfa_enrolled = true;
+        }
+        // The first MFA completion sets the default method.
+        if set_default == Some(true) || member.default_mfa_method.is_empty() {
+            member.default_mfa_method = method.to_string();
+        }
+    })
+    .await?;
     let (member, outcome) = auth_flow::complete(
         ctx,
         PrimaryAuth {
@@ -348,7 +351,7 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
     let step = matching_step(&t, &input.code, Timestamp::now().unix_seconds());
     // A code is good for its step once: a replay inside the window is refused like a wrong code.
     let accepted = match step {
-        Some(s) => ctx.store.use_totp_step(&reg.totp_id, s).await?,
+        Some(s) => ctx.store.use_totp_step(project_id, &reg.totp_id, s).await?,
         None => false,
     };
     if !accepted {
@@ -421,7 +424,7 @@ pub async fn migrate(
     ctx.store.save_totp(&record, &recovery_records(&member, &codes)).await?;
     member.totp_registration_id = record.totp_id.clone();
     member.updated_at = now;
-    ctx.store.update_member(&member, None).await?;
+    ctx.store.update_member(&mut member, None).await?;
     Ok((MemberView::load(ctx, member, org).await?, record.totp_id, codes))
 }
 
@@ -464,7 +467,7 @@ pub async fn recover(ctx: &Ctx, project_id: &str, input: RecoverInput) -> CoreRe
         }
     }
     let used = match &hit {
-        Some(id) => ctx.store.use_recovery_code(id).await?,
+        Some(id) => ctx.store.use_recovery_code(project_id, id).await?,
         None => false,
     };
     if !used {

@@ -36,7 +36,7 @@ pub async fn org_policy(
     Path(org): Path<String>,
 ) -> ApiResult<Reply<OrgPolicyBody>> {
     let org = organizations::get(&s.ctx, p.id(), &org).await?;
-    let roles = s.ctx.store.org_roles(&org.organization_id).await?;
+    let roles = s.ctx.store.org_roles(p.id(), &org.organization_id).await?;
     Ok(Reply(OrgPolicyBody {
         org_policy: OrgPolicy { roles },
     }))
@@ -57,7 +57,7 @@ pub async fn set_org_policy(
     validate_org_roles(&s.ctx.policy, &input.org_policy.roles)?;
     s.ctx
         .store
-        .set_org_roles(&org.organization_id, &input.org_policy.roles)
+        .set_org_roles(p.id(), &org.organization_id, &input.org_policy.roles)
         .await?;
     Ok(Reply(OrgPolicyBody {
         org_policy: input.org_policy,

@@ -1,0 +1,59 @@
+//! Absorbing optimistic-write conflicts. A whole-record write of a member or organization fails
+//! with `Conflict` when another write landed since the read; where Stytch would simply succeed,
+//! the service reads again and re-applies its change, a few times, before answering 409.
+
+use super::Store;
+use crate::clock::Timestamp;
+use crate::error::{CoreError, CoreResult, StoreError};
+use crate::model::member::MemberRecord;
+use std::future::Future;
+
+/// Tries per operation. Each retry follows a write that did land, so running out takes a burst
+/// of writers on one record.
+pub const ATTEMPTS: usize = 5;
+
+/// Runs a whole read-modify-write again while it fails with `CoreError::Conflict`; the last
+/// conflict is returned (409).
+pub async fn on_conflict<T, F, Fut>(mut op: F) -> CoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = CoreResult<T>>,
+{
+    let mut left = ATTEMPTS;
+    loop {
+        match op().await {
+            Err(CoreError::Conflict(_)) if left > 1 => left -= 1,
+            other => return other,
+        }
+    }
+}
+
+/// Applies `change` to `member` and writes it; if another write came first, re-reads the member
+/// and applies `change` to that instead. On success `member` is the record as written. For
+/// internal writes that set a few fields (activation, verification), never ones that depend on
+/// what the request read.
+pub async fn modify_member(
+    store: &dyn Store,
+    member: &mut MemberRecord,
+    change: impl Fn(&mut MemberRecord),
+) -> CoreResult<()> {
+    let mut next = member.clone();
+    for _ in 0..ATTEMPTS {
+        change(&mut next);
+        next.updated_at = Timestamp::now();
+        match store.update_member(&mut next, None).await {
+            Ok(()) => {
+                *member = next;
+                return Ok(());
+            }
+            Err(StoreError::Conflict) => {
+                next = store
+                    .member_by_id(&member.project_id, &member.member_id)
+                    .await?
+                    .ok_or_else(CoreError::member_not_found)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(CoreError::conflict())
+}
