@@ -561,3 +561,113 @@ async fn data_survives_reopening() {
         db.dispose().await;
     }
 }
+
+/// Whether a write's outcome is one the contract allows: it landed, or it lost the race and
+/// said so. Anything else (another error) fails the test.
+fn landed(r: Result<(), StoreError>) -> bool {
+    match r {
+        Ok(()) => true,
+        Err(StoreError::Conflict) => false,
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_member_write_based_on_a_stale_read_is_a_conflict_not_a_lost_update() {
+    on_each_engine(|s| async move {
+        s.insert_project(&project("pa")).await.unwrap();
+        let o = org("pa", "org-1", "acme", 1);
+        s.insert_org(&o).await.unwrap();
+        s.insert_member(&member(&o, "m-1", "a@acme.test", 1)).await.unwrap();
+
+        // Two requests read the same member; each changes a different field.
+        let mut first = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+        let mut second = first.clone();
+        first.name = "Ada".into();
+        s.update_member(&mut first, None).await.unwrap();
+        second.untrusted_metadata = json!({"theme": "light"});
+        assert!(matches!(
+            s.update_member(&mut second, None).await,
+            Err(StoreError::Conflict)
+        ));
+        let stored = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+        assert_eq!(stored.name, "Ada", "the first write survives");
+        assert_eq!(stored, first, "the writer's record is what is stored, version included");
+
+        // A lock between a read and a whole-member write is not undone by that write.
+        let mut stale = stored.clone();
+        assert!(s.lock_member("pa", "m-1", Timestamp(10), Timestamp(20)).await.unwrap());
+        stale.name = "Grace".into();
+        assert!(matches!(
+            s.update_member(&mut stale, None).await,
+            Err(StoreError::Conflict)
+        ));
+        let stored = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+        assert_eq!(stored.lock_expires_at, Some(Timestamp(20)));
+        assert!(!s.lock_member("pb", "m-1", Timestamp(10), Timestamp(30)).await.unwrap());
+
+        // Concurrent writers: each either lands, and its change is kept, or gets Conflict.
+        for round in 0..10 {
+            let base = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+            let (mut a, mut b) = (base.clone(), base.clone());
+            a.name = format!("a{round}");
+            b.untrusted_metadata = json!({ "round": round });
+            let (ra, rb) = tokio::join!(s.update_member(&mut a, None), s.update_member(&mut b, None));
+            let (la, lb) = (landed(ra), landed(rb));
+            assert!(la || lb, "one of them lands");
+            let stored = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+            if la {
+                assert_eq!(stored.name, a.name, "round {round}: a landed and was kept");
+            }
+            if lb {
+                assert_eq!(stored.untrusted_metadata, b.untrusted_metadata, "round {round}: b kept");
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_organization_write_based_on_a_stale_read_is_a_conflict_not_a_lost_update() {
+    on_each_engine(|s| async move {
+        s.insert_project(&project("pa")).await.unwrap();
+        s.insert_org(&org("pa", "org-1", "acme", 1)).await.unwrap();
+
+        let mut first = s.find_org("pa", "org-1").await.unwrap().unwrap();
+        let mut second = first.clone();
+        first.name = "Renamed".into();
+        s.update_org(&mut first).await.unwrap();
+        second.settings.claimed_email_domains = vec!["acme.test".into()];
+        assert!(matches!(s.update_org(&mut second).await, Err(StoreError::Conflict)));
+        assert_eq!(s.find_org("pa", "org-1").await.unwrap().unwrap(), first);
+        // The refused write changed none of the rows that go with the organization either.
+        assert!(s
+            .search_orgs(
+                "pa",
+                &and(vec![OrgFilter::ClaimedDomains(vec!["acme.test".into()])]),
+                &all()
+            )
+            .await
+            .unwrap()
+            .items
+            .is_empty());
+
+        for round in 0..10 {
+            let base = s.find_org("pa", "org-1").await.unwrap().unwrap();
+            let (mut a, mut b) = (base.clone(), base.clone());
+            a.name = format!("a{round}");
+            b.trusted_metadata = json!({ "round": round });
+            let (ra, rb) = tokio::join!(s.update_org(&mut a), s.update_org(&mut b));
+            let (la, lb) = (landed(ra), landed(rb));
+            assert!(la || lb, "one of them lands");
+            let stored = s.find_org("pa", "org-1").await.unwrap().unwrap();
+            if la {
+                assert_eq!(stored.name, a.name, "round {round}: a landed and was kept");
+            }
+            if lb {
+                assert_eq!(stored.trusted_metadata, b.trusted_metadata, "round {round}: b kept");
+            }
+        }
+    })
+    .await;
+}

@@ -631,3 +631,61 @@ async fn outbox_messages_are_purged_by_creation_time() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn methods_keyed_by_a_record_id_touch_nothing_in_another_project() {
+    use latch_core::model::credentials::{RecoveryCodeRecord, TotpRecord};
+    on_each_engine(|s| async move {
+        // Organization roles: another project neither reads nor replaces them.
+        let roles = vec![PolicyRole {
+            role_id: "org-reader".into(),
+            description: "reads".into(),
+            permissions: vec![],
+        }];
+        s.set_org_roles("pa", "org-1", &roles).await.unwrap();
+        assert!(s.org_roles("pb", "org-1").await.unwrap().is_empty());
+        s.set_org_roles("pb", "org-1", &[]).await.unwrap();
+        assert_eq!(s.org_roles("pa", "org-1").await.unwrap(), roles);
+
+        // OTP attempts and use.
+        s.replace_otp(&otp_record("pa", "org-1", "o1", "a@acme.test", Timestamp(100)))
+            .await
+            .unwrap();
+        assert_eq!(s.otp_attempt("pb", "o1", 5).await.unwrap(), None);
+        assert!(!s.delete_otp("pb", "o1").await.unwrap());
+        let otp = s.otp_for("pa", "org-1", "email", "a@acme.test").await.unwrap().unwrap();
+        assert_eq!(otp.attempts, 0, "no attempt taken from another project");
+
+        // TOTP steps and recovery codes.
+        let reg = TotpRecord {
+            totp_id: "t-1".into(),
+            project_id: "pa".into(),
+            member_id: "m-1".into(),
+            secret: "JBSWY3DPEHPK3PXP".into(),
+            active: false,
+            last_used_step: 0,
+            created_at: Timestamp(1),
+            expires_at: Timestamp(100),
+        };
+        let code = RecoveryCodeRecord {
+            code_id: "c1".into(),
+            project_id: "pa".into(),
+            member_id: "m-1".into(),
+            code_hash: "h-c1".into(),
+            hint: "ab12".into(),
+            used: false,
+            created_at: Timestamp(1),
+        };
+        s.save_totp(&reg, std::slice::from_ref(&code)).await.unwrap();
+        assert!(!s.use_totp_step("pb", "t-1", 50).await.unwrap());
+        assert!(!s.use_recovery_code("pb", "c1").await.unwrap());
+        assert_eq!(s.totp_of("pa", "m-1").await.unwrap(), Some(reg));
+        assert_eq!(s.recovery_codes("pa", "m-1").await.unwrap(), vec![code]);
+        // The owning project still can.
+        assert!(s.use_totp_step("pa", "t-1", 50).await.unwrap());
+        assert!(s.use_recovery_code("pa", "c1").await.unwrap());
+        assert_eq!(s.otp_attempt("pa", "o1", 5).await.unwrap(), Some(1));
+        assert!(s.delete_otp("pa", "o1").await.unwrap());
+    })
+    .await;
+}
