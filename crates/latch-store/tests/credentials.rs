@@ -689,3 +689,28 @@ async fn methods_keyed_by_a_record_id_touch_nothing_in_another_project() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_session_touch_moves_only_the_access_time_and_only_forward() {
+    on_each_engine(|s| async move {
+        let read = session("s-1", "h1", 10_000);
+        s.insert_session(&read).await.unwrap();
+        // An MFA step adds a factor after a plain check read the session; the check's touch
+        // must not write the old factors back.
+        let mut stepped = read.clone();
+        stepped.factors.push(AuthFactor::password(Timestamp(5_000)));
+        s.update_session(&stepped).await.unwrap();
+        s.touch_session("pa", "s-1", Timestamp(2_000)).await.unwrap();
+        let stored = s.session_by_id("pa", "s-1").await.unwrap().unwrap();
+        assert_eq!(stored.factors, stepped.factors);
+        assert_eq!(stored.last_accessed_at, Timestamp(2_000));
+        s.touch_session("pa", "s-1", Timestamp(1_200)).await.unwrap();
+        s.touch_session("pb", "s-1", Timestamp(9_000)).await.unwrap();
+        assert_eq!(
+            s.session_by_id("pa", "s-1").await.unwrap().unwrap().last_accessed_at,
+            Timestamp(2_000),
+            "never backward, never from another project"
+        );
+    })
+    .await;
+}

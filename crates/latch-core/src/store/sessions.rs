@@ -9,6 +9,9 @@ pub trait SessionStore: Send + Sync {
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
     /// Writes last access, expiry, factors and claims.
     async fn update_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    /// Moves only the last access time, and only forward: a plain session check must not write
+    /// back factors or claims that a concurrent MFA step may just have changed.
+    async fn touch_session(&self, project_id: &str, session_id: &str, at: Timestamp) -> StoreResult<()>;
     async fn session_by_token_hash(&self, project_id: &str, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
     async fn session_by_id(&self, project_id: &str, session_id: &str) -> StoreResult<Option<SessionRecord>>;
     async fn session_with_member(&self, project_id: &str, key: &SessionKey) -> StoreResult<Option<SessionWithMember>>;

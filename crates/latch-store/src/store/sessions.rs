@@ -56,6 +56,16 @@ impl SessionStore for SqlStore {
         .map(|_| ())
     }
 
+    async fn touch_session(&self, project_id: &str, session_id: &str, at: Timestamp) -> StoreResult<()> {
+        self.exec(
+            "UPDATE member_sessions SET last_accessed_at = $3 \
+             WHERE project_id = $1 AND member_session_id = $2 AND last_accessed_at < $3",
+            args![project_id, session_id, at.millis()],
+        )
+        .await
+        .map(|_| ())
+    }
+
     async fn session_by_token_hash(&self, project_id: &str, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM member_sessions WHERE token_hash = $1 AND project_id = $2");
         self.opt::<SessionRow>(&sql, args![token_hash, project_id])
