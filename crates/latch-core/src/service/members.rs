@@ -543,6 +543,16 @@ pub async fn reactivate(
     member_id: &str,
     actor: Option<&Actor>,
 ) -> CoreResult<MemberView> {
+    retry::on_conflict(|| reactivate_once(ctx, project_id, org_locator, member_id, actor)).await
+}
+
+async fn reactivate_once(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_id: &str,
+    actor: Option<&Actor>,
+) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
     if let Some(a) = actor {
         a.require(&org.organization_id, MEMBER, "reactivate")?;
@@ -588,6 +598,16 @@ pub async fn delete_password(
     password_id: &str,
     actor: Option<&Actor>,
 ) -> CoreResult<MemberView> {
+    retry::on_conflict(|| delete_password_once(ctx, project_id, org_locator, password_id, actor)).await
+}
+
+async fn delete_password_once(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    password_id: &str,
+    actor: Option<&Actor>,
+) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
     let not_found = || CoreError::not_found("member_password_not_found", "No member password with this id.");
     if password_id.is_empty() {
@@ -609,6 +629,16 @@ pub async fn delete_password(
 }
 
 pub async fn delete_mfa_phone_number(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+    actor: Option<&Actor>,
+) -> CoreResult<MemberView> {
+    retry::on_conflict(|| delete_mfa_phone_number_once(ctx, project_id, org_locator, member_locator, actor)).await
+}
+
+async fn delete_mfa_phone_number_once(
     ctx: &Ctx,
     project_id: &str,
     org_locator: &str,
@@ -641,6 +671,16 @@ pub async fn delete_totp(
     member_locator: &str,
     actor: Option<&Actor>,
 ) -> CoreResult<MemberView> {
+    retry::on_conflict(|| delete_totp_once(ctx, project_id, org_locator, member_locator, actor)).await
+}
+
+async fn delete_totp_once(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+    actor: Option<&Actor>,
+) -> CoreResult<MemberView> {
     let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
     if let Some(a) = actor {
         a.require_on_member(&m, "update.info.delete.totp")?;
@@ -661,6 +701,16 @@ pub async fn delete_totp(
 }
 
 pub async fn delete_external_id(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+    actor: Option<&Actor>,
+) -> CoreResult<MemberView> {
+    retry::on_conflict(|| delete_external_id_once(ctx, project_id, org_locator, member_locator, actor)).await
+}
+
+async fn delete_external_id_once(
     ctx: &Ctx,
     project_id: &str,
     org_locator: &str,

@@ -436,6 +436,15 @@ pub async fn delete_external_id(
     locator: &str,
     actor: Option<&Actor>,
 ) -> CoreResult<OrgRecord> {
+    retry::on_conflict(|| delete_external_id_once(ctx, project_id, locator, actor)).await
+}
+
+async fn delete_external_id_once(
+    ctx: &Ctx,
+    project_id: &str,
+    locator: &str,
+    actor: Option<&Actor>,
+) -> CoreResult<OrgRecord> {
     let mut rec = get(ctx, project_id, locator).await?;
     if let Some(a) = actor {
         a.require(&rec.organization_id, ORGANIZATION, "update.info.external-id")?;

@@ -57,3 +57,42 @@ pub async fn modify_member(
     }
     Err(CoreError::conflict())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[tokio::test]
+    async fn a_conflict_is_retried_and_the_last_one_returned() {
+        let calls = Cell::new(0);
+        let r: CoreResult<()> = on_conflict(|| async {
+            calls.set(calls.get() + 1);
+            Err(CoreError::conflict())
+        })
+        .await;
+        assert!(matches!(r, Err(CoreError::Conflict(_))));
+        assert_eq!(calls.get(), ATTEMPTS);
+
+        calls.set(0);
+        let r = on_conflict(|| async {
+            calls.set(calls.get() + 1);
+            if calls.get() < 3 {
+                Err(CoreError::conflict())
+            } else {
+                Ok(calls.get())
+            }
+        })
+        .await;
+        assert_eq!(r.unwrap(), 3, "succeeds once the race is won");
+
+        calls.set(0);
+        let r: CoreResult<()> = on_conflict(|| async {
+            calls.set(calls.get() + 1);
+            Err(CoreError::member_not_found())
+        })
+        .await;
+        assert!(matches!(r, Err(CoreError::NotFound(_))));
+        assert_eq!(calls.get(), 1, "other errors are not retried");
+    }
+}
