@@ -4,6 +4,11 @@
 
 #![forbid(unsafe_code)]
 
+/// The column lists the store reads and writes, in order, for tools that seed rows directly
+/// (latch-bench): one list to change with the schema.
+pub mod columns {
+    pub use crate::rows::{MEMBER_COLUMNS, ORG_COLUMNS, SESSION_COLUMNS};
+}
 mod exec;
 mod rows;
 mod search;

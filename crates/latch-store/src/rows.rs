@@ -36,7 +36,7 @@ impl From<ProjectRow> for Project {
     }
 }
 
-pub(crate) const ORG_COLUMNS: &str =
+pub const ORG_COLUMNS: &str =
     "organization_id, project_id, name, slug, logo_url, external_id, trusted_metadata, settings, created_at, updated_at, \
      version";
 
@@ -92,7 +92,7 @@ pub(crate) fn org_args(o: &OrgRecord) -> Vec<Arg> {
     ]
 }
 
-pub(crate) const MEMBER_COLUMNS: &str = "member_id, project_id, organization_id, email, status, name, external_id, \
+pub const MEMBER_COLUMNS: &str = "member_id, project_id, organization_id, email, status, name, external_id, \
      is_breakglass, email_verified, mfa_enrolled, mfa_phone_number, mfa_phone_verified, default_mfa_method, \
      member_password_id, totp_registration_id, roles, trusted_metadata, untrusted_metadata, lock_created_at, \
      lock_expires_at, created_at, updated_at, version";
@@ -265,7 +265,7 @@ pub(crate) fn placeholders(n: usize) -> String {
     (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-pub(crate) const SESSION_COLUMNS: &str = "member_session_id, project_id, organization_id, member_id, token_hash, \
+pub const SESSION_COLUMNS: &str = "member_session_id, project_id, organization_id, member_id, token_hash, \
      started_at, last_accessed_at, expires_at, factors, custom_claims";
 
 #[derive(sqlx::FromRow)]
