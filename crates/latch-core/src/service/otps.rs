@@ -574,7 +574,10 @@ pub async fn sms_authenticate(
         &input.code,
     )
     .await?;
-    member.mfa_phone_verified = true;
+    if !member.mfa_phone_verified {
+        // Its own write: finish_mfa re-reads the member on a conflict and would drop it.
+        modify_member(ctx.store.as_ref(), &mut member, |m| m.mfa_phone_verified = true).await?;
+    }
     let factor = AuthFactor::sms_otp(&member.phone_id(), &member.mfa_phone_number, Timestamp::now());
     crate::service::totps::finish_mfa(
         ctx,

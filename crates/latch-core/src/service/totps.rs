@@ -361,7 +361,13 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
         ));
     }
     attempt.refund(ctx).await?;
-    member.totp_registration_id = reg.totp_id.clone();
+    if member.totp_registration_id != reg.totp_id {
+        // Its own write: finish_mfa re-reads the member on a conflict and would drop it.
+        modify_member(ctx.store.as_ref(), &mut member, |m| {
+            m.totp_registration_id = reg.totp_id.clone()
+        })
+        .await?;
+    }
     let factor = AuthFactor::totp(&reg.totp_id, Timestamp::now());
     finish_mfa(
         ctx,

@@ -28,18 +28,25 @@ where
     }
 }
 
-/// Applies `change` to `member` and writes it; if another write came first, re-reads the member
-/// and applies `change` to that instead. On success `member` is the record as written. For
-/// internal writes that set a few fields (activation, verification), never ones that depend on
-/// what the request read.
+/// Applies `change` to `member` and writes it (with any change the caller already made to it);
+/// if another write came first, re-reads the member and applies `change` to that instead, writing
+/// nothing when it already holds the change (so concurrent requests setting the same flag do not
+/// keep knocking each other out). On success `member` is the record as stored. For internal
+/// writes that set a few fields (activation, verification), never ones that depend on what the
+/// request read: a change made to `member` before the call is not re-applied after a conflict.
 pub async fn modify_member(
     store: &dyn Store,
     member: &mut MemberRecord,
     change: impl Fn(&mut MemberRecord),
 ) -> CoreResult<()> {
-    let mut next = member.clone();
-    for _ in 0..ATTEMPTS {
+    let mut current = member.clone();
+    for attempt in 0..ATTEMPTS {
+        let mut next = current.clone();
         change(&mut next);
+        if attempt > 0 && next == current {
+            *member = current;
+            return Ok(());
+        }
         next.updated_at = Timestamp::now();
         match store.update_member(&mut next, None).await {
             Ok(()) => {
@@ -47,7 +54,7 @@ pub async fn modify_member(
                 return Ok(());
             }
             Err(StoreError::Conflict) => {
-                next = store
+                current = store
                     .member_by_id(&member.project_id, &member.member_id)
                     .await?
                     .ok_or_else(CoreError::member_not_found)?;
