@@ -41,6 +41,7 @@ pub enum Val {
     Col(usize),
     Text(String),
     Bool(bool),
+    Int(i64),
     Null,
 }
 
@@ -238,6 +239,7 @@ fn sqlite_insert(table: &Table, rows: usize) -> String {
             Val::Col(_) => "?".to_owned(),
             Val::Text(s) => quote(s),
             Val::Bool(b) => if *b { "1" } else { "0" }.to_owned(),
+            Val::Int(i) => i.to_string(),
             Val::Null => "NULL".to_owned(),
         })
         .collect();
@@ -262,6 +264,7 @@ fn pg_insert(table: &Table, batch: &[Column]) -> String {
             Val::Col(c) => format!("u.c{c}"),
             Val::Text(s) => quote(s),
             Val::Bool(b) => b.to_string(),
+            Val::Int(i) => i.to_string(),
             Val::Null => "NULL".to_owned(),
         })
         .collect();

@@ -139,8 +139,7 @@ pub async fn seed(db: &Db, plan: &Plan) -> Result<Seeded, String> {
     let settings = serde_json::to_string(&OrgSettings::default()).map_err(|e| e.to_string())?;
     let orgs_table = Table {
         name: "organizations",
-        columns: "organization_id, project_id, name, slug, logo_url, external_id, trusted_metadata, settings, \
-                  created_at, updated_at",
+        columns: latch_store::columns::ORG_COLUMNS,
         values: vec![
             Val::Col(0),
             Val::Text(plan.project_id.clone()),
@@ -152,6 +151,7 @@ pub async fn seed(db: &Db, plan: &Plan) -> Result<Seeded, String> {
             Val::Text(settings),
             Val::Col(3),
             Val::Col(3),
+            Val::Int(0), // version
         ],
     };
     let g = gen.clone();
@@ -168,10 +168,7 @@ pub async fn seed(db: &Db, plan: &Plan) -> Result<Seeded, String> {
     // Members: active, verified email, no password, explicit roles none, empty metadata.
     let members_table = Table {
         name: "members",
-        columns: "member_id, project_id, organization_id, email, status, name, external_id, is_breakglass, \
-                  email_verified, mfa_enrolled, mfa_phone_number, mfa_phone_verified, default_mfa_method, \
-                  member_password_id, totp_registration_id, roles, trusted_metadata, untrusted_metadata, \
-                  lock_created_at, lock_expires_at, created_at, updated_at",
+        columns: latch_store::columns::MEMBER_COLUMNS,
         values: vec![
             Val::Col(0),
             Val::Text(plan.project_id.clone()),
@@ -195,6 +192,7 @@ pub async fn seed(db: &Db, plan: &Plan) -> Result<Seeded, String> {
             Val::Null,
             Val::Col(4),
             Val::Col(4),
+            Val::Int(0), // version
         ],
     };
     let g = gen.clone();
@@ -220,8 +218,7 @@ pub async fn seed(db: &Db, plan: &Plan) -> Result<Seeded, String> {
         serde_json::to_string(&vec![AuthFactor::password(Timestamp(started_at))]).map_err(|e| e.to_string())?;
     let sessions_table = Table {
         name: "member_sessions",
-        columns: "member_session_id, project_id, organization_id, member_id, token_hash, started_at, \
-                  last_accessed_at, expires_at, factors, custom_claims",
+        columns: latch_store::columns::SESSION_COLUMNS,
         values: vec![
             Val::Col(0),
             Val::Text(plan.project_id.clone()),

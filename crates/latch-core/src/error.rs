@@ -24,6 +24,10 @@ pub enum CoreError {
     Forbidden(Fault),
     #[error("{}: {}", fault.error_type, fault.message)]
     RateLimited { fault: Fault, retry_after_secs: u64 },
+    /// The record changed between this request's read and its write, more often than a retry
+    /// could absorb: nothing was written, and the same request may be sent again.
+    #[error("{}: {}", .0.error_type, .0.message)]
+    Conflict(Fault),
     /// A dependency Latch needs for this request (e.g. a breach-check service) is down.
     #[error("{}: {}", .0.error_type, .0.message)]
     Unavailable(Fault),
@@ -61,6 +65,13 @@ impl CoreError {
     pub fn internal(message: impl std::fmt::Display) -> Self {
         Self::Internal(message.to_string())
     }
+    /// A concurrent change won the race for the same record (409 `conflict`).
+    pub fn conflict() -> Self {
+        Self::Conflict(fault(
+            "conflict",
+            "The record was changed by another request at the same time. Please retry.",
+        ))
+    }
     pub fn organization_not_found() -> Self {
         Self::not_found("organization_not_found", "Organization not found.")
     }
@@ -77,6 +88,9 @@ pub enum StoreError {
     UniqueViolation,
     #[error("not found")]
     NotFound,
+    /// An optimistic write matched no row: the record changed (or went) since it was read.
+    #[error("record changed since it was read")]
+    Conflict,
     #[error("storage backend: {0}")]
     Backend(String),
 }
@@ -85,6 +99,7 @@ impl From<StoreError> for CoreError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => CoreError::internal("row unexpectedly missing"),
+            StoreError::Conflict => CoreError::conflict(),
             other => CoreError::Internal(other.to_string()),
         }
     }

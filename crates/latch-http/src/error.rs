@@ -76,6 +76,7 @@ impl IntoResponse for ApiError {
             CoreError::NotFound(f) => fault_response(StatusCode::NOT_FOUND, f),
             CoreError::Unauthorized(f) => fault_response(StatusCode::UNAUTHORIZED, f),
             CoreError::Forbidden(f) => fault_response(StatusCode::FORBIDDEN, f),
+            CoreError::Conflict(f) => fault_response(StatusCode::CONFLICT, f),
             CoreError::Unavailable(f) => fault_response(StatusCode::SERVICE_UNAVAILABLE, f),
             CoreError::RateLimited {
                 fault,

@@ -164,28 +164,49 @@ impl SqlStore {
 
     /// Runs the statements in one transaction: all of them or none.
     pub(crate) async fn tx(&self, stmts: Vec<(&str, Vec<Arg>)>) -> Result<(), StoreError> {
+        self.run_tx(None, stmts).await
+    }
+
+    /// `tx` behind an optimistic check: `guard` runs first, and when it changes no row (the
+    /// record moved on since it was read, or is gone) nothing is written and the answer is
+    /// `StoreError::Conflict`.
+    pub(crate) async fn tx_guarded(
+        &self,
+        guard: (&str, Vec<Arg>),
+        rest: Vec<(&str, Vec<Arg>)>,
+    ) -> Result<(), StoreError> {
+        self.run_tx(Some(guard), rest).await
+    }
+
+    async fn run_tx(&self, guard: Option<(&str, Vec<Arg>)>, stmts: Vec<(&str, Vec<Arg>)>) -> Result<(), StoreError> {
         let _counted = WriteCount::start(&self.writes);
+        // One body for both engines: only the transaction type differs.
+        macro_rules! run {
+            ($begin:expr) => {{
+                let mut tx = $begin.await.map_err(map_err)?;
+                if let Some((sql, args)) = guard {
+                    let hit = bind_all!(sqlx::query(sql), args)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?
+                        .rows_affected();
+                    if hit == 0 {
+                        tx.rollback().await.map_err(map_err)?;
+                        return Err(StoreError::Conflict);
+                    }
+                }
+                for (sql, args) in stmts {
+                    bind_all!(sqlx::query(sql), args)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)
+            }};
+        }
         match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.write.begin().await.map_err(map_err)?;
-                for (sql, args) in stmts {
-                    bind_all!(sqlx::query(sql), args)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
-                }
-                tx.commit().await.map_err(map_err)
-            }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await.map_err(map_err)?;
-                for (sql, args) in stmts {
-                    bind_all!(sqlx::query(sql), args)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
-                }
-                tx.commit().await.map_err(map_err)
-            }
+            Pool::Sqlite(p) => run!(p.write.begin()),
+            Pool::Postgres(p) => run!(p.begin()),
         }
     }
 }

@@ -37,8 +37,9 @@ impl From<ProjectRow> for Project {
     }
 }
 
-pub(crate) const ORG_COLUMNS: &str =
-    "organization_id, project_id, name, slug, logo_url, external_id, trusted_metadata, settings, created_at, updated_at";
+pub const ORG_COLUMNS: &str =
+    "organization_id, project_id, name, slug, logo_url, external_id, trusted_metadata, settings, created_at, updated_at, \
+     version";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct OrgRow {
@@ -52,6 +53,7 @@ pub(crate) struct OrgRow {
     settings: String,
     created_at: i64,
     updated_at: i64,
+    version: i64,
 }
 
 impl TryFrom<OrgRow> for OrgRecord {
@@ -69,6 +71,7 @@ impl TryFrom<OrgRow> for OrgRecord {
                 .map_err(|e| StoreError::Backend(format!("corrupt settings: {e}")))?,
             created_at: Timestamp(r.created_at),
             updated_at: Timestamp(r.updated_at),
+            version: r.version,
         })
     }
 }
@@ -86,13 +89,14 @@ pub(crate) fn org_args(o: &OrgRecord) -> Vec<Arg> {
         serde_json::to_string(&o.settings).unwrap_or_default(),
         o.created_at.millis(),
         o.updated_at.millis(),
+        o.version,
     ]
 }
 
-pub(crate) const MEMBER_COLUMNS: &str = "member_id, project_id, organization_id, email, status, name, external_id, \
+pub const MEMBER_COLUMNS: &str = "member_id, project_id, organization_id, email, status, name, external_id, \
      is_breakglass, email_verified, mfa_enrolled, mfa_phone_number, mfa_phone_verified, default_mfa_method, \
      member_password_id, totp_registration_id, roles, trusted_metadata, untrusted_metadata, lock_created_at, \
-     lock_expires_at, created_at, updated_at";
+     lock_expires_at, created_at, updated_at, version";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct MemberRow {
@@ -118,6 +122,7 @@ pub(crate) struct MemberRow {
     lock_expires_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    version: i64,
 }
 
 impl TryFrom<MemberRow> for MemberRecord {
@@ -147,6 +152,7 @@ impl TryFrom<MemberRow> for MemberRecord {
             lock_expires_at: r.lock_expires_at.map(Timestamp),
             created_at: Timestamp(r.created_at),
             updated_at: Timestamp(r.updated_at),
+            version: r.version,
         })
     }
 }
@@ -176,6 +182,7 @@ pub(crate) fn member_args(m: &MemberRecord) -> Vec<Arg> {
         m.lock_expires_at.map(Timestamp::millis),
         m.created_at.millis(),
         m.updated_at.millis(),
+        m.version,
     ]
 }
 
@@ -260,7 +267,7 @@ pub(crate) fn placeholders(n: usize) -> String {
     (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-pub(crate) const SESSION_COLUMNS: &str = "member_session_id, project_id, organization_id, member_id, token_hash, \
+pub const SESSION_COLUMNS: &str = "member_session_id, project_id, organization_id, member_id, token_hash, \
      started_at, last_accessed_at, expires_at, factors, custom_claims";
 
 #[derive(sqlx::FromRow)]

@@ -7,7 +7,7 @@ use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::{OrgRecord, OrgSettings};
 use latch_core::model::project::Project;
 use latch_core::model::search::{MemberFilter, Operator, OrgFilter, Page, Query};
-use latch_core::store::Store;
+use latch_core::store::prelude::*;
 use latch_core::StoreError;
 use latch_store::testing::{engines, TestDb};
 use latch_store::{PoolOptions, SqlStore};
@@ -51,6 +51,7 @@ fn org(project_id: &str, id: &str, slug: &str, created: i64) -> OrgRecord {
         settings: OrgSettings::default(),
         created_at: Timestamp(created),
         updated_at: Timestamp(created),
+        version: 0,
     }
 }
 
@@ -78,6 +79,7 @@ fn member(o: &OrgRecord, id: &str, email: &str, created: i64) -> MemberRecord {
         lock_expires_at: None,
         created_at: Timestamp(created),
         updated_at: Timestamp(created),
+        version: 0,
     }
 }
 
@@ -192,13 +194,13 @@ async fn no_organization_can_take_another_ones_id_slug_or_external_id() {
             let mut slug = b.clone();
             slug.slug = taken.into();
             assert!(
-                matches!(s.update_org(&slug).await, Err(StoreError::UniqueViolation)),
+                matches!(s.update_org(&mut slug).await, Err(StoreError::UniqueViolation)),
                 "slug {taken}"
             );
             let mut ext = b.clone();
             ext.external_id = Some(taken.into());
             assert!(
-                matches!(s.update_org(&ext).await, Err(StoreError::UniqueViolation)),
+                matches!(s.update_org(&mut ext).await, Err(StoreError::UniqueViolation)),
                 "ext {taken}"
             );
             let mut new = org("pa", "org-3", taken, 3);
@@ -220,9 +222,9 @@ async fn no_organization_can_take_another_ones_id_slug_or_external_id() {
         other.external_id = Some("acme".into());
         s.insert_org(&other).await.unwrap();
         a.external_id = None;
-        s.update_org(&a).await.unwrap();
+        s.update_org(&mut a).await.unwrap();
         b.slug = "ext-1".into();
-        s.update_org(&b).await.unwrap();
+        s.update_org(&mut b).await.unwrap();
         assert_eq!(s.find_org("pa", "ext-1").await.unwrap().as_ref(), Some(&b));
         // Deleting an organization frees its locators.
         s.delete_org("pa", "org-1").await.unwrap();
@@ -241,16 +243,16 @@ async fn organization_update_and_cascading_delete() {
         a.settings.mfa_policy = latch_core::model::organization::MfaPolicy::RequiredForAll;
         a.settings.claimed_email_domains = vec!["acme.test".into()];
         a.updated_at = Timestamp(5);
-        s.update_org(&a).await.unwrap();
+        s.update_org(&mut a).await.unwrap();
         assert_eq!(s.find_org("pa", "org-1").await.unwrap().unwrap(), a);
-        let m = member(&a, "m-1", "x@acme.test", 1);
+        let mut m = member(&a, "m-1", "x@acme.test", 1);
         s.insert_member(&m).await.unwrap();
         let retired = RetiredEmail {
             email_id: "e-1".into(),
             email_address: "old@acme.test".into(),
             member_id: "m-1".into(),
         };
-        s.update_member(&m, Some(&retired)).await.unwrap();
+        s.update_member(&mut m, Some(&retired)).await.unwrap();
         s.delete_org("pa", "org-1").await.unwrap();
         assert!(s.find_org("pa", "org-1").await.unwrap().is_none());
         assert!(s.member_by_id("pa", "m-1").await.unwrap().is_none());
@@ -288,7 +290,7 @@ async fn member_identifiers_are_unique_among_live_members() {
         }
         // A deleted member frees its email.
         m1.status = latch_core::model::member::MemberStatus::Deleted;
-        s.update_member(&m1, None).await.unwrap();
+        s.update_member(&mut m1, None).await.unwrap();
         assert!(s.member_by_email("pa", "org-1", "a@acme.test").await.unwrap().is_none());
         s.insert_member(&member(&o, "m-2", "a@acme.test", 2)).await.unwrap();
         assert_eq!(
@@ -327,7 +329,7 @@ async fn retired_emails_are_recorded_with_the_update() {
             email_address: "old@acme.test".into(),
             member_id: "m-1".into(),
         };
-        s.update_member(&m, Some(&r)).await.unwrap();
+        s.update_member(&mut m, Some(&r)).await.unwrap();
         assert_eq!(s.retired_emails("pa", &["m-1".into()]).await.unwrap(), vec![r.clone()]);
         assert_eq!(
             s.retired_email_owner("pa", "org-1", "old@acme.test").await.unwrap(),
@@ -340,7 +342,7 @@ async fn retired_emails_are_recorded_with_the_update() {
             email_address: "old@acme.test".into(),
             member_id: "m-1".into(),
         };
-        assert!(s.update_member(&m, Some(&dup)).await.is_err());
+        assert!(s.update_member(&mut m, Some(&dup)).await.is_err());
         assert_eq!(s.member_by_id("pa", "m-1").await.unwrap().unwrap().name, "");
         s.delete_retired_email("pa", "e-1").await.unwrap();
         assert!(s
@@ -558,4 +560,114 @@ async fn data_survives_reopening() {
         s.close().await;
         db.dispose().await;
     }
+}
+
+/// Whether a write's outcome is one the contract allows: it landed, or it lost the race and
+/// said so. Anything else (another error) fails the test.
+fn landed(r: Result<(), StoreError>) -> bool {
+    match r {
+        Ok(()) => true,
+        Err(StoreError::Conflict) => false,
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_member_write_based_on_a_stale_read_is_a_conflict_not_a_lost_update() {
+    on_each_engine(|s| async move {
+        s.insert_project(&project("pa")).await.unwrap();
+        let o = org("pa", "org-1", "acme", 1);
+        s.insert_org(&o).await.unwrap();
+        s.insert_member(&member(&o, "m-1", "a@acme.test", 1)).await.unwrap();
+
+        // Two requests read the same member; each changes a different field.
+        let mut first = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+        let mut second = first.clone();
+        first.name = "Ada".into();
+        s.update_member(&mut first, None).await.unwrap();
+        second.untrusted_metadata = json!({"theme": "light"});
+        assert!(matches!(
+            s.update_member(&mut second, None).await,
+            Err(StoreError::Conflict)
+        ));
+        let stored = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+        assert_eq!(stored.name, "Ada", "the first write survives");
+        assert_eq!(stored, first, "the writer's record is what is stored, version included");
+
+        // A lock between a read and a whole-member write is not undone by that write.
+        let mut stale = stored.clone();
+        assert!(s.lock_member("pa", "m-1", Timestamp(10), Timestamp(20)).await.unwrap());
+        stale.name = "Grace".into();
+        assert!(matches!(
+            s.update_member(&mut stale, None).await,
+            Err(StoreError::Conflict)
+        ));
+        let stored = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+        assert_eq!(stored.lock_expires_at, Some(Timestamp(20)));
+        assert!(!s.lock_member("pb", "m-1", Timestamp(10), Timestamp(30)).await.unwrap());
+
+        // Concurrent writers: each either lands, and its change is kept, or gets Conflict.
+        for round in 0..10 {
+            let base = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+            let (mut a, mut b) = (base.clone(), base.clone());
+            a.name = format!("a{round}");
+            b.untrusted_metadata = json!({ "round": round });
+            let (ra, rb) = tokio::join!(s.update_member(&mut a, None), s.update_member(&mut b, None));
+            let (la, lb) = (landed(ra), landed(rb));
+            assert!(la || lb, "one of them lands");
+            let stored = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+            if la {
+                assert_eq!(stored.name, a.name, "round {round}: a landed and was kept");
+            }
+            if lb {
+                assert_eq!(stored.untrusted_metadata, b.untrusted_metadata, "round {round}: b kept");
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_organization_write_based_on_a_stale_read_is_a_conflict_not_a_lost_update() {
+    on_each_engine(|s| async move {
+        s.insert_project(&project("pa")).await.unwrap();
+        s.insert_org(&org("pa", "org-1", "acme", 1)).await.unwrap();
+
+        let mut first = s.find_org("pa", "org-1").await.unwrap().unwrap();
+        let mut second = first.clone();
+        first.name = "Renamed".into();
+        s.update_org(&mut first).await.unwrap();
+        second.settings.claimed_email_domains = vec!["acme.test".into()];
+        assert!(matches!(s.update_org(&mut second).await, Err(StoreError::Conflict)));
+        assert_eq!(s.find_org("pa", "org-1").await.unwrap().unwrap(), first);
+        // The refused write changed none of the rows that go with the organization either.
+        assert!(s
+            .search_orgs(
+                "pa",
+                &and(vec![OrgFilter::ClaimedDomains(vec!["acme.test".into()])]),
+                &all()
+            )
+            .await
+            .unwrap()
+            .items
+            .is_empty());
+
+        for round in 0..10 {
+            let base = s.find_org("pa", "org-1").await.unwrap().unwrap();
+            let (mut a, mut b) = (base.clone(), base.clone());
+            a.name = format!("a{round}");
+            b.trusted_metadata = json!({ "round": round });
+            let (ra, rb) = tokio::join!(s.update_org(&mut a), s.update_org(&mut b));
+            let (la, lb) = (landed(ra), landed(rb));
+            assert!(la || lb, "one of them lands");
+            let stored = s.find_org("pa", "org-1").await.unwrap().unwrap();
+            if la {
+                assert_eq!(stored.name, a.name, "round {round}: a landed and was kept");
+            }
+            if lb {
+                assert_eq!(stored.trusted_metadata, b.trusted_metadata, "round {round}: b kept");
+            }
+        }
+    })
+    .await;
 }

@@ -8,7 +8,8 @@ use latch_core::model::organization::{OrgRecord, OrgSettings};
 use latch_core::model::project::Project;
 use latch_core::model::session::{AuthFactor, SessionKey, SessionRecord};
 use latch_core::rbac::{Permission, PolicyRole};
-use latch_core::store::{Expiring, Store};
+use latch_core::store::prelude::*;
+use latch_core::store::Expiring;
 use latch_core::token::keyring::SigningKeyRecord;
 use latch_store::testing::{engines, otp_record, TestDb};
 use latch_store::{PoolOptions, SqlStore};
@@ -56,6 +57,7 @@ async fn seed(s: &SqlStore) {
         settings: OrgSettings::default(),
         created_at: now,
         updated_at: now,
+        version: 0,
     })
     .await
     .unwrap();
@@ -86,6 +88,7 @@ fn member() -> MemberRecord {
         lock_expires_at: None,
         created_at: Timestamp(1_000),
         updated_at: Timestamp(1_000),
+        version: 0,
     }
 }
 
@@ -230,7 +233,7 @@ async fn session_with_member_reads_both_in_one_query() {
             email_address: member.email.clone(),
             member_id: "m-1".into(),
         };
-        s.update_member(&renamed, Some(&retired)).await.unwrap();
+        s.update_member(&mut renamed, Some(&retired)).await.unwrap();
         let found = s
             .session_with_member("pa", &SessionKey::Id("s-1".into()))
             .await
@@ -280,7 +283,7 @@ async fn passwords_reset_tokens_and_require_reset() {
             created_at: Timestamp(1),
             updated_at: Timestamp(1),
         };
-        s.save_password(&m, &pw).await.unwrap();
+        s.save_password(&mut m, &pw).await.unwrap();
         assert_eq!(s.password_of("pa", "m-1").await.unwrap().as_ref(), Some(&pw));
         let stored = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
         assert_eq!(stored.member_password_id, "pw-1");
@@ -299,7 +302,7 @@ async fn passwords_reset_tokens_and_require_reset() {
             ..pw.clone()
         };
         m.member_password_id = "pw-2".into();
-        s.save_password(&m, &pw2).await.unwrap();
+        s.save_password(&mut m, &pw2).await.unwrap();
         assert_eq!(
             s.password_of("pa", "m-1").await.unwrap().unwrap().member_password_id,
             "pw-2"
@@ -442,7 +445,7 @@ async fn concurrent_attempts_are_all_counted() {
 #[tokio::test]
 async fn organization_roles_round_trip() {
     on_each_engine(|s| async move {
-        assert!(s.org_roles("org-1").await.unwrap().is_empty());
+        assert!(s.org_roles("pa", "org-1").await.unwrap().is_empty());
         let roles = vec![PolicyRole {
             role_id: "org-reader".into(),
             description: "reads".into(),
@@ -451,9 +454,9 @@ async fn organization_roles_round_trip() {
                 actions: vec!["read".into()],
             }],
         }];
-        s.set_org_roles("org-1", &roles).await.unwrap();
-        s.set_org_roles("org-1", &roles).await.unwrap();
-        assert_eq!(s.org_roles("org-1").await.unwrap(), roles);
+        s.set_org_roles("pa", "org-1", &roles).await.unwrap();
+        s.set_org_roles("pa", "org-1", &roles).await.unwrap();
+        assert_eq!(s.org_roles("pa", "org-1").await.unwrap(), roles);
     })
     .await;
 }
@@ -483,15 +486,15 @@ async fn one_live_otp_per_recipient_counted_and_single_use() {
                 .is_none(),
             "scopes are separate"
         );
-        assert_eq!(s.otp_attempt("o2", 2).await.unwrap(), Some(1));
-        assert_eq!(s.otp_attempt("o2", 2).await.unwrap(), Some(2));
+        assert_eq!(s.otp_attempt("pa", "o2", 2).await.unwrap(), Some(1));
+        assert_eq!(s.otp_attempt("pa", "o2", 2).await.unwrap(), Some(2));
         assert_eq!(
-            s.otp_attempt("o2", 2).await.unwrap(),
+            s.otp_attempt("pa", "o2", 2).await.unwrap(),
             None,
             "no attempt past the maximum"
         );
-        assert!(s.delete_otp("o2").await.unwrap());
-        assert!(!s.delete_otp("o2").await.unwrap(), "single use");
+        assert!(s.delete_otp("pa", "o2").await.unwrap());
+        assert!(!s.delete_otp("pa", "o2").await.unwrap(), "single use");
     })
     .await;
 }
@@ -505,7 +508,9 @@ async fn concurrent_otp_attempts_never_pass_the_maximum() {
         let mut tasks = Vec::new();
         for _ in 0..20 {
             let s = s.clone();
-            tasks.push(tokio::spawn(async move { s.otp_attempt("race", 5).await.unwrap() }));
+            tasks.push(tokio::spawn(
+                async move { s.otp_attempt("pa", "race", 5).await.unwrap() },
+            ));
         }
         let mut taken: Vec<i64> = Vec::new();
         for t in tasks {
@@ -513,7 +518,7 @@ async fn concurrent_otp_attempts_never_pass_the_maximum() {
         }
         taken.sort();
         assert_eq!(taken, vec![1, 2, 3, 4, 5], "exactly five attempts, each once");
-        assert_eq!(s.otp_attempt("gone", 5).await.unwrap(), None);
+        assert_eq!(s.otp_attempt("pa", "gone", 5).await.unwrap(), None);
     })
     .await;
 }
@@ -544,15 +549,15 @@ async fn totp_steps_are_used_once_and_recovery_codes_once() {
         s.save_totp(&reg, &[code("c1"), code("c2")]).await.unwrap();
         assert_eq!(s.totp_of("pa", "m-1").await.unwrap(), Some(reg.clone()));
         assert!(s.totp_of("pb", "m-1").await.unwrap().is_none());
-        assert!(s.use_totp_step("t-1", 50).await.unwrap());
-        assert!(!s.use_totp_step("t-1", 50).await.unwrap(), "the same step twice");
-        assert!(!s.use_totp_step("t-1", 49).await.unwrap(), "an older step");
+        assert!(s.use_totp_step("pa", "t-1", 50).await.unwrap());
+        assert!(!s.use_totp_step("pa", "t-1", 50).await.unwrap(), "the same step twice");
+        assert!(!s.use_totp_step("pa", "t-1", 49).await.unwrap(), "an older step");
         assert!(
             s.totp_of("pa", "m-1").await.unwrap().unwrap().active,
             "first use activates"
         );
-        assert!(s.use_recovery_code("c1").await.unwrap());
-        assert!(!s.use_recovery_code("c1").await.unwrap());
+        assert!(s.use_recovery_code("pa", "c1").await.unwrap());
+        assert!(!s.use_recovery_code("pa", "c1").await.unwrap());
         let codes = s.recovery_codes("pa", "m-1").await.unwrap();
         assert_eq!(codes.iter().filter(|c| !c.used).count(), 1);
         s.replace_recovery_codes("pa", "m-1", &[code("c3")]).await.unwrap();
@@ -623,6 +628,89 @@ async fn outbox_messages_are_purged_by_creation_time() {
             .map(|m| m.message_id)
             .collect();
         assert_eq!(left, ["m-new"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn methods_keyed_by_a_record_id_touch_nothing_in_another_project() {
+    use latch_core::model::credentials::{RecoveryCodeRecord, TotpRecord};
+    on_each_engine(|s| async move {
+        // Organization roles: another project neither reads nor replaces them.
+        let roles = vec![PolicyRole {
+            role_id: "org-reader".into(),
+            description: "reads".into(),
+            permissions: vec![],
+        }];
+        s.set_org_roles("pa", "org-1", &roles).await.unwrap();
+        assert!(s.org_roles("pb", "org-1").await.unwrap().is_empty());
+        s.set_org_roles("pb", "org-1", &[]).await.unwrap();
+        assert_eq!(s.org_roles("pa", "org-1").await.unwrap(), roles);
+
+        // OTP attempts and use.
+        s.replace_otp(&otp_record("pa", "org-1", "o1", "a@acme.test", Timestamp(100)))
+            .await
+            .unwrap();
+        assert_eq!(s.otp_attempt("pb", "o1", 5).await.unwrap(), None);
+        assert!(!s.delete_otp("pb", "o1").await.unwrap());
+        let otp = s.otp_for("pa", "org-1", "email", "a@acme.test").await.unwrap().unwrap();
+        assert_eq!(otp.attempts, 0, "no attempt taken from another project");
+
+        // TOTP steps and recovery codes.
+        let reg = TotpRecord {
+            totp_id: "t-1".into(),
+            project_id: "pa".into(),
+            member_id: "m-1".into(),
+            secret: "JBSWY3DPEHPK3PXP".into(),
+            active: false,
+            last_used_step: 0,
+            created_at: Timestamp(1),
+            expires_at: Timestamp(100),
+        };
+        let code = RecoveryCodeRecord {
+            code_id: "c1".into(),
+            project_id: "pa".into(),
+            member_id: "m-1".into(),
+            code_hash: "h-c1".into(),
+            hint: "ab12".into(),
+            used: false,
+            created_at: Timestamp(1),
+        };
+        s.save_totp(&reg, std::slice::from_ref(&code)).await.unwrap();
+        assert!(!s.use_totp_step("pb", "t-1", 50).await.unwrap());
+        assert!(!s.use_recovery_code("pb", "c1").await.unwrap());
+        assert_eq!(s.totp_of("pa", "m-1").await.unwrap(), Some(reg));
+        assert_eq!(s.recovery_codes("pa", "m-1").await.unwrap(), vec![code]);
+        // The owning project still can.
+        assert!(s.use_totp_step("pa", "t-1", 50).await.unwrap());
+        assert!(s.use_recovery_code("pa", "c1").await.unwrap());
+        assert_eq!(s.otp_attempt("pa", "o1", 5).await.unwrap(), Some(1));
+        assert!(s.delete_otp("pa", "o1").await.unwrap());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_session_touch_moves_only_the_access_time_and_only_forward() {
+    on_each_engine(|s| async move {
+        let read = session("s-1", "h1", 10_000);
+        s.insert_session(&read).await.unwrap();
+        // An MFA step adds a factor after a plain check read the session; the check's touch
+        // must not write the old factors back.
+        let mut stepped = read.clone();
+        stepped.factors.push(AuthFactor::password(Timestamp(5_000)));
+        s.update_session(&stepped).await.unwrap();
+        s.touch_session("pa", "s-1", Timestamp(2_000)).await.unwrap();
+        let stored = s.session_by_id("pa", "s-1").await.unwrap().unwrap();
+        assert_eq!(stored.factors, stepped.factors);
+        assert_eq!(stored.last_accessed_at, Timestamp(2_000));
+        s.touch_session("pa", "s-1", Timestamp(1_200)).await.unwrap();
+        s.touch_session("pb", "s-1", Timestamp(9_000)).await.unwrap();
+        assert_eq!(
+            s.session_by_id("pa", "s-1").await.unwrap().unwrap().last_accessed_at,
+            Timestamp(2_000),
+            "never backward, never from another project"
+        );
     })
     .await;
 }

@@ -5,7 +5,7 @@ use crate::config::Config;
 use anyhow::Context;
 use latch_core::cpu::{CpuPool, Priority};
 use latch_core::engine::projects;
-use latch_core::store::Store;
+use latch_core::store::prelude::*;
 use latch_core::token::keyring::Keyring;
 use latch_store::{PoolOptions, SqlStore};
 use std::path::{Path, PathBuf};

@@ -470,7 +470,7 @@ async fn in_flight_requests_finish_after_shutdown_signal() {
         after: None,
         limit: 100,
     };
-    let created: Vec<String> = latch_core::store::Store::search_orgs(&store, PROJECT, &q, &page)
+    let created: Vec<String> = latch_core::store::OrgStore::search_orgs(&store, PROJECT, &q, &page)
         .await
         .unwrap()
         .items

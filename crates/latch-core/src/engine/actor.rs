@@ -17,9 +17,9 @@ use crate::model::session::SessionRecord;
 use crate::rbac::{granting_roles, PolicyRole, MEMBER, SELF};
 
 /// The project's roles plus the organization's own.
-pub async fn policy_roles(ctx: &Ctx, organization_id: &str) -> CoreResult<Vec<PolicyRole>> {
+pub async fn policy_roles(ctx: &Ctx, project_id: &str, organization_id: &str) -> CoreResult<Vec<PolicyRole>> {
     let mut roles = ctx.policy.roles.clone();
-    roles.extend(ctx.store.org_roles(organization_id).await?);
+    roles.extend(ctx.store.org_roles(project_id, organization_id).await?);
     Ok(roles)
 }
 
@@ -70,7 +70,7 @@ pub async fn actor(ctx: &Ctx, project_id: &str, token: Option<&str>, jwt: Option
         .await?
         .ok_or_else(session_refused)?;
     let roles = member.role_ids(&org);
-    let policy_roles = policy_roles(ctx, &org.organization_id).await?;
+    let policy_roles = policy_roles(ctx, &org.project_id, &org.organization_id).await?;
     Ok(Some(Actor {
         session,
         member,

@@ -13,6 +13,7 @@ use crate::model::organization::{OrgRecord, Restriction};
 use crate::model::session::{AuthFactor, SessionRecord};
 use crate::rules::requirements::{ist_factors, mfa_missing, primary_missing, MfaRequired, PrimaryRequired};
 use crate::rules::session::check_duration;
+use crate::store::retry::modify_member;
 use serde_json::Value;
 
 pub enum Outcome {
@@ -126,9 +127,12 @@ pub async fn complete(ctx: &Ctx, a: PrimaryAuth<'_>) -> CoreResult<(MemberRecord
         intermediate::consume(ctx, rec).await?;
     }
     if member.status == MemberStatus::Pending || member.status == MemberStatus::Invited {
-        member.status = MemberStatus::Active;
-        member.updated_at = Timestamp::now();
-        ctx.store.update_member(&member, None).await?;
+        modify_member(ctx.store.as_ref(), &mut member, |m| {
+            if m.status == MemberStatus::Pending || m.status == MemberStatus::Invited {
+                m.status = MemberStatus::Active;
+            }
+        })
+        .await?;
     }
     let issued = session::issue(
         ctx,

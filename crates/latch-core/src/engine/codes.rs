@@ -114,7 +114,7 @@ pub(crate) async fn send_code(
     let (kind, locale, rendered) = match render(&code) {
         Ok(r) => r,
         Err(e) => {
-            ctx.store.delete_otp(&record.otp_id).await?;
+            ctx.store.delete_otp(&record.project_id, &record.otp_id).await?;
             return Err(e);
         }
     };
@@ -132,7 +132,7 @@ pub(crate) async fn send_code(
         url: None,
     };
     if let Err(e) = ctx.delivery.send(message).await {
-        ctx.store.delete_otp(&record.otp_id).await?;
+        ctx.store.delete_otp(&record.project_id, &record.otp_id).await?;
         return Err(e);
     }
     Ok(())
@@ -166,7 +166,11 @@ pub(crate) async fn verify_code(
     }
     // The attempt is taken before the guess is compared, in one conditional update: a concurrent
     // burst gets no more than MAX_ATTEMPTS comparisons, however the requests interleave.
-    let Some(attempts) = ctx.store.otp_attempt(&rec.otp_id, MAX_ATTEMPTS).await? else {
+    let Some(attempts) = ctx
+        .store
+        .otp_attempt(&rec.project_id, &rec.otp_id, MAX_ATTEMPTS)
+        .await?
+    else {
         return Err(code_not_found());
     };
     if !constant_time_eq(&digest(&rec.salt, code.trim()), &rec.code_hash) {
@@ -179,14 +183,14 @@ pub(crate) async fn verify_code(
             return Err(code_not_found());
         }
         if attempts >= MAX_ATTEMPTS {
-            ctx.store.delete_otp(&rec.otp_id).await?;
+            ctx.store.delete_otp(&rec.project_id, &rec.otp_id).await?;
         }
         return Err(CoreError::unauthorized(
             "unable_to_auth_otp_code",
             "The code is incorrect.",
         ));
     }
-    if !ctx.store.delete_otp(&rec.otp_id).await? {
+    if !ctx.store.delete_otp(&rec.project_id, &rec.otp_id).await? {
         return Err(code_not_found());
     }
     Ok(rec)

@@ -13,12 +13,13 @@ pub use crate::model::member::MemberView;
 use crate::model::member::*;
 use crate::model::organization::{OrgRecord, MFA_METHODS};
 use crate::rbac::MEMBER;
+use crate::store::retry;
 use crate::validate;
 use serde::Deserialize;
 use serde_json::Value;
 
 /// Writable member fields; create and update share it (update is partial).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct MemberInput {
     pub email_address: Option<String>,
     pub name: Option<String>,
@@ -239,6 +240,7 @@ async fn create_in(ctx: &Ctx, grant: &Grant, org: OrgRecord, input: MemberInput)
         MemberStatus::Active
     };
     let m = MemberRecord {
+        version: 0,
         project_id: project_id.to_string(),
         organization_id: org.organization_id.clone(),
         member_id: ids::member_id(),
@@ -326,7 +328,20 @@ pub async fn get(
     view(ctx, m, org).await
 }
 
+/// members.update: a write that lost a race to another reads the member again and re-applies the
+/// input (Stytch would succeed).
 pub async fn update(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+    input: MemberInput,
+    caller: &Caller,
+) -> CoreResult<MemberView> {
+    retry::on_conflict(|| update_once(ctx, project_id, org_locator, member_locator, input.clone(), caller)).await
+}
+
+async fn update_once(
     ctx: &Ctx,
     project_id: &str,
     org_locator: &str,

@@ -14,6 +14,7 @@ use crate::model::organization::{MfaPolicy, OrgRecord};
 use crate::model::session::{AuthFactor, SessionRecord};
 use crate::rules::args::{Credential, SessionArgs};
 use crate::rules::requirements;
+use crate::store::retry::modify_member;
 use serde_json::Value;
 
 /// Factors the caller proved for this member through an IST or a session (if any was passed).
@@ -125,18 +126,20 @@ pub async fn finish_mfa(
     enrollment: Option<bool>,
     set_default: Option<bool>,
 ) -> CoreResult<(MemberView, Issued)> {
-    if let Some(e) = enrollment {
-        member.mfa_enrolled = e;
-    }
-    if org.settings.mfa_policy == MfaPolicy::RequiredForAll {
-        member.mfa_enrolled = true;
-    }
-    // The first MFA completion sets the default method.
-    if set_default == Some(true) || member.default_mfa_method.is_empty() {
-        member.default_mfa_method = method.to_string();
-    }
-    member.updated_at = Timestamp::now();
-    ctx.store.update_member(&member, None).await?;
+    // Re-applied to a fresh read if another write to the member lands first.
+    modify_member(ctx.store.as_ref(), &mut member, |member| {
+        if let Some(e) = enrollment {
+            member.mfa_enrolled = e;
+        }
+        if org.settings.mfa_policy == MfaPolicy::RequiredForAll {
+            member.mfa_enrolled = true;
+        }
+        // The first MFA completion sets the default method.
+        if set_default == Some(true) || member.default_mfa_method.is_empty() {
+            member.default_mfa_method = method.to_string();
+        }
+    })
+    .await?;
     let (member, outcome) = auth_flow::complete(
         ctx,
         PrimaryAuth {

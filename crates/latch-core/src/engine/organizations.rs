@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// The writable fields of an organization; create and update share it (update is partial).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct OrgInput {
     pub organization_name: Option<String>,
     pub organization_slug: Option<String>,
@@ -341,6 +341,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: OrgInput) -> CoreResult<
     }
     let generated_slug = input.organization_slug.is_none();
     let mut rec = OrgRecord {
+        version: 0,
         project_id: project_id.to_string(),
         organization_id: ids::organization_id(),
         name: String::new(),
@@ -402,5 +403,8 @@ pub async fn delete(ctx: &Ctx, _: &Grant, rec: &OrgRecord) -> CoreResult<()> {
 
 /// Replaces the organization's own RBAC roles.
 pub async fn set_roles(ctx: &Ctx, _: &Grant, rec: &OrgRecord, roles: &[crate::rbac::PolicyRole]) -> CoreResult<()> {
-    Ok(ctx.store.set_org_roles(&rec.organization_id, roles).await?)
+    Ok(ctx
+        .store
+        .set_org_roles(&rec.project_id, &rec.organization_id, roles)
+        .await?)
 }

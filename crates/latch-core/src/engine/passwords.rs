@@ -317,12 +317,10 @@ pub fn reset_required() -> CoreError {
     )
 }
 
-/// Locks the member for the configured time.
-async fn lock_member(ctx: &Ctx, mut m: MemberRecord, now: Timestamp, until: Timestamp) -> CoreResult<()> {
-    m.lock_created_at = Some(now);
-    m.lock_expires_at = Some(until);
-    m.updated_at = now;
-    ctx.store.update_member(&m, None).await?;
+/// Locks the member for the configured time: only the lock fields are written, so a concurrent
+/// member update is neither lost nor able to undo the lock.
+async fn lock_member(ctx: &Ctx, m: MemberRecord, now: Timestamp, until: Timestamp) -> CoreResult<()> {
+    ctx.store.lock_member(&m.project_id, &m.member_id, now, until).await?;
     tracing::warn!(member_id = %m.member_id, "member locked after repeated password failures");
     Ok(())
 }

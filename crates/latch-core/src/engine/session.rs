@@ -315,7 +315,12 @@ pub async fn issue(
             s.expires_at = now.plus_minutes(d);
         }
         s.last_accessed_at = now;
-        if write {
+        if touch_only && write {
+            // Only the access time: a whole-row write here could undo a concurrent MFA step.
+            ctx.store
+                .touch_session(&s.project_id, &s.member_session_id, now)
+                .await?;
+        } else if write {
             ctx.store.update_session(&s).await?;
         }
         let token = match presented {

@@ -69,6 +69,9 @@ pub struct MemberRecord {
     pub lock_expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The stored row's version as read (0 for a new record): a whole-record write matches on it
+    /// and bumps it, so a write based on a stale read fails with `StoreError::Conflict`.
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

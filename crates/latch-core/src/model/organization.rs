@@ -149,6 +149,9 @@ pub struct OrgRecord {
     pub settings: OrgSettings,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The stored row's version as read (0 for a new record): a whole-record write matches on it
+    /// and bumps it, so a write based on a stale read fails with `StoreError::Conflict`.
+    pub version: i64,
 }
 
 /// The wire object (objects.md#organization).

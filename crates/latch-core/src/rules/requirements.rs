@@ -141,6 +141,7 @@ mod tests {
 
     fn org(settings: OrgSettings) -> OrgRecord {
         OrgRecord {
+            version: 0,
             project_id: "p".into(),
             organization_id: "org-1".into(),
             name: "Acme".into(),
@@ -156,6 +157,7 @@ mod tests {
 
     fn member() -> MemberRecord {
         MemberRecord {
+            version: 0,
             project_id: "p".into(),
             organization_id: "org-1".into(),
             member_id: "member-1".into(),

@@ -7,7 +7,6 @@
 //! intermediate session, organizations eligible by email domain: JIT restricted to the domain
 //! and already one member with a verified email of that domain (a guard against phishing).
 
-use crate::clock::Timestamp;
 use crate::delivery::templates::{self, Kind};
 use crate::delivery::Channel;
 use crate::engine::auth_flow::{Outcome, PrimaryAuth};
@@ -24,6 +23,7 @@ use crate::rules::args::{Credential, SessionArgs};
 use crate::rules::factors::proves_email;
 use crate::rules::requirements;
 use crate::rules::session::check_duration;
+use crate::store::retry::modify_member;
 use crate::validate;
 use serde::Deserialize;
 use serde_json::Value;
@@ -200,9 +200,7 @@ pub async fn exchange(ctx: &Ctx, project_id: &str, input: ExchangeInput) -> Core
 
 async fn verify_email(ctx: &Ctx, mut m: MemberRecord) -> CoreResult<MemberRecord> {
     if !m.email_verified {
-        m.email_verified = true;
-        m.updated_at = Timestamp::now();
-        ctx.store.update_member(&m, None).await?;
+        modify_member(ctx.store.as_ref(), &mut m, |m| m.email_verified = true).await?;
     }
     Ok(m)
 }

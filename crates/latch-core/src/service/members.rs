@@ -10,7 +10,7 @@ use crate::model::member::*;
 use crate::model::organization::OrgRecord;
 use crate::model::search::{parse_member_query, Page};
 use crate::rbac::MEMBER;
-use crate::store::Found;
+use crate::store::{retry, Found};
 use serde_json::Value;
 
 /// Create, get and update are the engine's member writes: other families provision members too.
@@ -39,6 +39,16 @@ pub async fn delete(
     member_locator: &str,
     caller: &Caller,
 ) -> CoreResult<String> {
+    retry::on_conflict(|| delete_once(ctx, project_id, org_locator, member_locator, caller)).await
+}
+
+async fn delete_once(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+    caller: &Caller,
+) -> CoreResult<String> {
     let (mut m, _org) = live_member(ctx, project_id, org_locator, member_locator).await?;
     let grant = caller.require_on_member(&m, "delete")?;
     records::soft_delete(ctx, &grant, &mut m).await?;
@@ -46,6 +56,16 @@ pub async fn delete(
 }
 
 pub async fn reactivate(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_id: &str,
+    caller: &Caller,
+) -> CoreResult<MemberView> {
+    retry::on_conflict(|| reactivate_once(ctx, project_id, org_locator, member_id, caller)).await
+}
+
+async fn reactivate_once(
     ctx: &Ctx,
     project_id: &str,
     org_locator: &str,
@@ -95,6 +115,16 @@ pub async fn delete_password(
     password_id: &str,
     caller: &Caller,
 ) -> CoreResult<MemberView> {
+    retry::on_conflict(|| delete_password_once(ctx, project_id, org_locator, password_id, caller)).await
+}
+
+async fn delete_password_once(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    password_id: &str,
+    caller: &Caller,
+) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
     let not_found = || CoreError::not_found("member_password_not_found", "No member password with this id.");
     if password_id.is_empty() {
@@ -114,6 +144,16 @@ pub async fn delete_password(
 }
 
 pub async fn delete_mfa_phone_number(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+    caller: &Caller,
+) -> CoreResult<MemberView> {
+    retry::on_conflict(|| delete_mfa_phone_number_once(ctx, project_id, org_locator, member_locator, caller)).await
+}
+
+async fn delete_mfa_phone_number_once(
     ctx: &Ctx,
     project_id: &str,
     org_locator: &str,
@@ -144,6 +184,16 @@ pub async fn delete_totp(
     member_locator: &str,
     caller: &Caller,
 ) -> CoreResult<MemberView> {
+    retry::on_conflict(|| delete_totp_once(ctx, project_id, org_locator, member_locator, caller)).await
+}
+
+async fn delete_totp_once(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+    caller: &Caller,
+) -> CoreResult<MemberView> {
     let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
     let grant = caller.require_on_member(&m, "update.info.delete.totp")?;
     if m.totp_registration_id.is_empty() {
@@ -162,6 +212,16 @@ pub async fn delete_totp(
 }
 
 pub async fn delete_external_id(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+    caller: &Caller,
+) -> CoreResult<MemberView> {
+    retry::on_conflict(|| delete_external_id_once(ctx, project_id, org_locator, member_locator, caller)).await
+}
+
+async fn delete_external_id_once(
     ctx: &Ctx,
     project_id: &str,
     org_locator: &str,

@@ -8,13 +8,24 @@ use crate::error::CoreResult;
 use crate::model::organization::*;
 use crate::model::search::{parse_org_query, Page};
 use crate::rbac::ORGANIZATION;
-use crate::store::Found;
+use crate::store::{retry, Found};
 use serde_json::Value;
 
 /// Create and get are the engine's: discovery creates organizations, every family finds them.
 pub use crate::engine::organizations::{create, get, OrgInput};
 
 pub async fn update(
+    ctx: &Ctx,
+    project_id: &str,
+    locator: &str,
+    input: OrgInput,
+    caller: &Caller,
+) -> CoreResult<OrgRecord> {
+    // A write that lost a race to another reads the organization again and re-applies the input.
+    retry::on_conflict(|| update_once(ctx, project_id, locator, input.clone(), caller)).await
+}
+
+async fn update_once(
     ctx: &Ctx,
     project_id: &str,
     locator: &str,
@@ -36,6 +47,10 @@ pub async fn update(
 }
 
 pub async fn delete_external_id(ctx: &Ctx, project_id: &str, locator: &str, caller: &Caller) -> CoreResult<OrgRecord> {
+    retry::on_conflict(|| delete_external_id_once(ctx, project_id, locator, caller)).await
+}
+
+async fn delete_external_id_once(ctx: &Ctx, project_id: &str, locator: &str, caller: &Caller) -> CoreResult<OrgRecord> {
     let mut rec = get(ctx, project_id, locator).await?;
     let grant = caller.require(&rec.organization_id, ORGANIZATION, "update.info.external-id")?;
     rec.external_id = None;
@@ -71,7 +86,7 @@ pub async fn member_count(ctx: &Ctx, project_id: &str, locator: &str) -> CoreRes
 /// The organization's own RBAC roles (rbac.md `organizations.get_org_policy`).
 pub async fn rbac_roles(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<Vec<crate::rbac::PolicyRole>> {
     let rec = get(ctx, project_id, locator).await?;
-    Ok(ctx.store.org_roles(&rec.organization_id).await?)
+    Ok(ctx.store.org_roles(&rec.project_id, &rec.organization_id).await?)
 }
 
 /// Replaces the organization's own RBAC roles, checked against the project policy.

@@ -23,6 +23,7 @@ use crate::rules::args::SessionArgs;
 use crate::rules::factors::mfa_method;
 use crate::rules::requirements::{jit_allowed, mfa_method_allowed};
 use crate::rules::session::check_duration;
+use crate::store::retry::modify_member;
 use crate::validate;
 use serde::Deserialize;
 use serde_json::Value;
@@ -149,9 +150,7 @@ pub async fn email_authenticate(
         .filter(|m| m.status != MemberStatus::Deleted && otp.member_id.as_deref().is_none_or(|id| id == m.member_id))
         .ok_or_else(code_not_found)?;
     if !member.email_verified {
-        member.email_verified = true;
-        member.updated_at = Timestamp::now();
-        ctx.store.update_member(&member, None).await?;
+        modify_member(ctx.store.as_ref(), &mut member, |m| m.email_verified = true).await?;
     }
     let factor = AuthFactor::email_otp(&member.email_id(), &email, Timestamp::now());
     let (member, outcome) = auth_flow::complete(
@@ -226,7 +225,7 @@ pub async fn sms_send(
             member.mfa_phone_number = phone;
             member.mfa_phone_verified = false;
             member.updated_at = Timestamp::now();
-            ctx.store.update_member(&member, None).await?;
+            ctx.store.update_member(&mut member, None).await?;
         } else if member.mfa_phone_number != phone {
             return Err(CoreError::invalid(
                 "invalid_phone_number",
@@ -286,7 +285,10 @@ pub async fn sms_authenticate(
         &input.code,
     )
     .await?;
-    member.mfa_phone_verified = true;
+    if !member.mfa_phone_verified {
+        // Its own write: finish_mfa re-reads the member on a conflict and would drop it.
+        modify_member(ctx.store.as_ref(), &mut member, |m| m.mfa_phone_verified = true).await?;
+    }
     let factor = AuthFactor::sms_otp(&member.phone_id(), &member.mfa_phone_number, Timestamp::now());
     crate::engine::mfa::finish_mfa(
         ctx,

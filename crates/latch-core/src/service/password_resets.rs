@@ -24,6 +24,7 @@ use crate::rbac::MEMBER;
 use crate::rules::args::SessionArgs;
 use crate::rules::session::check_duration;
 use crate::settings::RedirectType;
+use crate::store::retry::modify_member;
 use crate::validate;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -621,8 +622,7 @@ pub async fn delete_by_email(
     for mut m in members {
         if !m.member_password_id.is_empty() {
             records::remove_password(ctx, &grant, &m).await?;
-            m.member_password_id = String::new();
-            records::save(ctx, &grant, &mut m, records::Write::Plain).await?;
+            modify_member(ctx.store.as_ref(), &mut m, |m| m.member_password_id = String::new()).await?;
         }
         first.get_or_insert(m);
     }

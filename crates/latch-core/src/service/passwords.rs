@@ -21,6 +21,7 @@ use crate::password::policy::StrengthReport;
 use crate::password::GivenPassword;
 use crate::rules::args::SessionArgs;
 use crate::rules::session::check_duration;
+use crate::store::retry::modify_member;
 use crate::validate;
 use serde::Deserialize;
 use serde_json::Value;
@@ -141,8 +142,7 @@ pub async fn migrate(ctx: &Ctx, project_id: &str, input: MigrateInput) -> CoreRe
     };
     let mut member = view.member;
     if input.set_phone_number_verified == Some(true) && !member.mfa_phone_number.is_empty() {
-        member.mfa_phone_verified = true;
-        ctx.store.update_member(&member, None).await?;
+        modify_member(ctx.store.as_ref(), &mut member, |m| m.mfa_phone_verified = true).await?;
     }
     store_password(ctx, &mut member, &hash, true).await?;
     Ok((MemberView::load(ctx, member, view.organization).await?, created))
@@ -205,7 +205,7 @@ pub async fn authenticate(
         let mut record = stored.clone();
         record.hash = upgraded.to_json();
         record.updated_at = Timestamp::now();
-        ctx.store.save_password(&member, &record).await?;
+        ctx.store.save_password(&mut member, &record).await?;
     }
     member.lock_created_at = None;
     member.lock_expires_at = None;

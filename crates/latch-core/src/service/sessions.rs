@@ -115,7 +115,7 @@ pub async fn authorize(
             ),
         ));
     }
-    let roles = actor::policy_roles(ctx, &org.organization_id).await?;
+    let roles = actor::policy_roles(ctx, &org.project_id, &org.organization_id).await?;
     let granting = granting_roles(&roles, &member.role_ids(org), &check.resource_id, &check.action);
     if granting.is_empty() {
         return Err(CoreError::forbidden(

@@ -17,6 +17,7 @@ use crate::rules::factors::mfa_method;
 use crate::rules::requirements;
 use crate::rules::requirements::parse_enrollment;
 use crate::rules::session::check_duration;
+use crate::store::retry::modify_member;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::Deserialize;
@@ -214,7 +215,7 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
     let step = matching_step(&t, &input.code, Timestamp::now().unix_seconds());
     // A code is good for its step once: a replay inside the window is refused like a wrong code.
     let accepted = match step {
-        Some(s) => ctx.store.use_totp_step(&reg.totp_id, s).await?,
+        Some(s) => ctx.store.use_totp_step(project_id, &reg.totp_id, s).await?,
         None => false,
     };
     if !accepted {
@@ -224,7 +225,13 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
         ));
     }
     attempt.refund(ctx).await?;
-    member.totp_registration_id = reg.totp_id.clone();
+    if member.totp_registration_id != reg.totp_id {
+        // Its own write: finish_mfa re-reads the member on a conflict and would drop it.
+        modify_member(ctx.store.as_ref(), &mut member, |m| {
+            m.totp_registration_id = reg.totp_id.clone()
+        })
+        .await?;
+    }
     let factor = AuthFactor::totp(&reg.totp_id, Timestamp::now());
     finish_mfa(
         ctx,
@@ -287,7 +294,7 @@ pub async fn migrate(
     ctx.store.save_totp(&record, &recovery_records(&member, &codes)).await?;
     member.totp_registration_id = record.totp_id.clone();
     member.updated_at = now;
-    ctx.store.update_member(&member, None).await?;
+    ctx.store.update_member(&mut member, None).await?;
     Ok((MemberView::load(ctx, member, org).await?, record.totp_id, codes))
 }
 
@@ -321,7 +328,7 @@ pub async fn recover(ctx: &Ctx, project_id: &str, input: RecoverInput) -> CoreRe
         }
     }
     let used = match &hit {
-        Some(id) => ctx.store.use_recovery_code(id).await?,
+        Some(id) => ctx.store.use_recovery_code(project_id, id).await?,
         None => false,
     };
     if !used {

@@ -1,0 +1,87 @@
+//! The storage boundary. One implementation (latch-store) serves SQLite and PostgreSQL; services
+//! depend only on these traits. Every method is scoped by project: tenant isolation starts here.
+//!
+//! One trait per aggregate, so a reader (or a test double) sees one family at a time; `Store`
+//! is all of them, and what services hold as `Arc<dyn Store>`.
+//!
+//! Whole-record writes of members and organizations are optimistic: they match the `version`
+//! the record was read with and bump it, and fail with `StoreError::Conflict` when another write
+//! landed in between (see `retry` for how services absorb that).
+
+mod codes;
+mod counters;
+mod credentials;
+mod housekeeping;
+mod keys;
+mod members;
+mod orgs;
+mod outbox;
+mod projects;
+pub mod retry;
+mod sessions;
+
+pub use codes::CodeStore;
+pub use counters::CounterStore;
+pub use credentials::CredentialStore;
+pub use housekeeping::{Expiring, HousekeepingStore};
+pub use keys::KeyStore;
+pub use members::MemberStore;
+pub use orgs::OrgStore;
+pub use outbox::OutboxStore;
+pub use projects::ProjectStore;
+pub use sessions::SessionStore;
+
+use crate::error::StoreError;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One page of results and the total number of matches.
+#[derive(Debug, Clone)]
+pub struct Found<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub has_more: bool,
+}
+
+/// Every aggregate's store: what a node holds.
+pub trait Store:
+    HousekeepingStore
+    + ProjectStore
+    + OrgStore
+    + MemberStore
+    + SessionStore
+    + CredentialStore
+    + CodeStore
+    + CounterStore
+    + KeyStore
+    + OutboxStore
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: HousekeepingStore
+        + ProjectStore
+        + OrgStore
+        + MemberStore
+        + SessionStore
+        + CredentialStore
+        + CodeStore
+        + CounterStore
+        + KeyStore
+        + OutboxStore
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// Every store trait, for code that calls them on a concrete store (`use …::store::prelude::*`).
+pub mod prelude {
+    pub use super::{
+        CodeStore, CounterStore, CredentialStore, HousekeepingStore, KeyStore, MemberStore, OrgStore, OutboxStore,
+        ProjectStore, SessionStore, Store,
+    };
+}

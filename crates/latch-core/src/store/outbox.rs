@@ -1,0 +1,15 @@
+//! The development outbox: messages kept for a test harness to read instead of being sent.
+
+use super::StoreResult;
+use crate::delivery::StoredMessage;
+
+#[async_trait::async_trait]
+pub trait OutboxStore: Send + Sync {
+    async fn insert_message(&self, message: &StoredMessage) -> StoreResult<()>;
+    async fn list_messages(
+        &self,
+        project_id: &str,
+        recipient: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>>;
+}
