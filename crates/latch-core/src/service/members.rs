@@ -39,20 +39,14 @@ pub async fn delete(
     member_locator: &str,
     caller: &Caller,
 ) -> CoreResult<String> {
-    retry::on_conflict(|| delete_once(ctx, project_id, org_locator, member_locator, caller)).await
-}
-
-async fn delete_once(
-    ctx: &Ctx,
-    project_id: &str,
-    org_locator: &str,
-    member_locator: &str,
-    caller: &Caller,
-) -> CoreResult<String> {
-    let (mut m, _org) = live_member(ctx, project_id, org_locator, member_locator).await?;
-    let grant = caller.require_on_member(&m, "delete")?;
-    records::soft_delete(ctx, &grant, &mut m).await?;
-    Ok(m.member_id)
+    // A write that lost a race to another reads again and re-applies the request (Stytch would succeed).
+    retry::on_conflict(|| async {
+        let (mut m, _org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+        let grant = caller.require_on_member(&m, "delete")?;
+        records::soft_delete(ctx, &grant, &mut m).await?;
+        Ok(m.member_id)
+    })
+    .await
 }
 
 pub async fn reactivate(
@@ -62,50 +56,44 @@ pub async fn reactivate(
     member_id: &str,
     caller: &Caller,
 ) -> CoreResult<MemberView> {
-    retry::on_conflict(|| reactivate_once(ctx, project_id, org_locator, member_id, caller)).await
-}
-
-async fn reactivate_once(
-    ctx: &Ctx,
-    project_id: &str,
-    org_locator: &str,
-    member_id: &str,
-    caller: &Caller,
-) -> CoreResult<MemberView> {
-    let org = organizations::get(ctx, project_id, org_locator).await?;
-    let grant = caller.require(&org.organization_id, MEMBER, "reactivate")?;
-    // Only the member id is accepted here, not an external id.
-    let m = ctx.store.member_by_id(project_id, member_id).await?;
-    let mut m = match m {
-        Some(m) if m.organization_id == org.organization_id => m,
-        _ => return Err(CoreError::member_not_found()),
-    };
-    if m.status != MemberStatus::Deleted {
-        return Err(CoreError::invalid(
-            "no_deleted_member_found_for_reactivation",
-            "Only a deleted member can be reactivated.",
-        ));
-    }
-    if !m.email_verified {
-        return Err(CoreError::invalid(
-            "email_unverified_for_reactivation",
-            "The member's email address was never verified, so it cannot be reactivated.",
-        ));
-    }
-    if ctx
-        .store
-        .member_by_email(project_id, &org.organization_id, &m.email)
-        .await?
-        .is_some()
-    {
-        return Err(CoreError::invalid(
-            "reactivation_email_belongs_to_another_member",
-            "Another member of the organization now uses this email address.",
-        ));
-    }
-    m.status = MemberStatus::Active;
-    save(ctx, &grant, &mut m, Write::Plain).await?;
-    view(ctx, m, org).await
+    // A write that lost a race to another reads again and re-applies the request (Stytch would succeed).
+    retry::on_conflict(|| async {
+        let org = organizations::get(ctx, project_id, org_locator).await?;
+        let grant = caller.require(&org.organization_id, MEMBER, "reactivate")?;
+        // Only the member id is accepted here, not an external id.
+        let m = ctx.store.member_by_id(project_id, member_id).await?;
+        let mut m = match m {
+            Some(m) if m.organization_id == org.organization_id => m,
+            _ => return Err(CoreError::member_not_found()),
+        };
+        if m.status != MemberStatus::Deleted {
+            return Err(CoreError::invalid(
+                "no_deleted_member_found_for_reactivation",
+                "Only a deleted member can be reactivated.",
+            ));
+        }
+        if !m.email_verified {
+            return Err(CoreError::invalid(
+                "email_unverified_for_reactivation",
+                "The member's email address was never verified, so it cannot be reactivated.",
+            ));
+        }
+        if ctx
+            .store
+            .member_by_email(project_id, &org.organization_id, &m.email)
+            .await?
+            .is_some()
+        {
+            return Err(CoreError::invalid(
+                "reactivation_email_belongs_to_another_member",
+                "Another member of the organization now uses this email address.",
+            ));
+        }
+        m.status = MemberStatus::Active;
+        save(ctx, &grant, &mut m, Write::Plain).await?;
+        view(ctx, m, org).await
+    })
+    .await
 }
 
 pub async fn delete_password(
@@ -115,32 +103,26 @@ pub async fn delete_password(
     password_id: &str,
     caller: &Caller,
 ) -> CoreResult<MemberView> {
-    retry::on_conflict(|| delete_password_once(ctx, project_id, org_locator, password_id, caller)).await
-}
-
-async fn delete_password_once(
-    ctx: &Ctx,
-    project_id: &str,
-    org_locator: &str,
-    password_id: &str,
-    caller: &Caller,
-) -> CoreResult<MemberView> {
-    let org = organizations::get(ctx, project_id, org_locator).await?;
-    let not_found = || CoreError::not_found("member_password_not_found", "No member password with this id.");
-    if password_id.is_empty() {
-        return Err(not_found());
-    }
-    let mut m = ctx
-        .store
-        .member_by_password_id(project_id, &org.organization_id, password_id)
-        .await?
-        .filter(|m| m.status != MemberStatus::Deleted)
-        .ok_or_else(not_found)?;
-    let grant = caller.require_on_member(&m, "update.info.delete.password")?;
-    m.member_password_id = String::new();
-    save(ctx, &grant, &mut m, Write::Plain).await?;
-    records::remove_password(ctx, &grant, &m).await?;
-    view(ctx, m, org).await
+    // A write that lost a race to another reads again and re-applies the request (Stytch would succeed).
+    retry::on_conflict(|| async {
+        let org = organizations::get(ctx, project_id, org_locator).await?;
+        let not_found = || CoreError::not_found("member_password_not_found", "No member password with this id.");
+        if password_id.is_empty() {
+            return Err(not_found());
+        }
+        let mut m = ctx
+            .store
+            .member_by_password_id(project_id, &org.organization_id, password_id)
+            .await?
+            .filter(|m| m.status != MemberStatus::Deleted)
+            .ok_or_else(not_found)?;
+        let grant = caller.require_on_member(&m, "update.info.delete.password")?;
+        m.member_password_id = String::new();
+        save(ctx, &grant, &mut m, Write::Plain).await?;
+        records::remove_password(ctx, &grant, &m).await?;
+        view(ctx, m, org).await
+    })
+    .await
 }
 
 pub async fn delete_mfa_phone_number(
@@ -150,31 +132,25 @@ pub async fn delete_mfa_phone_number(
     member_locator: &str,
     caller: &Caller,
 ) -> CoreResult<MemberView> {
-    retry::on_conflict(|| delete_mfa_phone_number_once(ctx, project_id, org_locator, member_locator, caller)).await
-}
-
-async fn delete_mfa_phone_number_once(
-    ctx: &Ctx,
-    project_id: &str,
-    org_locator: &str,
-    member_locator: &str,
-    caller: &Caller,
-) -> CoreResult<MemberView> {
-    let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
-    let grant = caller.require_on_member(&m, "update.info.delete.mfa-phone")?;
-    if m.mfa_phone_number.is_empty() {
-        return Err(CoreError::not_found(
-            "member_phone_number_not_found",
-            "The member has no mfa_phone_number.",
-        ));
-    }
-    m.mfa_phone_number = String::new();
-    m.mfa_phone_verified = false;
-    if m.default_mfa_method == "sms_otp" {
-        m.default_mfa_method = String::new();
-    }
-    save(ctx, &grant, &mut m, Write::Plain).await?;
-    view(ctx, m, org).await
+    // A write that lost a race to another reads again and re-applies the request (Stytch would succeed).
+    retry::on_conflict(|| async {
+        let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+        let grant = caller.require_on_member(&m, "update.info.delete.mfa-phone")?;
+        if m.mfa_phone_number.is_empty() {
+            return Err(CoreError::not_found(
+                "member_phone_number_not_found",
+                "The member has no mfa_phone_number.",
+            ));
+        }
+        m.mfa_phone_number = String::new();
+        m.mfa_phone_verified = false;
+        if m.default_mfa_method == "sms_otp" {
+            m.default_mfa_method = String::new();
+        }
+        save(ctx, &grant, &mut m, Write::Plain).await?;
+        view(ctx, m, org).await
+    })
+    .await
 }
 
 pub async fn delete_totp(
@@ -184,31 +160,25 @@ pub async fn delete_totp(
     member_locator: &str,
     caller: &Caller,
 ) -> CoreResult<MemberView> {
-    retry::on_conflict(|| delete_totp_once(ctx, project_id, org_locator, member_locator, caller)).await
-}
-
-async fn delete_totp_once(
-    ctx: &Ctx,
-    project_id: &str,
-    org_locator: &str,
-    member_locator: &str,
-    caller: &Caller,
-) -> CoreResult<MemberView> {
-    let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
-    let grant = caller.require_on_member(&m, "update.info.delete.totp")?;
-    if m.totp_registration_id.is_empty() {
-        return Err(CoreError::not_found(
-            "totp_not_found",
-            "The member has no TOTP registration.",
-        ));
-    }
-    records::remove_totp(ctx, &grant, &m).await?;
-    m.totp_registration_id = String::new();
-    if m.default_mfa_method == "totp" {
-        m.default_mfa_method = String::new();
-    }
-    save(ctx, &grant, &mut m, Write::Plain).await?;
-    view(ctx, m, org).await
+    // A write that lost a race to another reads again and re-applies the request (Stytch would succeed).
+    retry::on_conflict(|| async {
+        let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+        let grant = caller.require_on_member(&m, "update.info.delete.totp")?;
+        if m.totp_registration_id.is_empty() {
+            return Err(CoreError::not_found(
+                "totp_not_found",
+                "The member has no TOTP registration.",
+            ));
+        }
+        records::remove_totp(ctx, &grant, &m).await?;
+        m.totp_registration_id = String::new();
+        if m.default_mfa_method == "totp" {
+            m.default_mfa_method = String::new();
+        }
+        save(ctx, &grant, &mut m, Write::Plain).await?;
+        view(ctx, m, org).await
+    })
+    .await
 }
 
 pub async fn delete_external_id(
@@ -218,21 +188,15 @@ pub async fn delete_external_id(
     member_locator: &str,
     caller: &Caller,
 ) -> CoreResult<MemberView> {
-    retry::on_conflict(|| delete_external_id_once(ctx, project_id, org_locator, member_locator, caller)).await
-}
-
-async fn delete_external_id_once(
-    ctx: &Ctx,
-    project_id: &str,
-    org_locator: &str,
-    member_locator: &str,
-    caller: &Caller,
-) -> CoreResult<MemberView> {
-    let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
-    let grant = caller.require(&m.organization_id, MEMBER, "update.info.external-id")?;
-    m.external_id = None;
-    save(ctx, &grant, &mut m, Write::Plain).await?;
-    view(ctx, m, org).await
+    // A write that lost a race to another reads again and re-applies the request (Stytch would succeed).
+    retry::on_conflict(|| async {
+        let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+        let grant = caller.require(&m.organization_id, MEMBER, "update.info.external-id")?;
+        m.external_id = None;
+        save(ctx, &grant, &mut m, Write::Plain).await?;
+        view(ctx, m, org).await
+    })
+    .await
 }
 
 pub async fn unlink_retired_email(

@@ -47,15 +47,15 @@ async fn update_once(
 }
 
 pub async fn delete_external_id(ctx: &Ctx, project_id: &str, locator: &str, caller: &Caller) -> CoreResult<OrgRecord> {
-    retry::on_conflict(|| delete_external_id_once(ctx, project_id, locator, caller)).await
-}
-
-async fn delete_external_id_once(ctx: &Ctx, project_id: &str, locator: &str, caller: &Caller) -> CoreResult<OrgRecord> {
-    let mut rec = get(ctx, project_id, locator).await?;
-    let grant = caller.require(&rec.organization_id, ORGANIZATION, "update.info.external-id")?;
-    rec.external_id = None;
-    records::save(ctx, &grant, &mut rec).await?;
-    Ok(rec)
+    // A write that lost a race to another reads again and re-applies the request (Stytch would succeed).
+    retry::on_conflict(|| async {
+        let mut rec = get(ctx, project_id, locator).await?;
+        let grant = caller.require(&rec.organization_id, ORGANIZATION, "update.info.external-id")?;
+        rec.external_id = None;
+        records::save(ctx, &grant, &mut rec).await?;
+        Ok(rec)
+    })
+    .await
 }
 
 /// Deletes the organization and, with it, all its members.
