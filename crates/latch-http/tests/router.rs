@@ -39,6 +39,10 @@ mod tempdir {
 }
 
 async fn app() -> App {
+    app_with_clock(Arc::new(latch_core::clock::SystemClock)).await
+}
+
+async fn app_with_clock(clock: Arc<dyn latch_core::clock::Clock>) -> App {
     let dir = tempdir::Dir::new();
     let url = format!("sqlite:{}", dir.0.join("latch.db").display());
     let store: Arc<dyn latch_core::store::Store> =
@@ -57,7 +61,8 @@ async fn app() -> App {
             },
             ..Settings::default()
         },
-    );
+    )
+    .with_clock(clock);
     let state = AppState {
         ctx: Arc::new(ctx),
         http: Arc::new(HttpConfig::default()),
@@ -188,4 +193,32 @@ async fn a_rate_limited_answer_says_when_to_retry() {
     assert_stytch_error(&body, status, "too_many_requests");
     let secs: u64 = retry_after.expect("Retry-After on a 429").parse().unwrap();
     assert!(secs > 0 && secs <= 3600, "{secs}");
+}
+
+#[tokio::test]
+async fn a_lockout_ends_when_its_time_has_passed_without_waiting() {
+    use latch_core::clock::{Clock, ManualClock};
+    let clock = Arc::new(ManualClock::new(latch_core::clock::SystemClock.now()));
+    let app = app_with_clock(clock.clone()).await;
+    let (_, created, _) = app
+        .call("POST", "/v1/b2b/organizations", r#"{"organization_name":"Acme"}"#, &[])
+        .await;
+    let org = created["organization"]["organization_id"].as_str().unwrap().to_string();
+    let body = format!(r#"{{"organization_id":"{org}","email_address":"ada@acme.test","password":"wrong"}}"#);
+    for _ in 0..10 {
+        app.call("POST", "/v1/b2b/passwords/authenticate", &body, &[]).await;
+    }
+    let (status, _, _) = app.call("POST", "/v1/b2b/passwords/authenticate", &body, &[]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Default lockout and failure window: 60 minutes each.
+    clock.advance_minutes(59);
+    let (status, _, _) = app.call("POST", "/v1/b2b/passwords/authenticate", &body, &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "still locked a minute before the end"
+    );
+    clock.advance_minutes(2);
+    let (status, body, _) = app.call("POST", "/v1/b2b/passwords/authenticate", &body, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }

@@ -1,5 +1,6 @@
 //! The store contract: every test runs on SQLite, and on PostgreSQL when LATCH_TEST_DATABASE_URL
 //! is set, each in a fresh database.
+#![allow(clippy::disallowed_methods)] // store tests stamp records with the wall clock
 
 use latch_core::clock::Timestamp;
 use latch_core::delivery::{Channel, StoredMessage};

@@ -144,7 +144,7 @@ async fn housekeeping(
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        let now = latch_core::clock::Timestamp::now();
+        let now = ctx.now();
         let purged = tokio::select! {
             purged = latch_core::engine::housekeeping::purge_expired(&ctx, now, outbox_retention) => purged,
             // A sweep of millions must not hold up shutdown; it resumes on the next start.

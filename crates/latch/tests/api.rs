@@ -1,5 +1,6 @@
 //! Black-box API tests: the real application on a random port, a fresh database per test (SQLite,
 //! and PostgreSQL when LATCH_TEST_DATABASE_URL is set), driven over HTTP.
+#![allow(clippy::disallowed_methods)] // these tests drive a real server, which runs on the system clock
 
 use base64::Engine;
 use latch::app::Application;

@@ -86,7 +86,7 @@ const SEND_SCOPE: &str = "address_sends";
 /// a bound on how many emails and SMS one caller can make Latch send.
 pub async fn send(ctx: &Ctx, client: Option<&ClientIp>) -> CoreResult<()> {
     let Some(c) = client else { return Ok(()) };
-    let now = Timestamp::now();
+    let now = ctx.now();
     let limit = if c.forwarded {
         ctx.settings.limits.forwarded_client_sends
     } else {

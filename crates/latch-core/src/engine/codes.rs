@@ -4,7 +4,6 @@
 //! limited per recipient. If delivery fails the code is deleted: no code stays live that its owner
 //! never received.
 
-use crate::clock::Timestamp;
 use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::delivery::templates::{self, Kind};
 use crate::delivery::{Channel, Message};
@@ -52,7 +51,7 @@ pub(crate) fn email_minutes(given: Option<i64>) -> CoreResult<i64> {
 /// Every kind of message counts against the same budget: the limit protects a mailbox or phone
 /// from being flooded, whichever endpoint is used to do it. Call it before anything is stored.
 pub(crate) async fn count_send_to(ctx: &Ctx, project_id: &str, channel: Channel, recipient: &str) -> CoreResult<()> {
-    let now = Timestamp::now();
+    let now = ctx.now();
     let key = format!("{project_id}:{}:{recipient}", channel.as_str());
     let sends = ctx
         .store
@@ -83,7 +82,7 @@ pub(crate) async fn send_code(
     render: impl FnOnce(&str) -> CoreResult<(Kind, &'static str, templates::Rendered)>,
 ) -> CoreResult<()> {
     count_send_to(ctx, project_id, channel, recipient).await?;
-    let now = Timestamp::now();
+    let now = ctx.now();
     let code = new_code();
     let salt = random_token(16);
     // Remember what this code replaces, so an old code is answered as superseded.
@@ -161,7 +160,7 @@ pub(crate) async fn verify_code(
     else {
         return Err(code_not_found());
     };
-    if rec.expires_at <= Timestamp::now() {
+    if rec.expires_at <= ctx.now() {
         return Err(code_not_found());
     }
     // The attempt is taken before the guess is compared, in one conditional update: a concurrent

@@ -149,8 +149,8 @@ pub struct DiscoveryResult {
 }
 
 /// An email factor proven before any member exists.
-pub fn email_factor(email: &str) -> AuthFactor {
-    AuthFactor::email_otp(&email_id(email), email, Timestamp::now())
+pub fn email_factor(email: &str, now: Timestamp) -> AuthFactor {
+    AuthFactor::email_otp(&email_id(email), email, now)
 }
 
 /// A discovery intermediate session holding `factors` for `email`, and what it can enter.

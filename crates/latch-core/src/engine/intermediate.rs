@@ -6,7 +6,6 @@
 //! ```
 //! An IST bound to an organization (password factors are) cannot be used in another one.
 
-use crate::clock::Timestamp;
 use crate::crypto::{random_token, sha256_hex};
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
@@ -31,7 +30,7 @@ pub async fn create(
     factors: Vec<AuthFactor>,
 ) -> CoreResult<(IntermediateRecord, String)> {
     let token = random_token(32);
-    let now = Timestamp::now();
+    let now = ctx.now();
     let rec = IntermediateRecord {
         ist_id: format!("intermediate-session-test-{}", uuid::Uuid::new_v4()),
         project_id: project_id.to_string(),
@@ -54,7 +53,7 @@ pub async fn load(ctx: &Ctx, project_id: &str, token: &str) -> CoreResult<Interm
         .intermediate_by_token_hash(project_id, &sha256_hex(token))
         .await?
     {
-        Some(r) if r.expires_at > Timestamp::now() => Ok(r),
+        Some(r) if r.expires_at > ctx.now() => Ok(r),
         _ => Err(not_found()),
     }
 }

@@ -2,7 +2,6 @@
 //! member session needs), and the member view every answer carries. Shared by the members API and
 //! by every flow that provisions or updates a member (JIT, discovery, migrate).
 
-use crate::clock::Timestamp;
 use crate::engine::actor::{no_trusted_metadata, Actor, Caller};
 use crate::engine::grant::Grant;
 use crate::engine::organizations;
@@ -173,7 +172,7 @@ pub enum Write<'a> {
 
 /// Writes the member back; the grant shows the caller was allowed to.
 pub async fn save(ctx: &Ctx, _: &Grant, m: &mut MemberRecord, write: Write<'_>) -> CoreResult<()> {
-    m.updated_at = Timestamp::now();
+    m.updated_at = ctx.now();
     check_unique(ctx, m).await?;
     let written = match write {
         Write::Plain => ctx.store.update_member(m, None).await,
@@ -233,7 +232,7 @@ async fn create_in(ctx: &Ctx, grant: &Grant, org: OrgRecord, input: MemberInput)
         return Err(CoreError::argument("name", "must be at most 1024 characters"));
     }
     validate::display_text("name", &name)?; // no control characters (h-tenant)
-    let now = Timestamp::now();
+    let now = ctx.now();
     let status = if input.create_member_as_pending == Some(true) {
         MemberStatus::Pending
     } else {
@@ -507,7 +506,7 @@ pub async fn soft_delete(ctx: &Ctx, grant: &Grant, m: &mut MemberRecord) -> Core
         release_retired_email(ctx, grant, &m.project_id, &r.email_id).await?;
     }
     m.status = MemberStatus::Deleted;
-    m.updated_at = Timestamp::now();
+    m.updated_at = ctx.now();
     ctx.store.update_member(m, None).await?;
     ctx.store.delete_member_sessions(&m.project_id, &m.member_id).await?;
     Ok(())

@@ -1,7 +1,6 @@
 //! MFA, begin and finish: which session or intermediate session presents a member's factors, the
 //! guard on wrong TOTP and recovery codes, and turning a proven MFA factor into a session.
 
-use crate::clock::Timestamp;
 use crate::engine::attempts::{Limit, Reservation};
 use crate::engine::auth_flow::{Outcome, PrimaryAuth};
 use crate::engine::members::MemberView;
@@ -69,7 +68,7 @@ const GUARD: Limit = Limit {
 /// Counts this attempt before the code is checked, so a concurrent burst gets no more guesses.
 pub(crate) async fn guard(ctx: &Ctx, member: &MemberRecord) -> CoreResult<Reservation> {
     GUARD
-        .reserve(ctx, member.member_id.clone(), Timestamp::now(), |retry_after_secs| {
+        .reserve(ctx, member.member_id.clone(), ctx.now(), |retry_after_secs| {
             CoreError::RateLimited {
                 fault: Fault {
                     error_type: "too_many_requests",

@@ -49,6 +49,8 @@ pub struct BreachSources {
 #[derive(Clone)]
 pub struct Ctx {
     pub store: Arc<dyn Store>,
+    /// Where every use case reads the time (`now()`).
+    pub clock: Arc<dyn crate::clock::Clock>,
     pub delivery: Arc<dyn Delivery>,
     pub keyring: Arc<Keyring>,
     pub cpu: CpuPool,
@@ -89,6 +91,7 @@ impl Ctx {
         // Signing gets its own threads: an RS256 signature takes well under a millisecond, and
         // queueing it behind argon2 hashes made every session check wait out a login flood.
         Self {
+            clock: Arc::new(crate::clock::SystemClock),
             keyring: Arc::new(Keyring::new(store.clone(), CpuPool::per_core(Priority::Normal))),
             store,
             delivery,
@@ -103,6 +106,16 @@ impl Ctx {
             sessions: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
             verified_jwts: Arc::new(TtlCache::new(VERIFIED_JWT_TTL, VERIFIED_JWT_CAPACITY)),
         }
+    }
+
+    /// Reads time from `clock` (tests move a `ManualClock`).
+    pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn now(&self) -> crate::clock::Timestamp {
+        self.clock.now()
     }
 
     pub fn with_templates(mut self, templates: crate::delivery::custom::CustomTemplates) -> Self {

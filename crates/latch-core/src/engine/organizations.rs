@@ -2,7 +2,6 @@
 //! slug or external id (with the node cache for session checks). Shared by the organizations API
 //! and by discovery's organization create.
 
-use crate::clock::Timestamp;
 use crate::engine::grant::Grant;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult, StoreError};
@@ -334,7 +333,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: OrgInput) -> CoreResult<
     let Some(name) = input.organization_name.as_deref() else {
         return Err(CoreError::argument("organization_name", "missing field"));
     };
-    let now = Timestamp::now();
+    let now = ctx.now();
     let mut settings = OrgSettings::default();
     if input.has_auth_setting() {
         settings.email_invites = Restriction::NotAllowed;
@@ -388,7 +387,7 @@ pub async fn get_cached(ctx: &Ctx, project_id: &str, organization_id: &str) -> C
 
 /// Writes the organization back, its locators checked; the grant shows the caller was allowed to.
 pub async fn save(ctx: &Ctx, _: &Grant, rec: &mut OrgRecord) -> CoreResult<()> {
-    rec.updated_at = Timestamp::now();
+    rec.updated_at = ctx.now();
     check_unique(ctx, rec).await?;
     if let Err(e) = ctx.store.update_org(rec).await {
         return Err(on_write_error(ctx, rec, e).await);

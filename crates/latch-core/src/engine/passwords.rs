@@ -157,7 +157,7 @@ impl<'a> Throttle<'a> {
     }
 
     async fn verify(&self, ctx: &Ctx, password: &str, client: Option<&ClientIp>) -> CoreResult<Verified> {
-        let now = Timestamp::now();
+        let now = ctx.now();
         let key = self.key(ctx);
         if let Some(until) = ctx.store.counter_window(BLOCK_SCOPE, &key).await?.filter(|t| *t > now) {
             return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
@@ -262,8 +262,7 @@ pub async fn evaluate(
     Ok(report)
 }
 
-fn new_password_record(member: &MemberRecord, hash: &PasswordHash) -> PasswordRecord {
-    let now = Timestamp::now();
+fn new_password_record(member: &MemberRecord, hash: &PasswordHash, now: Timestamp) -> PasswordRecord {
     PasswordRecord {
         member_password_id: format!("member-password-test-{}", uuid::Uuid::new_v4()),
         project_id: member.project_id.clone(),
@@ -283,12 +282,12 @@ pub async fn store_password(
     hash: &PasswordHash,
     verify_email: bool,
 ) -> CoreResult<()> {
-    let record = new_password_record(member, hash);
+    let record = new_password_record(member, hash, ctx.now());
     member.member_password_id = record.member_password_id.clone();
     if verify_email {
         member.email_verified = true;
     }
-    member.updated_at = Timestamp::now();
+    member.updated_at = ctx.now();
     ctx.store.save_password(member, &record).await?;
     Ok(())
 }

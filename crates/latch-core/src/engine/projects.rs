@@ -18,6 +18,7 @@ pub struct NewProject {
     pub secret: String,
 }
 
+#[allow(clippy::disallowed_methods)] // projects are created by the CLI and at bootstrap, before any Ctx
 pub async fn create(store: &dyn Store, name: &str) -> CoreResult<NewProject> {
     let secret = project_secret();
     let project = Project {
@@ -31,6 +32,7 @@ pub async fn create(store: &dyn Store, name: &str) -> CoreResult<NewProject> {
 }
 
 /// Makes sure `project_id` exists and accepts `secret` (bootstrap for tests and containers).
+#[allow(clippy::disallowed_methods)] // projects are created by the CLI and at bootstrap, before any Ctx
 pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreResult<()> {
     if !project_id.starts_with("project-") || secret.len() < 16 {
         return Err(CoreError::argument(

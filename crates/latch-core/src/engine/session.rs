@@ -133,7 +133,7 @@ async fn name(
                 && claims
                     .get("exp")
                     .and_then(Value::as_i64)
-                    .is_none_or(|exp| exp <= Timestamp::now().unix_seconds())
+                    .is_none_or(|exp| exp <= ctx.now().unix_seconds())
             {
                 return Err(bad_jwt());
             }
@@ -153,10 +153,10 @@ async fn name(
 }
 
 /// A named session is usable if it exists, lives, and belongs to the JWT's subject.
-fn accept(named: &Named, found: Option<&SessionRecord>) -> CoreResult<()> {
+fn accept(named: &Named, found: Option<&SessionRecord>, now: Timestamp) -> CoreResult<()> {
     match found {
         Some(s) if named.jwt_sub.as_ref().is_some_and(|sub| *sub != s.member_id) => Err(bad_jwt()),
-        Some(s) if s.is_live(Timestamp::now()) => Ok(()),
+        Some(s) if s.is_live(now) => Ok(()),
         _ => Err(session_not_found()),
     }
 }
@@ -175,7 +175,7 @@ async fn resolve_with(
         SessionKey::TokenHash(h) => ctx.store.session_by_token_hash(project_id, h).await?,
         SessionKey::Id(id) => ctx.store.session_by_id(project_id, id).await?,
     };
-    accept(&named, found.as_ref())?;
+    accept(&named, found.as_ref(), ctx.now())?;
     Ok(found.map(|s| (s, named.presented)))
 }
 
@@ -197,7 +197,7 @@ pub(crate) async fn resolve_with_member(
             || ctx.store.session_with_member(project_id, &named.key),
         )
         .await?;
-    accept(&named, found.as_ref().map(|f| &f.session))?;
+    accept(&named, found.as_ref().map(|f| &f.session), ctx.now())?;
     Ok(found.map(|f| (f, named.presented)))
 }
 
@@ -269,10 +269,7 @@ async fn finish(
     let roles = member.role_ids(org);
     let jwt = ctx
         .keyring
-        .sign(
-            &session.project_id,
-            claims(&session, &roles, &org.slug, Timestamp::now()),
-        )
+        .sign(&session.project_id, claims(&session, &roles, &org.slug, ctx.now()))
         .await?;
     Ok(Issued {
         session,
@@ -301,7 +298,7 @@ pub async fn issue(
     custom_claims: Option<&Value>,
 ) -> CoreResult<Issued> {
     let duration = check_duration(duration_minutes)?;
-    let now = Timestamp::now();
+    let now = ctx.now();
     if let Some((mut s, presented)) = existing.filter(|(s, _)| s.member_id == member.member_id) {
         // A check that changes nothing but the access time stores it only when the stored one
         // is TOUCH_INTERVAL_SECS old; the answer shows the current time either way.

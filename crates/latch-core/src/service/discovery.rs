@@ -75,7 +75,7 @@ pub struct OtpAuthenticateInput {
 pub async fn otp_authenticate(ctx: &Ctx, project_id: &str, input: OtpAuthenticateInput) -> CoreResult<DiscoveryResult> {
     let email = validate::normalize_email(&input.email_address)?;
     codes::verify_code(ctx, project_id, SCOPE, Channel::Email, &email, &input.code).await?;
-    with_factors(ctx, project_id, &email, vec![email_factor(&email)]).await
+    with_factors(ctx, project_id, &email, vec![email_factor(&email, ctx.now())]).await
 }
 
 #[derive(Debug, Default, Deserialize)]

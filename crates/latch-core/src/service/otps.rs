@@ -5,7 +5,6 @@
 //! compared in constant time; sends limited per recipient. If delivery fails the code is deleted:
 //! no code stays live that its owner never received.
 
-use crate::clock::Timestamp;
 use crate::delivery::templates::{self, Kind};
 use crate::delivery::Channel;
 use crate::engine::address_guard::ClientIp;
@@ -152,7 +151,7 @@ pub async fn email_authenticate(
     if !member.email_verified {
         modify_member(ctx.store.as_ref(), &mut member, |m| m.email_verified = true).await?;
     }
-    let factor = AuthFactor::email_otp(&member.email_id(), &email, Timestamp::now());
+    let factor = AuthFactor::email_otp(&member.email_id(), &email, ctx.now());
     let (member, outcome) = auth_flow::complete(
         ctx,
         PrimaryAuth {
@@ -224,7 +223,7 @@ pub async fn sms_send(
             }
             member.mfa_phone_number = phone;
             member.mfa_phone_verified = false;
-            member.updated_at = Timestamp::now();
+            member.updated_at = ctx.now();
             ctx.store.update_member(&mut member, None).await?;
         } else if member.mfa_phone_number != phone {
             return Err(CoreError::invalid(
@@ -289,7 +288,7 @@ pub async fn sms_authenticate(
         // Its own write: finish_mfa re-reads the member on a conflict and would drop it.
         modify_member(ctx.store.as_ref(), &mut member, |m| m.mfa_phone_verified = true).await?;
     }
-    let factor = AuthFactor::sms_otp(&member.phone_id(), &member.mfa_phone_number, Timestamp::now());
+    let factor = AuthFactor::sms_otp(&member.phone_id(), &member.mfa_phone_number, ctx.now());
     crate::engine::mfa::finish_mfa(
         ctx,
         &org,

@@ -3,7 +3,6 @@
 //! current password revokes every session of the member; a reset with a session keeps only that
 //! session.
 
-use crate::clock::Timestamp;
 use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::delivery::templates::{self, Kind};
 use crate::delivery::{Channel, Message};
@@ -123,7 +122,7 @@ async fn send_reset(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, how: Rese
     // The same per-recipient budget as one-time codes (security review finding 9).
     codes::count_send_to(ctx, project_id, Channel::Email, &email).await?;
     let token = random_token(32);
-    let now = Timestamp::now();
+    let now = ctx.now();
     ctx.store
         .insert_reset_token(&ResetTokenRecord {
             token_hash: sha256_hex(&token),
@@ -279,8 +278,8 @@ pub async fn discovery_reset(
         ctx.store.delete_member_sessions(project_id, &m.member_id).await?;
     }
     let factors = vec![
-        AuthFactor::password(Timestamp::now()),
-        crate::engine::discovery::email_factor(&member.email),
+        AuthFactor::password(ctx.now()),
+        crate::engine::discovery::email_factor(&member.email, ctx.now()),
     ];
     crate::engine::discovery::with_factors(ctx, project_id, &member.email, factors).await
 }
@@ -347,7 +346,7 @@ async fn redeemable_token(
         .reset_token(project_id, &token_hash)
         .await?
         .ok_or_else(bad_token)?;
-    if record.expires_at <= Timestamp::now() {
+    if record.expires_at <= ctx.now() {
         ctx.store.take_reset_token(project_id, &token_hash).await?;
         return Err(bad_token());
     }
@@ -401,7 +400,7 @@ pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> C
         PrimaryAuth {
             member,
             org: &org,
-            factors: vec![AuthFactor::password(Timestamp::now())],
+            factors: vec![AuthFactor::password(ctx.now())],
             session: None,
             intermediate_session_token: input.session.intermediate_session_token.as_deref(),
             session_duration_minutes: input.session_duration_minutes,
@@ -453,7 +452,7 @@ pub async fn reset_by_session(
             "The session belongs to another organization.",
         ));
     }
-    let fresh_since = Timestamp::now().plus_minutes(-FRESH_FACTOR_MINUTES);
+    let fresh_since = ctx.now().plus_minutes(-FRESH_FACTOR_MINUTES);
     if !session.factors.iter().any(|f| f.last_authenticated_at >= fresh_since) {
         return Err(CoreError::invalid(
             "session_too_old_to_reset_password",
@@ -465,7 +464,7 @@ pub async fn reset_by_session(
     set_password(ctx, &mut member, &input.password, false).await?;
     for other in ctx
         .store
-        .live_sessions(project_id, &member.member_id, Timestamp::now())
+        .live_sessions(project_id, &member.member_id, ctx.now())
         .await?
     {
         if other.member_session_id != session.member_session_id {
@@ -529,7 +528,7 @@ pub async fn reset_existing(
         PrimaryAuth {
             member,
             org: &org,
-            factors: vec![AuthFactor::password(Timestamp::now())],
+            factors: vec![AuthFactor::password(ctx.now())],
             session: None,
             intermediate_session_token: None,
             session_duration_minutes: input.session_duration_minutes,

@@ -5,7 +5,6 @@
 //! and the member is locked once the limit is reached; a locked member is refused before the
 //! password is even checked, so the lock cannot be used as an oracle.
 
-use crate::clock::Timestamp;
 use crate::engine::actor::Caller;
 use crate::engine::address_guard::ClientIp;
 use crate::engine::auth_flow::{Outcome, PrimaryAuth};
@@ -68,7 +67,7 @@ pub async fn discovery_authenticate(
     {
         return Err(reset_required());
     }
-    crate::engine::discovery::with_factors(ctx, project_id, &email, vec![AuthFactor::password(Timestamp::now())]).await
+    crate::engine::discovery::with_factors(ctx, project_id, &email, vec![AuthFactor::password(ctx.now())]).await
 }
 
 pub async fn strength_check(ctx: &Ctx, password: &str, email: Option<&str>) -> CoreResult<StrengthReport> {
@@ -204,7 +203,7 @@ pub async fn authenticate(
             .map_err(CoreError::internal)?;
         let mut record = stored.clone();
         record.hash = upgraded.to_json();
-        record.updated_at = Timestamp::now();
+        record.updated_at = ctx.now();
         ctx.store.save_password(&mut member, &record).await?;
     }
     member.lock_created_at = None;
@@ -221,7 +220,7 @@ pub async fn authenticate(
         PrimaryAuth {
             member,
             org: &org,
-            factors: vec![AuthFactor::password(Timestamp::now())],
+            factors: vec![AuthFactor::password(ctx.now())],
             session,
             intermediate_session_token: input.session.intermediate_session_token.as_deref(),
             session_duration_minutes: input.session_duration_minutes,

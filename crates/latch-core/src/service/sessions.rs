@@ -7,7 +7,6 @@
 //! then always reads the session, so a revoked or expired session is refused at once. Only the
 //! SDKs' local verification trusts a JWT by itself, as Stytch documents.
 
-use crate::clock::Timestamp;
 use crate::engine::session::{issue, owner, resolve, resolve_with_member, session_not_found};
 use crate::engine::{actor, auth_flow, members, organizations, session, Ctx};
 use crate::error::{CoreError, CoreResult};
@@ -216,7 +215,7 @@ pub async fn list(ctx: &Ctx, project_id: &str, org_locator: &str, member_locator
     let v = members::get(ctx, project_id, org_locator, Some(member_locator), None).await?;
     let sessions = ctx
         .store
-        .live_sessions(project_id, &v.member.member_id, Timestamp::now())
+        .live_sessions(project_id, &v.member.member_id, ctx.now())
         .await?;
     Ok(MemberSessions {
         sessions,

@@ -65,8 +65,7 @@ fn normalize_code(code: &str) -> String {
     code.trim().to_lowercase().replace(['-', ' '], "")
 }
 
-fn recovery_records(member: &MemberRecord, codes: &[String]) -> Vec<RecoveryCodeRecord> {
-    let now = Timestamp::now();
+fn recovery_records(member: &MemberRecord, codes: &[String], now: Timestamp) -> Vec<RecoveryCodeRecord> {
     codes
         .iter()
         .map(|c| {
@@ -138,7 +137,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResu
     let secret = t.get_secret_base32();
     let qr = t.get_qr_base64().map_err(CoreError::internal)?;
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
-    let now = Timestamp::now();
+    let now = ctx.now();
     let record = TotpRecord {
         totp_id: format!("member-totp-test-{}", uuid::Uuid::new_v4()),
         project_id: project_id.to_string(),
@@ -149,7 +148,9 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResu
         created_at: now,
         expires_at: now.plus_minutes(minutes),
     };
-    ctx.store.save_totp(&record, &recovery_records(&member, &codes)).await?;
+    ctx.store
+        .save_totp(&record, &recovery_records(&member, &codes, ctx.now()))
+        .await?;
     Ok(Created {
         view: MemberView::load(ctx, member, org).await?,
         totp_registration_id: record.totp_id,
@@ -207,12 +208,12 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
         .totp_of(project_id, &member.member_id)
         .await?
         .ok_or_else(totp_not_found)?;
-    if !reg.active && reg.expires_at <= Timestamp::now() {
+    if !reg.active && reg.expires_at <= ctx.now() {
         return Err(totp_not_found());
     }
     let secret = decode_secret(&reg.secret).ok_or_else(|| CoreError::internal("stored TOTP secret unreadable"))?;
     let t = totp(&secret, &org.name, &member.email);
-    let step = matching_step(&t, &input.code, Timestamp::now().unix_seconds());
+    let step = matching_step(&t, &input.code, ctx.now().unix_seconds());
     // A code is good for its step once: a replay inside the window is refused like a wrong code.
     let accepted = match step {
         Some(s) => ctx.store.use_totp_step(project_id, &reg.totp_id, s).await?,
@@ -232,7 +233,7 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
         })
         .await?;
     }
-    let factor = AuthFactor::totp(&reg.totp_id, Timestamp::now());
+    let factor = AuthFactor::totp(&reg.totp_id, ctx.now());
     finish_mfa(
         ctx,
         &org,
@@ -280,7 +281,7 @@ pub async fn migrate(
         }
         input.recovery_codes
     };
-    let now = Timestamp::now();
+    let now = ctx.now();
     let record = TotpRecord {
         totp_id: format!("member-totp-test-{}", uuid::Uuid::new_v4()),
         project_id: project_id.to_string(),
@@ -291,7 +292,9 @@ pub async fn migrate(
         created_at: now,
         expires_at: now,
     };
-    ctx.store.save_totp(&record, &recovery_records(&member, &codes)).await?;
+    ctx.store
+        .save_totp(&record, &recovery_records(&member, &codes, ctx.now()))
+        .await?;
     member.totp_registration_id = record.totp_id.clone();
     member.updated_at = now;
     ctx.store.update_member(&mut member, None).await?;
@@ -339,7 +342,7 @@ pub async fn recover(ctx: &Ctx, project_id: &str, input: RecoverInput) -> CoreRe
     }
     attempt.refund(ctx).await?;
     let remaining = codes.iter().filter(|c| !c.used).count() - 1;
-    let factor = AuthFactor::recovery_code(&hit.unwrap_or_default(), Timestamp::now());
+    let factor = AuthFactor::recovery_code(&hit.unwrap_or_default(), ctx.now());
     let (view, issued) = finish_mfa(
         ctx,
         &org,
@@ -394,7 +397,11 @@ pub async fn rotate(
     }
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
     ctx.store
-        .replace_recovery_codes(project_id, &v.member.member_id, &recovery_records(&v.member, &codes))
+        .replace_recovery_codes(
+            project_id,
+            &v.member.member_id,
+            &recovery_records(&v.member, &codes, ctx.now()),
+        )
         .await?;
     Ok((v, codes))
 }

@@ -34,6 +34,7 @@ where
 /// keep knocking each other out). On success `member` is the record as stored. For internal
 /// writes that set a few fields (activation, verification), never ones that depend on what the
 /// request read: a change made to `member` before the call is not re-applied after a conflict.
+#[allow(clippy::disallowed_methods)] // a store-level helper, below Ctx
 pub async fn modify_member(
     store: &dyn Store,
     member: &mut MemberRecord,

@@ -10,6 +10,9 @@
 //! the active key is among them, makes a new one first. A revoked key is never loaded again, so
 //! it neither signs, verifies nor appears in the JWKS. Other processes learn of it through
 //! `sync_revocations`, which the server calls every `REVOCATION_POLL`.
+// Keys are created, retired and revoked on the wall clock: the keyring serves every project of
+// a node and exists before any Ctx.
+#![allow(clippy::disallowed_methods)]
 
 use crate::clock::Timestamp;
 use crate::cpu::CpuPool;
