@@ -451,12 +451,6 @@ async fn in_flight_requests_finish_after_shutdown_signal() {
                 .map(|r| r.status())
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    s.stop().await;
-    let mut results = Vec::new();
-    for p in pending {
-        results.push(p.await.unwrap());
-    }
     // What the server did is in the database: every organization it created must have been
     // answered with 200. Connections still in the accept backlog when the listener closed are
     // reset without being processed; they created nothing.
@@ -471,13 +465,27 @@ async fn in_flight_requests_finish_after_shutdown_signal() {
         after: None,
         limit: 100,
     };
-    let created: Vec<String> = latch_core::store::OrgStore::search_orgs(&store, PROJECT, &q, &page)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|o| o.name)
-        .collect();
+    let created_names = || async {
+        latch_core::store::OrgStore::search_orgs(&store, PROJECT, &q, &page)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|o| o.name)
+            .collect::<Vec<String>>()
+    };
+    // Stop once the server is working through the burst (a fixed sleep was too short on a loaded
+    // machine, and nothing had reached the server yet).
+    let started = std::time::Instant::now();
+    while created_names().await.is_empty() && started.elapsed() < std::time::Duration::from_secs(10) {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    s.stop().await;
+    let mut results = Vec::new();
+    for p in pending {
+        results.push(p.await.unwrap());
+    }
+    let created = created_names().await;
     assert!(!created.is_empty(), "some requests were in flight");
     for (i, r) in results.iter().enumerate() {
         let was_created = created.contains(&format!("Org {i}"));
