@@ -80,8 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{member}/totp"), delete(m::delete_totp))
         .route(&format!("{member}/external_id"), delete(m::delete_external_id))
         .route(&format!("{member}/unlink_retired_email"), post(m::unlink_retired_email))
-        // Completing an email update needs email OTP / magic link authentication (not built yet).
-        .route(&format!("{member}/start_email_update"), post(routes::not_supported))
+        .route(&format!("{member}/start_email_update"), post(m::start_email_update))
         .route(&format!("{member}/oidc_providers"), get(m::oidc_providers))
         .route(&format!("{member}/connected_apps"), get(m::connected_apps))
         .route(
@@ -103,6 +102,23 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/b2b/passwords/strength_check",
             post(routes::passwords::strength_check),
+        )
+        .route(
+            "/v1/b2b/magic_links/email/login_or_signup",
+            post(routes::magic_links::login_or_signup),
+        )
+        .route("/v1/b2b/magic_links/email/invite", post(routes::magic_links::invite))
+        .route(
+            "/v1/b2b/magic_links/authenticate",
+            post(routes::magic_links::authenticate),
+        )
+        .route(
+            "/v1/b2b/magic_links/email/discovery/send",
+            post(routes::magic_links::discovery_send),
+        )
+        .route(
+            "/v1/b2b/magic_links/discovery/authenticate",
+            post(routes::magic_links::discovery_authenticate),
         )
         .route("/v1/b2b/passwords/migrate", post(routes::passwords::migrate))
         .route("/v1/b2b/passwords/authenticate", post(routes::passwords::authenticate))

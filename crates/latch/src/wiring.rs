@@ -208,7 +208,10 @@ impl Config {
     /// message kind, stops the start: a silently ignored template would send the wrong email.
     pub fn custom_templates(&self) -> Result<latch_core::delivery::custom::CustomTemplates, ConfigError> {
         use latch_core::delivery::custom::{CustomTemplate, CustomTemplates};
-        const KINDS: &[&str] = &["password_reset", "login_otp", "signup_otp", "discovery_otp", "sms_otp"];
+        let kinds: Vec<&str> = latch_core::delivery::templates::Kind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .collect();
         let mut out = CustomTemplates::default();
         let dir = match &self.templates_dir {
             Some(d) => d.clone(),
@@ -238,11 +241,11 @@ impl Config {
                 path: path.display().to_string(),
                 source: Box::new(source),
             })?;
-            if !KINDS.contains(&t.kind.as_str()) {
+            if !kinds.contains(&t.kind.as_str()) {
                 return Err(ConfigError::Invalid(format!(
                     "{}: kind must be one of {}",
                     path.display(),
-                    KINDS.join(", ")
+                    kinds.join(", ")
                 )));
             }
             let id = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();

@@ -80,7 +80,7 @@ impl CustomTemplates {
             .get(&(project_id.to_string(), id.to_string()))
             .or_else(|| self.by_id.get(&(String::new(), id.to_string())))
             .ok_or_else(|| CoreError::invalid("invalid_template_id", format!("No template with id '{id}'.")))?;
-        if t.kind != kind.as_str() {
+        if !kind.accepts_template(&t.kind) {
             return Err(CoreError::invalid(
                 "invalid_template_id",
                 format!("Template '{id}' is a {} template, not {}.", t.kind, kind.as_str()),

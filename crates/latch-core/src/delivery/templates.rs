@@ -18,9 +18,27 @@ pub enum Kind {
     SignupOtp,
     SmsOtp,
     DiscoveryOtp,
+    LoginMagicLink,
+    SignupMagicLink,
+    InviteMagicLink,
+    DiscoveryMagicLink,
+    EmailUpdateMagicLink,
 }
 
 impl Kind {
+    pub const ALL: [Kind; 10] = [
+        Kind::PasswordReset,
+        Kind::LoginOtp,
+        Kind::SignupOtp,
+        Kind::SmsOtp,
+        Kind::DiscoveryOtp,
+        Kind::LoginMagicLink,
+        Kind::SignupMagicLink,
+        Kind::InviteMagicLink,
+        Kind::DiscoveryMagicLink,
+        Kind::EmailUpdateMagicLink,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::PasswordReset => "password_reset",
@@ -28,7 +46,21 @@ impl Kind {
             Kind::SignupOtp => "signup_otp",
             Kind::SmsOtp => "sms_otp",
             Kind::DiscoveryOtp => "discovery_otp",
+            Kind::LoginMagicLink => "login_magic_link",
+            Kind::SignupMagicLink => "signup_magic_link",
+            Kind::InviteMagicLink => "invite_magic_link",
+            Kind::DiscoveryMagicLink => "discovery_magic_link",
+            Kind::EmailUpdateMagicLink => "email_update_magic_link",
         }
+    }
+
+    /// Whether a custom template of kind `template_kind` may render this message. Stytch has one
+    /// template type ("Magic Links - Login") for login, discovery and email-update links, so a
+    /// login-link template serves all three.
+    pub fn accepts_template(self, template_kind: &str) -> bool {
+        template_kind == self.as_str()
+            || (matches!(self, Kind::DiscoveryMagicLink | Kind::EmailUpdateMagicLink)
+                && template_kind == Kind::LoginMagicLink.as_str())
     }
 }
 
@@ -226,6 +258,194 @@ fn copy(kind: Kind, locale: &str) -> Copy {
             subject: "",
             paragraphs: &["{code} is your {org} verification code."],
             action: None,
+        },
+        (LoginMagicLink, "es") => Copy {
+            subject: "Inicia sesión en {org}",
+            paragraphs: &[
+                "Hola,",
+                "Usa este enlace para iniciar sesión en {org} como {email}.",
+                "El enlace caduca en {minutes} minutos y solo sirve una vez.",
+                "Si no lo solicitaste, puedes ignorar este correo.",
+            ],
+            action: Some("Iniciar sesión"),
+        },
+        (LoginMagicLink, "fr") => Copy {
+            subject: "Connectez-vous à {org}",
+            paragraphs: &[
+                "Bonjour,",
+                "Utilisez ce lien pour vous connecter à {org} en tant que {email}.",
+                "Le lien expire dans {minutes} minutes et ne sert qu'une fois.",
+                "Si vous n'êtes pas à l'origine de cette demande, ignorez cet e-mail.",
+            ],
+            action: Some("Se connecter"),
+        },
+        (LoginMagicLink, "pt-br") => Copy {
+            subject: "Entre em {org}",
+            paragraphs: &[
+                "Olá,",
+                "Use este link para entrar em {org} como {email}.",
+                "O link expira em {minutes} minutos e só pode ser usado uma vez.",
+                "Se você não fez este pedido, ignore este e-mail.",
+            ],
+            action: Some("Entrar"),
+        },
+        (LoginMagicLink, _) => Copy {
+            subject: "Log in to {org}",
+            paragraphs: &[
+                "Hello,",
+                "Use this link to log in to {org} as {email}.",
+                "The link expires in {minutes} minutes and works once.",
+                "If you did not ask for this, you can ignore this email.",
+            ],
+            action: Some("Log in"),
+        },
+        (SignupMagicLink, "es") => Copy {
+            subject: "Completa tu registro en {org}",
+            paragraphs: &[
+                "Hola,",
+                "Usa este enlace para completar tu registro en {org} como {email}.",
+                "El enlace caduca en {minutes} minutos y solo sirve una vez.",
+            ],
+            action: Some("Completar registro"),
+        },
+        (SignupMagicLink, "fr") => Copy {
+            subject: "Terminez votre inscription à {org}",
+            paragraphs: &[
+                "Bonjour,",
+                "Utilisez ce lien pour terminer votre inscription à {org} en tant que {email}.",
+                "Le lien expire dans {minutes} minutes et ne sert qu'une fois.",
+            ],
+            action: Some("Terminer l'inscription"),
+        },
+        (SignupMagicLink, "pt-br") => Copy {
+            subject: "Conclua seu cadastro em {org}",
+            paragraphs: &[
+                "Olá,",
+                "Use este link para concluir seu cadastro em {org} como {email}.",
+                "O link expira em {minutes} minutos e só pode ser usado uma vez.",
+            ],
+            action: Some("Concluir cadastro"),
+        },
+        (SignupMagicLink, _) => Copy {
+            subject: "Finish signing up for {org}",
+            paragraphs: &[
+                "Hello,",
+                "Use this link to finish signing up for {org} as {email}.",
+                "The link expires in {minutes} minutes and works once.",
+            ],
+            action: Some("Sign up"),
+        },
+        (InviteMagicLink, "es") => Copy {
+            subject: "Te invitaron a unirte a {org}",
+            paragraphs: &[
+                "Hola,",
+                "Te invitaron a unirte a {org} como {email}.",
+                "La invitación caduca en {minutes} minutos y solo sirve una vez.",
+            ],
+            action: Some("Aceptar la invitación"),
+        },
+        (InviteMagicLink, "fr") => Copy {
+            subject: "Vous êtes invité à rejoindre {org}",
+            paragraphs: &[
+                "Bonjour,",
+                "Vous êtes invité à rejoindre {org} en tant que {email}.",
+                "L'invitation expire dans {minutes} minutes et ne sert qu'une fois.",
+            ],
+            action: Some("Accepter l'invitation"),
+        },
+        (InviteMagicLink, "pt-br") => Copy {
+            subject: "Você foi convidado para {org}",
+            paragraphs: &[
+                "Olá,",
+                "Você foi convidado para participar de {org} como {email}.",
+                "O convite expira em {minutes} minutos e só pode ser usado uma vez.",
+            ],
+            action: Some("Aceitar o convite"),
+        },
+        (InviteMagicLink, _) => Copy {
+            subject: "You are invited to join {org}",
+            paragraphs: &[
+                "Hello,",
+                "You have been invited to join {org} as {email}.",
+                "The invitation expires in {minutes} minutes and works once.",
+            ],
+            action: Some("Accept the invitation"),
+        },
+        (DiscoveryMagicLink, "es") => Copy {
+            subject: "Tu enlace para continuar",
+            paragraphs: &[
+                "Hola,",
+                "Usa este enlace para ver las organizaciones de {email}.",
+                "El enlace caduca en {minutes} minutos y solo sirve una vez.",
+            ],
+            action: Some("Continuar"),
+        },
+        (DiscoveryMagicLink, "fr") => Copy {
+            subject: "Votre lien pour continuer",
+            paragraphs: &[
+                "Bonjour,",
+                "Utilisez ce lien pour voir les organisations de {email}.",
+                "Le lien expire dans {minutes} minutes et ne sert qu'une fois.",
+            ],
+            action: Some("Continuer"),
+        },
+        (DiscoveryMagicLink, "pt-br") => Copy {
+            subject: "Seu link para continuar",
+            paragraphs: &[
+                "Olá,",
+                "Use este link para ver as organizações de {email}.",
+                "O link expira em {minutes} minutos e só pode ser usado uma vez.",
+            ],
+            action: Some("Continuar"),
+        },
+        (DiscoveryMagicLink, _) => Copy {
+            subject: "Your link to continue",
+            paragraphs: &[
+                "Hello,",
+                "Use this link to see the organizations of {email}.",
+                "The link expires in {minutes} minutes and works once.",
+            ],
+            action: Some("Continue"),
+        },
+        (EmailUpdateMagicLink, "es") => Copy {
+            subject: "Confirma tu nuevo correo para {org}",
+            paragraphs: &[
+                "Hola,",
+                "Confirma {email} como tu nueva dirección de correo en {org}.",
+                "El enlace caduca en {minutes} minutos y solo sirve una vez.",
+                "Si no lo solicitaste, puedes ignorar este correo.",
+            ],
+            action: Some("Confirmar dirección"),
+        },
+        (EmailUpdateMagicLink, "fr") => Copy {
+            subject: "Confirmez votre nouvelle adresse pour {org}",
+            paragraphs: &[
+                "Bonjour,",
+                "Confirmez {email} comme nouvelle adresse e-mail pour {org}.",
+                "Le lien expire dans {minutes} minutes et ne sert qu'une fois.",
+                "Si vous n'êtes pas à l'origine de cette demande, ignorez cet e-mail.",
+            ],
+            action: Some("Confirmer l'adresse"),
+        },
+        (EmailUpdateMagicLink, "pt-br") => Copy {
+            subject: "Confirme seu novo e-mail em {org}",
+            paragraphs: &[
+                "Olá,",
+                "Confirme {email} como seu novo endereço de e-mail em {org}.",
+                "O link expira em {minutes} minutos e só pode ser usado uma vez.",
+                "Se você não fez este pedido, ignore este e-mail.",
+            ],
+            action: Some("Confirmar endereço"),
+        },
+        (EmailUpdateMagicLink, _) => Copy {
+            subject: "Confirm your new email for {org}",
+            paragraphs: &[
+                "Hello,",
+                "Confirm {email} as your new email address for {org}.",
+                "The link expires in {minutes} minutes and works once.",
+                "If you did not ask for this, you can ignore this email.",
+            ],
+            action: Some("Confirm address"),
         },
     }
 }

@@ -153,6 +153,11 @@ pub fn email_factor(email: &str, now: Timestamp) -> AuthFactor {
     AuthFactor::email_otp(&email_id(email), email, now)
 }
 
+/// A magic-link factor proven before any member exists.
+pub fn magic_link_factor(email: &str, now: Timestamp) -> AuthFactor {
+    AuthFactor::magic_link(&email_id(email), email, now)
+}
+
 /// A discovery intermediate session holding `factors` for `email`, and what it can enter.
 pub async fn with_factors(
     ctx: &Ctx,

@@ -198,17 +198,86 @@ pub async fn create(
 ) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
     let grant = caller.require_all(|a| authorize_create(a, &org, &input))?;
-    create_in(ctx, &grant, org, input).await
+    let status = requested_status(&input);
+    create_in(ctx, &grant, org, input, status).await
 }
 
 /// A member the engine adds on its own account: JIT provisioning by email domain, the first
 /// admin of an organization created through discovery.
 pub async fn provision(ctx: &Ctx, project_id: &str, org_locator: &str, input: MemberInput) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
-    create_in(ctx, &Grant::engine(), org, input).await
+    let status = requested_status(&input);
+    create_in(ctx, &Grant::engine(), org, input, status).await
 }
 
-async fn create_in(ctx: &Ctx, grant: &Grant, org: OrgRecord, input: MemberInput) -> CoreResult<MemberView> {
+fn requested_status(input: &MemberInput) -> MemberStatus {
+    if input.create_member_as_pending == Some(true) {
+        MemberStatus::Pending
+    } else {
+        MemberStatus::Active
+    }
+}
+
+/// magic_links.email.invite's member: a new member is created `invited`; a `pending` or
+/// `invited` one becomes `invited` with the invite's name, roles and metadata; an active member
+/// cannot be invited. With a member session the caller needs what creating the member would.
+pub async fn invite(ctx: &Ctx, org: &OrgRecord, input: MemberInput, caller: &Caller) -> CoreResult<MemberView> {
+    let grant = caller.require_all(|a| authorize_create(a, org, &input))?;
+    retry::on_conflict(|| invite_once(ctx, &grant, org, input.clone())).await
+}
+
+async fn invite_once(ctx: &Ctx, grant: &Grant, org: &OrgRecord, input: MemberInput) -> CoreResult<MemberView> {
+    let Some(email) = input.email_address.as_deref() else {
+        return Err(CoreError::argument("email_address", "missing field"));
+    };
+    let email = validate::normalize_email(email)?;
+    let existing = ctx
+        .store
+        .member_by_email(&org.project_id, &org.organization_id, &email)
+        .await?
+        .filter(|m| m.status != MemberStatus::Deleted);
+    let Some(mut m) = existing else {
+        return create_in(ctx, grant, org.clone(), input, MemberStatus::Invited).await;
+    };
+    if m.status == MemberStatus::Active {
+        return Err(CoreError::invalid(
+            "duplicate_member_email",
+            "This email_address is already an active member of the organization; it cannot be invited.",
+        ));
+    }
+    validate_metadata(&input)?;
+    if let Some(name) = input.name {
+        check_name(&name)?;
+        m.name = name;
+    }
+    if let Some(md) = input.trusted_metadata {
+        m.trusted_metadata = md;
+    }
+    if let Some(md) = input.untrusted_metadata {
+        m.untrusted_metadata = md;
+    }
+    if let Some(roles) = input.roles {
+        m.roles = validate_roles(roles)?;
+    }
+    m.status = MemberStatus::Invited;
+    save(ctx, grant, &mut m, Write::Plain).await?;
+    view(ctx, m, org.clone()).await
+}
+
+fn check_name(name: &str) -> CoreResult<()> {
+    if name.chars().count() > 1024 {
+        return Err(CoreError::argument("name", "must be at most 1024 characters"));
+    }
+    validate::display_text("name", name) // no control characters (h-tenant)
+}
+
+async fn create_in(
+    ctx: &Ctx,
+    grant: &Grant,
+    org: OrgRecord,
+    input: MemberInput,
+    status: MemberStatus,
+) -> CoreResult<MemberView> {
     let project_id = org.project_id.as_str();
     let Some(email) = input.email_address.as_deref() else {
         return Err(CoreError::argument("email_address", "missing field"));
@@ -228,16 +297,8 @@ async fn create_in(ctx: &Ctx, grant: &Grant, org: OrgRecord, input: MemberInput)
     }
     let roles = validate_roles(input.roles.unwrap_or_default())?;
     let name = input.name.unwrap_or_default();
-    if name.chars().count() > 1024 {
-        return Err(CoreError::argument("name", "must be at most 1024 characters"));
-    }
-    validate::display_text("name", &name)?; // no control characters (h-tenant)
+    check_name(&name)?;
     let now = ctx.now();
-    let status = if input.create_member_as_pending == Some(true) {
-        MemberStatus::Pending
-    } else {
-        MemberStatus::Active
-    };
     let m = MemberRecord {
         version: 0,
         project_id: project_id.to_string(),
@@ -352,10 +413,7 @@ async fn update_once(
     let grant = caller.require_all(|a| authorize_update(a, &m, &input))?;
     validate_metadata(&input)?;
     if let Some(name) = input.name {
-        if name.chars().count() > 1024 {
-            return Err(CoreError::argument("name", "must be at most 1024 characters"));
-        }
-        validate::display_text("name", &name)?; // no control characters (h-tenant)
+        check_name(&name)?;
         m.name = name;
     }
     if let Some(md) = input.trusted_metadata {
@@ -509,6 +567,9 @@ pub async fn soft_delete(ctx: &Ctx, grant: &Grant, m: &mut MemberRecord) -> Core
     m.updated_at = ctx.now();
     ctx.store.update_member(m, None).await?;
     ctx.store.delete_member_sessions(&m.project_id, &m.member_id).await?;
+    // Revokes its invites and any other link in flight.
+    ctx.store.delete_member_magic_links(&m.project_id, &m.member_id).await?;
+    ctx.store.delete_email_update(&m.project_id, &m.member_id).await?;
     Ok(())
 }
 

@@ -1,4 +1,5 @@
 pub mod credentials;
+pub mod links;
 pub mod member;
 pub mod organization;
 pub mod outbox;

@@ -97,6 +97,16 @@ impl AuthFactor {
         Self::new(FactorKind::EmailOtp, "email", now, d)
     }
 
+    /// An email magic link: Stytch's type `magic_link`, delivery method `email`.
+    pub fn magic_link(email_id: &str, email: &str, now: Timestamp) -> Self {
+        let mut d = Map::new();
+        d.insert(
+            "email_factor".into(),
+            serde_json::json!({"email_id": email_id, "email_address": email}),
+        );
+        Self::new(FactorKind::MagicLink, "email", now, d)
+    }
+
     pub fn sms_otp(phone_id: &str, phone: &str, now: Timestamp) -> Self {
         let mut d = Map::new();
         d.insert(

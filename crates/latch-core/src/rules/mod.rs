@@ -4,5 +4,6 @@
 
 pub mod args;
 pub mod factors;
+pub mod pkce;
 pub mod requirements;
 pub mod session;

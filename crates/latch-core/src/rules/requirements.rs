@@ -107,6 +107,28 @@ pub fn jit_allowed(org: &OrgRecord, email: &str) -> bool {
             .any(|d| d.eq_ignore_ascii_case(validate::email_domain(email)))
 }
 
+/// Whether the organization takes email invites for this address (`email_invites`): all, only
+/// the allowed domains, or none.
+pub fn invite_allowed(org: &OrgRecord, email: &str) -> CoreResult<()> {
+    let domain = validate::email_domain(email);
+    let allowed = match org.settings.email_invites {
+        Restriction::AllAllowed => true,
+        Restriction::Restricted => org
+            .settings
+            .email_allowed_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(domain)),
+        Restriction::NotAllowed => false,
+    };
+    if !allowed {
+        return Err(CoreError::forbidden(
+            "invalid_email_for_invites",
+            "The organization's email_invites setting does not allow inviting this email address.",
+        ));
+    }
+    Ok(())
+}
+
 /// An organization restricting MFA methods refuses to set up or use the others (break-glass exempt).
 pub fn mfa_method_allowed(org: &OrgRecord, member: &MemberRecord, method: &str) -> CoreResult<()> {
     let restricted = org.settings.mfa_methods == Restriction::Restricted && !member.is_breakglass;

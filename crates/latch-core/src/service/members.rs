@@ -1,16 +1,23 @@
 //! Member use cases: create, read, update, delete and reactivate, search, and the helpers that
 //! remove one credential (password, MFA phone, TOTP, retired email, external id).
 
+use crate::delivery::templates::{self, Kind};
+use crate::delivery::Channel;
 use crate::engine::actor::Caller;
+use crate::engine::links::{self, LinkEmail};
 use crate::engine::members as records;
 use crate::engine::members::{live_member, save, view, Write};
-use crate::engine::{organizations, Ctx};
+use crate::engine::{codes, email_updates, organizations, redirects, Ctx};
 use crate::error::{CoreError, CoreResult};
+use crate::model::links::LinkPurpose;
 use crate::model::member::*;
 use crate::model::organization::OrgRecord;
 use crate::model::search::{parse_member_query, Page};
 use crate::rbac::MEMBER;
+use crate::settings::RedirectType;
 use crate::store::{retry, Found};
+use crate::validate;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// Create, get and update are the engine's member writes: other families provision members too.
@@ -281,4 +288,112 @@ pub async fn search(
         organizations: orgs,
         retired,
     })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StartEmailUpdateInput {
+    pub email_address: String,
+    pub login_redirect_url: Option<String>,
+    pub locale: Option<String>,
+    pub login_template_id: Option<String>,
+    pub delivery_method: Option<String>,
+}
+
+/// Self-serve email update: holds the new address for the member for five minutes and sends a
+/// magic link (default) or a login code to it; magic_links.authenticate or otps.email.authenticate
+/// with the new address completes it. With a member session the caller needs `update.info.email`
+/// on the member (`stytch.self` grants it on the caller's own record when the policy says so).
+pub async fn start_email_update(
+    ctx: &Ctx,
+    project_id: &str,
+    org_locator: &str,
+    member_locator: &str,
+    input: StartEmailUpdateInput,
+    caller: &Caller,
+) -> CoreResult<MemberView> {
+    let by_link = match input.delivery_method.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        None | Some("") | Some("EMAIL_MAGIC_LINK") => true,
+        Some("EMAIL_OTP") => false,
+        Some(_) => {
+            return Err(CoreError::argument(
+                "delivery_method",
+                "must be EMAIL_MAGIC_LINK or EMAIL_OTP",
+            ))
+        }
+    };
+    let (member, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
+    let grant = caller.require_on_member(&member, "update.info.email")?;
+    let email = validate::normalize_email(&input.email_address)?;
+    let locale = templates::locale(input.locale.as_deref())?;
+    let template_id = input.login_template_id.as_deref();
+    let redirect = if by_link {
+        links::check_template(ctx, project_id, template_id, Kind::EmailUpdateMagicLink)?;
+        let url = redirects::resolve(
+            ctx,
+            project_id,
+            RedirectType::Login,
+            input.login_redirect_url.as_deref(),
+            true,
+        )
+        .await?;
+        url
+    } else {
+        links::check_template(ctx, project_id, template_id, Kind::LoginOtp)?;
+        None
+    };
+    email_updates::start(ctx, &grant, &member, &email).await?;
+    let minutes = email_updates::MINUTES;
+    let sent = match &redirect {
+        Some(redirect) => {
+            links::send(
+                ctx,
+                project_id,
+                LinkEmail {
+                    purpose: LinkPurpose::EmailUpdate,
+                    kind: Kind::EmailUpdateMagicLink,
+                    org: Some(&org),
+                    member_id: Some(&member.member_id),
+                    email: &email,
+                    redirect,
+                    minutes,
+                    challenge: None,
+                    locale,
+                    template_id,
+                },
+            )
+            .await
+        }
+        None => {
+            let minutes_text = minutes.to_string();
+            codes::send_code(
+                ctx,
+                project_id,
+                &org.organization_id,
+                Channel::Email,
+                &email,
+                Some(&member.member_id),
+                minutes,
+                |code| {
+                    let vars = [
+                        ("org", org.name.as_str()),
+                        ("code", code),
+                        ("minutes", minutes_text.as_str()),
+                        ("email", email.as_str()),
+                    ];
+                    Ok((
+                        Kind::LoginOtp,
+                        locale,
+                        ctx.render(project_id, template_id, Kind::LoginOtp, locale, &vars, None)?,
+                    ))
+                },
+            )
+            .await
+        }
+    };
+    if let Err(e) = sent {
+        // Nothing went out: the address is not held.
+        ctx.store.delete_email_update(project_id, &member.member_id).await?;
+        return Err(e);
+    }
+    view(ctx, member, org).await
 }

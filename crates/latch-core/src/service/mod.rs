@@ -2,6 +2,7 @@
 //! id, and builds on `engine` and `rules`; no family imports another (tests/layers.rs checks).
 
 pub mod discovery;
+pub mod magic_links;
 pub mod members;
 pub mod organizations;
 pub mod otps;

@@ -13,9 +13,9 @@ use crate::engine::codes::{code_not_found, email_minutes, send_code, send_mfa_sm
 use crate::engine::members::{MemberInput, MemberView};
 use crate::engine::mfa::presented_factors;
 use crate::engine::session::Issued;
-use crate::engine::{address_guard, auth_flow, members, organizations, session, Ctx};
+use crate::engine::{address_guard, auth_flow, email_updates, members, organizations, session, Ctx};
 use crate::error::{CoreError, CoreResult};
-use crate::model::member::MemberStatus;
+use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
 use crate::rules::args::SessionArgs;
@@ -142,12 +142,20 @@ pub async fn email_authenticate(
         &input.code,
     )
     .await?;
-    let mut member = ctx
+    let found = ctx
         .store
         .member_by_email(project_id, &org.organization_id, &email)
         .await?
-        .filter(|m| m.status != MemberStatus::Deleted && otp.member_id.as_deref().is_none_or(|id| id == m.member_id))
-        .ok_or_else(code_not_found)?;
+        .filter(|m| m.status != MemberStatus::Deleted && otp.member_id.as_deref().is_none_or(|id| id == m.member_id));
+    let (mut member, session) = match found {
+        Some(m) => (m, session),
+        // The code completes a start_email_update to this address; the member's sessions end
+        // with its previous address, so none carries over.
+        None => (
+            email_update_member(ctx, project_id, &org, &email, otp.member_id.as_deref()).await?,
+            None,
+        ),
+    };
     if !member.email_verified {
         modify_member(ctx.store.as_ref(), &mut member, |m| m.email_verified = true).await?;
     }
@@ -167,6 +175,30 @@ pub async fn email_authenticate(
     )
     .await?;
     Ok((MemberView::load(ctx, member, org).await?, outcome))
+}
+
+/// The member whose pending email update to `email` the code was sent for, moved to it.
+async fn email_update_member(
+    ctx: &Ctx,
+    project_id: &str,
+    org: &OrgRecord,
+    email: &str,
+    code_member_id: Option<&str>,
+) -> CoreResult<MemberRecord> {
+    let Some(member_id) = code_member_id else {
+        return Err(code_not_found());
+    };
+    let update = email_updates::pending_to(ctx, project_id, &org.organization_id, email)
+        .await?
+        .filter(|u| u.member_id == member_id)
+        .ok_or_else(code_not_found)?;
+    let member = ctx
+        .store
+        .member_by_id(project_id, &update.member_id)
+        .await?
+        .filter(|m| m.status != MemberStatus::Deleted)
+        .ok_or_else(code_not_found)?;
+    email_updates::complete(ctx, member, email).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,7 +3,7 @@
 //! current password revokes every session of the member; a reset with a session keeps only that
 //! session.
 
-use crate::crypto::{constant_time_eq, random_token, sha256_hex};
+use crate::crypto::{random_token, sha256_hex};
 use crate::delivery::templates::{self, Kind};
 use crate::delivery::{Channel, Message};
 use crate::engine::actor::Caller;
@@ -25,11 +25,8 @@ use crate::rules::session::check_duration;
 use crate::settings::RedirectType;
 use crate::store::retry::modify_member;
 use crate::validate;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 const DEFAULT_EXPIRY_MINUTES: i64 = 30;
 const MAX_EXPIRY_MINUTES: i64 = 10_080;
@@ -284,31 +281,6 @@ pub async fn discovery_reset(
     crate::engine::discovery::with_factors(ctx, project_id, &member.email, factors).await
 }
 
-fn pkce_check(challenge: Option<&str>, verifier: Option<&str>) -> CoreResult<()> {
-    match (challenge, verifier.filter(|v| !v.is_empty())) {
-        (None, None) => Ok(()),
-        (Some(_), None) => Err(CoreError::invalid(
-            "pkce_expected_code_verifier",
-            "This reset needs the code_verifier.",
-        )),
-        (None, Some(_)) => Err(CoreError::invalid(
-            "pkce_did_not_expect_code_verifier",
-            "This reset was started without a code_challenge.",
-        )),
-        (Some(c), Some(v)) => {
-            let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes()));
-            if constant_time_eq(&computed, c.trim_end_matches('=')) {
-                Ok(())
-            } else {
-                Err(CoreError::invalid(
-                    "pkce_mismatch",
-                    "The code_verifier does not match the code_challenge.",
-                ))
-            }
-        }
-    }
-}
-
 #[derive(Debug, Deserialize)]
 pub struct ResetInput {
     pub password_reset_token: String,
@@ -350,7 +322,7 @@ async fn redeemable_token(
         ctx.store.take_reset_token(project_id, &token_hash).await?;
         return Err(bad_token());
     }
-    pkce_check(record.code_challenge.as_deref(), code_verifier)?;
+    crate::rules::pkce::check(record.code_challenge.as_deref(), code_verifier)?;
     let member = live_member(ctx, project_id, &record.member_id).await?;
     if member.email != record.email || member.organization_id != record.organization_id {
         // Stale for good: the address it was mailed to is no longer the member's.

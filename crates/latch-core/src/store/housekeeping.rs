@@ -11,16 +11,20 @@ pub enum Expiring {
     IntermediateSessions,
     OtpCodes,
     PasswordResetTokens,
+    MagicLinks,
+    EmailUpdates,
     /// By `created_at`: `purge_expired` is given the oldest creation time to keep.
     OutboxMessages,
 }
 
 impl Expiring {
-    pub const ALL: [Expiring; 5] = [
+    pub const ALL: [Expiring; 7] = [
         Expiring::MemberSessions,
         Expiring::IntermediateSessions,
         Expiring::OtpCodes,
         Expiring::PasswordResetTokens,
+        Expiring::MagicLinks,
+        Expiring::EmailUpdates,
         Expiring::OutboxMessages,
     ];
 
@@ -31,6 +35,8 @@ impl Expiring {
             Expiring::IntermediateSessions => "intermediate_sessions",
             Expiring::OtpCodes => "otp_codes",
             Expiring::PasswordResetTokens => "password_reset_tokens",
+            Expiring::MagicLinks => "magic_links",
+            Expiring::EmailUpdates => "email_updates",
             Expiring::OutboxMessages => "outbox_messages",
         }
     }

@@ -13,7 +13,8 @@ pub trait MemberStore: Send + Sync {
     /// `StoreError::Conflict` if another write came first.
     async fn update_member(&self, member: &mut MemberRecord, retire: Option<&RetiredEmail>) -> StoreResult<()>;
     /// `update_member` for a member whose email changed: in the same transaction, deletes its
-    /// sessions, reset tokens and password, which proved or were sent to the previous address.
+    /// sessions, reset tokens, unused magic links, pending email update and password, which proved
+    /// or were sent to the previous address.
     async fn change_member_email(&self, member: &mut MemberRecord, retire: Option<&RetiredEmail>) -> StoreResult<()>;
     /// Sets only the member's lock (and bumps its version, so a whole-record write read before
     /// the lock cannot undo it); false when there is no such member.

@@ -13,6 +13,7 @@ mod counters;
 mod credentials;
 mod housekeeping;
 mod keys;
+mod links;
 mod members;
 mod orgs;
 mod outbox;
@@ -25,6 +26,7 @@ pub use counters::CounterStore;
 pub use credentials::CredentialStore;
 pub use housekeeping::{Expiring, HousekeepingStore};
 pub use keys::KeyStore;
+pub use links::LinkStore;
 pub use members::MemberStore;
 pub use orgs::OrgStore;
 pub use outbox::OutboxStore;
@@ -54,6 +56,7 @@ pub trait Store:
     + CodeStore
     + CounterStore
     + KeyStore
+    + LinkStore
     + OutboxStore
     + Send
     + Sync
@@ -71,6 +74,7 @@ impl<T> Store for T where
         + CodeStore
         + CounterStore
         + KeyStore
+        + LinkStore
         + OutboxStore
         + Send
         + Sync

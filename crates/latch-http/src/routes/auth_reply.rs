@@ -27,6 +27,8 @@ struct Body<'a> {
     intermediate_session_token: &'a str,
     intermediate_session_token_expires_at: Option<Timestamp>,
     member_authenticated: bool,
+    /// Deprecated in Stytch's magic-link response but still a required boolean in the SDK model.
+    reset_sessions: bool,
     mfa_required: Option<&'a MfaRequired>,
     primary_required: Option<&'a PrimaryRequired>,
 }
@@ -45,6 +47,7 @@ pub fn auth_reply(v: &MemberView, outcome: &Outcome) -> Response {
         intermediate_session_token: "",
         intermediate_session_token_expires_at: None,
         member_authenticated: false,
+        reset_sessions: false,
         mfa_required: None,
         primary_required: None,
     };

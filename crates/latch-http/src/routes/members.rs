@@ -166,6 +166,18 @@ pub struct UnlinkInput {
     email_address: Option<String>,
 }
 
+pub async fn start_email_update(
+    State(s): State<AppState>,
+    p: AuthProject,
+    who: MemberAuthorization,
+    Path((org, member)): Path<(String, String)>,
+    ApiJson(input): ApiJson<members::StartEmailUpdateInput>,
+) -> ApiResult<Response> {
+    Ok(member_reply(
+        &members::start_email_update(&s.ctx, p.id(), &org, &member, input, who.caller()).await?,
+    ))
+}
+
 pub async fn unlink_retired_email(
     State(s): State<AppState>,
     p: AuthProject,

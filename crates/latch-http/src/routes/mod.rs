@@ -3,6 +3,7 @@
 pub mod auth_reply;
 pub mod discovery;
 pub mod health;
+pub mod magic_links;
 pub mod members;
 pub mod organizations;
 pub mod otps;

@@ -108,6 +108,8 @@ impl MemberStore for SqlStore {
             "DELETE FROM member_sessions WHERE member_id = $1 AND project_id = $2",
             "DELETE FROM password_reset_tokens WHERE member_id = $1 AND project_id = $2",
             "DELETE FROM member_passwords WHERE member_id = $1 AND project_id = $2",
+            "DELETE FROM magic_links WHERE member_id = $1 AND project_id = $2 AND used_at IS NULL",
+            "DELETE FROM email_updates WHERE member_id = $1 AND project_id = $2",
         ] {
             rest.push((sql, args![&m.member_id, &m.project_id]));
         }

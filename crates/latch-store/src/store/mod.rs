@@ -7,6 +7,7 @@ mod counters;
 mod credentials;
 mod housekeeping;
 mod keys;
+mod links;
 mod members;
 mod orgs;
 mod outbox;

@@ -1,0 +1,92 @@
+//! `/v1/b2b/magic_links…`: magic_links.md.
+
+use crate::client_addr::ResolvedClient;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, AuthProject, MemberAuthorization};
+use crate::reply::Reply;
+use crate::routes::auth_reply::auth_reply;
+use crate::routes::discovery::discovery_reply;
+use crate::AppState;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use latch_core::model::member::Member;
+use latch_core::model::organization::Organization;
+use latch_core::service::magic_links::{
+    self, AuthenticateInput, DiscoveryAuthenticateInput, DiscoverySendInput, InviteInput, LoginOrSignupInput,
+};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct MemberBody<'a> {
+    member_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member_created: Option<bool>,
+    member: Member<'a>,
+    organization: Organization<'a>,
+}
+
+pub async fn login_or_signup(
+    State(s): State<AppState>,
+    p: AuthProject,
+    client: Option<Extension<ResolvedClient>>,
+    ApiJson(input): ApiJson<LoginOrSignupInput>,
+) -> ApiResult<Response> {
+    let ip = client.map(|c| c.0.ip());
+    let (v, created) = magic_links::login_or_signup(&s.ctx, p.id(), input, ip.as_ref()).await?;
+    Ok(Reply(MemberBody {
+        member_id: &v.member.member_id,
+        member_created: Some(created),
+        member: v.member_json(),
+        organization: v.organization.view(),
+    })
+    .into_response())
+}
+
+pub async fn invite(
+    State(s): State<AppState>,
+    p: AuthProject,
+    who: MemberAuthorization,
+    client: Option<Extension<ResolvedClient>>,
+    ApiJson(input): ApiJson<InviteInput>,
+) -> ApiResult<Response> {
+    let ip = client.map(|c| c.0.ip());
+    let v = magic_links::invite(&s.ctx, p.id(), input, who.caller(), ip.as_ref()).await?;
+    Ok(Reply(MemberBody {
+        member_id: &v.member.member_id,
+        member_created: None,
+        member: v.member_json(),
+        organization: v.organization.view(),
+    })
+    .into_response())
+}
+
+pub async fn authenticate(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<AuthenticateInput>,
+) -> ApiResult<Response> {
+    let (v, outcome) = magic_links::authenticate(&s.ctx, p.id(), input).await?;
+    Ok(auth_reply(&v, &outcome))
+}
+
+pub async fn discovery_send(
+    State(s): State<AppState>,
+    p: AuthProject,
+    client: Option<Extension<ResolvedClient>>,
+    ApiJson(input): ApiJson<DiscoverySendInput>,
+) -> ApiResult<Reply<serde_json::Map<String, serde_json::Value>>> {
+    let ip = client.map(|c| c.0.ip());
+    magic_links::discovery_send(&s.ctx, p.id(), input, ip.as_ref()).await?;
+    Ok(Reply(serde_json::Map::new()))
+}
+
+pub async fn discovery_authenticate(
+    State(s): State<AppState>,
+    p: AuthProject,
+    ApiJson(input): ApiJson<DiscoveryAuthenticateInput>,
+) -> ApiResult<Response> {
+    Ok(discovery_reply(
+        &magic_links::discovery_authenticate(&s.ctx, p.id(), input).await?,
+    ))
+}
