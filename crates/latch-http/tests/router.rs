@@ -8,7 +8,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use latch_core::delivery::Outbox;
 use latch_core::engine::{projects, Ctx};
-use latch_core::settings::Settings;
+use latch_core::settings::{RedirectType, RedirectUrl, Redirects, Settings};
+
+/// Where every link the tests' project sends points (allowed and default for every type).
+const CALLBACK: &str = "https://app.example.com/callback";
 use latch_http::{router, AppState, HttpConfig};
 use latch_store::{PoolOptions, SqlStore};
 use serde_json::Value;
@@ -58,6 +61,14 @@ async fn app_with_clock(clock: Arc<dyn latch_core::clock::Clock>) -> App {
                 memory_kib: 64,
                 iterations: 1,
                 parallelism: 1,
+            },
+            redirects: Redirects {
+                urls: vec![RedirectUrl {
+                    project_id: None,
+                    url: CALLBACK.into(),
+                    types: RedirectType::ALL.to_vec(),
+                    default_types: RedirectType::ALL.to_vec(),
+                }],
             },
             ..Settings::default()
         },
@@ -221,4 +232,111 @@ async fn a_lockout_ends_when_its_time_has_passed_without_waiting() {
     clock.advance_minutes(2);
     let (status, body, _) = app.call("POST", "/v1/b2b/passwords/authenticate", &body, &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
+
+impl App {
+    /// The token of the newest link in the development outbox for `recipient`.
+    async fn latest_token(&self, recipient: &str) -> String {
+        let (status, body, _) = self
+            .call(
+                "GET",
+                &format!("/latch/v1/outbox?recipient={recipient}&limit=1"),
+                "",
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["messages"][0]["token"]
+            .as_str()
+            .expect("a link in the outbox")
+            .to_string()
+    }
+
+    async fn authenticate_link(&self, token: &str) -> (StatusCode, Value) {
+        let (status, body, _) = self
+            .call(
+                "POST",
+                "/v1/b2b/magic_links/authenticate",
+                &format!(r#"{{"magic_links_token":"{token}"}}"#),
+                &[],
+            )
+            .await;
+        (status, body)
+    }
+}
+
+#[tokio::test]
+async fn magic_links_expire_on_the_clock_each_after_its_own_lifetime() {
+    use latch_core::clock::{Clock, ManualClock};
+    let clock = Arc::new(ManualClock::new(latch_core::clock::SystemClock.now()));
+    let app = app_with_clock(clock.clone()).await;
+    let (_, created, _) = app
+        .call("POST", "/v1/b2b/organizations", r#"{"organization_name":"Acme"}"#, &[])
+        .await;
+    let org = created["organization"]["organization_id"].as_str().unwrap().to_string();
+    let (status, body, _) = app
+        .call(
+            "POST",
+            &format!("/v1/b2b/organizations/{org}/members"),
+            r#"{"email_address":"ada@acme.test"}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let member_id = body["member_id"].as_str().unwrap().to_string();
+    let login = format!(r#"{{"organization_id":"{org}","email_address":"ada@acme.test"}}"#);
+    let send = |body: String| {
+        let app = &app;
+        async move {
+            let (status, reply, _) = app
+                .call("POST", "/v1/b2b/magic_links/email/login_or_signup", &body, &[])
+                .await;
+            assert_eq!(status, StatusCode::OK, "{reply}");
+        }
+    };
+
+    // Login links: 60 minutes by default.
+    send(login.clone()).await;
+    let first = app.latest_token("ada@acme.test").await;
+    send(login.clone()).await;
+    let second = app.latest_token("ada@acme.test").await;
+    clock.advance_minutes(59);
+    let (status, body) = app.authenticate_link(&first).await;
+    assert_eq!(status, StatusCode::OK, "valid a minute before its end: {body}");
+    clock.advance_minutes(2);
+    let (status, body) = app.authenticate_link(&second).await;
+    assert_stytch_error(&body, StatusCode::UNAUTHORIZED, "unable_to_auth_magic_link");
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // An invite lives a week.
+    let invite = format!(r#"{{"organization_id":"{org}","email_address":"bo@acme.test"}}"#);
+    let (status, body, _) = app.call("POST", "/v1/b2b/magic_links/email/invite", &invite, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let invited = app.latest_token("bo@acme.test").await;
+    app.call("POST", "/v1/b2b/magic_links/email/invite", &invite, &[]).await;
+    let reinvited = app.latest_token("bo@acme.test").await;
+    clock.advance_minutes(7 * 24 * 60 - 1);
+    let (status, body) = app.authenticate_link(&invited).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["member"]["status"], "active");
+    clock.advance_minutes(2);
+    let (status, _) = app.authenticate_link(&reinvited).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // An email update holds its address, and its link works, for five minutes.
+    let start = |email: &str| format!(r#"{{"email_address":"{email}"}}"#);
+    let path = format!("/v1/b2b/organizations/{org}/members/{member_id}/start_email_update");
+    let (status, body, _) = app.call("POST", &path, &start("ada@new.test"), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let update = app.latest_token("ada@new.test").await;
+    clock.advance_minutes(6);
+    let (status, _) = app.authenticate_link(&update).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the update link expired");
+    let (status, body, _) = app.call("POST", &path, &start("ada@newer.test"), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let update = app.latest_token("ada@newer.test").await;
+    clock.advance_minutes(4);
+    let (status, body) = app.authenticate_link(&update).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["member"]["email_address"], "ada@newer.test");
 }

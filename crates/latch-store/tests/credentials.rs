@@ -1,8 +1,9 @@
 //! Store contract for sessions, signing keys, passwords, intermediate sessions, reset tokens,
-//! attempt counters and organization roles: SQLite always, PostgreSQL when LATCH_TEST_DATABASE_URL is set.
+//! attempt counters, organization roles, magic links and email updates: SQLite always, PostgreSQL when LATCH_TEST_DATABASE_URL is set.
 
 use latch_core::clock::Timestamp;
 use latch_core::model::credentials::{IntermediateRecord, PasswordRecord, ResetTokenRecord};
+use latch_core::model::links::{EmailUpdateRecord, LinkPurpose, MagicLinkRecord};
 use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::{OrgRecord, OrgSettings};
 use latch_core::model::project::Project;
@@ -710,6 +711,183 @@ async fn a_session_touch_moves_only_the_access_time_and_only_forward() {
             s.session_by_id("pa", "s-1").await.unwrap().unwrap().last_accessed_at,
             Timestamp(2_000),
             "never backward, never from another project"
+        );
+    })
+    .await;
+}
+
+fn link(hash: &str, purpose: LinkPurpose, expires: i64) -> MagicLinkRecord {
+    let discovery = purpose == LinkPurpose::Discovery;
+    MagicLinkRecord {
+        token_hash: hash.into(),
+        project_id: "pa".into(),
+        purpose,
+        organization_id: (!discovery).then(|| "org-1".into()),
+        member_id: (!discovery).then(|| "m-1".into()),
+        email: "a@acme.test".into(),
+        code_challenge: Some("challenge".into()),
+        created_at: Timestamp(1),
+        expires_at: Timestamp(expires),
+        used_at: None,
+    }
+}
+
+#[tokio::test]
+async fn magic_links_are_used_once_until_expiry_and_only_in_their_project() {
+    on_each_engine(|s| async move {
+        s.insert_magic_link(&link("l-login", LinkPurpose::Login, 100), false)
+            .await
+            .unwrap();
+        s.insert_magic_link(&link("l-disc", LinkPurpose::Discovery, 100), false)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.magic_link("pa", "l-login").await.unwrap(),
+            Some(link("l-login", LinkPurpose::Login, 100))
+        );
+        assert_eq!(
+            s.magic_link("pa", "l-disc").await.unwrap(),
+            Some(link("l-disc", LinkPurpose::Discovery, 100))
+        );
+        assert!(
+            s.magic_link("pb", "l-login").await.unwrap().is_none(),
+            "tenant isolation"
+        );
+        assert!(!s.use_magic_link("pb", "l-login", Timestamp(50)).await.unwrap());
+        assert!(
+            !s.use_magic_link("pa", "l-login", Timestamp(100)).await.unwrap(),
+            "expired"
+        );
+        assert!(s.use_magic_link("pa", "l-login", Timestamp(50)).await.unwrap());
+        assert!(
+            !s.use_magic_link("pa", "l-login", Timestamp(51)).await.unwrap(),
+            "single use"
+        );
+        assert_eq!(
+            s.magic_link("pa", "l-login").await.unwrap().unwrap().used_at,
+            Some(Timestamp(50)),
+            "a used link is kept, so a second use is told apart from an unknown token"
+        );
+        // A redemption that failed gives the link back.
+        s.unuse_magic_link("pa", "l-login").await.unwrap();
+        assert!(s.use_magic_link("pa", "l-login", Timestamp(52)).await.unwrap());
+
+        // An email-update link supersedes the member's unused one; other purposes stay.
+        s.insert_magic_link(&link("u-1", LinkPurpose::EmailUpdate, 100), true)
+            .await
+            .unwrap();
+        s.insert_magic_link(&link("i-1", LinkPurpose::Invite, 100), false)
+            .await
+            .unwrap();
+        s.insert_magic_link(&link("u-2", LinkPurpose::EmailUpdate, 100), true)
+            .await
+            .unwrap();
+        assert!(s.magic_link("pa", "u-1").await.unwrap().is_none());
+        assert!(s.magic_link("pa", "u-2").await.unwrap().is_some());
+        assert!(s.magic_link("pa", "i-1").await.unwrap().is_some());
+
+        s.delete_magic_link("pb", "u-2").await.unwrap();
+        assert!(s.magic_link("pa", "u-2").await.unwrap().is_some(), "tenant isolation");
+        s.delete_magic_link("pa", "u-2").await.unwrap();
+        assert!(s.magic_link("pa", "u-2").await.unwrap().is_none());
+        s.delete_member_magic_links("pa", "m-1").await.unwrap();
+        assert!(s.magic_link("pa", "i-1").await.unwrap().is_none());
+        assert!(
+            s.magic_link("pa", "l-disc").await.unwrap().is_some(),
+            "not the member's"
+        );
+
+        assert_eq!(
+            s.purge_expired(Expiring::MagicLinks, Timestamp(100), 10).await.unwrap(),
+            1
+        );
+        assert!(s.magic_link("pa", "l-disc").await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_uses_of_one_magic_link_let_exactly_one_through() {
+    on_each_engine(|s| async move {
+        s.insert_magic_link(&link("race", LinkPurpose::Login, 1_000), false)
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                s.use_magic_link("pa", "race", Timestamp(10)).await.unwrap()
+            }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            wins += usize::from(t.await.unwrap());
+        }
+        assert_eq!(wins, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_email_update_holds_its_address_until_it_expires_or_the_email_changes() {
+    on_each_engine(|s| async move {
+        let update = |email: &str, expires: i64| EmailUpdateRecord {
+            project_id: "pa".into(),
+            organization_id: "org-1".into(),
+            member_id: "m-1".into(),
+            new_email: email.into(),
+            created_at: Timestamp(1),
+            expires_at: Timestamp(expires),
+        };
+        s.save_email_update(&update("new@acme.test", 100)).await.unwrap();
+        s.save_email_update(&update("newer@acme.test", 100)).await.unwrap();
+        assert_eq!(
+            s.email_update_of("pa", "m-1").await.unwrap(),
+            Some(update("newer@acme.test", 100)),
+            "one pending update per member"
+        );
+        assert!(s
+            .email_update_to("pa", "org-1", "new@acme.test", Timestamp(5))
+            .await
+            .unwrap()
+            .is_none());
+        assert!(s
+            .email_update_to("pa", "org-1", "newer@acme.test", Timestamp(5))
+            .await
+            .unwrap()
+            .is_some());
+        assert!(
+            s.email_update_to("pa", "org-1", "newer@acme.test", Timestamp(100))
+                .await
+                .unwrap()
+                .is_none(),
+            "expired"
+        );
+        assert!(
+            s.email_update_of("pb", "m-1").await.unwrap().is_none(),
+            "tenant isolation"
+        );
+
+        // Changing the member's email ends the pending update and the unused links with it.
+        s.insert_magic_link(&link("to-old", LinkPurpose::Login, 100), false)
+            .await
+            .unwrap();
+        let mut m = member();
+        m.email = "newer@acme.test".into();
+        let retired = RetiredEmail {
+            email_id: "email-old".into(),
+            email_address: "a@acme.test".into(),
+            member_id: "m-1".into(),
+        };
+        s.change_member_email(&mut m, Some(&retired)).await.unwrap();
+        assert!(s.email_update_of("pa", "m-1").await.unwrap().is_none());
+        assert!(s.magic_link("pa", "to-old").await.unwrap().is_none());
+        s.save_email_update(&update("x@acme.test", 50)).await.unwrap();
+        assert_eq!(
+            s.purge_expired(Expiring::EmailUpdates, Timestamp(50), 10)
+                .await
+                .unwrap(),
+            1
         );
     })
     .await;

@@ -259,6 +259,53 @@ async fn email_goes_out_over_smtp_with_both_parts_in_the_requested_language() {
 }
 
 #[tokio::test]
+async fn an_invite_goes_out_over_smtp_and_its_link_signs_the_member_in() {
+    let (port, mail) = smtp_sink().await;
+    let db = TestDb::new("sqlite").await;
+    let s = Server::start(&db, |c| {
+        c.smtp_host = Some("127.0.0.1".into());
+        c.smtp_port = port;
+        c.smtp_tls = "none".into();
+        c.bootstrap_redirect_urls = vec!["https://app.acme.test/invite".into()];
+    })
+    .await;
+    org_and_member(&s, None).await;
+    let (st, b) = s
+        .post(
+            "/v1/b2b/magic_links/email/invite",
+            json!({"organization_id": "acme", "email_address": "new@acme.test", "locale": "es",
+                   "invite_redirect_url": "https://app.acme.test/invite", "name": "Nueva"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["member"]["status"], "invited");
+    let data = mail.lock().unwrap().last().cloned().expect("one message over SMTP");
+    assert!(data.contains("To: new@acme.test"), "{data}");
+    let decoded = quoted_printable(&data);
+    assert!(
+        decoded.contains("Te invitaron a unirte a Acme & Co"),
+        "Spanish copy: {decoded}"
+    );
+    let prefix = "https://app.acme.test/invite?stytch_token_type=multi_tenant_magic_links&token=";
+    let at = decoded.find(prefix).expect("the link in the text part") + prefix.len();
+    let token: String = decoded[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert_eq!(token.len(), 43, "a 256-bit token: {token}");
+    assert!(s.outbox("new@acme.test").await.is_empty());
+    let (st, b) = s
+        .post("/v1/b2b/magic_links/authenticate", json!({"magic_links_token": token}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["member"]["status"], "active");
+    assert_eq!(b["member"]["email_address_verified"], true);
+    assert!(b["session_token"].as_str().is_some_and(|t| !t.is_empty()));
+    s.stop().await;
+    db.dispose().await;
+}
+
+#[tokio::test]
 async fn a_failed_delivery_is_reported_and_leaves_no_live_code() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -521,4 +521,40 @@ mod tests {
         let sms = render(Kind::SmsOtp, "de-de", &[("org", "Acme"), ("code", "012345")], None);
         assert_eq!(sms.text.trim(), "012345 is your Acme verification code.");
     }
+
+    #[test]
+    fn every_link_email_carries_its_link_in_every_language_with_its_own_copy() {
+        let links = [
+            Kind::PasswordReset,
+            Kind::LoginMagicLink,
+            Kind::SignupMagicLink,
+            Kind::InviteMagicLink,
+            Kind::DiscoveryMagicLink,
+            Kind::EmailUpdateMagicLink,
+        ];
+        let vars = [("org", "Acme"), ("email", "a@x.test"), ("minutes", "60")];
+        for kind in links {
+            let mut subjects = Vec::new();
+            for locale in LOCALES {
+                let r = render(kind, locale, &vars, Some("https://x/cb?token=T"));
+                assert!(r.text.contains("https://x/cb?token=T"), "{kind:?} {locale}: {}", r.text);
+                assert!(r.html.contains("href=\"https://x/cb?token=T\""), "{kind:?} {locale}");
+                assert!(r.text.contains("60"), "{kind:?} {locale}: the lifetime is stated");
+                assert!(!r.subject.contains('{'), "{kind:?} {locale}: {}", r.subject);
+                subjects.push(r.subject);
+            }
+            subjects.dedup();
+            assert_eq!(subjects.len(), LOCALES.len(), "{kind:?}: one copy per language");
+        }
+    }
+
+    #[test]
+    fn a_login_link_template_serves_discovery_and_email_update_links_too() {
+        assert!(Kind::DiscoveryMagicLink.accepts_template("login_magic_link"));
+        assert!(Kind::EmailUpdateMagicLink.accepts_template("login_magic_link"));
+        assert!(Kind::EmailUpdateMagicLink.accepts_template("email_update_magic_link"));
+        assert!(!Kind::InviteMagicLink.accepts_template("login_magic_link"));
+        assert!(!Kind::LoginMagicLink.accepts_template("invite_magic_link"));
+        assert!(!Kind::LoginOtp.accepts_template("login_magic_link"));
+    }
 }

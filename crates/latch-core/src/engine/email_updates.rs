@@ -14,9 +14,9 @@ use crate::store::retry;
 
 pub const MINUTES: i64 = 5;
 
-/// Holds `new_email` for `member` (replacing an earlier pending update), after checking that the
-/// member may change address and that no one else holds or is moving to it.
-pub async fn start(ctx: &Ctx, _: &Grant, member: &MemberRecord, new_email: &str) -> CoreResult<EmailUpdateRecord> {
+/// Whether `member` may move to `new_email`: an active member with a verified address, and an
+/// address no one else holds, retired, or is moving to. Writes nothing.
+pub async fn check(ctx: &Ctx, member: &MemberRecord, new_email: &str) -> CoreResult<()> {
     if member.status != MemberStatus::Active || !member.email_verified {
         return Err(CoreError::invalid(
             "action_available_only_for_active_members",
@@ -44,8 +44,7 @@ pub async fn start(ctx: &Ctx, _: &Grant, member: &MemberRecord, new_email: &str)
             ));
         }
     }
-    let now = ctx.now();
-    if let Some(other) = ctx.store.email_update_to(p, o, new_email, now).await? {
+    if let Some(other) = ctx.store.email_update_to(p, o, new_email, ctx.now()).await? {
         if other.member_id != member.member_id {
             return Err(CoreError::invalid(
                 "duplicate_member_email",
@@ -53,16 +52,24 @@ pub async fn start(ctx: &Ctx, _: &Grant, member: &MemberRecord, new_email: &str)
             ));
         }
     }
+    Ok(())
+}
+
+/// Holds `new_email` for `member` for five minutes, replacing an earlier pending update; called
+/// once the link or code to it went out, so a refused send replaces nothing.
+pub async fn hold(ctx: &Ctx, _: &Grant, member: &MemberRecord, new_email: &str) -> CoreResult<()> {
+    check(ctx, member, new_email).await?;
+    let now = ctx.now();
     let update = EmailUpdateRecord {
-        project_id: p.to_string(),
-        organization_id: o.to_string(),
+        project_id: member.project_id.clone(),
+        organization_id: member.organization_id.clone(),
         member_id: member.member_id.clone(),
         new_email: new_email.to_string(),
         created_at: now,
         expires_at: now.plus_minutes(MINUTES),
     };
     ctx.store.save_email_update(&update).await?;
-    Ok(update)
+    Ok(())
 }
 
 /// The member whose live pending update goes to `email`, if any.

@@ -64,9 +64,27 @@ pub fn check_template(ctx: &Ctx, project_id: &str, template_id: Option<&str>, ki
     Ok(())
 }
 
+/// One message counted against the recipient's budget, before the request wrote anything: a
+/// send refused with 429 must leave no member provisioned or updated. [`send`] takes it, so no
+/// link goes out uncounted.
+#[must_use]
+pub struct Counted {
+    email: String,
+}
+
+/// Counts a link to `email` (see [`codes::count_send_to`]); refuses it past the budget.
+pub async fn count(ctx: &Ctx, project_id: &str, email: &str) -> CoreResult<Counted> {
+    codes::count_send_to(ctx, project_id, Channel::Email, email).await?;
+    Ok(Counted {
+        email: email.to_string(),
+    })
+}
+
 /// Stores a fresh link and emails it. An email-update link replaces the member's earlier one.
-pub async fn send(ctx: &Ctx, project_id: &str, link: LinkEmail<'_>) -> CoreResult<()> {
-    codes::count_send_to(ctx, project_id, Channel::Email, link.email).await?;
+pub async fn send(ctx: &Ctx, project_id: &str, counted: Counted, link: LinkEmail<'_>) -> CoreResult<()> {
+    if counted.email != link.email {
+        return Err(CoreError::internal("a link was counted for another recipient"));
+    }
     let token = random_token(32);
     let token_hash = sha256_hex(&token);
     let now = ctx.now();

@@ -77,6 +77,7 @@ pub async fn login_or_signup(
     links::check_template(ctx, project_id, signup_template, Kind::SignupMagicLink)?;
 
     address_guard::send(ctx, client).await?;
+    let counted = links::count(ctx, project_id, &email).await?;
     let existing = ctx
         .store
         .member_by_email(project_id, &org.organization_id, &email)
@@ -124,6 +125,7 @@ pub async fn login_or_signup(
     links::send(
         ctx,
         project_id,
+        counted,
         LinkEmail {
             purpose,
             kind,
@@ -187,6 +189,7 @@ pub async fn invite(
         members::get(ctx, project_id, &org.organization_id, Some(by), None).await?;
     }
     address_guard::send(ctx, client).await?;
+    let counted = links::count(ctx, project_id, &email).await?;
     let fields = MemberInput {
         email_address: Some(email.clone()),
         name: input.name,
@@ -199,6 +202,7 @@ pub async fn invite(
     links::send(
         ctx,
         project_id,
+        counted,
         LinkEmail {
             purpose: LinkPurpose::Invite,
             kind: Kind::InviteMagicLink,
@@ -342,9 +346,11 @@ pub async fn discovery_send(
     let template_id = input.login_template_id.as_deref();
     links::check_template(ctx, project_id, template_id, Kind::DiscoveryMagicLink)?;
     address_guard::send(ctx, client).await?;
+    let counted = links::count(ctx, project_id, &email).await?;
     links::send(
         ctx,
         project_id,
+        counted,
         LinkEmail {
             purpose: LinkPurpose::Discovery,
             kind: Kind::DiscoveryMagicLink,

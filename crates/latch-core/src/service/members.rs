@@ -341,13 +341,15 @@ pub async fn start_email_update(
         links::check_template(ctx, project_id, template_id, Kind::LoginOtp)?;
         None
     };
-    email_updates::start(ctx, &grant, &member, &email).await?;
+    email_updates::check(ctx, &member, &email).await?;
     let minutes = email_updates::MINUTES;
-    let sent = match &redirect {
+    match &redirect {
         Some(redirect) => {
+            let counted = links::count(ctx, project_id, &email).await?;
             links::send(
                 ctx,
                 project_id,
+                counted,
                 LinkEmail {
                     purpose: LinkPurpose::EmailUpdate,
                     kind: Kind::EmailUpdateMagicLink,
@@ -361,7 +363,7 @@ pub async fn start_email_update(
                     template_id,
                 },
             )
-            .await
+            .await?
         }
         None => {
             let minutes_text = minutes.to_string();
@@ -387,13 +389,10 @@ pub async fn start_email_update(
                     ))
                 },
             )
-            .await
+            .await?
         }
-    };
-    if let Err(e) = sent {
-        // Nothing went out: the address is not held.
-        ctx.store.delete_email_update(project_id, &member.member_id).await?;
-        return Err(e);
     }
+    // Held only once the message went out: a refused send replaces no earlier pending update.
+    email_updates::hold(ctx, &grant, &member, &email).await?;
     view(ctx, member, org).await
 }

@@ -85,7 +85,7 @@ impl<T> Store for T where
 /// Every store trait, for code that calls them on a concrete store (`use …::store::prelude::*`).
 pub mod prelude {
     pub use super::{
-        CodeStore, CounterStore, CredentialStore, HousekeepingStore, KeyStore, MemberStore, OrgStore, OutboxStore,
-        ProjectStore, SessionStore, Store,
+        CodeStore, CounterStore, CredentialStore, HousekeepingStore, KeyStore, LinkStore, MemberStore, OrgStore,
+        OutboxStore, ProjectStore, SessionStore, Store,
     };
 }
