@@ -1493,3 +1493,54 @@ def test_default_login_redirect_url_setting(latch_server_factory):
     expect_error(400, "no_signup_redirect_url", c.magic_links.email.login_or_signup,
                  organization_id=org.organization_id, email_address=pending.email_address)
     _assert_authenticated(_auth(c, msg["token"]), m.member_id, org.organization_id)
+
+
+@pytest.fixture(scope="session")
+def templates_server(latch_server_factory, tmp_path_factory):
+    """A server with custom templates: an invite template, and a login-link template that also
+    serves discovery links (one "Magic Links - Login" template type, as on Stytch)."""
+    d = tmp_path_factory.mktemp("ml-templates")
+    (d / "brand-invite.toml").write_text(
+        'kind = "invite_magic_link"\n'
+        'subject = "Join {org} on Brand"\n'
+        'text = "Brand invite for {email}: {url} ({minutes} min)"\n'
+        '[locales.es]\nsubject = "Únete a {org}"\ntext = "Invitación: {url}"\n'
+    )
+    (d / "brand-login.toml").write_text(
+        'kind = "login_magic_link"\nsubject = "Brand sign-in"\ntext = "Sign in: {url}"\n'
+    )
+    return latch_server_factory(LATCH_TEMPLATES_DIR=str(d), LATCH_BOOTSTRAP_REDIRECT_URLS=REDIRECT)
+
+
+def test_custom_templates_by_id_and_kind(templates_server):
+    srv = templates_server
+    c = h.make_client(srv.url, srv.project.project_id, srv.project.secret)
+    org = h.create_org(c)
+    email = _mail()
+    ok(c.magic_links.email.invite(organization_id=org.organization_id, email_address=email,
+                                  invite_redirect_url=REDIRECT, invite_template_id="brand-invite"))
+    msg = _outbox(srv, email)[0]
+    assert msg["subject"] == f"Join {org.organization_name} on Brand", msg
+    assert msg["text"] == f"Brand invite for {email}: {msg['url']} (10080 min)", msg
+    assert msg["token"] in msg["url"]
+    ok(c.magic_links.email.invite(organization_id=org.organization_id, email_address=email, locale="es",
+                                  invite_redirect_url=REDIRECT, invite_template_id="brand-invite"))
+    msg = _outbox(srv, email)[0]
+    assert (msg["subject"], msg["text"]) == (f"Únete a {org.organization_name}", f"Invitación: {msg['url']}")
+    # A login-link template serves discovery links too.
+    ok(c.magic_links.email.discovery.send(email_address=email, discovery_redirect_url=REDIRECT,
+                                          login_template_id="brand-login"))
+    msg = _outbox(srv, email)[0]
+    assert (msg["kind"], msg["subject"]) == ("discovery_magic_link", "Brand sign-in"), msg
+    # A template of another kind, or an unknown id, is refused before anything is written.
+    before = len(_outbox(srv, email))
+    other = _mail()
+    expect_error(400, "invalid_template_id", c.magic_links.email.invite, organization_id=org.organization_id,
+                 email_address=other, invite_redirect_url=REDIRECT, invite_template_id="brand-login")
+    expect_error(400, "invalid_template_id", c.magic_links.email.login_or_signup,
+                 organization_id=org.organization_id, email_address=email, login_redirect_url=REDIRECT,
+                 signup_redirect_url=REDIRECT, signup_template_id="brand-invite")
+    expect_error(400, "invalid_template_id", c.magic_links.email.discovery.send, email_address=email,
+                 discovery_redirect_url=REDIRECT, login_template_id="nope-" + h.token())
+    assert len(_outbox(srv, email)) == before
+    assert _members_with_email(c, org.organization_id, other) == []
