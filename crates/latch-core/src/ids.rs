@@ -24,3 +24,12 @@ pub fn request_id() -> String {
 pub fn message_id() -> String {
     prefixed("message")
 }
+pub fn oidc_connection_id() -> String {
+    prefixed("oidc-connection")
+}
+pub fn sso_registration_id() -> String {
+    prefixed("member-registration")
+}
+pub fn public_token() -> String {
+    prefixed("public-token")
+}

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod oidc;
 pub mod password;
 pub mod rbac;
 pub mod rules;

@@ -165,6 +165,9 @@ pub struct Settings {
     pub cross_org_passwords: bool,
     /// Countries (ISO 3166 alpha-2) SMS may be sent to.
     pub sms_allowed_countries: Vec<String>,
+    /// The URL browsers and identity providers reach this server at (no trailing slash): SSO
+    /// callback URLs are built from it.
+    pub public_url: String,
 }
 
 impl Default for Settings {
@@ -176,6 +179,7 @@ impl Default for Settings {
             redirects: Redirects::default(),
             cross_org_passwords: false,
             sms_allowed_countries: vec!["US".into(), "CA".into()],
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

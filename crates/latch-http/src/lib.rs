@@ -103,6 +103,19 @@ pub fn router(state: AppState) -> Router {
             "/v1/b2b/passwords/strength_check",
             post(routes::passwords::strength_check),
         )
+        .route("/v1/b2b/sso/authenticate", post(routes::sso::authenticate))
+        .route("/v1/b2b/sso/{organization_id}", get(routes::sso::get_connections))
+        .route(
+            "/v1/b2b/sso/{organization_id}/connections/{connection_id}",
+            delete(routes::sso::delete_connection),
+        )
+        .route("/v1/b2b/sso/oidc/{organization_id}", post(routes::sso::create_oidc))
+        .route(
+            "/v1/b2b/sso/oidc/{organization_id}/connections/{connection_id}",
+            put(routes::sso::update_oidc),
+        )
+        .route("/v1/b2b/sso/callback/{connection_id}", get(routes::sso::callback))
+        .route("/v1/public/sso/start", get(routes::sso::start))
         .route(
             "/v1/b2b/magic_links/email/login_or_signup",
             post(routes::magic_links::login_or_signup),

@@ -57,7 +57,10 @@ impl Application {
         let delivery = config.delivery(Arc::new(Outbox::new(shared.clone())))?;
         let ctx = Ctx::new(shared.clone(), delivery, policy, settings)
             .with_breach_sources(breach)
-            .with_templates(templates);
+            .with_templates(templates)
+            .with_oidc(Arc::new(crate::adapters::oidc::OidcAdapter::new(
+                std::time::Duration::from_secs(config.delivery_timeout_secs),
+            )?));
         let http = HttpConfig {
             max_body_bytes: config.max_body_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
@@ -197,8 +200,8 @@ async fn ensure_project(config: &Config, store: &dyn latch_core::store::Store) -
     if store.count_projects().await? == 0 {
         let p = projects::create(store, latch_core::engine::redirects::DEVELOPMENT_PROJECT_NAME).await?;
         println!(
-            "Created a development project. Its secret is shown only this once:\n  project_id: {}\n  secret:     {}",
-            p.project.project_id, p.secret
+            "Created a development project. Its secret is shown only this once:\n  project_id:   {}\n  secret:       {}\n  public_token: {}",
+            p.project.project_id, p.secret, p.public_token
         );
     }
     Ok(())

@@ -38,6 +38,23 @@ pub async fn create_project(config: &Config, name: &str) -> anyhow::Result<()> {
         "project_id": created.project.project_id,
         "secret": created.secret,
         "name": created.project.name,
+        "public_token": created.public_token,
+    });
+    println!("{out}");
+    store.close().await;
+    Ok(())
+}
+
+pub async fn show_project(config: &Config, project_id: &str) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let Some(project) = store.get_project(project_id).await? else {
+        return Err(anyhow::anyhow!("no project {project_id}"));
+    };
+    let public_token = projects::public_token(&store, project_id).await?;
+    let out = serde_json::json!({
+        "project_id": project.project_id,
+        "name": project.name,
+        "public_token": public_token,
     });
     println!("{out}");
     store.close().await;

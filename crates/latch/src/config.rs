@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// Address the HTTP API listens on.
     pub listen: String,
+    /// The URL browsers and identity providers reach this server at; empty: `http://<listen>`.
+    pub public_url: String,
     /// Where the embedded SQLite database lives when `database_url` is empty.
     pub data_dir: PathBuf,
     /// `postgres://…` to use PostgreSQL, or `sqlite:…` for an explicit SQLite file.
@@ -142,6 +144,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            public_url: String::new(),
             data_dir: PathBuf::from("./latch-data"),
             database_url: String::new(),
             db_max_connections: 16,

@@ -75,6 +75,8 @@ enum ProjectCommand {
         #[arg(long, default_value = "default")]
         name: String,
     },
+    /// Print a project's id, name and public token (for SSO start URLs) as JSON.
+    Show { project_id: String },
 }
 
 fn main() -> ExitCode {
@@ -100,6 +102,9 @@ fn main() -> ExitCode {
             Command::Project {
                 command: ProjectCommand::Create { name },
             } => latch::commands::create_project(&config, &name).await,
+            Command::Project {
+                command: ProjectCommand::Show { project_id },
+            } => latch::commands::show_project(&config, &project_id).await,
             Command::Keys {
                 command: KeysCommand::Rotate { project_id },
             } => latch::commands::rotate_keys(&config, &project_id).await,

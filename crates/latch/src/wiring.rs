@@ -90,7 +90,17 @@ impl Config {
             redirects: self.redirects()?,
             cross_org_passwords: self.cross_org_passwords,
             sms_allowed_countries: self.sms_allowed_countries.clone(),
+            public_url: self.public_url(),
         })
+    }
+
+    /// Where browsers and identity providers reach this server (SSO callback URLs).
+    pub fn public_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.trim_end_matches('/').to_string()
+        }
     }
 
     /// The redirect allow-list: `[[redirect_urls]]`, the bootstrap project's URLs, and the two

@@ -48,30 +48,32 @@ impl MemberView {
         organization: OrgRecord,
         has_retired_emails: bool,
     ) -> CoreResult<Self> {
-        if has_retired_emails {
+        // Session checks skip the reads a member without retired emails or SSO cannot need.
+        if has_retired_emails || !organization.settings.sso_active_connections.is_empty() {
             return view(ctx, member, organization).await;
         }
         Ok(MemberView {
             member,
             organization,
             retired: Vec::new(),
+            sso: Vec::new(),
         })
     }
 
     pub fn member_json(&self) -> crate::model::member::Member<'_> {
-        self.member.view(&self.organization, &self.retired)
+        self.member.view(&self.organization, &self.retired, &self.sso)
     }
 }
 
 pub(crate) async fn view(ctx: &Ctx, member: MemberRecord, organization: OrgRecord) -> CoreResult<MemberView> {
-    let retired = ctx
-        .store
-        .retired_emails(&member.project_id, std::slice::from_ref(&member.member_id))
-        .await?;
+    let ids = std::slice::from_ref(&member.member_id);
+    let retired = ctx.store.retired_emails(&member.project_id, ids).await?;
+    let sso = ctx.store.sso_registrations(&member.project_id, ids).await?;
     Ok(MemberView {
         member,
         organization,
         retired,
+        sso,
     })
 }
 
@@ -336,6 +338,7 @@ async fn create_in(
         member: m,
         organization: org,
         retired: vec![],
+        sso: vec![],
     })
 }
 

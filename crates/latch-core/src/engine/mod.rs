@@ -23,6 +23,7 @@ pub mod passwords;
 pub mod projects;
 pub mod redirects;
 pub mod session;
+pub mod sso;
 
 use crate::cache::TtlCache;
 use crate::cpu::{CpuPool, Priority};
@@ -60,6 +61,8 @@ pub struct Ctx {
     pub settings: Arc<Settings>,
     pub breach: Arc<BreachSources>,
     pub templates: Arc<crate::delivery::custom::CustomTemplates>,
+    /// The OpenID Connect relying party for SSO connections.
+    pub oidc: Arc<dyn crate::oidc::OidcClient>,
     /// A hash to verify against when an account does not exist, so both paths cost the same.
     dummy_hash: Arc<tokio::sync::OnceCell<PasswordHash>>,
     /// Projects by id, for the credential check every request makes (lifetime only: secrets
@@ -102,6 +105,7 @@ impl Ctx {
             settings: Arc::new(settings),
             breach: Arc::new(BreachSources::default()),
             templates: Arc::new(Default::default()),
+            oidc: Arc::new(crate::oidc::NoOidc),
             dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
             projects: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
             orgs: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
@@ -118,6 +122,11 @@ impl Ctx {
 
     pub fn now(&self) -> crate::clock::Timestamp {
         self.clock.now()
+    }
+
+    pub fn with_oidc(mut self, oidc: Arc<dyn crate::oidc::OidcClient>) -> Self {
+        self.oidc = oidc;
+        self
     }
 
     pub fn with_templates(mut self, templates: crate::delivery::custom::CustomTemplates) -> Self {

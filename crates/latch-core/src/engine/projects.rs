@@ -16,6 +16,8 @@ const DUMMY_HASH: &str = "000000000000000000000000000000000000000000000000000000
 pub struct NewProject {
     pub project: Project,
     pub secret: String,
+    /// Identifies the project in browser-facing URLs (SSO start); not a credential.
+    pub public_token: String,
 }
 
 #[allow(clippy::disallowed_methods)] // projects are created by the CLI and at bootstrap, before any Ctx
@@ -28,7 +30,23 @@ pub async fn create(store: &dyn Store, name: &str) -> CoreResult<NewProject> {
         created_at: Timestamp::now(),
     };
     store.insert_project(&project).await?;
-    Ok(NewProject { project, secret })
+    let public_token = public_token(store, &project.project_id).await?;
+    Ok(NewProject {
+        project,
+        secret,
+        public_token,
+    })
+}
+
+/// The project's first public token, created if it has none (projects from before SSO).
+#[allow(clippy::disallowed_methods)] // called by the CLI and at bootstrap, before any Ctx
+pub async fn public_token(store: &dyn Store, project_id: &str) -> CoreResult<String> {
+    if let Some(t) = store.public_tokens(project_id).await?.into_iter().next() {
+        return Ok(t);
+    }
+    let token = ids::public_token();
+    store.insert_public_token(project_id, &token, Timestamp::now()).await?;
+    Ok(token)
 }
 
 /// Makes sure `project_id` exists and accepts `secret` (bootstrap for tests and containers).
@@ -42,8 +60,8 @@ pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreRe
     }
     let hash = sha256_hex(secret);
     match store.get_project(project_id).await? {
-        Some(p) if p.secret_hash == hash => Ok(()),
-        Some(_) => Ok(store.set_project_secret(project_id, &hash).await?),
+        Some(p) if p.secret_hash == hash => {}
+        Some(_) => store.set_project_secret(project_id, &hash).await?,
         None => {
             let project = Project {
                 project_id: project_id.to_string(),
@@ -51,9 +69,11 @@ pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreRe
                 secret_hash: hash,
                 created_at: Timestamp::now(),
             };
-            Ok(store.insert_project(&project).await?)
+            store.insert_project(&project).await?
         }
     }
+    public_token(store, project_id).await?;
+    Ok(())
 }
 
 /// Checks HTTP Basic credentials. Which part was wrong is never revealed. The project record is

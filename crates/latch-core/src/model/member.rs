@@ -103,7 +103,7 @@ pub struct Member<'a> {
     pub email_address: &'a str,
     pub status: &'a str,
     pub name: &'a str,
-    pub sso_registrations: [Value; 0],
+    pub sso_registrations: Vec<&'a crate::model::sso::SsoRegistration>,
     pub is_breakglass: bool,
     pub member_password_id: &'a str,
     pub oauth_registrations: [Value; 0],
@@ -197,7 +197,14 @@ impl MemberRecord {
     }
 
     #[allow(clippy::disallowed_methods)] // is_locked as of the moment the answer is built
-    pub fn view<'a>(&'a self, org: &OrgRecord, retired: &'a [RetiredEmail]) -> Member<'a> {
+    /// `retired` and `sso` may hold other members' entries too (a search page's); only this
+    /// member's are shown.
+    pub fn view<'a>(
+        &'a self,
+        org: &OrgRecord,
+        retired: &'a [RetiredEmail],
+        sso: &'a [crate::model::sso::SsoRegistration],
+    ) -> Member<'a> {
         let roles = self.effective_roles(org);
         let locked = self.is_locked(Timestamp::now());
         Member {
@@ -206,7 +213,7 @@ impl MemberRecord {
             email_address: &self.email,
             status: self.status.as_str(),
             name: &self.name,
-            sso_registrations: [],
+            sso_registrations: sso.iter().filter(|r| r.member_id == self.member_id).collect(),
             is_breakglass: self.is_breakglass,
             member_password_id: &self.member_password_id,
             oauth_registrations: [],
@@ -237,4 +244,5 @@ pub struct MemberView {
     pub member: MemberRecord,
     pub organization: crate::model::organization::OrgRecord,
     pub retired: Vec<RetiredEmail>,
+    pub sso: Vec<crate::model::sso::SsoRegistration>,
 }

@@ -7,3 +7,4 @@ pub mod project;
 pub mod search;
 pub mod session;
 pub mod signing_key;
+pub mod sso;

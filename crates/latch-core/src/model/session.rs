@@ -107,6 +107,17 @@ impl AuthFactor {
         Self::new(FactorKind::MagicLink, "email", now, d)
     }
 
+    /// An OIDC SSO login: Stytch's type `sso`, delivery method `sso_oidc`; it proves a subject
+    /// at the connection's provider, not an email address.
+    pub fn sso_oidc(registration_id: &str, connection_id: &str, subject: &str, now: Timestamp) -> Self {
+        let mut d = Map::new();
+        d.insert(
+            "oidc_sso_factor".into(),
+            serde_json::json!({"id": registration_id, "provider_id": connection_id, "external_id": subject}),
+        );
+        Self::new(FactorKind::Sso, "sso_oidc", now, d)
+    }
+
     pub fn sms_otp(phone_id: &str, phone: &str, now: Timestamp) -> Self {
         let mut d = Map::new();
         d.insert(

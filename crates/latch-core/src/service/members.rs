@@ -252,6 +252,7 @@ pub struct MemberSearch {
     pub found: Found<MemberRecord>,
     pub organizations: Vec<OrgRecord>,
     pub retired: Vec<RetiredEmail>,
+    pub sso: Vec<crate::model::sso::SsoRegistration>,
 }
 
 pub async fn search(
@@ -277,16 +278,20 @@ pub async fn search(
     let org_ids: Vec<String> = orgs.iter().map(|o| o.organization_id.clone()).collect();
     let found = ctx.store.search_members(project_id, &org_ids, &query, &page).await?;
     let member_ids: Vec<String> = found.items.iter().map(|m| m.member_id.clone()).collect();
-    let retired = if member_ids.is_empty() {
-        vec![]
+    let (retired, sso) = if member_ids.is_empty() {
+        (vec![], vec![])
     } else {
-        ctx.store.retired_emails(project_id, &member_ids).await?
+        (
+            ctx.store.retired_emails(project_id, &member_ids).await?,
+            ctx.store.sso_registrations(project_id, &member_ids).await?,
+        )
     };
     orgs.retain(|o| found.items.iter().any(|m| m.organization_id == o.organization_id));
     Ok(MemberSearch {
         found,
         organizations: orgs,
         retired,
+        sso,
     })
 }
 

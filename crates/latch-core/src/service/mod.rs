@@ -9,6 +9,7 @@ pub mod otps;
 pub mod password_resets;
 pub mod passwords;
 pub mod sessions;
+pub mod sso;
 pub mod totps;
 
 pub use crate::engine::Ctx;

@@ -13,18 +13,22 @@ pub enum Expiring {
     PasswordResetTokens,
     MagicLinks,
     EmailUpdates,
+    SsoStates,
+    SsoTokens,
     /// By `created_at`: `purge_expired` is given the oldest creation time to keep.
     OutboxMessages,
 }
 
 impl Expiring {
-    pub const ALL: [Expiring; 7] = [
+    pub const ALL: [Expiring; 9] = [
         Expiring::MemberSessions,
         Expiring::IntermediateSessions,
         Expiring::OtpCodes,
         Expiring::PasswordResetTokens,
         Expiring::MagicLinks,
         Expiring::EmailUpdates,
+        Expiring::SsoStates,
+        Expiring::SsoTokens,
         Expiring::OutboxMessages,
     ];
 
@@ -37,6 +41,8 @@ impl Expiring {
             Expiring::PasswordResetTokens => "password_reset_tokens",
             Expiring::MagicLinks => "magic_links",
             Expiring::EmailUpdates => "email_updates",
+            Expiring::SsoStates => "sso_states",
+            Expiring::SsoTokens => "sso_tokens",
             Expiring::OutboxMessages => "outbox_messages",
         }
     }

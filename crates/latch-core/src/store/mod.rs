@@ -20,6 +20,7 @@ mod outbox;
 mod projects;
 pub mod retry;
 mod sessions;
+mod sso;
 
 pub use codes::CodeStore;
 pub use counters::CounterStore;
@@ -32,6 +33,7 @@ pub use orgs::OrgStore;
 pub use outbox::OutboxStore;
 pub use projects::ProjectStore;
 pub use sessions::SessionStore;
+pub use sso::SsoStore;
 
 use crate::error::StoreError;
 
@@ -57,6 +59,7 @@ pub trait Store:
     + CounterStore
     + KeyStore
     + LinkStore
+    + SsoStore
     + OutboxStore
     + Send
     + Sync
@@ -75,6 +78,7 @@ impl<T> Store for T where
         + CounterStore
         + KeyStore
         + LinkStore
+        + SsoStore
         + OutboxStore
         + Send
         + Sync
@@ -86,6 +90,6 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         CodeStore, CounterStore, CredentialStore, HousekeepingStore, KeyStore, LinkStore, MemberStore, OrgStore,
-        OutboxStore, ProjectStore, SessionStore, Store,
+        OutboxStore, ProjectStore, SessionStore, SsoStore, Store,
     };
 }

@@ -29,6 +29,8 @@ struct Body<'a> {
     member_authenticated: bool,
     /// Deprecated in Stytch's magic-link response but still a required boolean in the SDK model.
     reset_sessions: bool,
+    /// The same, spelled as SSO's response model requires it.
+    reset_session: bool,
     mfa_required: Option<&'a MfaRequired>,
     primary_required: Option<&'a PrimaryRequired>,
 }
@@ -48,6 +50,7 @@ pub fn auth_reply(v: &MemberView, outcome: &Outcome) -> Response {
         intermediate_session_token_expires_at: None,
         member_authenticated: false,
         reset_sessions: false,
+        reset_session: false,
         mfa_required: None,
         primary_required: None,
     };

@@ -257,7 +257,7 @@ pub async fn search(
             r.organizations
                 .iter()
                 .find(|o| o.organization_id == m.organization_id)
-                .map(|o| m.view(o, &r.retired))
+                .map(|o| m.view(o, &r.retired, &r.sso))
         })
         .collect();
     let body = Body {

@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod passwords;
 pub mod rbac;
 pub mod sessions;
+pub mod sso;
 pub mod totps;
 
 use crate::error::ApiError;

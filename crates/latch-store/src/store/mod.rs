@@ -12,6 +12,7 @@ mod members;
 mod orgs;
 mod outbox;
 mod sessions;
+mod sso;
 
 use crate::exec::Arg;
 use latch_core::store::Found;

@@ -5,6 +5,7 @@
 //! `*_delivery_failed`.
 
 pub mod hibp;
+pub mod oidc;
 pub mod smtp;
 pub mod twilio;
 pub mod webhook;

@@ -1,0 +1,499 @@
+//! Enterprise SSO over OpenID Connect: connections, the browser's trip to the provider (start
+//! and callback), and the member an SSO login stands for.
+//!
+//! The trip: `start` stores a state (its digest), bound to a cookie on the browser that started
+//! it, with a nonce and Latch's PKCE verifier towards the provider, and sends the browser to the
+//! provider; `callback` takes the state once (single use, expiring, same browser), has the
+//! provider's code exchanged and its ID token verified (the `OidcClient` adapter), and sends the
+//! browser to the application with a one-time SSO token that holds the verified identity. The
+//! application's backend turns that token into a member and a session with `sso.authenticate`.
+
+use crate::crypto::{random_token, sha256_hex};
+use crate::engine::grant::Grant;
+use crate::engine::members::{MemberInput, MemberView};
+use crate::engine::{members, organizations, Ctx};
+use crate::error::{CoreError, CoreResult};
+use crate::ids;
+use crate::model::member::{MemberRecord, MemberStatus};
+use crate::model::organization::{OrgRecord, Restriction};
+use crate::model::sso::{
+    ActiveSsoConnection, OidcConnection, OidcConnectionRecord, SsoIdentity, SsoRegistration, SsoStateRecord,
+    SsoTokenRecord,
+};
+use crate::oidc::OidcCallback;
+use crate::validate;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// How long a browser has at the provider.
+const STATE_MINUTES: i64 = 10;
+/// How long the application has to redeem the SSO token.
+const TOKEN_MINUTES: i64 = 10;
+const DEFAULT_SCOPES: &str = "openid email profile";
+
+/// The callback URL of a connection, given to its provider (`redirect_url` on the object).
+pub fn redirect_url(ctx: &Ctx, connection_id: &str) -> String {
+    format!(
+        "{}/v1/b2b/sso/callback/{connection_id}",
+        ctx.settings.public_url.trim_end_matches('/')
+    )
+}
+
+pub fn view<'a>(ctx: &Ctx, c: &'a OidcConnectionRecord) -> OidcConnection<'a> {
+    OidcConnection {
+        organization_id: &c.organization_id,
+        connection_id: &c.connection_id,
+        status: c.status(),
+        display_name: &c.display_name,
+        redirect_url: redirect_url(ctx, &c.connection_id),
+        client_id: &c.client_id,
+        client_secret: &c.client_secret,
+        issuer: &c.issuer,
+        authorization_url: &c.authorization_url,
+        token_url: &c.token_url,
+        userinfo_url: &c.userinfo_url,
+        jwks_url: &c.jwks_url,
+        identity_provider: &c.identity_provider,
+        custom_scopes: &c.custom_scopes,
+        attribute_mapping: &c.attribute_mapping,
+    }
+}
+
+pub fn connection_not_found() -> CoreError {
+    CoreError::not_found(
+        "sso_connection_not_found",
+        "No SSO connection with this connection_id in the organization.",
+    )
+}
+
+/// A connection of the organization (never another organization's, whatever its id).
+pub async fn connection(ctx: &Ctx, org: &OrgRecord, connection_id: &str) -> CoreResult<OidcConnectionRecord> {
+    ctx.store
+        .oidc_connection(&org.project_id, connection_id)
+        .await?
+        .filter(|c| c.organization_id == org.organization_id)
+        .ok_or_else(connection_not_found)
+}
+
+/// Writes the connection and brings the organization's `sso_active_connections` and default
+/// connection in step with its connections.
+pub async fn save_connection(ctx: &Ctx, grant: &Grant, org: &OrgRecord, c: &OidcConnectionRecord) -> CoreResult<()> {
+    ctx.store.save_oidc_connection(c).await?;
+    sync_organization(ctx, grant, org).await
+}
+
+pub async fn delete_connection(ctx: &Ctx, grant: &Grant, org: &OrgRecord, connection_id: &str) -> CoreResult<()> {
+    connection(ctx, org, connection_id).await?;
+    ctx.store.delete_oidc_connection(&org.project_id, connection_id).await?;
+    sync_organization(ctx, grant, org).await
+}
+
+/// The organization's view of its connections: the active ones listed, a default that exists
+/// (the first connection when none is chosen, as Stytch does), JIT allow-list entries that exist.
+async fn sync_organization(ctx: &Ctx, grant: &Grant, org: &OrgRecord) -> CoreResult<()> {
+    crate::store::retry::on_conflict(|| async {
+        let mut org = organizations::get(ctx, &org.project_id, &org.organization_id).await?;
+        let all = ctx
+            .store
+            .oidc_connections(&org.project_id, &org.organization_id)
+            .await?;
+        let active: Vec<ActiveSsoConnection> = all
+            .iter()
+            .filter(|c| c.is_active())
+            .map(|c| ActiveSsoConnection {
+                connection_id: c.connection_id.clone(),
+                display_name: c.display_name.clone(),
+                identity_provider: c.identity_provider.clone(),
+            })
+            .collect();
+        let s = &mut org.settings;
+        let before = (
+            s.sso_active_connections.clone(),
+            s.sso_default_connection_id.clone(),
+            s.sso_jit_provisioning_allowed_connections.clone(),
+        );
+        s.sso_active_connections = active;
+        let exists = |id: &String| all.iter().any(|c| &c.connection_id == id);
+        if !s.sso_default_connection_id.as_ref().is_some_and(exists) {
+            s.sso_default_connection_id = all.first().map(|c| c.connection_id.clone());
+        }
+        s.sso_jit_provisioning_allowed_connections.retain(exists);
+        let after = (
+            s.sso_active_connections.clone(),
+            s.sso_default_connection_id.clone(),
+            s.sso_jit_provisioning_allowed_connections.clone(),
+        );
+        if before != after {
+            organizations::save(ctx, grant, &mut org).await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Checks an `sso_default_connection_id` / `sso_jit_provisioning_allowed_connections` entry
+/// names a connection of the organization.
+pub async fn check_connection_ids(ctx: &Ctx, org: &OrgRecord, ids: &[String]) -> CoreResult<()> {
+    let all = ctx
+        .store
+        .oidc_connections(&org.project_id, &org.organization_id)
+        .await?;
+    for id in ids {
+        if !all.iter().any(|c| &c.connection_id == id) {
+            return Err(CoreError::invalid(
+                "invalid_sso_default_connection_id",
+                format!("{id} is not an SSO connection of the organization."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn pkce_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// What the start endpoint hands the browser: where to go, and the cookie that binds the trip.
+pub struct Started {
+    pub authorization_url: String,
+    pub browser_secret: String,
+}
+
+/// What a start asks for (the public start endpoint's query, resolved).
+pub struct StartRequest<'a> {
+    pub connection: &'a OidcConnectionRecord,
+    pub login_redirect_url: String,
+    pub signup_redirect_url: String,
+    pub code_challenge: Option<&'a str>,
+    pub custom_scopes: Option<&'a str>,
+}
+
+/// Stores the trip and builds the provider's authorization URL.
+pub async fn start(ctx: &Ctx, req: StartRequest<'_>) -> CoreResult<Started> {
+    let c = req.connection;
+    if !c.is_active() {
+        return Err(CoreError::invalid(
+            "sso_connection_not_active",
+            "The SSO connection is not active: its identity provider settings are incomplete.",
+        ));
+    }
+    let state = random_token(32);
+    let browser_secret = random_token(32);
+    let nonce = random_token(32);
+    let pkce_verifier = random_token(48);
+    let now = ctx.now();
+    ctx.store
+        .insert_sso_state(&SsoStateRecord {
+            state_hash: sha256_hex(&state),
+            project_id: c.project_id.clone(),
+            connection_id: c.connection_id.clone(),
+            browser_hash: sha256_hex(&browser_secret),
+            nonce: nonce.clone(),
+            pkce_verifier: pkce_verifier.clone(),
+            code_challenge: req.code_challenge.filter(|s| !s.is_empty()).map(str::to_string),
+            login_redirect_url: req.login_redirect_url,
+            signup_redirect_url: req.signup_redirect_url,
+            created_at: now,
+            expires_at: now.plus_minutes(STATE_MINUTES),
+        })
+        .await?;
+    let mut scopes: Vec<&str> = if c.custom_scopes.trim().is_empty() {
+        DEFAULT_SCOPES.split(' ').collect()
+    } else {
+        c.custom_scopes.split_whitespace().collect()
+    };
+    if let Some(extra) = req.custom_scopes {
+        scopes.extend(extra.split_whitespace());
+    }
+    if !scopes.contains(&"openid") {
+        scopes.insert(0, "openid");
+    }
+    scopes.dedup();
+    let mut url = url::Url::parse(&c.authorization_url)
+        .map_err(|_| CoreError::invalid("invalid_sso_idp", "The connection's authorization_url is not a URL."))?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &c.client_id)
+        .append_pair("redirect_uri", &redirect_url(ctx, &c.connection_id))
+        .append_pair("scope", &scopes.join(" "))
+        .append_pair("state", &state)
+        .append_pair("nonce", &nonce)
+        .append_pair("code_challenge", &pkce_challenge(&pkce_verifier))
+        .append_pair("code_challenge_method", "S256");
+    Ok(Started {
+        authorization_url: url.into(),
+        browser_secret,
+    })
+}
+
+fn unsolicited() -> CoreError {
+    CoreError::invalid(
+        "unsolicited_oidc_response",
+        "This sign-in was not started here, was already finished, or expired; start it again.",
+    )
+}
+
+/// Where the browser goes once the provider's answer is verified.
+pub struct Finished {
+    pub redirect_url: String,
+}
+
+/// The provider's answer at the callback: `state` must be a live trip started by this browser
+/// for this connection (it is used up either way); then the code is exchanged and the identity
+/// verified, and the browser is sent to the application with a one-time SSO token.
+pub async fn callback(
+    ctx: &Ctx,
+    connection_id: &str,
+    state: &str,
+    code: &str,
+    browser_secret: Option<&str>,
+) -> CoreResult<Finished> {
+    if state.is_empty() || state.len() > 128 {
+        return Err(unsolicited());
+    }
+    let state_hash = sha256_hex(state);
+    let project_id = ctx
+        .store
+        .sso_state_project(&state_hash)
+        .await?
+        .ok_or_else(unsolicited)?;
+    let trip = ctx
+        .store
+        .take_sso_state(&project_id, &state_hash)
+        .await?
+        .ok_or_else(unsolicited)?;
+    let same_browser =
+        browser_secret.is_some_and(|b| crate::crypto::constant_time_eq(&sha256_hex(b), &trip.browser_hash));
+    if trip.expires_at <= ctx.now() || trip.connection_id != connection_id || !same_browser {
+        return Err(unsolicited());
+    }
+    let c = ctx
+        .store
+        .oidc_connection(&project_id, connection_id)
+        .await?
+        .filter(|c| c.is_active())
+        .ok_or_else(connection_not_found)?;
+    if code.is_empty() {
+        return Err(CoreError::invalid(
+            "invalid_oidc_response",
+            "The provider sent no code.",
+        ));
+    }
+    let identity = ctx
+        .oidc
+        .finish(OidcCallback {
+            connection: &c,
+            redirect_url: &redirect_url(ctx, &c.connection_id),
+            code,
+            pkce_verifier: &trip.pkce_verifier,
+            nonce: &trip.nonce,
+        })
+        .await?;
+    let org = organizations::get(ctx, &project_id, &c.organization_id).await?;
+    // Refused here as at sso.authenticate, so the browser learns it before the application.
+    let known = existing_member(ctx, &org, &c, &identity).await?;
+    if known.is_none() {
+        check_jit(&org, &c.connection_id)?;
+    }
+    let token = random_token(32);
+    let now = ctx.now();
+    ctx.store
+        .insert_sso_token(&SsoTokenRecord {
+            token_hash: sha256_hex(&token),
+            project_id: project_id.clone(),
+            organization_id: org.organization_id.clone(),
+            connection_id: c.connection_id.clone(),
+            identity,
+            code_challenge: trip.code_challenge,
+            created_at: now,
+            expires_at: now.plus_minutes(TOKEN_MINUTES),
+        })
+        .await?;
+    let target = if known.is_some() {
+        trip.login_redirect_url
+    } else {
+        trip.signup_redirect_url
+    };
+    let sep = if target.contains('?') { '&' } else { '?' };
+    Ok(Finished {
+        redirect_url: format!("{target}{sep}stytch_token_type=sso&token={token}"),
+    })
+}
+
+pub fn token_not_found() -> CoreError {
+    CoreError::not_found(
+        "sso_token_not_found",
+        "The SSO token is invalid, expired or already used.",
+    )
+}
+
+/// Takes the SSO token (single use, unexpired, PKCE-checked): what the provider vouched for.
+pub async fn redeem(ctx: &Ctx, project_id: &str, token: &str, verifier: Option<&str>) -> CoreResult<SsoTokenRecord> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(token_not_found());
+    }
+    let hash = sha256_hex(token);
+    let t = ctx
+        .store
+        .sso_token(project_id, &hash)
+        .await?
+        .ok_or_else(token_not_found)?;
+    if t.expires_at <= ctx.now() {
+        ctx.store.take_sso_token(project_id, &hash).await?;
+        return Err(token_not_found());
+    }
+    crate::rules::pkce::check(t.code_challenge.as_deref(), verifier)?;
+    if !ctx.store.take_sso_token(project_id, &hash).await? {
+        return Err(token_not_found());
+    }
+    Ok(t)
+}
+
+/// The organization's JIT rule for SSO (`sso_jit_provisioning`).
+fn check_jit(org: &OrgRecord, connection_id: &str) -> CoreResult<()> {
+    let allowed = match org.settings.sso_jit_provisioning {
+        Restriction::AllAllowed => true,
+        Restriction::Restricted => org
+            .settings
+            .sso_jit_provisioning_allowed_connections
+            .iter()
+            .any(|c| c == connection_id),
+        Restriction::NotAllowed => false,
+    };
+    if !allowed {
+        return Err(CoreError::forbidden(
+            "invalid_connection_for_jit_provisioning",
+            "The organization does not let this SSO connection provision new members.",
+        ));
+    }
+    Ok(())
+}
+
+/// The email the provider vouched for, normalised; an address the provider says it has not
+/// verified is refused.
+fn identity_email(identity: &SsoIdentity) -> CoreResult<Option<String>> {
+    if identity.email_verified == Some(false) {
+        return Err(CoreError::invalid(
+            "oidc_response_unverified_email",
+            "The identity provider has not verified this user's email address.",
+        ));
+    }
+    identity
+        .email
+        .as_deref()
+        .filter(|e| !e.is_empty())
+        .map(validate::normalize_email)
+        .transpose()
+}
+
+/// The member an identity already stands for: by its registration at the connection, else by
+/// the email the provider vouched for.
+async fn existing_member(
+    ctx: &Ctx,
+    org: &OrgRecord,
+    c: &OidcConnectionRecord,
+    identity: &SsoIdentity,
+) -> CoreResult<Option<(MemberRecord, Option<SsoRegistration>)>> {
+    if let Some(reg) = ctx
+        .store
+        .sso_registration(&org.project_id, &c.connection_id, &identity.subject)
+        .await?
+    {
+        let member = ctx
+            .store
+            .member_by_id(&org.project_id, &reg.member_id)
+            .await?
+            .filter(|m| m.status != MemberStatus::Deleted && m.organization_id == org.organization_id);
+        if let Some(m) = member {
+            return Ok(Some((m, Some(reg))));
+        }
+    }
+    let Some(email) = identity_email(identity)? else {
+        return Ok(None);
+    };
+    let member = ctx
+        .store
+        .member_by_email(&org.project_id, &org.organization_id, &email)
+        .await?
+        .filter(|m| m.status != MemberStatus::Deleted);
+    Ok(member.map(|m| (m, None)))
+}
+
+/// The connection's `attribute_mapping` applied to the identity: `{stytch name: provider claim}`.
+/// Returns the mapped values (kept on the registration and in the member's trusted metadata).
+fn mapped_attributes(c: &OidcConnectionRecord, identity: &SsoIdentity) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (ours, theirs) in &c.attribute_mapping {
+        if let Some(v) = theirs.as_str().and_then(|claim| identity.claims.get(claim)) {
+            out.insert(ours.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// The member an SSO login stands for, registered at the connection (JIT-provisioned when the
+/// organization allows it), and the registration id for the session's factor.
+pub async fn member_for(
+    ctx: &Ctx,
+    org: &OrgRecord,
+    token: &SsoTokenRecord,
+) -> CoreResult<(MemberRecord, SsoRegistration)> {
+    let c = ctx
+        .store
+        .oidc_connection(&org.project_id, &token.connection_id)
+        .await?
+        .filter(|c| c.organization_id == org.organization_id)
+        .ok_or_else(connection_not_found)?;
+    let identity = &token.identity;
+    let attributes = mapped_attributes(&c, identity);
+    let (member, registration) = match existing_member(ctx, org, &c, identity).await? {
+        Some(found) => found,
+        None => {
+            check_jit(org, &c.connection_id)?;
+            let Some(email) = identity_email(identity)? else {
+                return Err(CoreError::invalid(
+                    "oidc_response_email_missing",
+                    "The identity provider sent no email address for this user.",
+                ));
+            };
+            let name = attributes
+                .get("full_name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| identity.name.clone());
+            let metadata: Map<String, Value> = attributes
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "email" | "full_name" | "first_name" | "last_name"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let input = MemberInput {
+                email_address: Some(email),
+                name,
+                trusted_metadata: (!metadata.is_empty()).then_some(Value::Object(metadata)),
+                ..Default::default()
+            };
+            let view: MemberView = members::provision(ctx, &org.project_id, &org.organization_id, input).await?;
+            (view.member, None)
+        }
+    };
+    let registration = match registration {
+        Some(r) => r,
+        None => {
+            let r = SsoRegistration {
+                connection_id: c.connection_id.clone(),
+                external_id: identity.subject.clone(),
+                registration_id: ids::sso_registration_id(),
+                sso_attributes: attributes,
+                member_id: member.member_id.clone(),
+                project_id: org.project_id.clone(),
+                organization_id: org.organization_id.clone(),
+                created_at: ctx.now(),
+            };
+            ctx.store.insert_sso_registration(&r).await?;
+            r
+        }
+    };
+    Ok((member, registration))
+}

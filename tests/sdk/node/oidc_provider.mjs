@@ -1,0 +1,76 @@
+// A real OpenID Provider for Latch's SSO tests: `oidc-provider` (the certified Node.js
+// implementation) with its development login form. Started by the pytest fixture `oidc_idp`.
+//
+// Env: PORT; CLIENTS = JSON array of {client_id, client_secret, redirect_uris};
+// OIDC_ALLOW_LOCAL_CALLBACKS=1 also accepts any Latch callback URL on 127.0.0.1.
+// Accounts: any login name signs in (the development form takes any password). The login name is
+// the subject; claims follow from it:
+//   "<local>@<domain>"            email = the login, email_verified = true, name = "<local> Test"
+//   "<...>+unverified@<domain>"   the same with email_verified = false
+//   "noemail-<x>"                 no email claim
+// A line "ready <issuer>" on stdout says the provider listens.
+
+import Provider from "oidc-provider";
+
+const port = Number(process.env.PORT);
+const issuer = `http://127.0.0.1:${port}`;
+const clients = JSON.parse(process.env.CLIENTS || "[]").map((c) => ({
+  grant_types: ["authorization_code"],
+  response_types: ["code"],
+  token_endpoint_auth_method: "client_secret_basic",
+  ...c,
+}));
+
+function claimsFor(id) {
+  if (id.startsWith("noemail-")) return { sub: id, name: "No Email" };
+  const local = id.split("@")[0];
+  return {
+    sub: id,
+    email: id,
+    email_verified: !id.includes("+unverified@"),
+    name: `${local} Test`,
+    department: `dept-of-${local}`,
+  };
+}
+
+const provider = new Provider(issuer, {
+  clients,
+  claims: {
+    openid: ["sub"],
+    email: ["email", "email_verified"],
+    profile: ["name", "department"],
+  },
+  scopes: ["openid", "email", "profile"],
+  pkce: { required: () => true },
+  features: { devInteractions: { enabled: true } },
+  cookies: { keys: ["latch-sso-tests"] },
+  async findAccount(_ctx, id) {
+    return { accountId: id, async claims() { return claimsFor(id); } };
+  },
+  // No consent screen: the test client is first-party.
+  async loadExistingGrant(ctx) {
+    const grant = new ctx.oidc.provider.Grant({
+      clientId: ctx.oidc.client.clientId,
+      accountId: ctx.oidc.session.accountId,
+    });
+    grant.addOIDCScope("openid email profile");
+    grant.addOIDCClaims(["email", "email_verified", "name", "department"]);
+    await grant.save();
+    return grant;
+  },
+});
+provider.proxy = false;
+
+// Latch assigns each connection its own callback URL; the tests create connections as they go,
+// so the test client accepts any Latch callback on this machine (a real client lists its URLs).
+if (process.env.OIDC_ALLOW_LOCAL_CALLBACKS === "1") {
+  const exact = provider.Client.prototype.redirectUriAllowed;
+  provider.Client.prototype.redirectUriAllowed = function (value) {
+    return /^http:\/\/127\.0\.0\.1:\d+\/v1\/b2b\/sso\/callback\/[A-Za-z0-9-]+$/.test(value) || exact.call(this, value);
+  };
+}
+
+const server = provider.listen(port, "127.0.0.1", () => {
+  process.stdout.write(`ready ${issuer}\n`);
+});
+process.on("SIGTERM", () => server.close(() => process.exit(0)));
