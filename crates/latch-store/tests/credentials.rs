@@ -892,3 +892,131 @@ async fn an_email_update_holds_its_address_until_it_expires_or_the_email_changes
     })
     .await;
 }
+
+#[tokio::test]
+async fn sso_connections_registrations_and_one_time_records() {
+    use latch_core::model::sso::{OidcConnectionRecord, SsoIdentity, SsoRegistration, SsoStateRecord, SsoTokenRecord};
+    on_each_engine(|s| async move {
+        // Public tokens name their project.
+        s.insert_public_token("pa", "public-token-test-a", Timestamp(1))
+            .await
+            .unwrap();
+        assert_eq!(s.public_tokens("pa").await.unwrap(), vec!["public-token-test-a"]);
+        assert_eq!(
+            s.project_of_public_token("public-token-test-a")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("pa")
+        );
+        assert!(s
+            .project_of_public_token("public-token-test-b")
+            .await
+            .unwrap()
+            .is_none());
+
+        let mut c = OidcConnectionRecord {
+            connection_id: "oidc-1".into(),
+            project_id: "pa".into(),
+            organization_id: "org-1".into(),
+            display_name: "IdP".into(),
+            identity_provider: "okta".into(),
+            issuer: "https://idp.test".into(),
+            client_id: "cid".into(),
+            client_secret: "cs".into(),
+            authorization_url: "https://idp.test/auth".into(),
+            token_url: "https://idp.test/token".into(),
+            userinfo_url: "https://idp.test/userinfo".into(),
+            jwks_url: "https://idp.test/jwks".into(),
+            custom_scopes: "openid email".into(),
+            attribute_mapping: json!({"department": "dept"}).as_object().unwrap().clone(),
+            created_at: Timestamp(1),
+            updated_at: Timestamp(1),
+        };
+        s.save_oidc_connection(&c).await.unwrap();
+        c.display_name = "Renamed".into();
+        c.updated_at = Timestamp(2);
+        s.save_oidc_connection(&c).await.unwrap();
+        assert_eq!(s.oidc_connection("pa", "oidc-1").await.unwrap(), Some(c.clone()));
+        assert_eq!(s.oidc_connections("pa", "org-1").await.unwrap(), vec![c.clone()]);
+        assert!(
+            s.oidc_connection("pb", "oidc-1").await.unwrap().is_none(),
+            "tenant isolation"
+        );
+
+        // A subject registers once per connection.
+        let reg = SsoRegistration {
+            connection_id: "oidc-1".into(),
+            external_id: "alice".into(),
+            registration_id: "reg-1".into(),
+            sso_attributes: json!({"department": "eng"}).as_object().unwrap().clone(),
+            member_id: "m-1".into(),
+            project_id: "pa".into(),
+            organization_id: "org-1".into(),
+            created_at: Timestamp(3),
+        };
+        s.insert_sso_registration(&reg).await.unwrap();
+        let twice = SsoRegistration {
+            registration_id: "reg-2".into(),
+            ..reg.clone()
+        };
+        assert!(s.insert_sso_registration(&twice).await.is_err());
+        assert_eq!(
+            s.sso_registration("pa", "oidc-1", "alice").await.unwrap(),
+            Some(reg.clone())
+        );
+        assert!(s.sso_registration("pb", "oidc-1", "alice").await.unwrap().is_none());
+        assert_eq!(s.sso_registrations("pa", &["m-1".into()]).await.unwrap(), vec![reg]);
+
+        // A state is taken once.
+        let state = SsoStateRecord {
+            state_hash: "st-1".into(),
+            project_id: "pa".into(),
+            connection_id: "oidc-1".into(),
+            browser_hash: "b".into(),
+            nonce: "n".into(),
+            pkce_verifier: "v".into(),
+            code_challenge: None,
+            login_redirect_url: "https://app.test/login".into(),
+            signup_redirect_url: "https://app.test/signup".into(),
+            created_at: Timestamp(1),
+            expires_at: Timestamp(100),
+        };
+        s.insert_sso_state(&state).await.unwrap();
+        assert_eq!(s.sso_state_project("st-1").await.unwrap().as_deref(), Some("pa"));
+        assert!(s.take_sso_state("pb", "st-1").await.unwrap().is_none());
+        assert_eq!(s.take_sso_state("pa", "st-1").await.unwrap(), Some(state));
+        assert!(s.take_sso_state("pa", "st-1").await.unwrap().is_none(), "single use");
+
+        // So is a token, which keeps the identity the provider vouched for.
+        let token = SsoTokenRecord {
+            token_hash: "tok-1".into(),
+            project_id: "pa".into(),
+            organization_id: "org-1".into(),
+            connection_id: "oidc-1".into(),
+            identity: SsoIdentity {
+                subject: "alice".into(),
+                email: Some("alice@acme.test".into()),
+                email_verified: Some(true),
+                name: None,
+                claims: Default::default(),
+            },
+            code_challenge: Some("c".into()),
+            created_at: Timestamp(1),
+            expires_at: Timestamp(100),
+        };
+        s.insert_sso_token(&token).await.unwrap();
+        assert_eq!(s.sso_token("pa", "tok-1").await.unwrap(), Some(token));
+        assert!(s.sso_token("pb", "tok-1").await.unwrap().is_none());
+        assert!(!s.take_sso_token("pb", "tok-1").await.unwrap());
+        assert!(s.take_sso_token("pa", "tok-1").await.unwrap());
+        assert!(!s.take_sso_token("pa", "tok-1").await.unwrap(), "single use");
+
+        // Deleting a connection deletes the registrations made through it.
+        assert!(!s.delete_oidc_connection("pb", "oidc-1").await.unwrap());
+        assert!(s.delete_oidc_connection("pa", "oidc-1").await.unwrap());
+        assert!(s.oidc_connection("pa", "oidc-1").await.unwrap().is_none());
+        assert!(s.sso_registrations("pa", &["m-1".into()]).await.unwrap().is_empty());
+    })
+    .await;
+}

@@ -41,6 +41,15 @@ async fn update_once(
         }
         Ok(())
     })?;
+    // SSO settings may name only connections the organization has.
+    let mut named: Vec<String> = input
+        .sso_default_connection_id
+        .iter()
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .collect();
+    named.extend(input.sso_jit_provisioning_allowed_connections.iter().flatten().cloned());
+    crate::engine::sso::check_connection_ids(ctx, &rec, &named).await?;
     apply(&mut rec, input)?;
     records::save(ctx, &grant, &mut rec).await?;
     Ok(rec)
