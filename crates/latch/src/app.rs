@@ -33,6 +33,7 @@ impl Application {
         let opts = PoolOptions {
             max_connections: config.db_max_connections,
             sqlite_mmap_bytes: config.sqlite_mmap_mib.saturating_mul(1024 * 1024),
+            sqlite_synchronous: config.sqlite_durability()?,
             ..Default::default()
         };
         let store = SqlStore::connect(&url, &opts).await.context("database")?;

@@ -26,6 +26,7 @@ async fn open(config: &Config) -> anyhow::Result<SqlStore> {
         &config.database_url(),
         &PoolOptions {
             max_connections: 2,
+            sqlite_synchronous: config.sqlite_durability()?,
             ..Default::default()
         },
     )
