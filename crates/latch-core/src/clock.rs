@@ -33,7 +33,11 @@ impl ManualClock {
     }
 
     pub fn advance_minutes(&self, minutes: i64) {
-        self.0.fetch_add(minutes * 60_000, std::sync::atomic::Ordering::SeqCst);
+        self.advance_millis(minutes * 60_000);
+    }
+
+    pub fn advance_millis(&self, millis: i64) {
+        self.0.fetch_add(millis, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -31,6 +31,11 @@ pub enum CoreError {
     /// A dependency Latch needs for this request (e.g. a breach-check service) is down.
     #[error("{}: {}", .0.error_type, .0.message)]
     Unavailable(Fault),
+    /// The database cannot be reached (refused, reset, timed out): nothing this request meant to
+    /// write was acknowledged, and the same request may be sent again. The detail is logged,
+    /// never sent.
+    #[error("database unavailable: {0}")]
+    DatabaseUnavailable(String),
     /// Anything the caller cannot fix; the message is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -91,6 +96,10 @@ pub enum StoreError {
     /// An optimistic write matched no row: the record changed (or went) since it was read.
     #[error("record changed since it was read")]
     Conflict,
+    /// The database did not answer: no connection could be made or kept, or none was free in
+    /// time. Transient, unlike `Backend`.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("storage backend: {0}")]
     Backend(String),
 }
@@ -100,6 +109,7 @@ impl From<StoreError> for CoreError {
         match e {
             StoreError::NotFound => CoreError::internal("row unexpectedly missing"),
             StoreError::Conflict => CoreError::conflict(),
+            StoreError::Unavailable(detail) => CoreError::DatabaseUnavailable(detail),
             other => CoreError::Internal(other.to_string()),
         }
     }

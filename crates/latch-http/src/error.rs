@@ -88,6 +88,19 @@ impl IntoResponse for ApiError {
                 }
                 r
             }
+            CoreError::DatabaseUnavailable(detail) => {
+                tracing::error!(request_id = %current_request_id(), error = %detail, "database unavailable");
+                // Stytch's name for a 503 its clients retry; Retry-After tells load balancers and
+                // clients when.
+                let mut r = body(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "server_unavailable",
+                    "The server cannot reach its database right now. Please retry the request.",
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                r
+            }
             CoreError::Internal(detail) => {
                 tracing::error!(request_id = %current_request_id(), error = %detail, "internal error");
                 body(

@@ -220,13 +220,28 @@ pub fn router(state: AppState) -> Router {
         .route("/livez", get(routes::health::livez))
         .fallback(routes::route_not_found)
         .method_not_allowed_fallback(routes::method_not_allowed);
-    let timeout = state.http.request_timeout;
     api.layer(axum::middleware::from_fn(extract::read_body_first))
         .layer(DefaultBodyLimit::max(state.http.max_body_bytes))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            timeout,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)
+}
+
+/// Answers a request still running after `request_timeout` with Stytch's retryable 503 (mostly a
+/// database that stopped answering mid-query), and drops its work.
+async fn time_limit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(state.http.request_timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => error::ApiError::http(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "server_unavailable",
+            "The request took too long to complete. Please retry the request.",
+        )
+        .into_response(),
+    }
 }

@@ -78,7 +78,23 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::UniqueViolation,
         sqlx::Error::RowNotFound => StoreError::NotFound,
+        _ if is_unavailable(&e) => StoreError::Unavailable(e.to_string()),
         _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// Errors that say the database is out of reach rather than that the statement was wrong: worth
+/// a retry once it is back.
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL: connection exceptions (08…), the server shutting down or terminating the
+        // backend (57P01–57P03), too many connections (53300). SQLite: the file stayed locked
+        // past busy_timeout (5, SQLITE_BUSY).
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03" | "53300" | "5")),
+        _ => false,
     }
 }
 

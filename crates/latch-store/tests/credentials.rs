@@ -269,6 +269,90 @@ async fn signing_keys_rotate() {
     .await;
 }
 
+/// The `kid` in a JWT's header.
+fn kid_of(jwt: &str) -> String {
+    use base64::Engine;
+    let header = jwt.split('.').next().unwrap();
+    let header: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    header["kid"].as_str().unwrap().to_string()
+}
+
+/// Two nodes (keyrings with their own caches) on one database and one manual clock: after a
+/// rotation on one, every JWT either signs carries a `kid` that both publish, at every moment from
+/// the rotation until the old key leaves the JWKS; both switch to the new key at the same time.
+#[tokio::test]
+async fn a_rotated_key_is_published_by_every_node_before_any_signs_with_it() {
+    use latch_core::clock::{Clock, ManualClock};
+    use latch_core::cpu::{CpuPool, Priority};
+    use latch_core::token::keyring::{Keyring, CACHE_TTL_MS, PREPUBLISH_MS, PUBLISH_RETIRED_MS};
+    use std::sync::Arc;
+    on_each_engine(|s| async move {
+        let clock = Arc::new(ManualClock::new(Timestamp(1_700_000_000_000)));
+        let store: Arc<dyn Store> = Arc::new(s.clone());
+        let cpu = CpuPool::with_priority(1, Priority::Normal);
+        let nodes = [
+            Keyring::new(store.clone(), clock.clone(), cpu.clone()),
+            Keyring::new(store.clone(), clock.clone(), cpu),
+        ];
+        let claims = || json!({"sub": "member-1"});
+        let kids = |jwks: Vec<latch_core::token::keyring::Jwk>| jwks.into_iter().map(|k| k.kid).collect::<Vec<_>>();
+        // Every JWT either node signs now verifies against the JWKS of both; the kids signed.
+        let check = |step: &'static str| {
+            let nodes = &nodes;
+            async move {
+                let mut signed = Vec::new();
+                for signer in nodes {
+                    let kid = kid_of(&signer.sign("pa", claims()).await.unwrap());
+                    for publisher in nodes {
+                        let published = kids(publisher.jwks("pa").await.unwrap());
+                        assert!(published.contains(&kid), "{step}: {kid} not in {published:?}");
+                        assert!(publisher.public_key("pa", &kid).await.unwrap().is_some(), "{step}");
+                    }
+                    signed.push(kid);
+                }
+                signed
+            }
+        };
+        let first = check("first key").await;
+        assert_eq!(first[0], first[1], "both sign with the first key");
+        let old = first[0].clone();
+
+        clock.advance_millis(1_000);
+        let rotated = nodes[0]
+            .rotate("pa", std::time::Duration::from_millis(PREPUBLISH_MS as u64))
+            .await
+            .unwrap();
+        assert_eq!(rotated.signs_from, Timestamp(clock.now().millis() + PREPUBLISH_MS));
+        // Until the switch, both still sign with the old key, whatever their caches hold.
+        let mut waited = 0;
+        while clock.now() < rotated.signs_from {
+            assert_eq!(check("pre-publication").await, [old.clone(), old.clone()]);
+            if waited > CACHE_TTL_MS {
+                for node in &nodes {
+                    assert!(kids(node.jwks("pa").await.unwrap()).contains(&rotated.kid));
+                }
+            }
+            clock.advance_millis(2_500);
+            waited += 2_500;
+        }
+        assert_eq!(check("switched").await, [rotated.kid.clone(), rotated.kid.clone()]);
+
+        // The old key stays published until every JWT it signed has expired, then leaves the JWKS
+        // (while still verifying expired-but-genuine JWTs server-side).
+        clock.advance_millis(PUBLISH_RETIRED_MS - 3_000);
+        for node in &nodes {
+            assert!(kids(node.jwks("pa").await.unwrap()).contains(&old));
+        }
+        clock.advance_millis(3_000 + CACHE_TTL_MS);
+        for node in &nodes {
+            assert_eq!(kids(node.jwks("pa").await.unwrap()), vec![rotated.kid.clone()]);
+            assert!(node.public_key("pa", &old).await.unwrap().is_some());
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn passwords_reset_tokens_and_require_reset() {
     on_each_engine(|s| async move {

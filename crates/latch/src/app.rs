@@ -26,6 +26,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(latch_core::clock::SystemClock)).await
+    }
+
+    /// `build`, reading time from `clock` (tests share a `ManualClock` between several nodes).
+    pub async fn build_with_clock(config: &Config, clock: Arc<dyn latch_core::clock::Clock>) -> anyhow::Result<Self> {
         let url = config.database_url();
         if url.starts_with("sqlite:") && config.database_url.is_empty() {
             crate::data_dir::prepare(&config.data_dir).context("data directory")?;
@@ -33,6 +38,7 @@ impl Application {
         let opts = PoolOptions {
             max_connections: config.db_max_connections,
             sqlite_mmap_bytes: config.sqlite_mmap_mib.saturating_mul(1024 * 1024),
+            sqlite_synchronous: config.sqlite_durability()?,
             ..Default::default()
         };
         let store = SqlStore::connect(&url, &opts).await.context("database")?;
@@ -56,6 +62,7 @@ impl Application {
         }
         let delivery = config.delivery(Arc::new(Outbox::new(shared.clone())))?;
         let ctx = Ctx::new(shared.clone(), delivery, policy, settings)
+            .with_clock(clock)
             .with_breach_sources(breach)
             .with_templates(templates)
             .with_oidc(Arc::new(crate::adapters::oidc::OidcAdapter::new(

@@ -3,13 +3,15 @@
 use crate::app::{shutdown_signal, Application};
 use crate::config::Config;
 use anyhow::Context;
+use latch_core::clock::SystemClock;
 use latch_core::cpu::{CpuPool, Priority};
 use latch_core::engine::projects;
 use latch_core::store::prelude::*;
-use latch_core::token::keyring::Keyring;
+use latch_core::token::keyring::{self, Keyring};
 use latch_store::{PoolOptions, SqlStore};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
@@ -24,6 +26,7 @@ async fn open(config: &Config) -> anyhow::Result<SqlStore> {
         &config.database_url(),
         &PoolOptions {
             max_connections: 2,
+            sqlite_synchronous: config.sqlite_durability()?,
             ..Default::default()
         },
     )
@@ -61,17 +64,32 @@ pub async fn show_project(config: &Config, project_id: &str) -> anyhow::Result<(
     Ok(())
 }
 
-pub async fn rotate_keys(config: &Config, project_id: &str) -> anyhow::Result<()> {
+/// Makes a new signing key that signs after `prepublish` (see `Keyring::rotate`).
+pub async fn rotate_keys(config: &Config, project_id: &str, prepublish: Duration) -> anyhow::Result<()> {
+    if (prepublish.as_millis() as i64) <= keyring::CACHE_TTL_MS {
+        tracing::warn!(
+            prepublish_secs = prepublish.as_secs(),
+            "the new key signs before every running node has reread its keys: an application that \
+             verifies JWTs locally against another node's JWKS may refuse them for up to 30 s"
+        );
+    }
     let store = open(config).await?;
     if store.get_project(project_id).await?.is_none() {
         return Err(anyhow::anyhow!("no project {project_id}"));
     }
-    let shared: Arc<dyn Store> = Arc::new(store.clone());
-    let keyring = Keyring::new(shared, CpuPool::per_core(Priority::Normal));
-    let kid = keyring.rotate(project_id).await?;
-    println!("{}", serde_json::json!({"project_id": project_id, "kid": kid}));
+    let done = keyring(&store).rotate(project_id, prepublish).await?;
+    println!(
+        "{}",
+        serde_json::json!({"project_id": project_id, "kid": done.kid, "signs_from": done.signs_from})
+    );
     store.close().await;
     Ok(())
+}
+
+/// A keyring on the wall clock: there is no Ctx here.
+fn keyring(store: &SqlStore) -> Keyring {
+    let shared: Arc<dyn Store> = Arc::new(store.clone());
+    Keyring::new(shared, Arc::new(SystemClock), CpuPool::per_core(Priority::Normal))
 }
 
 /// Revokes a leaked signing key (or all of them but a new one): see `Keyring::revoke`.
@@ -80,9 +98,7 @@ pub async fn revoke_keys(config: &Config, project_id: &str, kid: Option<&str>) -
     if store.get_project(project_id).await?.is_none() {
         return Err(anyhow::anyhow!("no project {project_id}"));
     }
-    let shared: Arc<dyn Store> = Arc::new(store.clone());
-    let keyring = Keyring::new(shared, CpuPool::per_core(Priority::Normal));
-    let done = keyring.revoke(project_id, kid).await?;
+    let done = keyring(&store).revoke(project_id, kid).await?;
     println!(
         "{}",
         serde_json::json!({"project_id": project_id, "new_kid": done.new_kid, "revoked": done.revoked})

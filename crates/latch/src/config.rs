@@ -28,6 +28,9 @@ pub struct Config {
     pub db_max_connections: u32,
     /// How much of an SQLite database file is read through a memory map (MiB; 0 turns it off).
     pub sqlite_mmap_mib: u64,
+    /// SQLite's `synchronous`: `full` (default: a commit is on disk before it is acknowledged),
+    /// `normal` (faster; survives a crash of the process, not a power loss) or `extra`.
+    pub sqlite_synchronous: String,
     /// `tracing` filter, e.g. `info` or `latch=debug,sqlx=warn`.
     pub log: String,
     /// `text` or `json`.
@@ -149,6 +152,7 @@ impl Default for Config {
             database_url: String::new(),
             db_max_connections: 16,
             sqlite_mmap_mib: 64,
+            sqlite_synchronous: "full".into(),
             log: "info".into(),
             log_format: "text".into(),
             max_body_bytes: 1024 * 1024,
@@ -396,6 +400,7 @@ impl Config {
         if self.db_max_connections == 0 {
             return Err(ConfigError::Invalid("db_max_connections must be at least 1".into()));
         }
+        self.sqlite_durability()?;
         self.trusted_proxy_nets()?;
         self.rbac_policy()?;
         self.settings()?;
@@ -415,6 +420,12 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    pub fn sqlite_durability(&self) -> Result<latch_store::SqliteDurability, ConfigError> {
+        self.sqlite_synchronous
+            .parse()
+            .map_err(|e| ConfigError::Invalid(format!("sqlite_synchronous: {e}")))
     }
 
     pub fn trusted_proxy_nets(&self) -> Result<Vec<IpNet>, ConfigError> {

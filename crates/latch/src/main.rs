@@ -53,10 +53,17 @@ enum BreachCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Make a new signing key; the old ones stay published until every JWT they signed has expired.
+    /// Make a new signing key. It is published at once and signs after --prepublish-secs, when
+    /// every running node lists it in its JWKS; the old ones stay published until every JWT they
+    /// signed has expired.
     Rotate {
         #[arg(long)]
         project_id: String,
+        /// Seconds the new key is only published before it signs. Shorter than the nodes' key
+        /// cache lifetime (30 s) only with a single node: others may sign with a key their
+        /// peers do not publish yet.
+        #[arg(long, default_value_t = latch_core::token::keyring::PREPUBLISH_MS as u64 / 1000)]
+        prepublish_secs: u64,
     },
     /// Stop accepting a leaked key at once: JWTs it signed are refused and it leaves the JWKS
     /// (running servers notice within 2 s). Without --kid, every key is revoked and a new one made.
@@ -106,8 +113,15 @@ fn main() -> ExitCode {
                 command: ProjectCommand::Show { project_id },
             } => latch::commands::show_project(&config, &project_id).await,
             Command::Keys {
-                command: KeysCommand::Rotate { project_id },
-            } => latch::commands::rotate_keys(&config, &project_id).await,
+                command:
+                    KeysCommand::Rotate {
+                        project_id,
+                        prepublish_secs,
+                    },
+            } => {
+                let prepublish = std::time::Duration::from_secs(prepublish_secs);
+                latch::commands::rotate_keys(&config, &project_id, prepublish).await
+            }
             Command::Keys {
                 command: KeysCommand::Revoke { project_id, kid },
             } => latch::commands::revoke_keys(&config, &project_id, kid.as_deref()).await,

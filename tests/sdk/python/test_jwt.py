@@ -461,29 +461,36 @@ def _second_node(server):
 
 def test_key_rotation(server, http, other_project):
     """`latch keys rotate` on a two-node deployment: the old key keeps verifying everywhere, a node
-    that (re)loads the keys signs with the new one, the other node accepts those JWTs at once and
-    then publishes and uses the new key too. Uses its own project: other tests' clients cache the
+    that (re)loads the keys signs with the new one once its pre-publication is over, the other
+    node accepts those JWTs at once and then publishes and uses the new key too. Uses its own project: other tests' clients cache the
     bootstrap project's JWKS."""
     p, node_a = other_project
     s = _session(node_a)
     old_kid = _parts(s.jwt)[0]["kid"]
     assert _kids(http, server, p.project_id) == {old_kid}
 
-    res = server.cli("keys", "rotate", "--project-id", p.project_id)
+    # The new key is only published for --prepublish-secs, then signs (the default, 60 s, outlasts
+    # every node's key cache; the timing itself is tested in the store suite with a manual clock).
+    res = server.cli("keys", "rotate", "--project-id", p.project_id, "--prepublish-secs", "2")
     assert res.returncode == 0, f"rotate exited {res.returncode}\nstdout:\n{res.stdout}\nstderr:\n{res.stderr}"
     out = json.loads(res.stdout)
     assert out["project_id"] == p.project_id
     new_kid = out["kid"]
     assert isinstance(new_kid, str) and new_kid and new_kid != old_kid
+    signs_from = datetime.datetime.fromisoformat(out["signs_from"].replace("Z", "+00:00"))
 
     # Right away: the JWT of the old key stays valid on the running node.
     ok(node_a.sessions.authenticate(session_jwt=s.jwt))
 
     with _second_node(server) as url_b:
         node_b = h.make_client(url_b, p.project_id, p.secret)
-        # Node B starts after the rotation: it publishes both keys and signs with the new one.
+        # Node B starts after the rotation: it publishes both keys, and signs with the new one
+        # once the pre-publication is over.
         b_kids = {k.kid for k in ok(node_b.sessions.get_jwks(project_id=p.project_id)).keys}
         assert b_kids == {old_kid, new_kid}
+        wait = (signs_from - datetime.datetime.now(datetime.timezone.utc)).total_seconds() + 1.0
+        if wait > 0:
+            time.sleep(wait)
         from_b = ok(node_b.sessions.authenticate(session_jwt=s.jwt))  # old-key JWT verifies on B
         new_jwt = from_b.session_jwt
         assert _parts(new_jwt)[0]["kid"] == new_kid

@@ -95,9 +95,14 @@ impl Ctx {
         let cpu = CpuPool::per_core(Priority::Background);
         // Signing gets its own threads: an RS256 signature takes well under a millisecond, and
         // queueing it behind argon2 hashes made every session check wait out a login flood.
+        let clock: Arc<dyn crate::clock::Clock> = Arc::new(crate::clock::SystemClock);
         Self {
-            clock: Arc::new(crate::clock::SystemClock),
-            keyring: Arc::new(Keyring::new(store.clone(), CpuPool::per_core(Priority::Normal))),
+            keyring: Arc::new(Keyring::new(
+                store.clone(),
+                clock.clone(),
+                CpuPool::per_core(Priority::Normal),
+            )),
+            clock,
             store,
             delivery,
             cpu,
@@ -116,6 +121,8 @@ impl Ctx {
 
     /// Reads time from `clock` (tests move a `ManualClock`).
     pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> Self {
+        // The keyring times rotations and its cache on the same clock.
+        self.keyring = Arc::new(self.keyring.on_clock(clock.clone()));
         self.clock = clock;
         self
     }

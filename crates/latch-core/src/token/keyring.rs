@@ -1,20 +1,24 @@
-//! Session-JWT signing keys: RSA 2048, one active key per project, generated on first use and
-//! kept in the database so every node signs with and publishes the same keys.
+//! Session-JWT signing keys: RSA 2048, one signing key per project at a time, generated on first
+//! use and kept in the database so every node signs with and publishes the same keys.
 //!
-//! Rotation: `rotate` adds a key and retires the others. A retired key is still published in the
-//! JWKS for `PUBLISH_RETIRED` (longer than a JWT lives plus this cache's refresh), so every JWT it
-//! signed keeps verifying; the server keeps it for `VERIFY_RETIRED` to accept expired-but-genuine
-//! JWTs in sessions.authenticate, then it is purged.
+//! Rotation: `rotate` adds a key and retires the others `prepublish` from now, not at once. A node
+//! rereads the keys at least every `CACHE_TTL_MS`, so with `prepublish` longer than that every node
+//! publishes the new key in its JWKS before any node signs with it: an application that verifies
+//! JWTs locally, behind a load balancer, never meets a `kid` the JWKS it fetched lacks. The
+//! signing key at any moment is the unretired key that retires first (`signer`), so every node
+//! switches at the same time without talking to the others. A retired key is still published for
+//! `PUBLISH_RETIRED_MS` after it last signed (longer than a JWT lives plus a cache refresh), so
+//! every JWT it signed keeps verifying; the server keeps it for `VERIFY_RETIRED_MS` to accept
+//! expired-but-genuine JWTs in sessions.authenticate, then it is purged.
 //!
 //! Revocation (a leaked key): `revoke` marks keys revoked, wipes their private halves and, when
-//! the active key is among them, makes a new one first. A revoked key is never loaded again, so
-//! it neither signs, verifies nor appears in the JWKS. Other processes learn of it through
-//! `sync_revocations`, which the server calls every `REVOCATION_POLL`.
-// Keys are created, retired and revoked on the wall clock: the keyring serves every project of
-// a node and exists before any Ctx.
-#![allow(clippy::disallowed_methods)]
+//! the newest key is among them, makes a new one that signs at once. A revoked key is never loaded
+//! again, so it neither signs, verifies nor appears in the JWKS. Other processes learn of it
+//! through `sync_revocations`, which the server calls every `REVOCATION_POLL`.
+//!
+//! Time comes from a `Clock` (a manual one in tests), including the cache's age.
 
-use crate::clock::Timestamp;
+use crate::clock::{Clock, Timestamp};
 use crate::cpu::CpuPool;
 use crate::error::{CoreError, CoreResult};
 pub use crate::model::signing_key::SigningKeyRecord;
@@ -27,14 +31,21 @@ use base64::Engine;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// How long a node trusts its cached keys before rereading them (another node may have rotated).
-const CACHE_TTL: Duration = Duration::from_secs(30);
+pub const CACHE_TTL_MS: i64 = 30_000;
+/// How long `latch keys rotate` publishes a new key before it signs: twice the cache lifetime, so
+/// a node that reread its keys just before the rotation has reread them again well before.
+pub const PREPUBLISH_MS: i64 = 2 * CACHE_TTL_MS;
 /// How often a server asks the store for newly revoked keys (see `sync_revocations`).
 pub const REVOCATION_POLL: Duration = Duration::from_secs(2);
+/// A session JWT lives 5 minutes; a node may sign with a retired key for up to `CACHE_TTL_MS`
+/// after its retirement (its cache still has it unretired). Ten minutes covers both.
 pub const PUBLISH_RETIRED_MS: i64 = 10 * 60_000;
+const _: () = assert!(PREPUBLISH_MS > CACHE_TTL_MS);
+const _: () = assert!(PUBLISH_RETIRED_MS > crate::rules::session::JWT_LIFETIME_SECS * 1000 + CACHE_TTL_MS);
 pub const VERIFY_RETIRED_MS: i64 = 30 * 24 * 3_600_000;
 
 pub struct LoadedKey {
@@ -63,12 +74,13 @@ pub struct Jwk {
 }
 
 struct Cached {
-    at: Instant,
+    at: Timestamp,
     keys: Arc<Vec<LoadedKey>>,
 }
 
 pub struct Keyring {
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
     cpu: CpuPool,
     cache: RwLock<HashMap<String, Cached>>,
     memo: Mutex<SignatureMemo>,
@@ -92,6 +104,14 @@ pub struct Revoked {
     /// The key made to replace a revoked active key.
     pub new_kid: Option<String>,
     pub revoked: Vec<String>,
+}
+
+/// What `rotate` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rotated {
+    pub kid: String,
+    /// When the new key starts signing (the old ones stop): until then it is only published.
+    pub signs_from: Timestamp,
 }
 
 /// JWTs signed during the current second, by signing input. RS256 (PKCS#1 v1.5) is deterministic,
@@ -141,6 +161,17 @@ fn load(r: &SigningKeyRecord) -> CoreResult<LoadedKey> {
     })
 }
 
+/// The key that signs at `now`, of `keys` sorted newest first: among keys not retired by then,
+/// the one retiring first (a rotation retires the old key in the future, when the new one has been
+/// published everywhere), and among keys never retired, the newest.
+fn signer(keys: &[LoadedKey], now: Timestamp) -> Option<usize> {
+    keys.iter()
+        .enumerate()
+        .filter(|(_, k)| k.retired_at.is_none_or(|t| t > now))
+        .min_by_key(|(i, k)| (k.retired_at.unwrap_or(Timestamp(i64::MAX)), *i))
+        .map(|(i, _)| i)
+}
+
 impl LoadedKey {
     pub fn jwk(&self) -> Jwk {
         Jwk {
@@ -158,14 +189,20 @@ impl LoadedKey {
 }
 
 impl Keyring {
-    pub fn new(store: Arc<dyn Store>, cpu: CpuPool) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, cpu: CpuPool) -> Self {
         Self {
             store,
+            clock,
             cpu,
             cache: RwLock::new(HashMap::new()),
             memo: Mutex::new(SignatureMemo::default()),
             revocations: Mutex::new(Revocations::default()),
         }
+    }
+
+    /// An empty keyring like this one that reads `clock` (tests move a `ManualClock`).
+    pub fn on_clock(&self, clock: Arc<dyn Clock>) -> Self {
+        Self::new(self.store.clone(), clock, self.cpu.clone())
     }
 
     async fn generate(&self, project_id: &str) -> CoreResult<SigningKeyRecord> {
@@ -182,7 +219,7 @@ impl Keyring {
             kid: format!("jwk-test-{}", uuid::Uuid::new_v4()),
             project_id: project_id.to_string(),
             private_pkcs8: Zeroizing::new(STANDARD.encode(&*pkcs8)),
-            created_at: Timestamp::now(),
+            created_at: self.clock.now(),
             retired_at: None,
             revoked_at: None,
         };
@@ -202,7 +239,8 @@ impl Keyring {
         if !records.iter().any(|r| r.retired_at.is_none()) {
             records.push(self.generate(project_id).await?);
         }
-        let horizon = Timestamp::now().millis() - VERIFY_RETIRED_MS;
+        let now = self.clock.now();
+        let horizon = now.millis() - VERIFY_RETIRED_MS;
         let mut keys: Vec<LoadedKey> = records
             .iter()
             .filter(|r| r.retired_at.is_none_or(|t| t.millis() > horizon))
@@ -215,7 +253,7 @@ impl Keyring {
         cache.insert(
             project_id.to_string(),
             Cached {
-                at: Instant::now(),
+                at: now,
                 keys: keys.clone(),
             },
         );
@@ -226,7 +264,8 @@ impl Keyring {
         {
             let cache = self.cache.read().expect("keyring lock");
             if let Some(c) = cache.get(project_id) {
-                if c.at.elapsed() < CACHE_TTL {
+                let age = self.clock.now().millis() - c.at.millis();
+                if (0..CACHE_TTL_MS).contains(&age) {
                     return Ok(c.keys.clone());
                 }
             }
@@ -234,15 +273,14 @@ impl Keyring {
         self.reload(project_id).await
     }
 
-    /// Signs `claims` with the project's active key, on the CPU pool (or from the memo).
+    /// Signs `claims` with the project's current signing key (see `signer`), on the CPU pool (or
+    /// from the memo).
     pub async fn sign(&self, project_id: &str, claims: serde_json::Value) -> CoreResult<String> {
         let keys = self.keys(project_id).await?;
-        let active = keys
-            .iter()
-            .position(|k| k.retired_at.is_none())
-            .expect("reload guarantees an active key");
+        let now = self.clock.now();
+        let active = signer(&keys, now).expect("reload guarantees a key that is never retired");
         let input = super::jwt::signing_input(&keys[active].kid, &claims);
-        let second = Timestamp::now().unix_seconds();
+        let second = now.unix_seconds();
         if let Some(jwt) = self.memo.lock().expect("memo lock").get(second, &input) {
             return Ok(jwt);
         }
@@ -267,9 +305,10 @@ impl Keyring {
         Ok(find(&self.reload(project_id).await?))
     }
 
-    /// Keys to publish: active ones and those retired within the publishing window.
+    /// Keys to publish: those not yet signing, the signing one, and those retired within the
+    /// publishing window.
     pub async fn jwks(&self, project_id: &str) -> CoreResult<Vec<Jwk>> {
-        let now = Timestamp::now().millis();
+        let now = self.clock.now().millis();
         let keys = self.keys(project_id).await?;
         Ok(keys
             .iter()
@@ -278,14 +317,20 @@ impl Keyring {
             .collect())
     }
 
-    /// A new active key; the previous ones are retired (still published for a while).
-    pub async fn rotate(&self, project_id: &str) -> CoreResult<String> {
+    /// A new key, published at once; it signs from `prepublish` on, when the previous ones retire
+    /// (they stay published for `PUBLISH_RETIRED_MS` after that). Give `PREPUBLISH_MS`, or
+    /// anything longer than `CACHE_TTL_MS`, when other nodes serve the project.
+    pub async fn rotate(&self, project_id: &str, prepublish: Duration) -> CoreResult<Rotated> {
         let record = self.generate(project_id).await?;
+        let signs_from = Timestamp(record.created_at.millis() + prepublish.as_millis() as i64);
         self.store
-            .retire_signing_keys(project_id, &record.kid, Timestamp::now())
+            .retire_signing_keys(project_id, &record.kid, signs_from)
             .await?;
         self.reload(project_id).await?;
-        Ok(record.kid)
+        Ok(Rotated {
+            kid: record.kid,
+            signs_from,
+        })
     }
 
     /// Revokes `kid`, or with `None` every key but a new one. Revoking the active key makes a
@@ -293,7 +338,7 @@ impl Keyring {
     pub async fn revoke(&self, project_id: &str, kid: Option<&str>) -> CoreResult<Revoked> {
         let records = self.store.signing_keys(project_id).await?;
         let live = |r: &&SigningKeyRecord| r.revoked_at.is_none();
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let done = match kid {
             Some(kid) => {
                 let Some(target) = records.iter().filter(live).find(|r| r.kid == kid) else {
@@ -302,8 +347,10 @@ impl Keyring {
                         "No unrevoked signing key of this project has that kid.",
                     ));
                 };
+                // A leaked key's successor signs at once: the revocation makes every node reread
+                // the keys within `REVOCATION_POLL`, so it is published everywhere about as soon.
                 let new_kid = match target.retired_at {
-                    None => Some(self.rotate(project_id).await?),
+                    None => Some(self.rotate(project_id, Duration::ZERO).await?.kid),
                     Some(_) => None,
                 };
                 self.store.revoke_signing_key(project_id, kid, now).await?;
@@ -313,7 +360,7 @@ impl Keyring {
                 }
             }
             None => {
-                let new_kid = self.rotate(project_id).await?;
+                let new_kid = self.rotate(project_id, Duration::ZERO).await?.kid;
                 self.store.revoke_signing_keys_except(project_id, &new_kid, now).await?;
                 let mut revoked: Vec<String> = records.iter().filter(live).map(|r| r.kid.clone()).collect();
                 revoked.sort();
