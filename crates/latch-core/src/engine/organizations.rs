@@ -379,6 +379,7 @@ pub async fn get_cached(ctx: &Ctx, project_id: &str, organization_id: &str) -> C
         .get_or_load(
             (project_id.to_owned(), organization_id.to_owned()),
             ctx.store.writes_seen(),
+            ctx.now(),
             || ctx.store.find_org(project_id, organization_id),
         )
         .await?

@@ -61,7 +61,9 @@ pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreRe
 pub async fn authenticate(ctx: &Ctx, project_id: &str, secret: &str) -> CoreResult<Project> {
     let found = ctx
         .projects
-        .get_or_load(project_id.to_owned(), 0, || ctx.store.get_project(project_id))
+        .get_or_load(project_id.to_owned(), 0, ctx.now(), || {
+            ctx.store.get_project(project_id)
+        })
         .await?;
     let presented = sha256_hex(secret);
     let expected = found.as_ref().map(|p| p.secret_hash.as_str()).unwrap_or(DUMMY_HASH);

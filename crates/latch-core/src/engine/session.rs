@@ -38,7 +38,7 @@ pub async fn verify_jwt(ctx: &Ctx, project_id: &str, token: &str) -> CoreResult<
     // the JWT's digest, like the session cache, so no bearer credential sits in the map.
     let key = (project_id.to_owned(), sha256_hex(token));
     ctx.verified_jwts
-        .get_or_load(key, 0, || async {
+        .get_or_load(key, 0, ctx.now(), || async {
             verify_jwt_signature(ctx, project_id, token).await.map(Some)
         })
         .await?
@@ -194,6 +194,7 @@ pub(crate) async fn resolve_with_member(
         .get_or_load(
             (project_id.to_owned(), named.key.clone()),
             ctx.store.writes_seen(),
+            ctx.now(),
             || ctx.store.session_with_member(project_id, &named.key),
         )
         .await?;
