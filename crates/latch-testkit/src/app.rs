@@ -103,6 +103,7 @@ impl AppBuilder {
             router: latch_http::router(app.state()),
             basic: format!("Basic {basic}"),
             clock: self.clock,
+            _db: None,
         }
     }
 }
@@ -217,9 +218,19 @@ pub struct RouterApp {
     pub router: axum::Router,
     pub basic: String,
     clock: Option<Arc<ManualClock>>,
+    _db: Option<crate::db::DropDb>,
 }
 
 impl RouterApp {
+    /// A router app on its own fresh SQLite database, removed when the app is dropped: for
+    /// tests of the HTTP layer, where the engine does not matter.
+    pub async fn sqlite(configure: impl FnOnce(AppBuilder) -> AppBuilder) -> Self {
+        let db = TestDb::new("sqlite").await;
+        let mut app = configure(TestApp::builder(&db)).router().await;
+        app._db = Some(crate::db::DropDb(db));
+        app
+    }
+
     /// The manual clock the app reads; panics if it was built without one.
     pub fn clock(&self) -> &ManualClock {
         self.clock.as_deref().expect("an app built with a manual clock")

@@ -113,6 +113,17 @@ impl TestDb {
     }
 }
 
+/// A SQLite test database removed when dropped (for holders that cannot await `dispose`).
+pub(crate) struct DropDb(pub(crate) TestDb);
+
+impl Drop for DropDb {
+    fn drop(&mut self) {
+        if self.0.engine == "sqlite" {
+            let _ = std::fs::remove_dir_all(&self.0.name);
+        }
+    }
+}
+
 fn base_url() -> String {
     std::env::var("LATCH_TEST_DATABASE_URL").expect("LATCH_TEST_DATABASE_URL")
 }
