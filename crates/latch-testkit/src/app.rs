@@ -135,9 +135,18 @@ where
     F: Fn(TestApp) -> Fut,
     Fut: Future<Output = TestApp>,
 {
+    on_each_engine_app_with(|b| b, test).await
+}
+
+/// Like `on_each_engine_app`, with the app configured by `configure` (e.g. `AppBuilder::manual_clock`).
+pub async fn on_each_engine_app_with<F, Fut>(configure: impl Fn(AppBuilder) -> AppBuilder, test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = TestApp>,
+{
     for engine in engines() {
         let db = TestDb::new(engine).await;
-        let app = spawn_app(&db).await;
+        let app = configure(TestApp::builder(&db)).spawn().await;
         test(app).await.stop().await;
         db.dispose().await;
     }

@@ -10,7 +10,7 @@ pub mod db;
 pub mod fixtures;
 
 pub use app::{
-    manual_clock, on_each_engine_app, spawn_app, spawn_app_with, test_config, AppBuilder, RouterApp, TestApp, PROJECT,
-    SECRET,
+    manual_clock, on_each_engine_app, on_each_engine_app_with, spawn_app, spawn_app_with, test_config, AppBuilder,
+    RouterApp, TestApp, PROJECT, SECRET,
 };
 pub use db::{engines, on_each_engine, on_each_seeded_engine, TestDb};

@@ -4,7 +4,8 @@
 use base64::Engine;
 use latch_core::delivery::{Channel, Message};
 use latch_testkit::{
-    engines, on_each_engine_app as on_each_engine, spawn_app, spawn_app_with, TestApp, TestDb, PROJECT, SECRET,
+    engines, on_each_engine_app as on_each_engine, on_each_engine_app_with, spawn_app, spawn_app_with, AppBuilder,
+    TestApp, TestDb, PROJECT, SECRET,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -574,7 +575,7 @@ async fn failed_logins_are_limited_per_forwarded_client_address_only_behind_a_tr
 
 #[tokio::test]
 async fn an_expired_code_is_refused() {
-    on_each_engine(|s| async move {
+    on_each_engine_app_with(AppBuilder::manual_clock, |s| async move {
         use reqwest::Method as M;
         s.call(
             M::POST,
@@ -598,17 +599,16 @@ async fn an_expired_code_is_refused() {
         assert_eq!(st, StatusCode::OK, "{b}");
         let (_, outbox) = s.call(M::GET, "/latch/v1/outbox?recipient=a@acme.test", None).await;
         let code = outbox["messages"][0]["code"].as_str().unwrap().to_string();
-        // Age the stored code past its expiry, as if ten minutes had gone by.
         let store = &s.state.ctx.store;
         let org = store.find_org(PROJECT, "acme").await.unwrap().unwrap();
-        let mut otp = store
+        let otp = store
             .otp_for(PROJECT, &org.organization_id, "email", "a@acme.test")
             .await
             .unwrap()
             .unwrap();
         assert_ne!(otp.code_hash, code, "the code itself is never stored");
-        otp.expires_at = latch_core::clock::Timestamp::now().plus_minutes(-1);
-        store.replace_otp(&otp).await.unwrap();
+        // An email code lives 10 minutes by default: move past them.
+        s.clock().advance_minutes(11);
         let (st, b) = s
             .call(
                 M::POST,
@@ -944,8 +944,10 @@ async fn cached_session_checks_see_this_nodes_changes_at_once() {
 async fn a_revoke_on_another_node_is_seen_within_the_cache_lifetime() {
     for engine in engines() {
         let db = TestDb::new(engine).await;
-        let a = spawn_app(&db).await;
-        let b = spawn_app(&db).await;
+        // Both nodes read one manual clock, so the cache lifetime passes without waiting.
+        let clock = latch_testkit::manual_clock();
+        let a = TestApp::builder(&db).clock(clock.clone()).spawn().await;
+        let b = TestApp::builder(&db).clock(clock.clone()).spawn().await;
         let (token, _) = member_with_session(&a, "n@acme.test").await;
         let (st, body) = check_session(&b, &token).await;
         assert_eq!(st, StatusCode::OK, "{body}");
@@ -962,7 +964,7 @@ async fn a_revoke_on_another_node_is_seen_within_the_cache_lifetime() {
             .await;
         assert_eq!(st, StatusCode::OK, "{body}");
         // Node b may still answer from its cache for at most its lifetime, never longer.
-        tokio::time::sleep(latch_core::engine::RECORD_CACHE_TTL + std::time::Duration::from_millis(100)).await;
+        clock.advance(latch_core::engine::RECORD_CACHE_TTL);
         let (st, body) = check_session(&b, &token).await;
         assert_error(st, &body, 404, "session_not_found");
         a.stop().await;
