@@ -95,6 +95,12 @@ impl AppBuilder {
         }
     }
 
+    /// The use cases' context alone (no server): for engine tests, and for a second node on the
+    /// same database.
+    pub async fn ctx(self) -> Arc<latch_core::engine::Ctx> {
+        self.build().await.state().ctx
+    }
+
     /// The router alone, called in process (no socket, no background chores).
     pub async fn router(self) -> RouterApp {
         let app = self.build().await;
