@@ -78,10 +78,7 @@ async fn malformed_json_and_bad_credentials_are_stytch_shaped() {
 #[tokio::test]
 async fn a_present_member_session_header_must_authenticate() {
     let app = app().await;
-    let (_, created, _) = app
-        .call("POST", "/v1/b2b/organizations", r#"{"organization_name":"Acme"}"#, &[])
-        .await;
-    let org = created["organization"]["organization_id"].as_str().unwrap().to_string();
+    let org = app.create_org("Acme").await;
     let path = format!("/v1/b2b/organizations/{org}");
     for value in [&b""[..], b" ", b"\xff", b"caf\xe9"] {
         for name in ["x-stytch-member-session", "x-stytch-member-sessionjwt"] {
@@ -99,10 +96,7 @@ async fn a_present_member_session_header_must_authenticate() {
 #[tokio::test]
 async fn a_rate_limited_answer_says_when_to_retry() {
     let app = app().await;
-    let (_, created, _) = app
-        .call("POST", "/v1/b2b/organizations", r#"{"organization_name":"Acme"}"#, &[])
-        .await;
-    let org = created["organization"]["organization_id"].as_str().unwrap().to_string();
+    let org = app.create_org("Acme").await;
     let body = format!(r#"{{"organization_id":"{org}","email_address":"ada@acme.test","password":"wrong"}}"#);
     for _ in 0..10 {
         let (status, _, _) = app.call("POST", "/v1/b2b/passwords/authenticate", &body, &[]).await;
@@ -119,10 +113,7 @@ async fn a_rate_limited_answer_says_when_to_retry() {
 async fn a_lockout_ends_when_its_time_has_passed_without_waiting() {
     let app = app_with_manual_clock().await;
     let clock = app.clock();
-    let (_, created, _) = app
-        .call("POST", "/v1/b2b/organizations", r#"{"organization_name":"Acme"}"#, &[])
-        .await;
-    let org = created["organization"]["organization_id"].as_str().unwrap().to_string();
+    let org = app.create_org("Acme").await;
     let body = format!(r#"{{"organization_id":"{org}","email_address":"ada@acme.test","password":"wrong"}}"#);
     for _ in 0..10 {
         app.call("POST", "/v1/b2b/passwords/authenticate", &body, &[]).await;
@@ -182,10 +173,7 @@ impl Links for RouterApp {
 async fn magic_links_expire_on_the_clock_each_after_its_own_lifetime() {
     let app = app_with_manual_clock().await;
     let clock = app.clock();
-    let (_, created, _) = app
-        .call("POST", "/v1/b2b/organizations", r#"{"organization_name":"Acme"}"#, &[])
-        .await;
-    let org = created["organization"]["organization_id"].as_str().unwrap().to_string();
+    let org = app.create_org("Acme").await;
     let (status, body, _) = app
         .call(
             "POST",

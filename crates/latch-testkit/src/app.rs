@@ -208,6 +208,18 @@ impl TestApp {
         (status, resp.json().await.expect("JSON body"))
     }
 
+    /// Creates an organization with `name` and `slug`; its JSON answer.
+    pub async fn create_org(&self, name: &str, slug: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/v1/b2b/organizations",
+                serde_json::json!({"organization_name": name, "organization_slug": slug}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
     /// The development outbox's messages to `recipient`, newest first.
     pub async fn outbox(&self, recipient: &str) -> Vec<Value> {
         let (status, body) = self
@@ -249,6 +261,14 @@ impl RouterApp {
     /// The manual clock the app reads; panics if it was built without one.
     pub fn clock(&self) -> &ManualClock {
         self.clock.as_deref().expect("an app built with a manual clock")
+    }
+
+    /// Creates an organization named `name`; its id.
+    pub async fn create_org(&self, name: &str) -> String {
+        let body = serde_json::json!({ "organization_name": name }).to_string();
+        let (status, created, _) = self.call("POST", "/v1/b2b/organizations", &body, &[]).await;
+        assert_eq!(status, axum::http::StatusCode::OK, "{created}");
+        created["organization"]["organization_id"].as_str().unwrap().to_string()
     }
 
     /// One request with extra headers; the status, the JSON answer (null if none) and any

@@ -2,6 +2,7 @@
 //! organization `org-1` (slug `acme`) in `pa`, and its member `m-1` (`a@acme.test`).
 
 use latch_core::clock::Timestamp;
+use latch_core::delivery::{Channel, StoredMessage};
 use latch_core::model::credentials::OtpRecord;
 use latch_core::model::member::{MemberRecord, MemberStatus};
 use latch_core::model::organization::{OrgRecord, OrgSettings};
@@ -102,5 +103,24 @@ pub fn otp_record(project_id: &str, scope: &str, otp_id: &str, recipient: &str, 
         created_at: Timestamp(1),
         expires_at,
         superseded: vec![],
+    }
+}
+
+/// An SMS code kept in the development outbox of `project_id`.
+pub fn message(project_id: &str, id: &str, created_at: Timestamp) -> StoredMessage {
+    StoredMessage {
+        message_id: id.into(),
+        project_id: project_id.into(),
+        channel: Channel::Sms,
+        recipient: "+15555550100".into(),
+        kind: "otp".into(),
+        locale: "en".into(),
+        subject: None,
+        text: "Your code is 123456".into(),
+        html: None,
+        code: Some("123456".into()),
+        token: None,
+        url: None,
+        created_at,
     }
 }

@@ -504,23 +504,8 @@ async fn totp_steps_are_used_once_and_recovery_codes_once() {
 
 #[tokio::test]
 async fn outbox_messages_are_purged_by_creation_time() {
-    use latch_core::delivery::{Channel, StoredMessage};
     on_each_engine(|s| async move {
-        let message = |id: &str, created: i64| StoredMessage {
-            message_id: id.into(),
-            project_id: "pa".into(),
-            channel: Channel::Sms,
-            recipient: "+15555550100".into(),
-            kind: "otp".into(),
-            locale: "en".into(),
-            subject: None,
-            text: "Your code is 123456".into(),
-            html: None,
-            code: Some("123456".into()),
-            token: None,
-            url: None,
-            created_at: Timestamp(created),
-        };
+        let message = |id: &str, created: i64| latch_testkit::fixtures::message("pa", id, Timestamp(created));
         for (id, created) in [("m-old-1", 1_000), ("m-old-2", 5_000), ("m-new", 5_001)] {
             s.insert_message(&message(id, created)).await.unwrap();
         }

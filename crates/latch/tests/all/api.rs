@@ -537,12 +537,7 @@ async fn failed_logins_are_limited_per_forwarded_client_address_only_behind_a_tr
             c.forwarded_client_max_failures = 3;
         })
         .await;
-        s.call(
-            reqwest::Method::POST,
-            "/v1/b2b/organizations",
-            Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
-        )
-        .await;
+        s.create_org("Acme", "acme").await;
         // Failures spread over several accounts, all from one end user.
         for i in 0..3 {
             assert_eq!(
@@ -577,12 +572,7 @@ async fn failed_logins_are_limited_per_forwarded_client_address_only_behind_a_tr
 async fn an_expired_code_is_refused() {
     on_each_engine_app_with(AppBuilder::manual_clock, |s| async move {
         use reqwest::Method as M;
-        s.call(
-            M::POST,
-            "/v1/b2b/organizations",
-            Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
-        )
-        .await;
+        s.create_org("Acme", "acme").await;
         s.call(
             M::POST,
             "/v1/b2b/organizations/acme/members",
@@ -640,12 +630,7 @@ async fn custom_templates_by_id() {
     let db = TestDb::new("sqlite").await;
     let s = spawn_app_with(&db, |c| c.templates_dir = Some(dir.clone())).await;
     use reqwest::Method as M;
-    s.call(
-        M::POST,
-        "/v1/b2b/organizations",
-        Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
-    )
-    .await;
+    s.create_org("Acme", "acme").await;
     s.call(
         M::POST,
         "/v1/b2b/organizations/acme/members",
@@ -710,12 +695,7 @@ async fn sends_are_limited_per_forwarded_client_address() {
         c.forwarded_client_max_sends = 2;
     })
     .await;
-    s.call(
-        reqwest::Method::POST,
-        "/v1/b2b/organizations",
-        Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
-    )
-    .await;
+    s.create_org("Acme", "acme").await;
     for i in 0..3 {
         s.call(
             reqwest::Method::POST,
@@ -849,12 +829,7 @@ fn md5_hex(s: &str) -> String {
 async fn member_with_session(s: &TestApp, email: &str) -> (String, String) {
     use reqwest::Method as M;
     let password = "Cache-me-if-you-can-0123";
-    s.call(
-        M::POST,
-        "/v1/b2b/organizations",
-        Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
-    )
-    .await;
+    s.create_org("Acme", "acme").await;
     let (st, b) = s
         .call(
             M::POST,
@@ -1186,7 +1161,6 @@ fn the_embedded_database_is_readable_by_its_owner_only() {
 #[tokio::test]
 async fn housekeeping_purges_outbox_messages_past_their_retention() {
     use latch_core::clock::Timestamp;
-    use latch_core::delivery::{Channel, StoredMessage};
     for engine in engines() {
         let db = TestDb::new(engine).await;
         let s = spawn_app_with(&db, |c| {
@@ -1195,21 +1169,7 @@ async fn housekeeping_purges_outbox_messages_past_their_retention() {
         })
         .await;
         let store = &s.state.ctx.store;
-        let message = |id: &str, created_at| StoredMessage {
-            message_id: id.into(),
-            project_id: PROJECT.into(),
-            channel: Channel::Sms,
-            recipient: "+15555550100".into(),
-            kind: "otp".into(),
-            locale: "en".into(),
-            subject: None,
-            text: "Your code is 123456".into(),
-            html: None,
-            code: Some("123456".into()),
-            token: None,
-            url: None,
-            created_at,
-        };
+        let message = |id: &str, created_at| latch_testkit::fixtures::message(PROJECT, id, created_at);
         let now = Timestamp::now();
         store
             .insert_message(&message("m-old", Timestamp(now.millis() - 61_000)))
