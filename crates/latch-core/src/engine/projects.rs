@@ -74,8 +74,5 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, secret: &str) -> CoreResu
 }
 
 pub fn bad_credentials() -> CoreError {
-    CoreError::unauthorized(
-        "unauthorized_credentials",
-        "Unauthorized credentials: check the project_id and secret.",
-    )
+    crate::error::catalogue::UNAUTHORIZED_CREDENTIALS.err()
 }
