@@ -31,13 +31,17 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     // serde's message already says "missing field `x`"; otherwise name the field from the path.
     let msg = inner.to_string();
     let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-    ApiError::Core(
-        if path == "." || msg.contains('`') && msg.starts_with("missing field") {
+    // A flattened field names itself in front of serde's message (`rules::args`): keep it the field.
+    let named = msg
+        .split_once(": ")
+        .filter(|(f, _)| !f.is_empty() && f.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.'));
+    ApiError::Core(match named {
+        Some((field, problem)) if path == "." => catalogue::INVALID_ARGUMENT.field_detail(field, problem),
+        _ if path == "." || msg.contains('`') && msg.starts_with("missing field") => {
             catalogue::INVALID_ARGUMENT.detail(msg)
-        } else {
-            catalogue::INVALID_ARGUMENT.field_detail(&path, msg)
-        },
-    )
+        }
+        _ => catalogue::INVALID_ARGUMENT.field_detail(&path, msg),
+    })
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
