@@ -39,6 +39,10 @@ impl ManualClock {
     pub fn advance_millis(&self, millis: i64) {
         self.0.fetch_add(millis, std::sync::atomic::Ordering::SeqCst);
     }
+
+    pub fn advance(&self, by: std::time::Duration) {
+        self.advance_millis(i64::try_from(by.as_millis()).unwrap_or(i64::MAX));
+    }
 }
 
 impl Clock for ManualClock {

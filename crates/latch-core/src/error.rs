@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+pub mod catalogue;
+
 /// Stytch's machine-readable `error_type` plus a human message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
@@ -43,45 +45,25 @@ pub enum CoreError {
 
 pub type CoreResult<T> = Result<T, CoreError>;
 
-fn fault(error_type: &'static str, message: impl Into<Cow<'static, str>>) -> Fault {
-    Fault {
-        error_type,
-        message: message.into(),
-    }
-}
-
+/// Errors are built from `catalogue` (`catalogue::NAME.err()`, `.field(…)`, `.detail(…)`), so
+/// each `error_type` has one status and one message; these name the common ones.
 impl CoreError {
-    pub fn invalid(error_type: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::Invalid(fault(error_type, message))
-    }
-    pub fn not_found(error_type: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::NotFound(fault(error_type, message))
-    }
-    pub fn unauthorized(error_type: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::Unauthorized(fault(error_type, message))
-    }
-    pub fn forbidden(error_type: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::Forbidden(fault(error_type, message))
-    }
     /// A bad value in a named request field (`invalid_argument`).
     pub fn argument(field: &str, problem: &str) -> Self {
-        Self::invalid("invalid_argument", format!("{field}: {problem}"))
+        catalogue::INVALID_ARGUMENT.field_detail(field, problem)
     }
     pub fn internal(message: impl std::fmt::Display) -> Self {
         Self::Internal(message.to_string())
     }
     /// A concurrent change won the race for the same record (409 `conflict`).
     pub fn conflict() -> Self {
-        Self::Conflict(fault(
-            "conflict",
-            "The record was changed by another request at the same time. Please retry.",
-        ))
+        catalogue::CONFLICT.err()
     }
     pub fn organization_not_found() -> Self {
-        Self::not_found("organization_not_found", "Organization not found.")
+        catalogue::ORGANIZATION_NOT_FOUND.err()
     }
     pub fn member_not_found() -> Self {
-        Self::not_found("member_not_found", "Member not found.")
+        catalogue::MEMBER_NOT_FOUND.err()
     }
 }
 

@@ -7,7 +7,7 @@
 //! endpoint docstrings (hyphenated, e.g. `update.info.untrusted-metadata`), since those are the
 //! actions the organization and member endpoints check.
 
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 use crate::model::member::{ROLE_ADMIN, ROLE_MEMBER};
 use serde::{Deserialize, Serialize};
 
@@ -160,16 +160,10 @@ impl Policy {
         let mut p = default_policy();
         for r in custom.resources {
             if r.resource_id.starts_with("stytch") {
-                return Err(CoreError::invalid(
-                    "invalid_stytch_prefixed_resource",
-                    format!("custom resource '{}' may not start with 'stytch'", r.resource_id),
-                ));
+                return Err(crate::error::catalogue::INVALID_STYTCH_PREFIXED_RESOURCE.detail(&r.resource_id));
             }
             if p.resources.iter().any(|x| x.resource_id == r.resource_id) {
-                return Err(CoreError::invalid(
-                    "rbac_resource_duplicate",
-                    format!("resource '{}' is defined twice", r.resource_id),
-                ));
+                return Err(crate::error::catalogue::RBAC_RESOURCE_DUPLICATE.detail(&r.resource_id));
             }
             p.resources.push(r);
         }
@@ -178,12 +172,7 @@ impl Policy {
                 Some(existing) if existing.role_id == ROLE_MEMBER || existing.role_id == ROLE_ADMIN => {
                     existing.permissions.extend(r.permissions)
                 }
-                Some(_) => {
-                    return Err(CoreError::invalid(
-                        "rbac_role_duplicate",
-                        format!("role '{}' is defined twice", r.role_id),
-                    ))
-                }
+                Some(_) => return Err(crate::error::catalogue::RBAC_ROLE_DUPLICATE.detail(&r.role_id)),
                 None => p.roles.push(r),
             }
         }
@@ -212,52 +201,53 @@ pub fn granting_roles(roles: &[PolicyRole], subject_roles: &[String], resource: 
 
 /// Org-policy rules of the SDK's `validate_org_policy`.
 pub fn validate_org_roles(project: &Policy, roles: &[PolicyRole]) -> CoreResult<()> {
-    let bad = |t: &'static str, m: String| Err(CoreError::invalid(t, m));
+    use crate::error::catalogue as c;
+    let bad = |k: c::ErrorKind, detail: String| Err(k.detail(detail));
     for (i, r) in roles.iter().enumerate() {
         if r.role_id.trim().is_empty() {
-            return bad("invalid_rbac_role_id", "role_id must not be empty".into());
+            return Err(c::INVALID_RBAC_ROLE_ID.err());
         }
         if roles[..i].iter().any(|x| x.role_id == r.role_id) {
             return bad(
-                "rbac_role_duplicate",
+                c::RBAC_ROLE_DUPLICATE,
                 format!("Duplicate role {} in Organization RBAC policy", r.role_id),
             );
         }
         if project.has_role(&r.role_id) {
             return bad(
-                "rbac_role_duplicate",
+                c::RBAC_ROLE_DUPLICATE,
                 format!("Role {} already defined in Project RBAC policy", r.role_id),
             );
         }
         for p in &r.permissions {
             let Some(res) = project.resources.iter().find(|x| x.resource_id == p.resource_id) else {
                 return bad(
-                    "invalid_permission_resource",
+                    c::INVALID_PERMISSION_RESOURCE,
                     format!("Resource {} not defined in Project RBAC policy", p.resource_id),
                 );
             };
             if p.actions.is_empty() {
                 return bad(
-                    "invalid_permission_action",
+                    c::INVALID_PERMISSION_ACTION,
                     format!("No actions defined for role {}, resource {}", r.role_id, p.resource_id),
                 );
             }
             if p.actions.iter().any(|a| a == "*") && p.actions.len() > 1 {
                 return bad(
-                    "invalid_wildcard_action",
+                    c::INVALID_WILDCARD_ACTION,
                     "Wildcard actions must be the only action defined for a role and resource".into(),
                 );
             }
             for a in p.actions.iter().filter(|a| a.as_str() != "*") {
                 if a.trim().is_empty() {
                     return bad(
-                        "invalid_permission_action",
+                        c::INVALID_PERMISSION_ACTION,
                         format!("Empty action on resource {} is not permitted", p.resource_id),
                     );
                 }
                 if !res.actions.contains(a) {
                     return bad(
-                        "invalid_permission_action",
+                        c::INVALID_PERMISSION_ACTION,
                         format!("Unknown action {a} defined on resource {}", p.resource_id),
                     );
                 }

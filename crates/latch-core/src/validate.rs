@@ -48,16 +48,10 @@ const COMMON_DOMAINS: &[&str] = &[
 pub fn organization_name(name: &str) -> CoreResult<()> {
     let n = name.trim().chars().count();
     if n == 0 || name.chars().count() > MAX_NAME_CHARS {
-        return Err(CoreError::invalid(
-            "invalid_organization_name",
-            "organization_name must be 1 to 128 characters.",
-        ));
+        return Err(crate::error::catalogue::INVALID_ORGANIZATION_NAME.err());
     }
     if has_line_breaking_or_control(name) {
-        return Err(CoreError::invalid(
-            "invalid_organization_name",
-            "organization_name must not contain control characters or line breaks.",
-        ));
+        return Err(crate::error::catalogue::INVALID_ORGANIZATION_NAME.err());
     }
     Ok(())
 }
@@ -87,10 +81,7 @@ pub fn is_slug_char(c: char) -> bool {
 pub fn organization_slug(slug: &str) -> CoreResult<()> {
     let len = slug.chars().count();
     if !(2..=MAX_NAME_CHARS).contains(&len) || !slug.chars().all(is_slug_char) {
-        return Err(CoreError::invalid(
-            "invalid_organization_slug",
-            "organization_slug must be 2 to 128 characters of letters, digits, '-', '.', '_' or '~'.",
-        ));
+        return Err(crate::error::catalogue::INVALID_ORGANIZATION_SLUG.err());
     }
     Ok(())
 }
@@ -123,20 +114,14 @@ fn external_id_ok(id: &str) -> bool {
 
 pub fn organization_external_id(id: &str) -> CoreResult<()> {
     if !external_id_ok(id) {
-        return Err(CoreError::invalid(
-            "invalid_organization_external_id",
-            "organization_external_id must be 1 to 128 characters of letters, digits, '.', '_', '-' or '|'.",
-        ));
+        return Err(crate::error::catalogue::INVALID_ORGANIZATION_EXTERNAL_ID.err());
     }
     Ok(())
 }
 
 pub fn member_external_id(id: &str) -> CoreResult<()> {
     if !external_id_ok(id) {
-        return Err(CoreError::invalid(
-            "invalid_external_id",
-            "external_id must be 1 to 128 characters of letters, digits, '.', '_', '-' or '|'.",
-        ));
+        return Err(crate::error::catalogue::INVALID_EXTERNAL_ID.err());
     }
     Ok(())
 }
@@ -153,10 +138,7 @@ pub fn normalize_email(email: &str) -> CoreResult<String> {
     // Require a dotted domain: `user@localhost` is valid RFC 5321 but never a member's address.
     let dotted = email.rsplit_once('@').is_some_and(|(_, d)| domain_ok(d));
     if !parsed_ok || !dotted {
-        return Err(CoreError::invalid(
-            "invalid_email",
-            "email_address is not a valid email address.",
-        ));
+        return Err(crate::error::catalogue::INVALID_EMAIL.err());
     }
     Ok(email)
 }
@@ -185,16 +167,10 @@ fn domain_ok(domain: &str) -> bool {
 pub fn org_domain(domain: &str) -> CoreResult<String> {
     let d = domain.trim().to_lowercase();
     if !domain_ok(&d) {
-        return Err(CoreError::invalid(
-            "organization_settings_invalid_domain",
-            format!("'{domain}' is not a valid domain."),
-        ));
+        return Err(crate::error::catalogue::ORGANIZATION_SETTINGS_INVALID_DOMAIN.detail(domain));
     }
     if COMMON_DOMAINS.contains(&d.as_str()) {
-        return Err(CoreError::invalid(
-            "organization_settings_domain_too_common",
-            format!("'{d}' is a common email domain and cannot be used."),
-        ));
+        return Err(crate::error::catalogue::ORGANIZATION_SETTINGS_DOMAIN_TOO_COMMON.detail(d));
     }
     Ok(d)
 }
@@ -213,12 +189,7 @@ pub fn org_domains(domains: &[String]) -> CoreResult<Vec<String>> {
 /// A real number in E.164 form (`+` and country code), checked against libphonenumber's
 /// metadata and returned normalised (`+1 (202) 555-0123` → `+12025550123`).
 pub fn phone_number(phone: &str) -> CoreResult<String> {
-    let bad = || {
-        CoreError::invalid(
-            "invalid_phone_number",
-            "mfa_phone_number must be a valid number in E.164 format, e.g. +12025550123.",
-        )
-    };
+    let bad = || crate::error::catalogue::INVALID_PHONE_NUMBER.err();
     let p = phone.trim();
     if !p.starts_with('+') {
         return Err(bad());
@@ -242,10 +213,7 @@ pub fn metadata(field: &str, value: &Value) -> CoreResult<()> {
         return Err(CoreError::argument(field, "must be a JSON object"));
     }
     if value.to_string().len() > MAX_METADATA_BYTES {
-        return Err(CoreError::invalid(
-            "metadata_too_large",
-            format!("{field} exceeds {MAX_METADATA_BYTES} bytes."),
-        ));
+        return Err(crate::error::catalogue::METADATA_TOO_LARGE.field(field));
     }
     Ok(())
 }
@@ -280,16 +248,18 @@ pub fn redirect_url(field: &str, url: &str) -> CoreResult<()> {
     Ok(())
 }
 
-/// A value from a closed set, or the given error type naming the field.
-pub fn one_of(field: &str, value: &str, allowed: &[&str], error_type: &'static str) -> CoreResult<()> {
+/// A value from a closed set, or the given error naming the field, the value and the set.
+pub fn one_of(field: &str, value: &str, allowed: &[&str], kind: crate::error::catalogue::ErrorKind) -> CoreResult<()> {
     if allowed.contains(&value) {
         Ok(())
     } else {
-        Err(CoreError::invalid(
-            error_type,
-            format!("{field} must be one of {}; got '{value}'.", allowed.join(", ")),
-        ))
+        Err(kind.field_detail(field, not_one_of(value, allowed)))
     }
+}
+
+/// The detail of a value refused from a closed set: what was given and what is allowed.
+pub fn not_one_of(value: &str, allowed: &[&str]) -> String {
+    format!("'{value}'; allowed: {}", allowed.join(", "))
 }
 
 #[cfg(test)]

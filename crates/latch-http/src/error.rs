@@ -4,6 +4,7 @@
 use crate::observe::current_request_id;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use latch_core::error::catalogue::{self, ErrorKind};
 use latch_core::{CoreError, Fault};
 use serde::Serialize;
 
@@ -12,11 +13,7 @@ pub enum ApiError {
     /// A domain outcome, mapped to its status below.
     Core(CoreError),
     /// A protocol-level failure (malformed JSON, unknown route, …) with its own status.
-    Http {
-        status: StatusCode,
-        error_type: &'static str,
-        message: String,
-    },
+    Http { kind: ErrorKind, message: String },
 }
 
 impl<E: Into<CoreError>> From<E> for ApiError {
@@ -26,11 +23,19 @@ impl<E: Into<CoreError>> From<E> for ApiError {
 }
 
 impl ApiError {
-    pub fn http(status: StatusCode, error_type: &'static str, message: impl Into<String>) -> Self {
+    /// A protocol-level failure with the catalogue message.
+    pub fn http(kind: ErrorKind) -> Self {
         ApiError::Http {
-            status,
-            error_type,
-            message: message.into(),
+            kind,
+            message: kind.message.into(),
+        }
+    }
+
+    /// A protocol-level failure with a detail in its message.
+    pub fn http_detail(kind: ErrorKind, detail: impl std::fmt::Display) -> Self {
+        ApiError::Http {
+            kind,
+            message: kind.render(None, Some(&detail.to_string())),
         }
     }
 }
@@ -64,11 +69,10 @@ fn fault_response(status: StatusCode, f: &Fault) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let core = match &self {
-            ApiError::Http {
-                status,
-                error_type,
-                message,
-            } => return body(*status, error_type, message),
+            ApiError::Http { kind, message } => {
+                let status = StatusCode::from_u16(kind.status).unwrap_or(StatusCode::BAD_REQUEST);
+                return body(status, kind.error_type, message);
+            }
             ApiError::Core(core) => core,
         };
         match core {
@@ -92,22 +96,16 @@ impl IntoResponse for ApiError {
                 tracing::error!(request_id = %current_request_id(), error = %detail, "database unavailable");
                 // Stytch's name for a 503 its clients retry; Retry-After tells load balancers and
                 // clients when.
-                let mut r = body(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "server_unavailable",
-                    "The server cannot reach its database right now. Please retry the request.",
-                );
+                let kind = catalogue::SERVER_UNAVAILABLE;
+                let mut r = body(StatusCode::SERVICE_UNAVAILABLE, kind.error_type, kind.message);
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 r
             }
             CoreError::Internal(detail) => {
                 tracing::error!(request_id = %current_request_id(), error = %detail, "internal error");
-                body(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_server_error",
-                    "An internal error occurred. The request_id identifies it in the server's logs.",
-                )
+                let kind = catalogue::INTERNAL_SERVER_ERROR;
+                body(StatusCode::INTERNAL_SERVER_ERROR, kind.error_type, kind.message)
             }
         }
     }

@@ -14,8 +14,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use latch_core::engine::actor::{self, Caller};
 use latch_core::engine::projects;
+use latch_core::error::catalogue;
 use latch_core::model::project::Project;
-use latch_core::CoreError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
@@ -26,21 +26,22 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = e.path().to_string();
     let inner = e.into_inner();
     if inner.is_syntax() || inner.is_eof() {
-        return ApiError::http(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("Malformed JSON body: {inner}"),
-        );
+        return ApiError::http_detail(catalogue::BAD_REQUEST, inner);
     }
     // serde's message already says "missing field `x`"; otherwise name the field from the path.
     let msg = inner.to_string();
     let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-    let message = if path == "." || msg.contains('`') && msg.starts_with("missing field") {
-        msg
-    } else {
-        format!("{path}: {msg}")
-    };
-    ApiError::Core(CoreError::invalid("invalid_argument", message))
+    // A flattened field names itself in front of serde's message (`rules::args`): keep it the field.
+    let named = msg
+        .split_once(": ")
+        .filter(|(f, _)| !f.is_empty() && f.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.'));
+    ApiError::Core(match named {
+        Some((field, problem)) if path == "." => catalogue::INVALID_ARGUMENT.field_detail(field, problem),
+        _ if path == "." || msg.contains('`') && msg.starts_with("missing field") => {
+            catalogue::INVALID_ARGUMENT.detail(msg)
+        }
+        _ => catalogue::INVALID_ARGUMENT.field_detail(&path, msg),
+    })
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -53,13 +54,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes: &[u8] = if bytes.trim_ascii() == b"null" { b"{}" } else { bytes };
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
-    de.end().map_err(|e| {
-        ApiError::http(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("Malformed JSON body: {e}"),
-        )
-    })?;
+    de.end().map_err(|e| ApiError::http_detail(catalogue::BAD_REQUEST, e))?;
     Ok(value)
 }
 
@@ -67,13 +62,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 async fn read_body(req: Request) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, &()).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::http(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request_too_large",
-                "The request body is too large.",
-            )
+            ApiError::http(catalogue::REQUEST_TOO_LARGE)
         } else {
-            ApiError::http(StatusCode::BAD_REQUEST, "bad_request", rejection.body_text())
+            ApiError::http_detail(catalogue::BAD_REQUEST, rejection.body_text())
         }
     })
 }
@@ -112,10 +103,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
         serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
             let path = e.path().to_string();
-            ApiError::Core(CoreError::invalid(
-                "invalid_argument",
-                format!("{path}: {}", e.into_inner()),
-            ))
+            ApiError::Core(catalogue::INVALID_ARGUMENT.field_detail(&path, e.into_inner()))
         })
     }
 }

@@ -237,11 +237,6 @@ async fn time_limit(
     use axum::response::IntoResponse;
     match tokio::time::timeout(state.http.request_timeout, next.run(req)).await {
         Ok(response) => response,
-        Err(_) => error::ApiError::http(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "server_unavailable",
-            "The request took too long to complete. Please retry the request.",
-        )
-        .into_response(),
+        Err(_) => error::ApiError::http(latch_core::error::catalogue::SERVER_UNAVAILABLE).into_response(),
     }
 }

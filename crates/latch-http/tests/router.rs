@@ -1,125 +1,34 @@
 //! The HTTP layer on its own: `router(state).oneshot(request)` with no socket, so the extractors
 //! and the one error mapping are checked in milliseconds. Behaviour end to end is the SDK suites'.
 
-use axum::body::{to_bytes, Body};
-use axum::http::{header, Request, StatusCode};
-use axum::Router;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use latch_core::delivery::Outbox;
-use latch_core::engine::{projects, Ctx};
-use latch_core::settings::{RedirectType, RedirectUrl, Redirects, Settings};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use latch::config::RedirectUrlConfig;
+use latch_core::settings::RedirectType;
+use latch_testkit::{AppBuilder, RouterApp};
+use serde_json::Value;
+use tower::ServiceExt;
 
 /// Where every link the tests' project sends points (allowed and default for every type).
 const CALLBACK: &str = "https://app.example.com/callback";
-use latch_http::{router, AppState, HttpConfig};
-use latch_store::{PoolOptions, SqlStore};
-use serde_json::Value;
-use std::sync::Arc;
-use tower::ServiceExt;
 
-struct App {
-    router: Router,
-    basic: String,
-    _dir: tempdir::Dir,
+fn with_callback(app: AppBuilder) -> AppBuilder {
+    app.config(|c| {
+        c.redirect_urls.push(RedirectUrlConfig {
+            project_id: None,
+            url: CALLBACK.into(),
+            types: None,
+            default_types: RedirectType::ALL.iter().map(|t| t.as_str().to_string()).collect(),
+        })
+    })
 }
 
-/// A throwaway directory, removed when dropped.
-mod tempdir {
-    pub struct Dir(pub std::path::PathBuf);
-    impl Dir {
-        pub fn new() -> Self {
-            let p = std::env::temp_dir().join(format!("latch-router-{}", uuid::Uuid::new_v4()));
-            std::fs::create_dir_all(&p).unwrap();
-            Dir(p)
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+async fn app() -> RouterApp {
+    RouterApp::sqlite(with_callback).await
 }
 
-async fn app() -> App {
-    app_with_clock(Arc::new(latch_core::clock::SystemClock)).await
-}
-
-async fn app_with_clock(clock: Arc<dyn latch_core::clock::Clock>) -> App {
-    let dir = tempdir::Dir::new();
-    let url = format!("sqlite:{}", dir.0.join("latch.db").display());
-    let store: Arc<dyn latch_core::store::Store> =
-        Arc::new(SqlStore::connect(&url, &PoolOptions::default()).await.unwrap());
-    let project = projects::create(store.as_ref(), "router tests").await.unwrap();
-    let ctx = Ctx::new(
-        store.clone(),
-        Arc::new(Outbox::new(store)),
-        latch_core::rbac::default_policy(),
-        // Tests never pay production hashing costs.
-        Settings {
-            argon2: latch_core::password::Argon2Params {
-                memory_kib: 64,
-                iterations: 1,
-                parallelism: 1,
-            },
-            redirects: Redirects {
-                urls: vec![RedirectUrl {
-                    project_id: None,
-                    url: CALLBACK.into(),
-                    types: RedirectType::ALL.to_vec(),
-                    default_types: RedirectType::ALL.to_vec(),
-                }],
-            },
-            ..Settings::default()
-        },
-    )
-    .with_clock(clock);
-    let state = AppState {
-        ctx: Arc::new(ctx),
-        http: Arc::new(HttpConfig::default()),
-    };
-    let basic = STANDARD.encode(format!("{}:{}", project.project.project_id, project.secret));
-    App {
-        router: router(state),
-        basic: format!("Basic {basic}"),
-        _dir: dir,
-    }
-}
-
-impl App {
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        body: &str,
-        extra: &[(&str, &[u8])],
-    ) -> (StatusCode, Value, Option<String>) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::AUTHORIZATION, &self.basic)
-            .header(header::CONTENT_TYPE, "application/json");
-        for (name, value) in extra {
-            req = req.header(*name, axum::http::HeaderValue::from_bytes(value).unwrap());
-        }
-        let resp = self
-            .router
-            .clone()
-            .oneshot(req.body(Body::from(body.to_string())).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(header::RETRY_AFTER)
-            .map(|v| v.to_str().unwrap().to_string());
-        let bytes = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            retry_after,
-        )
-    }
+async fn app_with_manual_clock() -> RouterApp {
+    RouterApp::sqlite(|a| with_callback(a).manual_clock()).await
 }
 
 fn assert_stytch_error(body: &Value, status: StatusCode, error_type: &str) {
@@ -169,10 +78,7 @@ async fn malformed_json_and_bad_credentials_are_stytch_shaped() {
 #[tokio::test]
 async fn a_present_member_session_header_must_authenticate() {
     let app = app().await;
-    let (_, created, _) = app
-        .call("POST", "/v1/b2b/organizations", r#"{"organization_name":"Acme"}"#, &[])
-        .await;
-    let org = created["organization"]["organization_id"].as_str().unwrap().to_string();
+    let org = app.create_org("Acme").await;
     let path = format!("/v1/b2b/organizations/{org}");
     for value in [&b""[..], b" ", b"\xff", b"caf\xe9"] {
         for name in ["x-stytch-member-session", "x-stytch-member-sessionjwt"] {
@@ -190,10 +96,7 @@ async fn a_present_member_session_header_must_authenticate() {
 #[tokio::test]
 async fn a_rate_limited_answer_says_when_to_retry() {
     let app = app().await;
-    let (_, created, _) = app
-        .call("POST", "/v1/b2b/organizations", r#"{"organization_name":"Acme"}"#, &[])
-        .await;
-    let org = created["organization"]["organization_id"].as_str().unwrap().to_string();
+    let org = app.create_org("Acme").await;
     let body = format!(r#"{{"organization_id":"{org}","email_address":"ada@acme.test","password":"wrong"}}"#);
     for _ in 0..10 {
         let (status, _, _) = app.call("POST", "/v1/b2b/passwords/authenticate", &body, &[]).await;
@@ -208,13 +111,9 @@ async fn a_rate_limited_answer_says_when_to_retry() {
 
 #[tokio::test]
 async fn a_lockout_ends_when_its_time_has_passed_without_waiting() {
-    use latch_core::clock::{Clock, ManualClock};
-    let clock = Arc::new(ManualClock::new(latch_core::clock::SystemClock.now()));
-    let app = app_with_clock(clock.clone()).await;
-    let (_, created, _) = app
-        .call("POST", "/v1/b2b/organizations", r#"{"organization_name":"Acme"}"#, &[])
-        .await;
-    let org = created["organization"]["organization_id"].as_str().unwrap().to_string();
+    let app = app_with_manual_clock().await;
+    let clock = app.clock();
+    let org = app.create_org("Acme").await;
     let body = format!(r#"{{"organization_id":"{org}","email_address":"ada@acme.test","password":"wrong"}}"#);
     for _ in 0..10 {
         app.call("POST", "/v1/b2b/passwords/authenticate", &body, &[]).await;
@@ -234,7 +133,12 @@ async fn a_lockout_ends_when_its_time_has_passed_without_waiting() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }
 
-impl App {
+trait Links {
+    async fn latest_token(&self, recipient: &str) -> String;
+    async fn authenticate_link(&self, token: &str) -> (StatusCode, Value);
+}
+
+impl Links for RouterApp {
     /// The token of the newest link in the development outbox for `recipient`.
     async fn latest_token(&self, recipient: &str) -> String {
         let (status, body, _) = self
@@ -267,13 +171,9 @@ impl App {
 
 #[tokio::test]
 async fn magic_links_expire_on_the_clock_each_after_its_own_lifetime() {
-    use latch_core::clock::{Clock, ManualClock};
-    let clock = Arc::new(ManualClock::new(latch_core::clock::SystemClock.now()));
-    let app = app_with_clock(clock.clone()).await;
-    let (_, created, _) = app
-        .call("POST", "/v1/b2b/organizations", r#"{"organization_name":"Acme"}"#, &[])
-        .await;
-    let org = created["organization"]["organization_id"].as_str().unwrap().to_string();
+    let app = app_with_manual_clock().await;
+    let clock = app.clock();
+    let org = app.create_org("Acme").await;
     let (status, body, _) = app
         .call(
             "POST",

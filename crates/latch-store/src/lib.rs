@@ -13,7 +13,6 @@ mod exec;
 mod rows;
 mod search;
 mod store;
-pub mod testing;
 
 use latch_core::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -225,7 +224,7 @@ mod tests {
 
     #[tokio::test]
     async fn sqlite_connections_map_the_configured_size() {
-        let db = testing::TestDb::new("sqlite").await;
+        let db = latch_testkit::TestDb::new("sqlite").await;
         let opts = PoolOptions {
             sqlite_mmap_bytes: 8 * 1024 * 1024,
             ..PoolOptions::default()

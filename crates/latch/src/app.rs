@@ -102,6 +102,13 @@ impl Application {
         self.state.clone()
     }
 
+    /// Reads time from `clock` instead of the system clock (tests move a `ManualClock`).
+    pub fn with_clock(mut self, clock: Arc<dyn latch_core::clock::Clock>) -> Self {
+        let ctx = (*self.state.ctx).clone().with_clock(clock);
+        self.state.ctx = Arc::new(ctx);
+        self
+    }
+
     /// Serves until `shutdown` completes, then drains.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let addr = self.local_addr();

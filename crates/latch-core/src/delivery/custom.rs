@@ -15,7 +15,7 @@
 //! ```
 
 use crate::delivery::templates::{Kind, Rendered};
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -79,12 +79,9 @@ impl CustomTemplates {
             .by_id
             .get(&(project_id.to_string(), id.to_string()))
             .or_else(|| self.by_id.get(&(String::new(), id.to_string())))
-            .ok_or_else(|| CoreError::invalid("invalid_template_id", format!("No template with id '{id}'.")))?;
+            .ok_or_else(|| crate::error::catalogue::INVALID_TEMPLATE_ID.detail(id))?;
         if !kind.accepts_template(&t.kind) {
-            return Err(CoreError::invalid(
-                "invalid_template_id",
-                format!("Template '{id}' is a {} template, not {}.", t.kind, kind.as_str()),
-            ));
+            return Err(crate::error::catalogue::INVALID_TEMPLATE_ID.detail(format!("{id}: a {} template", t.kind)));
         }
         Ok(t)
     }

@@ -3,7 +3,7 @@
 //! locale list and falls back to English where Latch has no copy. Values are HTML-escaped in the
 //! HTML part.
 
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 
 pub const LOCALES: &[&str] = &["en", "es", "fr", "pt-br"];
 /// Locales the SDK accepts for SMS (otps.md); those without copy fall back to English.
@@ -70,10 +70,7 @@ fn pick(tag: Option<&str>, allowed: &'static [&'static str]) -> CoreResult<&'sta
     };
     let lower = tag.to_ascii_lowercase();
     allowed.iter().copied().find(|l| *l == lower).ok_or_else(|| {
-        CoreError::invalid(
-            "invalid_locale",
-            format!("locale must be one of {}; got '{tag}'.", allowed.join(", ")),
-        )
+        crate::error::catalogue::INVALID_LOCALE.field_detail("locale", crate::validate::not_one_of(tag, allowed))
     })
 }
 

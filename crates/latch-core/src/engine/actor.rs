@@ -31,10 +31,7 @@ pub struct Actor {
 }
 
 fn session_refused() -> CoreError {
-    CoreError::unauthorized(
-        "session_not_found",
-        "The member session in the authorization headers was not found or has expired.",
-    )
+    crate::error::catalogue::SESSION_HEADER_NOT_FOUND.err()
 }
 
 /// The actor behind the headers, or `None` when neither header was sent. A header that was sent
@@ -80,10 +77,7 @@ pub async fn actor(ctx: &Ctx, project_id: &str, token: Option<&str>, jwt: Option
 }
 
 fn denied(resource: &str, action: &str) -> CoreError {
-    CoreError::forbidden(
-        "session_authorization_error",
-        format!("The member session lacks permission for action '{action}' on resource '{resource}'."),
-    )
+    crate::error::catalogue::SESSION_AUTHORIZATION_ERROR.detail(format!("action={action} resource_id={resource}"))
 }
 
 impl Actor {
@@ -98,10 +92,7 @@ impl Actor {
     /// A session only acts inside its own organization.
     pub fn require_tenant(&self, organization_id: &str) -> CoreResult<()> {
         if self.session.organization_id != organization_id {
-            return Err(CoreError::forbidden(
-                "session_authorization_tenancy_error",
-                "The member session belongs to another organization.",
-            ));
+            return Err(crate::error::catalogue::SESSION_AUTHORIZATION_TENANCY_ERROR.err());
         }
         Ok(())
     }
@@ -137,10 +128,7 @@ impl Actor {
 /// Trusted metadata is the backend's alone: never writable with a member session.
 pub fn no_trusted_metadata(actor: Option<&Actor>, given: bool) -> CoreResult<()> {
     if actor.is_some() && given {
-        return Err(CoreError::forbidden(
-            "cannot_update_trusted_metadata",
-            "trusted_metadata cannot be set with a member session.",
-        ));
+        return Err(crate::error::catalogue::CANNOT_UPDATE_TRUSTED_METADATA.err());
     }
     Ok(())
 }
@@ -188,10 +176,7 @@ impl Caller {
     pub fn require_project(&self) -> CoreResult<Grant> {
         match self {
             Caller::Project => Ok(Grant::engine()),
-            Caller::Member(_) => Err(CoreError::forbidden(
-                "session_authorization_error",
-                "This action needs the project's secret; a member session cannot perform it.",
-            )),
+            Caller::Member(_) => Err(crate::error::catalogue::SESSION_AUTHORIZATION_ERROR.err()),
         }
     }
 

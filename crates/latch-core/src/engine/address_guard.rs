@@ -6,7 +6,7 @@
 use crate::clock::Timestamp;
 use crate::engine::attempts::{Limit, Reservation};
 use crate::engine::Ctx;
-use crate::error::{CoreError, CoreResult, Fault};
+use crate::error::CoreResult;
 use std::net::IpAddr;
 
 /// The caller's address as the HTTP layer resolved it.
@@ -42,12 +42,8 @@ pub async fn reserve(ctx: &Ctx, client: Option<&ClientIp>, now: Timestamp) -> Co
         max: ctx.settings.limits.forwarded_client_failures,
         window_minutes: ctx.settings.limits.address_window_minutes,
     };
-    let refused = |retry_after_secs| CoreError::RateLimited {
-        fault: Fault {
-            error_type: "too_many_requests",
-            message: "Too many failed attempts from this address.".into(),
-        },
-        retry_after_secs,
+    let refused = |retry_after_secs| {
+        crate::error::catalogue::TOO_MANY_REQUESTS.retry_after("failed attempts from this address", retry_after_secs)
     };
     limit.reserve(ctx, key(c), now, refused).await.map(Some)
 }
@@ -97,13 +93,10 @@ pub async fn send(ctx: &Ctx, client: Option<&ClientIp>) -> CoreResult<()> {
         .bump_attempts(SEND_SCOPE, &key(c), window_start(ctx, now), now)
         .await?;
     if sends > limit {
-        return Err(CoreError::RateLimited {
-            fault: Fault {
-                error_type: "too_many_requests",
-                message: "Too many messages requested from this address.".into(),
-            },
-            retry_after_secs: ctx.settings.limits.address_window_minutes as u64 * 60,
-        });
+        let retry = ctx.settings.limits.address_window_minutes as u64 * 60;
+        return Err(
+            crate::error::catalogue::TOO_MANY_REQUESTS.retry_after("messages requested from this address", retry)
+        );
     }
     Ok(())
 }

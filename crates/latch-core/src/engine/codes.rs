@@ -8,7 +8,7 @@ use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::delivery::templates::{self, Kind};
 use crate::delivery::{Channel, Message};
 use crate::engine::Ctx;
-use crate::error::{CoreError, CoreResult, Fault};
+use crate::error::{CoreError, CoreResult};
 use crate::model::credentials::OtpRecord;
 use crate::model::member::MemberRecord;
 use crate::model::organization::OrgRecord;
@@ -39,10 +39,7 @@ fn digest(salt: &str, code: &str) -> String {
 pub(crate) fn email_minutes(given: Option<i64>) -> CoreResult<i64> {
     let m = given.unwrap_or(EMAIL_DEFAULT_MINUTES);
     if !(2..=15).contains(&m) {
-        return Err(CoreError::invalid(
-            "invalid_expiration_otp",
-            "OTP expiration must be between 2 and 15 minutes.",
-        ));
+        return Err(crate::error::catalogue::INVALID_EXPIRATION_OTP.err());
     }
     Ok(m)
 }
@@ -58,13 +55,8 @@ pub(crate) async fn count_send_to(ctx: &Ctx, project_id: &str, channel: Channel,
         .bump_attempts(SEND_SCOPE, &key, now.plus_minutes(-SEND_WINDOW_MINUTES), now)
         .await?;
     if sends > SENDS_PER_RECIPIENT {
-        return Err(CoreError::RateLimited {
-            fault: Fault {
-                error_type: "too_many_requests",
-                message: "Too many messages sent to this recipient; try again later.".into(),
-            },
-            retry_after_secs: SEND_WINDOW_MINUTES as u64 * 60,
-        });
+        let retry = SEND_WINDOW_MINUTES as u64 * 60;
+        return Err(crate::error::catalogue::TOO_MANY_REQUESTS.retry_after("messages sent to this recipient", retry));
     }
     Ok(())
 }
@@ -138,10 +130,7 @@ pub(crate) async fn send_code(
 }
 
 pub(crate) fn code_not_found() -> CoreError {
-    CoreError::not_found(
-        "otp_code_not_found",
-        "No valid code: it expired, was used, or a newer one was sent.",
-    )
+    crate::error::catalogue::OTP_CODE_NOT_FOUND.err()
 }
 
 /// Checks `code` against the live code for the recipient and uses it up.
@@ -184,10 +173,7 @@ pub(crate) async fn verify_code(
         if attempts >= MAX_ATTEMPTS {
             ctx.store.delete_otp(&rec.project_id, &rec.otp_id).await?;
         }
-        return Err(CoreError::unauthorized(
-            "unable_to_auth_otp_code",
-            "The code is incorrect.",
-        ));
+        return Err(crate::error::catalogue::UNABLE_TO_AUTH_OTP_CODE.err());
     }
     if !ctx.store.delete_otp(&rec.project_id, &rec.otp_id).await? {
         return Err(code_not_found());
@@ -204,13 +190,12 @@ pub(crate) fn sms_country_allowed(ctx: &Ctx, phone: &str) -> CoreResult<()> {
         .iter()
         .any(|c| c.eq_ignore_ascii_case(&country))
     {
-        return Err(CoreError::invalid(
-            "invalid_phone_number_country_code",
-            format!(
-                "SMS to this country ({country}) is not enabled; allowed: {}.",
+        return Err(
+            crate::error::catalogue::INVALID_PHONE_NUMBER_COUNTRY_CODE.detail(format!(
+                "{country}; allowed: {}",
                 ctx.settings.sms_allowed_countries.join(", ")
-            ),
-        ));
+            )),
+        );
     }
     Ok(())
 }

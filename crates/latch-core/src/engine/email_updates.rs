@@ -18,38 +18,23 @@ pub const MINUTES: i64 = 5;
 /// address no one else holds, retired, or is moving to. Writes nothing.
 pub async fn check(ctx: &Ctx, member: &MemberRecord, new_email: &str) -> CoreResult<()> {
     if member.status != MemberStatus::Active || !member.email_verified {
-        return Err(CoreError::invalid(
-            "action_available_only_for_active_members",
-            "Only an active member with a verified email address can update it.",
-        ));
+        return Err(crate::error::catalogue::ACTION_AVAILABLE_ONLY_FOR_ACTIVE_MEMBERS.err());
     }
     let (p, o) = (member.project_id.as_str(), member.organization_id.as_str());
     if member.email == new_email {
-        return Err(CoreError::invalid(
-            "duplicate_member_email",
-            "email_address is already the member's address.",
-        ));
+        return Err(crate::error::catalogue::DUPLICATE_MEMBER_EMAIL.err());
     }
     if ctx.store.member_by_email(p, o, new_email).await?.is_some() {
-        return Err(CoreError::invalid(
-            "duplicate_member_email",
-            "A member with this email_address already exists in the organization.",
-        ));
+        return Err(crate::error::catalogue::DUPLICATE_MEMBER_EMAIL.err());
     }
     if let Some(owner) = ctx.store.retired_email_owner(p, o, new_email).await? {
         if owner.member_id != member.member_id {
-            return Err(CoreError::invalid(
-                "retired_member_email",
-                "This email_address is retired by another member of the organization.",
-            ));
+            return Err(crate::error::catalogue::RETIRED_MEMBER_EMAIL.err());
         }
     }
     if let Some(other) = ctx.store.email_update_to(p, o, new_email, ctx.now()).await? {
         if other.member_id != member.member_id {
-            return Err(CoreError::invalid(
-                "duplicate_member_email",
-                "Another member of the organization is already moving to this email_address.",
-            ));
+            return Err(crate::error::catalogue::DUPLICATE_MEMBER_EMAIL.err());
         }
     }
     Ok(())
@@ -86,10 +71,7 @@ pub async fn pending_to(
 }
 
 fn no_update() -> CoreError {
-    CoreError::not_found(
-        "email_update_not_found",
-        "The member has no pending update to this email address; it expired or was replaced.",
-    )
+    crate::error::catalogue::EMAIL_UPDATE_NOT_FOUND.err()
 }
 
 /// Completes the member's pending update to `email`, which the caller has just proven: the member

@@ -15,10 +15,7 @@ use crate::model::session::AuthFactor;
 pub const LIFETIME_MINUTES: i64 = 10;
 
 pub fn not_found() -> CoreError {
-    CoreError::not_found(
-        "intermediate_session_not_found",
-        "Intermediate session not found, expired or already used.",
-    )
+    crate::error::catalogue::INTERMEDIATE_SESSION_NOT_FOUND.err()
 }
 
 pub async fn create(

@@ -23,10 +23,7 @@ const MAX_TOKEN_CHARS: usize = 128;
 pub fn minutes(field: &'static str, given: Option<i64>, default: i64) -> CoreResult<i64> {
     let m = given.unwrap_or(default);
     if !(5..=MAX_MINUTES).contains(&m) {
-        return Err(CoreError::invalid(
-            "invalid_expiration",
-            format!("{field} must be between 5 and 10080."),
-        ));
+        return Err(crate::error::catalogue::INVALID_EXPIRATION.field(field));
     }
     Ok(m)
 }
@@ -141,14 +138,11 @@ pub async fn send(ctx: &Ctx, project_id: &str, counted: Counted, link: LinkEmail
 }
 
 pub fn not_found() -> CoreError {
-    CoreError::not_found("magic_link_not_found", "No magic link matches this token.")
+    crate::error::catalogue::MAGIC_LINK_NOT_FOUND.err()
 }
 
 pub fn unusable() -> CoreError {
-    CoreError::unauthorized(
-        "unable_to_auth_magic_link",
-        "The magic link was already used or has expired.",
-    )
+    crate::error::catalogue::UNABLE_TO_AUTH_MAGIC_LINK.err()
 }
 
 /// Claims the link behind `token`: a discovery link for the discovery endpoint, an organization

@@ -81,16 +81,10 @@ fn validate_roles(roles: Vec<String>) -> CoreResult<Vec<String>> {
     let mut out: Vec<String> = Vec::with_capacity(roles.len());
     for r in roles {
         if r.trim().is_empty() || r.len() > 128 {
-            return Err(CoreError::invalid(
-                "invalid_rbac_role_id",
-                "Role ids must be 1 to 128 characters.",
-            ));
+            return Err(crate::error::catalogue::INVALID_RBAC_ROLE_ID.err());
         }
         if r == ROLE_MEMBER {
-            return Err(CoreError::invalid(
-                "invalid_rbac_role_assignment",
-                "stytch_member is granted to every member implicitly and cannot be assigned.",
-            ));
+            return Err(crate::error::catalogue::INVALID_RBAC_ROLE_ASSIGNMENT.err());
         }
         if !out.contains(&r) {
             out.push(r);
@@ -115,37 +109,25 @@ async fn check_unique(ctx: &Ctx, m: &MemberRecord) -> CoreResult<()> {
     let (p, o) = (m.project_id.as_str(), m.organization_id.as_str());
     if let Some(other) = ctx.store.member_by_email(p, o, &m.email).await? {
         if other.member_id != m.member_id {
-            return Err(CoreError::invalid(
-                "duplicate_member_email",
-                "A member with this email_address already exists in the organization.",
-            ));
+            return Err(crate::error::catalogue::DUPLICATE_MEMBER_EMAIL.err());
         }
     }
     if let Some(owner) = ctx.store.retired_email_owner(p, o, &m.email).await? {
         if owner.member_id != m.member_id {
-            return Err(CoreError::invalid(
-                "retired_member_email",
-                "This email_address is retired by another member of the organization.",
-            ));
+            return Err(crate::error::catalogue::RETIRED_MEMBER_EMAIL.err());
         }
     }
     if let Some(ext) = &m.external_id {
         if let Some(other) = ctx.store.member_by_external_id(p, o, ext).await? {
             if other.member_id != m.member_id {
-                return Err(CoreError::invalid(
-                    "duplicate_member_external_id",
-                    "A member with this external_id already exists in the organization.",
-                ));
+                return Err(crate::error::catalogue::DUPLICATE_MEMBER_EXTERNAL_ID.err());
             }
         }
     }
     if !m.mfa_phone_number.is_empty() {
         if let Some(other) = ctx.store.member_by_phone(p, o, &m.mfa_phone_number).await? {
             if other.member_id != m.member_id {
-                return Err(CoreError::invalid(
-                    "duplicate_member_phone_number",
-                    "A member with this mfa_phone_number already exists in the organization.",
-                ));
+                return Err(crate::error::catalogue::DUPLICATE_MEMBER_PHONE_NUMBER.err());
             }
         }
     }
@@ -156,7 +138,7 @@ async fn on_write_error(ctx: &Ctx, m: &MemberRecord, e: StoreError) -> CoreError
     match e {
         StoreError::UniqueViolation => match check_unique(ctx, m).await {
             Err(specific) => specific,
-            Ok(()) => CoreError::invalid("duplicate_member_email", "The member conflicts with an existing one."),
+            Ok(()) => crate::error::catalogue::DUPLICATE_MEMBER_EMAIL.err(),
         },
         other => other.into(),
     }
@@ -187,7 +169,12 @@ pub async fn save(ctx: &Ctx, _: &Grant, m: &mut MemberRecord, write: Write<'_>) 
 }
 
 fn default_mfa_method(v: &str) -> CoreResult<()> {
-    validate::one_of("default_mfa_method", v, MFA_METHODS, "invalid_mfa_default_method")
+    validate::one_of(
+        "default_mfa_method",
+        v,
+        MFA_METHODS,
+        crate::error::catalogue::INVALID_MFA_DEFAULT_METHOD,
+    )
 }
 
 /// members.create for a caller: with a member session, `create` and each given field's action.
@@ -242,10 +229,7 @@ async fn invite_once(ctx: &Ctx, grant: &Grant, org: &OrgRecord, input: MemberInp
         return create_in(ctx, grant, org.clone(), input, MemberStatus::Invited).await;
     };
     if m.status == MemberStatus::Active {
-        return Err(CoreError::invalid(
-            "duplicate_member_email",
-            "This email_address is already an active member of the organization; it cannot be invited.",
-        ));
+        return Err(crate::error::catalogue::DUPLICATE_MEMBER_EMAIL.err());
     }
     validate_metadata(&input)?;
     if let Some(name) = input.name {
@@ -445,10 +429,7 @@ async fn update_once(
     if let Some(phone) = input.mfa_phone_number {
         let phone = validate::phone_number(&phone)?;
         if !m.mfa_phone_number.is_empty() && m.mfa_phone_number != phone {
-            return Err(CoreError::invalid(
-                "member_phone_number_already_exists",
-                "The member already has an mfa_phone_number; delete it before setting another.",
-            ));
+            return Err(crate::error::catalogue::MEMBER_PHONE_NUMBER_ALREADY_EXISTS.err());
         }
         if m.mfa_phone_number != phone {
             m.mfa_phone_verified = false;
@@ -494,10 +475,7 @@ fn authorize_update(a: &Actor, target: &MemberRecord, input: &MemberInput) -> Co
         a.require_on_member(target, action)?;
     }
     if input.email_address.is_some() && a.member.member_id == target.member_id {
-        return Err(CoreError::forbidden(
-            "member_cannot_update_their_email_address",
-            "A member cannot change its own email address with its session.",
-        ));
+        return Err(crate::error::catalogue::MEMBER_CANNOT_UPDATE_THEIR_EMAIL_ADDRESS.err());
     }
     for action in fields.member_only {
         a.require_on_other_member(target, action)?;

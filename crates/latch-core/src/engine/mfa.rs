@@ -7,7 +7,7 @@ use crate::engine::members::MemberView;
 use crate::engine::session::{Issued, Presented};
 use crate::engine::Ctx;
 use crate::engine::{auth_flow, intermediate, session};
-use crate::error::{CoreError, CoreResult, Fault};
+use crate::error::CoreResult;
 use crate::model::member::MemberRecord;
 use crate::model::organization::{MfaPolicy, OrgRecord};
 use crate::model::session::{AuthFactor, SessionRecord};
@@ -31,10 +31,7 @@ pub(crate) async fn presented_factors(
         let rec = intermediate::load(ctx, project_id, t).await?;
         let factors = requirements::ist_factors(&rec, org, member)?;
         if requirements::primary_missing(org, member, &factors).is_some() {
-            return Err(CoreError::invalid(
-                "insufficient_factors",
-                "The intermediate session holds no primary factor this organization accepts yet.",
-            ));
+            return Err(crate::error::catalogue::INSUFFICIENT_FACTORS.err());
         }
         return Ok(Some(factors));
     }
@@ -69,13 +66,7 @@ const GUARD: Limit = Limit {
 pub(crate) async fn guard(ctx: &Ctx, member: &MemberRecord) -> CoreResult<Reservation> {
     GUARD
         .reserve(ctx, member.member_id.clone(), ctx.now(), |retry_after_secs| {
-            CoreError::RateLimited {
-                fault: Fault {
-                    error_type: "too_many_requests",
-                    message: "Too many wrong codes; try again later.".into(),
-                },
-                retry_after_secs,
-            }
+            crate::error::catalogue::TOO_MANY_REQUESTS.retry_after("wrong codes", retry_after_secs)
         })
         .await
 }
@@ -155,9 +146,6 @@ pub async fn finish_mfa(
     .await?;
     match outcome {
         Outcome::Authenticated(issued) => Ok((MemberView::load(ctx, member, org.clone()).await?, *issued)),
-        Outcome::Pending { .. } => Err(CoreError::invalid(
-            "insufficient_factors",
-            "A primary factor the organization accepts is still needed.",
-        )),
+        Outcome::Pending { .. } => Err(crate::error::catalogue::INSUFFICIENT_FACTORS.err()),
     }
 }

@@ -122,12 +122,14 @@ impl OrgInput {
     }
 }
 
-const AUTH_SETTINGS_ERR: &str = "invalid_organization_auth_method_settings";
+use crate::error::catalogue::ErrorKind;
 
-fn each_of(field: &str, values: &[String], allowed: &[&str], error_type: &'static str) -> CoreResult<Vec<String>> {
+const AUTH_SETTINGS_ERR: ErrorKind = crate::error::catalogue::INVALID_ORGANIZATION_AUTH_METHOD_SETTINGS;
+
+fn each_of(field: &str, values: &[String], allowed: &[&str], kind: ErrorKind) -> CoreResult<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for v in values {
-        validate::one_of(field, v, allowed, error_type)?;
+        validate::one_of(field, v, allowed, kind)?;
         if !out.contains(v) {
             out.push(v.clone());
         }
@@ -214,7 +216,7 @@ pub(crate) fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
             "allowed_auth_methods",
             &v,
             AUTH_METHODS,
-            "invalid_organization_allowed_auth_methods",
+            crate::error::catalogue::INVALID_ORGANIZATION_ALLOWED_AUTH_METHODS,
         )?;
     }
     if let Some(v) = input.mfa_policy {
@@ -225,10 +227,7 @@ pub(crate) fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
         for a in v {
             let domain = validate::org_domain(&a.domain)?;
             if a.role_id.trim().is_empty() || a.role_id.len() > 128 {
-                return Err(CoreError::invalid(
-                    "invalid_rbac_role_id",
-                    "role_id must be 1 to 128 characters.",
-                ));
+                return Err(crate::error::catalogue::INVALID_RBAC_ROLE_ID.err());
             }
             out.push(ImplicitRoleAssignment {
                 domain,
@@ -245,7 +244,7 @@ pub(crate) fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
             "allowed_mfa_methods",
             &v,
             MFA_METHODS,
-            "invalid_organization_allowed_mfa_methods",
+            crate::error::catalogue::INVALID_ORGANIZATION_ALLOWED_MFA_METHODS,
         )?;
     }
     if let Some(v) = input.oauth_tenant_jit_provisioning {
@@ -263,7 +262,7 @@ pub(crate) fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
             "first_party_connected_apps_allowed_type",
             &v,
             ALLOW_TRI,
-            "invalid_argument",
+            crate::error::catalogue::INVALID_ARGUMENT,
         )?;
     }
     if let Some(v) = input.allowed_first_party_connected_apps {
@@ -274,7 +273,7 @@ pub(crate) fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
             "third_party_connected_apps_allowed_type",
             &v,
             ALLOW_TRI,
-            "invalid_argument",
+            crate::error::catalogue::INVALID_ARGUMENT,
         )?;
     }
     if let Some(v) = input.allowed_third_party_connected_apps {
@@ -291,17 +290,11 @@ pub(crate) fn apply(rec: &mut OrgRecord, input: OrgInput) -> CoreResult<()> {
 /// transaction, so two concurrent writes cannot both pass this check and both land.
 pub(crate) async fn check_unique(ctx: &Ctx, rec: &OrgRecord) -> CoreResult<()> {
     if taken_by_another(ctx, rec, &rec.slug).await? {
-        return Err(CoreError::invalid(
-            "organization_slug_already_used",
-            "This organization_slug is already used by another organization (as its slug, id or external id).",
-        ));
+        return Err(crate::error::catalogue::ORGANIZATION_SLUG_ALREADY_USED.err());
     }
     if let Some(ext) = &rec.external_id {
         if taken_by_another(ctx, rec, ext).await? {
-            return Err(CoreError::invalid(
-                "organization_external_id_already_used",
-                "This organization_external_id is already used by another organization (as its external id, id or slug).",
-            ));
+            return Err(crate::error::catalogue::ORGANIZATION_EXTERNAL_ID_ALREADY_USED.err());
         }
     }
     Ok(())
@@ -320,10 +313,7 @@ pub(crate) async fn on_write_error(ctx: &Ctx, rec: &OrgRecord, e: StoreError) ->
     match e {
         StoreError::UniqueViolation => match check_unique(ctx, rec).await {
             Err(specific) => specific,
-            Ok(()) => CoreError::invalid(
-                "duplicate_organization",
-                "The organization conflicts with an existing one.",
-            ),
+            Ok(()) => crate::error::catalogue::DUPLICATE_ORGANIZATION.err(),
         },
         other => other.into(),
     }
@@ -379,6 +369,7 @@ pub async fn get_cached(ctx: &Ctx, project_id: &str, organization_id: &str) -> C
         .get_or_load(
             (project_id.to_owned(), organization_id.to_owned()),
             ctx.store.writes_seen(),
+            ctx.now(),
             || ctx.store.find_org(project_id, organization_id),
         )
         .await?

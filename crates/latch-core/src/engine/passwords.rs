@@ -27,16 +27,10 @@ pub async fn check_new_password(ctx: &Ctx, password: &str, email: &str) -> CoreR
     )
     .await?;
     if report.breached_password {
-        return Err(CoreError::invalid(
-            "breached_password",
-            "This password appears in breach data; choose another one.",
-        ));
+        return Err(crate::error::catalogue::BREACHED_PASSWORD.err());
     }
     if !report.valid_password {
-        return Err(CoreError::invalid(
-            "weak_password",
-            "The password does not meet the strength policy; see passwords.strength_check.",
-        ));
+        return Err(crate::error::catalogue::WEAK_PASSWORD.err());
     }
     Ok(())
 }
@@ -65,10 +59,7 @@ pub async fn set_password(ctx: &Ctx, member: &mut MemberRecord, password: &str, 
 
 pub fn cross_org_enabled(ctx: &Ctx) -> CoreResult<()> {
     if !ctx.settings.cross_org_passwords {
-        return Err(CoreError::invalid(
-            "cross_org_passwords_not_enabled",
-            "Cross-organization passwords are not enabled for this project (setting cross_org_passwords).",
-        ));
+        return Err(crate::error::catalogue::CROSS_ORG_PASSWORDS_NOT_ENABLED.err());
     }
     Ok(())
 }
@@ -293,27 +284,15 @@ pub async fn store_password(
 }
 
 pub fn bad_credentials() -> CoreError {
-    CoreError::unauthorized(
-        "unauthorized_credentials",
-        "The email address or password is incorrect.",
-    )
+    crate::error::catalogue::UNAUTHORIZED_CREDENTIALS.err()
 }
 
 fn too_many(retry_after_secs: u64) -> CoreError {
-    CoreError::RateLimited {
-        fault: crate::error::Fault {
-            error_type: "too_many_requests",
-            message: "Too many failed attempts. Try again later or reset the password.".into(),
-        },
-        retry_after_secs,
-    }
+    crate::error::catalogue::TOO_MANY_REQUESTS.retry_after("failed attempts; or reset the password", retry_after_secs)
 }
 
 pub fn reset_required() -> CoreError {
-    CoreError::invalid(
-        "member_reset_password",
-        "The member must reset the password before logging in with it again.",
-    )
+    crate::error::catalogue::MEMBER_RESET_PASSWORD.err()
 }
 
 /// Locks the member for the configured time: only the lock fields are written, so a concurrent

@@ -81,7 +81,9 @@ pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreRe
 pub async fn authenticate(ctx: &Ctx, project_id: &str, secret: &str) -> CoreResult<Project> {
     let found = ctx
         .projects
-        .get_or_load(project_id.to_owned(), 0, || ctx.store.get_project(project_id))
+        .get_or_load(project_id.to_owned(), 0, ctx.now(), || {
+            ctx.store.get_project(project_id)
+        })
         .await?;
     let presented = sha256_hex(secret);
     let expected = found.as_ref().map(|p| p.secret_hash.as_str()).unwrap_or(DUMMY_HASH);
@@ -92,8 +94,5 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, secret: &str) -> CoreResu
 }
 
 pub fn bad_credentials() -> CoreError {
-    CoreError::unauthorized(
-        "unauthorized_credentials",
-        "Unauthorized credentials: check the project_id and secret.",
-    )
+    crate::error::catalogue::UNAUTHORIZED_CREDENTIALS.err()
 }

@@ -4,7 +4,8 @@
 //! stored or sent, since the link carries a one-time token to whoever serves that URL.
 
 use crate::engine::Ctx;
-use crate::error::{CoreError, CoreResult};
+use crate::error::catalogue::{self, ErrorKind};
+use crate::error::CoreResult;
 use crate::settings::{is_loopback_host, RedirectType};
 use crate::validate;
 
@@ -27,41 +28,32 @@ pub async fn resolve(
         if redirects.allows(project_id, kind, url) || development_loopback(ctx, project_id, url).await? {
             return Ok(Some(url.to_string()));
         }
-        return Err(CoreError::invalid(
-            not_allowed_error(kind),
-            format!(
-                "{field} is not one of the project's allowed {} redirect URLs.",
-                kind.as_str()
-            ),
-        ));
+        return Err(not_allowed_error(kind).field(field));
     }
     match redirects.default_for(project_id, kind) {
         Some(url) => Ok(Some(url.to_string())),
-        None if required => Err(CoreError::invalid(
-            missing_error(kind),
-            format!("Pass {field} or configure a default {} redirect URL.", kind.as_str()),
-        )),
+        None if required => Err(missing_error(kind).field(field)),
         None => Ok(None),
     }
 }
 
-fn not_allowed_error(kind: RedirectType) -> &'static str {
+fn not_allowed_error(kind: RedirectType) -> ErrorKind {
     match kind {
-        RedirectType::Login => "invalid_login_redirect_url",
-        RedirectType::Signup => "invalid_signup_redirect_url",
-        RedirectType::Invite => "invalid_invite_redirect_url",
-        RedirectType::ResetPassword => "invalid_reset_password_redirect_url",
-        RedirectType::Discovery => "invalid_discovery_redirect_url",
+        RedirectType::Login => catalogue::INVALID_LOGIN_REDIRECT_URL,
+        RedirectType::Signup => catalogue::INVALID_SIGNUP_REDIRECT_URL,
+        RedirectType::Invite => catalogue::INVALID_INVITE_REDIRECT_URL,
+        RedirectType::ResetPassword => catalogue::INVALID_RESET_PASSWORD_REDIRECT_URL,
+        RedirectType::Discovery => catalogue::INVALID_DISCOVERY_REDIRECT_URL,
     }
 }
 
-fn missing_error(kind: RedirectType) -> &'static str {
+fn missing_error(kind: RedirectType) -> ErrorKind {
     match kind {
-        RedirectType::Login => "no_login_redirect_url",
-        RedirectType::Signup => "no_signup_redirect_url",
-        RedirectType::Invite => "no_invite_redirect_url",
-        RedirectType::ResetPassword => "no_reset_password_redirect_url",
-        RedirectType::Discovery => "no_discovery_redirect_url",
+        RedirectType::Login => catalogue::NO_LOGIN_REDIRECT_URL,
+        RedirectType::Signup => catalogue::NO_SIGNUP_REDIRECT_URL,
+        RedirectType::Invite => catalogue::NO_INVITE_REDIRECT_URL,
+        RedirectType::ResetPassword => catalogue::NO_RESET_PASSWORD_REDIRECT_URL,
+        RedirectType::Discovery => catalogue::NO_DISCOVERY_REDIRECT_URL,
     }
 }
 

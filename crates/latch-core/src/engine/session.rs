@@ -21,14 +21,11 @@ use crate::token::jwt;
 use serde_json::{json, Map, Value};
 
 pub(crate) fn session_not_found() -> CoreError {
-    CoreError::not_found("session_not_found", "Session not found, expired or revoked.")
+    crate::error::catalogue::SESSION_NOT_FOUND.err()
 }
 
 fn bad_jwt() -> CoreError {
-    CoreError::unauthorized(
-        "invalid_session_jwt",
-        "The session_jwt is not a valid JWT of this project.",
-    )
+    crate::error::catalogue::INVALID_SESSION_JWT.err()
 }
 
 /// Checks a session JWT's signature, issuer and audience (not its expiry: an expired JWT may be
@@ -38,7 +35,7 @@ pub async fn verify_jwt(ctx: &Ctx, project_id: &str, token: &str) -> CoreResult<
     // the JWT's digest, like the session cache, so no bearer credential sits in the map.
     let key = (project_id.to_owned(), sha256_hex(token));
     ctx.verified_jwts
-        .get_or_load(key, 0, || async {
+        .get_or_load(key, 0, ctx.now(), || async {
             verify_jwt_signature(ctx, project_id, token).await.map(Some)
         })
         .await?
@@ -47,9 +44,7 @@ pub async fn verify_jwt(ctx: &Ctx, project_id: &str, token: &str) -> CoreResult<
 
 async fn verify_jwt_signature(ctx: &Ctx, project_id: &str, token: &str) -> CoreResult<Value> {
     let parsed = jwt::parse(token).map_err(|e| match e {
-        jwt::JwtError::Malformed => {
-            CoreError::invalid("unable_to_parse_session_jwt", "The session_jwt could not be parsed.")
-        }
+        jwt::JwtError::Malformed => crate::error::catalogue::UNABLE_TO_PARSE_SESSION_JWT.err(),
         _ => bad_jwt(),
     })?;
     let Some(der) = ctx.keyring.public_key(project_id, &parsed.kid).await? else {
@@ -118,10 +113,7 @@ async fn name(
     let session_jwt = session_jwt.filter(|t| !t.is_empty());
     match (token, session_jwt) {
         (None, None) => Ok(None),
-        (Some(_), Some(_)) => Err(CoreError::invalid(
-            "too_many_session_arguments",
-            "Pass either session_token or session_jwt, not both.",
-        )),
+        (Some(_), Some(_)) => Err(crate::error::catalogue::TOO_MANY_SESSION_ARGUMENTS.err()),
         (Some(t), None) => Ok(Some(Named {
             key: SessionKey::TokenHash(sha256_hex(t)),
             presented: Presented::Token(t.to_string()),
@@ -194,6 +186,7 @@ pub(crate) async fn resolve_with_member(
         .get_or_load(
             (project_id.to_owned(), named.key.clone()),
             ctx.store.writes_seen(),
+            ctx.now(),
             || ctx.store.session_with_member(project_id, &named.key),
         )
         .await?;

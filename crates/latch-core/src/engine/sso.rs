@@ -12,6 +12,7 @@ use crate::crypto::{random_token, sha256_hex};
 use crate::engine::grant::Grant;
 use crate::engine::members::{MemberInput, MemberView};
 use crate::engine::{members, organizations, Ctx};
+use crate::error::catalogue::*;
 use crate::error::{CoreError, CoreResult};
 use crate::ids;
 use crate::model::member::{MemberRecord, MemberStatus};
@@ -62,10 +63,7 @@ pub fn view<'a>(ctx: &Ctx, c: &'a OidcConnectionRecord) -> OidcConnection<'a> {
 }
 
 pub fn connection_not_found() -> CoreError {
-    CoreError::not_found(
-        "sso_connection_not_found",
-        "No SSO connection with this connection_id in the organization.",
-    )
+    SSO_CONNECTION_NOT_FOUND.err()
 }
 
 /// A connection of the organization (never another organization's, whatever its id).
@@ -142,10 +140,7 @@ pub async fn check_connection_ids(ctx: &Ctx, org: &OrgRecord, ids: &[String]) ->
         .await?;
     for id in ids {
         if !all.iter().any(|c| &c.connection_id == id) {
-            return Err(CoreError::invalid(
-                "invalid_sso_default_connection_id",
-                format!("{id} is not an SSO connection of the organization."),
-            ));
+            return Err(INVALID_SSO_DEFAULT_CONNECTION_ID.detail(id));
         }
     }
     Ok(())
@@ -174,10 +169,7 @@ pub struct StartRequest<'a> {
 pub async fn start(ctx: &Ctx, req: StartRequest<'_>) -> CoreResult<Started> {
     let c = req.connection;
     if !c.is_active() {
-        return Err(CoreError::invalid(
-            "sso_connection_not_active",
-            "The SSO connection is not active: its identity provider settings are incomplete.",
-        ));
+        return Err(SSO_CONNECTION_NOT_ACTIVE.err());
     }
     let state = random_token(32);
     let browser_secret = random_token(32);
@@ -211,8 +203,8 @@ pub async fn start(ctx: &Ctx, req: StartRequest<'_>) -> CoreResult<Started> {
         scopes.insert(0, "openid");
     }
     scopes.dedup();
-    let mut url = url::Url::parse(&c.authorization_url)
-        .map_err(|_| CoreError::invalid("invalid_sso_idp", "The connection's authorization_url is not a URL."))?;
+    let mut url =
+        url::Url::parse(&c.authorization_url).map_err(|_| INVALID_SSO_IDP.detail("authorization_url is not a URL"))?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &c.client_id)
@@ -229,10 +221,7 @@ pub async fn start(ctx: &Ctx, req: StartRequest<'_>) -> CoreResult<Started> {
 }
 
 fn unsolicited() -> CoreError {
-    CoreError::invalid(
-        "unsolicited_oidc_response",
-        "This sign-in was not started here, was already finished, or expired; start it again.",
-    )
+    UNSOLICITED_OIDC_RESPONSE.err()
 }
 
 /// Where the browser goes once the provider's answer is verified.
@@ -276,10 +265,7 @@ pub async fn callback(
         .filter(|c| c.is_active())
         .ok_or_else(connection_not_found)?;
     if code.is_empty() {
-        return Err(CoreError::invalid(
-            "invalid_oidc_response",
-            "The provider sent no code.",
-        ));
+        return Err(INVALID_OIDC_RESPONSE.detail("no code"));
     }
     let identity = ctx
         .oidc
@@ -323,10 +309,7 @@ pub async fn callback(
 }
 
 pub fn token_not_found() -> CoreError {
-    CoreError::not_found(
-        "sso_token_not_found",
-        "The SSO token is invalid, expired or already used.",
-    )
+    SSO_TOKEN_NOT_FOUND.err()
 }
 
 /// Takes the SSO token (single use, unexpired, PKCE-checked): what the provider vouched for.
@@ -363,10 +346,7 @@ fn check_jit(org: &OrgRecord, connection_id: &str) -> CoreResult<()> {
         Restriction::NotAllowed => false,
     };
     if !allowed {
-        return Err(CoreError::forbidden(
-            "invalid_connection_for_jit_provisioning",
-            "The organization does not let this SSO connection provision new members.",
-        ));
+        return Err(INVALID_CONNECTION_FOR_JIT_PROVISIONING.err());
     }
     Ok(())
 }
@@ -375,10 +355,7 @@ fn check_jit(org: &OrgRecord, connection_id: &str) -> CoreResult<()> {
 /// verified is refused.
 fn identity_email(identity: &SsoIdentity) -> CoreResult<Option<String>> {
     if identity.email_verified == Some(false) {
-        return Err(CoreError::invalid(
-            "oidc_response_unverified_email",
-            "The identity provider has not verified this user's email address.",
-        ));
+        return Err(OIDC_RESPONSE_UNVERIFIED_EMAIL.err());
     }
     identity
         .email
@@ -453,10 +430,7 @@ pub async fn member_for(
         None => {
             check_jit(org, &c.connection_id)?;
             let Some(email) = identity_email(identity)? else {
-                return Err(CoreError::invalid(
-                    "oidc_response_email_missing",
-                    "The identity provider sent no email address for this user.",
-                ));
+                return Err(OIDC_RESPONSE_EMAIL_MISSING.err());
             };
             let name = attributes
                 .get("full_name")

@@ -1,7 +1,7 @@
 //! The Organization (tenant) and its auth settings, in the shape of Stytch's object.
 
 use crate::clock::Timestamp;
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -32,14 +32,16 @@ impl Restriction {
         }
     }
 
-    /// `value` as one of `allowed` (a setting accepts only some of the three), else `error_type`.
-    pub fn parse(field: &str, value: &str, allowed: &[Restriction], error_type: &'static str) -> CoreResult<Self> {
+    /// `value` as one of `allowed` (a setting accepts only some of the three), else `kind`.
+    pub fn parse(
+        field: &str,
+        value: &str,
+        allowed: &[Restriction],
+        kind: crate::error::catalogue::ErrorKind,
+    ) -> CoreResult<Self> {
         allowed.iter().copied().find(|r| r.as_str() == value).ok_or_else(|| {
             let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
-            CoreError::invalid(
-                error_type,
-                format!("{field} must be one of {}; got '{value}'.", names.join(", ")),
-            )
+            kind.field_detail(field, crate::validate::not_one_of(value, &names))
         })
     }
 }
@@ -57,10 +59,9 @@ impl MfaPolicy {
         match value {
             "OPTIONAL" => Ok(MfaPolicy::Optional),
             "REQUIRED_FOR_ALL" => Ok(MfaPolicy::RequiredForAll),
-            other => Err(CoreError::invalid(
-                "invalid_organization_mfa_policy",
-                format!("{field} must be one of OPTIONAL, REQUIRED_FOR_ALL; got '{other}'."),
-            )),
+            other => {
+                Err(crate::error::catalogue::INVALID_ORGANIZATION_MFA_POLICY.field_detail(field, format!("'{other}'")))
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! comparison is constant-time. Parsing happens once, at import, so a malformed hash is refused
 //! with Stytch's error for its type and never stored.
 
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 use crate::password::hash::PasswordHash;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
@@ -246,11 +246,11 @@ fn salted(
     algorithm: Digester,
     len: usize,
     cfg: Option<&SaltConfig>,
-    err: &'static str,
+    err: crate::error::catalogue::ErrorKind,
 ) -> CoreResult<PasswordHash> {
     let digest = hex(hash)
         .filter(|d| d.len() == len)
-        .ok_or_else(|| CoreError::invalid(err, format!("The hash is not a {} hex digest.", len * 2)))?;
+        .ok_or_else(|| err.detail(format!("expected a {}-character hex digest", len * 2)))?;
     let (prepend, append) = cfg
         .map(|c| (c.prepend_salt.clone(), c.append_salt.clone()))
         .unwrap_or_default();
@@ -263,7 +263,7 @@ fn salted(
 }
 
 fn argon2(hash: &str, id: bool, cfg: Option<&Argon2Config>) -> CoreResult<PasswordHash> {
-    let bad = |m: &str| CoreError::invalid("invalid_argon_2_hash", m.to_string());
+    let bad = |m: &str| crate::error::catalogue::INVALID_ARGON_2_HASH.detail(m);
     let want = if id { "argon2id" } else { "argon2i" };
     let phc = if hash.starts_with('$') {
         hash.to_string()
@@ -310,7 +310,7 @@ fn argon2(hash: &str, id: bool, cfg: Option<&Argon2Config>) -> CoreResult<Passwo
 }
 
 fn scrypt_hash(hash: &str, cfg: Option<&ScryptConfig>) -> CoreResult<PasswordHash> {
-    let bad = |m: &str| CoreError::invalid("invalid_scrypt_parameters", m.to_string());
+    let bad = |m: &str| crate::error::catalogue::INVALID_SCRYPT_PARAMETERS.detail(m);
     if hash.starts_with("$scrypt$") {
         let parsed =
             argon2::password_hash::PasswordHash::new(hash).map_err(|_| bad("The scrypt hash could not be parsed."))?;
@@ -354,7 +354,7 @@ fn scrypt_hash(hash: &str, cfg: Option<&ScryptConfig>) -> CoreResult<PasswordHas
 
 /// N a power of two with 1 < N < 262145 (the API's rule), and bounded memory and parallelism.
 fn scrypt_limits(n: u64, r: u32, p: u32) -> CoreResult<()> {
-    let bad = |m: &str| CoreError::invalid("invalid_scrypt_parameters", m.to_string());
+    let bad = |m: &str| crate::error::catalogue::INVALID_SCRYPT_PARAMETERS.detail(m);
     if !(n > 1 && n < 262_145 && n.is_power_of_two()) {
         return Err(bad(
             "n_parameter must be a power of two, greater than 1 and less than 262145.",
@@ -369,7 +369,7 @@ fn scrypt_limits(n: u64, r: u32, p: u32) -> CoreResult<()> {
 }
 
 fn pbkdf2_hash(hash: &str, cfg: Option<&Pbkdf2Config>) -> CoreResult<PasswordHash> {
-    let bad = |m: &str| CoreError::invalid("invalid_pbkdf_2_hash", m.to_string());
+    let bad = |m: &str| crate::error::catalogue::INVALID_PBKDF_2_HASH.detail(m);
     let cfg = cfg.ok_or_else(|| bad("pbkdf_2_config is required."))?;
     let sha512 = match cfg.algorithm.to_ascii_lowercase().as_str() {
         "" | "sha256" => false,
@@ -402,24 +402,39 @@ pub fn parse(hash_type: &str, hash: &str, cfg: &HashConfigs) -> CoreResult<Passw
                 && cost.is_some_and(|c| (4..=MAX_BCRYPT_COST).contains(&c))
                 && bcrypt::verify("", hash).is_ok();
             if !ok {
-                return Err(CoreError::invalid("invalid_bcrypt_hash", "The hash is not a bcrypt hash."));
+                return Err(crate::error::catalogue::INVALID_BCRYPT_HASH.err());
             }
             Ok(PasswordHash::Imported(Imported::Bcrypt { mcf: hash.to_string() }))
         }
-        "md_5" => salted(hash, Digester::Md5, 16, cfg.md_5_config.as_ref(), "invalid_md_5_hash"),
-        "sha_1" => salted(hash, Digester::Sha1, 20, cfg.sha_1_config.as_ref(), "invalid_sha_1_hash"),
-        "sha_512" => salted(hash, Digester::Sha512, 64, cfg.sha_512_config.as_ref(), "invalid_sha_512_hash"),
+        "md_5" => salted(
+            hash,
+            Digester::Md5,
+            16,
+            cfg.md_5_config.as_ref(),
+            crate::error::catalogue::INVALID_MD_5_HASH,
+        ),
+        "sha_1" => salted(
+            hash,
+            Digester::Sha1,
+            20,
+            cfg.sha_1_config.as_ref(),
+            crate::error::catalogue::INVALID_SHA_1_HASH,
+        ),
+        "sha_512" => salted(
+            hash,
+            Digester::Sha512,
+            64,
+            cfg.sha_512_config.as_ref(),
+            crate::error::catalogue::INVALID_SHA_512_HASH,
+        ),
         "argon_2i" => argon2(hash, false, cfg.argon_2_config.as_ref()),
         "argon_2id" => argon2(hash, true, cfg.argon_2_config.as_ref()),
         "scrypt" => scrypt_hash(hash, cfg.scrypt_config.as_ref()),
         "pbkdf_2" => pbkdf2_hash(hash, cfg.pbkdf_2_config.as_ref()),
         "phpass" => match phpass_parts(hash) {
             Some(_) => Ok(PasswordHash::Imported(Imported::Phpass { hash: hash.to_string() })),
-            None => Err(CoreError::invalid("invalid_phpass_hash", "The hash is not a phpass portable hash.")),
+            None => Err(crate::error::catalogue::INVALID_PHPASS_HASH.err()),
         },
-        other => Err(CoreError::invalid(
-            "invalid_hash_type",
-            format!("hash_type '{other}' is not one of bcrypt, md_5, argon_2i, argon_2id, sha_1, sha_512, scrypt, phpass, pbkdf_2."),
-        )),
+        other => Err(crate::error::catalogue::INVALID_HASH_TYPE.detail(format!("'{other}'"))),
     }
 }

@@ -2,7 +2,7 @@
 //! JWT. Nine inputs accept all three; they flatten this struct, so the fields keep their wire names
 //! and a request names them exactly as before.
 
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 use serde::{Deserialize, Deserializer};
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -64,14 +64,8 @@ impl SessionArgs {
         let mut present = all.into_iter().flatten();
         match (present.next(), present.next()) {
             (Some(one), None) => Ok(one),
-            (first, _) => Err(CoreError::invalid(
-                if first.is_none() {
-                    "no_session_arguments"
-                } else {
-                    "too_many_session_arguments"
-                },
-                "Pass exactly one of intermediate_session_token, session_token or session_jwt.",
-            )),
+            (None, _) => Err(crate::error::catalogue::NO_SESSION_ARGUMENTS.err()),
+            (Some(_), _) => Err(crate::error::catalogue::TOO_MANY_SESSION_ARGUMENTS.err()),
         }
     }
 }
@@ -95,7 +89,7 @@ mod tests {
         assert_eq!(args("", "t", "").exactly_one().unwrap(), Credential::SessionToken("t"));
         assert_eq!(args("", "", "j").exactly_one().unwrap(), Credential::SessionJwt("j"));
         let err = |a: SessionArgs| match a.exactly_one() {
-            Err(CoreError::Invalid(f)) => f.error_type,
+            Err(crate::CoreError::Invalid(f)) => f.error_type,
             other => panic!("{other:?}"),
         };
         assert_eq!(err(args("", "", "")), "no_session_arguments");

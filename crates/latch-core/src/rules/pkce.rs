@@ -2,7 +2,7 @@
 //! with the verifier whose base64url SHA-256 it is, so a link opened on another device is useless.
 
 use crate::crypto::constant_time_eq;
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -11,23 +11,14 @@ use sha2::{Digest, Sha256};
 pub fn check(challenge: Option<&str>, verifier: Option<&str>) -> CoreResult<()> {
     match (challenge, verifier.filter(|v| !v.is_empty())) {
         (None, None) => Ok(()),
-        (Some(_), None) => Err(CoreError::invalid(
-            "pkce_expected_code_verifier",
-            "This link was started with a code challenge: pass its code verifier.",
-        )),
-        (None, Some(_)) => Err(CoreError::invalid(
-            "pkce_did_not_expect_code_verifier",
-            "This link was started without a code challenge.",
-        )),
+        (Some(_), None) => Err(crate::error::catalogue::PKCE_EXPECTED_CODE_VERIFIER.err()),
+        (None, Some(_)) => Err(crate::error::catalogue::PKCE_DID_NOT_EXPECT_CODE_VERIFIER.err()),
         (Some(c), Some(v)) => {
             let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes()));
             if constant_time_eq(&computed, c.trim_end_matches('=')) {
                 Ok(())
             } else {
-                Err(CoreError::invalid(
-                    "pkce_mismatch",
-                    "The code verifier does not match the code challenge.",
-                ))
+                Err(crate::error::catalogue::PKCE_MISMATCH.err())
             }
         }
     }
@@ -48,7 +39,7 @@ mod tests {
         assert!(check(None, None).is_ok());
         assert!(check(None, Some("")).is_ok(), "an empty verifier is no verifier");
         let kind = |r: CoreResult<()>| match r {
-            Err(CoreError::Invalid(f)) => f.error_type,
+            Err(crate::CoreError::Invalid(f)) => f.error_type,
             other => panic!("expected a 400, got {other:?}"),
         };
         assert_eq!(kind(check(Some(CHALLENGE), None)), "pkce_expected_code_verifier");

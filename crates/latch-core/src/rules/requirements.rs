@@ -80,10 +80,7 @@ pub fn mfa_missing(org: &OrgRecord, member: &MemberRecord, factors: &[AuthFactor
 }
 
 pub fn wrong_organization() -> CoreError {
-    CoreError::invalid(
-        "invalid_intermediate_session_token_for_organization",
-        "The intermediate_session_token cannot be used with this organization or member.",
-    )
+    crate::error::catalogue::INVALID_INTERMEDIATE_SESSION_TOKEN_FOR_ORGANIZATION.err()
 }
 
 /// Checks that `ist` can carry factors for `member` of `org` and returns its usable factors.
@@ -121,10 +118,7 @@ pub fn invite_allowed(org: &OrgRecord, email: &str) -> CoreResult<()> {
         Restriction::NotAllowed => false,
     };
     if !allowed {
-        return Err(CoreError::forbidden(
-            "invalid_email_for_invites",
-            "The organization's email_invites setting does not allow inviting this email address.",
-        ));
+        return Err(crate::error::catalogue::INVALID_EMAIL_FOR_INVITES.err());
     }
     Ok(())
 }
@@ -133,10 +127,7 @@ pub fn invite_allowed(org: &OrgRecord, email: &str) -> CoreResult<()> {
 pub fn mfa_method_allowed(org: &OrgRecord, member: &MemberRecord, method: &str) -> CoreResult<()> {
     let restricted = org.settings.mfa_methods == Restriction::Restricted && !member.is_breakglass;
     if restricted && !org.settings.allowed_mfa_methods.iter().any(|m| m == method) {
-        return Err(CoreError::invalid(
-            "operation_restricted_by_organization_mfa_methods",
-            format!("The organization does not allow {method} as an MFA method."),
-        ));
+        return Err(crate::error::catalogue::OPERATION_RESTRICTED_BY_ORGANIZATION_MFA_METHODS.detail(method));
     }
     Ok(())
 }

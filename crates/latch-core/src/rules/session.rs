@@ -22,10 +22,9 @@ const MAX_CLAIMS_BYTES: usize = 4096;
 
 pub fn check_duration(minutes: Option<i64>) -> CoreResult<Option<i64>> {
     match minutes {
-        Some(m) if !(MIN_DURATION_MINUTES..=MAX_DURATION_MINUTES).contains(&m) => Err(CoreError::invalid(
-            "invalid_session_duration_minutes",
-            "session_duration_minutes must be between 5 and 527040.",
-        )),
+        Some(m) if !(MIN_DURATION_MINUTES..=MAX_DURATION_MINUTES).contains(&m) => {
+            Err(crate::error::catalogue::INVALID_SESSION_DURATION_MINUTES.err())
+        }
         other => Ok(other),
     }
 }
@@ -45,10 +44,7 @@ pub fn merge_claims(claims: &mut Map<String, Value>, update: Option<&Value>) -> 
             continue;
         }
         if k.starts_with("https://stytch.com/") {
-            return Err(CoreError::invalid(
-                "stytch_claims_in_custom_claims",
-                format!("session_custom_claims may not set Stytch's claim '{k}'."),
-            ));
+            return Err(crate::error::catalogue::STYTCH_CLAIMS_IN_CUSTOM_CLAIMS.detail(k));
         }
         if v.is_null() {
             merged.remove(k);
@@ -57,10 +53,7 @@ pub fn merge_claims(claims: &mut Map<String, Value>, update: Option<&Value>) -> 
         }
     }
     if Value::Object(merged.clone()).to_string().len() > MAX_CLAIMS_BYTES {
-        return Err(CoreError::invalid(
-            "custom_claims_too_large",
-            "session_custom_claims may not exceed 4 KB.",
-        ));
+        return Err(crate::error::catalogue::CUSTOM_CLAIMS_TOO_LARGE.err());
     }
     *claims = merged;
     Ok(())

@@ -102,7 +102,7 @@ pub async fn list(ctx: &Ctx, project_id: &str, input: ListInput) -> CoreResult<D
     };
     let (session, _) = session::resolve(ctx, project_id, token, jwt)
         .await?
-        .ok_or_else(|| CoreError::invalid("no_session_arguments", "Pass a session."))?;
+        .ok_or_else(|| crate::error::catalogue::NO_SESSION_ARGUMENTS.err())?;
     let member = ctx
         .store
         .member_by_id(project_id, &session.member_id)
@@ -168,10 +168,7 @@ pub async fn exchange(ctx: &Ctx, project_id: &str, input: ExchangeInput) -> Core
         Some(m) => m,
         None => {
             if !(verified && requirements::jit_allowed(&org, &ist.email)) {
-                return Err(CoreError::forbidden(
-                    "email_jit_provisioning_not_allowed",
-                    "This email has no member in the organization, and the organization does not allow it to join.",
-                ));
+                return Err(crate::error::catalogue::EMAIL_JIT_PROVISIONING_NOT_ALLOWED.err());
             }
             let v = members::provision(
                 ctx,
@@ -259,16 +256,10 @@ pub async fn create_organization(ctx: &Ctx, project_id: &str, input: CreateInput
     check_duration(input.session_duration_minutes)?;
     let ist = intermediate::load(ctx, project_id, &input.intermediate_session_token).await?;
     if ist.organization_id.is_some() {
-        return Err(CoreError::invalid(
-            "invalid_intermediate_session_token_for_organization",
-            "This intermediate session belongs to an organization login and cannot create organizations.",
-        ));
+        return Err(crate::error::catalogue::INVALID_INTERMEDIATE_SESSION_TOKEN_FOR_ORGANIZATION.err());
     }
     if !ist.factors.iter().any(|f| proves_email(f, &ist.email)) {
-        return Err(CoreError::invalid(
-            "insufficient_factors",
-            "Creating an organization needs a verified email (e.g. an email OTP).",
-        ));
+        return Err(crate::error::catalogue::INSUFFICIENT_FACTORS.err());
     }
     let mut org_input = input.organization;
     if org_input.organization_name.is_none() {

@@ -12,7 +12,7 @@ use crate::engine::discovery::{magic_link_factor, with_factors, DiscoveryResult}
 use crate::engine::links::{self, LinkEmail};
 use crate::engine::members::{MemberInput, MemberView};
 use crate::engine::{auth_flow, email_updates, members, organizations, redirects, session, Ctx};
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 use crate::model::links::{LinkPurpose, MagicLinkRecord};
 use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::session::AuthFactor;
@@ -83,10 +83,7 @@ pub async fn login_or_signup(
         .member_by_email(project_id, &org.organization_id, &email)
         .await?;
     if existing.is_none() && !jit_allowed(&org, &email) {
-        return Err(CoreError::forbidden(
-            "email_jit_provisioning_not_allowed",
-            "This email has no member in the organization, and the organization does not allow JIT provisioning for it.",
-        ));
+        return Err(crate::error::catalogue::EMAIL_JIT_PROVISIONING_NOT_ALLOWED.err());
     }
     let login = existing.as_ref().is_some_and(|m| m.status == MemberStatus::Active);
     let (purpose, kind, minutes, template_id, redirect) = if login {

@@ -74,16 +74,10 @@ pub async fn reactivate(
             _ => return Err(CoreError::member_not_found()),
         };
         if m.status != MemberStatus::Deleted {
-            return Err(CoreError::invalid(
-                "no_deleted_member_found_for_reactivation",
-                "Only a deleted member can be reactivated.",
-            ));
+            return Err(crate::error::catalogue::NO_DELETED_MEMBER_FOUND_FOR_REACTIVATION.err());
         }
         if !m.email_verified {
-            return Err(CoreError::invalid(
-                "email_unverified_for_reactivation",
-                "The member's email address was never verified, so it cannot be reactivated.",
-            ));
+            return Err(crate::error::catalogue::EMAIL_UNVERIFIED_FOR_REACTIVATION.err());
         }
         if ctx
             .store
@@ -91,10 +85,7 @@ pub async fn reactivate(
             .await?
             .is_some()
         {
-            return Err(CoreError::invalid(
-                "reactivation_email_belongs_to_another_member",
-                "Another member of the organization now uses this email address.",
-            ));
+            return Err(crate::error::catalogue::REACTIVATION_EMAIL_BELONGS_TO_ANOTHER_MEMBER.err());
         }
         m.status = MemberStatus::Active;
         save(ctx, &grant, &mut m, Write::Plain).await?;
@@ -113,7 +104,7 @@ pub async fn delete_password(
     // A write that lost a race to another reads again and re-applies the request (Stytch would succeed).
     retry::on_conflict(|| async {
         let org = organizations::get(ctx, project_id, org_locator).await?;
-        let not_found = || CoreError::not_found("member_password_not_found", "No member password with this id.");
+        let not_found = || crate::error::catalogue::MEMBER_PASSWORD_NOT_FOUND.err();
         if password_id.is_empty() {
             return Err(not_found());
         }
@@ -144,10 +135,7 @@ pub async fn delete_mfa_phone_number(
         let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
         let grant = caller.require_on_member(&m, "update.info.delete.mfa-phone")?;
         if m.mfa_phone_number.is_empty() {
-            return Err(CoreError::not_found(
-                "member_phone_number_not_found",
-                "The member has no mfa_phone_number.",
-            ));
+            return Err(crate::error::catalogue::MEMBER_PHONE_NUMBER_NOT_FOUND.err());
         }
         m.mfa_phone_number = String::new();
         m.mfa_phone_verified = false;
@@ -172,10 +160,7 @@ pub async fn delete_totp(
         let (mut m, org) = live_member(ctx, project_id, org_locator, member_locator).await?;
         let grant = caller.require_on_member(&m, "update.info.delete.totp")?;
         if m.totp_registration_id.is_empty() {
-            return Err(CoreError::not_found(
-                "totp_not_found",
-                "The member has no TOTP registration.",
-            ));
+            return Err(crate::error::catalogue::TOTP_NOT_FOUND.err());
         }
         records::remove_totp(ctx, &grant, &m).await?;
         m.totp_registration_id = String::new();
@@ -239,10 +224,7 @@ pub async fn unlink_retired_email(
         (None, Some(addr)) => retired.iter().find(|r| r.email_address == addr),
     };
     let Some(found) = found else {
-        return Err(CoreError::not_found(
-            "retired_email_not_found",
-            "The member has no such retired email.",
-        ));
+        return Err(crate::error::catalogue::RETIRED_EMAIL_NOT_FOUND.err());
     };
     records::release_retired_email(ctx, &grant, project_id, &found.email_id).await?;
     view(ctx, m, org).await

@@ -14,7 +14,7 @@ use crate::engine::members::{MemberInput, MemberView};
 use crate::engine::mfa::presented_factors;
 use crate::engine::session::Issued;
 use crate::engine::{address_guard, auth_flow, email_updates, members, organizations, session, Ctx};
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
@@ -65,15 +65,17 @@ pub async fn email_login_or_signup(
     let (view, created) = match existing {
         Some(m) => (MemberView::load(ctx, m, org.clone()).await?, false),
         None if jit_allowed(&org, &email) => {
-            let input = MemberInput { email_address: Some(email.clone()), create_member_as_pending: Some(true), ..Default::default() };
-            (members::provision(ctx, project_id, &org.organization_id, input).await?, true)
+            let input = MemberInput {
+                email_address: Some(email.clone()),
+                create_member_as_pending: Some(true),
+                ..Default::default()
+            };
+            (
+                members::provision(ctx, project_id, &org.organization_id, input).await?,
+                true,
+            )
         }
-        None => {
-            return Err(CoreError::forbidden(
-                "email_jit_provisioning_not_allowed",
-                "This email has no member in the organization, and the organization does not allow JIT provisioning for it.",
-            ))
-        }
+        None => return Err(crate::error::catalogue::EMAIL_JIT_PROVISIONING_NOT_ALLOWED.err()),
     };
     let login = view.member.status == MemberStatus::Active;
     let (kind, minutes, template_id) = if login {
@@ -237,10 +239,7 @@ pub async fn sms_send(
                 .as_ref()
                 .is_some_and(|f| f.iter().any(|f| mfa_method(f).is_some()));
             if has_other_factor && !proved_mfa {
-                return Err(CoreError::invalid(
-                    "insufficient_factors",
-                    "The member already has an MFA factor: pass a session or intermediate session that proved it.",
-                ));
+                return Err(crate::error::catalogue::INSUFFICIENT_FACTORS.err());
             }
             if ctx
                 .store
@@ -248,27 +247,18 @@ pub async fn sms_send(
                 .await?
                 .is_some()
             {
-                return Err(CoreError::invalid(
-                    "duplicate_member_phone_number",
-                    "Another member uses this mfa_phone_number.",
-                ));
+                return Err(crate::error::catalogue::DUPLICATE_MEMBER_PHONE_NUMBER.err());
             }
             member.mfa_phone_number = phone;
             member.mfa_phone_verified = false;
             member.updated_at = ctx.now();
             ctx.store.update_member(&mut member, None).await?;
         } else if member.mfa_phone_number != phone {
-            return Err(CoreError::invalid(
-                "invalid_phone_number",
-                "mfa_phone_number differs from the member's phone number; delete that one first.",
-            ));
+            return Err(crate::error::catalogue::INVALID_PHONE_NUMBER.err());
         }
     }
     if member.mfa_phone_number.is_empty() {
-        return Err(CoreError::not_found(
-            "member_phone_number_not_found",
-            "The member has no mfa_phone_number; pass one.",
-        ));
+        return Err(crate::error::catalogue::MEMBER_PHONE_NUMBER_NOT_FOUND.err());
     }
     send_mfa_sms(ctx, &member, &org, input.locale.as_deref()).await?;
     MemberView::load(ctx, member, org).await
@@ -302,10 +292,7 @@ pub async fn sms_authenticate(
         .member;
     let session = crate::engine::mfa::mfa_tokens(ctx, &org, &member, &input.session).await?;
     if member.mfa_phone_number.is_empty() {
-        return Err(CoreError::not_found(
-            "member_phone_number_not_found",
-            "The member has no mfa_phone_number.",
-        ));
+        return Err(crate::error::catalogue::MEMBER_PHONE_NUMBER_NOT_FOUND.err());
     }
     verify_code(
         ctx,

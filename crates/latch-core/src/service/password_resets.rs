@@ -179,10 +179,7 @@ async fn reset_redirect(ctx: &Ctx, project_id: &str, given: Option<&str>) -> Cor
 fn expiry_minutes(given: Option<i64>) -> CoreResult<i64> {
     let minutes = given.unwrap_or(DEFAULT_EXPIRY_MINUTES);
     if !(5..=MAX_EXPIRY_MINUTES).contains(&minutes) {
-        return Err(CoreError::invalid(
-            "invalid_expiration",
-            "reset_password_expiration_minutes must be between 5 and 10080.",
-        ));
+        return Err(crate::error::catalogue::INVALID_EXPIRATION.err());
     }
     Ok(minutes)
 }
@@ -295,10 +292,7 @@ pub struct ResetInput {
 }
 
 fn bad_token() -> CoreError {
-    CoreError::not_found(
-        "unable_to_auth_password_reset_token",
-        "The password reset token is invalid, expired or already used.",
-    )
+    crate::error::catalogue::UNABLE_TO_AUTH_PASSWORD_RESET_TOKEN.err()
 }
 
 /// Loads the live reset token behind `token` and the member it was issued to, checked for
@@ -413,23 +407,14 @@ pub async fn reset_by_session(
     )
     .await?
     else {
-        return Err(CoreError::invalid(
-            "no_session_arguments",
-            "Pass session_token or session_jwt.",
-        ));
+        return Err(crate::error::catalogue::NO_SESSION_ARGUMENTS.err());
     };
     if session.organization_id != org.organization_id {
-        return Err(CoreError::invalid(
-            "session_organization_mismatch",
-            "The session belongs to another organization.",
-        ));
+        return Err(crate::error::catalogue::SESSION_ORGANIZATION_MISMATCH.err());
     }
     let fresh_since = ctx.now().plus_minutes(-FRESH_FACTOR_MINUTES);
     if !session.factors.iter().any(|f| f.last_authenticated_at >= fresh_since) {
-        return Err(CoreError::invalid(
-            "session_too_old_to_reset_password",
-            "The session has no factor authenticated in the last 5 minutes.",
-        ));
+        return Err(crate::error::catalogue::SESSION_TOO_OLD_TO_RESET_PASSWORD.err());
     }
     let mut member = live_member(ctx, project_id, &session.member_id).await?;
     check_new_password(ctx, &input.password, &member.email).await?;

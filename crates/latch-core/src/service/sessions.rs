@@ -59,10 +59,7 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
     )
     .await?
     else {
-        return Err(CoreError::invalid(
-            "no_session_arguments",
-            "Pass session_token or session_jwt.",
-        ));
+        return Err(crate::error::catalogue::NO_SESSION_ARGUMENTS.err());
     };
     let SessionWithMember {
         session,
@@ -106,24 +103,20 @@ pub async fn authorize(
     check: &AuthorizationCheck,
 ) -> CoreResult<Verdict> {
     if check.organization_id != session.organization_id {
-        return Err(CoreError::forbidden(
-            "session_authorization_tenancy_error",
-            format!(
-                "Subject organization ID {} does not match request organization ID {}.",
+        return Err(
+            crate::error::catalogue::SESSION_AUTHORIZATION_TENANCY_ERROR.detail(format!(
+                "session organization_id={}, request organization_id={}",
                 session.organization_id, check.organization_id
-            ),
-        ));
+            )),
+        );
     }
     let roles = actor::policy_roles(ctx, &org.project_id, &org.organization_id).await?;
     let granting = granting_roles(&roles, &member.role_ids(org), &check.resource_id, &check.action);
     if granting.is_empty() {
-        return Err(CoreError::forbidden(
-            "session_authorization_error",
-            format!(
-                "Permission denied for organization_id={} resource_id={} action={}.",
-                check.organization_id, check.resource_id, check.action
-            ),
-        ));
+        return Err(crate::error::catalogue::SESSION_AUTHORIZATION_ERROR.detail(format!(
+            "action={} resource_id={} organization_id={}",
+            check.action, check.resource_id, check.organization_id
+        )));
     }
     Ok(Verdict {
         authorized: true,
@@ -160,10 +153,7 @@ pub async fn exchange(
     )
     .await?
     else {
-        return Err(CoreError::invalid(
-            "no_session_arguments",
-            "Pass session_token or session_jwt.",
-        ));
+        return Err(crate::error::catalogue::NO_SESSION_ARGUMENTS.err());
     };
     let (current, _) = owner(ctx, &session).await?;
     let target_org = organizations::get(ctx, project_id, &input.organization_id).await?;
@@ -171,12 +161,7 @@ pub async fn exchange(
         .store
         .member_by_email(project_id, &target_org.organization_id, &current.email)
         .await?
-        .ok_or_else(|| {
-            CoreError::not_found(
-                "member_not_found",
-                "The session's email has no member in that organization.",
-            )
-        })?;
+        .ok_or_else(|| crate::error::catalogue::MEMBER_NOT_FOUND.err())?;
     let same = target.member_id == current.member_id;
     let factors = if same {
         vec![]
@@ -245,16 +230,10 @@ pub async fn revoke(ctx: &Ctx, project_id: &str, input: RevokeInput, caller: &ac
     .filter(|v| v.as_deref().is_some_and(|s| !s.is_empty()))
     .count();
     if given == 0 {
-        return Err(CoreError::invalid(
-            "no_session_revoke_arguments",
-            "Pass one of member_session_id, session_token, session_jwt or member_id.",
-        ));
+        return Err(crate::error::catalogue::NO_SESSION_REVOKE_ARGUMENTS.err());
     }
     if given > 1 {
-        return Err(CoreError::invalid(
-            "too_many_session_revoke_arguments",
-            "Pass only one of member_session_id, session_token, session_jwt or member_id.",
-        ));
+        return Err(crate::error::catalogue::TOO_MANY_SESSION_REVOKE_ARGUMENTS.err());
     }
     if let Some(member_id) = input.member_id.as_deref().filter(|s| !s.is_empty()) {
         let target = ctx

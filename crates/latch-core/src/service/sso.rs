@@ -10,6 +10,7 @@ use crate::engine::auth_flow::{Outcome, PrimaryAuth};
 use crate::engine::members::MemberView;
 use crate::engine::sso::{self, StartRequest};
 use crate::engine::{auth_flow, organizations, redirects, session, Ctx};
+use crate::error::catalogue::*;
 use crate::error::{CoreError, CoreResult};
 use crate::ids;
 use crate::model::organization::OrgRecord;
@@ -46,29 +47,23 @@ fn identity_provider(given: Option<String>) -> CoreResult<Option<String>> {
     match given.filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(p) if IDENTITY_PROVIDERS.contains(&p.as_str()) => Ok(Some(p)),
-        Some(p) => Err(CoreError::invalid(
-            "invalid_sso_idp",
-            format!(
-                "identity_provider must be one of {}; got '{p}'.",
-                IDENTITY_PROVIDERS.join(", ")
-            ),
+        Some(p) => Err(INVALID_SSO_IDP.field_detail(
+            "identity_provider",
+            format!("one of {}; got '{p}'", IDENTITY_PROVIDERS.join(", ")),
         )),
     }
 }
 
 fn display_name(given: &str) -> CoreResult<()> {
     if given.chars().count() > 256 {
-        return Err(CoreError::invalid(
-            "invalid_display_name",
-            "display_name must be at most 256 characters.",
-        ));
+        return Err(INVALID_DISPLAY_NAME.err());
     }
     crate::validate::display_text("display_name", given)
 }
 
 /// An endpoint of the provider: `https`, or `http` on a loopback host (a provider on the
 /// developer's machine). Empty clears it.
-fn provider_url(field: &'static str, error_type: &'static str, value: &str) -> CoreResult<()> {
+fn provider_url(error: ErrorKind, value: &str) -> CoreResult<()> {
     if value.is_empty() {
         return Ok(());
     }
@@ -82,10 +77,7 @@ fn provider_url(field: &'static str, error_type: &'static str, value: &str) -> C
             && value.len() <= 2048
     });
     if !ok {
-        return Err(CoreError::invalid(
-            error_type,
-            format!("{field} must be an https URL (http only on localhost)."),
-        ));
+        return Err(error.err());
     }
     Ok(())
 }
@@ -194,27 +186,18 @@ pub async fn update_oidc(
     let grant = caller.require(&org.organization_id, SSO, "update")?;
     let mut c = sso::connection(ctx, &org, connection_id).await?;
     let urls = [
-        ("issuer", "oidc_connection_issuer_invalid_format", &input.issuer),
+        (OIDC_CONNECTION_ISSUER_INVALID_FORMAT, &input.issuer),
         (
-            "authorization_url",
-            "oidc_connection_authorization_url_invalid_format",
+            OIDC_CONNECTION_AUTHORIZATION_URL_INVALID_FORMAT,
             &input.authorization_url,
         ),
-        (
-            "token_url",
-            "oidc_connection_token_url_invalid_format",
-            &input.token_url,
-        ),
-        (
-            "userinfo_url",
-            "oidc_connection_userinfo_url_invalid_format",
-            &input.userinfo_url,
-        ),
-        ("jwks_url", "oidc_connection_jwks_url_invalid_format", &input.jwks_url),
+        (OIDC_CONNECTION_TOKEN_URL_INVALID_FORMAT, &input.token_url),
+        (OIDC_CONNECTION_USERINFO_URL_INVALID_FORMAT, &input.userinfo_url),
+        (OIDC_CONNECTION_JWKS_URL_INVALID_FORMAT, &input.jwks_url),
     ];
-    for (field, error_type, value) in urls {
+    for (error, value) in urls {
         if let Some(v) = value {
-            provider_url(field, error_type, v)?;
+            provider_url(error, v)?;
         }
     }
     if let Some(name) = &input.display_name {
@@ -293,28 +276,18 @@ pub async fn start(ctx: &Ctx, input: StartInput) -> CoreResult<sso::Started> {
     let token = input
         .public_token
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| CoreError::unauthorized("invalid_public_token", "Pass the project's public_token."))?;
+        .ok_or_else(|| INVALID_PUBLIC_TOKEN.err())?;
     let project_id = ctx
         .store
         .project_of_public_token(&token)
         .await?
-        .ok_or_else(|| CoreError::unauthorized("invalid_public_token", "Unknown public_token."))?;
+        .ok_or_else(|| INVALID_PUBLIC_TOKEN.err())?;
     let connection = match (
         input.connection_id.filter(|s| !s.is_empty()),
         input.organization_id.filter(|s| !s.is_empty()),
     ) {
-        (Some(_), Some(_)) => {
-            return Err(CoreError::invalid(
-                "too_many_sso_connection_locators",
-                "Pass connection_id or organization_id, not both.",
-            ))
-        }
-        (None, None) => {
-            return Err(CoreError::invalid(
-                "missing_sso_connection_locator",
-                "Pass connection_id or organization_id.",
-            ))
-        }
+        (Some(_), Some(_)) => return Err(TOO_MANY_SSO_CONNECTION_LOCATORS.err()),
+        (None, None) => return Err(MISSING_SSO_CONNECTION_LOCATOR.err()),
         (Some(id), None) => ctx
             .store
             .oidc_connection(&project_id, &id)
@@ -322,12 +295,11 @@ pub async fn start(ctx: &Ctx, input: StartInput) -> CoreResult<sso::Started> {
             .ok_or_else(sso::connection_not_found)?,
         (None, Some(locator)) => {
             let org = organizations::get(ctx, &project_id, &locator).await?;
-            let id = org.settings.sso_default_connection_id.clone().ok_or_else(|| {
-                CoreError::invalid(
-                    "no_sso_connection_exists_for_organization",
-                    "The organization has no SSO connection.",
-                )
-            })?;
+            let id = org
+                .settings
+                .sso_default_connection_id
+                .clone()
+                .ok_or_else(|| NO_SSO_CONNECTION_EXISTS_FOR_ORGANIZATION.err())?;
             sso::connection(ctx, &org, &id).await?
         }
     };
@@ -383,12 +355,7 @@ pub async fn callback(
             let _ = sso::callback(ctx, connection_id, state, "", browser_secret).await;
         }
         let description = input.error_description.unwrap_or_default();
-        return Err(CoreError::invalid(
-            "oidc_provider_error",
-            format!("The identity provider refused the sign-in: {error} {description}")
-                .trim()
-                .to_string(),
-        ));
+        return Err(OIDC_PROVIDER_ERROR.detail(format!("{error} {description}").trim()));
     }
     sso::callback(
         ctx,

@@ -118,18 +118,12 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResu
         .await?
         .is_some_and(|t| t.active)
     {
-        return Err(CoreError::invalid(
-            "active_totp_exists",
-            "The member already has a TOTP registration; delete it first.",
-        ));
+        return Err(crate::error::catalogue::ACTIVE_TOTP_EXISTS.err());
     }
     let presented = mfa::presented_factors(ctx, project_id, &org, &member, &input.session).await?;
     // Adding a factor next to a proven one needs that proof; otherwise a password would suffice.
     if member.mfa_phone_verified && !presented.is_some_and(|f| f.iter().any(|f| mfa_method(f).is_some())) {
-        return Err(CoreError::invalid(
-            "insufficient_factors",
-            "The member already has an MFA factor: pass a session or intermediate session that proved it.",
-        ));
+        return Err(crate::error::catalogue::INSUFFICIENT_FACTORS.err());
     }
     let mut raw = [0u8; 20];
     OsRng.fill_bytes(&mut raw);
@@ -176,10 +170,7 @@ pub struct AuthenticateInput {
 }
 
 fn totp_not_found() -> CoreError {
-    CoreError::not_found(
-        "totp_not_found",
-        "The member has no TOTP registration (or it expired before its first use).",
-    )
+    crate::error::catalogue::TOTP_NOT_FOUND.err()
 }
 
 /// The step (±1 around now) whose code matches, compared in constant time.
@@ -220,10 +211,7 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
         None => false,
     };
     if !accepted {
-        return Err(CoreError::unauthorized(
-            "invalid_totp_code",
-            "The TOTP code is incorrect or was already used.",
-        ));
+        return Err(crate::error::catalogue::INVALID_TOTP_CODE.err());
     }
     attempt.refund(ctx).await?;
     if member.totp_registration_id != reg.totp_id {
@@ -335,10 +323,7 @@ pub async fn recover(ctx: &Ctx, project_id: &str, input: RecoverInput) -> CoreRe
         None => false,
     };
     if !used {
-        return Err(CoreError::unauthorized(
-            "invalid_recovery_code",
-            "The recovery code is incorrect or was already used.",
-        ));
+        return Err(crate::error::catalogue::INVALID_RECOVERY_CODE.err());
     }
     attempt.refund(ctx).await?;
     let remaining = codes.iter().filter(|c| !c.used).count() - 1;
@@ -371,10 +356,7 @@ pub async fn list_codes(
     let v = members::get(ctx, project_id, org_locator, Some(member_locator), None).await?;
     let codes = ctx.store.recovery_codes(project_id, &v.member.member_id).await?;
     if codes.is_empty() {
-        return Err(CoreError::not_found(
-            "recovery_codes_not_found",
-            "The member has no recovery codes.",
-        ));
+        return Err(crate::error::catalogue::RECOVERY_CODES_NOT_FOUND.err());
     }
     let hints = codes
         .iter()

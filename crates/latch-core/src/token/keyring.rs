@@ -342,10 +342,7 @@ impl Keyring {
         let done = match kid {
             Some(kid) => {
                 let Some(target) = records.iter().filter(live).find(|r| r.kid == kid) else {
-                    return Err(CoreError::not_found(
-                        "signing_key_not_found",
-                        "No unrevoked signing key of this project has that kid.",
-                    ));
+                    return Err(crate::error::catalogue::SIGNING_KEY_NOT_FOUND.err());
                 };
                 // A leaked key's successor signs at once: the revocation makes every node reread
                 // the keys within `REVOCATION_POLL`, so it is published everywhere about as soon.

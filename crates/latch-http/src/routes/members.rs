@@ -12,7 +12,6 @@ use latch_core::model::organization::Organization;
 use latch_core::model::search::Cursor;
 use latch_core::service::members::{self, MemberInput, MemberView};
 use latch_core::service::organizations;
-use latch_core::CoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -312,10 +311,9 @@ pub async fn revoke_connected_app(
     Path((org, member, _app)): Path<(String, String, String)>,
 ) -> ApiResult<Reply<()>> {
     members::get(&s.ctx, p.id(), &org, Some(&member), None).await?;
-    Err(ApiError::Core(CoreError::not_found(
-        "connected_app_not_found",
-        "No Connected App with this id.",
-    )))
+    Err(ApiError::Core(
+        latch_core::error::catalogue::CONNECTED_APP_NOT_FOUND.err(),
+    ))
 }
 
 /// OAuth login is not part of Latch yet, so no member has a provider registration.
@@ -326,8 +324,7 @@ pub async fn oauth_provider(
 ) -> ApiResult<Reply<()>> {
     members::get(&s.ctx, p.id(), &org, Some(&member), None).await?;
     organizations::get(&s.ctx, p.id(), &org).await?;
-    Err(ApiError::Core(CoreError::not_found(
-        "oauth_registration_not_found",
-        "The member has no registration with this OAuth provider.",
-    )))
+    Err(ApiError::Core(
+        latch_core::error::catalogue::OAUTH_REGISTRATION_NOT_FOUND.err(),
+    ))
 }

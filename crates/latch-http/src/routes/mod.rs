@@ -15,25 +15,17 @@ pub mod sso;
 pub mod totps;
 
 use crate::error::ApiError;
-use axum::http::StatusCode;
+use latch_core::error::catalogue;
 
 pub async fn route_not_found() -> ApiError {
-    ApiError::http(StatusCode::NOT_FOUND, "route_not_found", "No such route.")
+    ApiError::http(catalogue::ROUTE_NOT_FOUND)
 }
 
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::http(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "This route does not accept this HTTP method.",
-    )
+    ApiError::http(catalogue::METHOD_NOT_ALLOWED)
 }
 
 /// Endpoints of the reference that this version cannot serve yet say so plainly.
 pub async fn not_supported(uri: axum::http::Uri) -> ApiError {
-    ApiError::http(
-        StatusCode::NOT_IMPLEMENTED,
-        "endpoint_not_supported",
-        format!("{} is not supported by this version of Latch yet.", uri.path()),
-    )
+    ApiError::http_detail(catalogue::ENDPOINT_NOT_SUPPORTED, uri.path())
 }

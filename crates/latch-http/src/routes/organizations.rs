@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use latch_core::model::organization::Organization;
 use latch_core::service::organizations::{self, OrgInput};
-use latch_core::CoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -166,8 +165,7 @@ pub async fn connected_app(
 ) -> ApiResult<Reply<()>> {
     let org = organizations::get(&s.ctx, p.id(), &org).await?;
     who.caller().require_tenant(&org.organization_id)?;
-    Err(ApiError::Core(CoreError::not_found(
-        "connected_app_not_found",
-        "No Connected App with this id.",
-    )))
+    Err(ApiError::Core(
+        latch_core::error::catalogue::CONNECTED_APP_NOT_FOUND.err(),
+    ))
 }

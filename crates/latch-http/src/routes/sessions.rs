@@ -12,7 +12,6 @@ use latch_core::model::organization::Organization;
 use latch_core::model::session::MemberSession;
 use latch_core::service::sessions::{self, AuthenticateInput, ExchangeInput, RevokeInput, Verdict};
 use latch_core::token::keyring::Jwk;
-use latch_core::CoreError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -82,10 +81,7 @@ pub struct JwksBody {
 /// for projects that exist, so unknown ids cannot make the server generate keys.
 pub async fn jwks(State(s): State<AppState>, Path(project_id): Path<String>) -> ApiResult<Reply<JwksBody>> {
     if s.ctx.store.get_project(&project_id).await?.is_none() {
-        return Err(ApiError::Core(CoreError::not_found(
-            "project_not_found",
-            "No project with this id.",
-        )));
+        return Err(ApiError::Core(latch_core::error::catalogue::PROJECT_NOT_FOUND.err()));
     }
     Ok(Reply(JwksBody {
         keys: s.ctx.keyring.jwks(&project_id).await?,

@@ -3,7 +3,7 @@
 //! When the service cannot be reached the configured choice applies: fail open (treat as not
 //! breached, and log it) or fail closed (refuse with `breach_detection_unavailable`).
 
-use latch_core::error::{CoreError, CoreResult, Fault};
+use latch_core::error::{CoreError, CoreResult};
 use latch_core::password::BreachCheck;
 use sha1::{Digest, Sha1};
 use std::time::Duration;
@@ -62,10 +62,7 @@ impl BreachCheck for RangeApi {
             Ok(found) => Ok(found),
             Err(e) if self.fail_closed => {
                 tracing::warn!(error = %e, "breach check unavailable; refusing (fail closed)");
-                Err(CoreError::Unavailable(Fault {
-                    error_type: "breach_detection_unavailable",
-                    message: "The breached-password check is unavailable; try again later.".into(),
-                }))
+                Err(latch_core::error::catalogue::BREACH_DETECTION_UNAVAILABLE.err())
             }
             Err(e) => {
                 tracing::warn!(error = %e, "breach check unavailable; allowing (fail open)");

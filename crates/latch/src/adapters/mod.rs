@@ -11,21 +11,18 @@ pub mod twilio;
 pub mod webhook;
 
 use latch_core::delivery::{Channel, Delivery, Message};
-use latch_core::error::{CoreError, CoreResult, Fault};
+use latch_core::error::{CoreError, CoreResult};
 use std::sync::Arc;
 
 /// Logs a failed send without its body (which carries a one-time secret) and turns it into the
 /// 503 the API answers.
 pub(crate) fn failed(channel: Channel, m: &Message, detail: impl std::fmt::Display) -> CoreError {
     tracing::error!(kind = %m.kind, recipient = %m.recipient, error = %detail, "delivery failed");
-    CoreError::Unavailable(Fault {
-        error_type: if channel == Channel::Email {
-            "email_delivery_failed"
-        } else {
-            "sms_delivery_failed"
-        },
-        message: "The message could not be delivered; try again later.".into(),
-    })
+    if channel == Channel::Email {
+        latch_core::error::catalogue::EMAIL_DELIVERY_FAILED.err()
+    } else {
+        latch_core::error::catalogue::SMS_DELIVERY_FAILED.err()
+    }
 }
 
 /// Sends each channel through its own sender.

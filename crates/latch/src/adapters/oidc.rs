@@ -5,6 +5,10 @@
 //! (`azp`, bounded clock skew on `exp`/`iat`) and choose the algorithms (RS256 and ES256; never
 //! `none`, never HMAC with a public key).
 
+use latch_core::error::catalogue::{
+    ErrorKind, INVALID_OIDC_ID_TOKEN, INVALID_OIDC_RESPONSE, INVALID_SSO_IDP, OIDC_CODE_EXCHANGE_FAILED,
+    OIDC_INVALID_USERINFO, OIDC_JWKS_UNAVAILABLE,
+};
 use latch_core::error::{CoreError, CoreResult};
 use latch_core::model::sso::SsoIdentity;
 use latch_core::oidc::{OidcCallback, OidcClient, OidcEndpoints};
@@ -50,16 +54,13 @@ impl OidcAdapter {
     }
 }
 
-fn refused(error_type: &'static str, detail: impl std::fmt::Display) -> CoreError {
-    tracing::warn!(error_type, detail = %detail, "OIDC sign-in refused");
-    CoreError::unauthorized(
-        error_type,
-        format!("The identity provider's answer was refused: {detail}"),
-    )
+fn refused(kind: ErrorKind, detail: impl std::fmt::Display) -> CoreError {
+    tracing::warn!(error_type = kind.error_type, detail = %detail, "OIDC sign-in refused");
+    kind.detail(detail)
 }
 
 fn config(detail: impl std::fmt::Display) -> CoreError {
-    CoreError::invalid("invalid_sso_idp", format!("The connection is misconfigured: {detail}"))
+    INVALID_SSO_IDP.detail(detail)
 }
 
 #[async_trait::async_trait]
@@ -82,7 +83,7 @@ impl OidcClient for OidcAdapter {
         let jwks_url = JsonWebKeySetUrl::new(c.jwks_url.clone()).map_err(config)?;
         let jwks = JsonWebKeySet::fetch_async(&jwks_url, &self.http)
             .await
-            .map_err(|e| refused("oidc_jwks_unavailable", e))?;
+            .map_err(|e| refused(OIDC_JWKS_UNAVAILABLE, e))?;
         let client = CoreClient::new(
             ClientId::new(c.client_id.clone()),
             IssuerUrl::new(c.issuer.clone()).map_err(config)?,
@@ -99,10 +100,10 @@ impl OidcClient for OidcAdapter {
             .set_pkce_verifier(PkceCodeVerifier::new(cb.pkce_verifier.to_string()))
             .request_async(&self.http)
             .await
-            .map_err(|e| refused("oidc_code_exchange_failed", e))?;
+            .map_err(|e| refused(OIDC_CODE_EXCHANGE_FAILED, e))?;
         let id_token = tokens
             .id_token()
-            .ok_or_else(|| refused("invalid_oidc_response", "no ID token in the token response"))?;
+            .ok_or_else(|| refused(INVALID_OIDC_RESPONSE, "no ID token in the token response"))?;
         let now = chrono::Utc::now();
         let verifier = client
             .id_token_verifier()
@@ -125,15 +126,15 @@ impl OidcClient for OidcAdapter {
         let nonce = Nonce::new(cb.nonce.to_string());
         let claims = id_token
             .claims(&verifier, &nonce)
-            .map_err(|e| refused("invalid_oidc_id_token", e))?;
+            .map_err(|e| refused(INVALID_OIDC_ID_TOKEN, e))?;
         // The crate leaves `azp` to the client (OIDC Core 3.1.3.7, steps 4 and 5).
         let audiences = claims.audiences();
         match claims.authorized_party() {
             Some(azp) if azp.as_str() != c.client_id => {
-                return Err(refused("invalid_oidc_id_token", "azp is another client"));
+                return Err(refused(INVALID_OIDC_ID_TOKEN, "azp is another client"));
             }
             None if audiences.len() > 1 => {
-                return Err(refused("invalid_oidc_id_token", "several audiences and no azp"));
+                return Err(refused(INVALID_OIDC_ID_TOKEN, "several audiences and no azp"));
             }
             _ => {}
         }
@@ -149,7 +150,7 @@ impl OidcClient for OidcAdapter {
             )
             .request_async(&self.http)
             .await
-            .map_err(|e| refused("oidc_invalid_userinfo", e))?;
+            .map_err(|e| refused(OIDC_INVALID_USERINFO, e))?;
         if let Ok(Value::Object(m)) = serde_json::to_value(&userinfo) {
             for (k, v) in m {
                 all.entry(k).or_insert(v);

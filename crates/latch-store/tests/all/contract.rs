@@ -1,88 +1,15 @@
-//! The store contract: every test runs on SQLite, and on PostgreSQL when LATCH_TEST_DATABASE_URL
-//! is set, each in a fresh database.
-#![allow(clippy::disallowed_methods)] // store tests stamp records with the wall clock
+//! Organizations, members, projects, search, the outbox and optimistic writes.
 
 use latch_core::clock::Timestamp;
 use latch_core::delivery::{Channel, StoredMessage};
 use latch_core::model::member::{MemberRecord, RetiredEmail};
-use latch_core::model::organization::{OrgRecord, OrgSettings};
-use latch_core::model::project::Project;
 use latch_core::model::search::{MemberFilter, Operator, OrgFilter, Page, Query};
 use latch_core::store::prelude::*;
 use latch_core::StoreError;
-use latch_store::testing::{engines, TestDb};
 use latch_store::{PoolOptions, SqlStore};
+use latch_testkit::fixtures::{member, org, project};
+use latch_testkit::{engines, on_each_engine, TestDb};
 use serde_json::json;
-use std::future::Future;
-
-async fn on_each_engine<F, Fut>(test: F)
-where
-    F: Fn(SqlStore) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for engine in engines() {
-        let db = TestDb::new(engine).await;
-        let store = SqlStore::connect(&db.url, &PoolOptions::default())
-            .await
-            .expect("connect");
-        test(store.clone()).await;
-        store.close().await;
-        db.dispose().await;
-    }
-}
-
-fn project(id: &str) -> Project {
-    Project {
-        project_id: id.into(),
-        name: "p".into(),
-        secret_hash: "h".into(),
-        created_at: Timestamp::now(),
-    }
-}
-
-fn org(project_id: &str, id: &str, slug: &str, created: i64) -> OrgRecord {
-    OrgRecord {
-        project_id: project_id.into(),
-        organization_id: id.into(),
-        name: format!("Org {slug}"),
-        slug: slug.into(),
-        logo_url: String::new(),
-        external_id: None,
-        trusted_metadata: json!({"tier": 1}),
-        settings: OrgSettings::default(),
-        created_at: Timestamp(created),
-        updated_at: Timestamp(created),
-        version: 0,
-    }
-}
-
-fn member(o: &OrgRecord, id: &str, email: &str, created: i64) -> MemberRecord {
-    MemberRecord {
-        project_id: o.project_id.clone(),
-        organization_id: o.organization_id.clone(),
-        member_id: id.into(),
-        email: email.into(),
-        status: latch_core::model::member::MemberStatus::Active,
-        name: String::new(),
-        external_id: None,
-        is_breakglass: false,
-        email_verified: false,
-        mfa_enrolled: false,
-        mfa_phone_number: String::new(),
-        mfa_phone_verified: false,
-        default_mfa_method: String::new(),
-        member_password_id: String::new(),
-        totp_registration_id: String::new(),
-        roles: vec!["editor".into()],
-        trusted_metadata: json!({}),
-        untrusted_metadata: json!({"theme": "dark"}),
-        lock_created_at: None,
-        lock_expires_at: None,
-        created_at: Timestamp(created),
-        updated_at: Timestamp(created),
-        version: 0,
-    }
-}
 
 fn all() -> Page {
     Page {

@@ -1,8 +1,10 @@
 //! Fresh databases for tests: a new SQLite file, or a new PostgreSQL database on the server named
 //! by `LATCH_TEST_DATABASE_URL`, so every test starts empty and none sees another's rows.
 
+use latch_store::{PoolOptions, SqlStore};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
+use std::future::Future;
 use std::str::FromStr;
 
 /// The engines to run storage tests on: SQLite always, PostgreSQL when configured.
@@ -12,6 +14,41 @@ pub fn engines() -> Vec<&'static str> {
         v.push("postgres");
     }
     v
+}
+
+/// Runs a store test on each engine, each time on a fresh, empty database.
+pub async fn on_each_engine<F, Fut>(test: F)
+where
+    F: Fn(SqlStore) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    each_engine(false, test).await
+}
+
+/// Like `on_each_engine`, on a database holding `fixtures::seed`'s records.
+pub async fn on_each_seeded_engine<F, Fut>(test: F)
+where
+    F: Fn(SqlStore) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    each_engine(true, test).await
+}
+
+async fn each_engine<F, Fut>(seeded: bool, test: F)
+where
+    F: Fn(SqlStore) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let store = db.connect().await;
+        if seeded {
+            crate::fixtures::seed(&store).await;
+        }
+        test(store.clone()).await;
+        store.close().await;
+        db.dispose().await;
+    }
 }
 
 /// A database no one has used yet. Call `dispose` at the end of a test to remove it.
@@ -53,6 +90,13 @@ impl TestDb {
         }
     }
 
+    /// A store on this database, migrated.
+    pub async fn connect(&self) -> SqlStore {
+        SqlStore::connect(&self.url, &PoolOptions::default())
+            .await
+            .expect("connect")
+    }
+
     pub async fn dispose(self) {
         match self.engine {
             "postgres" => {
@@ -69,6 +113,17 @@ impl TestDb {
     }
 }
 
+/// A SQLite test database removed when dropped (for holders that cannot await `dispose`).
+pub(crate) struct DropDb(pub(crate) TestDb);
+
+impl Drop for DropDb {
+    fn drop(&mut self) {
+        if self.0.engine == "sqlite" {
+            let _ = std::fs::remove_dir_all(&self.0.name);
+        }
+    }
+}
+
 fn base_url() -> String {
     std::env::var("LATCH_TEST_DATABASE_URL").expect("LATCH_TEST_DATABASE_URL")
 }
@@ -78,8 +133,8 @@ async fn admin() -> sqlx::PgConnection {
     opts.connect().await.expect("connect to LATCH_TEST_DATABASE_URL")
 }
 
-/// `base` with its database name replaced.
-fn with_database(base: &str, name: &str) -> String {
+/// `base` with its database name replaced (public so the store tests can check it).
+pub fn with_database(base: &str, name: &str) -> String {
     let (head, query) = match base.split_once('?') {
         Some((h, q)) => (h, Some(q)),
         None => (base, None),
@@ -92,45 +147,5 @@ fn with_database(base: &str, name: &str) -> String {
     match query {
         Some(q) => format!("{host_part}/{name}?{q}"),
         None => format!("{host_part}/{name}"),
-    }
-}
-
-/// A one-time code record for storage tests: email, no member, nothing superseded.
-pub fn otp_record(
-    project_id: &str,
-    scope: &str,
-    otp_id: &str,
-    recipient: &str,
-    expires_at: latch_core::clock::Timestamp,
-) -> latch_core::model::credentials::OtpRecord {
-    latch_core::model::credentials::OtpRecord {
-        otp_id: otp_id.into(),
-        project_id: project_id.into(),
-        scope: scope.into(),
-        channel: "email".into(),
-        recipient: recipient.into(),
-        member_id: None,
-        code_hash: format!("hash-{otp_id}"),
-        salt: "salt".into(),
-        attempts: 0,
-        created_at: latch_core::clock::Timestamp(1),
-        expires_at,
-        superseded: vec![],
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn replaces_database_name() {
-        assert_eq!(
-            super::with_database("postgres://u@h:5432/x", "y"),
-            "postgres://u@h:5432/y"
-        );
-        assert_eq!(super::with_database("postgres://u@h", "y"), "postgres://u@h/y");
-        assert_eq!(
-            super::with_database("postgres://h/x?sslmode=disable", "y"),
-            "postgres://h/y?sslmode=disable"
-        );
     }
 }

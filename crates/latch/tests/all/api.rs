@@ -1,113 +1,14 @@
 //! Black-box API tests: the real application on a random port, a fresh database per test (SQLite,
 //! and PostgreSQL when LATCH_TEST_DATABASE_URL is set), driven over HTTP.
-#![allow(clippy::disallowed_methods)] // these tests drive a real server, which runs on the system clock
 
 use base64::Engine;
-use latch::app::Application;
-use latch::config::Config;
 use latch_core::delivery::{Channel, Message};
-use latch_store::testing::{engines, TestDb};
+use latch_testkit::{
+    engines, on_each_engine_app as on_each_engine, on_each_engine_app_with, spawn_app, spawn_app_with, AppBuilder,
+    TestApp, TestDb, PROJECT, SECRET,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::future::Future;
-
-const PROJECT: &str = "project-test-00000000-0000-4000-8000-000000000001";
-const SECRET: &str = "secret-test-api-tests-0123456789";
-
-struct Server {
-    base: String,
-    http: reqwest::Client,
-    state: latch_http::AppState,
-    stop: tokio::sync::oneshot::Sender<()>,
-    done: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Server {
-    async fn start(db: &TestDb) -> Self {
-        Self::start_with(db, |_| {}).await
-    }
-
-    async fn start_with(db: &TestDb, adjust: impl FnOnce(&mut Config)) -> Self {
-        // reqwest is built without a bundled TLS provider; use aws-lc-rs like the server.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let config = Config {
-            listen: "127.0.0.1:0".into(),
-            database_url: db.url.clone(),
-            bootstrap_project_id: Some(PROJECT.into()),
-            bootstrap_secret: Some(SECRET.into()),
-            max_body_bytes: 64 * 1024,
-            argon2_memory_kib: 8,
-            argon2_iterations: 1,
-            bootstrap_redirect_urls: vec!["https://app.test/r".into()],
-            ..Config::default()
-        };
-        let mut config = config;
-        adjust(&mut config);
-        let app = Application::build(&config).await.expect("build app");
-        let base = format!("http://{}", app.local_addr());
-        let state = app.state();
-        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let done = tokio::spawn(app.run_until(async move {
-            let _ = rx.await;
-        }));
-        Self {
-            base,
-            http: reqwest::Client::new(),
-            state,
-            stop,
-            done,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, self.url(path))
-            .basic_auth(PROJECT, Some(SECRET));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        (status, resp.json().await.expect("JSON body"))
-    }
-
-    async fn raw(&self, method: reqwest::Method, path: &str, body: &str) -> (StatusCode, Value) {
-        let resp = self
-            .http
-            .request(method, self.url(path))
-            .basic_auth(PROJECT, Some(SECRET))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("request");
-        let status = resp.status();
-        (status, resp.json().await.expect("JSON body"))
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.done.await.expect("server task").expect("clean shutdown");
-    }
-}
-
-async fn on_each_engine<F, Fut>(test: F)
-where
-    F: Fn(Server) -> Fut,
-    Fut: Future<Output = Server>,
-{
-    for engine in engines() {
-        let db = TestDb::new(engine).await;
-        let server = Server::start(&db).await;
-        test(server).await.stop().await;
-        db.dispose().await;
-    }
-}
 
 fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_type: &str) {
     assert_eq!(status.as_u16(), want_status, "{body}");
@@ -359,7 +260,7 @@ async fn read_answer(conn: &mut tokio::net::TcpStream) -> (u16, bool) {
 async fn a_request_refused_before_its_body_is_read_keeps_its_connection() {
     use tokio::io::AsyncWriteExt;
     let db = TestDb::new("sqlite").await;
-    let s = Server::start(&db).await;
+    let s = spawn_app(&db).await;
     let good = base64::engine::general_purpose::STANDARD.encode(format!("{PROJECT}:{SECRET}"));
     let bad = base64::engine::general_purpose::STANDARD.encode(format!("{PROJECT}:wrong"));
     let body = r#"{"member_id":"member-test-00000000-0000-4000-8000-000000000009"}"#;
@@ -396,10 +297,10 @@ async fn a_request_refused_before_its_body_is_read_keeps_its_connection() {
 #[tokio::test]
 async fn housekeeping_purges_expired_records() {
     use latch_core::clock::Timestamp;
-    use latch_store::testing::otp_record;
+    use latch_testkit::fixtures::otp_record;
     for engine in engines() {
         let db = TestDb::new(engine).await;
-        let s = Server::start_with(&db, |c| c.housekeeping_interval_secs = 1).await;
+        let s = spawn_app_with(&db, |c| c.housekeeping_interval_secs = 1).await;
         let store = &s.state.ctx.store;
         let otp = |id: &str, recipient: &str, expires_at| otp_record(PROJECT, "discovery", id, recipient, expires_at);
         store
@@ -470,7 +371,7 @@ async fn fake_hibp(pwned: &'static [&'static str]) -> (String, std::sync::Arc<st
     (format!("http://{addr}"), asked)
 }
 
-async fn strength(s: &Server, password: &str) -> (StatusCode, Value) {
+async fn strength(s: &TestApp, password: &str) -> (StatusCode, Value) {
     s.call(
         reqwest::Method::POST,
         "/v1/b2b/passwords/strength_check",
@@ -483,7 +384,7 @@ async fn strength(s: &Server, password: &str) -> (StatusCode, Value) {
 async fn breach_detection_uses_the_range_api_with_k_anonymity() {
     let (url, asked) = fake_hibp(&["Velvet-Harbor-Cobalt-93"]).await;
     let db = TestDb::new("sqlite").await;
-    let s = Server::start_with(&db, |c| c.hibp_range_api_url = Some(url.clone())).await;
+    let s = spawn_app_with(&db, |c| c.hibp_range_api_url = Some(url.clone())).await;
     let (_, r) = strength(&s, "Velvet-Harbor-Cobalt-93").await;
     assert_eq!(r["breached_password"], true, "{r}");
     assert_eq!(r["valid_password"], false);
@@ -508,7 +409,7 @@ async fn unreachable_range_api_fails_open_or_closed_as_configured() {
     };
     for fail_closed in [false, true] {
         let db = TestDb::new("sqlite").await;
-        let s = Server::start_with(&db, |c| {
+        let s = spawn_app_with(&db, |c| {
             c.hibp_range_api_url = Some(closed.clone());
             c.hibp_fail_closed = fail_closed;
             c.hibp_timeout_ms = 500;
@@ -538,7 +439,7 @@ async fn imported_corpus_marks_passwords_breached() {
     lines.sort();
     let corpus = dir.join("pwned.bin");
     latch_core::password::corpus::import(lines.join("\n").as_bytes(), &corpus, |_| {}).unwrap();
-    let s = Server::start_with(&db, |c| c.breach_corpus_file = Some(corpus.clone())).await;
+    let s = spawn_app_with(&db, |c| c.breach_corpus_file = Some(corpus.clone())).await;
     let (_, r) = strength(&s, "Amber-Quartz-Nimbus-17").await;
     assert_eq!(r["breached_password"], true, "{r}");
     let (_, r) = strength(&s, "Orchid-Falcon-Meridian-42").await;
@@ -548,7 +449,7 @@ async fn imported_corpus_marks_passwords_breached() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-async fn login_as(s: &Server, forwarded_for: &str, email: &str, password: &str) -> StatusCode {
+async fn login_as(s: &TestApp, forwarded_for: &str, email: &str, password: &str) -> StatusCode {
     s.http
         .post(s.url("/v1/b2b/passwords/authenticate"))
         .basic_auth(PROJECT, Some(SECRET))
@@ -564,19 +465,14 @@ async fn login_as(s: &Server, forwarded_for: &str, email: &str, password: &str) 
 async fn failed_logins_are_limited_per_forwarded_client_address_only_behind_a_trusted_proxy() {
     for trusted in [true, false] {
         let db = TestDb::new("sqlite").await;
-        let s = Server::start_with(&db, |c| {
+        let s = spawn_app_with(&db, |c| {
             if trusted {
                 c.trusted_proxies = vec!["127.0.0.1/32".into()];
             }
             c.forwarded_client_max_failures = 3;
         })
         .await;
-        s.call(
-            reqwest::Method::POST,
-            "/v1/b2b/organizations",
-            Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
-        )
-        .await;
+        s.create_org("Acme", "acme").await;
         // Failures spread over several accounts, all from one end user.
         for i in 0..3 {
             assert_eq!(
@@ -609,14 +505,9 @@ async fn failed_logins_are_limited_per_forwarded_client_address_only_behind_a_tr
 
 #[tokio::test]
 async fn an_expired_code_is_refused() {
-    on_each_engine(|s| async move {
+    on_each_engine_app_with(AppBuilder::manual_clock, |s| async move {
         use reqwest::Method as M;
-        s.call(
-            M::POST,
-            "/v1/b2b/organizations",
-            Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
-        )
-        .await;
+        s.create_org("Acme", "acme").await;
         s.call(
             M::POST,
             "/v1/b2b/organizations/acme/members",
@@ -633,17 +524,16 @@ async fn an_expired_code_is_refused() {
         assert_eq!(st, StatusCode::OK, "{b}");
         let (_, outbox) = s.call(M::GET, "/latch/v1/outbox?recipient=a@acme.test", None).await;
         let code = outbox["messages"][0]["code"].as_str().unwrap().to_string();
-        // Age the stored code past its expiry, as if ten minutes had gone by.
         let store = &s.state.ctx.store;
         let org = store.find_org(PROJECT, "acme").await.unwrap().unwrap();
-        let mut otp = store
+        let otp = store
             .otp_for(PROJECT, &org.organization_id, "email", "a@acme.test")
             .await
             .unwrap()
             .unwrap();
         assert_ne!(otp.code_hash, code, "the code itself is never stored");
-        otp.expires_at = latch_core::clock::Timestamp::now().plus_minutes(-1);
-        store.replace_otp(&otp).await.unwrap();
+        // An email code lives 10 minutes by default: move past them.
+        s.clock().advance_minutes(11);
         let (st, b) = s
             .call(
                 M::POST,
@@ -673,14 +563,9 @@ async fn custom_templates_by_id() {
     )
     .unwrap();
     let db = TestDb::new("sqlite").await;
-    let s = Server::start_with(&db, |c| c.templates_dir = Some(dir.clone())).await;
+    let s = spawn_app_with(&db, |c| c.templates_dir = Some(dir.clone())).await;
     use reqwest::Method as M;
-    s.call(
-        M::POST,
-        "/v1/b2b/organizations",
-        Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
-    )
-    .await;
+    s.create_org("Acme", "acme").await;
     s.call(
         M::POST,
         "/v1/b2b/organizations/acme/members",
@@ -740,17 +625,12 @@ async fn custom_templates_by_id() {
 #[tokio::test]
 async fn sends_are_limited_per_forwarded_client_address() {
     let db = TestDb::new("sqlite").await;
-    let s = Server::start_with(&db, |c| {
+    let s = spawn_app_with(&db, |c| {
         c.trusted_proxies = vec!["127.0.0.1/32".into()];
         c.forwarded_client_max_sends = 2;
     })
     .await;
-    s.call(
-        reqwest::Method::POST,
-        "/v1/b2b/organizations",
-        Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
-    )
-    .await;
+    s.create_org("Acme", "acme").await;
     for i in 0..3 {
         s.call(
             reqwest::Method::POST,
@@ -881,15 +761,10 @@ fn md5_hex(s: &str) -> String {
 }
 
 /// Creates org "acme" and a member with a password; a fresh session token and the member id.
-async fn member_with_session(s: &Server, email: &str) -> (String, String) {
+async fn member_with_session(s: &TestApp, email: &str) -> (String, String) {
     use reqwest::Method as M;
     let password = "Cache-me-if-you-can-0123";
-    s.call(
-        M::POST,
-        "/v1/b2b/organizations",
-        Some(json!({"organization_name": "Acme", "organization_slug": "acme"})),
-    )
-    .await;
+    s.create_org("Acme", "acme").await;
     let (st, b) = s
         .call(
             M::POST,
@@ -913,7 +788,7 @@ async fn member_with_session(s: &Server, email: &str) -> (String, String) {
     )
 }
 
-async fn check_session(s: &Server, token: &str) -> (StatusCode, Value) {
+async fn check_session(s: &TestApp, token: &str) -> (StatusCode, Value) {
     s.call(
         reqwest::Method::POST,
         "/v1/b2b/sessions/authenticate",
@@ -991,7 +866,7 @@ async fn closed_within(conn: &mut tokio::net::TcpStream, limit: std::time::Durat
     }
 }
 
-async fn connect(s: &Server) -> tokio::net::TcpStream {
+async fn connect(s: &TestApp) -> tokio::net::TcpStream {
     tokio::net::TcpStream::connect(s.base.trim_start_matches("http://"))
         .await
         .unwrap()
@@ -1001,7 +876,7 @@ async fn connect(s: &Server) -> tokio::net::TcpStream {
 async fn a_connection_that_never_finishes_its_headers_is_closed() {
     use tokio::io::AsyncWriteExt;
     let db = TestDb::new("sqlite").await;
-    let s = Server::start_with(&db, |c| {
+    let s = spawn_app_with(&db, |c| {
         c.header_read_timeout_secs = 1;
         c.idle_timeout_secs = 30;
     })
@@ -1054,7 +929,7 @@ async fn a_connection_that_never_finishes_its_headers_is_closed() {
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     use tokio::io::AsyncWriteExt;
     let db = TestDb::new("sqlite").await;
-    let s = Server::start_with(&db, |c| {
+    let s = spawn_app_with(&db, |c| {
         c.header_read_timeout_secs = 30;
         c.idle_timeout_secs = 1;
     })
@@ -1078,7 +953,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 async fn connections_past_the_cap_wait_until_one_closes() {
     use tokio::io::AsyncWriteExt;
     let db = TestDb::new("sqlite").await;
-    let s = Server::start_with(&db, |c| c.max_connections = 1).await;
+    let s = spawn_app_with(&db, |c| c.max_connections = 1).await;
     let mut first = connect(&s).await;
     first
         .write_all(b"GET /livez HTTP/1.1\r\nhost: latch\r\n\r\n")
@@ -1188,30 +1063,15 @@ fn the_embedded_database_is_readable_by_its_owner_only() {
 #[tokio::test]
 async fn housekeeping_purges_outbox_messages_past_their_retention() {
     use latch_core::clock::Timestamp;
-    use latch_core::delivery::{Channel, StoredMessage};
     for engine in engines() {
         let db = TestDb::new(engine).await;
-        let s = Server::start_with(&db, |c| {
+        let s = spawn_app_with(&db, |c| {
             c.housekeeping_interval_secs = 1;
             c.outbox_retention_minutes = 1;
         })
         .await;
         let store = &s.state.ctx.store;
-        let message = |id: &str, created_at| StoredMessage {
-            message_id: id.into(),
-            project_id: PROJECT.into(),
-            channel: Channel::Sms,
-            recipient: "+15555550100".into(),
-            kind: "otp".into(),
-            locale: "en".into(),
-            subject: None,
-            text: "Your code is 123456".into(),
-            html: None,
-            code: Some("123456".into()),
-            token: None,
-            url: None,
-            created_at,
-        };
+        let message = |id: &str, created_at| latch_testkit::fixtures::message(PROJECT, id, created_at);
         let now = Timestamp::now();
         store
             .insert_message(&message("m-old", Timestamp(now.millis() - 61_000)))

@@ -1,97 +1,18 @@
-//! Store contract for sessions, signing keys, passwords, intermediate sessions, reset tokens,
-//! attempt counters, organization roles, magic links and email updates: SQLite always, PostgreSQL when LATCH_TEST_DATABASE_URL is set.
+//! Sessions, signing keys, passwords, intermediate sessions, reset tokens, attempt counters,
+//! organization roles, magic links and email updates, on `fixtures::seed`'s records.
 
 use latch_core::clock::Timestamp;
 use latch_core::model::credentials::{IntermediateRecord, PasswordRecord, ResetTokenRecord};
 use latch_core::model::links::{EmailUpdateRecord, LinkPurpose, MagicLinkRecord};
-use latch_core::model::member::{MemberRecord, RetiredEmail};
-use latch_core::model::organization::{OrgRecord, OrgSettings};
-use latch_core::model::project::Project;
+use latch_core::model::member::RetiredEmail;
 use latch_core::model::session::{AuthFactor, SessionKey, SessionRecord};
 use latch_core::rbac::{Permission, PolicyRole};
 use latch_core::store::prelude::*;
 use latch_core::store::Expiring;
 use latch_core::token::keyring::SigningKeyRecord;
-use latch_store::testing::{engines, otp_record, TestDb};
-use latch_store::{PoolOptions, SqlStore};
+use latch_testkit::fixtures::{otp_record, seeded_member as member};
+use latch_testkit::on_each_seeded_engine as on_each_engine;
 use serde_json::json;
-use std::future::Future;
-
-async fn on_each_engine<F, Fut>(test: F)
-where
-    F: Fn(SqlStore) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for engine in engines() {
-        let db = TestDb::new(engine).await;
-        let store = SqlStore::connect(&db.url, &PoolOptions::default())
-            .await
-            .expect("connect");
-        seed(&store).await;
-        test(store.clone()).await;
-        store.close().await;
-        db.dispose().await;
-    }
-}
-
-/// Project `pa` with organization `org-1` and member `m-1`.
-async fn seed(s: &SqlStore) {
-    let now = Timestamp(1_000);
-    for p in ["pa", "pb"] {
-        s.insert_project(&Project {
-            project_id: p.into(),
-            name: "p".into(),
-            secret_hash: "h".into(),
-            created_at: now,
-        })
-        .await
-        .unwrap();
-    }
-    s.insert_org(&OrgRecord {
-        project_id: "pa".into(),
-        organization_id: "org-1".into(),
-        name: "Acme".into(),
-        slug: "acme".into(),
-        logo_url: String::new(),
-        external_id: None,
-        trusted_metadata: json!({}),
-        settings: OrgSettings::default(),
-        created_at: now,
-        updated_at: now,
-        version: 0,
-    })
-    .await
-    .unwrap();
-    s.insert_member(&member()).await.unwrap();
-}
-
-fn member() -> MemberRecord {
-    MemberRecord {
-        project_id: "pa".into(),
-        organization_id: "org-1".into(),
-        member_id: "m-1".into(),
-        email: "a@acme.test".into(),
-        status: latch_core::model::member::MemberStatus::Active,
-        name: String::new(),
-        external_id: None,
-        is_breakglass: false,
-        email_verified: false,
-        mfa_enrolled: false,
-        mfa_phone_number: String::new(),
-        mfa_phone_verified: false,
-        default_mfa_method: String::new(),
-        member_password_id: String::new(),
-        totp_registration_id: String::new(),
-        roles: vec![],
-        trusted_metadata: json!({}),
-        untrusted_metadata: json!({}),
-        lock_created_at: None,
-        lock_expires_at: None,
-        created_at: Timestamp(1_000),
-        updated_at: Timestamp(1_000),
-        version: 0,
-    }
-}
 
 fn session(id: &str, token_hash: &str, expires: i64) -> SessionRecord {
     let mut claims = serde_json::Map::new();
@@ -667,23 +588,8 @@ async fn totp_steps_are_used_once_and_recovery_codes_once() {
 
 #[tokio::test]
 async fn outbox_messages_are_purged_by_creation_time() {
-    use latch_core::delivery::{Channel, StoredMessage};
     on_each_engine(|s| async move {
-        let message = |id: &str, created: i64| StoredMessage {
-            message_id: id.into(),
-            project_id: "pa".into(),
-            channel: Channel::Sms,
-            recipient: "+15555550100".into(),
-            kind: "otp".into(),
-            locale: "en".into(),
-            subject: None,
-            text: "Your code is 123456".into(),
-            html: None,
-            code: Some("123456".into()),
-            token: None,
-            url: None,
-            created_at: Timestamp(created),
-        };
+        let message = |id: &str, created: i64| latch_testkit::fixtures::message("pa", id, Timestamp(created));
         for (id, created) in [("m-old-1", 1_000), ("m-old-2", 5_000), ("m-new", 5_001)] {
             s.insert_message(&message(id, created)).await.unwrap();
         }

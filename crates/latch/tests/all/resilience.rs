@@ -11,7 +11,7 @@ use latch::config::Config;
 use latch_core::clock::{Clock, ManualClock, SystemClock};
 use latch_core::model::search::{Operator, Page, Query};
 use latch_core::store::OrgStore;
-use latch_store::testing::{engines, TestDb};
+use latch_testkit::{engines, TestDb};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::HashSet;

@@ -2,16 +2,11 @@
 //! speaking Twilio's Messages API, and a webhook receiver that checks the signature.
 
 use axum::extract::{Path, State};
-use latch::app::Application;
-use latch::config::Config;
-use latch_store::testing::TestDb;
+use latch_testkit::{spawn_app_with, TestApp, TestDb, PROJECT};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-const PROJECT: &str = "project-test-00000000-0000-4000-8000-000000000002";
-const SECRET: &str = "secret-test-delivery-tests-012345";
 
 type Captured = Arc<Mutex<Vec<String>>>;
 
@@ -97,72 +92,13 @@ async fn http_capture() -> (String, Captured) {
     (format!("http://{addr}"), got)
 }
 
-struct Server {
-    base: String,
-    http: reqwest::Client,
-    state: latch_http::AppState,
-    stop: tokio::sync::oneshot::Sender<()>,
-    done: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Server {
-    async fn start(db: &TestDb, adjust: impl FnOnce(&mut Config)) -> Self {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            database_url: db.url.clone(),
-            bootstrap_project_id: Some(PROJECT.into()),
-            bootstrap_secret: Some(SECRET.into()),
-            argon2_memory_kib: 8,
-            argon2_iterations: 1,
-            delivery_timeout_secs: 2,
-            ..Config::default()
-        };
-        adjust(&mut config);
-        let app = Application::build(&config).await.expect("build app");
-        let base = format!("http://{}", app.local_addr());
-        let state = app.state();
-        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let done = tokio::spawn(app.run_until(async move {
-            let _ = rx.await;
-        }));
-        Self {
-            base,
-            http: reqwest::Client::new(),
-            state,
-            stop,
-            done,
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .basic_auth(PROJECT, Some(SECRET))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap())
-    }
-
-    async fn outbox(&self, recipient: &str) -> Vec<Value> {
-        let r = self
-            .http
-            .get(format!("{}/latch/v1/outbox?recipient={recipient}", self.base))
-            .basic_auth(PROJECT, Some(SECRET))
-            .send()
-            .await
-            .unwrap();
-        r.json::<Value>().await.unwrap()["messages"].as_array().unwrap().clone()
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.done.await.unwrap().unwrap();
-    }
+/// The test app, with deliveries that give up after 2 s.
+async fn spawn(db: &TestDb, adjust: impl FnOnce(&mut latch::config::Config)) -> TestApp {
+    spawn_app_with(db, |c| {
+        c.delivery_timeout_secs = 2;
+        adjust(c)
+    })
+    .await
 }
 
 /// Decodes quoted-printable bodies (soft breaks and =XX escapes).
@@ -187,7 +123,7 @@ fn quoted_printable(data: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn org_and_member(s: &Server, phone: Option<&str>) -> String {
+async fn org_and_member(s: &TestApp, phone: Option<&str>) -> String {
     s.post(
         "/v1/b2b/organizations",
         json!({"organization_name": "Acme & Co", "organization_slug": "acme"}),
@@ -205,7 +141,7 @@ async fn org_and_member(s: &Server, phone: Option<&str>) -> String {
 async fn email_goes_out_over_smtp_with_both_parts_in_the_requested_language() {
     let (port, mail) = smtp_sink().await;
     let db = TestDb::new("sqlite").await;
-    let s = Server::start(&db, |c| {
+    let s = spawn(&db, |c| {
         c.smtp_host = Some("127.0.0.1".into());
         c.smtp_port = port;
         c.smtp_tls = "none".into();
@@ -262,7 +198,7 @@ async fn email_goes_out_over_smtp_with_both_parts_in_the_requested_language() {
 async fn an_invite_goes_out_over_smtp_and_its_link_signs_the_member_in() {
     let (port, mail) = smtp_sink().await;
     let db = TestDb::new("sqlite").await;
-    let s = Server::start(&db, |c| {
+    let s = spawn(&db, |c| {
         c.smtp_host = Some("127.0.0.1".into());
         c.smtp_port = port;
         c.smtp_tls = "none".into();
@@ -313,7 +249,7 @@ async fn a_failed_delivery_is_reported_and_leaves_no_live_code() {
         .unwrap()
         .port();
     let db = TestDb::new("sqlite").await;
-    let s = Server::start(&db, |c| {
+    let s = spawn(&db, |c| {
         c.smtp_host = Some("127.0.0.1".into());
         c.smtp_port = closed;
         c.smtp_tls = "none".into();
@@ -345,7 +281,7 @@ async fn a_failed_delivery_is_reported_and_leaves_no_live_code() {
 async fn sms_goes_to_a_twilio_compatible_api() {
     let (url, got) = http_capture().await;
     let db = TestDb::new("sqlite").await;
-    let s = Server::start(&db, |c| {
+    let s = spawn(&db, |c| {
         c.sms_provider = "twilio".into();
         c.twilio_base_url = url.clone();
         c.twilio_account_sid = Some("AC123".into());
@@ -415,7 +351,7 @@ fn url_decode_pairs(body: &str) -> std::collections::HashMap<String, String> {
 async fn sms_goes_to_a_signed_webhook() {
     let (url, got) = http_capture().await;
     let db = TestDb::new("sqlite").await;
-    let s = Server::start(&db, |c| {
+    let s = spawn(&db, |c| {
         c.sms_provider = "webhook".into();
         c.sms_webhook_url = Some(format!("{url}/hook"));
         c.sms_webhook_secret = Some("whsec-test".into());
@@ -452,7 +388,7 @@ async fn sms_goes_to_a_signed_webhook() {
 async fn sms_countries_follow_the_allow_list() {
     for (allowed, ok) in [(vec!["US", "CA"], false), (vec!["US", "GB"], true)] {
         let db = TestDb::new("sqlite").await;
-        let s = Server::start(&db, |c| {
+        let s = spawn(&db, |c| {
             c.sms_allowed_countries = allowed.iter().map(|s| s.to_string()).collect()
         })
         .await;
