@@ -8,6 +8,7 @@
 //   "<local>@<domain>"            email = the login, email_verified = true, name = "<local> Test"
 //   "<...>+unverified@<domain>"   the same with email_verified = false
 //   "noemail-<x>"                 no email claim
+//   a subject given an address with POST /test/email?sub=…&email=…: that address (verified)
 // A line "ready <issuer>" on stdout says the provider listens.
 
 import Provider from "oidc-provider";
@@ -21,8 +22,15 @@ const clients = JSON.parse(process.env.CLIENTS || "[]").map((c) => ({
   ...c,
 }));
 
+// Addresses the test set for a subject (POST /test/email?sub=…&email=…), as an IdP administrator
+// would change a user's address.
+const chosenEmail = new Map();
+
 function claimsFor(id) {
   if (id.startsWith("noemail-")) return { sub: id, name: "No Email" };
+  if (chosenEmail.has(id)) {
+    return { sub: id, email: chosenEmail.get(id), email_verified: true, name: "Chosen Address", department: "dept" };
+  }
   const local = id.split("@")[0];
   return {
     sub: id,
@@ -60,6 +68,15 @@ const provider = new Provider(issuer, {
   },
 });
 provider.proxy = false;
+
+provider.use(async (ctx, next) => {
+  if (ctx.method === "POST" && ctx.path === "/test/email") {
+    chosenEmail.set(ctx.query.sub, ctx.query.email);
+    ctx.status = 204;
+    return;
+  }
+  await next();
+});
 
 // Latch assigns each connection its own callback URL; the tests create connections as they go,
 // so the test client accepts any Latch callback on this machine (a real client lists its URLs).

@@ -496,3 +496,36 @@ def test_an_intermediate_session_of_another_organization_is_refused(client, serv
     _, answer, _ = _login(server, idp, pt, cb.connection_id, email)
     expect_error(400, "invalid_intermediate_session_token_for_organization", client.sso.authenticate,
                  sso_token=_token(answer), intermediate_session_token=pending.intermediate_session_token)
+
+
+def test_a_new_address_from_the_provider_moves_the_member_and_retires_the_old_one(client, server, idp):
+    org = h.create_org(client)
+    c = _connection(client, idp, org.organization_id)
+    pt = _public_token(server)
+    subject = "subject-" + h.token()
+    first, second = _mail("before"), _mail("after")
+
+    def address(email):
+        r = requests.post(f"{idp.issuer}/test/email", params={"sub": subject, "email": email}, timeout=10)
+        assert r.status_code == 204, r.text
+
+    address(first)
+    _, answer, _ = _login(server, idp, pt, c.connection_id, subject)
+    one = ok(client.sso.authenticate(sso_token=_token(answer)))
+    assert one.member.email_address == first
+    assert one.member.sso_registrations[0].external_id == subject
+    address(second)
+    _, answer, _ = _login(server, idp, pt, c.connection_id, subject)
+    assert answer.headers["Location"].startswith(REDIRECT), "a known subject goes to the login URL"
+    two = ok(client.sso.authenticate(sso_token=_token(answer)))
+    assert two.member_id == one.member_id
+    assert two.member.email_address == second and two.member.email_address_verified
+    assert [r.email_address for r in two.member.retired_email_addresses] == [first]
+    # The session that proved the old address ended with it.
+    expect_error(404, "session_not_found", client.sessions.authenticate, session_token=one.session_token)
+    # An address another member holds is not taken over.
+    other = h.create_member(client, org.organization_id, _mail("taken"))
+    address(other.email_address)
+    _, answer, _ = _login(server, idp, pt, c.connection_id, subject)
+    three = ok(client.sso.authenticate(sso_token=_token(answer)))
+    assert three.member_id == one.member_id and three.member.email_address == second

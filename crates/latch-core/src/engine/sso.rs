@@ -398,6 +398,44 @@ async fn existing_member(
     Ok(member.map(|m| (m, None)))
 }
 
+/// A registered member whose provider now vouches for another (verified) address moves to it, the
+/// previous one retired, as Stytch does; everything that proved the old address ends with it. An
+/// address another member holds is left alone (the login goes on under the current one).
+async fn follow_idp_email(ctx: &Ctx, mut member: MemberRecord, identity: &SsoIdentity) -> CoreResult<MemberRecord> {
+    let Some(email) = identity_email(identity)? else {
+        return Ok(member);
+    };
+    if email == member.email {
+        return Ok(member);
+    }
+    let retire = crate::model::member::RetiredEmail {
+        email_id: ids::email_id(),
+        email_address: member.email.clone(),
+        member_id: member.member_id.clone(),
+    };
+    let before = member.clone();
+    member.email = email;
+    member.email_verified = true;
+    member.member_password_id = String::new();
+    match members::save(
+        ctx,
+        &Grant::engine(),
+        &mut member,
+        members::Write::EmailChange { retire: Some(&retire) },
+    )
+    .await
+    {
+        Ok(()) => Ok(member),
+        Err(CoreError::Invalid(f))
+            if f.error_type == DUPLICATE_MEMBER_EMAIL.error_type || f.error_type == RETIRED_MEMBER_EMAIL.error_type =>
+        {
+            tracing::warn!(member_id = %before.member_id, "the identity provider's new email address belongs to another member; kept the current one");
+            Ok(before)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The connection's `attribute_mapping` applied to the identity: `{stytch name: provider claim}`.
 /// Returns the mapped values (kept on the registration and in the member's trusted metadata).
 fn mapped_attributes(c: &OidcConnectionRecord, identity: &SsoIdentity) -> Map<String, Value> {
@@ -426,6 +464,7 @@ pub async fn member_for(
     let identity = &token.identity;
     let attributes = mapped_attributes(&c, identity);
     let (member, registration) = match existing_member(ctx, org, &c, identity).await? {
+        Some((member, Some(reg))) => (follow_idp_email(ctx, member, identity).await?, Some(reg)),
         Some(found) => found,
         None => {
             check_jit(org, &c.connection_id)?;
