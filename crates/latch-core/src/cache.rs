@@ -25,6 +25,8 @@ struct Entry<V> {
 }
 
 pub struct TtlCache<K, V> {
+    /// The `cache` label of its hit and miss counters (`latch_cache_lookups_total`).
+    name: &'static str,
     ttl_ms: i64,
     capacity: usize,
     entries: RwLock<HashMap<K, Entry<V>>>,
@@ -32,7 +34,12 @@ pub struct TtlCache<K, V> {
 
 impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     pub fn new(ttl: Duration, capacity: usize) -> Self {
+        Self::named("unnamed", ttl, capacity)
+    }
+
+    pub fn named(name: &'static str, ttl: Duration, capacity: usize) -> Self {
         Self {
+            name,
             ttl_ms: i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
             capacity,
             entries: RwLock::new(HashMap::new()),
@@ -82,8 +89,10 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         Fut: Future<Output = Result<Option<V>, E>>,
     {
         if let Some(v) = self.get(&key, stamp, now) {
+            metrics::counter!("latch_cache_lookups_total", "cache" => self.name, "result" => "hit").increment(1);
             return Ok(Some(v));
         }
+        metrics::counter!("latch_cache_lookups_total", "cache" => self.name, "result" => "miss").increment(1);
         let loaded = load().await?;
         if let Some(v) = &loaded {
             self.put(key, stamp, now, v.clone());

@@ -24,6 +24,9 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 #[derive(Clone)]
 pub struct CpuPool {
     jobs: mpsc::Sender<Job>,
+    /// The `pool` label of its metrics: hashing (background) or signing.
+    name: &'static str,
+    queued: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// How the kernel schedules a pool's threads against the async executor's.
@@ -77,7 +80,14 @@ impl CpuPool {
                 })
                 .expect("spawn CPU pool thread");
         }
-        Self { jobs }
+        Self {
+            jobs,
+            name: match priority {
+                Priority::Background => "hashing",
+                _ => "signing",
+            },
+            queued: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+        }
     }
 
     /// One thread per available core.
@@ -94,7 +104,16 @@ impl CpuPool {
         T: Send + 'static,
     {
         let (done, result) = oneshot::channel();
+        // Queue depth and wait, per pool: how far a login flood is behind (`/metrics`).
+        let (name, queued) = (self.name, self.queued.clone());
+        let depth = queued.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        metrics::gauge!("latch_cpu_pool_queued", "pool" => name).set(depth as f64);
+        #[allow(clippy::disallowed_methods)] // measures the wait for a metric, decides nothing
+        let enqueued = std::time::Instant::now();
         let job: Job = Box::new(move || {
+            let depth = queued.fetch_sub(1, std::sync::atomic::Ordering::Relaxed) - 1;
+            metrics::gauge!("latch_cpu_pool_queued", "pool" => name).set(depth as f64);
+            metrics::histogram!("latch_cpu_pool_wait_seconds", "pool" => name).record(enqueued.elapsed().as_secs_f64());
             // A panicking job must not take its worker thread down with it.
             let _ = done.send(catch_unwind(AssertUnwindSafe(work)));
         });

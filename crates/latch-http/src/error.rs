@@ -51,6 +51,7 @@ struct ErrorBody<'a> {
 }
 
 fn body(status: StatusCode, error_type: &str, message: &str) -> Response {
+    metrics::counter!("latch_errors_total", "error_type" => error_type.to_owned()).increment(1);
     let b = ErrorBody {
         status_code: status.as_u16(),
         request_id: current_request_id(),

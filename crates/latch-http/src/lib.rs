@@ -6,6 +6,7 @@
 pub mod client_addr;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod observe;
 pub mod reply;
 pub mod routes;
@@ -24,6 +25,8 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub trusted_proxies: Vec<IpNet>,
+    /// `GET /metrics`, when a token is configured.
+    pub metrics: Option<Arc<metrics::MetricsEndpoint>>,
 }
 
 impl Default for HttpConfig {
@@ -32,6 +35,7 @@ impl Default for HttpConfig {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             trusted_proxies: vec![],
+            metrics: None,
         }
     }
 }
@@ -218,6 +222,8 @@ pub fn router(state: AppState) -> Router {
         .route("/latch/v1/outbox", get(routes::outbox::list))
         .route("/healthz", get(routes::health::healthz))
         .route("/livez", get(routes::health::livez))
+        .route("/metrics", get(metrics::scrape))
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(routes::route_not_found)
         .method_not_allowed_fallback(routes::method_not_allowed);
     api.layer(axum::middleware::from_fn(extract::read_body_first))

@@ -190,6 +190,14 @@ impl SqlStore {
         }
     }
 
+    /// Connections open and idle across the store's pools (metrics).
+    pub fn pool_stats(&self) -> (u32, usize) {
+        match &self.pool {
+            Pool::Sqlite(p) => (p.read.size() + p.write.size(), p.read.num_idle() + p.write.num_idle()),
+            Pool::Postgres(p) => (p.size(), p.num_idle()),
+        }
+    }
+
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite(p) => {

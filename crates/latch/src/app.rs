@@ -72,6 +72,10 @@ impl Application {
             max_body_bytes: config.max_body_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
             trusted_proxies: config.trusted_proxy_nets()?,
+            metrics: config.metrics_token.as_ref().map(|token| {
+                use secrecy::ExposeSecret;
+                Arc::new(metrics_endpoint(token.expose_secret(), store.clone()))
+            }),
         };
         let listener = TcpListener::bind(&config.listen)
             .await
@@ -198,6 +202,33 @@ async fn revocation_poll(ctx: Arc<Ctx>, mut stop: tokio::sync::watch::Receiver<b
             }
             Err(e) => tracing::warn!(error = %e, "checking for revoked signing keys failed"),
         }
+    }
+}
+
+/// The Prometheus recorder is process-wide; several applications in one process (tests) share it.
+static RECORDER: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> = std::sync::OnceLock::new();
+
+fn metrics_endpoint(token: &str, store: SqlStore) -> latch_http::metrics::MetricsEndpoint {
+    let handle = RECORDER
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics shows Latch's own only");
+            }
+            handle
+        })
+        .clone();
+    latch_http::metrics::MetricsEndpoint {
+        token_hash: latch_core::crypto::sha256_hex(token),
+        render: Arc::new(move || {
+            // Sampled at scrape time: the pool's size changes with every connection it opens.
+            let (open, idle) = store.pool_stats();
+            metrics::gauge!("latch_db_pool_connections", "state" => "idle").set(idle as f64);
+            metrics::gauge!("latch_db_pool_connections", "state" => "in_use")
+                .set(open.saturating_sub(idle as u32) as f64);
+            handle.render()
+        }),
     }
 }
 

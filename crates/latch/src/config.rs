@@ -117,6 +117,8 @@ pub struct Config {
     /// Receives `{channel, recipient, kind, locale, text, project_id}` signed with `X-Latch-Signature`.
     pub sms_webhook_url: Option<String>,
     pub sms_webhook_secret: Option<SecretString>,
+    /// Bearer token of `GET /metrics`; unset: the endpoint is off.
+    pub metrics_token: Option<SecretString>,
     pub delivery_timeout_secs: u64,
     /// ISO 3166 alpha-2 countries SMS may be sent to.
     #[serde(deserialize_with = "country_list")]
@@ -206,6 +208,7 @@ impl Default for Config {
             twilio_from: None,
             sms_webhook_url: None,
             sms_webhook_secret: None,
+            metrics_token: None,
             delivery_timeout_secs: 10,
             sms_allowed_countries: vec!["US".into(), "CA".into()],
             redirect_urls: vec![],

@@ -112,10 +112,14 @@ impl Ctx {
             templates: Arc::new(Default::default()),
             oidc: Arc::new(crate::oidc::NoOidc),
             dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
-            projects: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
-            orgs: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
-            sessions: Arc::new(TtlCache::new(RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
-            verified_jwts: Arc::new(TtlCache::new(VERIFIED_JWT_TTL, VERIFIED_JWT_CAPACITY)),
+            projects: Arc::new(TtlCache::named("projects", RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
+            orgs: Arc::new(TtlCache::named("orgs", RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
+            sessions: Arc::new(TtlCache::named("sessions", RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
+            verified_jwts: Arc::new(TtlCache::named(
+                "verified_jwts",
+                VERIFIED_JWT_TTL,
+                VERIFIED_JWT_CAPACITY,
+            )),
         }
     }
 

@@ -18,6 +18,7 @@ use std::sync::Arc;
 /// 503 the API answers.
 pub(crate) fn failed(channel: Channel, m: &Message, detail: impl std::fmt::Display) -> CoreError {
     tracing::error!(kind = %m.kind, recipient = %m.recipient, error = %detail, "delivery failed");
+    metrics::counter!("latch_delivery_failures_total", "channel" => channel.as_str()).increment(1);
     if channel == Channel::Email {
         latch_core::error::catalogue::EMAIL_DELIVERY_FAILED.err()
     } else {
