@@ -119,12 +119,38 @@ impl Drop for WriteCount<'_> {
     }
 }
 
+/// Times a statement (or transaction) into `latch_db_query_seconds{kind}` when it ends, however it
+/// ends.
+struct Timed {
+    kind: &'static str,
+    started: std::time::Instant,
+}
+
+impl Timed {
+    fn start(kind: &'static str) -> Self {
+        #[allow(clippy::disallowed_methods)] // measures query latency for a metric, decides nothing
+        let started = std::time::Instant::now();
+        Self { kind, started }
+    }
+
+    fn of(sql: &str) -> Self {
+        Self::start(if crate::is_select(sql) { "read" } else { "write" })
+    }
+}
+
+impl Drop for Timed {
+    fn drop(&mut self) {
+        metrics::histogram!("latch_db_query_seconds", "kind" => self.kind).record(self.started.elapsed().as_secs_f64());
+    }
+}
+
 impl SqlStore {
     fn count_write(&self, sql: &str) -> Option<WriteCount<'_>> {
         (!crate::is_select(sql)).then(|| WriteCount::start(&self.writes))
     }
 
     pub(crate) async fn exec(&self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        let _timed = Timed::of(sql);
         let _counted = self.count_write(sql);
         match &self.pool {
             Pool::Sqlite(p) => bind_all!(sqlx::query(sql), args)
@@ -140,6 +166,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn all<R: Row>(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<R>, StoreError> {
+        let _timed = Timed::of(sql);
         let _counted = self.count_write(sql);
         match &self.pool {
             Pool::Sqlite(p) => {
@@ -153,6 +180,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn opt<R: Row>(&self, sql: &str, args: Vec<Arg>) -> Result<Option<R>, StoreError> {
+        let _timed = Timed::of(sql);
         let _counted = self.count_write(sql);
         match &self.pool {
             Pool::Sqlite(p) => {
@@ -166,6 +194,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn count(&self, sql: &str, args: Vec<Arg>) -> Result<i64, StoreError> {
+        let _timed = Timed::of(sql);
         let _counted = self.count_write(sql);
         match &self.pool {
             Pool::Sqlite(p) => {
@@ -195,6 +224,7 @@ impl SqlStore {
     }
 
     async fn run_tx(&self, guard: Option<(&str, Vec<Arg>)>, stmts: Vec<(&str, Vec<Arg>)>) -> Result<(), StoreError> {
+        let _timed = Timed::start("transaction");
         let _counted = WriteCount::start(&self.writes);
         // One body for both engines: only the transaction type differs.
         macro_rules! run {

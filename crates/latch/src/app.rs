@@ -211,7 +211,14 @@ static RECORDER: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHand
 fn metrics_endpoint(token: &str, store: SqlStore) -> latch_http::metrics::MetricsEndpoint {
     let handle = RECORDER
         .get_or_init(|| {
-            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            // Real histograms (not summaries), so latencies aggregate across nodes.
+            let buckets = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ];
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets(&buckets)
+                .expect("a non-empty bucket list")
+                .build_recorder();
             let handle = recorder.handle();
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed; /metrics shows Latch's own only");

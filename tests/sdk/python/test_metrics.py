@@ -63,5 +63,8 @@ def test_metrics_need_the_token_and_count_what_happened(latch_server_factory):
     assert _value(text, "latch_cpu_pool_wait_seconds_count", pool="hashing") >= 3
     assert _value(text, "latch_cache_lookups_total", cache="projects") >= 1
     assert _value(text, "latch_db_pool_connections", state="idle") >= 0
+    assert _value(text, "latch_db_query_seconds_count", kind="read") >= 1
+    assert _value(text, "latch_db_query_seconds_bucket", kind="write", le="+Inf") >= 1
+    assert _value(text, "latch_http_request_duration_seconds_bucket", route=route, method="POST", le="+Inf") >= 3
     # Ids never become series: only route templates.
     assert org.organization_id not in text
