@@ -1544,3 +1544,14 @@ def test_custom_templates_by_id_and_kind(templates_server):
                  discovery_redirect_url=REDIRECT, login_template_id="nope-" + h.token())
     assert len(_outbox(srv, email)) == before
     assert _members_with_email(c, org.organization_id, other) == []
+
+
+def test_an_oversized_pkce_challenge_is_refused_before_anything_is_sent(client, server):
+    org = h.create_org(client)
+    m = h.create_member(client, org.organization_id, _mail())
+    expect_error(400, "invalid_argument", client.magic_links.email.login_or_signup,
+                 organization_id=org.organization_id, email_address=m.email_address,
+                 login_redirect_url=REDIRECT, pkce_code_challenge="c" * 129)
+    expect_error(400, "invalid_argument", client.magic_links.email.discovery.send,
+                 email_address=m.email_address, discovery_redirect_url=REDIRECT, pkce_code_challenge="c" * 129)
+    assert _outbox(server, m.email_address) == []

@@ -455,6 +455,7 @@ def test_start_refusals(client, server, idp):
          "invalid_login_redirect_url"),
         (dict(public_token=pt, connection_id=c.connection_id, signup_redirect_url="https://evil.example/cb"), 400,
          "invalid_signup_redirect_url"),
+        (dict(public_token=pt, connection_id=c.connection_id, pkce_code_challenge="c" * 129), 400, "invalid_argument"),
     ]
     for params, status, error in cases:
         s = requests.Session()

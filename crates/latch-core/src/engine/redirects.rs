@@ -37,6 +37,13 @@ pub async fn resolve(
     }
 }
 
+/// The URL of a link that must point somewhere: `given` if allowed, else the type's default, else
+/// `no_<type>_redirect_url`.
+pub async fn required(ctx: &Ctx, project_id: &str, kind: RedirectType, given: Option<&str>) -> CoreResult<String> {
+    let url = resolve(ctx, project_id, kind, given, true).await?;
+    Ok(url.expect("a required redirect URL resolves or fails"))
+}
+
 fn not_allowed_error(kind: RedirectType) -> ErrorKind {
     match kind {
         RedirectType::Login => catalogue::INVALID_LOGIN_REDIRECT_URL,

@@ -23,10 +23,7 @@ use crate::model::sso::{
 };
 use crate::oidc::OidcCallback;
 use crate::validate;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 /// How long a browser has at the provider.
 const STATE_MINUTES: i64 = 10;
@@ -146,10 +143,6 @@ pub async fn check_connection_ids(ctx: &Ctx, org: &OrgRecord, ids: &[String]) ->
     Ok(())
 }
 
-fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
 /// What the start endpoint hands the browser: where to go, and the cookie that binds the trip.
 pub struct Started {
     pub authorization_url: String,
@@ -212,7 +205,7 @@ pub async fn start(ctx: &Ctx, req: StartRequest<'_>) -> CoreResult<Started> {
         .append_pair("scope", &scopes.join(" "))
         .append_pair("state", &state)
         .append_pair("nonce", &nonce)
-        .append_pair("code_challenge", &pkce_challenge(&pkce_verifier))
+        .append_pair("code_challenge", &crate::rules::pkce::challenge_of(&pkce_verifier))
         .append_pair("code_challenge_method", "S256");
     Ok(Started {
         authorization_url: url.into(),

@@ -7,6 +7,20 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+/// The S256 challenge of a verifier: base64url (no padding) of its SHA-256.
+pub fn challenge_of(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// A challenge as given in a request: empty is none; an S256 challenge is 43 characters, so
+/// anything past 128 is refused before it is stored.
+pub fn bounded_challenge(challenge: Option<&str>) -> CoreResult<Option<&str>> {
+    match challenge.filter(|c| !c.is_empty()) {
+        Some(c) if c.len() > 128 => Err(crate::error::catalogue::INVALID_ARGUMENT.field("pkce_code_challenge")),
+        other => Ok(other),
+    }
+}
+
 /// Checks `verifier` against the `challenge` the link was started with (either may be absent).
 pub fn check(challenge: Option<&str>, verifier: Option<&str>) -> CoreResult<()> {
     match (challenge, verifier.filter(|v| !v.is_empty())) {
@@ -14,8 +28,7 @@ pub fn check(challenge: Option<&str>, verifier: Option<&str>) -> CoreResult<()> 
         (Some(_), None) => Err(crate::error::catalogue::PKCE_EXPECTED_CODE_VERIFIER.err()),
         (None, Some(_)) => Err(crate::error::catalogue::PKCE_DID_NOT_EXPECT_CODE_VERIFIER.err()),
         (Some(c), Some(v)) => {
-            let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes()));
-            if constant_time_eq(&computed, c.trim_end_matches('=')) {
+            if constant_time_eq(&challenge_of(v), c.trim_end_matches('=')) {
                 Ok(())
             } else {
                 Err(crate::error::catalogue::PKCE_MISMATCH.err())

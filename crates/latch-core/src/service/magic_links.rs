@@ -39,11 +39,6 @@ pub struct LoginOrSignupInput {
     pub signup_expiration_minutes: Option<i64>,
 }
 
-async fn required_redirect(ctx: &Ctx, project_id: &str, kind: RedirectType, given: Option<&str>) -> CoreResult<String> {
-    let url = redirects::resolve(ctx, project_id, kind, given, true).await?;
-    Ok(url.expect("a required redirect URL resolves or fails"))
-}
-
 /// A login link for an active member, a signup link for a new, pending or invited one. A new
 /// member (status `pending`) is created only when the organization allows JIT provisioning for
 /// the email's domain.
@@ -56,6 +51,7 @@ pub async fn login_or_signup(
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let email = validate::normalize_email(&input.email_address)?;
     let locale = templates::locale(input.locale.as_deref())?;
+    let challenge = crate::rules::pkce::bounded_challenge(input.pkce_code_challenge.as_deref())?;
     let login_minutes = links::minutes(
         "login_expiration_minutes",
         input.login_expiration_minutes,
@@ -87,7 +83,7 @@ pub async fn login_or_signup(
     }
     let login = existing.as_ref().is_some_and(|m| m.status == MemberStatus::Active);
     let (purpose, kind, minutes, template_id, redirect) = if login {
-        let url = required_redirect(ctx, project_id, RedirectType::Login, login_url).await?;
+        let url = redirects::required(ctx, project_id, RedirectType::Login, login_url).await?;
         (
             LinkPurpose::Login,
             Kind::LoginMagicLink,
@@ -96,7 +92,7 @@ pub async fn login_or_signup(
             url,
         )
     } else {
-        let url = required_redirect(ctx, project_id, RedirectType::Signup, signup_url).await?;
+        let url = redirects::required(ctx, project_id, RedirectType::Signup, signup_url).await?;
         (
             LinkPurpose::Signup,
             Kind::SignupMagicLink,
@@ -131,7 +127,7 @@ pub async fn login_or_signup(
             email: &email,
             redirect: &redirect,
             minutes,
-            challenge: input.pkce_code_challenge.as_deref(),
+            challenge,
             locale,
             template_id,
         },
@@ -172,7 +168,7 @@ pub async fn invite(
         input.invite_expiration_minutes,
         links::INVITE_DEFAULT_MINUTES,
     )?;
-    let redirect = required_redirect(
+    let redirect = redirects::required(
         ctx,
         project_id,
         RedirectType::Invite,
@@ -328,12 +324,13 @@ pub async fn discovery_send(
 ) -> CoreResult<()> {
     let email = validate::normalize_email(&input.email_address)?;
     let locale = templates::locale(input.locale.as_deref())?;
+    let challenge = crate::rules::pkce::bounded_challenge(input.pkce_code_challenge.as_deref())?;
     let minutes = links::minutes(
         "discovery_expiration_minutes",
         input.discovery_expiration_minutes,
         links::DEFAULT_MINUTES,
     )?;
-    let redirect = required_redirect(
+    let redirect = redirects::required(
         ctx,
         project_id,
         RedirectType::Discovery,
@@ -356,7 +353,7 @@ pub async fn discovery_send(
             email: &email,
             redirect: &redirect,
             minutes,
-            challenge: input.pkce_code_challenge.as_deref(),
+            challenge,
             locale,
             template_id,
         },

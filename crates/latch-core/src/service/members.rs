@@ -315,15 +315,15 @@ pub async fn start_email_update(
     let template_id = input.login_template_id.as_deref();
     let redirect = if by_link {
         links::check_template(ctx, project_id, template_id, Kind::EmailUpdateMagicLink)?;
-        let url = redirects::resolve(
-            ctx,
-            project_id,
-            RedirectType::Login,
-            input.login_redirect_url.as_deref(),
-            true,
+        Some(
+            redirects::required(
+                ctx,
+                project_id,
+                RedirectType::Login,
+                input.login_redirect_url.as_deref(),
+            )
+            .await?,
         )
-        .await?;
-        url
     } else {
         links::check_template(ctx, project_id, template_id, Kind::LoginOtp)?;
         None

@@ -172,8 +172,7 @@ async fn send_reset(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, how: Rese
 
 /// The reset link's target: an allowed `reset_password_redirect_url`, else the project's default.
 async fn reset_redirect(ctx: &Ctx, project_id: &str, given: Option<&str>) -> CoreResult<String> {
-    let url = redirects::resolve(ctx, project_id, RedirectType::ResetPassword, given, true).await?;
-    Ok(url.expect("a required redirect URL resolves or fails"))
+    redirects::required(ctx, project_id, RedirectType::ResetPassword, given).await
 }
 
 fn expiry_minutes(given: Option<i64>) -> CoreResult<i64> {

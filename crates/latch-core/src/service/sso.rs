@@ -303,31 +303,28 @@ pub async fn start(ctx: &Ctx, input: StartInput) -> CoreResult<sso::Started> {
             sso::connection(ctx, &org, &id).await?
         }
     };
-    let login = redirects::resolve(
+    let code_challenge = crate::rules::pkce::bounded_challenge(input.pkce_code_challenge.as_deref())?;
+    let login = redirects::required(
         ctx,
         &project_id,
         RedirectType::Login,
         input.login_redirect_url.as_deref(),
-        true,
     )
-    .await?
-    .expect("a required redirect URL resolves or fails");
-    let signup = redirects::resolve(
+    .await?;
+    let signup = redirects::required(
         ctx,
         &project_id,
         RedirectType::Signup,
         input.signup_redirect_url.as_deref(),
-        true,
     )
-    .await?
-    .expect("a required redirect URL resolves or fails");
+    .await?;
     sso::start(
         ctx,
         StartRequest {
             connection: &connection,
             login_redirect_url: login,
             signup_redirect_url: signup,
-            code_challenge: input.pkce_code_challenge.as_deref(),
+            code_challenge,
             custom_scopes: input.custom_scopes.as_deref(),
         },
     )
