@@ -518,7 +518,9 @@ def test_a_new_address_from_the_provider_moves_the_member_and_retires_the_old_on
     address(second)
     _, answer, _ = _login(server, idp, pt, c.connection_id, subject)
     assert answer.headers["Location"].startswith(REDIRECT), "a known subject goes to the login URL"
-    two = ok(client.sso.authenticate(sso_token=_token(answer)))
+    # The application passes the member's current session along; it ends with the old address.
+    two = ok(client.sso.authenticate(sso_token=_token(answer), session_token=one.session_token))
+    assert two.member_authenticated and two.session_token and two.session_token != one.session_token
     assert two.member_id == one.member_id
     assert two.member.email_address == second and two.member.email_address_verified
     assert [r.email_address for r in two.member.retired_email_addresses] == [first]

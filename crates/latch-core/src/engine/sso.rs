@@ -442,12 +442,13 @@ fn mapped_attributes(c: &OidcConnectionRecord, identity: &SsoIdentity) -> Map<St
 }
 
 /// The member an SSO login stands for, registered at the connection (JIT-provisioned when the
-/// organization allows it), and the registration id for the session's factor.
+/// organization allows it), the registration for the session's factor, and whether the member
+/// just moved to a new address from the provider (its earlier sessions ended with the old one).
 pub async fn member_for(
     ctx: &Ctx,
     org: &OrgRecord,
     token: &SsoTokenRecord,
-) -> CoreResult<(MemberRecord, SsoRegistration)> {
+) -> CoreResult<(MemberRecord, SsoRegistration, bool)> {
     let c = ctx
         .store
         .oidc_connection(&org.project_id, &token.connection_id)
@@ -456,8 +457,14 @@ pub async fn member_for(
         .ok_or_else(connection_not_found)?;
     let identity = &token.identity;
     let attributes = mapped_attributes(&c, identity);
+    let mut moved = false;
     let (member, registration) = match existing_member(ctx, org, &c, identity).await? {
-        Some((member, Some(reg))) => (follow_idp_email(ctx, member, identity).await?, Some(reg)),
+        Some((member, Some(reg))) => {
+            let before = member.email.clone();
+            let member = follow_idp_email(ctx, member, identity).await?;
+            moved = member.email != before;
+            (member, Some(reg))
+        }
         Some(found) => found,
         None => {
             check_jit(org, &c.connection_id)?;
@@ -501,5 +508,5 @@ pub async fn member_for(
             r
         }
     };
-    Ok((member, registration))
+    Ok((member, registration, moved))
 }

@@ -389,7 +389,9 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
     .await?;
     let token = sso::redeem(ctx, project_id, &input.sso_token, input.pkce_code_verifier.as_deref()).await?;
     let org = organizations::get(ctx, project_id, &token.organization_id).await?;
-    let (member, registration) = sso::member_for(ctx, &org, &token).await?;
+    let (member, registration, moved) = sso::member_for(ctx, &org, &token).await?;
+    // A session presented with the token proved the old address, and ended with it.
+    let session = if moved { None } else { session };
     let factor = AuthFactor::sso_oidc(
         &registration.registration_id,
         &registration.connection_id,
