@@ -30,6 +30,9 @@ pub fn oidc_connection_id() -> String {
 pub fn sso_registration_id() -> String {
     prefixed("member-registration")
 }
+pub fn oauth_registration_id() -> String {
+    prefixed("member-oauth-registration")
+}
 pub fn public_token() -> String {
     prefixed("public-token")
 }

@@ -1,8 +1,11 @@
-//! The OpenID Connect relying party, as the core sees it: discovery of a provider's endpoints and
-//! the end of a login (code exchange, ID-token verification, userinfo). The implementation is an
-//! adapter in the binary, on a well-kept OIDC crate; the core never speaks HTTP.
+//! The OpenID Connect relying party, as the core sees it: discovery of a provider's endpoints,
+//! the end of a login (code exchange, ID-token verification, userinfo) and the refresh of a
+//! provider's access token. Enterprise SSO connections and the OAuth providers (Google,
+//! Microsoft) both sign in through it. The implementation is an adapter in the binary, on a
+//! well-kept OIDC crate; the core never speaks HTTP.
 
 use crate::error::{CoreError, CoreResult};
+use crate::model::oauth::ProviderTokens;
 use crate::model::sso::{OidcConnectionRecord, SsoIdentity};
 
 /// A provider's endpoints, from `{issuer}/.well-known/openid-configuration`.
@@ -14,13 +17,45 @@ pub struct OidcEndpoints {
     pub jwks_url: String,
 }
 
+/// Who Latch is at a provider, and the provider's endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct RelyingParty<'a> {
+    /// The expected `iss`. A `{tenantid}` placeholder (Microsoft's multi-tenant issuer) stands
+    /// for the token's own `tid` claim.
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
+    pub token_url: &'a str,
+    pub userinfo_url: &'a str,
+    pub jwks_url: &'a str,
+}
+
+impl<'a> From<&'a OidcConnectionRecord> for RelyingParty<'a> {
+    fn from(c: &'a OidcConnectionRecord) -> Self {
+        Self {
+            issuer: &c.issuer,
+            client_id: &c.client_id,
+            client_secret: &c.client_secret,
+            token_url: &c.token_url,
+            userinfo_url: &c.userinfo_url,
+            jwks_url: &c.jwks_url,
+        }
+    }
+}
+
 /// What the callback brings back, with what the start stored for it.
 pub struct OidcCallback<'a> {
-    pub connection: &'a OidcConnectionRecord,
+    pub party: RelyingParty<'a>,
     pub redirect_url: &'a str,
     pub code: &'a str,
     pub pkce_verifier: &'a str,
     pub nonce: &'a str,
+}
+
+/// A verified login: who the provider vouched for, and the tokens it handed over.
+pub struct OidcLogin {
+    pub identity: SsoIdentity,
+    pub tokens: ProviderTokens,
 }
 
 #[async_trait::async_trait]
@@ -31,7 +66,11 @@ pub trait OidcClient: Send + Sync + 'static {
     /// Exchanges the code (with the PKCE verifier), verifies the ID token against the provider's
     /// current keys (signature, issuer, audience, authorized party, expiry and issue time, nonce)
     /// and reads userinfo. Any failure is a refusal (`CoreError`), never a partial identity.
-    async fn finish(&self, callback: OidcCallback<'_>) -> CoreResult<SsoIdentity>;
+    async fn finish(&self, callback: OidcCallback<'_>) -> CoreResult<OidcLogin>;
+
+    /// A fresh access token for a refresh token (the ID token and refresh token are kept when
+    /// the provider sends no new ones).
+    async fn refresh(&self, party: RelyingParty<'_>, refresh_token: &str) -> CoreResult<ProviderTokens>;
 }
 
 /// For a node without an OIDC client (unit tests, tools): every use is refused.
@@ -43,7 +82,11 @@ impl OidcClient for NoOidc {
         Err("this node has no OIDC client".into())
     }
 
-    async fn finish(&self, _: OidcCallback<'_>) -> CoreResult<SsoIdentity> {
+    async fn finish(&self, _: OidcCallback<'_>) -> CoreResult<OidcLogin> {
+        Err(CoreError::internal("this node has no OIDC client"))
+    }
+
+    async fn refresh(&self, _: RelyingParty<'_>, _: &str) -> CoreResult<ProviderTokens> {
         Err(CoreError::internal("this node has no OIDC client"))
     }
 }

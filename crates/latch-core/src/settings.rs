@@ -1,6 +1,7 @@
 //! Project-wide authentication settings the use cases read (from the server's configuration).
 
 use crate::password::policy::PasswordPolicy;
+use crate::model::oauth::OAuthProvider;
 use crate::password::Argon2Params;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -168,6 +169,45 @@ pub struct Settings {
     /// The URL browsers and identity providers reach this server at (no trailing slash): SSO
     /// callback URLs are built from it.
     pub public_url: String,
+    /// Latch's client credentials at the OAuth providers, per project or for all.
+    pub oauth: Vec<OAuthClient>,
+}
+
+impl Settings {
+    /// The project's credentials at `provider`: its own entry, else the one for every project.
+    pub fn oauth_client(&self, project_id: &str, provider: OAuthProvider) -> Option<&OAuthClient> {
+        let of = |p: Option<&str>| {
+            self.oauth
+                .iter()
+                .find(|c| c.provider == provider && c.project_id.as_deref() == p)
+        };
+        of(Some(project_id)).or_else(|| of(None))
+    }
+}
+
+/// Latch's registration at an OAuth provider (`[[oauth_providers]]`): the client the provider
+/// knows Latch as, and the issuer whose discovery document names its endpoints (overridable, so
+/// a test or a private deployment can use its own provider as "Google").
+#[derive(Clone, PartialEq)]
+pub struct OAuthClient {
+    /// The project it belongs to; `None`: every project without its own entry.
+    pub project_id: Option<String>,
+    pub provider: OAuthProvider,
+    pub client_id: String,
+    pub client_secret: String,
+    pub issuer: String,
+}
+
+impl std::fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClient")
+            .field("project_id", &self.project_id)
+            .field("provider", &self.provider)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("issuer", &self.issuer)
+            .finish()
+    }
 }
 
 impl Default for Settings {
@@ -180,6 +220,7 @@ impl Default for Settings {
             cross_org_passwords: false,
             sms_allowed_countries: vec!["US".into(), "CA".into()],
             public_url: "http://127.0.0.1:8080".into(),
+            oauth: Vec::new(),
         }
     }
 }

@@ -93,7 +93,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             &format!("{member}/oauth_providers/{{provider}}"),
-            get(m::oauth_provider),
+            get(routes::oauth::provider_tokens),
         )
         .route(
             "/v1/b2b/organizations/{organization_id}/members/passwords/{member_password_id}",
@@ -120,6 +120,17 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/b2b/sso/callback/{connection_id}", get(routes::sso::callback))
         .route("/v1/public/sso/start", get(routes::sso::start))
+        .route("/v1/b2b/oauth/authenticate", post(routes::oauth::authenticate))
+        .route(
+            "/v1/b2b/oauth/discovery/authenticate",
+            post(routes::oauth::discovery_authenticate),
+        )
+        .route("/v1/b2b/public/oauth/{provider}/start", get(routes::oauth::start))
+        .route(
+            "/v1/b2b/public/oauth/{provider}/discovery/start",
+            get(routes::oauth::discovery_start),
+        )
+        .route("/v1/b2b/public/oauth/{provider}/callback", get(routes::oauth::callback))
         .route(
             "/v1/b2b/magic_links/email/login_or_signup",
             post(routes::magic_links::login_or_signup),

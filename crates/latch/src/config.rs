@@ -129,6 +129,24 @@ pub struct Config {
     /// URLs the bootstrap project allows for every redirect type (none of them a default).
     #[serde(deserialize_with = "list")]
     pub bootstrap_redirect_urls: Vec<String>,
+    /// `[[oauth_providers]]`: Latch's client at Google or Microsoft, per project or for all.
+    pub oauth_providers: Vec<OAuthProviderConfig>,
+}
+
+/// One `[[oauth_providers]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthProviderConfig {
+    /// The project it belongs to; absent: every project without its own entry.
+    pub project_id: Option<String>,
+    /// `google` or `microsoft`.
+    pub provider: String,
+    pub client_id: String,
+    /// The client secret, or `client_secret_file` naming a file that holds it.
+    pub client_secret: Option<SecretString>,
+    pub client_secret_file: Option<PathBuf>,
+    /// Whose discovery document names the endpoints (default: the provider's own).
+    pub issuer: Option<String>,
 }
 
 /// One `[[redirect_urls]]` entry.
@@ -213,6 +231,7 @@ impl Default for Config {
             sms_allowed_countries: vec!["US".into(), "CA".into()],
             redirect_urls: vec![],
             bootstrap_redirect_urls: vec![],
+            oauth_providers: vec![],
         }
     }
 }
@@ -236,7 +255,7 @@ pub enum ConfigError {
 const OTHER_VARS: &[&str] = &["LATCH_CONFIG", "LATCH_TEST_DATABASE_URL", "LATCH_BIN"];
 
 /// Keys that only a TOML file can set: arrays of tables have no flat environment form.
-const TOML_ONLY: &[&str] = &["redirect_urls"];
+const TOML_ONLY: &[&str] = &["redirect_urls", "oauth_providers"];
 
 /// Where environment values are attributed in figment's errors.
 const ENV_SOURCE: &str = "LATCH_* environment variable(s)";

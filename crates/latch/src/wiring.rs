@@ -91,7 +91,53 @@ impl Config {
             cross_org_passwords: self.cross_org_passwords,
             sms_allowed_countries: self.sms_allowed_countries.clone(),
             public_url: self.public_url(),
+            oauth: self.oauth_clients()?,
         })
+    }
+
+    /// `[[oauth_providers]]`, checked: a known provider, a client id and secret, an issuer URL,
+    /// and at most one entry per provider for each project (and one for every project).
+    fn oauth_clients(&self) -> Result<Vec<latch_core::settings::OAuthClient>, ConfigError> {
+        use latch_core::model::oauth::OAuthProvider;
+        use secrecy::ExposeSecret;
+        let bad = |msg: String| ConfigError::Invalid(format!("oauth_providers: {msg}"));
+        let mut out: Vec<latch_core::settings::OAuthClient> = Vec::new();
+        for e in &self.oauth_providers {
+            let provider = OAuthProvider::parse(&e.provider)
+                .ok_or_else(|| bad(format!("unknown provider '{}' (google or microsoft)", e.provider)))?;
+            let secret = match (&e.client_secret, &e.client_secret_file) {
+                (Some(s), None) => s.expose_secret().to_string(),
+                (None, Some(f)) => std::fs::read_to_string(f)
+                    .map_err(|err| bad(format!("{}: {err}", f.display())))?
+                    .trim()
+                    .to_string(),
+                _ => return Err(bad(format!("{}: give client_secret or client_secret_file", e.provider))),
+            };
+            if e.client_id.is_empty() || secret.is_empty() {
+                return Err(bad(format!("{}: client_id and the secret must not be empty", e.provider)));
+            }
+            let issuer = e
+                .issuer
+                .clone()
+                .unwrap_or_else(|| provider.default_issuer().to_string());
+            if reqwest::Url::parse(&issuer).is_err() {
+                return Err(bad(format!("{}: issuer {issuer} is not a URL", e.provider)));
+            }
+            if out
+                .iter()
+                .any(|c| c.provider == provider && c.project_id == e.project_id)
+            {
+                return Err(bad(format!("a second {} entry for the same project", e.provider)));
+            }
+            out.push(latch_core::settings::OAuthClient {
+                project_id: e.project_id.clone(),
+                provider,
+                client_id: e.client_id.clone(),
+                client_secret: secret,
+                issuer,
+            });
+        }
+        Ok(out)
     }
 
     /// Where browsers and identity providers reach this server (SSO callback URLs).

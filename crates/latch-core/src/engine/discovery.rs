@@ -10,6 +10,7 @@ use crate::engine::Ctx;
 use crate::engine::{intermediate, organizations};
 use crate::error::CoreResult;
 use crate::model::member::MemberStatus;
+use crate::model::oauth::OAuthProvider;
 use crate::model::organization::{OrgRecord, Restriction};
 use crate::model::search::{MemberFilter, Operator, OrgFilter, Page, Query};
 use crate::model::session::AuthFactor;
@@ -156,6 +157,11 @@ pub fn email_factor(email: &str, now: Timestamp) -> AuthFactor {
 /// A magic-link factor proven before any member exists.
 pub fn magic_link_factor(email: &str, now: Timestamp) -> AuthFactor {
     AuthFactor::magic_link(&email_id(email), email, now)
+}
+
+/// An OAuth login proven before any member exists: the provider's subject and the address.
+pub fn oauth_factor(provider: OAuthProvider, subject: &str, email: &str, now: Timestamp) -> AuthFactor {
+    crate::engine::oauth::factor(provider, "", subject, &email_id(email), email, now)
 }
 
 /// A discovery intermediate session holding `factors` for `email`, and what it can enter.

@@ -48,8 +48,10 @@ impl MemberView {
         organization: OrgRecord,
         has_retired_emails: bool,
     ) -> CoreResult<Self> {
-        // Session checks skip the reads a member without retired emails or SSO cannot need.
-        if has_retired_emails || !organization.settings.sso_active_connections.is_empty() {
+        // Session checks skip the reads a member without retired emails, SSO or OAuth cannot need
+        // (OAuth registrations exist only where the project signs in with a provider).
+        let oauth = !ctx.settings.oauth.is_empty();
+        if has_retired_emails || oauth || !organization.settings.sso_active_connections.is_empty() {
             return view(ctx, member, organization).await;
         }
         Ok(MemberView {
@@ -57,11 +59,13 @@ impl MemberView {
             organization,
             retired: Vec::new(),
             sso: Vec::new(),
+            oauth: Vec::new(),
         })
     }
 
     pub fn member_json(&self) -> crate::model::member::Member<'_> {
-        self.member.view(&self.organization, &self.retired, &self.sso)
+        self.member
+            .view(&self.organization, &self.retired, &self.sso, &self.oauth)
     }
 }
 
@@ -69,11 +73,13 @@ pub(crate) async fn view(ctx: &Ctx, member: MemberRecord, organization: OrgRecor
     let ids = std::slice::from_ref(&member.member_id);
     let retired = ctx.store.retired_emails(&member.project_id, ids).await?;
     let sso = ctx.store.sso_registrations(&member.project_id, ids).await?;
+    let oauth = ctx.store.oauth_registrations(&member.project_id, ids).await?;
     Ok(MemberView {
         member,
         organization,
         retired,
         sso,
+        oauth,
     })
 }
 
@@ -323,6 +329,7 @@ async fn create_in(
         organization: org,
         retired: vec![],
         sso: vec![],
+        oauth: vec![],
     })
 }
 

@@ -23,7 +23,9 @@ pub mod passwords;
 pub mod projects;
 pub mod redirects;
 pub mod session;
+pub mod oauth;
 pub mod sso;
+pub mod trip;
 
 use crate::cache::TtlCache;
 use crate::cpu::{CpuPool, Priority};
@@ -76,6 +78,8 @@ pub struct Ctx {
     /// Claims of session JWTs whose signature verified, by (project, JWT digest): the same bytes verify
     /// the same way, and the RSA check was a fifth of a JWT session check's CPU.
     pub(crate) verified_jwts: Arc<TtlCache<(String, String), serde_json::Value>>,
+    /// OAuth providers' endpoints by issuer, from their discovery documents.
+    pub(crate) oauth_endpoints: Arc<TtlCache<String, crate::oidc::OidcEndpoints>>,
 }
 
 /// How long a node may act on a cached project, organization or session after another node
@@ -88,6 +92,8 @@ const RECORD_CACHE_CAPACITY: usize = 10_000;
 const VERIFIED_JWT_TTL: Duration = Duration::from_secs(60);
 /// Claims of about 1 KiB each.
 const VERIFIED_JWT_CAPACITY: usize = 4096;
+/// Providers change their endpoints rarely; their signing keys are fetched at every login.
+const OAUTH_ENDPOINTS_TTL: Duration = Duration::from_secs(3600);
 
 impl Ctx {
     pub fn new(store: Arc<dyn Store>, delivery: Arc<dyn Delivery>, policy: Policy, settings: Settings) -> Self {
@@ -120,6 +126,7 @@ impl Ctx {
                 VERIFIED_JWT_TTL,
                 VERIFIED_JWT_CAPACITY,
             )),
+            oauth_endpoints: Arc::new(TtlCache::named("oauth_endpoints", OAUTH_ENDPOINTS_TTL, 64)),
         }
     }
 

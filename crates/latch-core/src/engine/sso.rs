@@ -1,32 +1,29 @@
 //! Enterprise SSO over OpenID Connect: connections, the browser's trip to the provider (start
 //! and callback), and the member an SSO login stands for.
 //!
-//! The trip: `start` stores a state (its digest), bound to a cookie on the browser that started
-//! it, with a nonce and Latch's PKCE verifier towards the provider, and sends the browser to the
-//! provider; `callback` takes the state once (single use, expiring, same browser), has the
-//! provider's code exchanged and its ID token verified (the `OidcClient` adapter), and sends the
-//! browser to the application with a one-time SSO token that holds the verified identity. The
-//! application's backend turns that token into a member and a session with `sso.authenticate`.
+//! The trip (`engine::trip`): `start` stores a state bound to the browser and sends it to the
+//! provider; `callback` takes the state once, has the provider's code exchanged and its ID token
+//! verified (the `OidcClient` adapter), and sends the browser to the application with a one-time
+//! SSO token that holds the verified identity. The application's backend turns that token into a
+//! member and a session with `sso.authenticate`.
 
 use crate::crypto::{random_token, sha256_hex};
 use crate::engine::grant::Grant;
 use crate::engine::members::{MemberInput, MemberView};
-use crate::engine::{members, organizations, Ctx};
+use crate::engine::{members, organizations, trip, Ctx};
 use crate::error::catalogue::*;
 use crate::error::{CoreError, CoreResult};
 use crate::ids;
 use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::organization::{OrgRecord, Restriction};
 use crate::model::sso::{
-    ActiveSsoConnection, OidcConnection, OidcConnectionRecord, SsoIdentity, SsoRegistration, SsoStateRecord,
-    SsoTokenRecord,
+    ActiveSsoConnection, OidcConnection, OidcConnectionRecord, SsoIdentity, SsoRegistration, SsoTokenRecord,
+    TripDestination,
 };
-use crate::oidc::OidcCallback;
+use crate::oidc::{OidcCallback, RelyingParty};
 use crate::validate;
 use serde_json::{Map, Value};
 
-/// How long a browser has at the provider.
-const STATE_MINUTES: i64 = 10;
 /// How long the application has to redeem the SSO token.
 const TOKEN_MINUTES: i64 = 10;
 const DEFAULT_SCOPES: &str = "openid email profile";
@@ -143,11 +140,7 @@ pub async fn check_connection_ids(ctx: &Ctx, org: &OrgRecord, ids: &[String]) ->
     Ok(())
 }
 
-/// What the start endpoint hands the browser: where to go, and the cookie that binds the trip.
-pub struct Started {
-    pub authorization_url: String,
-    pub browser_secret: String,
-}
+pub use crate::engine::trip::Started;
 
 /// What a start asks for (the public start endpoint's query, resolved).
 pub struct StartRequest<'a> {
@@ -164,26 +157,6 @@ pub async fn start(ctx: &Ctx, req: StartRequest<'_>) -> CoreResult<Started> {
     if !c.is_active() {
         return Err(SSO_CONNECTION_NOT_ACTIVE.err());
     }
-    let state = random_token(32);
-    let browser_secret = random_token(32);
-    let nonce = random_token(32);
-    let pkce_verifier = random_token(48);
-    let now = ctx.now();
-    ctx.store
-        .insert_sso_state(&SsoStateRecord {
-            state_hash: sha256_hex(&state),
-            project_id: c.project_id.clone(),
-            connection_id: c.connection_id.clone(),
-            browser_hash: sha256_hex(&browser_secret),
-            nonce: nonce.clone(),
-            pkce_verifier: pkce_verifier.clone(),
-            code_challenge: req.code_challenge.filter(|s| !s.is_empty()).map(str::to_string),
-            login_redirect_url: req.login_redirect_url,
-            signup_redirect_url: req.signup_redirect_url,
-            created_at: now,
-            expires_at: now.plus_minutes(STATE_MINUTES),
-        })
-        .await?;
     let mut scopes: Vec<&str> = if c.custom_scopes.trim().is_empty() {
         DEFAULT_SCOPES.split(' ').collect()
     } else {
@@ -192,29 +165,25 @@ pub async fn start(ctx: &Ctx, req: StartRequest<'_>) -> CoreResult<Started> {
     if let Some(extra) = req.custom_scopes {
         scopes.extend(extra.split_whitespace());
     }
-    if !scopes.contains(&"openid") {
-        scopes.insert(0, "openid");
-    }
-    scopes.dedup();
-    let mut url =
-        url::Url::parse(&c.authorization_url).map_err(|_| INVALID_SSO_IDP.detail("authorization_url is not a URL"))?;
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &c.client_id)
-        .append_pair("redirect_uri", &redirect_url(ctx, &c.connection_id))
-        .append_pair("scope", &scopes.join(" "))
-        .append_pair("state", &state)
-        .append_pair("nonce", &nonce)
-        .append_pair("code_challenge", &crate::rules::pkce::challenge_of(&pkce_verifier))
-        .append_pair("code_challenge_method", "S256");
-    Ok(Started {
-        authorization_url: url.into(),
-        browser_secret,
-    })
-}
-
-fn unsolicited() -> CoreError {
-    UNSOLICITED_OIDC_RESPONSE.err()
+    trip::begin(
+        ctx,
+        trip::Begin {
+            project_id: &c.project_id,
+            destination: TripDestination::Sso {
+                connection_id: c.connection_id.clone(),
+            },
+            code_challenge: req.code_challenge,
+            login_redirect_url: req.login_redirect_url,
+            signup_redirect_url: req.signup_redirect_url,
+            authorization_url: &c.authorization_url,
+            client_id: &c.client_id,
+            redirect_uri: &redirect_url(ctx, &c.connection_id),
+            scopes,
+            extra_params: &[],
+        },
+        INVALID_SSO_IDP,
+    )
+    .await
 }
 
 /// Where the browser goes once the provider's answer is verified.
@@ -232,25 +201,12 @@ pub async fn callback(
     code: &str,
     browser_secret: Option<&str>,
 ) -> CoreResult<Finished> {
-    if state.is_empty() || state.len() > 128 {
-        return Err(unsolicited());
+    let trip = trip::take(ctx, state, browser_secret, UNSOLICITED_OIDC_RESPONSE).await?;
+    let for_this = matches!(&trip.destination, TripDestination::Sso { connection_id: c } if c == connection_id);
+    if !for_this {
+        return Err(UNSOLICITED_OIDC_RESPONSE.err());
     }
-    let state_hash = sha256_hex(state);
-    let project_id = ctx
-        .store
-        .sso_state_project(&state_hash)
-        .await?
-        .ok_or_else(unsolicited)?;
-    let trip = ctx
-        .store
-        .take_sso_state(&project_id, &state_hash)
-        .await?
-        .ok_or_else(unsolicited)?;
-    let same_browser =
-        browser_secret.is_some_and(|b| crate::crypto::constant_time_eq(&sha256_hex(b), &trip.browser_hash));
-    if trip.expires_at <= ctx.now() || trip.connection_id != connection_id || !same_browser {
-        return Err(unsolicited());
-    }
+    let project_id = trip.project_id;
     let c = ctx
         .store
         .oidc_connection(&project_id, connection_id)
@@ -263,13 +219,14 @@ pub async fn callback(
     let identity = ctx
         .oidc
         .finish(OidcCallback {
-            connection: &c,
+            party: RelyingParty::from(&c),
             redirect_url: &redirect_url(ctx, &c.connection_id),
             code,
             pkce_verifier: &trip.pkce_verifier,
             nonce: &trip.nonce,
         })
-        .await?;
+        .await?
+        .identity;
     let org = organizations::get(ctx, &project_id, &c.organization_id).await?;
     // Refused here as at sso.authenticate, so the browser learns it before the application.
     let known = existing_member(ctx, &org, &c, &identity).await?;
@@ -295,9 +252,8 @@ pub async fn callback(
     } else {
         trip.signup_redirect_url
     };
-    let sep = if target.contains('?') { '&' } else { '?' };
     Ok(Finished {
-        redirect_url: format!("{target}{sep}stytch_token_type=sso&token={token}"),
+        redirect_url: trip::land(&target, "sso", &token),
     })
 }
 
@@ -394,8 +350,12 @@ async fn existing_member(
 /// A registered member whose provider now vouches for another (verified) address moves to it, the
 /// previous one retired, as Stytch does; everything that proved the old address ends with it. An
 /// address another member holds is left alone (the login goes on under the current one).
-async fn follow_idp_email(ctx: &Ctx, mut member: MemberRecord, identity: &SsoIdentity) -> CoreResult<MemberRecord> {
-    let Some(email) = identity_email(identity)? else {
+pub(crate) async fn follow_idp_email(
+    ctx: &Ctx,
+    mut member: MemberRecord,
+    email: Option<String>,
+) -> CoreResult<MemberRecord> {
+    let Some(email) = email else {
         return Ok(member);
     };
     if email == member.email {
@@ -461,7 +421,7 @@ pub async fn member_for(
     let (member, registration) = match existing_member(ctx, org, &c, identity).await? {
         Some((member, Some(reg))) => {
             let before = member.email.clone();
-            let member = follow_idp_email(ctx, member, identity).await?;
+            let member = follow_idp_email(ctx, member, identity_email(identity)?).await?;
             moved = member.email != before;
             (member, Some(reg))
         }

@@ -185,6 +185,17 @@ catalogue! {
     INVALID_CONNECTION_FOR_JIT_PROVISIONING = (403, "invalid_connection_for_jit_provisioning", "The organization does not let this SSO connection provision new members.");
     OIDC_RESPONSE_UNVERIFIED_EMAIL = (400, "oidc_response_unverified_email", "The identity provider has not verified this user's email address.");
     OIDC_RESPONSE_EMAIL_MISSING = (400, "oidc_response_email_missing", "The identity provider sent no email address for this user.");
+    // OAuth sign-in (Google, Microsoft).
+    INVALID_OAUTH_PROVIDER = (400, "invalid_oauth_provider", "Latch signs in with google or microsoft.");
+    OAUTH_CONFIG_NOT_FOUND = (400, "oauth_config_not_found", "OAuth sign-in with this provider is not configured for the project.");
+    MISSING_OAUTH_ORGANIZATION_LOCATOR = (400, "missing_oauth_organization_locator", "Pass organization_id or slug.");
+    TOO_MANY_OAUTH_ORGANIZATION_LOCATORS = (400, "too_many_oauth_organization_locators", "Pass organization_id or slug, not both.");
+    OAUTH_INVALID_STATE = (400, "oauth_invalid_state", "This sign-in was not started here, was already finished, or expired; start it again.");
+    OAUTH_AUTH_CODE_ERROR = (401, "oauth_auth_code_error", "The OAuth provider did not exchange the code.");
+    OAUTH_FLOW_CALLBACK_ERROR = (401, "oauth_flow_callback_error", "The OAuth provider's answer was refused.");
+    OAUTH_UNVERIFIED_EMAIL = (400, "oauth_unverified_email", "The OAuth provider has not verified this user's email address.");
+    OAUTH_TOKEN_NOT_FOUND = (404, "oauth_token_not_found", "The OAuth token is invalid, expired or already used.");
+    UNABLE_TO_REFRESH_OAUTH_TOKEN = (400, "unable_to_refresh_oauth_token", "The OAuth provider did not refresh the access token.");
 }
 
 impl ErrorKind {

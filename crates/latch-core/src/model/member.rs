@@ -106,7 +106,7 @@ pub struct Member<'a> {
     pub sso_registrations: Vec<&'a crate::model::sso::SsoRegistration>,
     pub is_breakglass: bool,
     pub member_password_id: &'a str,
-    pub oauth_registrations: [Value; 0],
+    pub oauth_registrations: Vec<crate::model::oauth::OAuthRegistration<'a>>,
     pub email_address_verified: bool,
     pub mfa_phone_number_verified: bool,
     pub is_admin: bool,
@@ -197,13 +197,14 @@ impl MemberRecord {
     }
 
     #[allow(clippy::disallowed_methods)] // is_locked as of the moment the answer is built
-    /// `retired` and `sso` may hold other members' entries too (a search page's); only this
-    /// member's are shown.
+    /// `retired`, `sso` and `oauth` may hold other members' entries too (a search page's); only
+    /// this member's are shown.
     pub fn view<'a>(
         &'a self,
         org: &OrgRecord,
         retired: &'a [RetiredEmail],
         sso: &'a [crate::model::sso::SsoRegistration],
+        oauth: &'a [crate::model::oauth::OAuthRegistrationRecord],
     ) -> Member<'a> {
         let roles = self.effective_roles(org);
         let locked = self.is_locked(Timestamp::now());
@@ -216,7 +217,11 @@ impl MemberRecord {
             sso_registrations: sso.iter().filter(|r| r.member_id == self.member_id).collect(),
             is_breakglass: self.is_breakglass,
             member_password_id: &self.member_password_id,
-            oauth_registrations: [],
+            oauth_registrations: oauth
+                .iter()
+                .filter(|r| r.member_id == self.member_id)
+                .map(|r| r.view())
+                .collect(),
             email_address_verified: self.email_verified,
             mfa_phone_number_verified: self.mfa_phone_verified,
             is_admin: roles.iter().any(|r| r.role_id == ROLE_ADMIN),
@@ -245,4 +250,5 @@ pub struct MemberView {
     pub organization: crate::model::organization::OrgRecord,
     pub retired: Vec<RetiredEmail>,
     pub sso: Vec<crate::model::sso::SsoRegistration>,
+    pub oauth: Vec<crate::model::oauth::OAuthRegistrationRecord>,
 }

@@ -1,6 +1,7 @@
 pub mod credentials;
 pub mod links;
 pub mod member;
+pub mod oauth;
 pub mod organization;
 pub mod outbox;
 pub mod project;

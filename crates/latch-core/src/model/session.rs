@@ -118,6 +118,14 @@ impl AuthFactor {
         Self::new(FactorKind::Sso, "sso_oidc", now, d)
     }
 
+    /// An OAuth login: Stytch's type `oauth`, delivery method `oauth_<provider>`, with the
+    /// provider's sub-object (`google_oauth_factor`, …).
+    pub fn oauth(delivery_method: &str, factor_key: &str, factor: Value, now: Timestamp) -> Self {
+        let mut d = Map::new();
+        d.insert(factor_key.into(), factor);
+        Self::new(FactorKind::Oauth, delivery_method, now, d)
+    }
+
     pub fn sms_otp(phone_id: &str, phone: &str, now: Timestamp) -> Self {
         let mut d = Map::new();
         d.insert(

@@ -2,6 +2,7 @@
 //! member's registrations at them, and the one-time records of the browser flow.
 
 use crate::clock::Timestamp;
+use crate::model::oauth::OAuthProvider;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -98,12 +99,24 @@ pub struct SsoRegistration {
     pub created_at: Timestamp,
 }
 
+/// Where a browser's trip to an identity provider goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TripDestination {
+    /// An enterprise SSO connection.
+    Sso { connection_id: String },
+    /// An OAuth provider, to log into an organization, or (`None`) for discovery.
+    OAuth {
+        provider: OAuthProvider,
+        organization_id: Option<String>,
+    },
+}
+
 /// One browser's trip to the provider, keyed by the digest of its `state`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SsoStateRecord {
     pub state_hash: String,
     pub project_id: String,
-    pub connection_id: String,
+    pub destination: TripDestination,
     /// Digest of the cookie set on the browser that started the flow.
     pub browser_hash: String,
     pub nonce: String,

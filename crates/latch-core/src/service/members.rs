@@ -235,6 +235,7 @@ pub struct MemberSearch {
     pub organizations: Vec<OrgRecord>,
     pub retired: Vec<RetiredEmail>,
     pub sso: Vec<crate::model::sso::SsoRegistration>,
+    pub oauth: Vec<crate::model::oauth::OAuthRegistrationRecord>,
 }
 
 pub async fn search(
@@ -260,12 +261,13 @@ pub async fn search(
     let org_ids: Vec<String> = orgs.iter().map(|o| o.organization_id.clone()).collect();
     let found = ctx.store.search_members(project_id, &org_ids, &query, &page).await?;
     let member_ids: Vec<String> = found.items.iter().map(|m| m.member_id.clone()).collect();
-    let (retired, sso) = if member_ids.is_empty() {
-        (vec![], vec![])
+    let (retired, sso, oauth) = if member_ids.is_empty() {
+        (vec![], vec![], vec![])
     } else {
         (
             ctx.store.retired_emails(project_id, &member_ids).await?,
             ctx.store.sso_registrations(project_id, &member_ids).await?,
+            ctx.store.oauth_registrations(project_id, &member_ids).await?,
         )
     };
     orgs.retain(|o| found.items.iter().any(|m| m.organization_id == o.organization_id));
@@ -274,6 +276,7 @@ pub async fn search(
         organizations: orgs,
         retired,
         sso,
+        oauth,
     })
 }
 

@@ -4,6 +4,7 @@
 pub mod discovery;
 pub mod magic_links;
 pub mod members;
+pub mod oauth;
 pub mod organizations;
 pub mod otps;
 pub mod password_resets;

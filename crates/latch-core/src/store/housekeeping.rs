@@ -15,12 +15,13 @@ pub enum Expiring {
     EmailUpdates,
     SsoStates,
     SsoTokens,
+    OAuthTokens,
     /// By `created_at`: `purge_expired` is given the oldest creation time to keep.
     OutboxMessages,
 }
 
 impl Expiring {
-    pub const ALL: [Expiring; 9] = [
+    pub const ALL: [Expiring; 10] = [
         Expiring::MemberSessions,
         Expiring::IntermediateSessions,
         Expiring::OtpCodes,
@@ -29,6 +30,7 @@ impl Expiring {
         Expiring::EmailUpdates,
         Expiring::SsoStates,
         Expiring::SsoTokens,
+        Expiring::OAuthTokens,
         Expiring::OutboxMessages,
     ];
 
@@ -43,6 +45,7 @@ impl Expiring {
             Expiring::EmailUpdates => "email_updates",
             Expiring::SsoStates => "sso_states",
             Expiring::SsoTokens => "sso_tokens",
+            Expiring::OAuthTokens => "oauth_tokens",
             Expiring::OutboxMessages => "outbox_messages",
         }
     }

@@ -15,6 +15,7 @@ mod housekeeping;
 mod keys;
 mod links;
 mod members;
+mod oauth;
 mod orgs;
 mod outbox;
 mod projects;
@@ -29,6 +30,7 @@ pub use housekeeping::{Expiring, HousekeepingStore};
 pub use keys::KeyStore;
 pub use links::LinkStore;
 pub use members::MemberStore;
+pub use oauth::OAuthStore;
 pub use orgs::OrgStore;
 pub use outbox::OutboxStore;
 pub use projects::ProjectStore;
@@ -60,6 +62,7 @@ pub trait Store:
     + KeyStore
     + LinkStore
     + SsoStore
+    + OAuthStore
     + OutboxStore
     + Send
     + Sync
@@ -79,6 +82,7 @@ impl<T> Store for T where
         + KeyStore
         + LinkStore
         + SsoStore
+        + OAuthStore
         + OutboxStore
         + Send
         + Sync
@@ -89,7 +93,7 @@ impl<T> Store for T where
 /// Every store trait, for code that calls them on a concrete store (`use …::store::prelude::*`).
 pub mod prelude {
     pub use super::{
-        CodeStore, CounterStore, CredentialStore, HousekeepingStore, KeyStore, LinkStore, MemberStore, OrgStore,
-        OutboxStore, ProjectStore, SessionStore, SsoStore, Store,
+        CodeStore, CounterStore, CredentialStore, HousekeepingStore, KeyStore, LinkStore, MemberStore, OAuthStore,
+        OrgStore, OutboxStore, ProjectStore, SessionStore, SsoStore, Store,
     };
 }

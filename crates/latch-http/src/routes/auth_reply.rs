@@ -11,6 +11,7 @@ use latch_core::model::session::MemberSession;
 use latch_core::rules::requirements::{MfaRequired, PrimaryRequired};
 use latch_core::service::members::MemberView;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -33,9 +34,17 @@ struct Body<'a> {
     reset_session: bool,
     mfa_required: Option<&'a MfaRequired>,
     primary_required: Option<&'a PrimaryRequired>,
+    /// A method's own fields (OAuth's `provider_*`).
+    #[serde(flatten)]
+    extra: Option<&'a Map<String, Value>>,
 }
 
 pub fn auth_reply(v: &MemberView, outcome: &Outcome) -> Response {
+    auth_reply_with(v, outcome, None)
+}
+
+/// The shared answer plus a method's own fields.
+pub fn auth_reply_with(v: &MemberView, outcome: &Outcome, extra: Option<&Map<String, Value>>) -> Response {
     let base = |member_session, token: &'static str| Body {
         member_id: &v.member.member_id,
         member_email_id: v.member.email_id(),
@@ -53,6 +62,7 @@ pub fn auth_reply(v: &MemberView, outcome: &Outcome) -> Response {
         reset_session: false,
         mfa_required: None,
         primary_required: None,
+        extra,
     };
     match outcome {
         Outcome::Authenticated(issued) => Reply(Body {

@@ -41,9 +41,17 @@ struct DiscoveryBody<'a> {
     email_address: &'a str,
     discovered_organizations: Vec<DiscoveredOrganization<'a>>,
     organization_id_hint: Option<&'a str>,
+    /// A method's own fields (OAuth's `provider_*`, `full_name`).
+    #[serde(flatten)]
+    extra: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 pub fn discovery_reply(r: &DiscoveryResult) -> Response {
+    discovery_reply_with(r, None)
+}
+
+/// The shared discovery answer plus a method's own fields.
+pub fn discovery_reply_with(r: &DiscoveryResult, extra: Option<&serde_json::Map<String, serde_json::Value>>) -> Response {
     let discovered_organizations = r
         .discovered
         .iter()
@@ -64,6 +72,7 @@ pub fn discovery_reply(r: &DiscoveryResult) -> Response {
         email_address: &r.email,
         discovered_organizations,
         organization_id_hint: r.organization_id_hint.as_deref(),
+        extra,
     })
     .into_response()
 }

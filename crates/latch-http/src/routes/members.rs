@@ -11,7 +11,6 @@ use latch_core::model::member::Member;
 use latch_core::model::organization::Organization;
 use latch_core::model::search::Cursor;
 use latch_core::service::members::{self, MemberInput, MemberView};
-use latch_core::service::organizations;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -256,7 +255,7 @@ pub async fn search(
             r.organizations
                 .iter()
                 .find(|o| o.organization_id == m.organization_id)
-                .map(|o| m.view(o, &r.retired, &r.sso))
+                .map(|o| m.view(o, &r.retired, &r.sso, &r.oauth))
         })
         .collect();
     let body = Body {
@@ -316,15 +315,3 @@ pub async fn revoke_connected_app(
     ))
 }
 
-/// OAuth login is not part of Latch yet, so no member has a provider registration.
-pub async fn oauth_provider(
-    State(s): State<AppState>,
-    p: AuthProject,
-    Path((org, member, _provider)): Path<(String, String, String)>,
-) -> ApiResult<Reply<()>> {
-    members::get(&s.ctx, p.id(), &org, Some(&member), None).await?;
-    organizations::get(&s.ctx, p.id(), &org).await?;
-    Err(ApiError::Core(
-        latch_core::error::catalogue::OAUTH_REGISTRATION_NOT_FOUND.err(),
-    ))
-}

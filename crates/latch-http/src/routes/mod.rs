@@ -1,10 +1,12 @@
 //! Routes, one module per API family, mirroring Stytch's paths.
 
 pub mod auth_reply;
+pub mod browser;
 pub mod discovery;
 pub mod health;
 pub mod magic_links;
 pub mod members;
+pub mod oauth;
 pub mod organizations;
 pub mod otps;
 pub mod outbox;

@@ -3,12 +3,12 @@
 
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, AuthProject, MemberAuthorization};
-use crate::observe::current_request_id;
 use crate::reply::Reply;
 use crate::routes::auth_reply::auth_reply;
+use crate::routes::browser;
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use latch_core::engine::sso::view;
 use latch_core::model::sso::OidcConnection;
@@ -99,49 +99,15 @@ pub async fn authenticate(
     Ok(auth_reply(&v, &outcome))
 }
 
-/// A redirect with Stytch's body (`{status_code: 302, request_id, redirect_url}`).
-fn redirect(to: &str, cookie: Option<String>) -> Response {
-    let body = serde_json::json!({
-        "status_code": 302,
-        "request_id": current_request_id(),
-        "redirect_url": to,
-    });
-    let mut resp = (StatusCode::FOUND, axum::Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        resp.headers_mut().insert(header::SET_COOKIE, c);
-    }
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
-}
+/// The callback path the binding cookie is sent to.
+const CALLBACK_PATH: &str = "/v1/b2b/sso/callback";
 
 /// `GET /v1/public/sso/start`: no project secret; the public token names the project.
 pub async fn start(State(s): State<AppState>, ApiQuery(input): ApiQuery<StartInput>) -> ApiResult<Response> {
     let started = sso::start(&s.ctx, input).await?;
-    let secure = if s.ctx.settings.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{BROWSER_COOKIE}={}; Path=/v1/b2b/sso/callback; Max-Age=600; HttpOnly; SameSite=Lax{secure}",
-        started.browser_secret
-    );
-    Ok(redirect(&started.authorization_url, Some(cookie)))
-}
-
-fn browser_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == BROWSER_COOKIE)
-        .map(|(_, v)| v.to_string())
+    let https = s.ctx.settings.public_url.starts_with("https://");
+    let cookie = browser::binding_cookie(BROWSER_COOKIE, CALLBACK_PATH, &started.browser_secret, https);
+    Ok(browser::redirect(&started.authorization_url, Some(cookie)))
 }
 
 /// `GET /v1/b2b/sso/callback/{connection_id}`: the provider sends the browser back here.
@@ -151,9 +117,8 @@ pub async fn callback(
     headers: HeaderMap,
     ApiQuery(input): ApiQuery<CallbackInput>,
 ) -> ApiResult<Response> {
-    let cookie = browser_cookie(&headers);
+    let cookie = browser::cookie(&headers, BROWSER_COOKIE);
     let finished = sso::callback(&s.ctx, &connection_id, input, cookie.as_deref()).await?;
-    // The trip is over: the browser's binding cookie goes with it.
-    let clear = format!("{BROWSER_COOKIE}=; Path=/v1/b2b/sso/callback; Max-Age=0; HttpOnly; SameSite=Lax");
-    Ok(redirect(&finished.redirect_url, Some(clear)))
+    let clear = browser::clearing_cookie(BROWSER_COOKIE, CALLBACK_PATH);
+    Ok(browser::redirect(&finished.redirect_url, Some(clear)))
 }

@@ -28,6 +28,7 @@ impl HousekeepingStore for SqlStore {
             Expiring::EmailUpdates => ("member_id", "expires_at"),
             Expiring::SsoStates => ("state_hash", "expires_at"),
             Expiring::SsoTokens => ("token_hash", "expires_at"),
+            Expiring::OAuthTokens => ("token_hash", "expires_at"),
             Expiring::OutboxMessages => ("seq", "created_at"),
         };
         // The inner SELECT walks the expiry index; LIMIT in a subquery works on both engines.

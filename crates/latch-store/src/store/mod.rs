@@ -9,6 +9,7 @@ mod housekeeping;
 mod keys;
 mod links;
 mod members;
+mod oauth;
 mod orgs;
 mod outbox;
 mod sessions;

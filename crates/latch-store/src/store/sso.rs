@@ -4,7 +4,10 @@ use crate::exec::{args, Arg};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::error::StoreError;
-use latch_core::model::sso::{OidcConnectionRecord, SsoIdentity, SsoRegistration, SsoStateRecord, SsoTokenRecord};
+use latch_core::model::oauth::OAuthProvider;
+use latch_core::model::sso::{
+    OidcConnectionRecord, SsoIdentity, SsoRegistration, SsoStateRecord, SsoTokenRecord, TripDestination,
+};
 use latch_core::store::{SsoStore, StoreResult};
 use serde_json::{Map, Value};
 
@@ -64,7 +67,7 @@ impl TryFrom<ConnectionRow> for OidcConnectionRecord {
 
 const STATE_COLUMNS: &str =
     "state_hash, project_id, connection_id, browser_hash, nonce, pkce_verifier, code_challenge, \
-     login_redirect_url, signup_redirect_url, created_at, expires_at";
+     login_redirect_url, signup_redirect_url, created_at, expires_at, oauth_provider, organization_id";
 
 #[derive(sqlx::FromRow)]
 struct StateRow {
@@ -79,14 +82,28 @@ struct StateRow {
     signup_redirect_url: String,
     created_at: i64,
     expires_at: i64,
+    oauth_provider: Option<String>,
+    organization_id: Option<String>,
 }
 
-impl From<StateRow> for SsoStateRecord {
-    fn from(r: StateRow) -> Self {
-        SsoStateRecord {
+impl TryFrom<StateRow> for SsoStateRecord {
+    type Error = StoreError;
+
+    fn try_from(r: StateRow) -> Result<Self, StoreError> {
+        let destination = match r.oauth_provider {
+            None => TripDestination::Sso {
+                connection_id: r.connection_id,
+            },
+            Some(p) => TripDestination::OAuth {
+                provider: OAuthProvider::parse(&p)
+                    .ok_or_else(|| StoreError::Backend(format!("corrupt oauth_provider: {p}")))?,
+                organization_id: r.organization_id,
+            },
+        };
+        Ok(SsoStateRecord {
             state_hash: r.state_hash,
             project_id: r.project_id,
-            connection_id: r.connection_id,
+            destination,
             browser_hash: r.browser_hash,
             nonce: r.nonce,
             pkce_verifier: r.pkce_verifier,
@@ -95,7 +112,7 @@ impl From<StateRow> for SsoStateRecord {
             signup_redirect_url: r.signup_redirect_url,
             created_at: Timestamp(r.created_at),
             expires_at: Timestamp(r.expires_at),
-        }
+        })
     }
 }
 
@@ -269,12 +286,22 @@ impl SsoStore for SqlStore {
     }
 
     async fn insert_sso_state(&self, s: &SsoStateRecord) -> StoreResult<()> {
+        let (connection_id, oauth_provider, organization_id) = match &s.destination {
+            TripDestination::Sso { connection_id } => (connection_id.as_str(), None, None),
+            TripDestination::OAuth {
+                provider,
+                organization_id,
+            } => ("", Some(provider.key().to_string()), organization_id.clone()),
+        };
         self.exec(
-            &format!("INSERT INTO sso_states ({STATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
+            &format!(
+                "INSERT INTO sso_states ({STATE_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ),
             args![
                 &s.state_hash,
                 &s.project_id,
-                &s.connection_id,
+                connection_id,
                 &s.browser_hash,
                 &s.nonce,
                 &s.pkce_verifier,
@@ -282,7 +309,9 @@ impl SsoStore for SqlStore {
                 &s.login_redirect_url,
                 &s.signup_redirect_url,
                 s.created_at.millis(),
-                s.expires_at.millis()
+                s.expires_at.millis(),
+                oauth_provider,
+                organization_id
             ],
         )
         .await
@@ -304,7 +333,11 @@ impl SsoStore for SqlStore {
                 args![state_hash, project_id],
             )
             .await?;
-        Ok((n == 1).then(|| row.into()))
+        if n == 1 {
+            row.try_into().map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     async fn sso_state_project(&self, state_hash: &str) -> StoreResult<Option<String>> {

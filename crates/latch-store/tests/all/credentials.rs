@@ -885,7 +885,9 @@ async fn an_email_update_holds_its_address_until_it_expires_or_the_email_changes
 
 #[tokio::test]
 async fn sso_connections_registrations_and_one_time_records() {
-    use latch_core::model::sso::{OidcConnectionRecord, SsoIdentity, SsoRegistration, SsoStateRecord, SsoTokenRecord};
+    use latch_core::model::sso::{
+        OidcConnectionRecord, SsoIdentity, SsoRegistration, SsoStateRecord, SsoTokenRecord, TripDestination,
+    };
     on_each_engine(|s| async move {
         // Public tokens name their project.
         s.insert_public_token("pa", "public-token-test-a", Timestamp(1))
@@ -962,7 +964,9 @@ async fn sso_connections_registrations_and_one_time_records() {
         let state = SsoStateRecord {
             state_hash: "st-1".into(),
             project_id: "pa".into(),
-            connection_id: "oidc-1".into(),
+            destination: TripDestination::Sso {
+                connection_id: "oidc-1".into(),
+            },
             browser_hash: "b".into(),
             nonce: "n".into(),
             pkce_verifier: "v".into(),
@@ -1007,6 +1011,117 @@ async fn sso_connections_registrations_and_one_time_records() {
         assert!(s.delete_oidc_connection("pa", "oidc-1").await.unwrap());
         assert!(s.oidc_connection("pa", "oidc-1").await.unwrap().is_none());
         assert!(s.sso_registrations("pa", &["m-1".into()]).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn oauth_trips_tokens_and_registrations() {
+    use latch_core::model::oauth::{OAuthProvider, OAuthRegistrationRecord, OAuthTokenRecord, ProviderTokens};
+    use latch_core::model::sso::{SsoIdentity, SsoStateRecord, TripDestination};
+    on_each_engine(|s| async move {
+        // A trip to an OAuth provider keeps its provider and organization (none for discovery).
+        for (hash, org) in [("st-org", Some("org-1".to_string())), ("st-disc", None)] {
+            let state = SsoStateRecord {
+                state_hash: hash.into(),
+                project_id: "pa".into(),
+                destination: TripDestination::OAuth {
+                    provider: OAuthProvider::Microsoft,
+                    organization_id: org,
+                },
+                browser_hash: "b".into(),
+                nonce: "n".into(),
+                pkce_verifier: "v".into(),
+                code_challenge: Some("c".into()),
+                login_redirect_url: "https://app.test/login".into(),
+                signup_redirect_url: "https://app.test/signup".into(),
+                created_at: Timestamp(1),
+                expires_at: Timestamp(100),
+            };
+            s.insert_sso_state(&state).await.unwrap();
+            assert_eq!(s.take_sso_state("pa", hash).await.unwrap(), Some(state));
+        }
+
+        let tokens = ProviderTokens {
+            access_token: "at-1".into(),
+            refresh_token: Some("rt-1".into()),
+            id_token: "id-1".into(),
+            expires_at: Some(Timestamp(5_000)),
+            scopes: vec!["openid".into(), "email".into()],
+        };
+        let identity = SsoIdentity {
+            subject: "g-alice".into(),
+            email: Some("alice@acme.test".into()),
+            email_verified: Some(true),
+            name: Some("Alice".into()),
+            claims: Default::default(),
+        };
+        for (hash, org) in [("tok-org", Some("org-1".to_string())), ("tok-disc", None)] {
+            let t = OAuthTokenRecord {
+                token_hash: hash.into(),
+                project_id: "pa".into(),
+                organization_id: org,
+                provider: OAuthProvider::Google,
+                identity: identity.clone(),
+                tokens: tokens.clone(),
+                code_challenge: None,
+                created_at: Timestamp(1),
+                expires_at: Timestamp(100),
+            };
+            s.insert_oauth_token(&t).await.unwrap();
+            assert_eq!(s.oauth_token("pa", hash).await.unwrap(), Some(t));
+            assert!(s.oauth_token("pb", hash).await.unwrap().is_none(), "tenant isolation");
+            assert!(!s.take_oauth_token("pb", hash).await.unwrap());
+            assert!(s.take_oauth_token("pa", hash).await.unwrap());
+            assert!(!s.take_oauth_token("pa", hash).await.unwrap(), "single use");
+        }
+
+        // A registration is saved again with new tokens; a subject registers once per
+        // organization and provider.
+        let mut reg = OAuthRegistrationRecord {
+            registration_id: "oreg-1".into(),
+            project_id: "pa".into(),
+            organization_id: "org-1".into(),
+            member_id: "m-1".into(),
+            provider: OAuthProvider::Google,
+            subject: "g-alice".into(),
+            profile_picture_url: Some("https://img.test/a.png".into()),
+            locale: None,
+            tokens,
+            created_at: Timestamp(1),
+            updated_at: Timestamp(1),
+        };
+        s.save_oauth_registration(&reg).await.unwrap();
+        reg.tokens.access_token = "at-2".into();
+        reg.locale = Some("en".into());
+        reg.updated_at = Timestamp(2);
+        s.save_oauth_registration(&reg).await.unwrap();
+        assert_eq!(
+            s.oauth_registration("pa", "org-1", OAuthProvider::Google, "g-alice")
+                .await
+                .unwrap(),
+            Some(reg.clone())
+        );
+        assert!(s
+            .oauth_registration("pa", "org-1", OAuthProvider::Microsoft, "g-alice")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(s
+            .oauth_registration("pb", "org-1", OAuthProvider::Google, "g-alice")
+            .await
+            .unwrap()
+            .is_none());
+        let twice = OAuthRegistrationRecord {
+            registration_id: "oreg-2".into(),
+            ..reg.clone()
+        };
+        assert!(matches!(
+            s.save_oauth_registration(&twice).await,
+            Err(latch_core::error::StoreError::UniqueViolation)
+        ));
+        assert_eq!(s.oauth_registrations("pa", &["m-1".into()]).await.unwrap(), vec![reg]);
+        assert!(s.oauth_registrations("pb", &["m-1".into()]).await.unwrap().is_empty());
     })
     .await;
 }

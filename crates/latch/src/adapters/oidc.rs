@@ -5,18 +5,23 @@
 //! (`azp`, bounded clock skew on `exp`/`iat`) and choose the algorithms (RS256 and ES256; never
 //! `none`, never HMAC with a public key).
 
+use latch_core::clock::Timestamp;
 use latch_core::error::catalogue::{
     ErrorKind, INVALID_OIDC_ID_TOKEN, INVALID_OIDC_RESPONSE, INVALID_SSO_IDP, OIDC_CODE_EXCHANGE_FAILED,
-    OIDC_INVALID_USERINFO, OIDC_JWKS_UNAVAILABLE,
+    OIDC_INVALID_USERINFO, OIDC_JWKS_UNAVAILABLE, UNABLE_TO_REFRESH_OAUTH_TOKEN,
 };
 use latch_core::error::{CoreError, CoreResult};
+use latch_core::model::oauth::ProviderTokens;
 use latch_core::model::sso::SsoIdentity;
-use latch_core::oidc::{OidcCallback, OidcClient, OidcEndpoints};
-use openidconnect::core::{CoreClient, CoreGenderClaim, CoreJwsSigningAlgorithm, CoreProviderMetadata};
+use latch_core::oidc::{OidcCallback, OidcClient, OidcEndpoints, OidcLogin, RelyingParty};
+use openidconnect::core::{
+    CoreClient, CoreGenderClaim, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata, CoreTokenResponse,
+};
 use openidconnect::{
-    AccessToken, AdditionalClaims, AuthUrl, AuthorizationCode, ClientId, ClientSecret, IssuerUrl, JsonWebKeySet,
-    JsonWebKeySetUrl, Nonce, OAuth2TokenResponse, PkceCodeVerifier, RedirectUrl, TokenResponse, TokenUrl,
-    UserInfoClaims, UserInfoUrl,
+    AccessToken, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, IdToken, IssuerUrl, JsonWebKeySet,
+    JsonWebKeySetUrl, Nonce, OAuth2TokenResponse, PkceCodeVerifier, RedirectUrl, RefreshToken, TokenResponse,
+    TokenUrl, UserInfoClaims, UserInfoUrl,
 };
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -63,6 +68,54 @@ fn config(detail: impl std::fmt::Display) -> CoreError {
     INVALID_SSO_IDP.detail(detail)
 }
 
+/// Microsoft's multi-tenant issuer names the user's tenant with this placeholder.
+const TENANT: &str = "{tenantid}";
+
+type IdTokenWithClaims =
+    IdToken<OtherClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+
+impl OidcAdapter {
+    fn client(
+        &self,
+        p: RelyingParty<'_>,
+        jwks: JsonWebKeySet<CoreJsonWebKey>,
+    ) -> CoreResult<
+        CoreClient<
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointSet,
+            openidconnect::EndpointNotSet,
+        >,
+    > {
+        Ok(CoreClient::new(
+            ClientId::new(p.client_id.to_string()),
+            IssuerUrl::new(p.issuer.to_string()).map_err(config)?,
+            jwks,
+        )
+        .set_client_secret(ClientSecret::new(p.client_secret.to_string()))
+        .set_token_uri(TokenUrl::new(p.token_url.to_string()).map_err(config)?))
+    }
+}
+
+/// The provider's token response, as kept for the member's token reads.
+fn provider_tokens(t: &CoreTokenResponse, id_token: String) -> ProviderTokens {
+    let now = Timestamp::now();
+    ProviderTokens {
+        access_token: t.access_token().secret().clone(),
+        refresh_token: t.refresh_token().map(|r| r.secret().clone()),
+        id_token,
+        expires_at: t
+            .expires_in()
+            .map(|d| Timestamp(now.millis() + d.as_millis().min(i64::MAX as u128 / 2) as i64)),
+        scopes: t
+            .scopes()
+            .map(|s| s.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default(),
+    }
+}
+
 #[async_trait::async_trait]
 impl OidcClient for OidcAdapter {
     async fn discover(&self, issuer: &str) -> Result<OidcEndpoints, String> {
@@ -78,22 +131,15 @@ impl OidcClient for OidcAdapter {
         })
     }
 
-    async fn finish(&self, cb: OidcCallback<'_>) -> CoreResult<SsoIdentity> {
-        let c = cb.connection;
-        let jwks_url = JsonWebKeySetUrl::new(c.jwks_url.clone()).map_err(config)?;
+    async fn finish(&self, cb: OidcCallback<'_>) -> CoreResult<OidcLogin> {
+        let p = cb.party;
+        let jwks_url = JsonWebKeySetUrl::new(p.jwks_url.to_string()).map_err(config)?;
         let jwks = JsonWebKeySet::fetch_async(&jwks_url, &self.http)
             .await
             .map_err(|e| refused(OIDC_JWKS_UNAVAILABLE, e))?;
-        let client = CoreClient::new(
-            ClientId::new(c.client_id.clone()),
-            IssuerUrl::new(c.issuer.clone()).map_err(config)?,
-            jwks,
-        )
-        .set_client_secret(ClientSecret::new(c.client_secret.clone()))
-        .set_auth_uri(AuthUrl::new(c.authorization_url.clone()).map_err(config)?)
-        .set_token_uri(TokenUrl::new(c.token_url.clone()).map_err(config)?)
-        .set_user_info_url(UserInfoUrl::new(c.userinfo_url.clone()).map_err(config)?)
-        .set_redirect_uri(RedirectUrl::new(cb.redirect_url.to_string()).map_err(config)?);
+        let client = self
+            .client(p, jwks)?
+            .set_redirect_uri(RedirectUrl::new(cb.redirect_url.to_string()).map_err(config)?);
 
         let tokens = client
             .exchange_code(AuthorizationCode::new(cb.code.to_string()))
@@ -101,12 +147,17 @@ impl OidcClient for OidcAdapter {
             .request_async(&self.http)
             .await
             .map_err(|e| refused(OIDC_CODE_EXCHANGE_FAILED, e))?;
-        let id_token = tokens
+        let raw = tokens
             .id_token()
-            .ok_or_else(|| refused(INVALID_OIDC_RESPONSE, "no ID token in the token response"))?;
+            .ok_or_else(|| refused(INVALID_OIDC_RESPONSE, "no ID token in the token response"))?
+            .to_string();
+        // Parsed again with every claim kept (groups, tid, …) for mappings and the tenant check.
+        let id_token: IdTokenWithClaims = raw.parse().map_err(|e| refused(INVALID_OIDC_ID_TOKEN, e))?;
+        let tenant_issuer = p.issuer.contains(TENANT);
         let now = chrono::Utc::now();
         let verifier = client
             .id_token_verifier()
+            .require_issuer_match(!tenant_issuer)
             .set_allowed_algs([
                 CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
                 CoreJwsSigningAlgorithm::EcdsaP256Sha256,
@@ -127,10 +178,23 @@ impl OidcClient for OidcAdapter {
         let claims = id_token
             .claims(&verifier, &nonce)
             .map_err(|e| refused(INVALID_OIDC_ID_TOKEN, e))?;
+        if tenant_issuer {
+            // The issuer names the token's own tenant (Microsoft's multi-tenant endpoint).
+            let tid = claims
+                .additional_claims()
+                .rest
+                .get("tid")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+                .ok_or_else(|| refused(INVALID_OIDC_ID_TOKEN, "no tenant (tid) in the ID token"))?;
+            if claims.issuer().as_str() != p.issuer.replace(TENANT, tid) {
+                return Err(refused(INVALID_OIDC_ID_TOKEN, "the issuer is not the tenant's"));
+            }
+        }
         // The crate leaves `azp` to the client (OIDC Core 3.1.3.7, steps 4 and 5).
         let audiences = claims.audiences();
         match claims.authorized_party() {
-            Some(azp) if azp.as_str() != c.client_id => {
+            Some(azp) if azp.as_str() != p.client_id => {
                 return Err(refused(INVALID_OIDC_ID_TOKEN, "azp is another client"));
             }
             None if audiences.len() > 1 => {
@@ -143,17 +207,21 @@ impl OidcClient for OidcAdapter {
             Ok(Value::Object(m)) => m,
             _ => Map::new(),
         };
-        let userinfo: UserInfoClaims<OtherClaims, CoreGenderClaim> = client
-            .user_info(
-                AccessToken::new(tokens.access_token().secret().clone()),
-                Some(claims.subject().clone()),
-            )
-            .request_async(&self.http)
-            .await
-            .map_err(|e| refused(OIDC_INVALID_USERINFO, e))?;
-        if let Ok(Value::Object(m)) = serde_json::to_value(&userinfo) {
-            for (k, v) in m {
-                all.entry(k).or_insert(v);
+        if !p.userinfo_url.is_empty() {
+            let userinfo: UserInfoClaims<OtherClaims, CoreGenderClaim> = client
+                .clone()
+                .set_user_info_url(UserInfoUrl::new(p.userinfo_url.to_string()).map_err(config)?)
+                .user_info(
+                    AccessToken::new(tokens.access_token().secret().clone()),
+                    Some(claims.subject().clone()),
+                )
+                .request_async(&self.http)
+                .await
+                .map_err(|e| refused(OIDC_INVALID_USERINFO, e))?;
+            if let Ok(Value::Object(m)) = serde_json::to_value(&userinfo) {
+                for (k, v) in m {
+                    all.entry(k).or_insert(v);
+                }
             }
         }
         let email = all.get("email").and_then(Value::as_str).map(str::to_string);
@@ -172,12 +240,27 @@ impl OidcClient for OidcAdapter {
         ] {
             all.remove(registered);
         }
-        Ok(SsoIdentity {
-            subject,
-            email,
-            email_verified,
-            name,
-            claims: all,
+        Ok(OidcLogin {
+            identity: SsoIdentity {
+                subject,
+                email,
+                email_verified,
+                name,
+                claims: all,
+            },
+            tokens: provider_tokens(&tokens, raw),
         })
+    }
+
+    async fn refresh(&self, p: RelyingParty<'_>, refresh_token: &str) -> CoreResult<ProviderTokens> {
+        let refresh = RefreshToken::new(refresh_token.to_string());
+        let tokens = self
+            .client(p, JsonWebKeySet::default())?
+            .exchange_refresh_token(&refresh)
+            .request_async(&self.http)
+            .await
+            .map_err(|e| refused(UNABLE_TO_REFRESH_OAUTH_TOKEN, e))?;
+        let id_token = tokens.id_token().map(|t| t.to_string()).unwrap_or_default();
+        Ok(provider_tokens(&tokens, id_token))
     }
 }

@@ -1,0 +1,144 @@
+//! A browser's trip to an identity provider and back, shared by enterprise SSO and OAuth
+//! sign-in.
+//!
+//! `begin` stores a state (its digest) bound to a cookie on the browser that starts the trip,
+//! with a nonce and Latch's PKCE verifier towards the provider, and builds the provider's
+//! authorization URL; `take` uses the state up at the callback (single use, expiring, the same
+//! browser). Where the trip goes (an SSO connection, or an OAuth provider and the organization it
+//! logs into, none for discovery) is stored with it, and the caller checks it matches the
+//! callback it arrived at.
+
+use crate::crypto::{constant_time_eq, random_token, sha256_hex};
+use crate::engine::Ctx;
+use crate::error::catalogue::ErrorKind;
+use crate::error::CoreResult;
+use crate::model::sso::{SsoStateRecord, TripDestination};
+
+/// How long a browser has at the provider.
+const STATE_MINUTES: i64 = 10;
+
+/// Parameters of the authorization request Latch sets itself; a caller's extra parameters
+/// (`provider_*` on the OAuth start) never replace them.
+const OWN_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// What a trip needs: where it goes and returns, and the provider's side of it.
+pub struct Begin<'a> {
+    pub project_id: &'a str,
+    pub destination: TripDestination,
+    /// The application's PKCE challenge, checked when its token is redeemed.
+    pub code_challenge: Option<&'a str>,
+    pub login_redirect_url: String,
+    pub signup_redirect_url: String,
+    pub authorization_url: &'a str,
+    pub client_id: &'a str,
+    /// Latch's callback, registered at the provider.
+    pub redirect_uri: &'a str,
+    pub scopes: Vec<&'a str>,
+    pub extra_params: &'a [(String, String)],
+}
+
+/// What the start endpoint hands the browser: where to go, and the cookie that binds the trip.
+pub struct Started {
+    pub authorization_url: String,
+    pub browser_secret: String,
+}
+
+/// Stores the trip and builds the provider's authorization URL (`bad_url` when the configured
+/// endpoint is not a URL).
+pub async fn begin(ctx: &Ctx, b: Begin<'_>, bad_url: ErrorKind) -> CoreResult<Started> {
+    let mut url = url::Url::parse(b.authorization_url).map_err(|_| bad_url.detail("authorization_url is not a URL"))?;
+    let state = random_token(32);
+    let browser_secret = random_token(32);
+    let nonce = random_token(32);
+    let pkce_verifier = random_token(48);
+    let mut scopes = b.scopes;
+    if !scopes.contains(&"openid") {
+        scopes.insert(0, "openid");
+    }
+    let mut seen = Vec::new();
+    scopes.retain(|s| {
+        let new = !seen.contains(s);
+        seen.push(*s);
+        new
+    });
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", b.client_id)
+            .append_pair("redirect_uri", b.redirect_uri)
+            .append_pair("scope", &scopes.join(" "))
+            .append_pair("state", &state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", &crate::rules::pkce::challenge_of(&pkce_verifier))
+            .append_pair("code_challenge_method", "S256");
+        for (k, v) in b.extra_params {
+            if !OWN_PARAMS.contains(&k.as_str()) {
+                q.append_pair(k, v);
+            }
+        }
+    }
+    let now = ctx.now();
+    ctx.store
+        .insert_sso_state(&SsoStateRecord {
+            state_hash: sha256_hex(&state),
+            project_id: b.project_id.to_string(),
+            destination: b.destination,
+            browser_hash: sha256_hex(&browser_secret),
+            nonce,
+            pkce_verifier,
+            code_challenge: b.code_challenge.filter(|s| !s.is_empty()).map(str::to_string),
+            login_redirect_url: b.login_redirect_url,
+            signup_redirect_url: b.signup_redirect_url,
+            created_at: now,
+            expires_at: now.plus_minutes(STATE_MINUTES),
+        })
+        .await?;
+    Ok(Started {
+        authorization_url: url.into(),
+        browser_secret,
+    })
+}
+
+/// Takes the trip `state` names (used up whatever follows): live, and started by this browser;
+/// else `unsolicited`. The caller checks its destination.
+pub async fn take(
+    ctx: &Ctx,
+    state: &str,
+    browser_secret: Option<&str>,
+    unsolicited: ErrorKind,
+) -> CoreResult<SsoStateRecord> {
+    if state.is_empty() || state.len() > 128 {
+        return Err(unsolicited.err());
+    }
+    let state_hash = sha256_hex(state);
+    let project_id = ctx
+        .store
+        .sso_state_project(&state_hash)
+        .await?
+        .ok_or_else(|| unsolicited.err())?;
+    let trip = ctx
+        .store
+        .take_sso_state(&project_id, &state_hash)
+        .await?
+        .ok_or_else(|| unsolicited.err())?;
+    let same_browser = browser_secret.is_some_and(|b| constant_time_eq(&sha256_hex(b), &trip.browser_hash));
+    if trip.expires_at <= ctx.now() || !same_browser {
+        return Err(unsolicited.err());
+    }
+    Ok(trip)
+}
+
+/// The application's URL with the one-time token the browser brings it.
+pub fn land(target: &str, token_type: &str, token: &str) -> String {
+    let sep = if target.contains('?') { '&' } else { '?' };
+    format!("{target}{sep}stytch_token_type={token_type}&token={token}")
+}
