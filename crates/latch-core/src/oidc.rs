@@ -55,7 +55,26 @@ pub struct OidcCallback<'a> {
 /// A verified login: who the provider vouched for, and the tokens it handed over.
 pub struct OidcLogin {
     pub identity: SsoIdentity,
+    pub tokens: IssuedTokens,
+}
+
+/// What a token endpoint answered: the tokens, and the access token's lifetime as the provider
+/// gave it (the caller dates it on its own clock).
+pub struct IssuedTokens {
+    /// `expires_at` is not set here.
     pub tokens: ProviderTokens,
+    pub expires_in_secs: Option<i64>,
+}
+
+impl IssuedTokens {
+    pub fn dated(self, now: crate::clock::Timestamp) -> ProviderTokens {
+        ProviderTokens {
+            expires_at: self
+                .expires_in_secs
+                .map(|s| crate::clock::Timestamp(now.millis().saturating_add(s.saturating_mul(1000)))),
+            ..self.tokens
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -70,7 +89,7 @@ pub trait OidcClient: Send + Sync + 'static {
 
     /// A fresh access token for a refresh token (the ID token and refresh token are kept when
     /// the provider sends no new ones).
-    async fn refresh(&self, party: RelyingParty<'_>, refresh_token: &str) -> CoreResult<ProviderTokens>;
+    async fn refresh(&self, party: RelyingParty<'_>, refresh_token: &str) -> CoreResult<IssuedTokens>;
 }
 
 /// For a node without an OIDC client (unit tests, tools): every use is refused.
@@ -86,7 +105,7 @@ impl OidcClient for NoOidc {
         Err(CoreError::internal("this node has no OIDC client"))
     }
 
-    async fn refresh(&self, _: RelyingParty<'_>, _: &str) -> CoreResult<ProviderTokens> {
+    async fn refresh(&self, _: RelyingParty<'_>, _: &str) -> CoreResult<IssuedTokens> {
         Err(CoreError::internal("this node has no OIDC client"))
     }
 }

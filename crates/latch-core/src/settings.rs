@@ -1,7 +1,7 @@
 //! Project-wide authentication settings the use cases read (from the server's configuration).
 
-use crate::password::policy::PasswordPolicy;
 use crate::model::oauth::OAuthProvider;
+use crate::password::policy::PasswordPolicy;
 use crate::password::Argon2Params;
 
 #[derive(Debug, Clone, PartialEq)]

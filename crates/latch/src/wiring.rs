@@ -114,7 +114,10 @@ impl Config {
                 _ => return Err(bad(format!("{}: give client_secret or client_secret_file", e.provider))),
             };
             if e.client_id.is_empty() || secret.is_empty() {
-                return Err(bad(format!("{}: client_id and the secret must not be empty", e.provider)));
+                return Err(bad(format!(
+                    "{}: client_id and the secret must not be empty",
+                    e.provider
+                )));
             }
             let issuer = e
                 .issuer

@@ -1,12 +1,15 @@
-// A real OpenID Provider for Latch's SSO tests: `oidc-provider` (the certified Node.js
-// implementation) with its development login form. Started by the pytest fixture `oidc_idp`.
+// A real OpenID Provider for Latch's SSO and OAuth tests: `oidc-provider` (the certified Node.js
+// implementation) with its development login form. Started by tests/sdk/python/oidc_idp.py.
 //
-// Env: PORT; CLIENTS = JSON array of {client_id, client_secret, redirect_uris};
-// OIDC_ALLOW_LOCAL_CALLBACKS=1 also accepts any Latch callback URL on 127.0.0.1.
+// Env: PORT; CLIENTS = JSON array of {client_id, client_secret, redirect_uris, grant_types?}
+// (a client with the refresh_token grant gets refresh tokens); ACCESS_TOKEN_TTL in seconds
+// (default 3600); OIDC_ALLOW_LOCAL_CALLBACKS=1 also accepts any Latch callback URL on 127.0.0.1.
 // Accounts: any login name signs in (the development form takes any password). The login name is
 // the subject; claims follow from it:
 //   "<local>@<domain>"            email = the login, email_verified = true, name = "<local> Test"
 //   "<...>+unverified@<domain>"   the same with email_verified = false
+//   "<...>+silent@<domain>"       the same without email_verified
+//   "<...>+edov@<domain>"         without email_verified, with Microsoft's xms_edov = true
 //   "noemail-<x>"                 no email claim
 //   a subject given an address with POST /test/email?sub=…&email=…: that address (verified)
 // A line "ready <issuer>" on stdout says the provider listens.
@@ -32,21 +35,31 @@ function claimsFor(id) {
     return { sub: id, email: chosenEmail.get(id), email_verified: true, name: "Chosen Address", department: "dept" };
   }
   const local = id.split("@")[0];
-  return {
+  const claims = {
     sub: id,
     email: id,
     email_verified: !id.includes("+unverified@"),
     name: `${local} Test`,
     department: `dept-of-${local}`,
+    picture: `https://pictures.example.test/${encodeURIComponent(local)}.png`,
+    locale: "en",
   };
+  if (id.includes("+silent@") || id.includes("+edov@")) delete claims.email_verified;
+  if (id.includes("+edov@")) claims.xms_edov = true;
+  return claims;
 }
 
 const provider = new Provider(issuer, {
   clients,
   claims: {
     openid: ["sub"],
-    email: ["email", "email_verified"],
-    profile: ["name", "department"],
+    email: ["email", "email_verified", "xms_edov"],
+    profile: ["name", "department", "picture", "locale"],
+  },
+  ttl: { AccessToken: Number(process.env.ACCESS_TOKEN_TTL || 3600) },
+  // Refresh tokens for clients allowed the grant (the OAuth tests read and refresh them).
+  async issueRefreshToken(_ctx, client) {
+    return client.grantTypeAllowed("refresh_token");
   },
   scopes: ["openid", "email", "profile"],
   pkce: { required: () => true },
@@ -62,7 +75,7 @@ const provider = new Provider(issuer, {
       accountId: ctx.oidc.session.accountId,
     });
     grant.addOIDCScope("openid email profile");
-    grant.addOIDCClaims(["email", "email_verified", "name", "department"]);
+    grant.addOIDCClaims(["email", "email_verified", "xms_edov", "name", "department", "picture", "locale"]);
     await grant.save();
     return grant;
   },
@@ -83,7 +96,8 @@ provider.use(async (ctx, next) => {
 if (process.env.OIDC_ALLOW_LOCAL_CALLBACKS === "1") {
   const exact = provider.Client.prototype.redirectUriAllowed;
   provider.Client.prototype.redirectUriAllowed = function (value) {
-    return /^http:\/\/127\.0\.0\.1:\d+\/v1\/b2b\/sso\/callback\/[A-Za-z0-9-]+$/.test(value) || exact.call(this, value);
+    const latch = /^http:\/\/127\.0\.0\.1:\d+\/v1\/b2b\/(sso\/callback\/[A-Za-z0-9-]+|public\/oauth\/(google|microsoft)\/callback)$/;
+    return latch.test(value) || exact.call(this, value);
   };
 }
 

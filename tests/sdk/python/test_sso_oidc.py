@@ -13,26 +13,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import json
-import os
-import re
 import secrets
-import subprocess
 import time
 import urllib.parse
-from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 import pytest
 import requests
 
 import latch_helpers as h
-from conftest import free_port
+from oidc_idp import browse, start_idp
 from latch_helpers import expect_error, ok
 
 REDIRECT = "https://app.example.com/reset"  # allowed for every type in the test projects
-NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 CLIENT_ID = "latch-sso-tests"
 CLIENT_SECRET = "client-secret-" + "x" * 32
 
@@ -40,29 +34,15 @@ CLIENT_SECRET = "client-secret-" + "x" * 32
 # ---------------------------------------------------------------- the provider
 
 
-class Idp:
-    def __init__(self, port: int, proc: subprocess.Popen):
-        self.port = port
-        self.proc = proc
-        self.issuer = f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture(scope="module")
 def idp():
-    port = free_port()
-    env = dict(os.environ)
-    env.update(PORT=str(port), CLIENTS=json.dumps([{
+    provider = start_idp([{
         "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-        # Replaced below: any Latch callback on this machine is allowed (connection ids vary).
+        # Replaced by the provider script's allowance: any Latch callback on this machine.
         "redirect_uris": ["http://127.0.0.1/v1/b2b/sso/callback/placeholder"],
-    }]), OIDC_ALLOW_LOCAL_CALLBACKS="1")
-    proc = subprocess.Popen(["node", "oidc_provider.mjs"], cwd=NODE_DIR, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline()
-    assert line.startswith("ready "), f"provider did not start: {line!r}"
-    yield Idp(port, proc)
-    proc.terminate()
-    proc.wait(timeout=10)
+    }])
+    yield provider
+    provider.stop()
 
 
 # ---------------------------------------------------------------- helpers
@@ -87,33 +67,6 @@ def _connection(client, idp, org_id: str, **overrides):
     return updated.connection
 
 
-def _form(page: str, base: str) -> Tuple[str, Dict[str, str]]:
-    m = re.search(r'<form[^>]*action="([^"]+)"', page)
-    assert m, f"no form in the provider's page: {page[:500]}"
-    inputs = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page))
-    return urllib.parse.urljoin(base, html.unescape(m.group(1))), inputs
-
-
-def _browse(s: requests.Session, url: str, login: str, until: str, limit: int = 12) -> requests.Response:
-    """Follows redirects and the provider's login form until a redirect to `until` (not followed)."""
-    r = s.get(url, allow_redirects=False, timeout=10)
-    for _ in range(limit):
-        loc = r.headers.get("Location")
-        if r.status_code in (301, 302, 303) and loc:
-            target = urllib.parse.urljoin(r.url, loc)
-            if target.startswith(until):
-                return r
-            r = s.get(target, allow_redirects=False, timeout=10)
-            continue
-        if r.status_code == 200 and "<form" in r.text:
-            action, inputs = _form(r.text, r.url)
-            inputs.update(login=login, password="any")
-            r = s.post(action, data=inputs, allow_redirects=False, timeout=10)
-            continue
-        return r  # an answer that is neither: the caller looks at it
-    raise AssertionError("too many steps at the provider")
-
-
 def _start(server, public_token: str, **params) -> Tuple[requests.Session, requests.Response]:
     s = requests.Session()
     s.trust_env = False
@@ -130,7 +83,7 @@ def _login(server, idp, public_token: str, connection_id: str, login: str, **par
     assert r.json()["redirect_url"] == r.headers["Location"]
     assert r.headers["Location"].startswith(idp.issuer)
     callback = server.api("/v1/b2b/sso/callback/")
-    at_callback = _browse(s, r.headers["Location"], login, callback)
+    at_callback = browse(s, r.headers["Location"], login, callback)
     assert at_callback.status_code in (302, 303), at_callback.text
     target = urllib.parse.urljoin(at_callback.url, at_callback.headers["Location"])
     answer = s.get(target, allow_redirects=False, timeout=10)
@@ -410,7 +363,7 @@ def test_a_callback_is_good_once_and_only_in_the_browser_that_started(client, se
     pt = _public_token(server)
     # Another browser (no cookie) brings the provider's answer: refused, and the trip is spent.
     s, r = _start(server, pt, connection_id=c.connection_id)
-    at_callback = _browse(s, r.headers["Location"], _mail("csrf"), server.api("/v1/b2b/sso/callback/"))
+    at_callback = browse(s, r.headers["Location"], _mail("csrf"), server.api("/v1/b2b/sso/callback/"))
     target = urllib.parse.urljoin(at_callback.url, at_callback.headers["Location"])
     stranger = requests.Session()
     stranger.trust_env = False
@@ -433,7 +386,7 @@ def test_a_state_cannot_be_spent_at_another_connection(client, server, idp):
     a = _connection(client, idp, org.organization_id)
     b = _connection(client, idp, org.organization_id)
     s, r = _start(server, _public_token(server), connection_id=a.connection_id)
-    at_callback = _browse(s, r.headers["Location"], _mail("swap"), server.api("/v1/b2b/sso/callback/"))
+    at_callback = browse(s, r.headers["Location"], _mail("swap"), server.api("/v1/b2b/sso/callback/"))
     target = urllib.parse.urljoin(at_callback.url, at_callback.headers["Location"]).replace(a.connection_id, b.connection_id)
     swapped = s.get(target, allow_redirects=False, timeout=10)
     assert swapped.status_code == 400 and swapped.json()["error_type"] == "unsolicited_oidc_response"

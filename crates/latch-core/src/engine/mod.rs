@@ -18,12 +18,12 @@ pub mod keys;
 pub mod links;
 pub mod members;
 pub mod mfa;
+pub mod oauth;
 pub mod organizations;
 pub mod passwords;
 pub mod projects;
 pub mod redirects;
 pub mod session;
-pub mod oauth;
 pub mod sso;
 pub mod trip;
 

@@ -165,8 +165,7 @@ pub fn proven_email(provider: OAuthProvider, identity: &SsoIdentity) -> CoreResu
         .filter(|e| !e.is_empty())
         .ok_or_else(|| OAUTH_FLOW_CALLBACK_ERROR.detail("the provider sent no email address"))?;
     let flag = |name: &str| identity.claims.get(name).and_then(Value::as_bool) == Some(true);
-    let verified = identity.email_verified == Some(true)
-        || (provider == OAuthProvider::Microsoft && flag("xms_edov"));
+    let verified = identity.email_verified == Some(true) || (provider == OAuthProvider::Microsoft && flag("xms_edov"));
     if !verified {
         return Err(OAUTH_UNVERIFIED_EMAIL.err());
     }
@@ -243,7 +242,7 @@ pub async fn callback(
             organization_id,
             provider,
             identity: login.identity,
-            tokens: login.tokens,
+            tokens: login.tokens.dated(now),
             code_challenge: trip.code_challenge,
             created_at: now,
             expires_at: now.plus_minutes(TOKEN_MINUTES),
@@ -387,7 +386,8 @@ pub async fn member_for(
     };
     let registration = match ctx.store.save_oauth_registration(&registration).await {
         Ok(()) => registration,
-        // A concurrent first login of the same subject registered it: update that one.
+        // The subject is registered already: by a concurrent first login, or to a member since
+        // deleted. The registration moves to the member this login stands for.
         Err(StoreError::UniqueViolation) => {
             let theirs = ctx
                 .store
@@ -397,7 +397,6 @@ pub async fn member_for(
             let ours = OAuthRegistrationRecord {
                 registration_id: theirs.registration_id,
                 created_at: theirs.created_at,
-                member_id: theirs.member_id,
                 ..registration
             };
             ctx.store.save_oauth_registration(&ours).await?;
@@ -449,7 +448,7 @@ pub async fn fresh_tokens(ctx: &Ctx, mut reg: OAuthRegistrationRecord) -> CoreRe
         return Ok(reg);
     };
     let prov = provider(ctx, &reg.project_id, reg.provider).await?;
-    let mut fresh = ctx.oidc.refresh(prov.party(), &refresh).await?;
+    let mut fresh = ctx.oidc.refresh(prov.party(), &refresh).await?.dated(ctx.now());
     if fresh.id_token.is_empty() {
         fresh.id_token = std::mem::take(&mut reg.tokens.id_token);
     }

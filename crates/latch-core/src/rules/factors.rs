@@ -10,7 +10,9 @@ pub fn primary_method(f: &AuthFactor) -> Option<&'static str> {
         (FactorKind::Otp, "email") | (FactorKind::EmailOtp, _) => Some("email_otp"),
         (FactorKind::MagicLink, _) => Some("magic_link"),
         (FactorKind::Sso, _) => Some("sso"),
-        (FactorKind::Oauth, method) => crate::model::oauth::OAuthProvider::from_delivery_method(method).map(|p| p.auth_method()),
+        (FactorKind::Oauth, method) => {
+            crate::model::oauth::OAuthProvider::from_delivery_method(method).map(|p| p.auth_method())
+        }
         _ => None,
     }
 }

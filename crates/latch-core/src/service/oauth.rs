@@ -312,12 +312,7 @@ pub async fn discovery_authenticate(
     )
     .await?;
     let email = oauth::proven_email(token.provider, &token.identity)?;
-    let factors = vec![oauth_factor(
-        token.provider,
-        &token.identity.subject,
-        &email,
-        ctx.now(),
-    )];
+    let factors = vec![oauth_factor(token.provider, &token.identity.subject, &email, ctx.now())];
     let result = with_factors(ctx, project_id, &email, factors).await?;
     Ok(DiscoveryAuthenticated {
         result,

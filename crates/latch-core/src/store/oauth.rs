@@ -10,7 +10,7 @@ pub trait OAuthStore: Send + Sync {
     /// Deletes it; false when another request took it first.
     async fn take_oauth_token(&self, project_id: &str, token_hash: &str) -> StoreResult<bool>;
 
-    /// Inserts the registration, or updates its tokens, picture and locale (by
+    /// Inserts the registration, or updates its member, tokens, picture and locale (by
     /// `registration_id`). A second registration of the same subject in the organization is a
     /// `UniqueViolation`.
     async fn save_oauth_registration(&self, r: &OAuthRegistrationRecord) -> StoreResult<()>;

@@ -51,7 +51,10 @@ pub fn discovery_reply(r: &DiscoveryResult) -> Response {
 }
 
 /// The shared discovery answer plus a method's own fields.
-pub fn discovery_reply_with(r: &DiscoveryResult, extra: Option<&serde_json::Map<String, serde_json::Value>>) -> Response {
+pub fn discovery_reply_with(
+    r: &DiscoveryResult,
+    extra: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Response {
     let discovered_organizations = r
         .discovered
         .iter()

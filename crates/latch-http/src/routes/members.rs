@@ -314,4 +314,3 @@ pub async fn revoke_connected_app(
         latch_core::error::catalogue::CONNECTED_APP_NOT_FOUND.err(),
     ))
 }
-

@@ -30,12 +30,7 @@ fn callback_path(provider: &str) -> String {
 
 fn to_provider(s: &AppState, provider: &str, started: Started) -> Response {
     let https = s.ctx.settings.public_url.starts_with("https://");
-    let cookie = browser::binding_cookie(
-        BROWSER_COOKIE,
-        &callback_path(provider),
-        &started.browser_secret,
-        https,
-    );
+    let cookie = browser::binding_cookie(BROWSER_COOKIE, &callback_path(provider), &started.browser_secret, https);
     browser::redirect(&started.authorization_url, Some(cookie))
 }
 
@@ -165,11 +160,7 @@ pub async fn provider_tokens(
         access_token_expires_in: expires_in(&r, s.ctx.now()),
         id_token: &r.tokens.id_token,
         scopes: &r.tokens.scopes,
-        refresh_token: r
-            .tokens
-            .refresh_token
-            .as_deref()
-            .filter(|_| include_refresh),
+        refresh_token: r.tokens.refresh_token.as_deref().filter(|_| include_refresh),
     })
     .into_response())
 }

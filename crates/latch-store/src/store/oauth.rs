@@ -133,7 +133,7 @@ impl OAuthStore for SqlStore {
             &format!(
                 "INSERT INTO oauth_registrations ({REGISTRATION_COLUMNS}) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                 ON CONFLICT (registration_id) DO UPDATE SET profile_picture_url = excluded.profile_picture_url, \
+                 ON CONFLICT (registration_id) DO UPDATE SET member_id = excluded.member_id, profile_picture_url = excluded.profile_picture_url, \
                  locale = excluded.locale, provider_tokens = excluded.provider_tokens, updated_at = excluded.updated_at"
             ),
             args![

@@ -5,7 +5,6 @@
 //! (`azp`, bounded clock skew on `exp`/`iat`) and choose the algorithms (RS256 and ES256; never
 //! `none`, never HMAC with a public key).
 
-use latch_core::clock::Timestamp;
 use latch_core::error::catalogue::{
     ErrorKind, INVALID_OIDC_ID_TOKEN, INVALID_OIDC_RESPONSE, INVALID_SSO_IDP, OIDC_CODE_EXCHANGE_FAILED,
     OIDC_INVALID_USERINFO, OIDC_JWKS_UNAVAILABLE, UNABLE_TO_REFRESH_OAUTH_TOKEN,
@@ -13,15 +12,15 @@ use latch_core::error::catalogue::{
 use latch_core::error::{CoreError, CoreResult};
 use latch_core::model::oauth::ProviderTokens;
 use latch_core::model::sso::SsoIdentity;
-use latch_core::oidc::{OidcCallback, OidcClient, OidcEndpoints, OidcLogin, RelyingParty};
+use latch_core::oidc::{IssuedTokens, OidcCallback, OidcClient, OidcEndpoints, OidcLogin, RelyingParty};
 use openidconnect::core::{
     CoreClient, CoreGenderClaim, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
     CoreProviderMetadata, CoreTokenResponse,
 };
 use openidconnect::{
     AccessToken, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, IdToken, IssuerUrl, JsonWebKeySet,
-    JsonWebKeySetUrl, Nonce, OAuth2TokenResponse, PkceCodeVerifier, RedirectUrl, RefreshToken, TokenResponse,
-    TokenUrl, UserInfoClaims, UserInfoUrl,
+    JsonWebKeySetUrl, Nonce, OAuth2TokenResponse, PkceCodeVerifier, RedirectUrl, RefreshToken, TokenResponse, TokenUrl,
+    UserInfoClaims, UserInfoUrl,
 };
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -100,19 +99,19 @@ impl OidcAdapter {
 }
 
 /// The provider's token response, as kept for the member's token reads.
-fn provider_tokens(t: &CoreTokenResponse, id_token: String) -> ProviderTokens {
-    let now = Timestamp::now();
-    ProviderTokens {
-        access_token: t.access_token().secret().clone(),
-        refresh_token: t.refresh_token().map(|r| r.secret().clone()),
-        id_token,
-        expires_at: t
-            .expires_in()
-            .map(|d| Timestamp(now.millis() + d.as_millis().min(i64::MAX as u128 / 2) as i64)),
-        scopes: t
-            .scopes()
-            .map(|s| s.iter().map(|s| s.to_string()).collect())
-            .unwrap_or_default(),
+fn provider_tokens(t: &CoreTokenResponse, id_token: String) -> IssuedTokens {
+    IssuedTokens {
+        tokens: ProviderTokens {
+            access_token: t.access_token().secret().clone(),
+            refresh_token: t.refresh_token().map(|r| r.secret().clone()),
+            id_token,
+            expires_at: None,
+            scopes: t
+                .scopes()
+                .map(|s| s.iter().map(|s| s.to_string()).collect())
+                .unwrap_or_default(),
+        },
+        expires_in_secs: t.expires_in().map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
     }
 }
 
@@ -252,7 +251,7 @@ impl OidcClient for OidcAdapter {
         })
     }
 
-    async fn refresh(&self, p: RelyingParty<'_>, refresh_token: &str) -> CoreResult<ProviderTokens> {
+    async fn refresh(&self, p: RelyingParty<'_>, refresh_token: &str) -> CoreResult<IssuedTokens> {
         let refresh = RefreshToken::new(refresh_token.to_string());
         let tokens = self
             .client(p, JsonWebKeySet::default())?

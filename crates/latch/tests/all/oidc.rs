@@ -366,16 +366,19 @@ async fn a_tenant_issuer_accepts_only_the_tokens_own_tenant() {
     };
     let with_template = |c: &mut OidcConnectionRecord| c.issuer = template.clone();
     let own = token(format!("{url}/tenant-a/v2.0"), Some("tenant-a"));
-    assert_eq!(
-        finish_as(&adapter, &s, own, with_template).await,
-        Ok("alice".into())
-    );
+    assert_eq!(finish_as(&adapter, &s, own, with_template).await, Ok("alice".into()));
     for (what, t) in [
-        ("another tenant's issuer", token(format!("{url}/tenant-b/v2.0"), Some("tenant-a"))),
+        (
+            "another tenant's issuer",
+            token(format!("{url}/tenant-b/v2.0"), Some("tenant-a")),
+        ),
         ("no tid", token(format!("{url}/tenant-a/v2.0"), None)),
         ("a tid that is a path", token(format!("{url}/a/b/v2.0"), Some("a/b"))),
         ("the template itself", token(template.clone(), Some("{tenantid}"))),
-        ("another issuer", token("https://evil.test/tenant-a/v2.0".into(), Some("tenant-a"))),
+        (
+            "another issuer",
+            token("https://evil.test/tenant-a/v2.0".into(), Some("tenant-a")),
+        ),
     ] {
         let r = finish_as(&adapter, &s, t, with_template).await;
         assert!(r.is_err(), "{what}: accepted {r:?}");
@@ -389,6 +392,6 @@ async fn a_refresh_returns_the_providers_new_access_token() {
     let adapter = OidcAdapter::new(Duration::from_secs(5)).unwrap();
     let c = connection(&url);
     let fresh = adapter.refresh((&c).into(), "refresh-token").await.unwrap();
-    assert_eq!(fresh.access_token, "access-token");
-    assert!(fresh.expires_at.is_some());
+    assert_eq!(fresh.tokens.access_token, "access-token");
+    assert_eq!(fresh.expires_in_secs, Some(300));
 }
