@@ -16,6 +16,7 @@ pub mod oidc;
 pub mod password;
 pub mod rbac;
 pub mod rules;
+pub mod seal;
 pub mod service;
 pub mod settings;
 pub mod store;

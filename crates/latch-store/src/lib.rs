@@ -11,9 +11,13 @@ pub mod columns {
 }
 mod exec;
 mod rows;
+mod sealing;
 mod search;
 mod store;
 
+pub use sealing::RewrapReport;
+
+use latch_core::seal::Sealer;
 use latch_core::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -60,6 +64,8 @@ pub struct SqlStore {
     pub(crate) pool: Pool,
     /// Moves when a statement other than SELECT starts and when it ends (see `Store::writes_seen`).
     pub(crate) writes: Arc<AtomicU64>,
+    /// Seals and opens the secret columns (`sealing::FIELDS`).
+    pub(crate) sealer: Arc<Sealer>,
 }
 
 #[derive(Debug, Clone)]
@@ -120,9 +126,10 @@ impl SqliteDurability {
 }
 
 impl SqlStore {
-    /// Opens `url` (`sqlite:path` or `postgres://…`) and applies pending migrations. Any other
-    /// scheme is refused rather than guessed at.
-    pub async fn connect(url: &str, opts: &PoolOptions) -> Result<Self, StoreError> {
+    /// Opens `url` (`sqlite:path` or `postgres://…`), applies pending migrations, and checks that
+    /// `sealer` holds the key-encryption keys the database's secrets are sealed with (sealing any
+    /// an older version left in clear). Any other scheme is refused rather than guessed at.
+    pub async fn connect(url: &str, opts: &PoolOptions, sealer: Arc<Sealer>) -> Result<Self, StoreError> {
         let pool = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(backend)?
@@ -177,10 +184,13 @@ impl SqlStore {
                 url.split(':').next().unwrap_or("")
             )));
         };
-        Ok(Self {
+        let store = Self {
             pool,
             writes: Arc::new(AtomicU64::new(0)),
-        })
+            sealer,
+        };
+        store.prepare_sealing().await?;
+        Ok(store)
     }
 
     pub fn engine(&self) -> &'static str {
@@ -237,7 +247,9 @@ mod tests {
             sqlite_mmap_bytes: 8 * 1024 * 1024,
             ..PoolOptions::default()
         };
-        let store = SqlStore::connect(&db.url, &opts).await.unwrap();
+        let store = SqlStore::connect(&db.url, &opts, Arc::new(Sealer::ephemeral()))
+            .await
+            .unwrap();
         let Pool::Sqlite(pools) = &store.pool else {
             unreachable!("a sqlite: URL")
         };

@@ -2,6 +2,8 @@
 //! JSON documents are TEXT on both engines so that one SQL text serves both.
 
 use crate::exec::{args, Arg};
+use crate::sealing::{MESSAGE_CODE, MESSAGE_HTML, MESSAGE_TEXT, MESSAGE_TOKEN, MESSAGE_URL};
+use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::delivery::{Channel, StoredMessage};
 use latch_core::model::credentials::{IntermediateRecord, PasswordRecord};
@@ -223,43 +225,46 @@ pub(crate) struct MessageRow {
     created_at: i64,
 }
 
-impl TryFrom<MessageRow> for StoredMessage {
-    type Error = StoreError;
-    fn try_from(r: MessageRow) -> Result<Self, StoreError> {
+impl SqlStore {
+    /// A stored message with its content (codes, links, bodies) opened.
+    pub(crate) fn unseal_message(&self, r: MessageRow) -> Result<StoredMessage, StoreError> {
+        let id = r.message_id.as_str();
         Ok(StoredMessage {
+            channel: Channel::parse(&r.channel).ok_or_else(|| StoreError::Backend("bad channel".into()))?,
+            text: self.open(MESSAGE_TEXT, id, &r.text)?,
+            html: self.open_opt(MESSAGE_HTML, id, r.html)?,
+            code: self.open_opt(MESSAGE_CODE, id, r.code)?,
+            token: self.open_opt(MESSAGE_TOKEN, id, r.token)?,
+            url: self.open_opt(MESSAGE_URL, id, r.url)?,
             message_id: r.message_id,
             project_id: r.project_id,
-            channel: Channel::parse(&r.channel).ok_or_else(|| StoreError::Backend("bad channel".into()))?,
             recipient: r.recipient,
             kind: r.kind,
             locale: r.locale,
             subject: r.subject,
-            text: r.text,
-            html: r.html,
-            code: r.code,
-            token: r.token,
-            url: r.url,
             created_at: Timestamp(r.created_at),
         })
     }
-}
 
-pub(crate) fn message_args(m: &StoredMessage) -> Vec<Arg> {
-    args![
-        &m.message_id,
-        &m.project_id,
-        m.channel.as_str(),
-        &m.recipient,
-        &m.kind,
-        &m.locale,
-        m.subject.clone(),
-        &m.text,
-        m.html.clone(),
-        m.code.clone(),
-        m.token.clone(),
-        m.url.clone(),
-        m.created_at.millis(),
-    ]
+    /// The values of `MESSAGE_COLUMNS` for `m`, its content sealed.
+    pub(crate) fn message_args(&self, m: &StoredMessage) -> Vec<Arg> {
+        let id = m.message_id.as_str();
+        args![
+            &m.message_id,
+            &m.project_id,
+            m.channel.as_str(),
+            &m.recipient,
+            &m.kind,
+            &m.locale,
+            m.subject.clone(),
+            self.seal(MESSAGE_TEXT, id, &m.text),
+            self.seal_opt(MESSAGE_HTML, id, m.html.as_deref()),
+            self.seal_opt(MESSAGE_CODE, id, m.code.as_deref()),
+            self.seal_opt(MESSAGE_TOKEN, id, m.token.as_deref()),
+            self.seal_opt(MESSAGE_URL, id, m.url.as_deref()),
+            m.created_at.millis(),
+        ]
+    }
 }
 
 /// `$1, $2, …, $n`

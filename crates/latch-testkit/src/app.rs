@@ -27,6 +27,7 @@ pub fn test_config(db: &TestDb) -> Config {
     Config {
         listen: "127.0.0.1:0".into(),
         database_url: db.url.clone(),
+        kek: Some(crate::db::TEST_KEK.into()),
         bootstrap_project_id: Some(PROJECT.into()),
         bootstrap_secret: Some(SECRET.into()),
         max_body_bytes: 64 * 1024,

@@ -1,11 +1,22 @@
 //! Fresh databases for tests: a new SQLite file, or a new PostgreSQL database on the server named
 //! by `LATCH_TEST_DATABASE_URL`, so every test starts empty and none sees another's rows.
 
+use latch_core::seal::Sealer;
 use latch_store::{PoolOptions, SqlStore};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use std::future::Future;
 use std::str::FromStr;
+
+/// The key-encryption key of every test store and test server (base64 of 32 bytes), so nodes
+/// started on one test database can read each other's sealed secrets.
+pub const TEST_KEK: &str = "bGF0Y2gtdGVzdC1rZWstbm90LWZvci1wcm9kLXVzZSE=";
+
+/// A sealer with `TEST_KEK`.
+pub fn test_sealer() -> std::sync::Arc<Sealer> {
+    let key = latch_core::seal::parse_key(TEST_KEK).expect("TEST_KEK is base64 of 32 bytes");
+    std::sync::Arc::new(Sealer::new(&key, &[]).expect("TEST_KEK is a valid key"))
+}
 
 /// The engines to run storage tests on: SQLite always, PostgreSQL when configured.
 pub fn engines() -> Vec<&'static str> {
@@ -92,7 +103,7 @@ impl TestDb {
 
     /// A store on this database, migrated.
     pub async fn connect(&self) -> SqlStore {
-        SqlStore::connect(&self.url, &PoolOptions::default())
+        SqlStore::connect(&self.url, &PoolOptions::default(), test_sealer())
             .await
             .expect("connect")
     }

@@ -13,4 +13,4 @@ pub use app::{
     manual_clock, on_each_engine_app, on_each_engine_app_with, spawn_app, spawn_app_with, test_config, AppBuilder,
     RouterApp, TestApp, PROJECT, SECRET,
 };
-pub use db::{engines, on_each_engine, on_each_seeded_engine, TestDb};
+pub use db::{engines, on_each_engine, on_each_seeded_engine, test_sealer, TestDb, TEST_KEK};

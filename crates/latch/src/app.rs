@@ -41,7 +41,11 @@ impl Application {
             sqlite_synchronous: config.sqlite_durability()?,
             ..Default::default()
         };
-        let store = SqlStore::connect(&url, &opts).await.context("database")?;
+        let (sealer, kek_source) = crate::kek::sealer(config)?;
+        crate::kek::report(&sealer, &kek_source);
+        let store = SqlStore::connect(&url, &opts, Arc::new(sealer))
+            .await
+            .context("database")?;
         let shared: Arc<dyn latch_core::store::Store> = Arc::new(store.clone());
         ensure_project(config, shared.as_ref()).await?;
         let policy = config.rbac_policy()?;

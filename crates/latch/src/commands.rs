@@ -22,6 +22,8 @@ async fn open(config: &Config) -> anyhow::Result<SqlStore> {
     if config.database_url.is_empty() {
         crate::data_dir::prepare(&config.data_dir).context("data directory")?;
     }
+    let (sealer, source) = crate::kek::sealer(config)?;
+    crate::kek::report(&sealer, &source);
     SqlStore::connect(
         &config.database_url(),
         &PoolOptions {
@@ -29,9 +31,33 @@ async fn open(config: &Config) -> anyhow::Result<SqlStore> {
             sqlite_synchronous: config.sqlite_durability()?,
             ..Default::default()
         },
+        Arc::new(sealer),
     )
     .await
     .context("database")
+}
+
+/// Reseals every secret at rest under the current key-encryption key (`kek`), so the previous
+/// ones (`previous_keks`) can be dropped. Servers keep serving meanwhile.
+pub async fn rewrap_secrets(config: &Config) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let report = store.rewrap().await?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "kek": crate::kek::sealer(config)?.0.current_id(),
+            "rewrapped": report.rewrapped,
+            "sealed_plaintext": report.sealed_plaintext,
+            "retired_keks": report.retired_keys,
+        })
+    );
+    store.close().await;
+    Ok(())
+}
+
+/// Prints a new random key-encryption key (base64), for `kek` or a `kek_file`.
+pub fn generate_kek() {
+    println!("{}", latch_core::seal::generate_key().as_str());
 }
 
 pub async fn create_project(config: &Config, name: &str) -> anyhow::Result<()> {

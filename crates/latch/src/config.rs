@@ -25,6 +25,14 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://…` to use PostgreSQL, or `sqlite:…` for an explicit SQLite file.
     pub database_url: String,
+    /// The key-encryption key (base64 of 32 bytes) that seals secrets at rest; every node of one
+    /// database needs the same. Unset: `kek_file`, else `<data_dir>/kek` (generated if missing).
+    pub kek: Option<SecretString>,
+    /// A file holding the key-encryption key.
+    pub kek_file: Option<PathBuf>,
+    /// Earlier key-encryption keys (comma-separated base64), still accepted for opening values
+    /// until `latch keys rewrap` has resealed them under the current one.
+    pub previous_keks: Option<SecretString>,
     pub db_max_connections: u32,
     /// How much of an SQLite database file is read through a memory map (MiB; 0 turns it off).
     pub sqlite_mmap_mib: u64,
@@ -169,6 +177,9 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             public_url: String::new(),
             data_dir: PathBuf::from("./latch-data"),
+            kek: None,
+            kek_file: None,
+            previous_keks: None,
             database_url: String::new(),
             db_max_connections: 16,
             sqlite_mmap_mib: 64,

@@ -7,6 +7,7 @@ pub mod app;
 pub mod commands;
 pub mod config;
 pub mod data_dir;
+pub mod kek;
 pub mod serve;
 pub mod telemetry;
 pub mod wiring;

@@ -33,7 +33,7 @@ enum Command {
         #[command(subcommand)]
         command: BreachCommand,
     },
-    /// Manage session-JWT signing keys.
+    /// Manage session-JWT signing keys and the key-encryption key of secrets at rest.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -65,6 +65,12 @@ enum KeysCommand {
         #[arg(long, default_value_t = latch_core::token::keyring::PREPUBLISH_MS as u64 / 1000)]
         prepublish_secs: u64,
     },
+    /// Reseal every secret at rest (signing keys, TOTP secrets, recovery codes, IdP client
+    /// secrets, provider tokens, outbox messages) under the current `kek`, then forget the
+    /// previous ones. Run it after every node has the new `kek` (and the old one in `previous_keks`).
+    Rewrap,
+    /// Print a new random key-encryption key (base64 of 32 bytes) for `kek` or a `kek_file`.
+    NewKek,
     /// Stop accepting a leaked key at once: JWTs it signed are refused and it leaves the JWKS
     /// (running servers notice within 2 s). Without --kid, every key is revoked and a new one made.
     Revoke {
@@ -121,6 +127,15 @@ fn main() -> ExitCode {
             } => {
                 let prepublish = std::time::Duration::from_secs(prepublish_secs);
                 latch::commands::rotate_keys(&config, &project_id, prepublish).await
+            }
+            Command::Keys {
+                command: KeysCommand::Rewrap,
+            } => latch::commands::rewrap_secrets(&config).await,
+            Command::Keys {
+                command: KeysCommand::NewKek,
+            } => {
+                latch::commands::generate_kek();
+                Ok(())
             }
             Command::Keys {
                 command: KeysCommand::Revoke { project_id, kid },

@@ -248,7 +248,8 @@ def server(request) -> LatchServer:
             shutil.rmtree(workdir, ignore_errors=True)
             pytest.skip("postgres backend: set LATCH_TEST_DATABASE_URL to enable it")
         url, drop_db = _postgres_database(base_url)
-        db_env = {"LATCH_DATABASE_URL": url}
+        # The data directory still holds the generated key-encryption key.
+        db_env = {"LATCH_DATABASE_URL": url, "LATCH_DATA_DIR": str(workdir / "data")}
     else:
         data_dir = workdir / "data"
         data_dir.mkdir()
@@ -297,14 +298,16 @@ def server(request) -> LatchServer:
             pytest.fail(f"[{backend}] {problem}\n--- server log ({srv.log_path}) ---\n{log}", pytrace=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def latch_server_factory(server: LatchServer):
     """Start extra Latch servers with extra environment variables (e.g. other password settings).
 
     ``latch_server_factory(LATCH_PASSWORD_MAX_FAILURES="3")`` returns a running LatchServer on the
     same backend as ``server`` but with its own database, port and bootstrap project. Servers are
     cached per environment (one process per distinct ``extra_env`` per backend) and stopped, like
-    ``server``, at the end of the session (SIGTERM, must exit 0).
+    ``server``, at the end of the test module (SIGTERM, must exit 0): kept for the whole session,
+    the PostgreSQL servers' pools together outgrew the database's 100 connections. Each also gets
+    a pool of 4 connections unless the test sets ``LATCH_DB_MAX_CONNECTIONS``.
     """
     started: Dict[frozenset, LatchServer] = {}
     drops: List = []
@@ -317,7 +320,7 @@ def latch_server_factory(server: LatchServer):
         if server.backend == "postgres":
             url, drop_db = _postgres_database(os.environ["LATCH_TEST_DATABASE_URL"])
             drops.append(drop_db)
-            db_env = {"LATCH_DATABASE_URL": url}
+            db_env = {"LATCH_DATABASE_URL": url, "LATCH_DATA_DIR": str(workdir / "data")}
         else:
             (workdir / "data").mkdir()
             db_env = {"LATCH_DATA_DIR": str(workdir / "data")}
@@ -332,7 +335,7 @@ def latch_server_factory(server: LatchServer):
                 secret=f"secret-test-{uuid.uuid4().hex}{uuid.uuid4().hex}",
                 name="bootstrap",
             ),
-            extra_env=dict(extra_env),
+            extra_env={"LATCH_DB_MAX_CONNECTIONS": "4", **extra_env},
         )
         problem = None
         for _attempt in range(3):  # the free port may be taken between probing and binding

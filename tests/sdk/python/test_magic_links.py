@@ -1495,7 +1495,7 @@ def test_default_login_redirect_url_setting(latch_server_factory):
     _assert_authenticated(_auth(c, msg["token"]), m.member_id, org.organization_id)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def templates_server(latch_server_factory, tmp_path_factory):
     """A server with custom templates: an invite template, and a login-link template that also
     serves discovery links (one "Magic Links - Login" template type, as on Stytch)."""

@@ -78,13 +78,16 @@ pub struct TotpRecord {
     pub expires_at: Timestamp,
 }
 
-/// One recovery code: its digest, and the last characters to recognise it by.
+/// One recovery code: its digest (to check it), the code itself (sealed at rest; shown by
+/// `recovery_codes.get`), and the last characters to recognise it by.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecoveryCodeRecord {
     pub code_id: String,
     pub project_id: String,
     pub member_id: String,
     pub code_hash: String,
+    /// None for codes made before codes were kept (only their digest and hint exist).
+    pub code: Option<String>,
     pub hint: String,
     pub used: bool,
     pub created_at: Timestamp,

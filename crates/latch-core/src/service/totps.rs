@@ -66,15 +66,23 @@ fn normalize_code(code: &str) -> String {
 }
 
 fn recovery_records(member: &MemberRecord, codes: &[String], now: Timestamp) -> Vec<RecoveryCodeRecord> {
+    // Ids sorted like the codes, so the store (which lists by id) gives them back in this order.
+    let mut ids: Vec<String> = codes
+        .iter()
+        .map(|_| format!("totp-recovery-code-test-{}", uuid::Uuid::new_v4()))
+        .collect();
+    ids.sort();
     codes
         .iter()
-        .map(|c| {
+        .zip(ids)
+        .map(|(c, code_id)| {
             let n = normalize_code(c);
             RecoveryCodeRecord {
-                code_id: format!("totp-recovery-code-test-{}", uuid::Uuid::new_v4()),
+                code_id,
                 project_id: member.project_id.clone(),
                 member_id: member.member_id.clone(),
                 code_hash: sha256_hex(&n),
+                code: Some(c.clone()),
                 hint: n.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect(),
                 used: false,
                 created_at: now,
@@ -345,8 +353,8 @@ pub async fn recover(ctx: &Ctx, project_id: &str, input: RecoverInput) -> CoreRe
     Ok((view, issued, remaining))
 }
 
-/// The member's unused recovery codes, shown by their last four characters (they are stored only
-/// as digests; the full codes are shown once, when created or rotated).
+/// The member's unused recovery codes, as Stytch shows them. Codes made before Latch kept them
+/// (sealed) exist only as digests: those are shown by their last four characters.
 pub async fn list_codes(
     ctx: &Ctx,
     project_id: &str,
@@ -361,7 +369,7 @@ pub async fn list_codes(
     let hints = codes
         .iter()
         .filter(|c| !c.used)
-        .map(|c| format!("••••-••••-{}", c.hint))
+        .map(|c| c.code.clone().unwrap_or_else(|| format!("••••-••••-{}", c.hint)))
         .collect();
     Ok((v, hints))
 }

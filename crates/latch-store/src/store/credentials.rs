@@ -2,6 +2,7 @@
 
 use crate::exec::{args, Arg};
 use crate::rows::PasswordRow;
+use crate::sealing::{RECOVERY_CODE, TOTP_SECRET};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::model::credentials::{PasswordRecord, RecoveryCodeRecord, ResetTokenRecord, TotpRecord};
@@ -9,15 +10,30 @@ use latch_core::model::member::MemberRecord;
 use latch_core::store::{CredentialStore, StoreResult};
 
 /// Statements that replace a member's recovery codes.
-fn recovery_stmts(project_id: &str, member_id: &str, codes: &[RecoveryCodeRecord]) -> Vec<(&'static str, Vec<Arg>)> {
+fn recovery_stmts(
+    store: &SqlStore,
+    project_id: &str,
+    member_id: &str,
+    codes: &[RecoveryCodeRecord],
+) -> Vec<(&'static str, Vec<Arg>)> {
     let mut out: Vec<(&'static str, Vec<Arg>)> = vec![(
         "DELETE FROM recovery_codes WHERE project_id = $1 AND member_id = $2",
         args![project_id, member_id],
     )];
     for c in codes {
         out.push((
-            "INSERT INTO recovery_codes (code_id, project_id, member_id, code_hash, hint, used, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            args![&c.code_id, &c.project_id, &c.member_id, &c.code_hash, &c.hint, c.used, c.created_at.millis()],
+            "INSERT INTO recovery_codes (code_id, project_id, member_id, code_hash, code_sealed, hint, used, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            args![
+                &c.code_id,
+                &c.project_id,
+                &c.member_id,
+                &c.code_hash,
+                store.seal_opt(RECOVERY_CODE, &c.code_id, c.code.as_deref()),
+                &c.hint,
+                c.used,
+                c.created_at.millis()
+            ],
         ));
     }
     out
@@ -171,10 +187,19 @@ impl CredentialStore for SqlStore {
             (
                 "INSERT INTO totp_registrations (totp_id, project_id, member_id, secret, active, last_used_step, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                args![&t.totp_id, &t.project_id, &t.member_id, &t.secret, t.active, t.last_used_step, t.created_at.millis(), t.expires_at.millis()],
+                args![
+                    &t.totp_id,
+                    &t.project_id,
+                    &t.member_id,
+                    self.seal(TOTP_SECRET, &t.totp_id, &t.secret),
+                    t.active,
+                    t.last_used_step,
+                    t.created_at.millis(),
+                    t.expires_at.millis()
+                ],
             ),
         ];
-        stmts.extend(recovery_stmts(&t.project_id, &t.member_id, codes));
+        stmts.extend(recovery_stmts(self, &t.project_id, &t.member_id, codes));
         self.tx(stmts).await
     }
 
@@ -197,16 +222,19 @@ impl CredentialStore for SqlStore {
                 args![member_id, project_id],
             )
             .await?;
-        Ok(row.map(|r| TotpRecord {
-            totp_id: r.totp_id,
-            project_id: r.project_id,
-            member_id: r.member_id,
-            secret: r.secret,
-            active: r.active,
-            last_used_step: r.last_used_step,
-            created_at: Timestamp(r.created_at),
-            expires_at: Timestamp(r.expires_at),
-        }))
+        row.map(|r| {
+            Ok(TotpRecord {
+                secret: self.open(TOTP_SECRET, &r.totp_id, &r.secret)?,
+                totp_id: r.totp_id,
+                project_id: r.project_id,
+                member_id: r.member_id,
+                active: r.active,
+                last_used_step: r.last_used_step,
+                created_at: Timestamp(r.created_at),
+                expires_at: Timestamp(r.expires_at),
+            })
+        })
+        .transpose()
     }
 
     async fn use_totp_step(&self, project_id: &str, totp_id: &str, step: i64) -> StoreResult<bool> {
@@ -242,29 +270,32 @@ impl CredentialStore for SqlStore {
             project_id: String,
             member_id: String,
             code_hash: String,
+            code_sealed: Option<String>,
             hint: String,
             used: bool,
             created_at: i64,
         }
         let rows: Vec<Row> = self
             .all(
-                "SELECT code_id, project_id, member_id, code_hash, hint, used, created_at FROM recovery_codes \
+                "SELECT code_id, project_id, member_id, code_hash, code_sealed, hint, used, created_at FROM recovery_codes \
                  WHERE member_id = $1 AND project_id = $2 ORDER BY code_id",
                 args![member_id, project_id],
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| RecoveryCodeRecord {
-                code_id: r.code_id,
-                project_id: r.project_id,
-                member_id: r.member_id,
-                code_hash: r.code_hash,
-                hint: r.hint,
-                used: r.used,
-                created_at: Timestamp(r.created_at),
+        rows.into_iter()
+            .map(|r| {
+                Ok(RecoveryCodeRecord {
+                    code: self.open_opt(RECOVERY_CODE, &r.code_id, r.code_sealed)?,
+                    code_id: r.code_id,
+                    project_id: r.project_id,
+                    member_id: r.member_id,
+                    code_hash: r.code_hash,
+                    hint: r.hint,
+                    used: r.used,
+                    created_at: Timestamp(r.created_at),
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn use_recovery_code(&self, project_id: &str, code_id: &str) -> StoreResult<bool> {
@@ -283,6 +314,6 @@ impl CredentialStore for SqlStore {
         member_id: &str,
         codes: &[RecoveryCodeRecord],
     ) -> StoreResult<()> {
-        self.tx(recovery_stmts(project_id, member_id, codes)).await
+        self.tx(recovery_stmts(self, project_id, member_id, codes)).await
     }
 }

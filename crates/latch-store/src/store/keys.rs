@@ -2,6 +2,7 @@
 
 use crate::exec::args;
 use crate::rows::{RevokedKeyRow, SigningKeyRow};
+use crate::sealing::SIGNING_KEY;
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::store::{KeyStore, StoreResult};
@@ -15,12 +16,13 @@ const REVOKE_KEYS: &str = "UPDATE signing_keys SET revoked_at = $3, retired_at =
 #[async_trait::async_trait]
 impl KeyStore for SqlStore {
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
+        let sealed = self.seal(SIGNING_KEY, &key.kid, &key.private_pkcs8);
         self.exec(
             "INSERT INTO signing_keys (kid, project_id, private_pkcs8, created_at, retired_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
             args![
                 &key.kid,
                 &key.project_id,
-                key.private_pkcs8.as_str(),
+                sealed,
                 key.created_at.millis(),
                 key.retired_at.map(Timestamp::millis),
                 key.revoked_at.map(Timestamp::millis)
@@ -37,7 +39,16 @@ impl KeyStore for SqlStore {
                 args![project_id],
             )
             .await?;
-        Ok(rows.into_iter().map(SigningKeyRecord::from).collect())
+        rows.into_iter()
+            .map(|r| {
+                let mut key = SigningKeyRecord::from(r);
+                // A revoked key's private half is wiped, not sealed.
+                if !key.private_pkcs8.is_empty() {
+                    key.private_pkcs8 = self.open(SIGNING_KEY, &key.kid, &key.private_pkcs8)?.into();
+                }
+                Ok(key)
+            })
+            .collect()
     }
 
     async fn retire_signing_keys(&self, project_id: &str, keep_kid: &str, at: Timestamp) -> StoreResult<()> {

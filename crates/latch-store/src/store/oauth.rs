@@ -2,6 +2,7 @@
 //! provider's tokens are kept as one JSON document per row.
 
 use crate::exec::{args, Arg};
+use crate::sealing::{OAUTH_REGISTRATION_TOKENS, OAUTH_TOKEN_GRANT};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::error::StoreError;
@@ -72,6 +73,13 @@ impl TryFrom<RegistrationRow> for OAuthRegistrationRecord {
     }
 }
 
+impl SqlStore {
+    fn unseal_registration(&self, mut r: RegistrationRow) -> StoreResult<OAuthRegistrationRecord> {
+        r.provider_tokens = self.open(OAUTH_REGISTRATION_TOKENS, &r.registration_id, &r.provider_tokens)?;
+        r.try_into()
+    }
+}
+
 #[async_trait::async_trait]
 impl OAuthStore for SqlStore {
     async fn insert_oauth_token(&self, t: &OAuthTokenRecord) -> StoreResult<()> {
@@ -84,7 +92,11 @@ impl OAuthStore for SqlStore {
                 t.organization_id.clone(),
                 t.provider.key(),
                 serde_json::to_string(&t.identity).map_err(unwritable)?,
-                serde_json::to_string(&t.tokens).map_err(unwritable)?,
+                self.seal(
+                    OAUTH_TOKEN_GRANT,
+                    &t.token_hash,
+                    &serde_json::to_string(&t.tokens).map_err(unwritable)?
+                ),
                 t.code_challenge.clone(),
                 t.created_at.millis(),
                 t.expires_at.millis()
@@ -104,7 +116,8 @@ impl OAuthStore for SqlStore {
             .await?;
         let Some(r) = row else { return Ok(None) };
         let identity: SsoIdentity = serde_json::from_str(&r.identity).map_err(corrupt("identity"))?;
-        let tokens: ProviderTokens = serde_json::from_str(&r.provider_tokens).map_err(corrupt("provider_tokens"))?;
+        let tokens = self.open(OAUTH_TOKEN_GRANT, &r.token_hash, &r.provider_tokens)?;
+        let tokens: ProviderTokens = serde_json::from_str(&tokens).map_err(corrupt("provider_tokens"))?;
         Ok(Some(OAuthTokenRecord {
             provider: provider(&r.provider)?,
             token_hash: r.token_hash,
@@ -145,7 +158,11 @@ impl OAuthStore for SqlStore {
                 &r.subject,
                 r.profile_picture_url.clone(),
                 r.locale.clone(),
-                serde_json::to_string(&r.tokens).map_err(unwritable)?,
+                self.seal(
+                    OAUTH_REGISTRATION_TOKENS,
+                    &r.registration_id,
+                    &serde_json::to_string(&r.tokens).map_err(unwritable)?
+                ),
                 r.created_at.millis(),
                 r.updated_at.millis()
             ],
@@ -170,7 +187,7 @@ impl OAuthStore for SqlStore {
                 args![project_id, organization_id, provider.key(), subject],
             )
             .await?;
-        row.map(OAuthRegistrationRecord::try_from).transpose()
+        row.map(|r| self.unseal_registration(r)).transpose()
     }
 
     async fn oauth_registrations(
@@ -194,6 +211,6 @@ impl OAuthStore for SqlStore {
                 values,
             )
             .await?;
-        rows.into_iter().map(OAuthRegistrationRecord::try_from).collect()
+        rows.into_iter().map(|r| self.unseal_registration(r)).collect()
     }
 }

@@ -2,7 +2,7 @@
 
 use super::sql_once;
 use crate::exec::args;
-use crate::rows::{message_args, placeholders, MessageRow, MESSAGE_COLUMNS};
+use crate::rows::{placeholders, MessageRow, MESSAGE_COLUMNS};
 use crate::SqlStore;
 use latch_core::delivery::StoredMessage;
 use latch_core::store::{OutboxStore, StoreResult};
@@ -18,7 +18,7 @@ impl OutboxStore for SqlStore {
                 placeholders(13)
             )
         });
-        self.exec(sql, message_args(m)).await.map(|_| ())
+        self.exec(sql, self.message_args(m)).await.map(|_| ())
     }
 
     async fn list_messages(
@@ -43,6 +43,6 @@ impl OutboxStore for SqlStore {
                 .await?
             }
         };
-        rows.into_iter().map(StoredMessage::try_from).collect()
+        rows.into_iter().map(|r| self.unseal_message(r)).collect()
     }
 }

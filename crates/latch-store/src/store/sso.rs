@@ -1,6 +1,7 @@
 //! `SsoStore`: OIDC connections, registrations, public tokens, SSO states and tokens.
 
 use crate::exec::{args, Arg};
+use crate::sealing::{OIDC_CLIENT_SECRET, PKCE_VERIFIER};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::error::StoreError;
@@ -10,6 +11,13 @@ use latch_core::model::sso::{
 };
 use latch_core::store::{SsoStore, StoreResult};
 use serde_json::{Map, Value};
+
+impl SqlStore {
+    fn unseal_connection(&self, mut r: ConnectionRow) -> StoreResult<OidcConnectionRecord> {
+        r.client_secret = self.open(OIDC_CLIENT_SECRET, &r.connection_id, &r.client_secret)?;
+        r.try_into()
+    }
+}
 
 fn json_map(text: &str, what: &str) -> Result<Map<String, Value>, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("corrupt {what}: {e}")))
@@ -209,7 +217,7 @@ impl SsoStore for SqlStore {
             &c.identity_provider,
             &c.issuer,
             &c.client_id,
-            &c.client_secret,
+            self.seal(OIDC_CLIENT_SECRET, &c.connection_id, &c.client_secret),
             &c.authorization_url,
             &c.token_url,
             &c.userinfo_url,
@@ -249,7 +257,7 @@ impl SsoStore for SqlStore {
                 args![connection_id, project_id],
             )
             .await?;
-        row.map(OidcConnectionRecord::try_from).transpose()
+        row.map(|r| self.unseal_connection(r)).transpose()
     }
 
     async fn oidc_connections(
@@ -266,7 +274,7 @@ impl SsoStore for SqlStore {
                 args![project_id, organization_id],
             )
             .await?;
-        rows.into_iter().map(OidcConnectionRecord::try_from).collect()
+        rows.into_iter().map(|r| self.unseal_connection(r)).collect()
     }
 
     async fn delete_oidc_connection(&self, project_id: &str, connection_id: &str) -> StoreResult<bool> {
@@ -304,7 +312,7 @@ impl SsoStore for SqlStore {
                 connection_id,
                 &s.browser_hash,
                 &s.nonce,
-                &s.pkce_verifier,
+                self.seal(PKCE_VERIFIER, &s.state_hash, &s.pkce_verifier),
                 s.code_challenge.clone(),
                 &s.login_redirect_url,
                 &s.signup_redirect_url,
@@ -325,7 +333,8 @@ impl SsoStore for SqlStore {
                 args![state_hash, project_id],
             )
             .await?;
-        let Some(row) = row else { return Ok(None) };
+        let Some(mut row) = row else { return Ok(None) };
+        row.pkce_verifier = self.open(PKCE_VERIFIER, &row.state_hash, &row.pkce_verifier)?;
         // Whoever deletes it owns it: a replayed or concurrent callback finds nothing.
         let n = self
             .exec(

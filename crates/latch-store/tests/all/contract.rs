@@ -34,9 +34,13 @@ fn migration_trees_have_the_same_versions() {
 
 #[tokio::test]
 async fn refuses_unknown_url_schemes() {
-    let err = SqlStore::connect("mysql://localhost/x", &PoolOptions::default())
-        .await
-        .unwrap_err();
+    let err = SqlStore::connect(
+        "mysql://localhost/x",
+        &PoolOptions::default(),
+        latch_testkit::test_sealer(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("unsupported"), "{err}");
 }
 
@@ -479,11 +483,11 @@ async fn outbox_lists_newest_first_per_project() {
 async fn data_survives_reopening() {
     for engine in engines() {
         let db = TestDb::new(engine).await;
-        let s = SqlStore::connect(&db.url, &PoolOptions::default()).await.unwrap();
+        let s = db.connect().await;
         s.insert_project(&project("pa")).await.unwrap();
         s.close().await;
         // Reopening runs migrations again: they must be idempotent and keep the rows.
-        let s = SqlStore::connect(&db.url, &PoolOptions::default()).await.unwrap();
+        let s = db.connect().await;
         assert!(s.get_project("pa").await.unwrap().is_some());
         s.close().await;
         db.dispose().await;

@@ -4,6 +4,7 @@
 
 mod contract;
 mod credentials;
+mod sealing;
 
 #[test]
 fn the_test_database_url_names_the_fresh_database() {

@@ -333,6 +333,7 @@ impl Proc {
             .env("LATCH_LISTEN", "127.0.0.1:0")
             .env("LATCH_DATABASE_URL", database_url)
             .env("LATCH_DATA_DIR", dir)
+            .env("LATCH_KEK", latch_testkit::TEST_KEK)
             .env("LATCH_BOOTSTRAP_PROJECT_ID", PROJECT)
             .env("LATCH_BOOTSTRAP_SECRET", SECRET)
             .env("LATCH_ARGON2_MEMORY_KIB", "8")
@@ -409,9 +410,13 @@ impl Drop for Proc {
 
 /// Every organization name in the project, read straight from the database.
 async fn stored_org_names(database_url: &str) -> HashSet<String> {
-    let store = latch_store::SqlStore::connect(database_url, &latch_store::PoolOptions::default())
-        .await
-        .expect("open database");
+    let store = latch_store::SqlStore::connect(
+        database_url,
+        &latch_store::PoolOptions::default(),
+        latch_testkit::test_sealer(),
+    )
+    .await
+    .expect("open database");
     let found = store
         .search_orgs(
             PROJECT,
