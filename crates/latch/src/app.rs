@@ -274,14 +274,24 @@ fn metrics_endpoint(token: &str, store: SqlStore) -> latch_http::metrics::Metric
 /// credentials are printed once.
 async fn ensure_project(config: &Config, store: &dyn latch_core::store::Store) -> anyhow::Result<()> {
     if let (Some(id), Some(secret)) = (&config.bootstrap_project_id, &config.bootstrap_secret) {
-        projects::ensure(store, id, secret.expose_secret())
+        let done = projects::ensure(store, id, secret.expose_secret())
             .await
             .context("bootstrap project")?;
+        let event = match done {
+            projects::Ensured::Unchanged => None,
+            projects::Ensured::Created => Some("project.created"),
+            projects::Ensured::SecretChanged => Some("project.secret_changed"),
+        };
+        if let Some(event) = event {
+            latch_core::engine::audit::record_operator(store, id, event, "bootstrap", &[]).await?;
+        }
         tracing::info!(project_id = %id, "bootstrap project ready");
         return Ok(());
     }
     if store.count_projects().await? == 0 {
         let p = projects::create(store, latch_core::engine::redirects::DEVELOPMENT_PROJECT_NAME).await?;
+        latch_core::engine::audit::record_operator(store, &p.project.project_id, "project.created", "bootstrap", &[])
+            .await?;
         println!(
             "Created a development project. Its secret is shown only this once:\n  project_id:   {}\n  secret:       {}\n  public_token: {}",
             p.project.project_id, p.secret, p.public_token

@@ -166,16 +166,37 @@ pub fn member(m: &MemberRecord) {
     });
 }
 
+/// Like `member`, by ids (a code or link names its member without the record).
+pub fn member_ids(organization_id: &str, member_id: &str) {
+    with(|n| {
+        let session = n
+            .target
+            .session_id
+            .take()
+            .filter(|_| n.target.member_id.as_deref() == Some(member_id));
+        n.target = Target {
+            organization_id: Some(organization_id.to_string()),
+            member_id: Some(member_id.to_string()),
+            session_id: session,
+        };
+    });
+}
+
 /// The session the call is about (and its member and organization).
 pub fn session(s: &SessionRecord) {
     with(|n| n.target = Target::session(s));
 }
 
-/// A fact about the call that its answer does not tell (the method, why a refusal happened).
+/// A fact about the call that its answer does not tell (the method, why a refusal happened);
+/// `null` takes a noted one back.
 pub fn detail(key: &str, value: impl Into<Value>) {
     let value = value.into();
     with(|n| {
-        n.details.insert(key.to_string(), value);
+        if value.is_null() {
+            n.details.remove(key);
+        } else {
+            n.details.insert(key.to_string(), value);
+        }
     });
 }
 
@@ -189,6 +210,24 @@ pub fn fact(event_type: &'static str, target: Target, details: &[(&str, Value)])
             details,
         })
     });
+}
+
+/// Records an operator's action (a `latch` command, `serve`'s bootstrap) at once, straight to the
+/// store: there is no request, and no background writer in a command.
+#[allow(clippy::disallowed_methods)] // commands run without a Ctx: the wall clock is the time
+pub async fn record_operator(
+    store: &dyn crate::store::Store,
+    project_id: &str,
+    event_type: &str,
+    operator: &str,
+    details: &[(&str, Value)],
+) -> crate::error::CoreResult<()> {
+    let mut e = AuditEvent::new(project_id, event_type, Timestamp::now(), AuditActor::operator(operator));
+    for (k, v) in details {
+        e.details.insert(k.to_string(), v.clone());
+    }
+    store.insert_audit_events(&[e]).await?;
+    Ok(())
 }
 
 #[cfg(test)]
