@@ -47,7 +47,12 @@ impl Application {
         };
         let store = SqlStore::connect(&url, &opts).await.context("database")?;
         let shared: Arc<dyn latch_core::store::Store> = Arc::new(store.clone());
-        ensure_project(config, shared.as_ref()).await?;
+        let (audit_log, audit) = latch_core::audit_log::start(
+            shared.clone(),
+            audit_streams(config)?,
+            latch_core::audit_log::QUEUE_CAPACITY,
+        );
+        ensure_project(config, shared.as_ref(), audit_log.as_ref()).await?;
         let policy = config.rbac_policy()?;
         let settings = config.settings()?;
         let breach = config.breach_sources()?;
@@ -65,11 +70,6 @@ impl Application {
             );
         }
         let delivery = config.delivery(Arc::new(Outbox::new(shared.clone())))?;
-        let (audit_log, audit) = latch_core::audit_log::start(
-            shared.clone(),
-            audit_streams(config)?,
-            latch_core::audit_log::QUEUE_CAPACITY,
-        );
         let ctx = Ctx::new(shared.clone(), delivery, policy, settings)
             .with_audit(audit_log)
             .with_clock(clock)
@@ -272,7 +272,12 @@ fn metrics_endpoint(token: &str, store: SqlStore) -> latch_http::metrics::Metric
 
 /// The bootstrap project from the settings, or on an empty database a development project whose
 /// credentials are printed once.
-async fn ensure_project(config: &Config, store: &dyn latch_core::store::Store) -> anyhow::Result<()> {
+async fn ensure_project(
+    config: &Config,
+    store: &dyn latch_core::store::Store,
+    audit: &dyn latch_core::audit_log::AuditSink,
+) -> anyhow::Result<()> {
+    use latch_core::engine::audit::operator_event;
     if let (Some(id), Some(secret)) = (&config.bootstrap_project_id, &config.bootstrap_secret) {
         let done = projects::ensure(store, id, secret.expose_secret())
             .await
@@ -283,15 +288,21 @@ async fn ensure_project(config: &Config, store: &dyn latch_core::store::Store) -
             projects::Ensured::SecretChanged => Some("project.secret_changed"),
         };
         if let Some(event) = event {
-            latch_core::engine::audit::record_operator(store, id, event, "bootstrap", &[]).await?;
+            audit.record(operator_event(id, event, "bootstrap", &[])).await;
         }
         tracing::info!(project_id = %id, "bootstrap project ready");
         return Ok(());
     }
     if store.count_projects().await? == 0 {
         let p = projects::create(store, latch_core::engine::redirects::DEVELOPMENT_PROJECT_NAME).await?;
-        latch_core::engine::audit::record_operator(store, &p.project.project_id, "project.created", "bootstrap", &[])
-            .await?;
+        audit
+            .record(operator_event(
+                &p.project.project_id,
+                "project.created",
+                "bootstrap",
+                &[],
+            ))
+            .await;
         println!(
             "Created a development project. Its secret is shown only this once:\n  project_id:   {}\n  secret:       {}\n  public_token: {}",
             p.project.project_id, p.secret, p.public_token

@@ -212,9 +212,18 @@ pub fn fact(event_type: &'static str, target: Target, details: &[(&str, Value)])
     });
 }
 
-/// Records an operator's action (a `latch` command, `serve`'s bootstrap) at once, straight to the
-/// store: there is no request, and no background writer in a command.
-#[allow(clippy::disallowed_methods)] // commands run without a Ctx: the wall clock is the time
+/// An operator's action (a `latch` command, `serve`'s bootstrap): no request, no Ctx.
+#[allow(clippy::disallowed_methods)] // operators act without a Ctx: the wall clock is the time
+pub fn operator_event(project_id: &str, event_type: &str, operator: &str, details: &[(&str, Value)]) -> AuditEvent {
+    let mut e = AuditEvent::new(project_id, event_type, Timestamp::now(), AuditActor::operator(operator));
+    for (k, v) in details {
+        e.details.insert(k.to_string(), v.clone());
+    }
+    e
+}
+
+/// Records an operator's action at once, straight to the store: a command has no background
+/// writer (and no streams).
 pub async fn record_operator(
     store: &dyn crate::store::Store,
     project_id: &str,
@@ -222,11 +231,9 @@ pub async fn record_operator(
     operator: &str,
     details: &[(&str, Value)],
 ) -> crate::error::CoreResult<()> {
-    let mut e = AuditEvent::new(project_id, event_type, Timestamp::now(), AuditActor::operator(operator));
-    for (k, v) in details {
-        e.details.insert(k.to_string(), v.clone());
-    }
-    store.insert_audit_events(&[e]).await?;
+    store
+        .insert_audit_events(&[operator_event(project_id, event_type, operator, details)])
+        .await?;
     Ok(())
 }
 
