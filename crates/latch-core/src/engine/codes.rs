@@ -74,6 +74,9 @@ pub(crate) async fn send_code(
     minutes: i64,
     render: impl FnOnce(&str) -> CoreResult<(Kind, &'static str, templates::Rendered)>,
 ) -> CoreResult<()> {
+    if let Some(member_id) = member_id {
+        audit::member_ids(scope, member_id);
+    }
     count_send_to(ctx, project_id, channel, recipient).await?;
     let now = ctx.now();
     let code = new_code();

@@ -153,6 +153,14 @@ impl<'a> Throttle<'a> {
         let key = self.key(ctx);
         if let Some(until) = ctx.store.counter_window(BLOCK_SCOPE, &key).await?.filter(|t| *t > now) {
             audit::detail("cause", "address_blocked");
+            // Whose sign-in was refused: one indexed read, only on this refused path.
+            if let Some(m) = ctx
+                .store
+                .member_by_email(self.project_id, self.org_id, self.email)
+                .await?
+            {
+                audit::member(&m);
+            }
             return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
         }
         let from_address = address_guard::reserve(ctx, client, now)
