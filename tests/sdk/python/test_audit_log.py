@@ -303,7 +303,9 @@ def test_mfa_pending_then_sms_code_refused_then_accepted(srv, c):
 def test_magic_link_used_twice(srv, c):
     org = h.create_org(c)
     m = h.create_member(c, org.organization_id, _mail("ml"))
-    ok(c.magic_links.email.login_or_signup(organization_id=org.organization_id, email_address=m.email_address))
+    ok(c.magic_links.email.login_or_signup(organization_id=org.organization_id, email_address=m.email_address,
+                                           login_redirect_url="https://app.example.com/reset",
+                                           signup_redirect_url="https://app.example.com/reset"))
     token = _outbox(srv, m.email_address)[0]["token"]
     good = ok(c.magic_links.authenticate(magic_links_token=token))
     again = expect_error(401, "unable_to_auth_magic_link", c.magic_links.authenticate, magic_links_token=token)
@@ -490,7 +492,9 @@ def test_no_secret_appears_in_any_event(srv, c):
     code = _outbox(srv, m.email_address)[0]["code"]
     o = ok(c.otps.email.authenticate(organization_id=org_id, email_address=m.email_address, code=code))
     secrets += [o.session_token, o.session_jwt]
-    ok(c.magic_links.email.login_or_signup(organization_id=org_id, email_address=m.email_address))
+    ok(c.magic_links.email.login_or_signup(organization_id=org_id, email_address=m.email_address,
+                                           login_redirect_url="https://app.example.com/reset",
+                                           signup_redirect_url="https://app.example.com/reset"))
     link = _outbox(srv, m.email_address)[0]
     ml = ok(c.magic_links.authenticate(magic_links_token=link["token"]))
     secrets += [link["token"], ml.session_token, ml.session_jwt]

@@ -599,14 +599,17 @@ pub async fn release_retired_email(ctx: &Ctx, _: &Grant, project_id: &str, email
 }
 
 pub async fn remove_password(ctx: &Ctx, _: &Grant, m: &MemberRecord) -> CoreResult<()> {
+    audit::member(m);
     Ok(ctx.store.delete_password(&m.project_id, &m.member_id).await?)
 }
 
 pub async fn remove_totp(ctx: &Ctx, _: &Grant, m: &MemberRecord) -> CoreResult<()> {
+    audit::member(m);
     Ok(ctx.store.delete_totp(&m.project_id, &m.member_id).await?)
 }
 
 /// Marks the member's password as one that must be reset before it is accepted again.
 pub async fn require_password_reset(ctx: &Ctx, _: &Grant, m: &MemberRecord) -> CoreResult<bool> {
+    audit::member(m);
     Ok(ctx.store.require_password_reset(&m.project_id, &m.member_id).await?)
 }
