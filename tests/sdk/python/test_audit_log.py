@@ -524,20 +524,45 @@ def test_no_secret_appears_in_any_event(srv, c):
 # ---------------------------------------------------------------- durability and streams
 
 
-def test_events_survive_a_sigterm_right_after_the_requests(latch_server_factory):
+def test_events_survive_a_sigterm_under_load(latch_server_factory):
+    """Clients keep signing in (and failing) while the server gets SIGTERM: every call that was
+    answered has its event in the log after a restart, those answered during the shutdown too."""
     srv = latch_server_factory(LATCH_AUDIT_RETENTION_DAYS="30")
     c = h.make_client(srv.url, srv.project.project_id, srv.project.secret)
     org = h.create_org(c)
-    request_ids = []
-    for i in range(25):
-        d = expect_error(401, "unauthorized_credentials", c.passwords.authenticate, organization_id=org.organization_id,
-                         email_address=f"sigterm-{i}@{h.unique_domain('st')}", password=hv.WRONG_PASSWORD)
-        request_ids.append(d.request_id)
-    # At once: no waiting for the writer.
+    answered: List[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client(n: int) -> None:
+        with requests.Session() as s:
+            s.trust_env = False
+            i = 0
+            while not stop.is_set():
+                i += 1
+                try:
+                    r = s.post(srv.api("/v1/b2b/passwords/authenticate"), timeout=10,
+                               auth=(srv.project.project_id, srv.project.secret),
+                               json={"organization_id": org.organization_id, "password": hv.WRONG_PASSWORD,
+                                     "email_address": f"sigterm-{n}-{i}@{h.unique_domain('st')}"})
+                except requests.RequestException:
+                    return  # the server stopped accepting
+                with lock:
+                    answered.append(r.json()["request_id"])
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
     srv.proc.send_signal(signal.SIGTERM)
-    assert srv.proc.wait(timeout=conftest.SHUTDOWN_TIMEOUT_S) == 0, srv.log_text()
+    code = srv.proc.wait(timeout=conftest.SHUTDOWN_TIMEOUT_S)
+    stop.set()
+    for t in threads:
+        t.join(timeout=15)
+    assert code == 0, srv.log_text()
+    assert len(answered) >= 20, f"too little load to mean anything: {len(answered)} calls"
     problem = None
-    for _attempt in range(3):
+    for _attempt in range(3):  # the free port may be taken between probing and binding
         srv.port = conftest.free_port()
         conftest._start_process(srv)
         problem = conftest._wait_healthy(srv)
@@ -545,8 +570,10 @@ def test_events_survive_a_sigterm_right_after_the_requests(latch_server_factory)
             break
     assert problem is None, f"restart: {problem}\n{srv.log_text()}"
     evs = _all(srv, organization_id=org.organization_id, event_type="passwords.authenticate")
-    assert sorted(e["request_id"] for e in evs) == sorted(request_ids)
-    assert all(e["details"]["cause"] == "unknown_member" for e in evs)
+    logged = {e["request_id"] for e in evs}
+    lost = [r for r in answered if r not in logged]
+    assert not lost, f"{len(lost)} of {len(answered)} answered calls have no event"
+    assert len(evs) >= len(answered)
 
 
 def test_stdout_carries_every_event_as_a_json_line(srv, c):
