@@ -273,6 +273,13 @@ def test_email_otp_wrong_and_right_code(srv, c):
     u = _one(evs, request_id=used.request_id)
     assert u["reason"] == "otp_code_not_found" and u["details"]["cause"] == "no_code_sent"
     assert u["status_code"] == 404
+    # A stranger the organization does not provision: refused, and said why.
+    jit = expect_error(403, "email_jit_provisioning_not_allowed", c.otps.email.login_or_signup,
+                       organization_id=org.organization_id, email_address=_mail("stranger"))
+    evs = _wait(srv, _has(request_id=jit.request_id), organization_id=org.organization_id, outcome="failure")
+    j = _one(evs, request_id=jit.request_id)
+    assert (j["event_type"], j["reason"], j["member_id"]) == (
+        "otps.email.login_or_signup", "email_jit_provisioning_not_allowed", None)
 
 
 def test_mfa_pending_then_sms_code_refused_then_accepted(srv, c):
