@@ -21,6 +21,10 @@ pub fn email_id() -> String {
 pub fn request_id() -> String {
     format!("request-id-test-{}", Uuid::new_v4())
 }
+/// An audit event's id.
+pub fn audit_event_id() -> String {
+    prefixed("audit-event")
+}
 pub fn message_id() -> String {
     prefixed("message")
 }

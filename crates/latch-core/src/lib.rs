@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit_log;
 pub mod cache;
 pub mod clock;
 pub mod cpu;

@@ -60,7 +60,10 @@ fn body(status: StatusCode, error_type: &str, message: &str) -> Response {
         error_url: format!("https://stytch.com/docs/api/errors/{}#{error_type}", status.as_u16()),
         error_details: serde_json::Value::Object(Default::default()),
     };
-    (status, axum::Json(b)).into_response()
+    let mut r = (status, axum::Json(b)).into_response();
+    r.extensions_mut()
+        .insert(crate::audit::ErrorType(error_type.to_owned()));
+    r
 }
 
 fn fault_response(status: StatusCode, f: &Fault) -> Response {

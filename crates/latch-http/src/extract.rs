@@ -13,8 +13,10 @@ use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use latch_core::engine::actor::{self, Caller};
+use latch_core::engine::audit;
 use latch_core::engine::projects;
 use latch_core::error::catalogue;
+use latch_core::model::audit::AuditActor;
 use latch_core::model::project::Project;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -147,6 +149,8 @@ impl FromRequestParts<AppState> for AuthProject {
             return Err(ApiError::Core(projects::bad_credentials()));
         };
         let project = projects::authenticate(&state.ctx, &id, &secret).await?;
+        audit::project(&project.project_id);
+        audit::actor(AuditActor::project(&project.project_id));
         parts.extensions.insert(project.clone());
         Ok(AuthProject(project))
     }
@@ -185,7 +189,10 @@ impl FromRequestParts<AppState> for MemberAuthorization {
             .get::<Project>()
             .ok_or_else(|| ApiError::Core(projects::bad_credentials()))?;
         let caller = match actor::actor(&state.ctx, &project.project_id, token, jwt).await? {
-            Some(a) => Caller::Member(Box::new(a)),
+            Some(a) => {
+                audit::actor(AuditActor::member(&a.member.member_id));
+                Caller::Member(Box::new(a))
+            }
             None => Caller::Project,
         };
         Ok(MemberAuthorization(caller))

@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod client_addr;
 pub mod error;
 pub mod extract;
@@ -231,15 +232,19 @@ pub fn router(state: AppState) -> Router {
             get(routes::rbac::org_policy).put(routes::rbac::set_org_policy),
         )
         .route("/latch/v1/outbox", get(routes::outbox::list))
+        .route("/latch/v1/events", get(routes::events::list))
         .route("/healthz", get(routes::health::healthz))
         .route("/livez", get(routes::health::livez))
         .route("/metrics", get(metrics::scrape))
         .route_layer(axum::middleware::from_fn(metrics::track))
+        .route_layer(axum::middleware::from_fn(audit::note_route))
         .fallback(routes::route_not_found)
         .method_not_allowed_fallback(routes::method_not_allowed);
     api.layer(axum::middleware::from_fn(extract::read_body_first))
         .layer(DefaultBodyLimit::max(state.http.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), time_limit))
+        // Outside the time limit, so a call answered 503 for taking too long is recorded too.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)
 }

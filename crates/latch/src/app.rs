@@ -3,7 +3,9 @@
 
 use crate::config::Config;
 use anyhow::Context;
+use latch_core::audit_log::{AuditStream, AuditWriter};
 use latch_core::delivery::Outbox;
+use latch_core::engine::housekeeping::Retention;
 use latch_core::engine::{projects, Ctx};
 use latch_http::{AppState, HttpConfig};
 use latch_store::{PoolOptions, SqlStore};
@@ -20,8 +22,10 @@ pub struct Application {
     store: SqlStore,
     grace: Duration,
     housekeeping: Duration,
-    outbox_retention: Duration,
+    retention: Retention,
     limits: crate::serve::Limits,
+    /// Stopped once the last request is answered, so it writes every event they recorded.
+    audit: AuditWriter,
 }
 
 impl Application {
@@ -47,7 +51,12 @@ impl Application {
             .await
             .context("database")?;
         let shared: Arc<dyn latch_core::store::Store> = Arc::new(store.clone());
-        ensure_project(config, shared.as_ref()).await?;
+        let (audit_log, audit) = latch_core::audit_log::start(
+            shared.clone(),
+            audit_streams(config)?,
+            latch_core::audit_log::QUEUE_CAPACITY,
+        );
+        ensure_project(config, shared.as_ref(), audit_log.as_ref()).await?;
         let policy = config.rbac_policy()?;
         let settings = config.settings()?;
         let breach = config.breach_sources()?;
@@ -66,6 +75,7 @@ impl Application {
         }
         let delivery = config.delivery(Arc::new(Outbox::new(shared.clone())))?;
         let ctx = Ctx::new(shared.clone(), delivery, policy, settings)
+            .with_audit(audit_log)
             .with_clock(clock)
             .with_breach_sources(breach)
             .with_templates(templates)
@@ -93,7 +103,11 @@ impl Application {
             store,
             grace: Duration::from_secs(config.shutdown_grace_secs),
             housekeeping: Duration::from_secs(config.housekeeping_interval_secs),
-            outbox_retention: Duration::from_secs(config.outbox_retention_minutes.saturating_mul(60)),
+            retention: Retention {
+                outbox: Duration::from_secs(config.outbox_retention_minutes.saturating_mul(60)),
+                audit: config.audit_retention(),
+            },
+            audit,
             limits: crate::serve::Limits {
                 header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
                 idle_timeout: Duration::from_secs(config.idle_timeout_secs),
@@ -125,7 +139,7 @@ impl Application {
         let chores = tokio::spawn(housekeeping(
             self.state.ctx.clone(),
             self.housekeeping,
-            self.outbox_retention,
+            self.retention,
             chores_stopped.clone(),
         ));
         let key_sync = tokio::spawn(revocation_poll(self.state.ctx.clone(), chores_stopped));
@@ -149,6 +163,8 @@ impl Application {
         let _ = stop_chores.send(true);
         let _ = chores.await;
         let _ = key_sync.await;
+        // Every answered request's events are in the channel now: write them before exiting.
+        self.audit.stop(self.grace).await;
         self.store.close().await;
         result.map_err(std::io::Error::other)
     }
@@ -159,7 +175,7 @@ impl Application {
 async fn housekeeping(
     ctx: Arc<Ctx>,
     every: Duration,
-    outbox_retention: Duration,
+    retention: Retention,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(every);
@@ -171,7 +187,7 @@ async fn housekeeping(
         }
         let now = ctx.now();
         let purged = tokio::select! {
-            purged = latch_core::engine::housekeeping::purge_expired(&ctx, now, outbox_retention) => purged,
+            purged = latch_core::engine::housekeeping::purge_expired(&ctx, now, retention) => purged,
             // A sweep of millions must not hold up shutdown; it resumes on the next start.
             _ = stop.changed() => return,
         };
@@ -207,6 +223,21 @@ async fn revocation_poll(ctx: Arc<Ctx>, mut stop: tokio::sync::watch::Receiver<b
             Err(e) => tracing::warn!(error = %e, "checking for revoked signing keys failed"),
         }
     }
+}
+
+/// The audit log's destinations besides the database: stdout and the webhook, as configured.
+fn audit_streams(config: &Config) -> anyhow::Result<Vec<Arc<dyn AuditStream>>> {
+    let mut streams: Vec<Arc<dyn AuditStream>> = Vec::new();
+    if config.audit_stdout {
+        streams.push(Arc::new(crate::adapters::audit::Stdout));
+    }
+    if let Some((url, secret)) = config.audit_webhook()? {
+        streams.push(Arc::new(
+            crate::adapters::audit::Webhook::start(&url, secret, Duration::from_secs(config.delivery_timeout_secs))
+                .context("audit webhook")?,
+        ));
+    }
+    Ok(streams)
 }
 
 /// The Prometheus recorder is process-wide; several applications in one process (tests) share it.
@@ -245,16 +276,37 @@ fn metrics_endpoint(token: &str, store: SqlStore) -> latch_http::metrics::Metric
 
 /// The bootstrap project from the settings, or on an empty database a development project whose
 /// credentials are printed once.
-async fn ensure_project(config: &Config, store: &dyn latch_core::store::Store) -> anyhow::Result<()> {
+async fn ensure_project(
+    config: &Config,
+    store: &dyn latch_core::store::Store,
+    audit: &dyn latch_core::audit_log::AuditSink,
+) -> anyhow::Result<()> {
+    use latch_core::engine::audit::operator_event;
     if let (Some(id), Some(secret)) = (&config.bootstrap_project_id, &config.bootstrap_secret) {
-        projects::ensure(store, id, secret.expose_secret())
+        let done = projects::ensure(store, id, secret.expose_secret())
             .await
             .context("bootstrap project")?;
+        let event = match done {
+            projects::Ensured::Unchanged => None,
+            projects::Ensured::Created => Some("project.created"),
+            projects::Ensured::SecretChanged => Some("project.secret_changed"),
+        };
+        if let Some(event) = event {
+            audit.record(operator_event(id, event, "bootstrap", &[])).await;
+        }
         tracing::info!(project_id = %id, "bootstrap project ready");
         return Ok(());
     }
     if store.count_projects().await? == 0 {
         let p = projects::create(store, latch_core::engine::redirects::DEVELOPMENT_PROJECT_NAME).await?;
+        audit
+            .record(operator_event(
+                &p.project.project_id,
+                "project.created",
+                "bootstrap",
+                &[],
+            ))
+            .await;
         println!(
             "Created a development project. Its secret is shown only this once:\n  project_id:   {}\n  secret:       {}\n  public_token: {}",
             p.project.project_id, p.secret, p.public_token

@@ -9,6 +9,7 @@ use latch_core::engine::projects;
 use latch_core::store::prelude::*;
 use latch_core::token::keyring::{self, Keyring};
 use latch_store::{PoolOptions, SqlStore};
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,6 +64,13 @@ pub fn generate_kek() {
 pub async fn create_project(config: &Config, name: &str) -> anyhow::Result<()> {
     let store = open(config).await?;
     let created = projects::create(&store, name).await?;
+    record(
+        &store,
+        &created.project.project_id,
+        "project.created",
+        &[("name", json!(name))],
+    )
+    .await?;
     let out = serde_json::json!({
         "project_id": created.project.project_id,
         "secret": created.secret,
@@ -72,6 +80,25 @@ pub async fn create_project(config: &Config, name: &str) -> anyhow::Result<()> {
     println!("{out}");
     store.close().await;
     Ok(())
+}
+
+/// Gives a project a new secret and prints it (shown only this once).
+pub async fn rotate_project_secret(config: &Config, project_id: &str) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let secret = projects::rotate_secret(&store, project_id)
+        .await
+        .with_context(|| format!("project {project_id}"))?;
+    record(&store, project_id, "project.secret_rotated", &[]).await?;
+    println!("{}", json!({"project_id": project_id, "secret": secret}));
+    store.close().await;
+    Ok(())
+}
+
+/// The audit event of a command: by the operator at the command line.
+async fn record(store: &SqlStore, project_id: &str, event_type: &str, details: &[(&str, Value)]) -> anyhow::Result<()> {
+    latch_core::engine::audit::record_operator(store, project_id, event_type, "cli", details)
+        .await
+        .context("audit log")
 }
 
 pub async fn show_project(config: &Config, project_id: &str) -> anyhow::Result<()> {
@@ -104,6 +131,13 @@ pub async fn rotate_keys(config: &Config, project_id: &str, prepublish: Duration
         return Err(anyhow::anyhow!("no project {project_id}"));
     }
     let done = keyring(&store).rotate(project_id, prepublish).await?;
+    record(
+        &store,
+        project_id,
+        "signing_key.rotated",
+        &[("kid", json!(done.kid)), ("signs_from", json!(done.signs_from))],
+    )
+    .await?;
     println!(
         "{}",
         serde_json::json!({"project_id": project_id, "kid": done.kid, "signs_from": done.signs_from})
@@ -125,6 +159,13 @@ pub async fn revoke_keys(config: &Config, project_id: &str, kid: Option<&str>) -
         return Err(anyhow::anyhow!("no project {project_id}"));
     }
     let done = keyring(&store).revoke(project_id, kid).await?;
+    record(
+        &store,
+        project_id,
+        "signing_key.revoked",
+        &[("revoked", json!(done.revoked)), ("new_kid", json!(done.new_kid))],
+    )
+    .await?;
     println!(
         "{}",
         serde_json::json!({"project_id": project_id, "new_kid": done.new_kid, "revoked": done.revoked})

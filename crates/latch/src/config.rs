@@ -127,6 +127,13 @@ pub struct Config {
     pub sms_webhook_secret: Option<SecretString>,
     /// Bearer token of `GET /metrics`; unset: the endpoint is off.
     pub metrics_token: Option<SecretString>,
+    /// How long audit events are kept before housekeeping deletes them.
+    pub audit_retention_days: u64,
+    /// Also write every audit event to stdout, one JSON object per line.
+    pub audit_stdout: bool,
+    /// Also POST audit events, in batches, to this URL (signed with `audit_webhook_secret`).
+    pub audit_webhook_url: Option<String>,
+    pub audit_webhook_secret: Option<SecretString>,
     pub delivery_timeout_secs: u64,
     /// ISO 3166 alpha-2 countries SMS may be sent to.
     #[serde(deserialize_with = "country_list")]
@@ -238,6 +245,10 @@ impl Default for Config {
             sms_webhook_url: None,
             sms_webhook_secret: None,
             metrics_token: None,
+            audit_retention_days: 90,
+            audit_stdout: false,
+            audit_webhook_url: None,
+            audit_webhook_secret: None,
             delivery_timeout_secs: 10,
             sms_allowed_countries: vec!["US".into(), "CA".into()],
             redirect_urls: vec![],
@@ -438,6 +449,10 @@ impl Config {
         self.rbac_policy()?;
         self.settings()?;
         self.custom_templates()?;
+        self.audit_webhook()?;
+        if self.audit_retention_days == 0 {
+            return Err(ConfigError::Invalid("audit_retention_days must be at least 1".into()));
+        }
         if self.housekeeping_interval_secs == 0 {
             return Err(ConfigError::Invalid(
                 "housekeeping_interval_secs must be at least 1".into(),
@@ -479,6 +494,31 @@ impl Config {
         } else {
             self.database_url.clone()
         }
+    }
+
+    /// The audit webhook's URL and signing secret, when one is configured.
+    pub fn audit_webhook(&self) -> Result<Option<(String, SecretString)>, ConfigError> {
+        let Some(url) = self.audit_webhook_url.as_deref().filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
+        match reqwest::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => {
+                return Err(ConfigError::Invalid(format!(
+                    "audit_webhook_url: '{url}' is not an http(s) URL"
+                )))
+            }
+        }
+        let secret = self
+            .audit_webhook_secret
+            .clone()
+            .ok_or_else(|| ConfigError::Invalid("audit_webhook_url needs audit_webhook_secret".into()))?;
+        Ok(Some((url.to_string(), secret)))
+    }
+
+    /// How long audit events are kept.
+    pub fn audit_retention(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.audit_retention_days.saturating_mul(86_400))
     }
 
     /// Email leaves through a real relay while SMS codes still land in the development outbox,

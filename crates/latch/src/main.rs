@@ -90,6 +90,9 @@ enum ProjectCommand {
     },
     /// Print a project's id, name and public token (for SSO start URLs) as JSON.
     Show { project_id: String },
+    /// Give a project a new secret and print it as JSON (shown only this once); the old one
+    /// stops working (on other running nodes within 2 s).
+    Secret { project_id: String },
 }
 
 fn main() -> ExitCode {
@@ -118,6 +121,9 @@ fn main() -> ExitCode {
             Command::Project {
                 command: ProjectCommand::Show { project_id },
             } => latch::commands::show_project(&config, &project_id).await,
+            Command::Project {
+                command: ProjectCommand::Secret { project_id },
+            } => latch::commands::rotate_project_secret(&config, &project_id).await,
             Command::Keys {
                 command:
                     KeysCommand::Rotate {

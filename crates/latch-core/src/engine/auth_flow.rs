@@ -6,7 +6,7 @@
 use crate::clock::Timestamp;
 use crate::engine::session::{Issued, Presented};
 use crate::engine::Ctx;
-use crate::engine::{intermediate, session};
+use crate::engine::{audit, intermediate, session};
 use crate::error::CoreResult;
 use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::organization::{OrgRecord, Restriction};
@@ -70,6 +70,7 @@ pub async fn complete(ctx: &Ctx, a: PrimaryAuth<'_>) -> CoreResult<(MemberRecord
         session,
         ..
     } = a;
+    audit::member(&member);
     let ist = match a.intermediate_session_token.filter(|t| !t.is_empty()) {
         Some(t) => {
             let rec = intermediate::load(ctx, &member.project_id, t).await?;
@@ -91,6 +92,14 @@ pub async fn complete(ctx: &Ctx, a: PrimaryAuth<'_>) -> CoreResult<(MemberRecord
             }
         }
         if primary_required.is_some() || mfa_required.is_some() {
+            // A partial success: an intermediate session, no member session yet.
+            audit::detail("member_authenticated", false);
+            if mfa_required.is_some() {
+                audit::detail("mfa_required", true);
+            }
+            if primary_required.is_some() {
+                audit::detail("primary_required", true);
+            }
             let (rec, token) = match ist {
                 Some(mut rec) => {
                     rec.factors = factors;

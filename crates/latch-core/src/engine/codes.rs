@@ -7,6 +7,7 @@
 use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::delivery::templates::{self, Kind};
 use crate::delivery::{Channel, Message};
+use crate::engine::audit;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::model::credentials::OtpRecord;
@@ -73,6 +74,9 @@ pub(crate) async fn send_code(
     minutes: i64,
     render: impl FnOnce(&str) -> CoreResult<(Kind, &'static str, templates::Rendered)>,
 ) -> CoreResult<()> {
+    if let Some(member_id) = member_id {
+        audit::member_ids(scope, member_id);
+    }
     count_send_to(ctx, project_id, channel, recipient).await?;
     let now = ctx.now();
     let code = new_code();
@@ -147,10 +151,15 @@ pub(crate) async fn verify_code(
         .otp_for(project_id, scope, channel.as_str(), recipient)
         .await?
     else {
+        audit::detail("cause", "no_code_sent");
         return Err(code_not_found());
     };
     if rec.expires_at <= ctx.now() {
+        audit::detail("cause", "code_expired");
         return Err(code_not_found());
+    }
+    if let Some(member_id) = &rec.member_id {
+        audit::member_ids(scope, member_id);
     }
     // The attempt is taken before the guess is compared, in one conditional update: a concurrent
     // burst gets no more than MAX_ATTEMPTS comparisons, however the requests interleave.
@@ -159,6 +168,7 @@ pub(crate) async fn verify_code(
         .otp_attempt(&rec.project_id, &rec.otp_id, MAX_ATTEMPTS)
         .await?
     else {
+        audit::detail("cause", "attempts_used_up");
         return Err(code_not_found());
     };
     if !constant_time_eq(&digest(&rec.salt, code.trim()), &rec.code_hash) {
@@ -168,14 +178,18 @@ pub(crate) async fn verify_code(
         });
         if replaced {
             // An earlier code: it was invalidated by a newer one, not guessed wrong.
+            audit::detail("cause", "code_superseded");
             return Err(code_not_found());
         }
         if attempts >= MAX_ATTEMPTS {
             ctx.store.delete_otp(&rec.project_id, &rec.otp_id).await?;
         }
+        audit::detail("cause", "wrong_code");
+        audit::detail("attempt", attempts);
         return Err(crate::error::catalogue::UNABLE_TO_AUTH_OTP_CODE.err());
     }
     if !ctx.store.delete_otp(&rec.project_id, &rec.otp_id).await? {
+        audit::detail("cause", "code_already_used");
         return Err(code_not_found());
     }
     Ok(rec)

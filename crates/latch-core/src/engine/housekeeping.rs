@@ -1,28 +1,38 @@
 //! Removing what has expired: member and intermediate sessions, one-time codes, reset tokens.
 //! None of them is valid past its expiry, so without this they would only grow the database.
 //! Development-outbox messages go after a retention time: they hold codes and links in clear.
+//! Audit events go after theirs (`audit_retention_days`).
 
 use super::Ctx;
 use crate::clock::Timestamp;
 use crate::error::CoreResult;
 use crate::store::Expiring;
+use std::time::Duration;
 
 /// Rows per delete: small enough that each batch holds SQLite's single writer only briefly, so
 /// requests' writes interleave with a sweep of millions.
 pub const PURGE_BATCH: u32 = 1_000;
 
-/// Deletes every record that expired at or before `now`, and outbox messages older than
-/// `outbox_retention`, a batch at a time; how many of each kind.
-pub async fn purge_expired(
-    ctx: &Ctx,
-    now: Timestamp,
-    outbox_retention: std::time::Duration,
-) -> CoreResult<Vec<(Expiring, u64)>> {
+/// How long records kept by age (not by an expiry of their own) are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub outbox: Duration,
+    pub audit: Duration,
+}
+
+fn cutoff(now: Timestamp, keep: Duration) -> Timestamp {
+    let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
+    Timestamp(now.millis().saturating_sub(keep_ms))
+}
+
+/// Deletes every record that expired at or before `now`, and outbox messages and audit events
+/// older than their retention, a batch at a time; how many of each kind.
+pub async fn purge_expired(ctx: &Ctx, now: Timestamp, retention: Retention) -> CoreResult<Vec<(Expiring, u64)>> {
     let mut purged = Vec::with_capacity(Expiring::ALL.len());
-    let retention_ms = i64::try_from(outbox_retention.as_millis()).unwrap_or(i64::MAX);
     for kind in Expiring::ALL {
         let cutoff = match kind {
-            Expiring::OutboxMessages => Timestamp(now.millis().saturating_sub(retention_ms)),
+            Expiring::OutboxMessages => cutoff(now, retention.outbox),
+            Expiring::AuditEvents => cutoff(now, retention.audit),
             _ => now,
         };
         let mut total = 0;

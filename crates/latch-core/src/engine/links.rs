@@ -7,6 +7,7 @@
 use crate::crypto::{random_token, sha256_hex};
 use crate::delivery::templates::Kind;
 use crate::delivery::{Channel, Message};
+use crate::engine::audit;
 use crate::engine::{codes, Ctx};
 use crate::error::{CoreError, CoreResult};
 use crate::model::links::{LinkPurpose, MagicLinkRecord};
@@ -167,14 +168,27 @@ pub async fn claim(
         .await?
         .ok_or_else(not_found)?;
     if (link.purpose == LinkPurpose::Discovery) != discovery {
+        audit::detail("cause", "other_flows_link");
         return Err(not_found());
+    }
+    if let (Some(org), Some(member)) = (&link.organization_id, &link.member_id) {
+        audit::member_ids(org, member);
     }
     let now = ctx.now();
     if link.used_at.is_some() || link.expires_at <= now {
+        audit::detail(
+            "cause",
+            if link.used_at.is_some() {
+                "link_used"
+            } else {
+                "link_expired"
+            },
+        );
         return Err(unusable());
     }
-    pkce::check(link.code_challenge.as_deref(), verifier)?;
+    pkce::check(link.code_challenge.as_deref(), verifier).inspect_err(|_| audit::detail("cause", "pkce_mismatch"))?;
     if !ctx.store.use_magic_link(project_id, &token_hash, now).await? {
+        audit::detail("cause", "link_used");
         return Err(unusable());
     }
     Ok(link)

@@ -3,6 +3,7 @@
 //! by every flow that provisions or updates a member (JIT, discovery, migrate).
 
 use crate::engine::actor::{no_trusted_metadata, Actor, Caller};
+use crate::engine::audit;
 use crate::engine::grant::Grant;
 use crate::engine::organizations;
 use crate::engine::Ctx;
@@ -171,6 +172,7 @@ pub async fn save(ctx: &Ctx, _: &Grant, m: &mut MemberRecord, write: Write<'_>) 
     if let Err(e) = written {
         return Err(on_write_error(ctx, m, e).await);
     }
+    audit::member(m);
     Ok(())
 }
 
@@ -324,6 +326,12 @@ async fn create_in(
     if let Err(e) = insert(ctx, grant, &m).await {
         return Err(on_write_error(ctx, &m, e).await);
     }
+    audit::member(&m);
+    audit::fact(
+        "member.created",
+        audit::Target::member(&m),
+        &[("status", Value::from(m.status.as_str()))],
+    );
     Ok(MemberView {
         member: m,
         organization: org,
@@ -346,7 +354,10 @@ pub(crate) async fn live_member(
         .find_member(project_id, &org.organization_id, member_locator)
         .await?
     {
-        Some(m) if m.status != MemberStatus::Deleted => Ok((m, org)),
+        Some(m) if m.status != MemberStatus::Deleted => {
+            audit::member(&m);
+            Ok((m, org))
+        }
         _ => Err(CoreError::member_not_found()),
     }
 }
@@ -422,6 +433,7 @@ async fn update_once(
     if let Some(b) = input.mfa_enrolled {
         m.mfa_enrolled = b;
     }
+    let previous_roles = m.roles.clone();
     if let Some(roles) = input.roles {
         m.roles = validate_roles(roles)?;
     }
@@ -470,6 +482,19 @@ async fn update_once(
         Write::Plain
     };
     save(ctx, &grant, &mut m, write).await?;
+    if m.roles != previous_roles {
+        audit::fact(
+            "member.roles_changed",
+            audit::Target::member(&m),
+            &[
+                ("roles", serde_json::json!(m.roles)),
+                ("previous_roles", serde_json::json!(previous_roles)),
+            ],
+        );
+    }
+    if email_changed {
+        audit::detail("email_changed", true);
+    }
     view(ctx, m, org).await
 }
 
@@ -554,7 +579,15 @@ pub async fn soft_delete(ctx: &Ctx, grant: &Grant, m: &mut MemberRecord) -> Core
     m.status = MemberStatus::Deleted;
     m.updated_at = ctx.now();
     ctx.store.update_member(m, None).await?;
-    ctx.store.delete_member_sessions(&m.project_id, &m.member_id).await?;
+    audit::member(m);
+    let ended = ctx.store.delete_member_sessions(&m.project_id, &m.member_id).await?;
+    if ended > 0 {
+        audit::fact(
+            "session.revoked",
+            audit::Target::member(m),
+            &[("all_of_member", Value::from(true)), ("count", Value::from(ended))],
+        );
+    }
     // Revokes its invites and any other link in flight.
     ctx.store.delete_member_magic_links(&m.project_id, &m.member_id).await?;
     ctx.store.delete_email_update(&m.project_id, &m.member_id).await?;
@@ -566,14 +599,17 @@ pub async fn release_retired_email(ctx: &Ctx, _: &Grant, project_id: &str, email
 }
 
 pub async fn remove_password(ctx: &Ctx, _: &Grant, m: &MemberRecord) -> CoreResult<()> {
+    audit::member(m);
     Ok(ctx.store.delete_password(&m.project_id, &m.member_id).await?)
 }
 
 pub async fn remove_totp(ctx: &Ctx, _: &Grant, m: &MemberRecord) -> CoreResult<()> {
+    audit::member(m);
     Ok(ctx.store.delete_totp(&m.project_id, &m.member_id).await?)
 }
 
 /// Marks the member's password as one that must be reset before it is accepted again.
 pub async fn require_password_reset(ctx: &Ctx, _: &Grant, m: &MemberRecord) -> CoreResult<bool> {
+    audit::member(m);
     Ok(ctx.store.require_password_reset(&m.project_id, &m.member_id).await?)
 }

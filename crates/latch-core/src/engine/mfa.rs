@@ -69,6 +69,7 @@ pub(crate) async fn guard(ctx: &Ctx, member: &MemberRecord) -> CoreResult<Reserv
             crate::error::catalogue::TOO_MANY_REQUESTS.retry_after("wrong codes", retry_after_secs)
         })
         .await
+        .inspect_err(|_| crate::engine::audit::detail("cause", "too_many_wrong_codes"))
 }
 
 /// Exactly one of IST / session token / session JWT, belonging to the member; returns the session.

@@ -7,6 +7,7 @@
 pub mod actor;
 pub mod address_guard;
 pub mod attempts;
+pub mod audit;
 pub mod auth_flow;
 pub mod codes;
 pub mod discovery;
@@ -50,7 +51,7 @@ pub struct BreachSources {
 }
 
 /// What every use case needs: storage, outbound delivery, signing keys, the CPU pool for heavy
-/// work, and the project RBAC policy.
+/// work, the project RBAC policy, and the audit log.
 #[derive(Clone)]
 pub struct Ctx {
     pub store: Arc<dyn Store>,
@@ -65,6 +66,8 @@ pub struct Ctx {
     pub templates: Arc<crate::delivery::custom::CustomTemplates>,
     /// The OpenID Connect relying party for SSO connections.
     pub oidc: Arc<dyn crate::oidc::OidcClient>,
+    /// Where audit events go (`crate::audit_log`): the background writer in a server.
+    pub audit: Arc<dyn crate::audit_log::AuditSink>,
     /// A hash to verify against when an account does not exist, so both paths cost the same.
     dummy_hash: Arc<tokio::sync::OnceCell<PasswordHash>>,
     /// Projects by id, for the credential check every request makes (lifetime only: secrets
@@ -117,6 +120,7 @@ impl Ctx {
             breach: Arc::new(BreachSources::default()),
             templates: Arc::new(Default::default()),
             oidc: Arc::new(crate::oidc::NoOidc),
+            audit: Arc::new(crate::audit_log::Discard),
             dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
             projects: Arc::new(TtlCache::named("projects", RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
             orgs: Arc::new(TtlCache::named("orgs", RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
@@ -144,6 +148,11 @@ impl Ctx {
 
     pub fn with_oidc(mut self, oidc: Arc<dyn crate::oidc::OidcClient>) -> Self {
         self.oidc = oidc;
+        self
+    }
+
+    pub fn with_audit(mut self, audit: Arc<dyn crate::audit_log::AuditSink>) -> Self {
+        self.audit = audit;
         self
     }
 

@@ -2,6 +2,7 @@
 //! slug or external id (with the node cache for session checks). Shared by the organizations API
 //! and by discovery's organization create.
 
+use crate::engine::audit;
 use crate::engine::grant::Grant;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult, StoreError};
@@ -352,14 +353,18 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: OrgInput) -> CoreResult<
     if let Err(e) = ctx.store.insert_org(&rec).await {
         return Err(on_write_error(ctx, &rec, e).await);
     }
+    audit::organization(&rec.organization_id);
     Ok(rec)
 }
 
 pub async fn get(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<OrgRecord> {
-    ctx.store
+    let org = ctx
+        .store
         .find_org(project_id, locator)
         .await?
-        .ok_or_else(CoreError::organization_not_found)
+        .ok_or_else(CoreError::organization_not_found)?;
+    audit::organization(&org.organization_id);
+    Ok(org)
 }
 
 /// Like `get` by organization id, through the node's short-lived cache: for session checks, which

@@ -8,6 +8,7 @@ use crate::clock::Timestamp;
 use crate::engine::address_guard;
 use crate::engine::address_guard::ClientIp;
 use crate::engine::attempts::Limit;
+use crate::engine::audit;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::model::credentials::PasswordRecord;
@@ -151,17 +152,35 @@ impl<'a> Throttle<'a> {
         let now = ctx.now();
         let key = self.key(ctx);
         if let Some(until) = ctx.store.counter_window(BLOCK_SCOPE, &key).await?.filter(|t| *t > now) {
+            audit::detail("cause", "address_blocked");
+            // Whose sign-in was refused: one indexed read, only on this refused path.
+            if let Some(m) = ctx
+                .store
+                .member_by_email(self.project_id, self.org_id, self.email)
+                .await?
+            {
+                audit::member(&m);
+            }
             return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
         }
-        let from_address = address_guard::reserve(ctx, client, now).await?;
+        let from_address = address_guard::reserve(ctx, client, now)
+            .await
+            .inspect_err(|_| audit::detail("cause", "client_address_limited"))?;
         let limit = Self::limit(ctx);
-        let attempt = limit.reserve(ctx, key.clone(), now, too_many).await?;
+        let attempt = limit
+            .reserve(ctx, key.clone(), now, too_many)
+            .await
+            .inspect_err(|_| audit::detail("cause", "too_many_failures"))?;
         let member = ctx
             .store
             .member_by_email(self.project_id, self.org_id, self.email)
             .await?
             .filter(|m| m.status != MemberStatus::Deleted);
+        if let Some(m) = &member {
+            audit::member(m);
+        }
         if let Some(until) = member.as_ref().and_then(|m| m.lock_expires_at).filter(|t| *t > now) {
+            audit::detail("cause", "member_locked");
             return Err(too_many(((until.millis() - now.millis()) / 1000).max(1) as u64));
         }
         let stored = match &member {
@@ -174,10 +193,17 @@ impl<'a> Throttle<'a> {
         };
         let (candidate, check) = (password.to_string(), hash.clone());
         let matched = ctx.cpu.run(move || check.verify(&candidate)).await? && stored.is_some();
+        match (&member, &stored, matched) {
+            (None, _, _) => audit::detail("cause", "unknown_member"),
+            (Some(_), None, _) => audit::detail("cause", "no_password"),
+            (Some(_), Some(_), false) => audit::detail("cause", "wrong_password"),
+            (Some(_), Some(_), true) => {}
+        }
         match (member, stored, matched) {
             (Some(member), Some(stored), true) => {
                 attempt.clear(ctx).await?;
                 address_guard::succeeded(ctx, from_address).await?;
+                let member = unlock_if_expired(ctx, member).await?;
                 Ok(Verified::Yes(Box::new(VerifiedMember { member, stored, hash })))
             }
             _ => {
@@ -299,6 +325,33 @@ pub fn reset_required() -> CoreError {
 /// member update is neither lost nor able to undo the lock.
 async fn lock_member(ctx: &Ctx, m: MemberRecord, now: Timestamp, until: Timestamp) -> CoreResult<()> {
     ctx.store.lock_member(&m.project_id, &m.member_id, now, until).await?;
+    audit::fact(
+        "member.locked",
+        audit::Target::member(&m),
+        &[
+            ("cause", "password_failures".into()),
+            ("lock_expires_at", serde_json::json!(until)),
+        ],
+    );
     tracing::warn!(member_id = %m.member_id, "member locked after repeated password failures");
     Ok(())
+}
+
+/// A member whose lock has run out proves its password: the lock is cleared (so `is_locked`
+/// history ends here) and the unlock recorded, once.
+async fn unlock_if_expired(ctx: &Ctx, mut m: MemberRecord) -> CoreResult<MemberRecord> {
+    if m.lock_created_at.is_none() && m.lock_expires_at.is_none() {
+        return Ok(m);
+    }
+    crate::store::retry::modify_member(ctx.store.as_ref(), &mut m, |r| {
+        r.lock_created_at = None;
+        r.lock_expires_at = None;
+    })
+    .await?;
+    audit::fact(
+        "member.unlocked",
+        audit::Target::member(&m),
+        &[("cause", "lock_expired_and_password_proven".into())],
+    );
+    Ok(m)
 }

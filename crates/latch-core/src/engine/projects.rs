@@ -49,9 +49,18 @@ pub async fn public_token(store: &dyn Store, project_id: &str) -> CoreResult<Str
     Ok(token)
 }
 
+/// What `ensure` found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ensured {
+    Unchanged,
+    /// The project existed with another secret, now replaced.
+    SecretChanged,
+    Created,
+}
+
 /// Makes sure `project_id` exists and accepts `secret` (bootstrap for tests and containers).
 #[allow(clippy::disallowed_methods)] // projects are created by the CLI and at bootstrap, before any Ctx
-pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreResult<()> {
+pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreResult<Ensured> {
     if !project_id.starts_with("project-") || secret.len() < 16 {
         return Err(CoreError::argument(
             "bootstrap project",
@@ -59,9 +68,12 @@ pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreRe
         ));
     }
     let hash = sha256_hex(secret);
-    match store.get_project(project_id).await? {
-        Some(p) if p.secret_hash == hash => {}
-        Some(_) => store.set_project_secret(project_id, &hash).await?,
+    let done = match store.get_project(project_id).await? {
+        Some(p) if p.secret_hash == hash => Ensured::Unchanged,
+        Some(_) => {
+            store.set_project_secret(project_id, &hash).await?;
+            Ensured::SecretChanged
+        }
         None => {
             let project = Project {
                 project_id: project_id.to_string(),
@@ -69,11 +81,23 @@ pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreRe
                 secret_hash: hash,
                 created_at: Timestamp::now(),
             };
-            store.insert_project(&project).await?
+            store.insert_project(&project).await?;
+            Ensured::Created
         }
-    }
+    };
     public_token(store, project_id).await?;
-    Ok(())
+    Ok(done)
+}
+
+/// Gives the project a new secret (shown once; only its digest is kept): the old one stops
+/// working at once on this node and within the project cache's lifetime on the others.
+pub async fn rotate_secret(store: &dyn Store, project_id: &str) -> CoreResult<String> {
+    if store.get_project(project_id).await?.is_none() {
+        return Err(crate::error::catalogue::PROJECT_NOT_FOUND.err());
+    }
+    let secret = project_secret();
+    store.set_project_secret(project_id, &sha256_hex(&secret)).await?;
+    Ok(secret)
 }
 
 /// Checks HTTP Basic credentials. Which part was wrong is never revealed. The project record is

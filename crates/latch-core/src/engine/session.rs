@@ -7,6 +7,7 @@
 
 use crate::clock::Timestamp;
 use crate::crypto::{random_token, sha256_hex};
+use crate::engine::audit;
 use crate::engine::grant::Grant;
 use crate::engine::organizations;
 use crate::engine::Ctx;
@@ -317,6 +318,7 @@ pub async fn issue(
             Presented::Token(t) => t,
             Presented::Jwt => String::new(),
         };
+        audit::session(&s);
         return finish(ctx, s, token, member, org).await;
     }
     let mut custom = Map::new();
@@ -335,6 +337,16 @@ pub async fn issue(
         custom_claims: custom,
     };
     ctx.store.insert_session(&s).await?;
+    audit::session(&s);
+    let methods: Vec<&str> = s.factors.iter().map(|f| f.delivery_method.as_str()).collect();
+    audit::fact(
+        "session.created",
+        audit::Target::session(&s),
+        &[
+            ("expires_at", json!(s.expires_at)),
+            ("authentication_methods", json!(methods)),
+        ],
+    );
     finish(ctx, s, token, member, org).await
 }
 
@@ -355,11 +367,19 @@ pub(crate) async fn owner(ctx: &Ctx, s: &SessionRecord) -> CoreResult<(MemberRec
 /// Ends one session.
 pub async fn revoke(ctx: &Ctx, _: &Grant, s: &SessionRecord) -> CoreResult<()> {
     ctx.store.delete_session(&s.project_id, &s.member_session_id).await?;
+    audit::session(s);
+    audit::fact("session.revoked", audit::Target::session(s), &[]);
     Ok(())
 }
 
 /// Ends every session of the member.
 pub async fn revoke_all(ctx: &Ctx, _: &Grant, m: &MemberRecord) -> CoreResult<()> {
-    ctx.store.delete_member_sessions(&m.project_id, &m.member_id).await?;
+    let ended = ctx.store.delete_member_sessions(&m.project_id, &m.member_id).await?;
+    audit::member(m);
+    audit::fact(
+        "session.revoked",
+        audit::Target::member(m),
+        &[("all_of_member", json!(true)), ("count", json!(ended))],
+    );
     Ok(())
 }

@@ -73,12 +73,14 @@ pub async fn connection(ctx: &Ctx, org: &OrgRecord, connection_id: &str) -> Core
 /// connection in step with its connections.
 pub async fn save_connection(ctx: &Ctx, grant: &Grant, org: &OrgRecord, c: &OidcConnectionRecord) -> CoreResult<()> {
     ctx.store.save_oidc_connection(c).await?;
+    crate::engine::audit::detail("connection_id", c.connection_id.as_str());
     sync_organization(ctx, grant, org).await
 }
 
 pub async fn delete_connection(ctx: &Ctx, grant: &Grant, org: &OrgRecord, connection_id: &str) -> CoreResult<()> {
     connection(ctx, org, connection_id).await?;
     ctx.store.delete_oidc_connection(&org.project_id, connection_id).await?;
+    crate::engine::audit::detail("connection_id", connection_id);
     sync_organization(ctx, grant, org).await
 }
 

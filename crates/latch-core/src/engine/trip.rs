@@ -125,6 +125,7 @@ pub async fn take(
         .sso_state_project(&state_hash)
         .await?
         .ok_or_else(|| unsolicited.err())?;
+    crate::engine::audit::project(&project_id);
     let trip = ctx
         .store
         .take_sso_state(&project_id, &state_hash)
@@ -132,6 +133,8 @@ pub async fn take(
         .ok_or_else(|| unsolicited.err())?;
     let same_browser = browser_secret.is_some_and(|b| constant_time_eq(&sha256_hex(b), &trip.browser_hash));
     if trip.expires_at <= ctx.now() || !same_browser {
+        let cause = if same_browser { "state_expired" } else { "other_browser" };
+        crate::engine::audit::detail("cause", cause);
         return Err(unsolicited.err());
     }
     Ok(trip)

@@ -1,3 +1,4 @@
+pub mod audit;
 pub mod credentials;
 pub mod links;
 pub mod member;

@@ -35,10 +35,13 @@ async fn project_of(ctx: &Ctx, public_token: Option<&str>) -> CoreResult<String>
     let token = public_token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| INVALID_PUBLIC_TOKEN.err())?;
-    ctx.store
+    let project_id = ctx
+        .store
         .project_of_public_token(token)
         .await?
-        .ok_or_else(|| INVALID_PUBLIC_TOKEN.err())
+        .ok_or_else(|| INVALID_PUBLIC_TOKEN.err())?;
+    crate::engine::audit::project(&project_id);
+    Ok(project_id)
 }
 
 /// `provider_<key>=value` parameters as `(key, value)`, bounded.

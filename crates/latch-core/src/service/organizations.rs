@@ -50,8 +50,19 @@ async fn update_once(
         .collect();
     named.extend(input.sso_jit_provisioning_allowed_connections.iter().flatten().cloned());
     crate::engine::sso::check_connection_ids(ctx, &rec, &named).await?;
+    let before = serde_json::to_value(rec.view()).unwrap_or_default();
     apply(&mut rec, input)?;
     records::save(ctx, &grant, &mut rec).await?;
+    // The names of the fields that changed (not their values: metadata may be large).
+    let after = serde_json::to_value(rec.view()).unwrap_or_default();
+    if let (Value::Object(b), Value::Object(a)) = (&before, &after) {
+        let changed: Vec<&String> = a
+            .iter()
+            .filter(|(k, v)| k.as_str() != "updated_at" && b.get(*k) != Some(*v))
+            .map(|(k, _)| k)
+            .collect();
+        crate::engine::audit::detail("changed_fields", serde_json::json!(changed));
+    }
     Ok(rec)
 }
 

@@ -176,6 +176,7 @@ pub async fn authenticate(
     };
     let mut member = member;
     if stored.require_reset {
+        crate::engine::audit::detail("cause", "reset_required");
         return Err(reset_required());
     }
     let policy = &ctx.settings.password;
@@ -190,6 +191,8 @@ pub async fn authenticate(
         let breached = policy.breach_detection_on_authenticate && report.breached_password;
         let weak = policy.validate_on_authenticate && !report.valid_password;
         if breached || weak {
+            let cause = if breached { "breached_password" } else { "weak_password" };
+            crate::engine::audit::detail("cause", cause);
             return Err(reset_required());
         }
     }

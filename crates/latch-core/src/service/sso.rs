@@ -282,6 +282,7 @@ pub async fn start(ctx: &Ctx, input: StartInput) -> CoreResult<sso::Started> {
         .project_of_public_token(&token)
         .await?
         .ok_or_else(|| INVALID_PUBLIC_TOKEN.err())?;
+    crate::engine::audit::project(&project_id);
     let connection = match (
         input.connection_id.filter(|s| !s.is_empty()),
         input.organization_id.filter(|s| !s.is_empty()),

@@ -3,8 +3,9 @@
 use super::StoreResult;
 use crate::clock::Timestamp;
 
-/// Records that stop being valid at their `expires_at` and are then only dead weight, and
-/// development-outbox messages, which hold codes in clear and are kept only for a retention time.
+/// Records that stop being valid at their `expires_at` and are then only dead weight;
+/// development-outbox messages, which hold codes in clear and are kept only for a retention time;
+/// and audit events, kept for theirs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expiring {
     MemberSessions,
@@ -18,10 +19,12 @@ pub enum Expiring {
     OAuthTokens,
     /// By `created_at`: `purge_expired` is given the oldest creation time to keep.
     OutboxMessages,
+    /// By their time, after the audit retention time (`purge_expired` is given the cutoff).
+    AuditEvents,
 }
 
 impl Expiring {
-    pub const ALL: [Expiring; 10] = [
+    pub const ALL: [Expiring; 11] = [
         Expiring::MemberSessions,
         Expiring::IntermediateSessions,
         Expiring::OtpCodes,
@@ -32,6 +35,7 @@ impl Expiring {
         Expiring::SsoTokens,
         Expiring::OAuthTokens,
         Expiring::OutboxMessages,
+        Expiring::AuditEvents,
     ];
 
     /// The table the records live in, which is also their name in the logs.
@@ -47,6 +51,7 @@ impl Expiring {
             Expiring::SsoTokens => "sso_tokens",
             Expiring::OAuthTokens => "oauth_tokens",
             Expiring::OutboxMessages => "outbox_messages",
+            Expiring::AuditEvents => "audit_events",
         }
     }
 }
@@ -55,7 +60,7 @@ impl Expiring {
 pub trait HousekeepingStore: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
     /// Deletes at most `batch` records of `kind` that expired at or before `now` (outbox messages:
-    /// created at or before it); returns how many.
+    /// created at or before it; audit events: that happened at or before it); returns how many.
     /// Bounded so that a sweep of millions never holds the write lock for long.
     async fn purge_expired(&self, kind: Expiring, now: Timestamp, batch: u32) -> StoreResult<u64>;
 

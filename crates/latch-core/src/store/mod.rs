@@ -8,6 +8,7 @@
 //! the record was read with and bump it, and fail with `StoreError::Conflict` when another write
 //! landed in between (see `retry` for how services absorb that).
 
+mod audit;
 mod codes;
 mod counters;
 mod credentials;
@@ -23,6 +24,7 @@ pub mod retry;
 mod sessions;
 mod sso;
 
+pub use audit::AuditStore;
 pub use codes::CodeStore;
 pub use counters::CounterStore;
 pub use credentials::CredentialStore;
@@ -64,6 +66,7 @@ pub trait Store:
     + SsoStore
     + OAuthStore
     + OutboxStore
+    + AuditStore
     + Send
     + Sync
     + 'static
@@ -84,6 +87,7 @@ impl<T> Store for T where
         + SsoStore
         + OAuthStore
         + OutboxStore
+        + AuditStore
         + Send
         + Sync
         + 'static
@@ -93,7 +97,7 @@ impl<T> Store for T where
 /// Every store trait, for code that calls them on a concrete store (`use …::store::prelude::*`).
 pub mod prelude {
     pub use super::{
-        CodeStore, CounterStore, CredentialStore, HousekeepingStore, KeyStore, LinkStore, MemberStore, OAuthStore,
-        OrgStore, OutboxStore, ProjectStore, SessionStore, SsoStore, Store,
+        AuditStore, CodeStore, CounterStore, CredentialStore, HousekeepingStore, KeyStore, LinkStore, MemberStore,
+        OAuthStore, OrgStore, OutboxStore, ProjectStore, SessionStore, SsoStore, Store,
     };
 }

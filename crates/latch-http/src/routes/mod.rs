@@ -3,6 +3,7 @@
 pub mod auth_reply;
 pub mod browser;
 pub mod discovery;
+pub mod events;
 pub mod health;
 pub mod magic_links;
 pub mod members;

@@ -30,6 +30,7 @@ impl HousekeepingStore for SqlStore {
             Expiring::SsoTokens => ("token_hash", "expires_at"),
             Expiring::OAuthTokens => ("token_hash", "expires_at"),
             Expiring::OutboxMessages => ("seq", "created_at"),
+            Expiring::AuditEvents => ("event_id", "time"),
         };
         // The inner SELECT walks the expiry index; LIMIT in a subquery works on both engines.
         let sql = format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {at} <= $1 LIMIT $2)");

@@ -2,6 +2,7 @@
 //! the same SQL text on both engines. Each UPDATE binds exactly the values it uses; whole-record
 //! writes of members and organizations match the version they were read at (`tx_guarded`).
 
+mod audit;
 mod codes;
 mod counters;
 mod credentials;

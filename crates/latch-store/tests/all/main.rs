@@ -2,6 +2,7 @@
 //! LATCH_TEST_DATABASE_URL is set, each in a fresh database (`latch_testkit::db`).
 #![allow(clippy::disallowed_methods)] // store tests stamp records with the wall clock
 
+mod audit;
 mod contract;
 mod credentials;
 mod sealing;

@@ -4,6 +4,7 @@
 //! client. A delivery failure is logged (kind and recipient only) and reported as
 //! `*_delivery_failed`.
 
+pub mod audit;
 pub mod hibp;
 pub mod oidc;
 pub mod smtp;
