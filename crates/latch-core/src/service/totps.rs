@@ -1,8 +1,8 @@
 //! TOTP (RFC 6238: SHA-1, six digits, 30-second steps, one step of clock skew either way) and
 //! recovery codes. A registration is pending until its first code is accepted; a code's time
 //! step can be used once (a conditional update makes that hold across nodes). Recovery codes are
-//! stored as digests, so they are shown only when minted; `get` lists the remaining ones by
-//! their last four characters.
+//! checked against digests and kept sealed beside them (the store seals them under the KEK), so
+//! `get` lists the remaining ones whole, as Stytch does.
 
 use crate::clock::Timestamp;
 use crate::crypto::{constant_time_eq, sha256_hex};

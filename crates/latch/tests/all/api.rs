@@ -1046,6 +1046,8 @@ fn the_embedded_database_is_readable_by_its_owner_only() {
     let old_dir = root.join("old");
     std::fs::create_dir_all(&old_dir).unwrap();
     std::fs::copy(cli_dir.join("latch.db"), old_dir.join("latch.db")).unwrap();
+    // The database's secrets are sealed with the key beside it: it moves with the database.
+    std::fs::copy(cli_dir.join("kek"), old_dir.join("kek")).unwrap();
     for (path, mode) in [(old_dir.clone(), 0o755), (old_dir.join("latch.db"), 0o644)] {
         std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
     }
