@@ -155,6 +155,19 @@ def _db_rows(srv, sql: str, *params) -> List[tuple]:
         conn.close()
 
 
+def _unseal(srv, table: str, column: str, record_id: str, sealed: str) -> bytes:
+    """Opens a value Latch sealed at rest (`s1.<kid>.<base64url(nonce|ciphertext|tag)>`, AES-256-GCM,
+    the record's identity as associated data) with the key-encryption key in the server's data
+    directory: what only the key's holder can do."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    kek = base64.b64decode((Path(srv.db_env["LATCH_DATA_DIR"]) / "kek").read_text().strip())
+    prefix, _kid, body = sealed.split(".", 2)
+    assert prefix == "s1", sealed[:8]
+    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    return AESGCM(kek).decrypt(raw[:12], raw[12:], f"{table}.{column}:{record_id}".encode())
+
+
 def _database_text(srv) -> bytes:
     """Everything the database holds: the raw SQLite files (main, WAL, shared memory), or every row
     of every table on PostgreSQL."""
@@ -354,7 +367,8 @@ def test_g11_four_segment_and_padded_jwts_are_refused(client):
 
 def test_g12_expired_jwt_is_refused_as_header_but_refreshes_a_live_session(client, server):
     """Instead of waiting five minutes, the expired JWT is signed with the project's own key, read
-    from the server's database (the JWT it would have issued 320 s ago)."""
+    from the server's database and opened with its key-encryption key (the JWT it would have
+    issued 320 s ago)."""
     serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
     import jwt as pyjwt
 
@@ -364,7 +378,8 @@ def test_g12_expired_jwt_is_refused_as_header_but_refreshes_a_live_session(clien
     payload = _b64json(admin.jwt.split(".")[1])
     rows = _db_rows(server, "SELECT private_pkcs8 FROM signing_keys WHERE kid = ?", header["kid"])
     assert len(rows) == 1
-    key = serialization.load_der_private_key(base64.b64decode(rows[0][0]), None)
+    pkcs8 = _unseal(server, "signing_keys", "private_pkcs8", header["kid"], rows[0][0]).decode()
+    key = serialization.load_der_private_key(base64.b64decode(pkcs8), None)
     now = int(time.time())
     payload.update(iat=now - 320, nbf=now - 320, exp=now - 20)
     expired = pyjwt.encode(payload, key, algorithm="RS256", headers={"kid": header["kid"], "typ": "JWT"})
