@@ -144,7 +144,8 @@ fn phpass_encode(input: &[u8]) -> String {
 
 fn phpass_parts(hash: &str) -> Option<(u32, &str)> {
     let b = hash.as_bytes();
-    if hash.len() != 34 || !(hash.starts_with("$P$") || hash.starts_with("$H$")) {
+    // ASCII only: the salt and digest are sliced by byte offset, which must not split a character.
+    if hash.len() != 34 || !hash.is_ascii() || !(hash.starts_with("$P$") || hash.starts_with("$H$")) {
         return None;
     }
     let log2 = ITOA64.iter().position(|&c| c == b[3])? as u32;
