@@ -310,6 +310,8 @@ proptest! {
         salt in prop::collection::vec(any::<u8>(), 0..32),
         out_len in 1usize..80,
     ) {
+        // Shorter digests are refused (below): one password in 2^(8·len) would match.
+        let out_len = out_len.max(10);
         let mut out = vec![0u8; out_len];
         if sha512 {
             pbkdf2::pbkdf2::<Hmac<sha2::Sha512>>(right.as_bytes(), &salt, iterations, &mut out).unwrap();
@@ -344,4 +346,42 @@ fn phpass_with_a_character_across_the_salt_boundary_is_refused() {
     assert_eq!(hash.len(), 34);
     assert!(imported::parse("phpass", hash, &HashConfigs::default()).is_err());
     assert!(imported::parse("phpass", "$P$5é............................", &HashConfigs::default()).is_err());
+}
+
+/// Found by `parsing_never_panics` (PROPTEST_CASES=20000): argon2's `Params::new` computes
+/// `8 * p` in u32, so `threads: 536870912` (2^29) overflowed, a panic in debug builds.
+#[test]
+fn argon2_lanes_that_overflow_argon2s_arithmetic_are_refused() {
+    let cfg = HashConfigs {
+        argon_2_config: Some(Argon2Config {
+            salt: "saltsalt".into(),
+            iteration_amount: 1,
+            memory: 8,
+            threads: 1 << 29,
+            key_length: 16,
+        }),
+        ..Default::default()
+    };
+    assert!(imported::parse("argon_2i", &"00".repeat(16), &cfg).is_err());
+    let phc = "$argon2id$v=19$m=8,t=1,p=536870912$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA";
+    assert!(imported::parse("argon_2id", phc, &HashConfigs::default()).is_err());
+}
+
+/// Found by `pbkdf2_round_trips` (PROPTEST_CASES=20000): a 1-byte PBKDF2 digest was accepted, so
+/// one wrong password in 256 verified. Digests shorter than 10 bytes are refused, as for scrypt
+/// and argon2.
+#[test]
+fn short_pbkdf2_digests_are_refused() {
+    let cfg = |key_length| HashConfigs {
+        pbkdf_2_config: Some(Pbkdf2Config {
+            salt: STANDARD.encode("salt"),
+            iteration_amount: 1,
+            key_length,
+            algorithm: String::new(),
+        }),
+        ..Default::default()
+    };
+    assert!(imported::parse("pbkdf_2", &STANDARD.encode([7u8]), &cfg(1)).is_err());
+    assert!(imported::parse("pbkdf_2", &STANDARD.encode([7u8; 9]), &cfg(9)).is_err());
+    assert!(imported::parse("pbkdf_2", &STANDARD.encode([7u8; 10]), &cfg(10)).is_ok());
 }
