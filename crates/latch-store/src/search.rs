@@ -139,3 +139,179 @@ pub(crate) fn paginate(sql: &mut Sql, alias: &str, id_col: &str, page: &Page) {
         page.limit as i64 + 1
     ));
 }
+
+/// The SQL built for a search never contains what the caller searched for: its text depends only
+/// on the shape of the query (which filters, how many values), every value travels as a bound
+/// parameter, and each placeholder names one of them. Run with `PROPTEST_CASES` for more cases.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use latch_core::model::search::Cursor;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof!["\\PC{0,12}", "['\";\\\\%_$0-9a-z -]{0,12}"]
+    }
+
+    fn list() -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec(text(), 1..4)
+    }
+
+    fn member_filter() -> impl Strategy<Value = MemberFilter> {
+        prop_oneof![
+            list().prop_map(MemberFilter::Ids),
+            list().prop_map(MemberFilter::Emails),
+            text().prop_map(MemberFilter::EmailFuzzy),
+            any::<bool>().prop_map(MemberFilter::Breakglass),
+            list().prop_map(MemberFilter::Statuses),
+            list().prop_map(MemberFilter::Phones),
+            text().prop_map(MemberFilter::PhoneFuzzy),
+        ]
+    }
+
+    fn org_filter() -> impl Strategy<Value = OrgFilter> {
+        prop_oneof![
+            list().prop_map(OrgFilter::Ids),
+            list().prop_map(OrgFilter::Slugs),
+            text().prop_map(OrgFilter::NameFuzzy),
+            text().prop_map(OrgFilter::SlugFuzzy),
+            list().prop_map(OrgFilter::MemberEmails),
+            text().prop_map(OrgFilter::MemberEmailFuzzy),
+            list().prop_map(OrgFilter::AllowedDomains),
+            text().prop_map(OrgFilter::AllowedDomainFuzzy),
+            list().prop_map(OrgFilter::ClaimedDomains),
+            any::<bool>().prop_map(OrgFilter::HasActiveSso),
+            text().prop_map(OrgFilter::SsoConnectionId),
+        ]
+    }
+
+    fn operator() -> impl Strategy<Value = Operator> {
+        prop_oneof![Just(Operator::And), Just(Operator::Or)]
+    }
+
+    fn page() -> impl Strategy<Value = Page> {
+        (prop::option::of((any::<i64>(), text())), 1u32..1000).prop_map(|(after, limit)| Page {
+            after: after.map(|(created_at, id)| Cursor { created_at, id }),
+            limit,
+        })
+    }
+
+    fn x(v: &[String]) -> Vec<String> {
+        vec!["x".to_string(); v.len()]
+    }
+
+    /// The same query with every searched-for text replaced by "x".
+    fn blank_member(f: &MemberFilter) -> MemberFilter {
+        match f {
+            MemberFilter::Ids(v) => MemberFilter::Ids(x(v)),
+            MemberFilter::Emails(v) => MemberFilter::Emails(x(v)),
+            MemberFilter::EmailFuzzy(_) => MemberFilter::EmailFuzzy("x".into()),
+            MemberFilter::Breakglass(b) => MemberFilter::Breakglass(*b),
+            MemberFilter::Statuses(v) => MemberFilter::Statuses(x(v)),
+            MemberFilter::Phones(v) => MemberFilter::Phones(x(v)),
+            MemberFilter::PhoneFuzzy(_) => MemberFilter::PhoneFuzzy("x".into()),
+        }
+    }
+
+    fn blank_org(f: &OrgFilter) -> OrgFilter {
+        match f {
+            OrgFilter::Ids(v) => OrgFilter::Ids(x(v)),
+            OrgFilter::Slugs(v) => OrgFilter::Slugs(x(v)),
+            OrgFilter::NameFuzzy(_) => OrgFilter::NameFuzzy("x".into()),
+            OrgFilter::SlugFuzzy(_) => OrgFilter::SlugFuzzy("x".into()),
+            OrgFilter::MemberEmails(v) => OrgFilter::MemberEmails(x(v)),
+            OrgFilter::MemberEmailFuzzy(_) => OrgFilter::MemberEmailFuzzy("x".into()),
+            OrgFilter::AllowedDomains(v) => OrgFilter::AllowedDomains(x(v)),
+            OrgFilter::AllowedDomainFuzzy(_) => OrgFilter::AllowedDomainFuzzy("x".into()),
+            OrgFilter::ClaimedDomains(v) => OrgFilter::ClaimedDomains(x(v)),
+            OrgFilter::HasActiveSso(b) => OrgFilter::HasActiveSso(*b),
+            OrgFilter::SsoConnectionId(_) => OrgFilter::SsoConnectionId("x".into()),
+        }
+    }
+
+    fn blank_page(p: &Page) -> Page {
+        Page {
+            after: p.after.as_ref().map(|_| Cursor {
+                created_at: 0,
+                id: "x".into(),
+            }),
+            limit: p.limit,
+        }
+    }
+
+    /// Every `$n` in the text names a bound argument, and every argument is named.
+    fn placeholders_match(sql: &Sql) -> bool {
+        let mut seen = vec![false; sql.args.len()];
+        let mut rest = sql.text.as_str();
+        while let Some(i) = rest.find('$') {
+            rest = &rest[i + 1..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            match digits.parse::<usize>() {
+                Ok(n) if (1..=seen.len()).contains(&n) => seen[n - 1] = true,
+                _ => return false,
+            }
+        }
+        seen.iter().all(|s| *s)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256),
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn member_sql_binds_every_value(
+            project in text(),
+            orgs in list(),
+            operator in operator(),
+            filters in prop::collection::vec(member_filter(), 0..6),
+            page in page(),
+        ) {
+            let mut sql = member_where(&project, &orgs, &Query { operator, filters: filters.clone() });
+            paginate(&mut sql, "m", "member_id", &page);
+            let blank = Query { operator, filters: filters.iter().map(blank_member).collect() };
+            let mut same_shape = member_where("x", &x(&orgs), &blank);
+            paginate(&mut same_shape, "m", "member_id", &blank_page(&page));
+            prop_assert_eq!(&sql.text, &same_shape.text);
+            prop_assert!(placeholders_match(&sql), "{}", sql.text);
+        }
+
+        #[test]
+        fn org_sql_binds_every_value(
+            project in text(),
+            operator in operator(),
+            filters in prop::collection::vec(org_filter(), 0..6),
+            page in page(),
+        ) {
+            let mut sql = org_where(&project, &Query { operator, filters: filters.clone() });
+            paginate(&mut sql, "o", "organization_id", &page);
+            let blank = Query { operator, filters: filters.iter().map(blank_org).collect() };
+            let mut same_shape = org_where("x", &blank);
+            paginate(&mut same_shape, "o", "organization_id", &blank_page(&page));
+            prop_assert_eq!(&sql.text, &same_shape.text);
+            prop_assert!(placeholders_match(&sql), "{}", sql.text);
+        }
+
+        /// A fuzzy needle matches itself literally: LIKE's wildcards in it are escaped.
+        #[test]
+        fn fuzzy_patterns_escape_wildcards(needle in text()) {
+            let mut sql = Sql::default();
+            sql.contains(&needle);
+            let Some(Arg::Text(pattern)) = sql.args.first() else {
+                return Err(TestCaseError::fail("no text argument"));
+            };
+            let inner = &pattern[1..pattern.len() - 1];
+            let mut unescaped = String::new();
+            let mut chars = inner.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => unescaped.push(chars.next().expect("an escape escapes something")),
+                    '%' | '_' => return Err(TestCaseError::fail(format!("bare wildcard in {pattern:?}"))),
+                    c => unescaped.push(c),
+                }
+            }
+            prop_assert_eq!(unescaped, needle.to_lowercase());
+        }
+    }
+}

@@ -103,15 +103,26 @@ impl Page {
 }
 
 fn operator(query: &Value) -> CoreResult<Operator> {
-    match query
-        .get("operator")
-        .and_then(Value::as_str)
-        .map(str::to_ascii_uppercase)
-        .as_deref()
-    {
-        None | Some("AND") => Ok(Operator::And),
-        Some("OR") => Ok(Operator::Or),
-        Some(_) => Err(CoreError::argument("query.operator", "must be AND or OR")),
+    let operator = match query.get("operator") {
+        None | Some(Value::Null) => return Ok(Operator::And),
+        Some(Value::String(s)) => s.to_ascii_uppercase(),
+        // A number or a list is a mistake, not a silent AND.
+        Some(_) => String::new(),
+    };
+    match operator.as_str() {
+        "AND" => Ok(Operator::And),
+        "OR" => Ok(Operator::Or),
+        _ => Err(CoreError::argument("query.operator", "must be AND or OR")),
+    }
+}
+
+/// The `query` of a search: absent or null is no filter; anything but an object is an error
+/// (a string or a list would otherwise read as no filter and match everything).
+fn query_object(query: Option<&Value>) -> CoreResult<Option<&Value>> {
+    match query {
+        None | Some(Value::Null) => Ok(None),
+        Some(q @ Value::Object(_)) => Ok(Some(q)),
+        Some(_) => Err(CoreError::argument("query", "must be an object")),
     }
 }
 
@@ -213,7 +224,7 @@ fn lower(v: Vec<String>) -> Vec<String> {
 }
 
 pub fn parse_org_query(query: Option<&Value>) -> CoreResult<Query<OrgFilter>> {
-    let Some(query) = query.filter(|q| !q.is_null()) else {
+    let Some(query) = query_object(query)? else {
         return Ok(Query {
             operator: Operator::And,
             filters: vec![],
@@ -247,7 +258,7 @@ pub fn parse_org_query(query: Option<&Value>) -> CoreResult<Query<OrgFilter>> {
 }
 
 pub fn parse_member_query(query: Option<&Value>) -> CoreResult<Query<MemberFilter>> {
-    let Some(query) = query.filter(|q| !q.is_null()) else {
+    let Some(query) = query_object(query)? else {
         return Ok(Query {
             operator: Operator::And,
             filters: vec![],
@@ -309,6 +320,12 @@ mod tests {
         ))
         .is_err());
         assert!(parse_member_query(Some(&json!({"operands": [{"filter_name": "nope", "filter_value": 1}]}))).is_err());
+        // An operator or a query of the wrong type is an error, not "AND" or "no filter".
+        assert!(parse_member_query(Some(&json!({"operator": ["OR"], "operands": []}))).is_err());
+        assert!(parse_org_query(Some(&json!({"operator": 1}))).is_err());
+        assert!(parse_org_query(Some(&json!("organization_ids"))).is_err());
+        assert!(parse_member_query(Some(&json!([]))).is_err());
+        assert!(parse_org_query(Some(&json!({"operator": null}))).is_ok());
         assert!(parse_member_query(Some(
             &json!({"operands": [{"filter_name": "member_ids", "filter_value": []}]})
         ))

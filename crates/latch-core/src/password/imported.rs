@@ -144,7 +144,8 @@ fn phpass_encode(input: &[u8]) -> String {
 
 fn phpass_parts(hash: &str) -> Option<(u32, &str)> {
     let b = hash.as_bytes();
-    if hash.len() != 34 || !(hash.starts_with("$P$") || hash.starts_with("$H$")) {
+    // ASCII only: the salt and digest are sliced by byte offset, which must not split a character.
+    if hash.len() != 34 || !hash.is_ascii() || !(hash.starts_with("$P$") || hash.starts_with("$H$")) {
         return None;
     }
     let log2 = ITOA64.iter().position(|&c| c == b[3])? as u32;
@@ -221,6 +222,7 @@ const MAX_ARGON2_LANES: u32 = 16;
 const MIN_ARGON2_SALT: usize = 8;
 const MAX_SCRYPT_MEMORY: u64 = 256 * 1024 * 1024;
 const MAX_PBKDF2_ITERATIONS: u32 = 5_000_000;
+const MIN_PBKDF2_KEY_LENGTH: usize = 10;
 
 fn hex(s: &str) -> Option<Vec<u8>> {
     let s = s.trim();
@@ -286,14 +288,18 @@ fn argon2(hash: &str, id: bool, cfg: Option<&Argon2Config>) -> CoreResult<Passwo
     if parsed.algorithm.as_str() != want {
         return Err(bad(&format!("The hash is not {want}.")));
     }
+    let too_costly = || bad("The argon2 cost exceeds what Latch accepts (256 MiB, 32 passes, 16 lanes).");
+    // Checked before argon2 sees it: its `Params::new` computes `8 * p` in u32, which overflows
+    // (a panic in a debug build) for p of 2^29 or more.
+    if parsed.params.get_decimal("p").is_some_and(|p| p > MAX_ARGON2_LANES) {
+        return Err(too_costly());
+    }
     let params = argon2::Params::try_from(&parsed).map_err(|_| bad("The argon2 parameters are out of range."))?;
     if params.m_cost() > MAX_ARGON2_MEMORY_KIB
         || params.t_cost() > MAX_ARGON2_ITERATIONS
         || params.p_cost() > MAX_ARGON2_LANES
     {
-        return Err(bad(
-            "The argon2 cost exceeds what Latch accepts (256 MiB, 32 passes, 16 lanes).",
-        ));
+        return Err(too_costly());
     }
     let mut salt_buf = [0u8; 64];
     let salt_len = parsed
@@ -377,8 +383,12 @@ fn pbkdf2_hash(hash: &str, cfg: Option<&Pbkdf2Config>) -> CoreResult<PasswordHas
         _ => return Err(bad("pbkdf_2_config.algorithm must be sha256 or sha512.")),
     };
     let out = b64(hash).ok_or_else(|| bad("The pbkdf2 hash must be base64."))?;
-    if out.is_empty() || out.len() != cfg.key_length as usize {
+    if out.len() != cfg.key_length as usize {
         return Err(bad("The hash length does not match pbkdf_2_config.key_length."));
+    }
+    // As scrypt and argon2 require: a 1-byte digest would let one password in 256 sign in.
+    if out.len() < MIN_PBKDF2_KEY_LENGTH {
+        return Err(bad("pbkdf_2_config.key_length must be at least 10 bytes."));
     }
     if cfg.iteration_amount == 0 || cfg.iteration_amount > MAX_PBKDF2_ITERATIONS {
         return Err(bad("pbkdf_2_config.iteration_amount is out of range."));
