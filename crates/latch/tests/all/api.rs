@@ -1102,3 +1102,64 @@ async fn housekeeping_purges_outbox_messages_past_their_retention() {
         db.dispose().await;
     }
 }
+
+/// Rotating the key-encryption key with the CLI: a key that cannot open the database is refused
+/// at once; `keys rewrap` with the new key current and the old one previous reseals everything;
+/// afterwards the new key alone opens the database and the old one no longer does.
+#[cfg(unix)]
+#[test]
+fn the_key_encryption_key_rotates_through_the_cli() {
+    let dir = std::env::temp_dir().join(format!("latch-kek-cli-{}", uuid::Uuid::new_v4()));
+    let run = |args: &str, kek: &str, previous: Option<&str>| {
+        let mut cmd = latch_with_umask_022(&dir, args);
+        cmd.env("LATCH_KEK", kek);
+        if let Some(p) = previous {
+            cmd.env("LATCH_PREVIOUS_KEKS", p);
+        }
+        let out = cmd.output().unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
+    let new_kek = || {
+        let out = latch_with_umask_022(&dir, "keys new-kek").output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let (old, new) = (new_kek(), new_kek());
+    assert_ne!(old, new);
+
+    let (ok, out, err) = run("project create --name kek", &old, None);
+    assert!(ok, "{err}");
+    let project: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let project_id = project["project_id"].as_str().unwrap().to_string();
+    // A signing key: a private key sealed under the old KEK.
+    let (ok, _, err) = run(
+        &format!("keys rotate --project-id {project_id} --prepublish-secs 0"),
+        &old,
+        None,
+    );
+    assert!(ok, "{err}");
+
+    let show = format!("project show {project_id}");
+    let (ok, _, err) = run(&show, &new, None);
+    assert!(!ok && err.contains("which this server was not given"), "{err}");
+
+    let (ok, out, err) = run("keys rewrap", &new, Some(&old));
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(report["rewrapped"].as_u64().unwrap() >= 1, "{report}");
+    assert_eq!(report["retired_keks"].as_array().unwrap().len(), 1, "{report}");
+
+    let (ok, _, err) = run(&show, &new, None);
+    assert!(ok, "{err}");
+    // The new key alone opens the rewrapped signing keys: a rotation reads and retires them.
+    let (ok, _, err) = run(
+        &format!("keys rotate --project-id {project_id} --prepublish-secs 0"),
+        &new,
+        None,
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&show, &old, None);
+    assert!(!ok, "the retired key no longer opens the database: {err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
