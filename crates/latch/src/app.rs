@@ -69,8 +69,9 @@ impl Application {
         }
         if config.sms_codes_stay_in_outbox_beside_smtp() {
             tracing::warn!(
-                "SMTP is configured but SMS is not: SMS codes are stored in clear in the development outbox \
-                 (readable through /latch/v1/outbox); set sms_provider to twilio or webhook"
+                "SMTP is configured but SMS is not: SMS codes stay in the development outbox, readable \
+                 by the project secret through /latch/v1/outbox, and are never sent; set sms_provider \
+                 to twilio or webhook"
             );
         }
         let delivery = config.delivery(Arc::new(Outbox::new(shared.clone())))?;

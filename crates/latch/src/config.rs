@@ -521,8 +521,8 @@ impl Config {
         std::time::Duration::from_secs(self.audit_retention_days.saturating_mul(86_400))
     }
 
-    /// Email leaves through a real relay while SMS codes still land in the development outbox,
-    /// in clear: a production setup that forgot SMS (worth a warning at start).
+    /// Email leaves through a real relay while SMS codes still land in the development outbox
+    /// (readable through its API, never sent): a production setup that forgot SMS.
     pub fn sms_codes_stay_in_outbox_beside_smtp(&self) -> bool {
         self.smtp_host.is_some() && matches!(self.sms_provider.as_str(), "" | "outbox")
     }

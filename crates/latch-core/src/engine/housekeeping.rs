@@ -1,6 +1,6 @@
 //! Removing what has expired: member and intermediate sessions, one-time codes, reset tokens.
 //! None of them is valid past its expiry, so without this they would only grow the database.
-//! Development-outbox messages go after a retention time: they hold codes and links in clear.
+//! Development-outbox messages go after a retention time: they hold codes and links (sealed at rest, but live).
 //! Audit events go after theirs (`audit_retention_days`).
 
 use super::Ctx;

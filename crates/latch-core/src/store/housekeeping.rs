@@ -4,7 +4,7 @@ use super::StoreResult;
 use crate::clock::Timestamp;
 
 /// Records that stop being valid at their `expires_at` and are then only dead weight;
-/// development-outbox messages, which hold codes in clear and are kept only for a retention time;
+/// development-outbox messages, which hold live codes and are kept only for a retention time;
 /// and audit events, kept for theirs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expiring {
