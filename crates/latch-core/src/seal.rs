@@ -35,6 +35,8 @@ pub enum SealError {
 struct Kek {
     id: String,
     key: LessSafeKey,
+    /// Keys the digests of short codes (`code_digest_keys`), derived from the KEK.
+    digest_key: [u8; 32],
 }
 
 impl Kek {
@@ -47,9 +49,15 @@ impl Kek {
         }
         let key =
             UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| SealError::BadKey("rejected by AES-256-GCM".into()))?;
+        let digest_key = Sha256::new()
+            .chain_update(b"latch code digest key\0")
+            .chain_update(bytes)
+            .finalize()
+            .into();
         Ok(Self {
             id: key_id(bytes),
             key: LessSafeKey::new(key),
+            digest_key,
         })
     }
 }
@@ -128,6 +136,16 @@ impl Sealer {
 
     pub fn current_id(&self) -> &str {
         &self.current.id
+    }
+
+    /// Keys for digests of low-entropy codes (six-digit OTPs): a salted SHA-256 of one of a
+    /// million codes is undone by trying them all, a keyed one not without the KEK. The current
+    /// key's first; the others still check codes minted before a rotation.
+    pub fn code_digest_keys(&self) -> Vec<[u8; 32]> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .map(|k| k.digest_key)
+            .collect()
     }
 
     /// Every key id this sealer can open.
@@ -253,6 +271,16 @@ mod tests {
             other.open_str("t.c:1", &sealed),
             Err(SealError::UnknownKey(old.current_id().into()))
         );
+    }
+
+    #[test]
+    fn code_digest_keys_follow_the_kek_current_first() {
+        let one = Sealer::new(&key(1), &[]).unwrap().code_digest_keys();
+        let rotated = Sealer::new(&key(2), &[&key(1)]).unwrap().code_digest_keys();
+        assert_eq!(rotated.len(), 2);
+        assert_eq!(rotated[1], one[0], "codes minted before a rotation still check");
+        assert_ne!(rotated[0], one[0]);
+        assert_ne!(one[0].to_vec(), key(1), "derived, not the KEK itself");
     }
 
     #[test]

@@ -47,6 +47,7 @@ impl Application {
         };
         let (sealer, kek_source) = crate::kek::sealer(config)?;
         crate::kek::report(&sealer, &kek_source);
+        let code_keys = sealer.code_digest_keys();
         let store = SqlStore::connect(&url, &opts, Arc::new(sealer))
             .await
             .context("database")?;
@@ -78,6 +79,7 @@ impl Application {
         let ctx = Ctx::new(shared.clone(), delivery, policy, settings)
             .with_audit(audit_log)
             .with_clock(clock)
+            .with_code_keys(code_keys)
             .with_breach_sources(breach)
             .with_templates(templates)
             .with_oidc(Arc::new(crate::adapters::oidc::OidcAdapter::new(

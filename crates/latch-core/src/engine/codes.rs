@@ -1,10 +1,12 @@
 //! One-time codes, sent and checked. Six digits from the OS CSPRNG; one live code per
 //! (organization, channel, recipient): sending replaces it; single use; five attempts, each taken
-//! before the guess is compared; stored as a salted SHA-256 and compared in constant time; sends
+//! before the guess is compared; stored as a salted HMAC-SHA-256 under a key derived from the KEK
+//! (a plain digest of one of a million codes is reversed by trying them all), compared in
+//! constant time; sends
 //! limited per recipient. If delivery fails the code is deleted: no code stays live that its owner
 //! never received.
 
-use crate::crypto::{constant_time_eq, random_token, sha256_hex};
+use crate::crypto::{constant_time_eq, random_token};
 use crate::delivery::templates::{self, Kind};
 use crate::delivery::{Channel, Message};
 use crate::engine::audit;
@@ -33,8 +35,20 @@ fn new_code() -> String {
     format!("{:06}", OsRng.gen_range(0..1_000_000u32))
 }
 
-fn digest(salt: &str, code: &str) -> String {
-    sha256_hex(&format!("{salt}:{code}"))
+fn digest(key: &[u8; 32], salt: &str, code: &str) -> String {
+    let tag = aws_lc_rs::hmac::sign(
+        &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key),
+        format!("{salt}:{code}").as_bytes(),
+    );
+    tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `code` is the one digested as `hash`, under any of the server's code keys.
+fn matches(ctx: &Ctx, salt: &str, code: &str, hash: &str) -> bool {
+    // Every key is tried, so the time taken does not say which one matched.
+    ctx.code_keys.iter().fold(false, |found, key| {
+        found | constant_time_eq(&digest(key, salt, code), hash)
+    })
 }
 
 pub(crate) fn email_minutes(given: Option<i64>) -> CoreResult<i64> {
@@ -98,7 +112,7 @@ pub(crate) async fn send_code(
         channel: channel.as_str().to_string(),
         recipient: recipient.to_string(),
         member_id: member_id.map(str::to_string),
-        code_hash: digest(&salt, &code),
+        code_hash: digest(&ctx.code_keys[0], &salt, &code),
         salt,
         attempts: 0,
         created_at: now,
@@ -171,10 +185,10 @@ pub(crate) async fn verify_code(
         audit::detail("cause", "attempts_used_up");
         return Err(code_not_found());
     };
-    if !constant_time_eq(&digest(&rec.salt, code.trim()), &rec.code_hash) {
+    if !matches(ctx, &rec.salt, code.trim(), &rec.code_hash) {
         let replaced = rec.superseded.iter().any(|s| {
             s.split_once(':')
-                .is_some_and(|(salt, hash)| constant_time_eq(&digest(salt, code.trim()), hash))
+                .is_some_and(|(salt, hash)| matches(ctx, salt, code.trim(), hash))
         });
         if replaced {
             // An earlier code: it was invalidated by a newer one, not guessed wrong.

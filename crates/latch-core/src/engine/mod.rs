@@ -68,6 +68,9 @@ pub struct Ctx {
     pub oidc: Arc<dyn crate::oidc::OidcClient>,
     /// Where audit events go (`crate::audit_log`): the background writer in a server.
     pub audit: Arc<dyn crate::audit_log::AuditSink>,
+    /// HMAC keys of one-time code digests (`seal::Sealer::code_digest_keys`), the minting one
+    /// first. A server derives them from its KEK; without one, a random key for this process.
+    pub code_keys: Arc<Vec<[u8; 32]>>,
     /// A hash to verify against when an account does not exist, so both paths cost the same.
     dummy_hash: Arc<tokio::sync::OnceCell<PasswordHash>>,
     /// Projects by id, for the credential check every request makes (lifetime only: secrets
@@ -121,6 +124,7 @@ impl Ctx {
             templates: Arc::new(Default::default()),
             oidc: Arc::new(crate::oidc::NoOidc),
             audit: Arc::new(crate::audit_log::Discard),
+            code_keys: Arc::new(crate::seal::Sealer::ephemeral().code_digest_keys()),
             dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
             projects: Arc::new(TtlCache::named("projects", RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
             orgs: Arc::new(TtlCache::named("orgs", RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
@@ -144,6 +148,14 @@ impl Ctx {
 
     pub fn now(&self) -> crate::clock::Timestamp {
         self.clock.now()
+    }
+
+    /// Keys one-time code digests with `keys` (the first mints); every node of a database needs
+    /// the same, hence from the shared KEK.
+    pub fn with_code_keys(mut self, keys: Vec<[u8; 32]>) -> Self {
+        assert!(!keys.is_empty(), "at least the minting key");
+        self.code_keys = Arc::new(keys);
+        self
     }
 
     pub fn with_oidc(mut self, oidc: Arc<dyn crate::oidc::OidcClient>) -> Self {
