@@ -24,6 +24,15 @@ pub fn sha256_hex(value: &str) -> String {
     out
 }
 
+/// Hex HMAC-SHA-256 of `value` under `key`: the digest of a secret too small to survive an
+/// exhaustive search (a six-digit code, a 60-bit recovery code across a whole table), which only
+/// the key's holder can reproduce.
+pub fn keyed_digest_hex(key: &[u8; 32], value: &str) -> String {
+    use aws_lc_rs::hmac;
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), value.as_bytes());
+    tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }

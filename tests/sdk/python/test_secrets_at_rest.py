@@ -205,3 +205,18 @@ def test_a_stored_code_digest_cannot_be_reversed_by_trying_every_code(srv, clien
     assert found == [], "the live code was recovered from its stored digest"
     # The code still works: the server holds the key.
     ok(client.otps.email.authenticate(organization_id=org.organization_id, email_address=email, code=code))
+
+
+def test_recovery_code_digests_are_keyed(srv, client):
+    """An unsalted SHA-256 of every 60-bit recovery code lets one search attack the whole table at
+    once; the stored digests are keyed by the KEK and salted with their id."""
+    import hashlib
+
+    org = h.create_org(client)
+    m = h.create_member(client, org.organization_id, f"sealed-rc-{h.token()}@example.com")
+    created = ok(client.totps.create(organization_id=org.organization_id, member_id=m.member_id))
+    stored = {r[0] for r in _db_rows(srv, "SELECT code_hash FROM recovery_codes WHERE member_id = ?", m.member_id)}
+    assert len(stored) == 10
+    plain = {hashlib.sha256(c.replace("-", "").lower().encode()).hexdigest() for c in created.recovery_codes}
+    assert not stored & plain, "a recovery code's digest is reproducible without the key"
+    assert not any(p in s for s in stored for p in plain)

@@ -6,7 +6,7 @@
 //! limited per recipient. If delivery fails the code is deleted: no code stays live that its owner
 //! never received.
 
-use crate::crypto::{constant_time_eq, random_token};
+use crate::crypto::{constant_time_eq, keyed_digest_hex, random_token};
 use crate::delivery::templates::{self, Kind};
 use crate::delivery::{Channel, Message};
 use crate::engine::audit;
@@ -36,11 +36,7 @@ fn new_code() -> String {
 }
 
 fn digest(key: &[u8; 32], salt: &str, code: &str) -> String {
-    let tag = aws_lc_rs::hmac::sign(
-        &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key),
-        format!("{salt}:{code}").as_bytes(),
-    );
-    tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    keyed_digest_hex(key, &format!("{salt}:{code}"))
 }
 
 /// Whether `code` is the one digested as `hash`, under any of the server's code keys.

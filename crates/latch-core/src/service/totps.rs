@@ -5,7 +5,7 @@
 //! `get` lists the remaining ones whole, as Stytch does.
 
 use crate::clock::Timestamp;
-use crate::crypto::{constant_time_eq, sha256_hex};
+use crate::crypto::{constant_time_eq, keyed_digest_hex, sha256_hex};
 use crate::engine::mfa::{finish_mfa, guard, mfa_tokens};
 use crate::engine::{members, mfa, organizations, Ctx};
 use crate::error::{CoreError, CoreResult};
@@ -65,7 +65,27 @@ fn normalize_code(code: &str) -> String {
     code.trim().to_lowercase().replace(['-', ' '], "")
 }
 
-fn recovery_records(member: &MemberRecord, codes: &[String], now: Timestamp) -> Vec<RecoveryCodeRecord> {
+/// Marks a recovery-code digest keyed by the KEK-derived code key (`recovery_digest`); digests
+/// without it are plain SHA-256 from before, still accepted for the codes they belong to.
+const KEYED: &str = "k1:";
+
+/// A recovery code's digest: keyed, and salted with its id, so a stolen table cannot be searched
+/// for all its 60-bit codes at once.
+fn recovery_digest(key: &[u8; 32], code_id: &str, normalized: &str) -> String {
+    format!("{KEYED}{}", keyed_digest_hex(key, &format!("{code_id}:{normalized}")))
+}
+
+/// Whether `normalized` is the code stored as `c`.
+fn is_recovery_code(ctx: &Ctx, c: &RecoveryCodeRecord, normalized: &str) -> bool {
+    match c.code_hash.strip_prefix(KEYED) {
+        Some(_) => ctx.code_keys.iter().fold(false, |found, key| {
+            found | constant_time_eq(&recovery_digest(key, &c.code_id, normalized), &c.code_hash)
+        }),
+        None => constant_time_eq(&sha256_hex(normalized), &c.code_hash),
+    }
+}
+
+fn recovery_records(ctx: &Ctx, member: &MemberRecord, codes: &[String], now: Timestamp) -> Vec<RecoveryCodeRecord> {
     // Ids sorted like the codes, so the store (which lists by id) gives them back in this order.
     let mut ids: Vec<String> = codes
         .iter()
@@ -78,10 +98,10 @@ fn recovery_records(member: &MemberRecord, codes: &[String], now: Timestamp) -> 
         .map(|(c, code_id)| {
             let n = normalize_code(c);
             RecoveryCodeRecord {
+                code_hash: recovery_digest(&ctx.code_keys[0], &code_id, &n),
                 code_id,
                 project_id: member.project_id.clone(),
                 member_id: member.member_id.clone(),
-                code_hash: sha256_hex(&n),
                 code: Some(c.clone()),
                 hint: n.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect(),
                 used: false,
@@ -151,7 +171,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResu
         expires_at: now.plus_minutes(minutes),
     };
     ctx.store
-        .save_totp(&record, &recovery_records(&member, &codes, ctx.now()))
+        .save_totp(&record, &recovery_records(ctx, &member, &codes, ctx.now()))
         .await?;
     Ok(Created {
         view: MemberView::load(ctx, member, org).await?,
@@ -289,7 +309,7 @@ pub async fn migrate(
         expires_at: now,
     };
     ctx.store
-        .save_totp(&record, &recovery_records(&member, &codes, ctx.now()))
+        .save_totp(&record, &recovery_records(ctx, &member, &codes, ctx.now()))
         .await?;
     member.totp_registration_id = record.totp_id.clone();
     member.updated_at = now;
@@ -319,10 +339,10 @@ pub async fn recover(ctx: &Ctx, project_id: &str, input: RecoverInput) -> CoreRe
     let session = mfa_tokens(ctx, &org, &member, &input.session).await?;
     let attempt = guard(ctx, &member).await?;
     let codes = ctx.store.recovery_codes(project_id, &member.member_id).await?;
-    let digest = sha256_hex(&normalize_code(&input.recovery_code));
+    let given = normalize_code(&input.recovery_code);
     let mut hit = None;
     for c in codes.iter().filter(|c| !c.used) {
-        if constant_time_eq(&c.code_hash, &digest) {
+        if is_recovery_code(ctx, c, &given) {
             hit = Some(c.code_id.clone());
         }
     }
@@ -390,7 +410,7 @@ pub async fn rotate(
         .replace_recovery_codes(
             project_id,
             &v.member.member_id,
-            &recovery_records(&v.member, &codes, ctx.now()),
+            &recovery_records(ctx, &v.member, &codes, ctx.now()),
         )
         .await?;
     Ok((v, codes))
