@@ -180,3 +180,22 @@ def roles_of(member: Any) -> Dict[str, set]:
         assert r.role_id not in out, f"role {r.role_id} listed twice: {member.roles}"
         out[r.role_id] = {s.type for s in r.sources}
     return out
+
+
+def db_rows(srv, sql: str, *params) -> List[tuple]:
+    """Read a test server's own database (`?` placeholders): its SQLite file or its PostgreSQL
+    database, as someone holding the database (and nothing else) would."""
+    if srv.backend == "postgres":
+        import psycopg
+
+        with psycopg.connect(srv.db_env["LATCH_DATABASE_URL"]) as conn:
+            return conn.execute(sql.replace("?", "%s"), params).fetchall()
+    import sqlite3
+    from pathlib import Path
+
+    db = Path(srv.db_env["LATCH_DATA_DIR"]) / "latch.db"
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()

@@ -16,7 +16,6 @@ import hmac
 import html as html_lib
 import json
 import socket
-import sqlite3
 import statistics
 import threading
 import time
@@ -138,21 +137,6 @@ def _b64json(segment: str) -> Dict[str, Any]:
 
 def _compact(header: Dict[str, Any], payload: Dict[str, Any], signature: bytes = b"") -> str:
     return ".".join([_b64url(json.dumps(header).encode()), _b64url(json.dumps(payload).encode()), _b64url(signature)])
-
-
-def _db_rows(srv, sql: str, *params) -> List[tuple]:
-    """Read the server's own database (`?` placeholders), SQLite file or PostgreSQL."""
-    if srv.backend == "postgres":
-        import psycopg
-
-        with psycopg.connect(srv.db_env["LATCH_DATABASE_URL"]) as conn:
-            return conn.execute(sql.replace("?", "%s"), params).fetchall()
-    db = Path(srv.db_env["LATCH_DATA_DIR"]) / "latch.db"
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def _unseal(srv, table: str, column: str, record_id: str, sealed: str) -> bytes:
@@ -279,7 +263,7 @@ def test_g06_jwks_of_an_unknown_project_creates_no_key(server, http):
     unknown = f"project-test-{h.token()}-probe"
     for _ in range(2):
         check_raw_error(http.get(server.api(f"/v1/b2b/sessions/jwks/{unknown}")), 404, None)
-    assert _db_rows(server, "SELECT COUNT(*) FROM signing_keys WHERE project_id = ?", unknown)[0][0] == 0
+    assert h.db_rows(server, "SELECT COUNT(*) FROM signing_keys WHERE project_id = ?", unknown)[0][0] == 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,7 +360,7 @@ def test_g12_expired_jwt_is_refused_as_header_but_refreshes_a_live_session(clien
     admin = _login(client, org, roles=["stytch_admin"])
     header = _b64json(admin.jwt.split(".")[0])
     payload = _b64json(admin.jwt.split(".")[1])
-    rows = _db_rows(server, "SELECT private_pkcs8 FROM signing_keys WHERE kid = ?", header["kid"])
+    rows = h.db_rows(server, "SELECT private_pkcs8 FROM signing_keys WHERE kid = ?", header["kid"])
     assert len(rows) == 1
     pkcs8 = _unseal(server, "signing_keys", "private_pkcs8", header["kid"], rows[0][0]).decode()
     key = serialization.load_der_private_key(base64.b64decode(pkcs8), None)

@@ -170,21 +170,6 @@ def test_a_development_server_generates_its_key_owner_only(srv):
     assert "generated a key-encryption key" in srv.log_text()
 
 
-def _db_rows(srv, sql: str, *params) -> List[tuple]:
-    if srv.backend == "postgres":
-        import psycopg
-
-        with psycopg.connect(srv.db_env["LATCH_DATABASE_URL"]) as conn:
-            return conn.execute(sql.replace("?", "%s"), params).fetchall()
-    import sqlite3
-
-    conn = sqlite3.connect(f"file:{srv.workdir / 'data' / 'latch.db'}?mode=ro", uri=True, timeout=10)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
 def test_a_stored_code_digest_cannot_be_reversed_by_trying_every_code(srv, client):
     """A six-digit code has a million values: a plain salted SHA-256 of it is reversed in a second.
     The digest is keyed by the KEK, so the stolen row alone does not give the live code."""
@@ -195,7 +180,7 @@ def test_a_stored_code_digest_cannot_be_reversed_by_trying_every_code(srv, clien
     h.create_member(client, org.organization_id, email)
     ok(client.otps.email.login_or_signup(organization_id=org.organization_id, email_address=email))
     code = _outbox(srv, email)[0]["code"]
-    rows = _db_rows(srv, "SELECT code_hash, salt FROM otp_codes WHERE recipient = ?", email)
+    rows = h.db_rows(srv, "SELECT code_hash, salt FROM otp_codes WHERE recipient = ?", email)
     assert len(rows) == 1
     code_hash, salt = rows[0]
     assert len(code_hash) == 64 and salt
@@ -215,7 +200,7 @@ def test_recovery_code_digests_are_keyed(srv, client):
     org = h.create_org(client)
     m = h.create_member(client, org.organization_id, f"sealed-rc-{h.token()}@example.com")
     created = ok(client.totps.create(organization_id=org.organization_id, member_id=m.member_id))
-    stored = {r[0] for r in _db_rows(srv, "SELECT code_hash FROM recovery_codes WHERE member_id = ?", m.member_id)}
+    stored = {r[0] for r in h.db_rows(srv, "SELECT code_hash FROM recovery_codes WHERE member_id = ?", m.member_id)}
     assert len(stored) == 10
     plain = {hashlib.sha256(c.replace("-", "").lower().encode()).hexdigest() for c in created.recovery_codes}
     assert not stored & plain, "a recovery code's digest is reproducible without the key"
