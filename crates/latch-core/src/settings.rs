@@ -1,5 +1,6 @@
 //! Project-wide authentication settings the use cases read (from the server's configuration).
 
+use crate::ids::ProjectId;
 use crate::model::oauth::OAuthProvider;
 use crate::password::policy::PasswordPolicy;
 use crate::password::Argon2Params;
@@ -114,7 +115,7 @@ impl Redirects {
     }
 
     /// Whether `url` is allowed for `kind` in the project.
-    pub fn allows(&self, project_id: &str, kind: RedirectType, url: &str) -> bool {
+    pub fn allows(&self, project_id: &ProjectId, kind: RedirectType, url: &str) -> bool {
         self.of_project(project_id)
             .filter(|u| u.types.contains(&kind))
             .any(|u| redirect_matches(&u.url, url))
@@ -175,7 +176,7 @@ pub struct Settings {
 
 impl Settings {
     /// The project's credentials at `provider`: its own entry, else the one for every project.
-    pub fn oauth_client(&self, project_id: &str, provider: OAuthProvider) -> Option<&OAuthClient> {
+    pub fn oauth_client(&self, project_id: &ProjectId, provider: OAuthProvider) -> Option<&OAuthClient> {
         let of = |p: Option<&str>| {
             self.oauth
                 .iter()
@@ -284,9 +285,9 @@ mod tests {
         assert_eq!(r.default_for("p1", rp), Some("https://one.test/r"));
         assert_eq!(r.default_for("p2", rp), Some("https://all.test/r"));
         assert_eq!(r.default_for("p1", RedirectType::Login), None);
-        assert!(r.allows("p2", rp, "https://two.test/r?x=1"));
-        assert!(!r.allows("p1", rp, "https://two.test/r"));
-        assert!(!r.allows("p2", RedirectType::Discovery, "https://two.test/r"));
-        assert!(r.allows("p3", rp, "https://all.test/r"));
+        assert!(r.allows(&"p2".into(), rp, "https://two.test/r?x=1"));
+        assert!(!r.allows(&"p1".into(), rp, "https://two.test/r"));
+        assert!(!r.allows(&"p2".into(), RedirectType::Discovery, "https://two.test/r"));
+        assert!(r.allows(&"p3".into(), rp, "https://all.test/r"));
     }
 }

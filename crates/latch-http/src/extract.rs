@@ -16,6 +16,7 @@ use latch_core::engine::actor::{self, Caller};
 use latch_core::engine::audit;
 use latch_core::engine::projects;
 use latch_core::error::catalogue;
+use latch_core::ids::ProjectId;
 use latch_core::model::audit::AuditActor;
 use latch_core::model::project::Project;
 use serde::de::DeserializeOwned;
@@ -125,7 +126,7 @@ pub fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::
 pub struct AuthProject(pub Project);
 
 impl AuthProject {
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &ProjectId {
         &self.0.project_id
     }
 }
@@ -148,7 +149,7 @@ impl FromRequestParts<AppState> for AuthProject {
         let Some((id, secret)) = basic_credentials(parts) else {
             return Err(ApiError::Core(projects::bad_credentials()));
         };
-        let project = projects::authenticate(&state.ctx, &id, &secret).await?;
+        let project = projects::authenticate(&state.ctx, &ProjectId::from(id), &secret).await?;
         audit::project(&project.project_id);
         audit::actor(AuditActor::project(&project.project_id));
         parts.extensions.insert(project.clone());

@@ -1,6 +1,7 @@
 //! Running one SQL text on either engine: arguments are collected as `Arg`s and bound in order.
 
 use crate::{Pool, SqlStore};
+use latch_core::ids::{MemberId, OrganizationId, ProjectId};
 use latch_core::StoreError;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
@@ -36,6 +37,28 @@ impl From<Option<String>> for Arg {
         Arg::OptText(v)
     }
 }
+/// Typed ids bind as their text.
+macro_rules! id_args {
+    ($($t:ty),*) => {$(
+        impl From<&$t> for Arg {
+            fn from(v: &$t) -> Self {
+                Arg::Text(v.to_string())
+            }
+        }
+        impl From<$t> for Arg {
+            fn from(v: $t) -> Self {
+                Arg::Text(v.into_string())
+            }
+        }
+        impl From<Option<$t>> for Arg {
+            fn from(v: Option<$t>) -> Self {
+                Arg::OptText(v.map(<$t>::into_string))
+            }
+        }
+    )*};
+}
+id_args!(ProjectId, OrganizationId, MemberId);
+
 impl From<i64> for Arg {
     fn from(v: i64) -> Self {
         Arg::Int(v)

@@ -31,7 +31,7 @@ pub(crate) struct ProjectRow {
 impl From<ProjectRow> for Project {
     fn from(r: ProjectRow) -> Self {
         Project {
-            project_id: r.project_id,
+            project_id: r.project_id.into(),
             name: r.name,
             secret_hash: r.secret_hash,
             created_at: Timestamp(r.created_at),
@@ -62,8 +62,8 @@ impl TryFrom<OrgRow> for OrgRecord {
     type Error = StoreError;
     fn try_from(r: OrgRow) -> Result<Self, StoreError> {
         Ok(OrgRecord {
-            project_id: r.project_id,
-            organization_id: r.organization_id,
+            project_id: r.project_id.into(),
+            organization_id: r.organization_id.into(),
             name: r.name,
             slug: r.slug,
             logo_url: r.logo_url,
@@ -131,9 +131,9 @@ impl TryFrom<MemberRow> for MemberRecord {
     type Error = StoreError;
     fn try_from(r: MemberRow) -> Result<Self, StoreError> {
         Ok(MemberRecord {
-            project_id: r.project_id,
-            organization_id: r.organization_id,
-            member_id: r.member_id,
+            project_id: r.project_id.into(),
+            organization_id: r.organization_id.into(),
+            member_id: r.member_id.into(),
             email: r.email,
             status: MemberStatus::parse(&r.status)
                 .ok_or_else(|| StoreError::Backend(format!("corrupt member status: {}", r.status)))?,
@@ -200,7 +200,7 @@ impl From<RetiredRow> for RetiredEmail {
         RetiredEmail {
             email_id: r.email_id,
             email_address: r.email,
-            member_id: r.member_id,
+            member_id: r.member_id.into(),
         }
     }
 }
@@ -237,7 +237,7 @@ impl SqlStore {
             token: self.open_opt(MESSAGE_TOKEN, id, r.token)?,
             url: self.open_opt(MESSAGE_URL, id, r.url)?,
             message_id: r.message_id,
-            project_id: r.project_id,
+            project_id: r.project_id.into(),
             recipient: r.recipient,
             kind: r.kind,
             locale: r.locale,
@@ -294,10 +294,10 @@ impl TryFrom<SessionRow> for SessionRecord {
     fn try_from(r: SessionRow) -> Result<Self, StoreError> {
         let bad = |e: serde_json::Error| StoreError::Backend(format!("corrupt session column: {e}"));
         Ok(SessionRecord {
-            project_id: r.project_id,
+            project_id: r.project_id.into(),
             member_session_id: r.member_session_id,
-            organization_id: r.organization_id,
-            member_id: r.member_id,
+            organization_id: r.organization_id.into(),
+            member_id: r.member_id.into(),
             token_hash: r.token_hash,
             started_at: Timestamp(r.started_at),
             last_accessed_at: Timestamp(r.last_accessed_at),
@@ -367,7 +367,7 @@ impl From<SigningKeyRow> for SigningKeyRecord {
     fn from(r: SigningKeyRow) -> Self {
         SigningKeyRecord {
             kid: r.kid,
-            project_id: r.project_id,
+            project_id: r.project_id.into(),
             private_pkcs8: r.private_pkcs8.into(),
             created_at: Timestamp(r.created_at),
             retired_at: r.retired_at.map(Timestamp),
@@ -391,8 +391,8 @@ impl From<PasswordRow> for PasswordRecord {
     fn from(r: PasswordRow) -> Self {
         PasswordRecord {
             member_password_id: r.member_password_id,
-            project_id: r.project_id,
-            member_id: r.member_id,
+            project_id: r.project_id.into(),
+            member_id: r.member_id.into(),
             hash: r.hash,
             require_reset: r.require_reset,
             created_at: Timestamp(r.created_at),
@@ -422,10 +422,10 @@ impl TryFrom<IntermediateRow> for IntermediateRecord {
     fn try_from(r: IntermediateRow) -> Result<Self, StoreError> {
         Ok(IntermediateRecord {
             ist_id: r.ist_id,
-            project_id: r.project_id,
+            project_id: r.project_id.into(),
             token_hash: r.token_hash,
-            organization_id: r.organization_id,
-            member_id: r.member_id,
+            organization_id: r.organization_id.map(Into::into),
+            member_id: r.member_id.map(Into::into),
             email: r.email,
             factors: serde_json::from_str(&r.factors)
                 .map_err(|e| StoreError::Backend(format!("corrupt factors: {e}")))?,

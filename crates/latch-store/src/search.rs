@@ -2,6 +2,7 @@
 //! Pagination is keyset on (created_at, id): stable under concurrent inserts, no OFFSET scans.
 
 use crate::exec::Arg;
+use latch_core::ids::{OrganizationId, ProjectId};
 use latch_core::model::search::{MemberFilter, Operator, OrgFilter, Page, Query};
 
 #[derive(Default)]
@@ -20,8 +21,8 @@ impl Sql {
         self.args.push(a.into());
         format!("${}", self.args.len())
     }
-    pub fn list(&mut self, values: &[String]) -> String {
-        let ps: Vec<String> = values.iter().map(|v| self.bind(v.as_str())).collect();
+    pub fn list<S: AsRef<str>>(&mut self, values: &[S]) -> String {
+        let ps: Vec<String> = values.iter().map(|v| self.bind(v.as_ref())).collect();
         format!("({})", ps.join(", "))
     }
     /// A case-insensitive substring pattern for LIKE.
@@ -96,7 +97,7 @@ fn member_filter(sql: &mut Sql, f: &MemberFilter) -> String {
 }
 
 /// WHERE clause (without the cursor) for organizations of `project_id`.
-pub(crate) fn org_where(project_id: &str, q: &Query<OrgFilter>) -> Sql {
+pub(crate) fn org_where(project_id: &ProjectId, q: &Query<OrgFilter>) -> Sql {
     let mut sql = Sql::default();
     let p = sql.bind(project_id);
     let parts: Vec<String> = q.filters.iter().map(|f| org_filter(&mut sql, f)).collect();
@@ -109,7 +110,7 @@ pub(crate) fn org_where(project_id: &str, q: &Query<OrgFilter>) -> Sql {
 /// only appear when a `statuses` filter asks for them.
 /// The core bounds the query (`latch_core::model::search::MAX_*`), so the parameters bound here
 /// stay far below SQLite's 32,766 and the expression depth below its 1,000.
-pub(crate) fn member_where(project_id: &str, org_ids: &[String], q: &Query<MemberFilter>) -> Sql {
+pub(crate) fn member_where(project_id: &ProjectId, org_ids: &[OrganizationId], q: &Query<MemberFilter>) -> Sql {
     debug_assert!(org_ids.len() <= latch_core::model::search::MAX_SEARCH_ORGANIZATIONS);
     let mut sql = Sql::default();
     let p = sql.bind(project_id);
@@ -196,8 +197,8 @@ mod properties {
         })
     }
 
-    fn x(v: &[String]) -> Vec<String> {
-        vec!["x".to_string(); v.len()]
+    fn x<T: From<&'static str> + Clone>(v: &[T]) -> Vec<T> {
+        vec!["x".into(); v.len()]
     }
 
     /// The same query with every searched-for text replaced by "x".
@@ -268,10 +269,11 @@ mod properties {
             filters in prop::collection::vec(member_filter(), 0..6),
             page in page(),
         ) {
-            let mut sql = member_where(&project, &orgs, &Query { operator, filters: filters.clone() });
+            let orgs: Vec<OrganizationId> = orgs.into_iter().map(OrganizationId::from).collect();
+            let mut sql = member_where(&project.as_str().into(), &orgs, &Query { operator, filters: filters.clone() });
             paginate(&mut sql, "m", "member_id", &page);
             let blank = Query { operator, filters: filters.iter().map(blank_member).collect() };
-            let mut same_shape = member_where("x", &x(&orgs), &blank);
+            let mut same_shape = member_where(&"x".into(), &x(&orgs), &blank);
             paginate(&mut same_shape, "m", "member_id", &blank_page(&page));
             prop_assert_eq!(&sql.text, &same_shape.text);
             prop_assert!(placeholders_match(&sql), "{}", sql.text);
@@ -284,10 +286,10 @@ mod properties {
             filters in prop::collection::vec(org_filter(), 0..6),
             page in page(),
         ) {
-            let mut sql = org_where(&project, &Query { operator, filters: filters.clone() });
+            let mut sql = org_where(&project.as_str().into(), &Query { operator, filters: filters.clone() });
             paginate(&mut sql, "o", "organization_id", &page);
             let blank = Query { operator, filters: filters.iter().map(blank_org).collect() };
-            let mut same_shape = org_where("x", &blank);
+            let mut same_shape = org_where(&"x".into(), &blank);
             paginate(&mut same_shape, "o", "organization_id", &blank_page(&page));
             prop_assert_eq!(&sql.text, &same_shape.text);
             prop_assert!(placeholders_match(&sql), "{}", sql.text);

@@ -6,6 +6,7 @@ use anyhow::Context;
 use latch_core::clock::SystemClock;
 use latch_core::cpu::{CpuPool, Priority};
 use latch_core::engine::projects;
+use latch_core::ids::ProjectId;
 use latch_core::store::prelude::*;
 use latch_core::token::keyring::{self, Keyring};
 use latch_store::{PoolOptions, SqlStore};
@@ -83,7 +84,7 @@ pub async fn create_project(config: &Config, name: &str) -> anyhow::Result<()> {
 }
 
 /// Gives a project a new secret and prints it (shown only this once).
-pub async fn rotate_project_secret(config: &Config, project_id: &str) -> anyhow::Result<()> {
+pub async fn rotate_project_secret(config: &Config, project_id: &ProjectId) -> anyhow::Result<()> {
     let store = open(config).await?;
     let secret = projects::rotate_secret(&store, project_id)
         .await
@@ -95,13 +96,18 @@ pub async fn rotate_project_secret(config: &Config, project_id: &str) -> anyhow:
 }
 
 /// The audit event of a command: by the operator at the command line.
-async fn record(store: &SqlStore, project_id: &str, event_type: &str, details: &[(&str, Value)]) -> anyhow::Result<()> {
+async fn record(
+    store: &SqlStore,
+    project_id: &ProjectId,
+    event_type: &str,
+    details: &[(&str, Value)],
+) -> anyhow::Result<()> {
     latch_core::engine::audit::record_operator(store, project_id, event_type, "cli", details)
         .await
         .context("audit log")
 }
 
-pub async fn show_project(config: &Config, project_id: &str) -> anyhow::Result<()> {
+pub async fn show_project(config: &Config, project_id: &ProjectId) -> anyhow::Result<()> {
     let store = open(config).await?;
     let Some(project) = store.get_project(project_id).await? else {
         return Err(anyhow::anyhow!("no project {project_id}"));
@@ -118,7 +124,7 @@ pub async fn show_project(config: &Config, project_id: &str) -> anyhow::Result<(
 }
 
 /// Makes a new signing key that signs after `prepublish` (see `Keyring::rotate`).
-pub async fn rotate_keys(config: &Config, project_id: &str, prepublish: Duration) -> anyhow::Result<()> {
+pub async fn rotate_keys(config: &Config, project_id: &ProjectId, prepublish: Duration) -> anyhow::Result<()> {
     if (prepublish.as_millis() as i64) <= keyring::CACHE_TTL_MS {
         tracing::warn!(
             prepublish_secs = prepublish.as_secs(),
@@ -153,7 +159,7 @@ fn keyring(store: &SqlStore) -> Keyring {
 }
 
 /// Revokes a leaked signing key (or all of them but a new one): see `Keyring::revoke`.
-pub async fn revoke_keys(config: &Config, project_id: &str, kid: Option<&str>) -> anyhow::Result<()> {
+pub async fn revoke_keys(config: &Config, project_id: &ProjectId, kid: Option<&str>) -> anyhow::Result<()> {
     let store = open(config).await?;
     if store.get_project(project_id).await?.is_none() {
         return Err(anyhow::anyhow!("no project {project_id}"));

@@ -7,6 +7,7 @@ use figment::providers::{Format, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use ipnet::IpNet;
+use latch_core::ids::ProjectId;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
@@ -59,7 +60,7 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` is believed (IPs or CIDRs).
     #[serde(deserialize_with = "list")]
     pub trusted_proxies: Vec<String>,
-    pub bootstrap_project_id: Option<String>,
+    pub bootstrap_project_id: Option<ProjectId>,
     pub bootstrap_secret: Option<SecretString>,
     /// JSON file with the project's custom RBAC roles, resources and scopes (added to Stytch's defaults).
     pub rbac_policy_file: Option<PathBuf>,
@@ -634,11 +635,11 @@ mod tests {
             Some("https://all.test/reset")
         );
         assert_eq!(r.default_for("project-test-b", Login), None);
-        assert!(r.allows("project-test-a", Login, "https://a.test/reset"));
-        assert!(!r.allows("project-test-a", Discovery, "https://a.test/reset"));
-        assert!(r.allows("project-test-b", Discovery, "http://localhost:5173/cb"));
-        assert!(!r.allows("project-test-a", Discovery, "http://localhost:5173/cb"));
-        assert!(r.allows("project-test-z", ResetPassword, "https://all.test/reset"));
+        assert!(r.allows(&"project-test-a".into(), Login, "https://a.test/reset"));
+        assert!(!r.allows(&"project-test-a".into(), Discovery, "https://a.test/reset"));
+        assert!(r.allows(&"project-test-b".into(), Discovery, "http://localhost:5173/cb"));
+        assert!(!r.allows(&"project-test-a".into(), Discovery, "http://localhost:5173/cb"));
+        assert!(r.allows(&"project-test-z".into(), ResetPassword, "https://all.test/reset"));
 
         let refused = |toml: &str| {
             std::fs::write(&file, toml).unwrap();

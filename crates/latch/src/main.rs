@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use latch::config::Config;
+use latch_core::ids::ProjectId;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -58,7 +59,7 @@ enum KeysCommand {
     /// signed has expired.
     Rotate {
         #[arg(long)]
-        project_id: String,
+        project_id: ProjectId,
         /// Seconds the new key is only published before it signs. Shorter than the nodes' key
         /// cache lifetime (30 s) only with a single node: others may sign with a key their
         /// peers do not publish yet.
@@ -75,7 +76,7 @@ enum KeysCommand {
     /// (running servers notice within 2 s). Without --kid, every key is revoked and a new one made.
     Revoke {
         #[arg(long)]
-        project_id: String,
+        project_id: ProjectId,
         #[arg(long)]
         kid: Option<String>,
     },
@@ -89,10 +90,10 @@ enum ProjectCommand {
         name: String,
     },
     /// Print a project's id, name and public token (for SSO start URLs) as JSON.
-    Show { project_id: String },
+    Show { project_id: ProjectId },
     /// Give a project a new secret and print it as JSON (shown only this once); the old one
     /// stops working (on other running nodes within 2 s).
-    Secret { project_id: String },
+    Secret { project_id: ProjectId },
 }
 
 fn main() -> ExitCode {

@@ -192,7 +192,7 @@ impl Config {
             };
             for url in &self.bootstrap_redirect_urls {
                 urls.push(RedirectUrl {
-                    project_id: Some(project.clone()),
+                    project_id: Some(project.to_string()),
                     url: url.clone(),
                     types: RedirectType::ALL.to_vec(),
                     default_types: vec![],

@@ -16,6 +16,7 @@
 
 use crate::delivery::templates::{Kind, Rendered};
 use crate::error::CoreResult;
+use crate::ids::ProjectId;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -74,7 +75,7 @@ impl CustomTemplates {
     }
 
     /// The project's template `id` (or the global one) for `kind`.
-    pub fn find(&self, project_id: &str, id: &str, kind: Kind) -> CoreResult<&CustomTemplate> {
+    pub fn find(&self, project_id: &ProjectId, id: &str, kind: Kind) -> CoreResult<&CustomTemplate> {
         let t = self
             .by_id
             .get(&(project_id.to_string(), id.to_string()))
@@ -117,21 +118,24 @@ mod tests {
         let mut all = CustomTemplates::default();
         all.insert(Some("p1"), "mine", t.clone());
         all.insert(None, "shared", t);
-        assert!(all.find("p1", "mine", Kind::LoginOtp).is_ok());
+        assert!(all.find(&"p1".into(), "mine", Kind::LoginOtp).is_ok());
         assert!(
-            all.find("p2", "mine", Kind::LoginOtp).is_err(),
+            all.find(&"p2".into(), "mine", Kind::LoginOtp).is_err(),
             "another project's template"
         );
-        assert!(all.find("p2", "shared", Kind::LoginOtp).is_ok());
-        assert!(all.find("p1", "mine", Kind::PasswordReset).is_err(), "wrong kind");
+        assert!(all.find(&"p2".into(), "shared", Kind::LoginOtp).is_ok());
+        assert!(
+            all.find(&"p1".into(), "mine", Kind::PasswordReset).is_err(),
+            "wrong kind"
+        );
         let r = all
-            .find("p1", "mine", Kind::LoginOtp)
+            .find(&"p1".into(), "mine", Kind::LoginOtp)
             .unwrap()
             .render("en", &[("org", "<A>"), ("code", "123456")]);
         assert_eq!(r.subject, "Code for <A>");
         assert_eq!(r.html, "<b>&lt;A&gt;</b>");
         let es = all
-            .find("p1", "mine", Kind::LoginOtp)
+            .find(&"p1".into(), "mine", Kind::LoginOtp)
             .unwrap()
             .render("es", &[("code", "1")]);
         assert_eq!(es.text, "Código 1");

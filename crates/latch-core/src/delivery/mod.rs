@@ -6,6 +6,7 @@
 use crate::clock::Timestamp;
 use crate::error::CoreResult;
 use crate::ids;
+use crate::ids::ProjectId;
 pub use crate::model::outbox::{Channel, StoredMessage};
 use crate::store::Store;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 /// A rendered message plus the one-time values it carries (for the outbox and tests).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub channel: Channel,
     pub recipient: String,
     /// What the message is for, e.g. `login_otp`, `password_reset`.

@@ -11,13 +11,18 @@ use crate::engine::grant::Grant;
 use crate::engine::session;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
+use crate::ids::{OrganizationId, ProjectId};
 use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::organization::OrgRecord;
 use crate::model::session::SessionRecord;
 use crate::rbac::{granting_roles, PolicyRole, MEMBER, SELF};
 
 /// The project's roles plus the organization's own.
-pub async fn policy_roles(ctx: &Ctx, project_id: &str, organization_id: &str) -> CoreResult<Vec<PolicyRole>> {
+pub async fn policy_roles(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    organization_id: &OrganizationId,
+) -> CoreResult<Vec<PolicyRole>> {
     let mut roles = ctx.policy.roles.clone();
     roles.extend(ctx.store.org_roles(project_id, organization_id).await?);
     Ok(roles)
@@ -37,7 +42,12 @@ fn session_refused() -> CoreError {
 /// The actor behind the headers, or `None` when neither header was sent. A header that was sent
 /// must authenticate: an empty, blank or unreadable value is refused, never taken as absent
 /// (that would run the call with the project's authority).
-pub async fn actor(ctx: &Ctx, project_id: &str, token: Option<&str>, jwt: Option<&str>) -> CoreResult<Option<Actor>> {
+pub async fn actor(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    token: Option<&str>,
+    jwt: Option<&str>,
+) -> CoreResult<Option<Actor>> {
     if token.is_none() && jwt.is_none() {
         return Ok(None);
     }
@@ -90,14 +100,14 @@ impl Actor {
     }
 
     /// A session only acts inside its own organization.
-    pub fn require_tenant(&self, organization_id: &str) -> CoreResult<()> {
+    pub fn require_tenant(&self, organization_id: &OrganizationId) -> CoreResult<()> {
         if self.session.organization_id != organization_id {
             return Err(crate::error::catalogue::SESSION_AUTHORIZATION_TENANCY_ERROR.err());
         }
         Ok(())
     }
 
-    pub fn require(&self, organization_id: &str, resource: &str, action: &str) -> CoreResult<()> {
+    pub fn require(&self, organization_id: &OrganizationId, resource: &str, action: &str) -> CoreResult<()> {
         self.require_tenant(organization_id)?;
         if !self.can(resource, action) {
             return Err(denied(resource, action));
@@ -157,7 +167,7 @@ impl Caller {
     }
 
     /// `action` on `resource` in the organization.
-    pub fn require(&self, organization_id: &str, resource: &str, action: &str) -> CoreResult<Grant> {
+    pub fn require(&self, organization_id: &OrganizationId, resource: &str, action: &str) -> CoreResult<Grant> {
         self.checked(|a| a.require(organization_id, resource, action))
     }
 
@@ -167,7 +177,7 @@ impl Caller {
     }
 
     /// Only that the call stays inside the session's own organization.
-    pub fn require_tenant(&self, organization_id: &str) -> CoreResult<Grant> {
+    pub fn require_tenant(&self, organization_id: &OrganizationId) -> CoreResult<Grant> {
         self.checked(|a| a.require_tenant(organization_id))
     }
 

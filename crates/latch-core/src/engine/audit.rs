@@ -12,6 +12,7 @@
 //! Only identifiers, names and outcomes are noted: never a token, code, password, hash or key.
 
 use crate::clock::Timestamp;
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use crate::model::audit::{AuditActor, AuditEvent, AuditOutcome};
 use crate::model::member::MemberRecord;
 use crate::model::session::SessionRecord;
@@ -26,8 +27,8 @@ tokio::task_local! {
 /// What an event is about.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Target {
-    pub organization_id: Option<String>,
-    pub member_id: Option<String>,
+    pub organization_id: Option<OrganizationId>,
+    pub member_id: Option<MemberId>,
     pub session_id: Option<String>,
 }
 
@@ -60,7 +61,7 @@ pub struct Fact {
 /// Everything noted while one request is handled.
 #[derive(Debug, Default)]
 pub struct Notes {
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub actor: Option<AuditActor>,
     /// The route template that matched (set by the HTTP layer).
     pub route: Option<String>,
@@ -125,8 +126,8 @@ fn with(f: impl FnOnce(&mut Notes)) {
 }
 
 /// The project the call acts in (credentials, a public token, a trip's state).
-pub fn project(project_id: &str) {
-    with(|n| n.project_id = Some(project_id.to_string()));
+pub fn project(project_id: &ProjectId) {
+    with(|n| n.project_id = Some(project_id.clone()));
 }
 
 /// Who makes the call.
@@ -140,11 +141,11 @@ pub fn route(route: &str) {
 }
 
 /// The organization the call is about; a member or session noted in another one is forgotten.
-pub fn organization(organization_id: &str) {
+pub fn organization(organization_id: &OrganizationId) {
     with(|n| {
         if n.target.organization_id.as_deref() != Some(organization_id) {
             n.target = Target {
-                organization_id: Some(organization_id.to_string()),
+                organization_id: Some(organization_id.clone()),
                 ..Target::default()
             };
         }
@@ -167,7 +168,7 @@ pub fn member(m: &MemberRecord) {
 }
 
 /// Like `member`, by ids (a code or link names its member without the record).
-pub fn member_ids(organization_id: &str, member_id: &str) {
+pub fn member_ids(organization_id: &OrganizationId, member_id: &MemberId) {
     with(|n| {
         let session = n
             .target
@@ -175,8 +176,8 @@ pub fn member_ids(organization_id: &str, member_id: &str) {
             .take()
             .filter(|_| n.target.member_id.as_deref() == Some(member_id));
         n.target = Target {
-            organization_id: Some(organization_id.to_string()),
-            member_id: Some(member_id.to_string()),
+            organization_id: Some(organization_id.clone()),
+            member_id: Some(member_id.clone()),
             session_id: session,
         };
     });
@@ -214,7 +215,12 @@ pub fn fact(event_type: &'static str, target: Target, details: &[(&str, Value)])
 
 /// An operator's action (a `latch` command, `serve`'s bootstrap): no request, no Ctx.
 #[allow(clippy::disallowed_methods)] // operators act without a Ctx: the wall clock is the time
-pub fn operator_event(project_id: &str, event_type: &str, operator: &str, details: &[(&str, Value)]) -> AuditEvent {
+pub fn operator_event(
+    project_id: &ProjectId,
+    event_type: &str,
+    operator: &str,
+    details: &[(&str, Value)],
+) -> AuditEvent {
     let mut e = AuditEvent::new(project_id, event_type, Timestamp::now(), AuditActor::operator(operator));
     for (k, v) in details {
         e.details.insert(k.to_string(), v.clone());
@@ -226,7 +232,7 @@ pub fn operator_event(project_id: &str, event_type: &str, operator: &str, detail
 /// writer (and no streams).
 pub async fn record_operator(
     store: &dyn crate::store::Store,
-    project_id: &str,
+    project_id: &ProjectId,
     event_type: &str,
     operator: &str,
     details: &[(&str, Value)],
@@ -258,9 +264,9 @@ mod tests {
     async fn notes_made_in_the_scope_become_the_calls_event_and_its_facts() {
         let notes = Arc::new(Mutex::new(Notes::default()));
         scope(notes.clone(), async {
-            project("project-a");
-            actor(AuditActor::project("project-a"));
-            organization("org-1");
+            project(&"project-a".into());
+            actor(AuditActor::project(&"project-a".into()));
+            organization(&"org-1".into());
             detail("cause", "wrong_password");
             fact(
                 "member.locked",
@@ -293,7 +299,7 @@ mod tests {
     #[tokio::test]
     async fn without_a_project_or_a_scope_nothing_is_recorded() {
         // Outside a scope: a no-op, not a panic.
-        project("project-a");
+        project(&"project-a".into());
         let notes = Notes::default();
         assert!(notes.into_events(answer(AuditOutcome::Success, None)).is_empty());
     }
@@ -309,15 +315,15 @@ mod tests {
                     session_id: Some("s-1".into()),
                 }
             });
-            organization("org-1");
+            organization(&"org-1".into());
             assert_eq!(notes_target(), Some("m-1".into()));
-            organization("org-2");
+            organization(&"org-2".into());
             assert_eq!(notes_target(), None);
         })
         .await;
     }
 
-    fn notes_target() -> Option<String> {
+    fn notes_target() -> Option<MemberId> {
         NOTES.with(|n| n.lock().unwrap().target.member_id.clone())
     }
 }

@@ -12,6 +12,7 @@ use crate::delivery::{Channel, Message};
 use crate::engine::audit;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use crate::model::credentials::OtpRecord;
 use crate::model::member::MemberRecord;
 use crate::model::organization::OrgRecord;
@@ -58,7 +59,12 @@ pub(crate) fn email_minutes(given: Option<i64>) -> CoreResult<i64> {
 /// Counts one message (a code or a link) to `recipient` and refuses it past 10 per 10 minutes.
 /// Every kind of message counts against the same budget: the limit protects a mailbox or phone
 /// from being flooded, whichever endpoint is used to do it. Call it before anything is stored.
-pub(crate) async fn count_send_to(ctx: &Ctx, project_id: &str, channel: Channel, recipient: &str) -> CoreResult<()> {
+pub(crate) async fn count_send_to(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    channel: Channel,
+    recipient: &str,
+) -> CoreResult<()> {
     let now = ctx.now();
     let key = format!("{project_id}:{}:{recipient}", channel.as_str());
     let sends = ctx
@@ -76,16 +82,17 @@ pub(crate) async fn count_send_to(ctx: &Ctx, project_id: &str, channel: Channel,
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn send_code(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     scope: &str,
     channel: Channel,
     recipient: &str,
-    member_id: Option<&str>,
+    member_id: Option<&MemberId>,
     minutes: i64,
     render: impl FnOnce(&str) -> CoreResult<(Kind, &'static str, templates::Rendered)>,
 ) -> CoreResult<()> {
     if let Some(member_id) = member_id {
-        audit::member_ids(scope, member_id);
+        // A code with a member is scoped to the member's organization.
+        audit::member_ids(&OrganizationId::from(scope), member_id);
     }
     count_send_to(ctx, project_id, channel, recipient).await?;
     let now = ctx.now();
@@ -103,11 +110,11 @@ pub(crate) async fn send_code(
     }
     let record = OtpRecord {
         otp_id: format!("otp-test-{}", uuid::Uuid::new_v4()),
-        project_id: project_id.to_string(),
+        project_id: project_id.clone(),
         scope: scope.to_string(),
         channel: channel.as_str().to_string(),
         recipient: recipient.to_string(),
-        member_id: member_id.map(str::to_string),
+        member_id: member_id.cloned(),
         code_hash: digest(&ctx.code_keys[0], &salt, &code),
         salt,
         attempts: 0,
@@ -124,7 +131,7 @@ pub(crate) async fn send_code(
         }
     };
     let message = Message {
-        project_id: project_id.to_string(),
+        project_id: project_id.clone(),
         channel,
         recipient: recipient.to_string(),
         kind: kind.as_str().into(),
@@ -150,7 +157,7 @@ pub(crate) fn code_not_found() -> CoreError {
 /// Checks `code` against the live code for the recipient and uses it up.
 pub(crate) async fn verify_code(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     scope: &str,
     channel: Channel,
     recipient: &str,
@@ -169,7 +176,8 @@ pub(crate) async fn verify_code(
         return Err(code_not_found());
     }
     if let Some(member_id) = &rec.member_id {
-        audit::member_ids(scope, member_id);
+        // A code with a member is scoped to the member's organization.
+        audit::member_ids(&OrganizationId::from(scope), member_id);
     }
     // The attempt is taken before the guess is compared, in one conditional update: a concurrent
     // burst gets no more than MAX_ATTEMPTS comparisons, however the requests interleave.

@@ -9,6 +9,7 @@ use crate::engine::members::MemberView;
 use crate::engine::Ctx;
 use crate::engine::{intermediate, organizations};
 use crate::error::CoreResult;
+use crate::ids::{OrganizationId, ProjectId};
 use crate::model::member::MemberStatus;
 use crate::model::oauth::OAuthProvider;
 use crate::model::organization::{OrgRecord, Restriction};
@@ -49,7 +50,12 @@ impl Discovered {
 }
 
 /// Organizations with a verified member of `domain` and a JIT rule for it.
-async fn eligible_by_domain(ctx: &Ctx, project_id: &str, domain: &str, skip: &[String]) -> CoreResult<Vec<OrgRecord>> {
+async fn eligible_by_domain(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    domain: &str,
+    skip: &[OrganizationId],
+) -> CoreResult<Vec<OrgRecord>> {
     let q = Query {
         operator: Operator::And,
         filters: vec![OrgFilter::AllowedDomains(vec![domain.to_string()])],
@@ -103,7 +109,7 @@ async fn eligible_by_domain(ctx: &Ctx, project_id: &str, domain: &str, skip: &[S
 /// intermediate session (`include_eligible`).
 pub async fn discover(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     email: &str,
     factors: &[AuthFactor],
     include_eligible: bool,
@@ -146,7 +152,7 @@ pub struct DiscoveryResult {
     pub intermediate_session_token: String,
     pub email: String,
     pub discovered: Vec<Discovered>,
-    pub organization_id_hint: Option<String>,
+    pub organization_id_hint: Option<OrganizationId>,
 }
 
 /// An email factor proven before any member exists.
@@ -167,7 +173,7 @@ pub fn oauth_factor(provider: OAuthProvider, subject: &str, email: &str, now: Ti
 /// A discovery intermediate session holding `factors` for `email`, and what it can enter.
 pub async fn with_factors(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     email: &str,
     factors: Vec<AuthFactor>,
 ) -> CoreResult<DiscoveryResult> {

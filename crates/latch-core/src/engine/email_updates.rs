@@ -8,6 +8,7 @@ use crate::engine::members::{save, Write};
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::ids;
+use crate::ids::{OrganizationId, ProjectId};
 use crate::model::links::EmailUpdateRecord;
 use crate::model::member::{MemberRecord, MemberStatus, RetiredEmail};
 use crate::store::retry;
@@ -20,7 +21,7 @@ pub async fn check(ctx: &Ctx, member: &MemberRecord, new_email: &str) -> CoreRes
     if member.status != MemberStatus::Active || !member.email_verified {
         return Err(crate::error::catalogue::ACTION_AVAILABLE_ONLY_FOR_ACTIVE_MEMBERS.err());
     }
-    let (p, o) = (member.project_id.as_str(), member.organization_id.as_str());
+    let (p, o) = (&member.project_id, &member.organization_id);
     if member.email == new_email {
         return Err(crate::error::catalogue::DUPLICATE_MEMBER_EMAIL.err());
     }
@@ -60,8 +61,8 @@ pub async fn hold(ctx: &Ctx, _: &Grant, member: &MemberRecord, new_email: &str) 
 /// The member whose live pending update goes to `email`, if any.
 pub async fn pending_to(
     ctx: &Ctx,
-    project_id: &str,
-    organization_id: &str,
+    project_id: &ProjectId,
+    organization_id: &OrganizationId,
     email: &str,
 ) -> CoreResult<Option<EmailUpdateRecord>> {
     Ok(ctx

@@ -9,6 +9,7 @@
 use crate::crypto::{random_token, sha256_hex};
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use crate::model::credentials::IntermediateRecord;
 use crate::model::session::AuthFactor;
 
@@ -20,9 +21,9 @@ pub fn not_found() -> CoreError {
 
 pub async fn create(
     ctx: &Ctx,
-    project_id: &str,
-    organization_id: Option<&str>,
-    member_id: Option<&str>,
+    project_id: &ProjectId,
+    organization_id: Option<&OrganizationId>,
+    member_id: Option<&MemberId>,
     email: &str,
     factors: Vec<AuthFactor>,
 ) -> CoreResult<(IntermediateRecord, String)> {
@@ -30,10 +31,10 @@ pub async fn create(
     let now = ctx.now();
     let rec = IntermediateRecord {
         ist_id: format!("intermediate-session-test-{}", uuid::Uuid::new_v4()),
-        project_id: project_id.to_string(),
+        project_id: project_id.clone(),
         token_hash: sha256_hex(&token),
-        organization_id: organization_id.map(str::to_string),
-        member_id: member_id.map(str::to_string),
+        organization_id: organization_id.cloned(),
+        member_id: member_id.cloned(),
         email: email.to_string(),
         factors,
         created_at: now,
@@ -44,7 +45,7 @@ pub async fn create(
 }
 
 /// The live IST for `token`.
-pub async fn load(ctx: &Ctx, project_id: &str, token: &str) -> CoreResult<IntermediateRecord> {
+pub async fn load(ctx: &Ctx, project_id: &ProjectId, token: &str) -> CoreResult<IntermediateRecord> {
     match ctx
         .store
         .intermediate_by_token_hash(project_id, &sha256_hex(token))

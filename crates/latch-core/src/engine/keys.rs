@@ -9,17 +9,18 @@
 
 use super::Ctx;
 use crate::error::CoreResult;
+use crate::ids::ProjectId;
 use crate::token::keyring::Revoked;
 
 /// Revokes `kid`, or every key but a new one (see `Keyring::revoke`).
-pub async fn revoke(ctx: &Ctx, project_id: &str, kid: Option<&str>) -> CoreResult<Revoked> {
+pub async fn revoke(ctx: &Ctx, project_id: &ProjectId, kid: Option<&str>) -> CoreResult<Revoked> {
     let revoked = ctx.keyring.revoke(project_id, kid).await?;
     forget_verifications(ctx, project_id);
     Ok(revoked)
 }
 
 /// Applies revocations made elsewhere; returns the projects affected.
-pub async fn sync_revocations(ctx: &Ctx) -> CoreResult<Vec<String>> {
+pub async fn sync_revocations(ctx: &Ctx) -> CoreResult<Vec<ProjectId>> {
     let projects = ctx.keyring.sync_revocations().await?;
     for project_id in &projects {
         forget_verifications(ctx, project_id);
@@ -27,6 +28,6 @@ pub async fn sync_revocations(ctx: &Ctx) -> CoreResult<Vec<String>> {
     Ok(projects)
 }
 
-fn forget_verifications(ctx: &Ctx, project_id: &str) {
+fn forget_verifications(ctx: &Ctx, project_id: &ProjectId) {
     ctx.verified_jwts.retain(|(p, _)| p != project_id);
 }

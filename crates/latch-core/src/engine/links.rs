@@ -10,6 +10,7 @@ use crate::delivery::{Channel, Message};
 use crate::engine::audit;
 use crate::engine::{codes, Ctx};
 use crate::error::{CoreError, CoreResult};
+use crate::ids::{MemberId, ProjectId};
 use crate::model::links::{LinkPurpose, MagicLinkRecord};
 use crate::model::organization::OrgRecord;
 use crate::rules::pkce;
@@ -45,7 +46,7 @@ pub struct LinkEmail<'a> {
     pub kind: Kind,
     /// None for discovery links.
     pub org: Option<&'a OrgRecord>,
-    pub member_id: Option<&'a str>,
+    pub member_id: Option<&'a MemberId>,
     pub email: &'a str,
     pub redirect: &'a str,
     pub minutes: i64,
@@ -55,7 +56,7 @@ pub struct LinkEmail<'a> {
 }
 
 /// Checks a custom template before anything is stored or sent.
-pub fn check_template(ctx: &Ctx, project_id: &str, template_id: Option<&str>, kind: Kind) -> CoreResult<()> {
+pub fn check_template(ctx: &Ctx, project_id: &ProjectId, template_id: Option<&str>, kind: Kind) -> CoreResult<()> {
     if let Some(t) = template_id.filter(|t| !t.is_empty()) {
         ctx.templates.find(project_id, t, kind)?;
     }
@@ -71,7 +72,7 @@ pub struct Counted {
 }
 
 /// Counts a link to `email` (see [`codes::count_send_to`]); refuses it past the budget.
-pub async fn count(ctx: &Ctx, project_id: &str, email: &str) -> CoreResult<Counted> {
+pub async fn count(ctx: &Ctx, project_id: &ProjectId, email: &str) -> CoreResult<Counted> {
     codes::count_send_to(ctx, project_id, Channel::Email, email).await?;
     Ok(Counted {
         email: email.to_string(),
@@ -79,7 +80,7 @@ pub async fn count(ctx: &Ctx, project_id: &str, email: &str) -> CoreResult<Count
 }
 
 /// Stores a fresh link and emails it. An email-update link replaces the member's earlier one.
-pub async fn send(ctx: &Ctx, project_id: &str, counted: Counted, link: LinkEmail<'_>) -> CoreResult<()> {
+pub async fn send(ctx: &Ctx, project_id: &ProjectId, counted: Counted, link: LinkEmail<'_>) -> CoreResult<()> {
     if counted.email != link.email {
         return Err(CoreError::internal("a link was counted for another recipient"));
     }
@@ -88,10 +89,10 @@ pub async fn send(ctx: &Ctx, project_id: &str, counted: Counted, link: LinkEmail
     let now = ctx.now();
     let record = MagicLinkRecord {
         token_hash: token_hash.clone(),
-        project_id: project_id.to_string(),
+        project_id: project_id.clone(),
         purpose: link.purpose,
         organization_id: link.org.map(|o| o.organization_id.clone()),
-        member_id: link.member_id.map(str::to_string),
+        member_id: link.member_id.cloned(),
         email: link.email.to_string(),
         code_challenge: link.challenge.filter(|c| !c.is_empty()).map(str::to_string),
         created_at: now,
@@ -118,7 +119,7 @@ pub async fn send(ctx: &Ctx, project_id: &str, counted: Counted, link: LinkEmail
     let sent = ctx
         .delivery
         .send(Message {
-            project_id: project_id.to_string(),
+            project_id: project_id.clone(),
             channel: Channel::Email,
             recipient: link.email.to_string(),
             kind: link.kind.as_str().into(),
@@ -152,7 +153,7 @@ pub fn unusable() -> CoreError {
 /// cannot both redeem it. A caller whose later steps fail gives the link back with [`release`].
 pub async fn claim(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     token: &str,
     verifier: Option<&str>,
     discovery: bool,

@@ -9,6 +9,7 @@ use crate::engine::organizations;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult, StoreError};
 use crate::ids;
+use crate::ids::{MemberId, ProjectId};
 pub use crate::model::member::MemberView;
 use crate::model::member::*;
 use crate::model::organization::{OrgRecord, MFA_METHODS};
@@ -113,7 +114,7 @@ fn validate_metadata(input: &MemberInput) -> CoreResult<()> {
 /// The identifiers a member holds must be free in its organization: email (also among other
 /// members' retired emails), external id and MFA phone number.
 async fn check_unique(ctx: &Ctx, m: &MemberRecord) -> CoreResult<()> {
-    let (p, o) = (m.project_id.as_str(), m.organization_id.as_str());
+    let (p, o) = (&m.project_id, &m.organization_id);
     if let Some(other) = ctx.store.member_by_email(p, o, &m.email).await? {
         if other.member_id != m.member_id {
             return Err(crate::error::catalogue::DUPLICATE_MEMBER_EMAIL.err());
@@ -188,7 +189,7 @@ fn default_mfa_method(v: &str) -> CoreResult<()> {
 /// members.create for a caller: with a member session, `create` and each given field's action.
 pub async fn create(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     input: MemberInput,
     caller: &Caller,
@@ -201,7 +202,12 @@ pub async fn create(
 
 /// A member the engine adds on its own account: JIT provisioning by email domain, the first
 /// admin of an organization created through discovery.
-pub async fn provision(ctx: &Ctx, project_id: &str, org_locator: &str, input: MemberInput) -> CoreResult<MemberView> {
+pub async fn provision(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    org_locator: &str,
+    input: MemberInput,
+) -> CoreResult<MemberView> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
     let status = requested_status(&input);
     create_in(ctx, &Grant::engine(), org, input, status).await
@@ -272,7 +278,7 @@ async fn create_in(
     input: MemberInput,
     status: MemberStatus,
 ) -> CoreResult<MemberView> {
-    let project_id = org.project_id.as_str();
+    let project_id = &org.project_id;
     let Some(email) = input.email_address.as_deref() else {
         return Err(CoreError::argument("email_address", "missing field"));
     };
@@ -295,9 +301,9 @@ async fn create_in(
     let now = ctx.now();
     let m = MemberRecord {
         version: 0,
-        project_id: project_id.to_string(),
+        project_id: project_id.clone(),
         organization_id: org.organization_id.clone(),
-        member_id: ids::member_id(),
+        member_id: MemberId::generate(),
         email,
         status,
         name,
@@ -344,7 +350,7 @@ async fn create_in(
 /// A non-deleted member of the organization, by id or external id.
 pub(crate) async fn live_member(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     member_locator: &str,
 ) -> CoreResult<(MemberRecord, OrgRecord)> {
@@ -364,7 +370,7 @@ pub(crate) async fn live_member(
 
 pub async fn get(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     member_locator: Option<&str>,
     email: Option<&str>,
@@ -397,7 +403,7 @@ pub async fn get(
 /// input (Stytch would succeed).
 pub async fn update(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     member_locator: &str,
     input: MemberInput,
@@ -408,7 +414,7 @@ pub async fn update(
 
 async fn update_once(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     member_locator: &str,
     input: MemberInput,
@@ -594,7 +600,7 @@ pub async fn soft_delete(ctx: &Ctx, grant: &Grant, m: &mut MemberRecord) -> Core
     Ok(())
 }
 
-pub async fn release_retired_email(ctx: &Ctx, _: &Grant, project_id: &str, email_id: &str) -> CoreResult<()> {
+pub async fn release_retired_email(ctx: &Ctx, _: &Grant, project_id: &ProjectId, email_id: &str) -> CoreResult<()> {
     Ok(ctx.store.delete_retired_email(project_id, email_id).await?)
 }
 

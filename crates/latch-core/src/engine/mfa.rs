@@ -8,6 +8,7 @@ use crate::engine::session::{Issued, Presented};
 use crate::engine::Ctx;
 use crate::engine::{auth_flow, intermediate, session};
 use crate::error::CoreResult;
+use crate::ids::ProjectId;
 use crate::model::member::MemberRecord;
 use crate::model::organization::{MfaPolicy, OrgRecord};
 use crate::model::session::{AuthFactor, SessionRecord};
@@ -22,7 +23,7 @@ use serde_json::Value;
 /// session) proves nothing about this membership yet.
 pub(crate) async fn presented_factors(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org: &OrgRecord,
     member: &MemberRecord,
     args: &SessionArgs,
@@ -65,7 +66,7 @@ const GUARD: Limit = Limit {
 /// Counts this attempt before the code is checked, so a concurrent burst gets no more guesses.
 pub(crate) async fn guard(ctx: &Ctx, member: &MemberRecord) -> CoreResult<Reservation> {
     GUARD
-        .reserve(ctx, member.member_id.clone(), ctx.now(), |retry_after_secs| {
+        .reserve(ctx, member.member_id.to_string(), ctx.now(), |retry_after_secs| {
             crate::error::catalogue::TOO_MANY_REQUESTS.retry_after("wrong codes", retry_after_secs)
         })
         .await

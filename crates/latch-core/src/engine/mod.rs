@@ -4,6 +4,7 @@
 //! limits, and the context every use case runs in (`Ctx`). Engine modules import `rules`, `model`
 //! and one another (never in a cycle); never `service` (tests/layers.rs checks).
 
+use crate::ids::{OrganizationId, ProjectId};
 pub mod actor;
 pub mod address_guard;
 pub mod attempts;
@@ -75,15 +76,15 @@ pub struct Ctx {
     dummy_hash: Arc<tokio::sync::OnceCell<PasswordHash>>,
     /// Projects by id, for the credential check every request makes (lifetime only: secrets
     /// change only through `serve`'s bootstrap).
-    pub(crate) projects: Arc<TtlCache<String, Project>>,
+    pub(crate) projects: Arc<TtlCache<ProjectId, Project>>,
     /// Organizations by (project, id), for session checks, stamped with the store's write count.
-    pub(crate) orgs: Arc<TtlCache<(String, String), OrgRecord>>,
+    pub(crate) orgs: Arc<TtlCache<(ProjectId, OrganizationId), OrgRecord>>,
     /// Sessions with their members by (project, token digest or id), for session checks,
     /// stamped with the store's write count.
-    pub(crate) sessions: Arc<TtlCache<(String, SessionKey), SessionWithMember>>,
+    pub(crate) sessions: Arc<TtlCache<(ProjectId, SessionKey), SessionWithMember>>,
     /// Claims of session JWTs whose signature verified, by (project, JWT digest): the same bytes verify
     /// the same way, and the RSA check was a fifth of a JWT session check's CPU.
-    pub(crate) verified_jwts: Arc<TtlCache<(String, String), serde_json::Value>>,
+    pub(crate) verified_jwts: Arc<TtlCache<(ProjectId, String), serde_json::Value>>,
     /// OAuth providers' endpoints by issuer, from their discovery documents.
     pub(crate) oauth_endpoints: Arc<TtlCache<String, crate::oidc::OidcEndpoints>>,
 }
@@ -176,7 +177,7 @@ impl Ctx {
     /// Renders a message: the custom template `template_id` if one is named, else the built-in copy.
     pub fn render(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         template_id: Option<&str>,
         kind: crate::delivery::templates::Kind,
         locale: &str,

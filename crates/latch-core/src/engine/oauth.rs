@@ -18,6 +18,7 @@ use crate::engine::{members, Ctx};
 use crate::error::catalogue::*;
 use crate::error::{CoreError, CoreResult, StoreError};
 use crate::ids;
+use crate::ids::{OrganizationId, ProjectId};
 use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::oauth::{OAuthProvider, OAuthRegistrationRecord, OAuthTokenRecord, ProviderTokens};
 use crate::model::organization::OrgRecord;
@@ -55,7 +56,7 @@ impl Provider {
 
 /// The project's client at `provider` and the provider's endpoints (from its discovery
 /// document, cached per issuer).
-pub async fn provider(ctx: &Ctx, project_id: &str, provider: OAuthProvider) -> CoreResult<Provider> {
+pub async fn provider(ctx: &Ctx, project_id: &ProjectId, provider: OAuthProvider) -> CoreResult<Provider> {
     let client = ctx
         .settings
         .oauth_client(project_id, provider)
@@ -93,10 +94,10 @@ pub fn redirect_uri(ctx: &Ctx, provider: OAuthProvider) -> String {
 
 /// What a start asks for (the public start endpoint's query, resolved).
 pub struct StartRequest<'a> {
-    pub project_id: &'a str,
+    pub project_id: &'a ProjectId,
     pub provider: &'a Provider,
     /// The organization to log into; `None` for discovery.
-    pub organization_id: Option<String>,
+    pub organization_id: Option<OrganizationId>,
     /// Where the browser lands (for discovery, both are the discovery URL).
     pub login_redirect_url: String,
     pub signup_redirect_url: String,
@@ -261,7 +262,7 @@ pub fn token_not_found() -> CoreError {
 /// login's token is not a discovery token, nor the reverse).
 pub async fn redeem(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     token: &str,
     verifier: Option<&str>,
     discovery: bool,

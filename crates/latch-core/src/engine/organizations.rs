@@ -6,7 +6,7 @@ use crate::engine::audit;
 use crate::engine::grant::Grant;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult, StoreError};
-use crate::ids;
+use crate::ids::{OrganizationId, ProjectId};
 use crate::model::organization::*;
 use crate::validate;
 use serde::Deserialize;
@@ -320,7 +320,7 @@ pub(crate) async fn on_write_error(ctx: &Ctx, rec: &OrgRecord, e: StoreError) ->
     }
 }
 
-pub async fn create(ctx: &Ctx, project_id: &str, input: OrgInput) -> CoreResult<OrgRecord> {
+pub async fn create(ctx: &Ctx, project_id: &ProjectId, input: OrgInput) -> CoreResult<OrgRecord> {
     let Some(name) = input.organization_name.as_deref() else {
         return Err(CoreError::argument("organization_name", "missing field"));
     };
@@ -332,8 +332,8 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: OrgInput) -> CoreResult<
     let generated_slug = input.organization_slug.is_none();
     let mut rec = OrgRecord {
         version: 0,
-        project_id: project_id.to_string(),
-        organization_id: ids::organization_id(),
+        project_id: project_id.clone(),
+        organization_id: OrganizationId::generate(),
         name: String::new(),
         slug: validate::slugify(name),
         logo_url: String::new(),
@@ -357,7 +357,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: OrgInput) -> CoreResult<
     Ok(rec)
 }
 
-pub async fn get(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<OrgRecord> {
+pub async fn get(ctx: &Ctx, project_id: &ProjectId, locator: &str) -> CoreResult<OrgRecord> {
     let org = ctx
         .store
         .find_org(project_id, locator)
@@ -369,7 +369,7 @@ pub async fn get(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<OrgRe
 
 /// Like `get` by organization id, through the node's short-lived cache: for session checks, which
 /// read the organization on every call and never write it.
-pub async fn get_cached(ctx: &Ctx, project_id: &str, organization_id: &str) -> CoreResult<OrgRecord> {
+pub async fn get_cached(ctx: &Ctx, project_id: &ProjectId, organization_id: &OrganizationId) -> CoreResult<OrgRecord> {
     ctx.orgs
         .get_or_load(
             (project_id.to_owned(), organization_id.to_owned()),

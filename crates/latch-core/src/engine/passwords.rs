@@ -11,6 +11,7 @@ use crate::engine::attempts::Limit;
 use crate::engine::audit;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
+use crate::ids::{OrganizationId, ProjectId};
 use crate::model::credentials::PasswordRecord;
 use crate::model::member::{MemberRecord, MemberStatus};
 use crate::password::policy::{self, StrengthReport};
@@ -71,8 +72,8 @@ pub fn cross_org_enabled(ctx: &Ctx) -> CoreResult<()> {
 /// limits of `Throttle`.
 pub async fn verify(
     ctx: &Ctx,
-    project_id: &str,
-    org_id: &str,
+    project_id: &ProjectId,
+    org_id: &OrganizationId,
     email: &str,
     password: &str,
     client: Option<&ClientIp>,
@@ -84,8 +85,8 @@ pub async fn verify(
 
 pub async fn verify_current(
     ctx: &Ctx,
-    project_id: &str,
-    org_id: &str,
+    project_id: &ProjectId,
+    org_id: &OrganizationId,
     email: &str,
     password: &str,
     client: Option<&ClientIp>,
@@ -115,15 +116,15 @@ pub struct VerifiedMember {
 /// treated alike, and an unknown one still costs an argon2id verification, so neither timing nor
 /// `Retry-After` tells them apart.
 struct Throttle<'a> {
-    project_id: &'a str,
-    org_id: &'a str,
+    project_id: &'a ProjectId,
+    org_id: &'a OrganizationId,
     email: &'a str,
 }
 
 const BLOCK_SCOPE: &str = "password_block";
 
 impl<'a> Throttle<'a> {
-    fn new(project_id: &'a str, org_id: &'a str, email: &'a str) -> Self {
+    fn new(project_id: &'a ProjectId, org_id: &'a OrganizationId, email: &'a str) -> Self {
         Self {
             project_id,
             org_id,

@@ -6,6 +6,7 @@ use crate::crypto::{constant_time_eq, project_secret, sha256_hex};
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::ids;
+use crate::ids::ProjectId;
 use crate::model::project::Project;
 use crate::store::Store;
 
@@ -24,7 +25,7 @@ pub struct NewProject {
 pub async fn create(store: &dyn Store, name: &str) -> CoreResult<NewProject> {
     let secret = project_secret();
     let project = Project {
-        project_id: ids::project_id(),
+        project_id: ProjectId::generate(),
         name: name.to_string(),
         secret_hash: sha256_hex(&secret),
         created_at: Timestamp::now(),
@@ -40,7 +41,7 @@ pub async fn create(store: &dyn Store, name: &str) -> CoreResult<NewProject> {
 
 /// The project's first public token, created if it has none (projects from before SSO).
 #[allow(clippy::disallowed_methods)] // called by the CLI and at bootstrap, before any Ctx
-pub async fn public_token(store: &dyn Store, project_id: &str) -> CoreResult<String> {
+pub async fn public_token(store: &dyn Store, project_id: &ProjectId) -> CoreResult<String> {
     if let Some(t) = store.public_tokens(project_id).await?.into_iter().next() {
         return Ok(t);
     }
@@ -60,7 +61,7 @@ pub enum Ensured {
 
 /// Makes sure `project_id` exists and accepts `secret` (bootstrap for tests and containers).
 #[allow(clippy::disallowed_methods)] // projects are created by the CLI and at bootstrap, before any Ctx
-pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreResult<Ensured> {
+pub async fn ensure(store: &dyn Store, project_id: &ProjectId, secret: &str) -> CoreResult<Ensured> {
     if !project_id.starts_with("project-") || secret.len() < 16 {
         return Err(CoreError::argument(
             "bootstrap project",
@@ -76,7 +77,7 @@ pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreRe
         }
         None => {
             let project = Project {
-                project_id: project_id.to_string(),
+                project_id: project_id.clone(),
                 name: "bootstrap".to_string(),
                 secret_hash: hash,
                 created_at: Timestamp::now(),
@@ -91,7 +92,7 @@ pub async fn ensure(store: &dyn Store, project_id: &str, secret: &str) -> CoreRe
 
 /// Gives the project a new secret (shown once; only its digest is kept): the old one stops
 /// working at once on this node and within the project cache's lifetime on the others.
-pub async fn rotate_secret(store: &dyn Store, project_id: &str) -> CoreResult<String> {
+pub async fn rotate_secret(store: &dyn Store, project_id: &ProjectId) -> CoreResult<String> {
     if store.get_project(project_id).await?.is_none() {
         return Err(crate::error::catalogue::PROJECT_NOT_FOUND.err());
     }
@@ -102,7 +103,7 @@ pub async fn rotate_secret(store: &dyn Store, project_id: &str) -> CoreResult<St
 
 /// Checks HTTP Basic credentials. Which part was wrong is never revealed. The project record is
 /// cached briefly (the secret is still compared on every call): every request makes this check.
-pub async fn authenticate(ctx: &Ctx, project_id: &str, secret: &str) -> CoreResult<Project> {
+pub async fn authenticate(ctx: &Ctx, project_id: &ProjectId, secret: &str) -> CoreResult<Project> {
     let found = ctx
         .projects
         .get_or_load(project_id.to_owned(), 0, ctx.now(), || {

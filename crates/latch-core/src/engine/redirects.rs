@@ -6,6 +6,7 @@
 use crate::engine::Ctx;
 use crate::error::catalogue::{self, ErrorKind};
 use crate::error::CoreResult;
+use crate::ids::ProjectId;
 use crate::settings::{is_loopback_host, RedirectType};
 use crate::validate;
 
@@ -16,7 +17,7 @@ pub const DEVELOPMENT_PROJECT_NAME: &str = "development";
 /// With neither, `Ok(None)` unless `required` (`no_<type>_redirect_url`).
 pub async fn resolve(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     kind: RedirectType,
     given: Option<&str>,
     required: bool,
@@ -39,7 +40,12 @@ pub async fn resolve(
 
 /// The URL of a link that must point somewhere: `given` if allowed, else the type's default, else
 /// `no_<type>_redirect_url`.
-pub async fn required(ctx: &Ctx, project_id: &str, kind: RedirectType, given: Option<&str>) -> CoreResult<String> {
+pub async fn required(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    kind: RedirectType,
+    given: Option<&str>,
+) -> CoreResult<String> {
     let url = resolve(ctx, project_id, kind, given, true).await?;
     Ok(url.expect("a required redirect URL resolves or fails"))
 }
@@ -66,7 +72,7 @@ fn missing_error(kind: RedirectType) -> ErrorKind {
 
 /// The development project allows any URL on a loopback host, like Stytch's test environments
 /// allow `localhost`: nothing but the developer's own machine can receive its links.
-async fn development_loopback(ctx: &Ctx, project_id: &str, url: &str) -> CoreResult<bool> {
+async fn development_loopback(ctx: &Ctx, project_id: &ProjectId, url: &str) -> CoreResult<bool> {
     let loopback = url::Url::parse(url)
         .ok()
         .and_then(|u| u.host_str().map(is_loopback_host))

@@ -12,6 +12,7 @@ use crate::engine::grant::Grant;
 use crate::engine::organizations;
 use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
+use crate::ids::ProjectId;
 use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::organization::OrgRecord;
 use crate::model::session::{AuthFactor, MemberSession, SessionKey, SessionRecord, SessionWithMember};
@@ -31,7 +32,7 @@ fn bad_jwt() -> CoreError {
 
 /// Checks a session JWT's signature, issuer and audience (not its expiry: an expired JWT may be
 /// exchanged for a fresh one while its session lives) and returns the claims.
-pub async fn verify_jwt(ctx: &Ctx, project_id: &str, token: &str) -> CoreResult<Value> {
+pub async fn verify_jwt(ctx: &Ctx, project_id: &ProjectId, token: &str) -> CoreResult<Value> {
     // Stamp 0: whether a signature verifies does not depend on what was written since. Keyed by
     // the JWT's digest, like the session cache, so no bearer credential sits in the map.
     let key = (project_id.to_owned(), sha256_hex(token));
@@ -43,7 +44,7 @@ pub async fn verify_jwt(ctx: &Ctx, project_id: &str, token: &str) -> CoreResult<
         .ok_or_else(bad_jwt)
 }
 
-async fn verify_jwt_signature(ctx: &Ctx, project_id: &str, token: &str) -> CoreResult<Value> {
+async fn verify_jwt_signature(ctx: &Ctx, project_id: &ProjectId, token: &str) -> CoreResult<Value> {
     let parsed = jwt::parse(token).map_err(|e| match e {
         jwt::JwtError::Malformed => crate::error::catalogue::UNABLE_TO_PARSE_SESSION_JWT.err(),
         _ => bad_jwt(),
@@ -76,7 +77,7 @@ pub enum Presented {
 /// while its session lives (sessions.authenticate trades it for a fresh one).
 pub async fn resolve(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     token: Option<&str>,
     session_jwt: Option<&str>,
 ) -> CoreResult<Option<(SessionRecord, Presented)>> {
@@ -87,7 +88,7 @@ pub async fn resolve(
 /// where a JWT acts as a credential rather than as something to refresh.
 pub async fn resolve_fresh(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     token: Option<&str>,
     session_jwt: Option<&str>,
 ) -> CoreResult<Option<(SessionRecord, Presented)>> {
@@ -105,7 +106,7 @@ struct Named {
 /// Checks the arguments (at most one of token and JWT; a JWT must verify) and names the session.
 async fn name(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     token: Option<&str>,
     session_jwt: Option<&str>,
     fresh_jwt: bool,
@@ -156,7 +157,7 @@ fn accept(named: &Named, found: Option<&SessionRecord>, now: Timestamp) -> CoreR
 
 async fn resolve_with(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     token: Option<&str>,
     session_jwt: Option<&str>,
     fresh_jwt: bool,
@@ -175,7 +176,7 @@ async fn resolve_with(
 /// Like `resolve`, with the session's member read in the same query.
 pub(crate) async fn resolve_with_member(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     token: Option<&str>,
     session_jwt: Option<&str>,
 ) -> CoreResult<Option<(SessionWithMember, Presented)>> {

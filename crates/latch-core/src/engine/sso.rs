@@ -14,6 +14,7 @@ use crate::engine::{members, organizations, trip, Ctx};
 use crate::error::catalogue::*;
 use crate::error::{CoreError, CoreResult};
 use crate::ids;
+use crate::ids::ProjectId;
 use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::organization::{OrgRecord, Restriction};
 use crate::model::sso::{
@@ -264,7 +265,12 @@ pub fn token_not_found() -> CoreError {
 }
 
 /// Takes the SSO token (single use, unexpired, PKCE-checked): what the provider vouched for.
-pub async fn redeem(ctx: &Ctx, project_id: &str, token: &str, verifier: Option<&str>) -> CoreResult<SsoTokenRecord> {
+pub async fn redeem(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    token: &str,
+    verifier: Option<&str>,
+) -> CoreResult<SsoTokenRecord> {
     if token.is_empty() || token.len() > 128 {
         return Err(token_not_found());
     }

@@ -12,6 +12,7 @@ use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::engine::Ctx;
 use crate::error::catalogue::ErrorKind;
 use crate::error::CoreResult;
+use crate::ids::ProjectId;
 use crate::model::sso::{SsoStateRecord, TripDestination};
 
 /// How long a browser has at the provider.
@@ -32,7 +33,7 @@ const OWN_PARAMS: &[&str] = &[
 
 /// What a trip needs: where it goes and returns, and the provider's side of it.
 pub struct Begin<'a> {
-    pub project_id: &'a str,
+    pub project_id: &'a ProjectId,
     pub destination: TripDestination,
     /// The application's PKCE challenge, checked when its token is redeemed.
     pub code_challenge: Option<&'a str>,
@@ -90,7 +91,7 @@ pub async fn begin(ctx: &Ctx, b: Begin<'_>, bad_url: ErrorKind) -> CoreResult<St
     ctx.store
         .insert_sso_state(&SsoStateRecord {
             state_hash: sha256_hex(&state),
-            project_id: b.project_id.to_string(),
+            project_id: b.project_id.clone(),
             destination: b.destination,
             browser_hash: sha256_hex(&browser_secret),
             nonce,

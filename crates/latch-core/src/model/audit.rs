@@ -4,6 +4,7 @@
 //! names and outcomes only, and `details` holds what `engine::audit` notes, which is the same).
 
 use crate::clock::Timestamp;
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -77,14 +78,14 @@ pub struct AuditActor {
 }
 
 impl AuditActor {
-    pub fn project(project_id: &str) -> Self {
+    pub fn project(project_id: &ProjectId) -> Self {
         Self {
             kind: ActorType::Project,
             id: Some(project_id.to_string()),
         }
     }
 
-    pub fn member(member_id: &str) -> Self {
+    pub fn member(member_id: &MemberId) -> Self {
         Self {
             kind: ActorType::Member,
             id: Some(member_id.to_string()),
@@ -112,7 +113,7 @@ impl AuditActor {
 pub struct AuditEvent {
     /// `audit-event-<uuid>`.
     pub event_id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// When it happened, in milliseconds (shown as RFC 3339 with milliseconds).
     #[serde(with = "millis_rfc3339")]
     pub time: Timestamp,
@@ -124,8 +125,8 @@ pub struct AuditEvent {
     pub reason: Option<String>,
     pub actor: AuditActor,
     /// The target: the organization, member and session the event is about, as far as known.
-    pub organization_id: Option<String>,
-    pub member_id: Option<String>,
+    pub organization_id: Option<OrganizationId>,
+    pub member_id: Option<MemberId>,
     pub session_id: Option<String>,
     /// The end user's address as the server resolved it (trusted proxies respected).
     pub client_address: Option<String>,
@@ -140,10 +141,10 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     /// A new event of `event_type` in `project_id`, at `time`, by `actor`, with no target yet.
-    pub fn new(project_id: &str, event_type: &str, time: Timestamp, actor: AuditActor) -> Self {
+    pub fn new(project_id: &ProjectId, event_type: &str, time: Timestamp, actor: AuditActor) -> Self {
         Self {
             event_id: crate::ids::audit_event_id(),
-            project_id: project_id.to_string(),
+            project_id: project_id.clone(),
             time,
             event_type: event_type.to_string(),
             outcome: AuditOutcome::Success,
@@ -197,8 +198,8 @@ impl AuditCursor {
 /// A listing of one project's events: every filter given must hold.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
-    pub organization_id: Option<String>,
-    pub member_id: Option<String>,
+    pub organization_id: Option<OrganizationId>,
+    pub member_id: Option<MemberId>,
     pub session_id: Option<String>,
     /// Events whose type starts with this (`password.` for every password event, or one
     /// whole type).
@@ -265,7 +266,7 @@ mod tests {
             millis_rfc3339::format(Timestamp(1_640_781_189_999)),
             "2021-12-29T12:33:09.999Z"
         );
-        let e = AuditEvent::new("p", "x.y", Timestamp(5), AuditActor::public());
+        let e = AuditEvent::new(&"p".into(), "x.y", Timestamp(5), AuditActor::public());
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["time"], "1970-01-01T00:00:00.005Z");
         assert_eq!(json["actor"], serde_json::json!({"type": "public", "id": null}));

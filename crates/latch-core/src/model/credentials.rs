@@ -1,13 +1,14 @@
 //! Stored credentials other than sessions: member passwords and intermediate sessions.
 
 use crate::clock::Timestamp;
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use crate::model::session::AuthFactor;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PasswordRecord {
     pub member_password_id: String,
-    pub project_id: String,
-    pub member_id: String,
+    pub project_id: ProjectId,
+    pub member_id: MemberId,
     /// `password::PasswordHash` as JSON.
     pub hash: String,
     /// Set by `require_reset`: the password is kept but no longer accepted.
@@ -21,10 +22,10 @@ pub struct PasswordRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntermediateRecord {
     pub ist_id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub token_hash: String,
-    pub organization_id: Option<String>,
-    pub member_id: Option<String>,
+    pub organization_id: Option<OrganizationId>,
+    pub member_id: Option<MemberId>,
     pub email: String,
     pub factors: Vec<AuthFactor>,
     pub created_at: Timestamp,
@@ -35,9 +36,9 @@ pub struct IntermediateRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResetTokenRecord {
     pub token_hash: String,
-    pub project_id: String,
-    pub organization_id: String,
-    pub member_id: String,
+    pub project_id: ProjectId,
+    pub organization_id: OrganizationId,
+    pub member_id: MemberId,
     pub email: String,
     pub code_challenge: Option<String>,
     pub created_at: Timestamp,
@@ -48,12 +49,12 @@ pub struct ResetTokenRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OtpRecord {
     pub otp_id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// The organization id, or `discovery` for codes not tied to one.
     pub scope: String,
     pub channel: String,
     pub recipient: String,
-    pub member_id: Option<String>,
+    pub member_id: Option<MemberId>,
     pub code_hash: String,
     pub salt: String,
     pub attempts: i64,
@@ -67,8 +68,8 @@ pub struct OtpRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TotpRecord {
     pub totp_id: String,
-    pub project_id: String,
-    pub member_id: String,
+    pub project_id: ProjectId,
+    pub member_id: MemberId,
     /// Base32; it must stay readable to compute codes.
     pub secret: String,
     pub active: bool,
@@ -83,8 +84,8 @@ pub struct TotpRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecoveryCodeRecord {
     pub code_id: String,
-    pub project_id: String,
-    pub member_id: String,
+    pub project_id: ProjectId,
+    pub member_id: MemberId,
     pub code_hash: String,
     /// None for codes made before codes were kept (only their digest and hint exist).
     pub code: Option<String>,

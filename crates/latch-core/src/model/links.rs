@@ -2,6 +2,7 @@
 //! of its token; an email update holds an address for a member until it is proven or expires.
 
 use crate::clock::Timestamp;
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 
 /// What a magic link does when it is authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,12 +44,12 @@ impl LinkPurpose {
 pub struct MagicLinkRecord {
     /// SHA-256 of the token; the token itself exists only in the email.
     pub token_hash: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub purpose: LinkPurpose,
     /// None for discovery links.
-    pub organization_id: Option<String>,
+    pub organization_id: Option<OrganizationId>,
     /// None for discovery links.
-    pub member_id: Option<String>,
+    pub member_id: Option<MemberId>,
     /// The address the link was mailed to: what authenticating it proves.
     pub email: String,
     pub code_challenge: Option<String>,
@@ -61,9 +62,9 @@ pub struct MagicLinkRecord {
 /// code sent to it is authenticated, or `expires_at`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmailUpdateRecord {
-    pub project_id: String,
-    pub organization_id: String,
-    pub member_id: String,
+    pub project_id: ProjectId,
+    pub organization_id: OrganizationId,
+    pub member_id: MemberId,
     pub new_email: String,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,

@@ -1,6 +1,7 @@
 //! The Member (an end user inside one organization), its roles and retired emails.
 
 use crate::clock::Timestamp;
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use crate::model::organization::OrgRecord;
 use crate::validate::email_domain;
 use serde::{Deserialize, Serialize};
@@ -47,9 +48,9 @@ pub const ROLE_ADMIN: &str = "stytch_admin";
 /// A member as stored. Roles here are only the explicit ones; implicit roles are derived.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemberRecord {
-    pub project_id: String,
-    pub organization_id: String,
-    pub member_id: String,
+    pub project_id: ProjectId,
+    pub organization_id: OrganizationId,
+    pub member_id: MemberId,
     pub email: String,
     pub status: MemberStatus,
     pub name: String,
@@ -79,7 +80,7 @@ pub struct RetiredEmail {
     pub email_id: String,
     pub email_address: String,
     #[serde(skip)]
-    pub member_id: String,
+    pub member_id: MemberId,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

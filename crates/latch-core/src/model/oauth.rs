@@ -3,6 +3,7 @@
 //! the browser brings back to the application.
 
 use crate::clock::Timestamp;
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use crate::model::sso::SsoIdentity;
 use serde::{Deserialize, Serialize};
 
@@ -92,9 +93,9 @@ pub struct ProviderTokens {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OAuthRegistrationRecord {
     pub registration_id: String,
-    pub project_id: String,
-    pub organization_id: String,
-    pub member_id: String,
+    pub project_id: ProjectId,
+    pub organization_id: OrganizationId,
+    pub member_id: MemberId,
     pub provider: OAuthProvider,
     pub subject: String,
     pub profile_picture_url: Option<String>,
@@ -133,8 +134,8 @@ impl OAuthRegistrationRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OAuthTokenRecord {
     pub token_hash: String,
-    pub project_id: String,
-    pub organization_id: Option<String>,
+    pub project_id: ProjectId,
+    pub organization_id: Option<OrganizationId>,
     pub provider: OAuthProvider,
     pub identity: SsoIdentity,
     pub tokens: ProviderTokens,

@@ -2,6 +2,7 @@
 
 use crate::clock::Timestamp;
 use crate::error::CoreResult;
+use crate::ids::{OrganizationId, ProjectId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -143,8 +144,8 @@ impl Default for OrgSettings {
 /// An organization as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrgRecord {
-    pub project_id: String,
-    pub organization_id: String,
+    pub project_id: ProjectId,
+    pub organization_id: OrganizationId,
     pub name: String,
     pub slug: String,
     pub logo_url: String,

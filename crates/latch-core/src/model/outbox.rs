@@ -2,6 +2,7 @@
 //! would send while no SMTP server or SMS provider is configured.
 
 use crate::clock::Timestamp;
+use crate::ids::ProjectId;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -31,7 +32,7 @@ impl Channel {
 pub struct StoredMessage {
     pub message_id: String,
     #[serde(skip)]
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub channel: Channel,
     pub recipient: String,
     pub kind: String,

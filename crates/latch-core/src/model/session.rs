@@ -1,16 +1,17 @@
 //! Member sessions and the authentication factors they accumulate.
 
 use crate::clock::Timestamp;
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// A session as stored; its token exists only as a SHA-256 digest.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionRecord {
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub member_session_id: String,
-    pub organization_id: String,
-    pub member_id: String,
+    pub organization_id: OrganizationId,
+    pub member_id: MemberId,
     pub token_hash: String,
     pub started_at: Timestamp,
     pub last_accessed_at: Timestamp,

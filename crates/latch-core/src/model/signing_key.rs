@@ -1,6 +1,7 @@
 //! Session-JWT signing keys as the store holds them.
 
 use crate::clock::Timestamp;
+use crate::ids::ProjectId;
 use zeroize::Zeroizing;
 
 /// A key as stored. The private key is PKCS#8 DER, base64, wiped from memory when dropped and
@@ -8,7 +9,7 @@ use zeroize::Zeroizing;
 #[derive(Clone, PartialEq)]
 pub struct SigningKeyRecord {
     pub kid: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub private_pkcs8: Zeroizing<String>,
     pub created_at: Timestamp,
     pub retired_at: Option<Timestamp>,

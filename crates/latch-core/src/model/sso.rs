@@ -2,6 +2,7 @@
 //! member's registrations at them, and the one-time records of the browser flow.
 
 use crate::clock::Timestamp;
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use crate::model::oauth::OAuthProvider;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -10,8 +11,8 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq)]
 pub struct OidcConnectionRecord {
     pub connection_id: String,
-    pub project_id: String,
-    pub organization_id: String,
+    pub project_id: ProjectId,
+    pub organization_id: OrganizationId,
     pub display_name: String,
     pub identity_provider: String,
     pub issuer: String,
@@ -90,11 +91,11 @@ pub struct SsoRegistration {
     pub registration_id: String,
     pub sso_attributes: Map<String, Value>,
     #[serde(skip)]
-    pub member_id: String,
+    pub member_id: MemberId,
     #[serde(skip)]
-    pub project_id: String,
+    pub project_id: ProjectId,
     #[serde(skip)]
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     #[serde(skip)]
     pub created_at: Timestamp,
 }
@@ -107,7 +108,7 @@ pub enum TripDestination {
     /// An OAuth provider, to log into an organization, or (`None`) for discovery.
     OAuth {
         provider: OAuthProvider,
-        organization_id: Option<String>,
+        organization_id: Option<OrganizationId>,
     },
 }
 
@@ -115,7 +116,7 @@ pub enum TripDestination {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SsoStateRecord {
     pub state_hash: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub destination: TripDestination,
     /// Digest of the cookie set on the browser that started the flow.
     pub browser_hash: String,
@@ -145,8 +146,8 @@ pub struct SsoIdentity {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SsoTokenRecord {
     pub token_hash: String,
-    pub project_id: String,
-    pub organization_id: String,
+    pub project_id: ProjectId,
+    pub organization_id: OrganizationId,
     pub connection_id: String,
     pub identity: SsoIdentity,
     pub code_challenge: Option<String>,

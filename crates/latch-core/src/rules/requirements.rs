@@ -146,6 +146,7 @@ pub fn parse_enrollment(value: Option<&str>) -> CoreResult<Option<bool>> {
 mod tests {
     use super::*;
     use crate::clock::Timestamp;
+    use crate::ids::{MemberId, OrganizationId};
     use crate::model::member::MemberStatus;
     use crate::model::organization::OrgSettings;
     use serde_json::json;
@@ -279,8 +280,8 @@ mod tests {
             ist_id: "ist-1".into(),
             project_id: "p".into(),
             token_hash: String::new(),
-            organization_id: org_id.map(String::from),
-            member_id: member_id.map(String::from),
+            organization_id: org_id.map(OrganizationId::from),
+            member_id: member_id.map(MemberId::from),
             email: email.into(),
             factors: vec![AuthFactor::password(NOW)],
             created_at: NOW,

@@ -15,6 +15,7 @@ use crate::engine::members::{MemberInput, MemberView};
 use crate::engine::organizations::OrgInput;
 use crate::engine::{auth_flow, codes, intermediate, members, organizations, session, Ctx};
 use crate::error::{CoreError, CoreResult};
+use crate::ids::{OrganizationId, ProjectId};
 use crate::model::credentials::IntermediateRecord;
 use crate::model::member::{MemberRecord, MemberStatus, ROLE_ADMIN};
 use crate::model::organization::OrgRecord;
@@ -40,7 +41,7 @@ pub struct SendInput {
 
 pub async fn otp_send(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: SendInput,
     client: Option<&crate::engine::address_guard::ClientIp>,
 ) -> CoreResult<()> {
@@ -72,7 +73,11 @@ pub struct OtpAuthenticateInput {
     pub code: String,
 }
 
-pub async fn otp_authenticate(ctx: &Ctx, project_id: &str, input: OtpAuthenticateInput) -> CoreResult<DiscoveryResult> {
+pub async fn otp_authenticate(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    input: OtpAuthenticateInput,
+) -> CoreResult<DiscoveryResult> {
     let email = validate::normalize_email(&input.email_address)?;
     codes::verify_code(ctx, project_id, SCOPE, Channel::Email, &email, &input.code).await?;
     with_factors(ctx, project_id, &email, vec![email_factor(&email, ctx.now())]).await
@@ -85,7 +90,7 @@ pub struct ListInput {
 }
 
 /// Lists what an intermediate session or a member session can enter; consumes nothing.
-pub async fn list(ctx: &Ctx, project_id: &str, input: ListInput) -> CoreResult<DiscoveryResult> {
+pub async fn list(ctx: &Ctx, project_id: &ProjectId, input: ListInput) -> CoreResult<DiscoveryResult> {
     let (token, jwt) = match input.session.exactly_one()? {
         Credential::Intermediate(t) => {
             let ist = intermediate::load(ctx, project_id, t).await?;
@@ -134,7 +139,7 @@ pub async fn list(ctx: &Ctx, project_id: &str, input: ListInput) -> CoreResult<D
 #[derive(Debug, Deserialize)]
 pub struct ExchangeInput {
     pub intermediate_session_token: String,
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub session_duration_minutes: Option<i64>,
     pub session_custom_claims: Option<Value>,
     pub locale: Option<String>,
@@ -151,7 +156,7 @@ fn ist_usable_for_discovery(ist: &IntermediateRecord, org: &OrgRecord) -> CoreRe
 
 /// Joins `org` with the IST's factors: an existing membership, or a JIT-provisioned one when the
 /// organization's email-domain rule allows and the IST verified the email.
-pub async fn exchange(ctx: &Ctx, project_id: &str, input: ExchangeInput) -> CoreResult<(MemberView, Outcome)> {
+pub async fn exchange(ctx: &Ctx, project_id: &ProjectId, input: ExchangeInput) -> CoreResult<(MemberView, Outcome)> {
     check_duration(input.session_duration_minutes)?;
     let ist = intermediate::load(ctx, project_id, &input.intermediate_session_token).await?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
@@ -252,7 +257,11 @@ fn default_name(email: &str) -> String {
 
 /// Creates an organization and its first member (stytch_admin) from a discovery IST. The email
 /// must have been verified by the IST's factors.
-pub async fn create_organization(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResult<(MemberView, Outcome)> {
+pub async fn create_organization(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    input: CreateInput,
+) -> CoreResult<(MemberView, Outcome)> {
     check_duration(input.session_duration_minutes)?;
     let ist = intermediate::load(ctx, project_id, &input.intermediate_session_token).await?;
     if ist.organization_id.is_some() {

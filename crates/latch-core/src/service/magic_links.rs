@@ -13,6 +13,7 @@ use crate::engine::links::{self, LinkEmail};
 use crate::engine::members::{MemberInput, MemberView};
 use crate::engine::{auth_flow, email_updates, members, organizations, redirects, session, Ctx};
 use crate::error::CoreResult;
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use crate::model::links::{LinkPurpose, MagicLinkRecord};
 use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::session::AuthFactor;
@@ -27,7 +28,7 @@ use serde_json::Value;
 
 #[derive(Debug, Deserialize)]
 pub struct LoginOrSignupInput {
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub email_address: String,
     pub login_redirect_url: Option<String>,
     pub signup_redirect_url: Option<String>,
@@ -44,7 +45,7 @@ pub struct LoginOrSignupInput {
 /// the email's domain.
 pub async fn login_or_signup(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: LoginOrSignupInput,
     client: Option<&ClientIp>,
 ) -> CoreResult<(MemberView, bool)> {
@@ -138,10 +139,10 @@ pub async fn login_or_signup(
 
 #[derive(Debug, Deserialize)]
 pub struct InviteInput {
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub email_address: String,
     pub invite_redirect_url: Option<String>,
-    pub invited_by_member_id: Option<String>,
+    pub invited_by_member_id: Option<MemberId>,
     pub name: Option<String>,
     pub trusted_metadata: Option<Value>,
     pub untrusted_metadata: Option<Value>,
@@ -155,7 +156,7 @@ pub struct InviteInput {
 /// invite's name, roles and metadata, and becomes active when it authenticates the link.
 pub async fn invite(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: InviteInput,
     caller: &Caller,
     client: Option<&ClientIp>,
@@ -228,7 +229,11 @@ pub struct AuthenticateInput {
 /// Authenticates an organization link: the member's email is verified and a pending or invited
 /// member becomes active; then a session, or an intermediate session when MFA (or another
 /// primary factor) is still due. An email-update link first moves the member to the new address.
-pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput) -> CoreResult<(MemberView, Outcome)> {
+pub async fn authenticate(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    input: AuthenticateInput,
+) -> CoreResult<(MemberView, Outcome)> {
     check_duration(input.session_duration_minutes)?;
     let session = session::resolve(
         ctx,
@@ -254,7 +259,7 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
 
 async fn redeem(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     link: &MagicLinkRecord,
     mut session: Option<(crate::model::session::SessionRecord, session::Presented)>,
     input: &AuthenticateInput,
@@ -297,7 +302,12 @@ async fn redeem(
     Ok((MemberView::load(ctx, member, org).await?, outcome))
 }
 
-async fn live_member(ctx: &Ctx, project_id: &str, member_id: &str, org_id: &str) -> CoreResult<MemberRecord> {
+async fn live_member(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    member_id: &MemberId,
+    org_id: &OrganizationId,
+) -> CoreResult<MemberRecord> {
     ctx.store
         .member_by_id(project_id, member_id)
         .await?
@@ -318,7 +328,7 @@ pub struct DiscoverySendInput {
 /// A discovery link: proves the address before any organization is chosen.
 pub async fn discovery_send(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: DiscoverySendInput,
     client: Option<&ClientIp>,
 ) -> CoreResult<()> {
@@ -371,7 +381,7 @@ pub struct DiscoveryAuthenticateInput {
 /// organizations it can enter.
 pub async fn discovery_authenticate(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: DiscoveryAuthenticateInput,
 ) -> CoreResult<DiscoveryResult> {
     let link = links::claim(

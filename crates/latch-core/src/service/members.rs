@@ -9,6 +9,7 @@ use crate::engine::members as records;
 use crate::engine::members::{live_member, save, view, Write};
 use crate::engine::{codes, email_updates, organizations, redirects, Ctx};
 use crate::error::{CoreError, CoreResult};
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use crate::model::links::LinkPurpose;
 use crate::model::member::*;
 use crate::model::organization::OrgRecord;
@@ -25,8 +26,8 @@ pub use crate::engine::members::{create, get, update, MemberInput, MemberView};
 
 pub async fn dangerously_get(
     ctx: &Ctx,
-    project_id: &str,
-    member_id: &str,
+    project_id: &ProjectId,
+    member_id: &MemberId,
     include_deleted: bool,
 ) -> CoreResult<MemberView> {
     let m = ctx.store.member_by_id(project_id, member_id).await?;
@@ -41,11 +42,11 @@ pub async fn dangerously_get(
 /// Soft delete: the member keeps its id for `reactivate`; its retired emails are released.
 pub async fn delete(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     member_locator: &str,
     caller: &Caller,
-) -> CoreResult<String> {
+) -> CoreResult<MemberId> {
     // A write that lost a race to another reads again and re-applies the request (Stytch would succeed).
     retry::on_conflict(|| async {
         let (mut m, _org) = live_member(ctx, project_id, org_locator, member_locator).await?;
@@ -58,9 +59,9 @@ pub async fn delete(
 
 pub async fn reactivate(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
-    member_id: &str,
+    member_id: &MemberId,
     caller: &Caller,
 ) -> CoreResult<MemberView> {
     // A write that lost a race to another reads again and re-applies the request (Stytch would succeed).
@@ -96,7 +97,7 @@ pub async fn reactivate(
 
 pub async fn delete_password(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     password_id: &str,
     caller: &Caller,
@@ -125,7 +126,7 @@ pub async fn delete_password(
 
 pub async fn delete_mfa_phone_number(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     member_locator: &str,
     caller: &Caller,
@@ -150,7 +151,7 @@ pub async fn delete_mfa_phone_number(
 
 pub async fn delete_totp(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     member_locator: &str,
     caller: &Caller,
@@ -175,7 +176,7 @@ pub async fn delete_totp(
 
 pub async fn delete_external_id(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     member_locator: &str,
     caller: &Caller,
@@ -193,7 +194,7 @@ pub async fn delete_external_id(
 
 pub async fn unlink_retired_email(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     member_locator: &str,
     email_id: Option<&str>,
@@ -240,7 +241,7 @@ pub struct MemberSearch {
 
 pub async fn search(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     organization_ids: &[String],
     query: Option<&Value>,
     cursor: Option<&str>,
@@ -258,9 +259,9 @@ pub async fn search(
             orgs.push(org);
         }
     }
-    let org_ids: Vec<String> = orgs.iter().map(|o| o.organization_id.clone()).collect();
+    let org_ids: Vec<OrganizationId> = orgs.iter().map(|o| o.organization_id.clone()).collect();
     let found = ctx.store.search_members(project_id, &org_ids, &query, &page).await?;
-    let member_ids: Vec<String> = found.items.iter().map(|m| m.member_id.clone()).collect();
+    let member_ids: Vec<MemberId> = found.items.iter().map(|m| m.member_id.clone()).collect();
     let (retired, sso, oauth) = if member_ids.is_empty() {
         (vec![], vec![], vec![])
     } else {
@@ -295,7 +296,7 @@ pub struct StartEmailUpdateInput {
 /// on the member (`stytch.self` grants it on the caller's own record when the policy says so).
 pub async fn start_email_update(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     member_locator: &str,
     input: StartEmailUpdateInput,

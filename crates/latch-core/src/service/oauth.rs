@@ -13,6 +13,7 @@ use crate::engine::trip::Started;
 use crate::engine::{auth_flow, organizations, redirects, session, Ctx};
 use crate::error::catalogue::*;
 use crate::error::CoreResult;
+use crate::ids::{OrganizationId, ProjectId};
 use crate::model::oauth::{OAuthProvider, OAuthRegistrationRecord};
 use crate::rules::args::SessionArgs;
 use crate::rules::session::check_duration;
@@ -31,7 +32,7 @@ pub fn provider(key: &str) -> CoreResult<OAuthProvider> {
     OAuthProvider::parse(key).ok_or_else(|| INVALID_OAUTH_PROVIDER.detail(key))
 }
 
-async fn project_of(ctx: &Ctx, public_token: Option<&str>) -> CoreResult<String> {
+async fn project_of(ctx: &Ctx, public_token: Option<&str>) -> CoreResult<ProjectId> {
     let token = public_token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| INVALID_PUBLIC_TOKEN.err())?;
@@ -73,7 +74,7 @@ fn bounded_scopes(scopes: Option<&str>) -> CoreResult<Option<&str>> {
 #[derive(Debug, Deserialize)]
 pub struct StartInput {
     pub public_token: Option<String>,
-    pub organization_id: Option<String>,
+    pub organization_id: Option<OrganizationId>,
     /// The organization's slug (the browser SDK's name for it).
     pub slug: Option<String>,
     pub custom_scopes: Option<String>,
@@ -90,7 +91,10 @@ pub async fn start(ctx: &Ctx, provider_key: &str, input: StartInput) -> CoreResu
     let provider = provider(provider_key)?;
     let project_id = project_of(ctx, input.public_token.as_deref()).await?;
     let locator = match (
-        input.organization_id.filter(|s| !s.is_empty()),
+        input
+            .organization_id
+            .map(OrganizationId::into_string)
+            .filter(|s| !s.is_empty()),
         input.slug.filter(|s| !s.is_empty()),
     ) {
         (Some(_), Some(_)) => return Err(TOO_MANY_OAUTH_ORGANIZATION_LOCATORS.err()),
@@ -230,7 +234,7 @@ pub struct Authenticated {
 /// The OAuth token to a member (registered, JIT-provisioned when the organization takes the
 /// address's domain) and a session, or an intermediate session when MFA or another primary
 /// factor is due.
-pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput) -> CoreResult<Authenticated> {
+pub async fn authenticate(ctx: &Ctx, project_id: &ProjectId, input: AuthenticateInput) -> CoreResult<Authenticated> {
     check_duration(input.session_duration_minutes)?;
     let session = session::resolve(
         ctx,
@@ -302,7 +306,7 @@ pub struct DiscoveryAuthenticated {
 /// organizations it can enter.
 pub async fn discovery_authenticate(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: DiscoveryAuthenticateInput,
 ) -> CoreResult<DiscoveryAuthenticated> {
     check_duration(input.session_duration_minutes)?;
@@ -328,7 +332,7 @@ pub async fn discovery_authenticate(
 /// token expired and a refresh token is held); none: `oauth_registration_not_found`.
 pub async fn provider_tokens(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     member_locator: &str,
     provider_key: &str,

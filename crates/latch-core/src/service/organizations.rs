@@ -5,6 +5,7 @@ use crate::engine::organizations as records;
 use crate::engine::organizations::apply;
 use crate::engine::Ctx;
 use crate::error::CoreResult;
+use crate::ids::{OrganizationId, ProjectId};
 use crate::model::organization::*;
 use crate::model::search::{parse_org_query, Page};
 use crate::rbac::ORGANIZATION;
@@ -16,7 +17,7 @@ pub use crate::engine::organizations::{create, get, OrgInput};
 
 pub async fn update(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     locator: &str,
     input: OrgInput,
     caller: &Caller,
@@ -27,7 +28,7 @@ pub async fn update(
 
 async fn update_once(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     locator: &str,
     input: OrgInput,
     caller: &Caller,
@@ -66,7 +67,12 @@ async fn update_once(
     Ok(rec)
 }
 
-pub async fn delete_external_id(ctx: &Ctx, project_id: &str, locator: &str, caller: &Caller) -> CoreResult<OrgRecord> {
+pub async fn delete_external_id(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    locator: &str,
+    caller: &Caller,
+) -> CoreResult<OrgRecord> {
     // A write that lost a race to another reads again and re-applies the request (Stytch would succeed).
     retry::on_conflict(|| async {
         let mut rec = get(ctx, project_id, locator).await?;
@@ -79,7 +85,7 @@ pub async fn delete_external_id(ctx: &Ctx, project_id: &str, locator: &str, call
 }
 
 /// Deletes the organization and, with it, all its members.
-pub async fn delete(ctx: &Ctx, project_id: &str, locator: &str, caller: &Caller) -> CoreResult<String> {
+pub async fn delete(ctx: &Ctx, project_id: &ProjectId, locator: &str, caller: &Caller) -> CoreResult<OrganizationId> {
     let rec = get(ctx, project_id, locator).await?;
     let grant = caller.require(&rec.organization_id, ORGANIZATION, "delete")?;
     records::delete(ctx, &grant, &rec).await?;
@@ -88,7 +94,7 @@ pub async fn delete(ctx: &Ctx, project_id: &str, locator: &str, caller: &Caller)
 
 pub async fn search(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     query: Option<&Value>,
     cursor: Option<&str>,
     limit: Option<i64>,
@@ -98,13 +104,13 @@ pub async fn search(
     Ok(ctx.store.search_orgs(project_id, &query, &page).await?)
 }
 
-pub async fn member_count(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<i64> {
+pub async fn member_count(ctx: &Ctx, project_id: &ProjectId, locator: &str) -> CoreResult<i64> {
     let rec = get(ctx, project_id, locator).await?;
     Ok(ctx.store.count_members(project_id, &rec.organization_id).await?)
 }
 
 /// The organization's own RBAC roles (rbac.md `organizations.get_org_policy`).
-pub async fn rbac_roles(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResult<Vec<crate::rbac::PolicyRole>> {
+pub async fn rbac_roles(ctx: &Ctx, project_id: &ProjectId, locator: &str) -> CoreResult<Vec<crate::rbac::PolicyRole>> {
     let rec = get(ctx, project_id, locator).await?;
     Ok(ctx.store.org_roles(&rec.project_id, &rec.organization_id).await?)
 }
@@ -112,7 +118,7 @@ pub async fn rbac_roles(ctx: &Ctx, project_id: &str, locator: &str) -> CoreResul
 /// Replaces the organization's own RBAC roles, checked against the project policy.
 pub async fn set_rbac_roles(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     locator: &str,
     roles: &[crate::rbac::PolicyRole],
     caller: &Caller,

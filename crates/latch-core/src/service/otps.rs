@@ -15,6 +15,7 @@ use crate::engine::mfa::presented_factors;
 use crate::engine::session::Issued;
 use crate::engine::{address_guard, auth_flow, email_updates, members, organizations, session, Ctx};
 use crate::error::CoreResult;
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
@@ -33,7 +34,7 @@ fn org_vars<'a>(org: &'a OrgRecord, code: &'a str, minutes: &'a str) -> [(&'stat
 
 #[derive(Debug, Deserialize)]
 pub struct LoginOrSignupInput {
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub email_address: String,
     pub login_template_id: Option<String>,
     pub signup_template_id: Option<String>,
@@ -47,7 +48,7 @@ pub struct LoginOrSignupInput {
 /// the email's domain.
 pub async fn email_login_or_signup(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: LoginOrSignupInput,
     client: Option<&ClientIp>,
 ) -> CoreResult<(MemberView, bool)> {
@@ -108,7 +109,7 @@ pub async fn email_login_or_signup(
 
 #[derive(Debug, Deserialize)]
 pub struct EmailAuthenticateInput {
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub email_address: String,
     pub code: String,
     #[serde(flatten)]
@@ -122,7 +123,7 @@ pub struct EmailAuthenticateInput {
 /// The email OTP as a primary factor: verifies the email, activates a pending or invited member.
 pub async fn email_authenticate(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: EmailAuthenticateInput,
 ) -> CoreResult<(MemberView, Outcome)> {
     check_duration(input.session_duration_minutes)?;
@@ -182,7 +183,7 @@ pub async fn email_authenticate(
 /// The member whose pending email update to `email` the code was sent for, moved to it.
 async fn email_update_member(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org: &OrgRecord,
     email: &str,
     code_member_id: Option<&str>,
@@ -205,8 +206,8 @@ async fn email_update_member(
 
 #[derive(Debug, Deserialize)]
 pub struct SmsSendInput {
-    pub organization_id: String,
-    pub member_id: String,
+    pub organization_id: OrganizationId,
+    pub member_id: MemberId,
     pub mfa_phone_number: Option<String>,
     pub locale: Option<String>,
     #[serde(flatten)]
@@ -216,7 +217,7 @@ pub struct SmsSendInput {
 
 pub async fn sms_send(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: SmsSendInput,
     client: Option<&ClientIp>,
 ) -> CoreResult<MemberView> {
@@ -266,8 +267,8 @@ pub async fn sms_send(
 
 #[derive(Debug, Deserialize)]
 pub struct SmsAuthenticateInput {
-    pub organization_id: String,
-    pub member_id: String,
+    pub organization_id: OrganizationId,
+    pub member_id: MemberId,
     pub code: String,
     #[serde(flatten)]
     pub session: SessionArgs,
@@ -281,7 +282,7 @@ pub struct SmsAuthenticateInput {
 /// Completes MFA (with an intermediate session) or steps up a session with the SMS code.
 pub async fn sms_authenticate(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: SmsAuthenticateInput,
 ) -> CoreResult<(MemberView, Issued)> {
     check_duration(input.session_duration_minutes)?;

@@ -14,6 +14,7 @@ use crate::engine::members::MemberView;
 use crate::engine::passwords::{check_new_password, set_password, verify_current};
 use crate::engine::{auth_flow, codes, organizations, redirects, session, Ctx};
 use crate::error::{CoreError, CoreResult};
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use crate::model::credentials::ResetTokenRecord;
 use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::organization::OrgRecord;
@@ -34,7 +35,7 @@ const FRESH_FACTOR_MINUTES: i64 = 5;
 
 #[derive(Debug, Deserialize)]
 pub struct ResetStartInput {
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub email_address: String,
     pub reset_password_redirect_url: Option<String>,
     pub reset_password_expiration_minutes: Option<i64>,
@@ -54,7 +55,7 @@ fn reset_link(redirect: &str, token: &str) -> String {
 /// Emails a one-time reset link to the member. The token lives only in the email; we keep its digest.
 pub async fn reset_start(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: ResetStartInput,
     client: Option<&crate::engine::address_guard::ClientIp>,
 ) -> CoreResult<MemberView> {
@@ -114,7 +115,7 @@ async fn send_reset(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, how: Rese
         locale,
         template_id,
     } = how;
-    let project_id = member.project_id.as_str();
+    let project_id = &member.project_id;
     let email = member.email.clone();
     // The same per-recipient budget as one-time codes (security review finding 9).
     codes::count_send_to(ctx, project_id, Channel::Email, &email).await?;
@@ -123,7 +124,7 @@ async fn send_reset(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, how: Rese
     ctx.store
         .insert_reset_token(&ResetTokenRecord {
             token_hash: sha256_hex(&token),
-            project_id: project_id.to_string(),
+            project_id: project_id.clone(),
             organization_id: org.organization_id.clone(),
             member_id: member.member_id.clone(),
             email: email.clone(),
@@ -149,7 +150,7 @@ async fn send_reset(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, how: Rese
     let sent = ctx
         .delivery
         .send(Message {
-            project_id: project_id.to_string(),
+            project_id: project_id.clone(),
             channel: Channel::Email,
             recipient: email,
             kind: Kind::PasswordReset.as_str().into(),
@@ -171,7 +172,7 @@ async fn send_reset(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, how: Rese
 }
 
 /// The reset link's target: an allowed `reset_password_redirect_url`, else the project's default.
-async fn reset_redirect(ctx: &Ctx, project_id: &str, given: Option<&str>) -> CoreResult<String> {
+async fn reset_redirect(ctx: &Ctx, project_id: &ProjectId, given: Option<&str>) -> CoreResult<String> {
     redirects::required(ctx, project_id, RedirectType::ResetPassword, given).await
 }
 
@@ -197,7 +198,7 @@ pub struct DiscoveryResetStartInput {
 /// Cross-org reset: a link for the email, whatever organization it is used in.
 pub async fn discovery_reset_start(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: DiscoveryResetStartInput,
     client: Option<&crate::engine::address_guard::ClientIp>,
 ) -> CoreResult<()> {
@@ -251,7 +252,7 @@ pub struct DiscoveryResetInput {
 /// sessions revoked, and a discovery intermediate session (the link also proved the email).
 pub async fn discovery_reset(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: DiscoveryResetInput,
 ) -> CoreResult<crate::engine::discovery::DiscoveryResult> {
     crate::engine::passwords::cross_org_enabled(ctx)?;
@@ -301,7 +302,7 @@ fn bad_token() -> CoreError {
 /// Returns the token's digest (to take it once the new password is accepted) and the member.
 async fn redeemable_token(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     token: &str,
     code_verifier: Option<&str>,
 ) -> CoreResult<(String, MemberRecord)> {
@@ -325,7 +326,7 @@ async fn redeemable_token(
     Ok((token_hash, member))
 }
 
-async fn live_member(ctx: &Ctx, project_id: &str, member_id: &str) -> CoreResult<MemberRecord> {
+async fn live_member(ctx: &Ctx, project_id: &ProjectId, member_id: &MemberId) -> CoreResult<MemberRecord> {
     ctx.store
         .member_by_id(project_id, member_id)
         .await?
@@ -335,7 +336,7 @@ async fn live_member(ctx: &Ctx, project_id: &str, member_id: &str) -> CoreResult
 
 /// Completes a reset link: single use, unexpired, PKCE-checked; sets the password (the link proved
 /// the email), revokes every session, then signs in (or asks for MFA).
-pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> CoreResult<(MemberView, Outcome)> {
+pub async fn reset_by_email(ctx: &Ctx, project_id: &ProjectId, input: ResetInput) -> CoreResult<(MemberView, Outcome)> {
     check_duration(input.session_duration_minutes)?;
     let (token_hash, mut member) = redeemable_token(
         ctx,
@@ -379,7 +380,7 @@ pub async fn reset_by_email(ctx: &Ctx, project_id: &str, input: ResetInput) -> C
 
 #[derive(Debug, Deserialize)]
 pub struct SessionResetInput {
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub password: GivenPassword,
     pub session_token: Option<String>,
     pub session_jwt: Option<String>,
@@ -393,7 +394,7 @@ pub struct SessionResetInput {
 /// session of the member is revoked.
 pub async fn reset_by_session(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: SessionResetInput,
 ) -> CoreResult<(MemberView, Outcome)> {
     check_duration(input.session_duration_minutes)?;
@@ -448,7 +449,7 @@ pub struct ExistingResetInput {
     pub email_address: String,
     pub existing_password: GivenPassword,
     pub new_password: GivenPassword,
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub session_token: Option<String>,
     pub session_jwt: Option<String>,
     pub session_duration_minutes: Option<i64>,
@@ -460,7 +461,7 @@ pub struct ExistingResetInput {
 /// Changes the password given the current one; every session of the member is revoked.
 pub async fn reset_existing(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: ExistingResetInput,
     client: Option<&crate::engine::address_guard::ClientIp>,
 ) -> CoreResult<(MemberView, Outcome)> {
@@ -499,14 +500,14 @@ pub async fn reset_existing(
 #[derive(Debug, Deserialize)]
 pub struct ByEmailInput {
     pub email_address: String,
-    pub organization_id: Option<String>,
-    pub member_id: Option<String>,
+    pub organization_id: Option<OrganizationId>,
+    pub member_id: Option<MemberId>,
 }
 
 /// The members an email-addressed password operation applies to.
 async fn targets(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: &ByEmailInput,
     caller: &Caller,
 ) -> CoreResult<(Grant, Vec<MemberRecord>)> {
@@ -552,7 +553,7 @@ async fn targets(
 /// Keeps the password but refuses it until the member resets it (`member_reset_password`).
 pub async fn require_reset(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: ByEmailInput,
     caller: &Caller,
 ) -> CoreResult<MemberView> {
@@ -568,7 +569,7 @@ pub async fn require_reset(
 /// Deletes the password of the member(s) with this email (the seeds' `passwords.email.delete`).
 pub async fn delete_by_email(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: ByEmailInput,
     caller: &Caller,
 ) -> CoreResult<MemberView> {

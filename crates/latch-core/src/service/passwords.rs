@@ -14,6 +14,7 @@ use crate::engine::passwords::{
 };
 use crate::engine::{auth_flow, members, organizations, passwords, session, Ctx};
 use crate::error::{CoreError, CoreResult};
+use crate::ids::{OrganizationId, ProjectId};
 use crate::model::session::AuthFactor;
 use crate::password::imported::{self, HashConfigs};
 use crate::password::policy::StrengthReport;
@@ -36,7 +37,7 @@ pub struct DiscoveryAuthenticateInput {
 /// Cross-org login: the shared password of `email`, then the organizations it can enter.
 pub async fn discovery_authenticate(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: DiscoveryAuthenticateInput,
     client: Option<&ClientIp>,
 ) -> CoreResult<crate::engine::discovery::DiscoveryResult> {
@@ -79,7 +80,7 @@ pub struct MigrateInput {
     pub email_address: String,
     pub hash: String,
     pub hash_type: String,
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     #[serde(flatten)]
     pub configs: HashConfigs,
     pub name: Option<String>,
@@ -92,7 +93,7 @@ pub struct MigrateInput {
     pub external_id: Option<String>,
 }
 
-pub async fn migrate(ctx: &Ctx, project_id: &str, input: MigrateInput) -> CoreResult<(MemberView, bool)> {
+pub async fn migrate(ctx: &Ctx, project_id: &ProjectId, input: MigrateInput) -> CoreResult<(MemberView, bool)> {
     // Everything that can be refused is checked before anything is written.
     let hash = imported::parse(&input.hash_type, input.hash.trim(), &input.configs)?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
@@ -149,7 +150,7 @@ pub async fn migrate(ctx: &Ctx, project_id: &str, input: MigrateInput) -> CoreRe
 
 #[derive(Debug, Deserialize)]
 pub struct AuthenticateInput {
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub email_address: String,
     pub password: GivenPassword,
     #[serde(flatten)]
@@ -162,7 +163,7 @@ pub struct AuthenticateInput {
 
 pub async fn authenticate(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: AuthenticateInput,
     client: Option<&ClientIp>,
 ) -> CoreResult<(MemberView, Outcome)> {

@@ -10,6 +10,7 @@
 use crate::engine::session::{issue, owner, resolve, resolve_with_member, session_not_found};
 use crate::engine::{actor, auth_flow, members, organizations, session, Ctx};
 use crate::error::{CoreError, CoreResult};
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use crate::model::member::{MemberRecord, MemberStatus};
 use crate::model::organization::OrgRecord;
 use crate::model::session::{SessionRecord, SessionWithMember};
@@ -23,7 +24,7 @@ pub use crate::engine::session::{view, Issued};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthorizationCheck {
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub resource_id: String,
     pub action: String,
 }
@@ -49,7 +50,7 @@ pub struct Authenticated {
     pub verdict: Option<Verdict>,
 }
 
-pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput) -> CoreResult<Authenticated> {
+pub async fn authenticate(ctx: &Ctx, project_id: &ProjectId, input: AuthenticateInput) -> CoreResult<Authenticated> {
     check_duration(input.session_duration_minutes)?;
     let Some((found, presented)) = resolve_with_member(
         ctx,
@@ -126,7 +127,7 @@ pub async fn authorize(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ExchangeInput {
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub session_token: Option<String>,
     pub session_jwt: Option<String>,
     pub session_duration_minutes: Option<i64>,
@@ -141,7 +142,7 @@ pub struct ExchangeInput {
 /// It never creates a member (JIT provisioning goes through discovery).
 pub async fn exchange(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: ExchangeInput,
 ) -> CoreResult<(members::MemberView, auth_flow::Outcome)> {
     check_duration(input.session_duration_minutes)?;
@@ -196,7 +197,12 @@ pub struct MemberSessions {
     pub organization_slug: String,
 }
 
-pub async fn list(ctx: &Ctx, project_id: &str, org_locator: &str, member_locator: &str) -> CoreResult<MemberSessions> {
+pub async fn list(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    org_locator: &str,
+    member_locator: &str,
+) -> CoreResult<MemberSessions> {
     let v = members::get(ctx, project_id, org_locator, Some(member_locator), None).await?;
     let sessions = ctx
         .store
@@ -214,20 +220,20 @@ pub struct RevokeInput {
     pub member_session_id: Option<String>,
     pub session_token: Option<String>,
     pub session_jwt: Option<String>,
-    pub member_id: Option<String>,
+    pub member_id: Option<MemberId>,
 }
 
 /// Revokes one session, or every session of a member. With member-session headers the actor needs
 /// `revoke-sessions` on stytch.member, or on stytch.self for its own sessions.
-pub async fn revoke(ctx: &Ctx, project_id: &str, input: RevokeInput, caller: &actor::Caller) -> CoreResult<()> {
+pub async fn revoke(ctx: &Ctx, project_id: &ProjectId, input: RevokeInput, caller: &actor::Caller) -> CoreResult<()> {
     let given = [
-        &input.member_session_id,
-        &input.session_token,
-        &input.session_jwt,
-        &input.member_id,
+        input.member_session_id.as_deref(),
+        input.session_token.as_deref(),
+        input.session_jwt.as_deref(),
+        input.member_id.as_deref(),
     ]
     .iter()
-    .filter(|v| v.as_deref().is_some_and(|s| !s.is_empty()))
+    .filter(|v| v.is_some_and(|s| !s.is_empty()))
     .count();
     if given == 0 {
         return Err(crate::error::catalogue::NO_SESSION_REVOKE_ARGUMENTS.err());
@@ -235,7 +241,7 @@ pub async fn revoke(ctx: &Ctx, project_id: &str, input: RevokeInput, caller: &ac
     if given > 1 {
         return Err(crate::error::catalogue::TOO_MANY_SESSION_REVOKE_ARGUMENTS.err());
     }
-    if let Some(member_id) = input.member_id.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(member_id) = input.member_id.as_ref().filter(|s| !s.is_empty()) {
         let target = ctx
             .store
             .member_by_id(project_id, member_id)

@@ -13,6 +13,7 @@ use crate::engine::{auth_flow, organizations, redirects, session, Ctx};
 use crate::error::catalogue::*;
 use crate::error::{CoreError, CoreResult};
 use crate::ids;
+use crate::ids::{OrganizationId, ProjectId};
 use crate::model::organization::OrgRecord;
 use crate::model::session::AuthFactor;
 use crate::model::sso::OidcConnectionRecord;
@@ -89,7 +90,7 @@ pub struct Connections {
 
 pub async fn get_connections(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     caller: &Caller,
 ) -> CoreResult<Connections> {
@@ -104,7 +105,7 @@ pub async fn get_connections(
 
 pub async fn delete_connection(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     connection_id: &str,
     caller: &Caller,
@@ -123,7 +124,7 @@ pub struct CreateOidcInput {
 /// A pending connection; Latch assigns its id and callback URL.
 pub async fn create_oidc(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     input: CreateOidcInput,
     caller: &Caller,
@@ -136,7 +137,7 @@ pub async fn create_oidc(
     let now = ctx.now();
     let c = OidcConnectionRecord {
         connection_id: ids::oidc_connection_id(),
-        project_id: project_id.to_string(),
+        project_id: project_id.clone(),
         organization_id: org.organization_id.clone(),
         display_name: name,
         identity_provider: provider,
@@ -176,7 +177,7 @@ pub struct UpdateOidcInput {
 /// a `warning`, not a failure (as on Stytch).
 pub async fn update_oidc(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     connection_id: &str,
     input: UpdateOidcInput,
@@ -263,7 +264,7 @@ pub async fn update_oidc(
 pub struct StartInput {
     pub public_token: Option<String>,
     pub connection_id: Option<String>,
-    pub organization_id: Option<String>,
+    pub organization_id: Option<OrganizationId>,
     pub login_redirect_url: Option<String>,
     pub signup_redirect_url: Option<String>,
     pub pkce_code_challenge: Option<String>,
@@ -379,7 +380,11 @@ pub struct AuthenticateInput {
 
 /// The SSO token to a member (registered, JIT-provisioned when allowed) and a session, or an
 /// intermediate session when MFA or another primary factor is due.
-pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput) -> CoreResult<(MemberView, Outcome)> {
+pub async fn authenticate(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    input: AuthenticateInput,
+) -> CoreResult<(MemberView, Outcome)> {
     check_duration(input.session_duration_minutes)?;
     let session = session::resolve(
         ctx,

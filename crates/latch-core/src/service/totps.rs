@@ -9,6 +9,7 @@ use crate::crypto::{constant_time_eq, keyed_digest_hex, sha256_hex};
 use crate::engine::mfa::{finish_mfa, guard, mfa_tokens};
 use crate::engine::{members, mfa, organizations, Ctx};
 use crate::error::{CoreError, CoreResult};
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use crate::model::credentials::{RecoveryCodeRecord, TotpRecord};
 use crate::model::member::MemberRecord;
 use crate::model::session::AuthFactor;
@@ -113,8 +114,8 @@ fn recovery_records(ctx: &Ctx, member: &MemberRecord, codes: &[String], now: Tim
 
 #[derive(Debug, Deserialize)]
 pub struct CreateInput {
-    pub organization_id: String,
-    pub member_id: String,
+    pub organization_id: OrganizationId,
+    pub member_id: MemberId,
     pub expiration_minutes: Option<i64>,
     #[serde(flatten)]
     pub session: SessionArgs,
@@ -130,7 +131,7 @@ pub struct Created {
     pub recovery_codes: Vec<String>,
 }
 
-pub async fn create(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResult<Created> {
+pub async fn create(ctx: &Ctx, project_id: &ProjectId, input: CreateInput) -> CoreResult<Created> {
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
         .await?
@@ -162,7 +163,7 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResu
     let now = ctx.now();
     let record = TotpRecord {
         totp_id: format!("member-totp-test-{}", uuid::Uuid::new_v4()),
-        project_id: project_id.to_string(),
+        project_id: project_id.clone(),
         member_id: member.member_id.clone(),
         secret: secret.clone(),
         active: false,
@@ -185,8 +186,8 @@ pub async fn create(ctx: &Ctx, project_id: &str, input: CreateInput) -> CoreResu
 
 #[derive(Debug, Deserialize)]
 pub struct AuthenticateInput {
-    pub organization_id: String,
-    pub member_id: String,
+    pub organization_id: OrganizationId,
+    pub member_id: MemberId,
     pub code: String,
     #[serde(flatten)]
     pub session: SessionArgs,
@@ -213,7 +214,11 @@ fn matching_step(t: &TOTP, code: &str, now_secs: i64) -> Option<i64> {
     found
 }
 
-pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput) -> CoreResult<(MemberView, Issued)> {
+pub async fn authenticate(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    input: AuthenticateInput,
+) -> CoreResult<(MemberView, Issued)> {
     check_duration(input.session_duration_minutes)?;
     let enrollment = parse_enrollment(input.set_mfa_enrollment.as_deref())?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
@@ -268,8 +273,8 @@ pub async fn authenticate(ctx: &Ctx, project_id: &str, input: AuthenticateInput)
 
 #[derive(Debug, Deserialize)]
 pub struct MigrateInput {
-    pub organization_id: String,
-    pub member_id: String,
+    pub organization_id: OrganizationId,
+    pub member_id: MemberId,
     pub secret: String,
     pub recovery_codes: Vec<String>,
 }
@@ -277,7 +282,7 @@ pub struct MigrateInput {
 /// Imports a secret an authenticator app already holds, with its recovery codes (minted when none).
 pub async fn migrate(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     input: MigrateInput,
 ) -> CoreResult<(MemberView, String, Vec<String>)> {
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
@@ -300,7 +305,7 @@ pub async fn migrate(
     let now = ctx.now();
     let record = TotpRecord {
         totp_id: format!("member-totp-test-{}", uuid::Uuid::new_v4()),
-        project_id: project_id.to_string(),
+        project_id: project_id.clone(),
         member_id: member.member_id.clone(),
         secret: Secret::Raw(raw).to_encoded().to_string(),
         active: true,
@@ -319,8 +324,8 @@ pub async fn migrate(
 
 #[derive(Debug, Deserialize)]
 pub struct RecoverInput {
-    pub organization_id: String,
-    pub member_id: String,
+    pub organization_id: OrganizationId,
+    pub member_id: MemberId,
     pub recovery_code: String,
     #[serde(flatten)]
     pub session: SessionArgs,
@@ -330,7 +335,11 @@ pub struct RecoverInput {
 }
 
 /// Completes MFA with one recovery code (used up); returns how many remain.
-pub async fn recover(ctx: &Ctx, project_id: &str, input: RecoverInput) -> CoreResult<(MemberView, Issued, usize)> {
+pub async fn recover(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    input: RecoverInput,
+) -> CoreResult<(MemberView, Issued, usize)> {
     check_duration(input.session_duration_minutes)?;
     let org = organizations::get(ctx, project_id, &input.organization_id).await?;
     let member = members::get(ctx, project_id, &org.organization_id, Some(&input.member_id), None)
@@ -377,7 +386,7 @@ pub async fn recover(ctx: &Ctx, project_id: &str, input: RecoverInput) -> CoreRe
 /// (sealed) exist only as digests: those are shown by their last four characters.
 pub async fn list_codes(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     member_locator: &str,
 ) -> CoreResult<(MemberView, Vec<String>)> {
@@ -397,7 +406,7 @@ pub async fn list_codes(
 /// A fresh set of recovery codes; the old ones stop working.
 pub async fn rotate(
     ctx: &Ctx,
-    project_id: &str,
+    project_id: &ProjectId,
     org_locator: &str,
     member_locator: &str,
 ) -> CoreResult<(MemberView, Vec<String>)> {

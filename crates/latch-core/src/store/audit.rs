@@ -3,6 +3,7 @@
 //! (`Expiring::AuditEvents`).
 
 use super::StoreResult;
+use crate::ids::ProjectId;
 use crate::model::audit::{AuditEvent, AuditQuery};
 
 #[async_trait::async_trait]
@@ -13,5 +14,5 @@ pub trait AuditStore: Send + Sync {
 
     /// The project's events matching every filter of `q`, newest first (by time, then event id),
     /// after `q.after`; at most `q.limit + 1`, so the caller can tell whether there are more.
-    async fn audit_events(&self, project_id: &str, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
+    async fn audit_events(&self, project_id: &ProjectId, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
 }

@@ -2,6 +2,7 @@
 
 use super::{Found, StoreResult};
 use crate::clock::Timestamp;
+use crate::ids::{MemberId, OrganizationId, ProjectId};
 use crate::model::member::{MemberRecord, RetiredEmail};
 use crate::model::search::{MemberFilter, Page, Query};
 
@@ -20,62 +21,62 @@ pub trait MemberStore: Send + Sync {
     /// the lock cannot undo it); false when there is no such member.
     async fn lock_member(
         &self,
-        project_id: &str,
-        member_id: &str,
+        project_id: &ProjectId,
+        member_id: &MemberId,
         locked_at: Timestamp,
         until: Timestamp,
     ) -> StoreResult<bool>;
     /// By id or external id, within one organization; deleted members included.
     async fn find_member(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
         locator: &str,
     ) -> StoreResult<Option<MemberRecord>>;
-    async fn member_by_id(&self, project_id: &str, member_id: &str) -> StoreResult<Option<MemberRecord>>;
+    async fn member_by_id(&self, project_id: &ProjectId, member_id: &MemberId) -> StoreResult<Option<MemberRecord>>;
     /// The non-deleted member with this email in the organization.
     async fn member_by_email(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
         email: &str,
     ) -> StoreResult<Option<MemberRecord>>;
     async fn member_by_phone(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
         phone: &str,
     ) -> StoreResult<Option<MemberRecord>>;
     async fn member_by_external_id(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
         external_id: &str,
     ) -> StoreResult<Option<MemberRecord>>;
     async fn member_by_password_id(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
         password_id: &str,
     ) -> StoreResult<Option<MemberRecord>>;
     /// Live members with this email in any organization of the project.
-    async fn members_with_email(&self, project_id: &str, email: &str) -> StoreResult<Vec<MemberRecord>>;
-    async fn count_members(&self, project_id: &str, organization_id: &str) -> StoreResult<i64>;
+    async fn members_with_email(&self, project_id: &ProjectId, email: &str) -> StoreResult<Vec<MemberRecord>>;
+    async fn count_members(&self, project_id: &ProjectId, organization_id: &OrganizationId) -> StoreResult<i64>;
     async fn search_members(
         &self,
-        project_id: &str,
-        organization_ids: &[String],
+        project_id: &ProjectId,
+        organization_ids: &[OrganizationId],
         query: &Query<MemberFilter>,
         page: &Page,
     ) -> StoreResult<Found<MemberRecord>>;
 
     // Retired emails
-    async fn retired_emails(&self, project_id: &str, member_ids: &[String]) -> StoreResult<Vec<RetiredEmail>>;
+    async fn retired_emails(&self, project_id: &ProjectId, member_ids: &[MemberId]) -> StoreResult<Vec<RetiredEmail>>;
     async fn retired_email_owner(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
         email: &str,
     ) -> StoreResult<Option<RetiredEmail>>;
-    async fn delete_retired_email(&self, project_id: &str, email_id: &str) -> StoreResult<()>;
+    async fn delete_retired_email(&self, project_id: &ProjectId, email_id: &str) -> StoreResult<()>;
 }

@@ -21,6 +21,7 @@
 use crate::clock::{Clock, Timestamp};
 use crate::cpu::CpuPool;
 use crate::error::{CoreError, CoreResult};
+use crate::ids::ProjectId;
 pub use crate::model::signing_key::SigningKeyRecord;
 use crate::store::Store;
 use aws_lc_rs::encoding::AsDer;
@@ -82,7 +83,7 @@ pub struct Keyring {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     cpu: CpuPool,
-    cache: RwLock<HashMap<String, Cached>>,
+    cache: RwLock<HashMap<ProjectId, Cached>>,
     memo: Mutex<SignatureMemo>,
     revocations: Mutex<Revocations>,
 }
@@ -91,11 +92,11 @@ pub struct Keyring {
 /// reread that raced the revocation.
 #[derive(Default)]
 struct Revocations {
-    known: HashSet<(String, String)>,
+    known: HashSet<(ProjectId, String)>,
     /// Projects found with new revocations by the previous poll, reported once more by the next
     /// one: a verification that read the keys just before the first report may have remembered
     /// its result just after.
-    recent: HashSet<String>,
+    recent: HashSet<ProjectId>,
 }
 
 /// What `revoke` did.
@@ -205,7 +206,7 @@ impl Keyring {
         Self::new(self.store.clone(), clock, self.cpu.clone())
     }
 
-    async fn generate(&self, project_id: &str) -> CoreResult<SigningKeyRecord> {
+    async fn generate(&self, project_id: &ProjectId) -> CoreResult<SigningKeyRecord> {
         let pkcs8 = self
             .cpu
             .run(|| -> CoreResult<Zeroizing<Vec<u8>>> {
@@ -217,7 +218,7 @@ impl Keyring {
             .await??;
         let record = SigningKeyRecord {
             kid: format!("jwk-test-{}", uuid::Uuid::new_v4()),
-            project_id: project_id.to_string(),
+            project_id: project_id.clone(),
             private_pkcs8: Zeroizing::new(STANDARD.encode(&*pkcs8)),
             created_at: self.clock.now(),
             retired_at: None,
@@ -228,12 +229,12 @@ impl Keyring {
     }
 
     /// Rereads the project's keys, creating the first one if there is none.
-    async fn reload(&self, project_id: &str) -> CoreResult<Arc<Vec<LoadedKey>>> {
+    async fn reload(&self, project_id: &ProjectId) -> CoreResult<Arc<Vec<LoadedKey>>> {
         let mut records = self.store.signing_keys(project_id).await?;
         {
             let revocations = self.revocations.lock().expect("revocations lock");
             records.retain(|r| {
-                r.revoked_at.is_none() && !revocations.known.contains(&(project_id.to_string(), r.kid.clone()))
+                r.revoked_at.is_none() && !revocations.known.contains(&(project_id.clone(), r.kid.clone()))
             });
         }
         if !records.iter().any(|r| r.retired_at.is_none()) {
@@ -251,7 +252,7 @@ impl Keyring {
         let keys = Arc::new(keys);
         let mut cache = self.cache.write().expect("keyring lock");
         cache.insert(
-            project_id.to_string(),
+            project_id.clone(),
             Cached {
                 at: now,
                 keys: keys.clone(),
@@ -260,7 +261,7 @@ impl Keyring {
         Ok(keys)
     }
 
-    async fn keys(&self, project_id: &str) -> CoreResult<Arc<Vec<LoadedKey>>> {
+    async fn keys(&self, project_id: &ProjectId) -> CoreResult<Arc<Vec<LoadedKey>>> {
         {
             let cache = self.cache.read().expect("keyring lock");
             if let Some(c) = cache.get(project_id) {
@@ -275,7 +276,7 @@ impl Keyring {
 
     /// Signs `claims` with the project's current signing key (see `signer`), on the CPU pool (or
     /// from the memo).
-    pub async fn sign(&self, project_id: &str, claims: serde_json::Value) -> CoreResult<String> {
+    pub async fn sign(&self, project_id: &ProjectId, claims: serde_json::Value) -> CoreResult<String> {
         let keys = self.keys(project_id).await?;
         let now = self.clock.now();
         let active = signer(&keys, now).expect("reload guarantees a key that is never retired");
@@ -297,7 +298,7 @@ impl Keyring {
     /// Every caller that presents a JWT has already proven the project secret, so a reread per
     /// unknown `kid` costs no more than any other authenticated request; a cooldown would instead
     /// let forged tokens delay the discovery of a genuinely new key.
-    pub async fn public_key(&self, project_id: &str, kid: &str) -> CoreResult<Option<Arc<ParsedPublicKey>>> {
+    pub async fn public_key(&self, project_id: &ProjectId, kid: &str) -> CoreResult<Option<Arc<ParsedPublicKey>>> {
         let find = |keys: &[LoadedKey]| keys.iter().find(|k| k.kid == kid).map(|k| k.verifier.clone());
         if let Some(der) = find(&self.keys(project_id).await?) {
             return Ok(Some(der));
@@ -307,7 +308,7 @@ impl Keyring {
 
     /// Keys to publish: those not yet signing, the signing one, and those retired within the
     /// publishing window.
-    pub async fn jwks(&self, project_id: &str) -> CoreResult<Vec<Jwk>> {
+    pub async fn jwks(&self, project_id: &ProjectId) -> CoreResult<Vec<Jwk>> {
         let now = self.clock.now().millis();
         let keys = self.keys(project_id).await?;
         Ok(keys
@@ -320,7 +321,7 @@ impl Keyring {
     /// A new key, published at once; it signs from `prepublish` on, when the previous ones retire
     /// (they stay published for `PUBLISH_RETIRED_MS` after that). Give `PREPUBLISH_MS`, or
     /// anything longer than `CACHE_TTL_MS`, when other nodes serve the project.
-    pub async fn rotate(&self, project_id: &str, prepublish: Duration) -> CoreResult<Rotated> {
+    pub async fn rotate(&self, project_id: &ProjectId, prepublish: Duration) -> CoreResult<Rotated> {
         let record = self.generate(project_id).await?;
         let signs_from = Timestamp(record.created_at.millis() + prepublish.as_millis() as i64);
         self.store
@@ -335,7 +336,7 @@ impl Keyring {
 
     /// Revokes `kid`, or with `None` every key but a new one. Revoking the active key makes a
     /// new one first, so the project can always sign.
-    pub async fn revoke(&self, project_id: &str, kid: Option<&str>) -> CoreResult<Revoked> {
+    pub async fn revoke(&self, project_id: &ProjectId, kid: Option<&str>) -> CoreResult<Revoked> {
         let records = self.store.signing_keys(project_id).await?;
         let live = |r: &&SigningKeyRecord| r.revoked_at.is_none();
         let now = self.clock.now();
@@ -370,7 +371,7 @@ impl Keyring {
         {
             let mut revocations = self.revocations.lock().expect("revocations lock");
             for kid in &done.revoked {
-                revocations.known.insert((project_id.to_string(), kid.clone()));
+                revocations.known.insert((project_id.clone(), kid.clone()));
             }
         }
         self.reload(project_id).await?;
@@ -379,9 +380,9 @@ impl Keyring {
 
     /// Learns of keys revoked by another process and forgets them; the projects whose cached
     /// verifications must go (those with new revocations, reported by two successive calls).
-    pub async fn sync_revocations(&self) -> CoreResult<Vec<String>> {
+    pub async fn sync_revocations(&self) -> CoreResult<Vec<ProjectId>> {
         let all = self.store.revoked_signing_keys().await?;
-        let affected: HashSet<String> = {
+        let affected: HashSet<ProjectId> = {
             let mut revocations = self.revocations.lock().expect("revocations lock");
             let mut fresh = HashSet::new();
             for key in all {

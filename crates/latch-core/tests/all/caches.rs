@@ -21,20 +21,26 @@ async fn an_organization_changed_on_another_node_is_seen_once_the_cache_entry_ex
             .insert_org(&org(PROJECT, "org-1", "acme", clock.now().millis()))
             .await
             .unwrap();
-        let seen = organizations::get_cached(&b, PROJECT, "org-1").await.unwrap();
+        let seen = organizations::get_cached(&b, &PROJECT.into(), &"org-1".into())
+            .await
+            .unwrap();
         assert_eq!(seen.name, "Org acme", "[{engine}]");
 
-        let mut renamed = a.store.find_org(PROJECT, "org-1").await.unwrap().unwrap();
+        let mut renamed = a.store.find_org(&PROJECT.into(), "org-1").await.unwrap().unwrap();
         renamed.name = "Renamed".into();
         a.store.update_org(&mut renamed).await.unwrap();
         clock.advance(JUST_BEFORE);
-        let cached = organizations::get_cached(&b, PROJECT, "org-1").await.unwrap();
+        let cached = organizations::get_cached(&b, &PROJECT.into(), &"org-1".into())
+            .await
+            .unwrap();
         assert_eq!(
             cached.name, "Org acme",
             "[{engine}] served from b's cache within its lifetime"
         );
         clock.advance(Duration::from_millis(1));
-        let fresh = organizations::get_cached(&b, PROJECT, "org-1").await.unwrap();
+        let fresh = organizations::get_cached(&b, &PROJECT.into(), &"org-1".into())
+            .await
+            .unwrap();
         assert_eq!(fresh.name, "Renamed", "[{engine}] reread once the lifetime passed");
         db.dispose().await;
     }
@@ -47,17 +53,19 @@ async fn a_project_secret_changed_on_another_node_is_accepted_once_the_cache_ent
         let clock = manual_clock();
         let a = TestApp::builder(&db).clock(clock.clone()).ctx().await;
         let b = TestApp::builder(&db).clock(clock.clone()).ctx().await;
-        projects::authenticate(&b, PROJECT, SECRET).await.unwrap();
+        projects::authenticate(&b, &PROJECT.into(), SECRET).await.unwrap();
 
         let new_secret = "secret-test-rotated-0123456789ab";
-        projects::ensure(a.store.as_ref(), PROJECT, new_secret).await.unwrap();
+        projects::ensure(a.store.as_ref(), &PROJECT.into(), new_secret)
+            .await
+            .unwrap();
         clock.advance(JUST_BEFORE);
         assert!(
-            projects::authenticate(&b, PROJECT, new_secret).await.is_err(),
+            projects::authenticate(&b, &PROJECT.into(), new_secret).await.is_err(),
             "[{engine}] b still checks against its cached project"
         );
         clock.advance(Duration::from_millis(1));
-        projects::authenticate(&b, PROJECT, new_secret)
+        projects::authenticate(&b, &PROJECT.into(), new_secret)
             .await
             .unwrap_or_else(|e| panic!("[{engine}] reread once the lifetime passed: {e:?}"));
         db.dispose().await;

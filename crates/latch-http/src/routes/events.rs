@@ -11,6 +11,7 @@ use crate::reply::Reply;
 use crate::AppState;
 use axum::extract::State;
 use latch_core::clock::Timestamp;
+use latch_core::ids::{MemberId, OrganizationId};
 use latch_core::model::audit::{AuditCursor, AuditEvent, AuditOutcome, AuditQuery};
 use latch_core::CoreError;
 use serde::{Deserialize, Serialize};
@@ -77,8 +78,8 @@ pub async fn list(
         Some(c) => Some(AuditCursor::decode(c).ok_or_else(|| CoreError::argument("cursor", "is not a cursor"))?),
     };
     let query = AuditQuery {
-        organization_id: filter("organization_id", q.organization_id)?,
-        member_id: filter("member_id", q.member_id)?,
+        organization_id: filter("organization_id", q.organization_id)?.map(OrganizationId::from),
+        member_id: filter("member_id", q.member_id)?.map(MemberId::from),
         session_id: filter("session_id", q.session_id)?,
         event_type: filter("event_type", q.event_type)?,
         outcome,

@@ -7,6 +7,7 @@ use crate::routes::organizations::ResultsMetadata;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use latch_core::ids::MemberId;
 use latch_core::model::member::Member;
 use latch_core::model::organization::Organization;
 use latch_core::model::search::Cursor;
@@ -69,7 +70,7 @@ pub struct DangerousQuery {
 pub async fn dangerously_get(
     State(s): State<AppState>,
     p: AuthProject,
-    Path(member_id): Path<String>,
+    Path(member_id): Path<MemberId>,
     ApiQuery(q): ApiQuery<DangerousQuery>,
 ) -> ApiResult<Response> {
     let v = members::dangerously_get(&s.ctx, p.id(), &member_id, q.include_deleted.unwrap_or(false)).await?;
@@ -96,7 +97,7 @@ pub async fn delete(
 ) -> ApiResult<Reply<impl Serialize>> {
     #[derive(Serialize)]
     struct Body {
-        member_id: String,
+        member_id: MemberId,
     }
     Ok(Reply(Body {
         member_id: members::delete(&s.ctx, p.id(), &org, &member, who.caller()).await?,
@@ -107,7 +108,7 @@ pub async fn reactivate(
     State(s): State<AppState>,
     p: AuthProject,
     who: MemberAuthorization,
-    Path((org, member)): Path<(String, String)>,
+    Path((org, member)): Path<(String, MemberId)>,
 ) -> ApiResult<Response> {
     Ok(member_reply(
         &members::reactivate(&s.ctx, p.id(), &org, &member, who.caller()).await?,
@@ -237,7 +238,7 @@ pub async fn search(
         let last = r.found.items.last().expect("has_more implies a row");
         Cursor {
             created_at: last.created_at.millis(),
-            id: last.member_id.clone(),
+            id: last.member_id.to_string(),
         }
         .encode()
     });

@@ -6,6 +6,7 @@ use crate::reply::Reply;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use latch_core::ids::OrganizationId;
 use latch_core::model::organization::Organization;
 use latch_core::service::organizations::{self, OrgInput};
 use serde::{Deserialize, Serialize};
@@ -52,7 +53,7 @@ pub async fn update(
 
 #[derive(Serialize)]
 struct Deleted {
-    organization_id: String,
+    organization_id: OrganizationId,
 }
 
 pub async fn delete(
@@ -108,7 +109,7 @@ pub async fn search(
         let last = found.items.last().expect("has_more implies a row");
         latch_core::model::search::Cursor {
             created_at: last.created_at.millis(),
-            id: last.organization_id.clone(),
+            id: last.organization_id.to_string(),
         }
         .encode()
     });

@@ -7,6 +7,7 @@ use crate::routes::auth_reply::auth_reply;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use latch_core::ids::ProjectId;
 use latch_core::model::member::Member;
 use latch_core::model::organization::Organization;
 use latch_core::model::session::MemberSession;
@@ -79,7 +80,7 @@ pub struct JwksBody {
 
 /// Public: the SDKs' JWT verifiers fetch it without credentials. Keys are only ever created
 /// for projects that exist, so unknown ids cannot make the server generate keys.
-pub async fn jwks(State(s): State<AppState>, Path(project_id): Path<String>) -> ApiResult<Reply<JwksBody>> {
+pub async fn jwks(State(s): State<AppState>, Path(project_id): Path<ProjectId>) -> ApiResult<Reply<JwksBody>> {
     if s.ctx.store.get_project(&project_id).await?.is_none() {
         return Err(ApiError::Core(latch_core::error::catalogue::PROJECT_NOT_FOUND.err()));
     }

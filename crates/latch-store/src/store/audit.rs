@@ -5,6 +5,7 @@ use crate::exec::{args, Arg};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::error::StoreError;
+use latch_core::ids::ProjectId;
 use latch_core::model::audit::{ActorType, AuditActor, AuditEvent, AuditOutcome, AuditQuery};
 use latch_core::store::{AuditStore, StoreResult};
 
@@ -49,14 +50,14 @@ impl TryFrom<EventRow> for AuditEvent {
         };
         Ok(AuditEvent {
             event_id: r.event_id,
-            project_id: r.project_id,
+            project_id: r.project_id.into(),
             time: Timestamp(r.time),
             event_type: r.event_type,
             outcome,
             reason: r.reason,
             actor: AuditActor { kind, id: r.actor_id },
-            organization_id: r.organization_id,
-            member_id: r.member_id,
+            organization_id: r.organization_id.map(Into::into),
+            member_id: r.member_id.map(Into::into),
             session_id: r.session_id,
             client_address: r.client_address,
             request_id: r.request_id,
@@ -122,16 +123,16 @@ impl AuditStore for SqlStore {
             .await
     }
 
-    async fn audit_events(&self, project_id: &str, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+    async fn audit_events(&self, project_id: &ProjectId, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
         let mut clauses = vec!["project_id = $1".to_string()];
         let mut values: Vec<Arg> = args![project_id];
         for (column, given) in [
-            ("organization_id", &q.organization_id),
-            ("member_id", &q.member_id),
-            ("session_id", &q.session_id),
+            ("organization_id", q.organization_id.as_deref()),
+            ("member_id", q.member_id.as_deref()),
+            ("session_id", q.session_id.as_deref()),
         ] {
             if let Some(v) = given {
-                let p = bind(&mut values, Arg::from(v.as_str()));
+                let p = bind(&mut values, Arg::from(v));
                 clauses.push(format!("{column} = {p}"));
             }
         }

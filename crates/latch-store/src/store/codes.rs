@@ -5,6 +5,7 @@ use crate::exec::args;
 use crate::rows::{ist_args, placeholders, IntermediateRow, IST_COLUMNS};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
+use latch_core::ids::ProjectId;
 use latch_core::model::credentials::{IntermediateRecord, OtpRecord};
 use latch_core::store::{CodeStore, StoreResult};
 use std::sync::OnceLock;
@@ -41,7 +42,7 @@ impl CodeStore for SqlStore {
 
     async fn otp_for(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         scope: &str,
         channel: &str,
         recipient: &str,
@@ -70,11 +71,11 @@ impl CodeStore for SqlStore {
             .await?;
         Ok(row.map(|r| OtpRecord {
             otp_id: r.otp_id,
-            project_id: r.project_id,
+            project_id: r.project_id.into(),
             scope: r.scope,
             channel: r.channel,
             recipient: r.recipient,
-            member_id: r.member_id,
+            member_id: r.member_id.map(Into::into),
             code_hash: r.code_hash,
             salt: r.salt,
             attempts: r.attempts,
@@ -84,7 +85,7 @@ impl CodeStore for SqlStore {
         }))
     }
 
-    async fn otp_attempt(&self, project_id: &str, otp_id: &str, max: i64) -> StoreResult<Option<i64>> {
+    async fn otp_attempt(&self, project_id: &ProjectId, otp_id: &str, max: i64) -> StoreResult<Option<i64>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             attempts: i64,
@@ -101,7 +102,7 @@ impl CodeStore for SqlStore {
         Ok(row.map(|r| r.attempts))
     }
 
-    async fn delete_otp(&self, project_id: &str, otp_id: &str) -> StoreResult<bool> {
+    async fn delete_otp(&self, project_id: &ProjectId, otp_id: &str) -> StoreResult<bool> {
         let n = self
             .exec(
                 "DELETE FROM otp_codes WHERE project_id = $1 AND otp_id = $2",
@@ -142,7 +143,7 @@ impl CodeStore for SqlStore {
 
     async fn intermediate_by_token_hash(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         token_hash: &str,
     ) -> StoreResult<Option<IntermediateRecord>> {
         let sql = format!("SELECT {IST_COLUMNS} FROM intermediate_sessions WHERE token_hash = $1 AND project_id = $2");
@@ -152,7 +153,7 @@ impl CodeStore for SqlStore {
             .transpose()
     }
 
-    async fn delete_intermediate(&self, project_id: &str, ist_id: &str) -> StoreResult<bool> {
+    async fn delete_intermediate(&self, project_id: &ProjectId, ist_id: &str) -> StoreResult<bool> {
         let n = self
             .exec(
                 "DELETE FROM intermediate_sessions WHERE ist_id = $1 AND project_id = $2",

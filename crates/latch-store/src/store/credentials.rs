@@ -5,6 +5,7 @@ use crate::rows::PasswordRow;
 use crate::sealing::{RECOVERY_CODE, TOTP_SECRET};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
+use latch_core::ids::{MemberId, ProjectId};
 use latch_core::model::credentials::{PasswordRecord, RecoveryCodeRecord, ResetTokenRecord, TotpRecord};
 use latch_core::model::member::MemberRecord;
 use latch_core::store::{CredentialStore, StoreResult};
@@ -12,8 +13,8 @@ use latch_core::store::{CredentialStore, StoreResult};
 /// Statements that replace a member's recovery codes.
 fn recovery_stmts(
     store: &SqlStore,
-    project_id: &str,
-    member_id: &str,
+    project_id: &ProjectId,
+    member_id: &MemberId,
     codes: &[RecoveryCodeRecord],
 ) -> Vec<(&'static str, Vec<Arg>)> {
     let mut out: Vec<(&'static str, Vec<Arg>)> = vec![(
@@ -83,7 +84,7 @@ impl CredentialStore for SqlStore {
         Ok(())
     }
 
-    async fn password_of(&self, project_id: &str, member_id: &str) -> StoreResult<Option<PasswordRecord>> {
+    async fn password_of(&self, project_id: &ProjectId, member_id: &MemberId) -> StoreResult<Option<PasswordRecord>> {
         let row: Option<PasswordRow> = self
             .opt(
                 "SELECT member_password_id, project_id, member_id, hash, require_reset, created_at, updated_at \
@@ -94,7 +95,7 @@ impl CredentialStore for SqlStore {
         Ok(row.map(PasswordRecord::from))
     }
 
-    async fn delete_password(&self, project_id: &str, member_id: &str) -> StoreResult<()> {
+    async fn delete_password(&self, project_id: &ProjectId, member_id: &MemberId) -> StoreResult<()> {
         self.exec(
             "DELETE FROM member_passwords WHERE member_id = $1 AND project_id = $2",
             args![member_id, project_id],
@@ -103,7 +104,7 @@ impl CredentialStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn require_password_reset(&self, project_id: &str, member_id: &str) -> StoreResult<bool> {
+    async fn require_password_reset(&self, project_id: &ProjectId, member_id: &MemberId) -> StoreResult<bool> {
         let n = self
             .exec(
                 "UPDATE member_passwords SET require_reset = $3 WHERE member_id = $1 AND project_id = $2",
@@ -137,7 +138,7 @@ impl CredentialStore for SqlStore {
         .await
     }
 
-    async fn reset_token(&self, project_id: &str, token_hash: &str) -> StoreResult<Option<ResetTokenRecord>> {
+    async fn reset_token(&self, project_id: &ProjectId, token_hash: &str) -> StoreResult<Option<ResetTokenRecord>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             token_hash: String,
@@ -158,9 +159,9 @@ impl CredentialStore for SqlStore {
             .await?;
         Ok(row.map(|r| ResetTokenRecord {
             token_hash: r.token_hash,
-            project_id: r.project_id,
-            organization_id: r.organization_id,
-            member_id: r.member_id,
+            project_id: r.project_id.into(),
+            organization_id: r.organization_id.into(),
+            member_id: r.member_id.into(),
             email: r.email,
             code_challenge: r.code_challenge,
             created_at: Timestamp(r.created_at),
@@ -168,7 +169,7 @@ impl CredentialStore for SqlStore {
         }))
     }
 
-    async fn take_reset_token(&self, project_id: &str, token_hash: &str) -> StoreResult<bool> {
+    async fn take_reset_token(&self, project_id: &ProjectId, token_hash: &str) -> StoreResult<bool> {
         let n = self
             .exec(
                 "DELETE FROM password_reset_tokens WHERE token_hash = $1 AND project_id = $2",
@@ -203,7 +204,7 @@ impl CredentialStore for SqlStore {
         self.tx(stmts).await
     }
 
-    async fn totp_of(&self, project_id: &str, member_id: &str) -> StoreResult<Option<TotpRecord>> {
+    async fn totp_of(&self, project_id: &ProjectId, member_id: &MemberId) -> StoreResult<Option<TotpRecord>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             totp_id: String,
@@ -226,8 +227,8 @@ impl CredentialStore for SqlStore {
             Ok(TotpRecord {
                 secret: self.open(TOTP_SECRET, &r.totp_id, &r.secret)?,
                 totp_id: r.totp_id,
-                project_id: r.project_id,
-                member_id: r.member_id,
+                project_id: r.project_id.into(),
+                member_id: r.member_id.into(),
                 active: r.active,
                 last_used_step: r.last_used_step,
                 created_at: Timestamp(r.created_at),
@@ -237,7 +238,7 @@ impl CredentialStore for SqlStore {
         .transpose()
     }
 
-    async fn use_totp_step(&self, project_id: &str, totp_id: &str, step: i64) -> StoreResult<bool> {
+    async fn use_totp_step(&self, project_id: &ProjectId, totp_id: &str, step: i64) -> StoreResult<bool> {
         // One conditional update: of two concurrent uses of the same code only one wins.
         let n = self
             .exec(
@@ -249,7 +250,7 @@ impl CredentialStore for SqlStore {
         Ok(n == 1)
     }
 
-    async fn delete_totp(&self, project_id: &str, member_id: &str) -> StoreResult<()> {
+    async fn delete_totp(&self, project_id: &ProjectId, member_id: &MemberId) -> StoreResult<()> {
         self.tx(vec![
             (
                 "DELETE FROM totp_registrations WHERE member_id = $1 AND project_id = $2",
@@ -263,7 +264,11 @@ impl CredentialStore for SqlStore {
         .await
     }
 
-    async fn recovery_codes(&self, project_id: &str, member_id: &str) -> StoreResult<Vec<RecoveryCodeRecord>> {
+    async fn recovery_codes(
+        &self,
+        project_id: &ProjectId,
+        member_id: &MemberId,
+    ) -> StoreResult<Vec<RecoveryCodeRecord>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             code_id: String,
@@ -287,8 +292,8 @@ impl CredentialStore for SqlStore {
                 Ok(RecoveryCodeRecord {
                     code: self.open_opt(RECOVERY_CODE, &r.code_id, r.code_sealed)?,
                     code_id: r.code_id,
-                    project_id: r.project_id,
-                    member_id: r.member_id,
+                    project_id: r.project_id.into(),
+                    member_id: r.member_id.into(),
                     code_hash: r.code_hash,
                     hint: r.hint,
                     used: r.used,
@@ -298,7 +303,7 @@ impl CredentialStore for SqlStore {
             .collect()
     }
 
-    async fn use_recovery_code(&self, project_id: &str, code_id: &str) -> StoreResult<bool> {
+    async fn use_recovery_code(&self, project_id: &ProjectId, code_id: &str) -> StoreResult<bool> {
         let n = self
             .exec(
                 "UPDATE recovery_codes SET used = $3 WHERE project_id = $1 AND code_id = $2 AND used = $4",
@@ -310,8 +315,8 @@ impl CredentialStore for SqlStore {
 
     async fn replace_recovery_codes(
         &self,
-        project_id: &str,
-        member_id: &str,
+        project_id: &ProjectId,
+        member_id: &MemberId,
         codes: &[RecoveryCodeRecord],
     ) -> StoreResult<()> {
         self.tx(recovery_stmts(self, project_id, member_id, codes)).await

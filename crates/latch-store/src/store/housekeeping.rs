@@ -4,6 +4,7 @@ use crate::exec::args;
 use crate::rows::ProjectRow;
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
+use latch_core::ids::ProjectId;
 use latch_core::model::project::Project;
 use latch_core::store::{Expiring, HousekeepingStore, ProjectStore, StoreResult};
 
@@ -49,7 +50,7 @@ impl ProjectStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn get_project(&self, project_id: &str) -> StoreResult<Option<Project>> {
+    async fn get_project(&self, project_id: &ProjectId) -> StoreResult<Option<Project>> {
         let row: Option<ProjectRow> = self
             .opt(
                 "SELECT project_id, name, secret_hash, created_at FROM projects WHERE project_id = $1",
@@ -59,7 +60,7 @@ impl ProjectStore for SqlStore {
         Ok(row.map(Project::from))
     }
 
-    async fn set_project_secret(&self, project_id: &str, secret_hash: &str) -> StoreResult<()> {
+    async fn set_project_secret(&self, project_id: &ProjectId, secret_hash: &str) -> StoreResult<()> {
         self.exec(
             "UPDATE projects SET secret_hash = $2 WHERE project_id = $1",
             args![project_id, secret_hash],

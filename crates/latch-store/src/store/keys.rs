@@ -5,6 +5,7 @@ use crate::rows::{RevokedKeyRow, SigningKeyRow};
 use crate::sealing::SIGNING_KEY;
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
+use latch_core::ids::ProjectId;
 use latch_core::store::{KeyStore, StoreResult};
 use latch_core::token::keyring::SigningKeyRecord;
 
@@ -32,7 +33,7 @@ impl KeyStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn signing_keys(&self, project_id: &str) -> StoreResult<Vec<SigningKeyRecord>> {
+    async fn signing_keys(&self, project_id: &ProjectId) -> StoreResult<Vec<SigningKeyRecord>> {
         let rows: Vec<SigningKeyRow> = self
             .all(
                 "SELECT kid, project_id, private_pkcs8, created_at, retired_at, revoked_at FROM signing_keys WHERE project_id = $1",
@@ -51,7 +52,7 @@ impl KeyStore for SqlStore {
             .collect()
     }
 
-    async fn retire_signing_keys(&self, project_id: &str, keep_kid: &str, at: Timestamp) -> StoreResult<()> {
+    async fn retire_signing_keys(&self, project_id: &ProjectId, keep_kid: &str, at: Timestamp) -> StoreResult<()> {
         self.exec(
             "UPDATE signing_keys SET retired_at = $3 WHERE project_id = $1 AND kid <> $2 AND retired_at IS NULL",
             args![project_id, keep_kid, at.millis()],
@@ -60,23 +61,28 @@ impl KeyStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn revoke_signing_key(&self, project_id: &str, kid: &str, at: Timestamp) -> StoreResult<bool> {
+    async fn revoke_signing_key(&self, project_id: &ProjectId, kid: &str, at: Timestamp) -> StoreResult<bool> {
         let sql = format!("{REVOKE_KEYS} AND kid = $2");
         Ok(self.exec(&sql, args![project_id, kid, at.millis()]).await? > 0)
     }
 
-    async fn revoke_signing_keys_except(&self, project_id: &str, keep_kid: &str, at: Timestamp) -> StoreResult<u64> {
+    async fn revoke_signing_keys_except(
+        &self,
+        project_id: &ProjectId,
+        keep_kid: &str,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
         let sql = format!("{REVOKE_KEYS} AND kid <> $2");
         self.exec(&sql, args![project_id, keep_kid, at.millis()]).await
     }
 
-    async fn revoked_signing_keys(&self) -> StoreResult<Vec<(String, String)>> {
+    async fn revoked_signing_keys(&self) -> StoreResult<Vec<(ProjectId, String)>> {
         let rows: Vec<RevokedKeyRow> = self
             .all(
                 "SELECT project_id, kid FROM signing_keys WHERE revoked_at IS NOT NULL",
                 args![],
             )
             .await?;
-        Ok(rows.into_iter().map(|r| (r.project_id, r.kid)).collect())
+        Ok(rows.into_iter().map(|r| (r.project_id.into(), r.kid)).collect())
     }
 }

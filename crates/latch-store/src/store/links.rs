@@ -4,6 +4,7 @@ use crate::exec::args;
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::error::StoreError;
+use latch_core::ids::{MemberId, OrganizationId, ProjectId};
 use latch_core::model::links::{EmailUpdateRecord, LinkPurpose, MagicLinkRecord};
 use latch_core::store::{LinkStore, StoreResult};
 
@@ -32,10 +33,10 @@ impl TryFrom<LinkRow> for MagicLinkRecord {
             .ok_or_else(|| StoreError::Backend(format!("unknown magic link purpose '{}'", r.purpose)))?;
         Ok(MagicLinkRecord {
             token_hash: r.token_hash,
-            project_id: r.project_id,
+            project_id: r.project_id.into(),
             purpose,
-            organization_id: r.organization_id,
-            member_id: r.member_id,
+            organization_id: r.organization_id.map(Into::into),
+            member_id: r.member_id.map(Into::into),
             email: r.email,
             code_challenge: r.code_challenge,
             created_at: Timestamp(r.created_at),
@@ -60,9 +61,9 @@ struct UpdateRow {
 impl From<UpdateRow> for EmailUpdateRecord {
     fn from(r: UpdateRow) -> Self {
         EmailUpdateRecord {
-            project_id: r.project_id,
-            organization_id: r.organization_id,
-            member_id: r.member_id,
+            project_id: r.project_id.into(),
+            organization_id: r.organization_id.into(),
+            member_id: r.member_id.into(),
             new_email: r.new_email,
             created_at: Timestamp(r.created_at),
             expires_at: Timestamp(r.expires_at),
@@ -104,7 +105,7 @@ impl LinkStore for SqlStore {
         }
     }
 
-    async fn magic_link(&self, project_id: &str, token_hash: &str) -> StoreResult<Option<MagicLinkRecord>> {
+    async fn magic_link(&self, project_id: &ProjectId, token_hash: &str) -> StoreResult<Option<MagicLinkRecord>> {
         let row: Option<LinkRow> = self
             .opt(
                 &format!("SELECT {LINK_COLUMNS} FROM magic_links WHERE token_hash = $1 AND project_id = $2"),
@@ -114,7 +115,7 @@ impl LinkStore for SqlStore {
         row.map(MagicLinkRecord::try_from).transpose()
     }
 
-    async fn use_magic_link(&self, project_id: &str, token_hash: &str, now: Timestamp) -> StoreResult<bool> {
+    async fn use_magic_link(&self, project_id: &ProjectId, token_hash: &str, now: Timestamp) -> StoreResult<bool> {
         let n = self
             .exec(
                 "UPDATE magic_links SET used_at = $3 \
@@ -125,7 +126,7 @@ impl LinkStore for SqlStore {
         Ok(n == 1)
     }
 
-    async fn unuse_magic_link(&self, project_id: &str, token_hash: &str) -> StoreResult<()> {
+    async fn unuse_magic_link(&self, project_id: &ProjectId, token_hash: &str) -> StoreResult<()> {
         self.exec(
             "UPDATE magic_links SET used_at = NULL WHERE token_hash = $1 AND project_id = $2",
             args![token_hash, project_id],
@@ -134,7 +135,7 @@ impl LinkStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn delete_member_magic_links(&self, project_id: &str, member_id: &str) -> StoreResult<()> {
+    async fn delete_member_magic_links(&self, project_id: &ProjectId, member_id: &MemberId) -> StoreResult<()> {
         self.exec(
             "DELETE FROM magic_links WHERE project_id = $1 AND member_id = $2",
             args![project_id, member_id],
@@ -143,7 +144,7 @@ impl LinkStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn delete_magic_link(&self, project_id: &str, token_hash: &str) -> StoreResult<()> {
+    async fn delete_magic_link(&self, project_id: &ProjectId, token_hash: &str) -> StoreResult<()> {
         self.exec(
             "DELETE FROM magic_links WHERE token_hash = $1 AND project_id = $2",
             args![token_hash, project_id],
@@ -174,7 +175,11 @@ impl LinkStore for SqlStore {
         .await
     }
 
-    async fn email_update_of(&self, project_id: &str, member_id: &str) -> StoreResult<Option<EmailUpdateRecord>> {
+    async fn email_update_of(
+        &self,
+        project_id: &ProjectId,
+        member_id: &MemberId,
+    ) -> StoreResult<Option<EmailUpdateRecord>> {
         let row: Option<UpdateRow> = self
             .opt(
                 &format!("SELECT {UPDATE_COLUMNS} FROM email_updates WHERE project_id = $1 AND member_id = $2"),
@@ -186,8 +191,8 @@ impl LinkStore for SqlStore {
 
     async fn email_update_to(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
         email: &str,
         now: Timestamp,
     ) -> StoreResult<Option<EmailUpdateRecord>> {
@@ -203,7 +208,7 @@ impl LinkStore for SqlStore {
         Ok(row.map(EmailUpdateRecord::from))
     }
 
-    async fn delete_email_update(&self, project_id: &str, member_id: &str) -> StoreResult<()> {
+    async fn delete_email_update(&self, project_id: &ProjectId, member_id: &MemberId) -> StoreResult<()> {
         self.exec(
             "DELETE FROM email_updates WHERE project_id = $1 AND member_id = $2",
             args![project_id, member_id],

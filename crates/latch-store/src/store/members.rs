@@ -7,6 +7,7 @@ use crate::rows::{member_args, placeholders, MemberRow, RetiredRow, MEMBER_COLUM
 use crate::search::{member_where, paginate};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
+use latch_core::ids::{MemberId, OrganizationId, ProjectId};
 use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::search::{MemberFilter, Page, Query};
 use latch_core::store::{Found, MemberStore, StoreResult};
@@ -120,8 +121,8 @@ impl MemberStore for SqlStore {
 
     async fn lock_member(
         &self,
-        project_id: &str,
-        member_id: &str,
+        project_id: &ProjectId,
+        member_id: &MemberId,
         locked_at: Timestamp,
         until: Timestamp,
     ) -> StoreResult<bool> {
@@ -137,8 +138,8 @@ impl MemberStore for SqlStore {
 
     async fn find_member(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
         locator: &str,
     ) -> StoreResult<Option<MemberRecord>> {
         // An external id may repeat between a deleted member and a live one: prefer the id, then live.
@@ -150,7 +151,7 @@ impl MemberStore for SqlStore {
         .await
     }
 
-    async fn member_by_id(&self, project_id: &str, member_id: &str) -> StoreResult<Option<MemberRecord>> {
+    async fn member_by_id(&self, project_id: &ProjectId, member_id: &MemberId) -> StoreResult<Option<MemberRecord>> {
         self.one_member(
             "WHERE m.project_id = $1 AND m.member_id = $2",
             args![project_id, member_id],
@@ -160,8 +161,8 @@ impl MemberStore for SqlStore {
 
     async fn member_by_email(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
         email: &str,
     ) -> StoreResult<Option<MemberRecord>> {
         self.one_member(
@@ -173,8 +174,8 @@ impl MemberStore for SqlStore {
 
     async fn member_by_phone(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
         phone: &str,
     ) -> StoreResult<Option<MemberRecord>> {
         self.one_member(
@@ -186,8 +187,8 @@ impl MemberStore for SqlStore {
 
     async fn member_by_external_id(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
         external_id: &str,
     ) -> StoreResult<Option<MemberRecord>> {
         self.one_member(
@@ -199,8 +200,8 @@ impl MemberStore for SqlStore {
 
     async fn member_by_password_id(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
         password_id: &str,
     ) -> StoreResult<Option<MemberRecord>> {
         self.one_member(
@@ -210,7 +211,7 @@ impl MemberStore for SqlStore {
         .await
     }
 
-    async fn members_with_email(&self, project_id: &str, email: &str) -> StoreResult<Vec<MemberRecord>> {
+    async fn members_with_email(&self, project_id: &ProjectId, email: &str) -> StoreResult<Vec<MemberRecord>> {
         members(
             self.all(
                 &select_member(
@@ -222,7 +223,7 @@ impl MemberStore for SqlStore {
         )
     }
 
-    async fn count_members(&self, project_id: &str, organization_id: &str) -> StoreResult<i64> {
+    async fn count_members(&self, project_id: &ProjectId, organization_id: &OrganizationId) -> StoreResult<i64> {
         self.count(
             "SELECT COUNT(*) FROM members WHERE project_id = $1 AND organization_id = $2 AND status <> 'deleted'",
             args![project_id, organization_id],
@@ -232,8 +233,8 @@ impl MemberStore for SqlStore {
 
     async fn search_members(
         &self,
-        project_id: &str,
-        organization_ids: &[String],
+        project_id: &ProjectId,
+        organization_ids: &[OrganizationId],
         q: &Query<MemberFilter>,
         page: &Page,
     ) -> StoreResult<Found<MemberRecord>> {
@@ -250,7 +251,7 @@ impl MemberStore for SqlStore {
         Ok(page_of(rows, total, page.limit))
     }
 
-    async fn retired_emails(&self, project_id: &str, member_ids: &[String]) -> StoreResult<Vec<RetiredEmail>> {
+    async fn retired_emails(&self, project_id: &ProjectId, member_ids: &[MemberId]) -> StoreResult<Vec<RetiredEmail>> {
         if member_ids.is_empty() {
             return Ok(vec![]);
         }
@@ -266,8 +267,8 @@ impl MemberStore for SqlStore {
 
     async fn retired_email_owner(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
         email: &str,
     ) -> StoreResult<Option<RetiredEmail>> {
         let row: Option<RetiredRow> = self
@@ -279,7 +280,7 @@ impl MemberStore for SqlStore {
         Ok(row.map(RetiredEmail::from))
     }
 
-    async fn delete_retired_email(&self, project_id: &str, email_id: &str) -> StoreResult<()> {
+    async fn delete_retired_email(&self, project_id: &ProjectId, email_id: &str) -> StoreResult<()> {
         self.exec(
             "DELETE FROM retired_emails WHERE project_id = $1 AND email_id = $2",
             args![project_id, email_id],

@@ -6,6 +6,7 @@ use crate::sealing::{OAUTH_REGISTRATION_TOKENS, OAUTH_TOKEN_GRANT};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::error::StoreError;
+use latch_core::ids::{MemberId, OrganizationId, ProjectId};
 use latch_core::model::oauth::{OAuthProvider, OAuthRegistrationRecord, OAuthTokenRecord, ProviderTokens};
 use latch_core::model::sso::SsoIdentity;
 use latch_core::store::{OAuthStore, StoreResult};
@@ -61,9 +62,9 @@ impl TryFrom<RegistrationRow> for OAuthRegistrationRecord {
             provider: provider(&r.provider)?,
             tokens: serde_json::from_str(&r.provider_tokens).map_err(corrupt("provider_tokens"))?,
             registration_id: r.registration_id,
-            project_id: r.project_id,
-            organization_id: r.organization_id,
-            member_id: r.member_id,
+            project_id: r.project_id.into(),
+            organization_id: r.organization_id.into(),
+            member_id: r.member_id.into(),
             subject: r.subject,
             profile_picture_url: r.profile_picture_url,
             locale: r.locale,
@@ -106,7 +107,7 @@ impl OAuthStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn oauth_token(&self, project_id: &str, token_hash: &str) -> StoreResult<Option<OAuthTokenRecord>> {
+    async fn oauth_token(&self, project_id: &ProjectId, token_hash: &str) -> StoreResult<Option<OAuthTokenRecord>> {
         let row: Option<TokenRow> = self
             .opt(
                 "SELECT token_hash, project_id, organization_id, provider, identity, provider_tokens, code_challenge, \
@@ -121,8 +122,8 @@ impl OAuthStore for SqlStore {
         Ok(Some(OAuthTokenRecord {
             provider: provider(&r.provider)?,
             token_hash: r.token_hash,
-            project_id: r.project_id,
-            organization_id: r.organization_id,
+            project_id: r.project_id.into(),
+            organization_id: r.organization_id.map(Into::into),
             identity,
             tokens,
             code_challenge: r.code_challenge,
@@ -131,7 +132,7 @@ impl OAuthStore for SqlStore {
         }))
     }
 
-    async fn take_oauth_token(&self, project_id: &str, token_hash: &str) -> StoreResult<bool> {
+    async fn take_oauth_token(&self, project_id: &ProjectId, token_hash: &str) -> StoreResult<bool> {
         let n = self
             .exec(
                 "DELETE FROM oauth_tokens WHERE token_hash = $1 AND project_id = $2",
@@ -173,8 +174,8 @@ impl OAuthStore for SqlStore {
 
     async fn oauth_registration(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
         provider: OAuthProvider,
         subject: &str,
     ) -> StoreResult<Option<OAuthRegistrationRecord>> {
@@ -192,8 +193,8 @@ impl OAuthStore for SqlStore {
 
     async fn oauth_registrations(
         &self,
-        project_id: &str,
-        member_ids: &[String],
+        project_id: &ProjectId,
+        member_ids: &[MemberId],
     ) -> StoreResult<Vec<OAuthRegistrationRecord>> {
         if member_ids.is_empty() {
             return Ok(vec![]);

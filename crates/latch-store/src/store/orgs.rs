@@ -5,6 +5,7 @@ use crate::exec::{args, Arg};
 use crate::rows::{org_args, placeholders, OrgRow, ORG_COLUMNS};
 use crate::search::{org_where, paginate};
 use crate::SqlStore;
+use latch_core::ids::{OrganizationId, ProjectId};
 use latch_core::model::organization::OrgRecord;
 use latch_core::model::search::{OrgFilter, Page, Query};
 use latch_core::rbac::PolicyRole;
@@ -127,7 +128,7 @@ impl OrgStore for SqlStore {
         Ok(())
     }
 
-    async fn delete_org(&self, project_id: &str, organization_id: &str) -> StoreResult<()> {
+    async fn delete_org(&self, project_id: &ProjectId, organization_id: &OrganizationId) -> StoreResult<()> {
         // Children go by ON DELETE CASCADE on both engines.
         self.exec(
             "DELETE FROM organizations WHERE project_id = $1 AND organization_id = $2",
@@ -137,7 +138,7 @@ impl OrgStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn find_org(&self, project_id: &str, locator: &str) -> StoreResult<Option<OrgRecord>> {
+    async fn find_org(&self, project_id: &ProjectId, locator: &str) -> StoreResult<Option<OrgRecord>> {
         // organization_locators keeps ids, slugs and external ids from colliding; should rows from
         // before it collide, the id wins, then the slug, then the external id, then the oldest.
         self.one_org(
@@ -149,7 +150,7 @@ impl OrgStore for SqlStore {
         .await
     }
 
-    async fn orgs_by_locator(&self, project_id: &str, locator: &str) -> StoreResult<Vec<OrgRecord>> {
+    async fn orgs_by_locator(&self, project_id: &ProjectId, locator: &str) -> StoreResult<Vec<OrgRecord>> {
         orgs(
             self.all::<OrgRow>(
                 &select_org(
@@ -162,12 +163,12 @@ impl OrgStore for SqlStore {
         )
     }
 
-    async fn org_by_slug(&self, project_id: &str, slug: &str) -> StoreResult<Option<OrgRecord>> {
+    async fn org_by_slug(&self, project_id: &ProjectId, slug: &str) -> StoreResult<Option<OrgRecord>> {
         self.one_org("WHERE o.project_id = $1 AND o.slug = $2", args![project_id, slug])
             .await
     }
 
-    async fn org_by_external_id(&self, project_id: &str, external_id: &str) -> StoreResult<Option<OrgRecord>> {
+    async fn org_by_external_id(&self, project_id: &ProjectId, external_id: &str) -> StoreResult<Option<OrgRecord>> {
         self.one_org(
             "WHERE o.project_id = $1 AND o.external_id = $2",
             args![project_id, external_id],
@@ -175,19 +176,24 @@ impl OrgStore for SqlStore {
         .await
     }
 
-    async fn orgs_by_ids(&self, project_id: &str, ids: &[String]) -> StoreResult<Vec<OrgRecord>> {
+    async fn orgs_by_ids(&self, project_id: &ProjectId, ids: &[OrganizationId]) -> StoreResult<Vec<OrgRecord>> {
         if ids.is_empty() {
             return Ok(vec![]);
         }
         let q = Query {
             operator: latch_core::model::search::Operator::And,
-            filters: vec![OrgFilter::Ids(ids.to_vec())],
+            filters: vec![OrgFilter::Ids(ids.iter().map(|i| i.to_string()).collect())],
         };
         let w = org_where(project_id, &q);
         orgs(self.all(&select_org(&w.text), w.args).await?)
     }
 
-    async fn search_orgs(&self, project_id: &str, q: &Query<OrgFilter>, page: &Page) -> StoreResult<Found<OrgRecord>> {
+    async fn search_orgs(
+        &self,
+        project_id: &ProjectId,
+        q: &Query<OrgFilter>,
+        page: &Page,
+    ) -> StoreResult<Found<OrgRecord>> {
         let counted = org_where(project_id, q);
         let total = self
             .count(
@@ -201,7 +207,11 @@ impl OrgStore for SqlStore {
         Ok(page_of(rows, total, page.limit))
     }
 
-    async fn org_roles(&self, project_id: &str, organization_id: &str) -> StoreResult<Vec<PolicyRole>> {
+    async fn org_roles(
+        &self,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
+    ) -> StoreResult<Vec<PolicyRole>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             roles: String,
@@ -216,7 +226,12 @@ impl OrgStore for SqlStore {
         }
     }
 
-    async fn set_org_roles(&self, project_id: &str, organization_id: &str, roles: &[PolicyRole]) -> StoreResult<()> {
+    async fn set_org_roles(
+        &self,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
+        roles: &[PolicyRole],
+    ) -> StoreResult<()> {
         static DELETE: OnceLock<String> = OnceLock::new();
         static INSERT: OnceLock<String> = OnceLock::new();
         let json = serde_json::to_string(roles).unwrap_or_else(|_| "[]".into());

@@ -5,6 +5,7 @@ use crate::exec::args;
 use crate::rows::{placeholders, MessageRow, MESSAGE_COLUMNS};
 use crate::SqlStore;
 use latch_core::delivery::StoredMessage;
+use latch_core::ids::ProjectId;
 use latch_core::store::{OutboxStore, StoreResult};
 use std::sync::OnceLock;
 
@@ -23,7 +24,7 @@ impl OutboxStore for SqlStore {
 
     async fn list_messages(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         recipient: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<StoredMessage>> {

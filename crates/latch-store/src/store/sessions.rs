@@ -5,6 +5,7 @@ use crate::exec::args;
 use crate::rows::{placeholders, session_args, SessionMemberRow, SessionRow, MEMBER_COLUMNS, SESSION_COLUMNS};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
+use latch_core::ids::{MemberId, ProjectId};
 use latch_core::model::session::{SessionKey, SessionRecord, SessionWithMember};
 use latch_core::store::{SessionStore, StoreResult};
 use std::sync::OnceLock;
@@ -56,7 +57,7 @@ impl SessionStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn touch_session(&self, project_id: &str, session_id: &str, at: Timestamp) -> StoreResult<()> {
+    async fn touch_session(&self, project_id: &ProjectId, session_id: &str, at: Timestamp) -> StoreResult<()> {
         self.exec(
             "UPDATE member_sessions SET last_accessed_at = $3 \
              WHERE project_id = $1 AND member_session_id = $2 AND last_accessed_at < $3",
@@ -66,7 +67,11 @@ impl SessionStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn session_by_token_hash(&self, project_id: &str, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
+    async fn session_by_token_hash(
+        &self,
+        project_id: &ProjectId,
+        token_hash: &str,
+    ) -> StoreResult<Option<SessionRecord>> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM member_sessions WHERE token_hash = $1 AND project_id = $2");
         self.opt::<SessionRow>(&sql, args![token_hash, project_id])
             .await?
@@ -74,7 +79,7 @@ impl SessionStore for SqlStore {
             .transpose()
     }
 
-    async fn session_by_id(&self, project_id: &str, session_id: &str) -> StoreResult<Option<SessionRecord>> {
+    async fn session_by_id(&self, project_id: &ProjectId, session_id: &str) -> StoreResult<Option<SessionRecord>> {
         let sql =
             format!("SELECT {SESSION_COLUMNS} FROM member_sessions WHERE member_session_id = $1 AND project_id = $2");
         self.opt::<SessionRow>(&sql, args![session_id, project_id])
@@ -83,7 +88,11 @@ impl SessionStore for SqlStore {
             .transpose()
     }
 
-    async fn session_with_member(&self, project_id: &str, key: &SessionKey) -> StoreResult<Option<SessionWithMember>> {
+    async fn session_with_member(
+        &self,
+        project_id: &ProjectId,
+        key: &SessionKey,
+    ) -> StoreResult<Option<SessionWithMember>> {
         static BY_TOKEN: OnceLock<String> = OnceLock::new();
         static BY_ID: OnceLock<String> = OnceLock::new();
         let (sql, value) = match key {
@@ -104,8 +113,8 @@ impl SessionStore for SqlStore {
 
     async fn live_sessions(
         &self,
-        project_id: &str,
-        member_id: &str,
+        project_id: &ProjectId,
+        member_id: &MemberId,
         now: Timestamp,
     ) -> StoreResult<Vec<SessionRecord>> {
         let sql = format!(
@@ -116,7 +125,7 @@ impl SessionStore for SqlStore {
         rows.into_iter().map(SessionRecord::try_from).collect()
     }
 
-    async fn delete_session(&self, project_id: &str, session_id: &str) -> StoreResult<bool> {
+    async fn delete_session(&self, project_id: &ProjectId, session_id: &str) -> StoreResult<bool> {
         let n = self
             .exec(
                 "DELETE FROM member_sessions WHERE member_session_id = $1 AND project_id = $2",
@@ -126,7 +135,7 @@ impl SessionStore for SqlStore {
         Ok(n > 0)
     }
 
-    async fn delete_member_sessions(&self, project_id: &str, member_id: &str) -> StoreResult<u64> {
+    async fn delete_member_sessions(&self, project_id: &ProjectId, member_id: &MemberId) -> StoreResult<u64> {
         self.exec(
             "DELETE FROM member_sessions WHERE member_id = $1 AND project_id = $2",
             args![member_id, project_id],

@@ -5,6 +5,7 @@ use crate::sealing::{OIDC_CLIENT_SECRET, PKCE_VERIFIER};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::error::StoreError;
+use latch_core::ids::{MemberId, OrganizationId, ProjectId};
 use latch_core::model::oauth::OAuthProvider;
 use latch_core::model::sso::{
     OidcConnectionRecord, SsoIdentity, SsoRegistration, SsoStateRecord, SsoTokenRecord, TripDestination,
@@ -55,8 +56,8 @@ impl TryFrom<ConnectionRow> for OidcConnectionRecord {
         Ok(OidcConnectionRecord {
             attribute_mapping: json_map(&r.attribute_mapping, "attribute_mapping")?,
             connection_id: r.connection_id,
-            project_id: r.project_id,
-            organization_id: r.organization_id,
+            project_id: r.project_id.into(),
+            organization_id: r.organization_id.into(),
             display_name: r.display_name,
             identity_provider: r.identity_provider,
             issuer: r.issuer,
@@ -105,12 +106,12 @@ impl TryFrom<StateRow> for SsoStateRecord {
             Some(p) => TripDestination::OAuth {
                 provider: OAuthProvider::parse(&p)
                     .ok_or_else(|| StoreError::Backend(format!("corrupt oauth_provider: {p}")))?,
-                organization_id: r.organization_id,
+                organization_id: r.organization_id.map(Into::into),
             },
         };
         Ok(SsoStateRecord {
             state_hash: r.state_hash,
-            project_id: r.project_id,
+            project_id: r.project_id.into(),
             destination,
             browser_hash: r.browser_hash,
             nonce: r.nonce,
@@ -155,9 +156,9 @@ impl TryFrom<RegistrationRow> for SsoRegistration {
         Ok(SsoRegistration {
             sso_attributes: json_map(&r.sso_attributes, "sso_attributes")?,
             registration_id: r.registration_id,
-            project_id: r.project_id,
-            organization_id: r.organization_id,
-            member_id: r.member_id,
+            project_id: r.project_id.into(),
+            organization_id: r.organization_id.into(),
+            member_id: r.member_id.into(),
             connection_id: r.connection_id,
             external_id: r.external_id,
             created_at: Timestamp(r.created_at),
@@ -170,7 +171,7 @@ const REGISTRATION_COLUMNS: &str =
 
 #[async_trait::async_trait]
 impl SsoStore for SqlStore {
-    async fn insert_public_token(&self, project_id: &str, public_token: &str, at: Timestamp) -> StoreResult<()> {
+    async fn insert_public_token(&self, project_id: &ProjectId, public_token: &str, at: Timestamp) -> StoreResult<()> {
         self.exec(
             "INSERT INTO public_tokens (public_token, project_id, created_at) VALUES ($1, $2, $3)",
             args![public_token, project_id, at.millis()],
@@ -179,7 +180,7 @@ impl SsoStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn public_tokens(&self, project_id: &str) -> StoreResult<Vec<String>> {
+    async fn public_tokens(&self, project_id: &ProjectId) -> StoreResult<Vec<String>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             public_token: String,
@@ -193,7 +194,7 @@ impl SsoStore for SqlStore {
         Ok(rows.into_iter().map(|r| r.public_token).collect())
     }
 
-    async fn project_of_public_token(&self, public_token: &str) -> StoreResult<Option<String>> {
+    async fn project_of_public_token(&self, public_token: &str) -> StoreResult<Option<ProjectId>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             project_id: String,
@@ -204,7 +205,7 @@ impl SsoStore for SqlStore {
                 args![public_token],
             )
             .await?;
-        Ok(row.map(|r| r.project_id))
+        Ok(row.map(|r| r.project_id.into()))
     }
 
     async fn save_oidc_connection(&self, c: &OidcConnectionRecord) -> StoreResult<()> {
@@ -246,7 +247,7 @@ impl SsoStore for SqlStore {
 
     async fn oidc_connection(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         connection_id: &str,
     ) -> StoreResult<Option<OidcConnectionRecord>> {
         let row: Option<ConnectionRow> = self
@@ -262,8 +263,8 @@ impl SsoStore for SqlStore {
 
     async fn oidc_connections(
         &self,
-        project_id: &str,
-        organization_id: &str,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
     ) -> StoreResult<Vec<OidcConnectionRecord>> {
         let rows: Vec<ConnectionRow> = self
             .all(
@@ -277,7 +278,7 @@ impl SsoStore for SqlStore {
         rows.into_iter().map(|r| self.unseal_connection(r)).collect()
     }
 
-    async fn delete_oidc_connection(&self, project_id: &str, connection_id: &str) -> StoreResult<bool> {
+    async fn delete_oidc_connection(&self, project_id: &ProjectId, connection_id: &str) -> StoreResult<bool> {
         let existed = self.oidc_connection(project_id, connection_id).await?.is_some();
         self.tx(vec![
             (
@@ -326,7 +327,7 @@ impl SsoStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn take_sso_state(&self, project_id: &str, state_hash: &str) -> StoreResult<Option<SsoStateRecord>> {
+    async fn take_sso_state(&self, project_id: &ProjectId, state_hash: &str) -> StoreResult<Option<SsoStateRecord>> {
         let row: Option<StateRow> = self
             .opt(
                 &format!("SELECT {STATE_COLUMNS} FROM sso_states WHERE state_hash = $1 AND project_id = $2"),
@@ -349,7 +350,7 @@ impl SsoStore for SqlStore {
         }
     }
 
-    async fn sso_state_project(&self, state_hash: &str) -> StoreResult<Option<String>> {
+    async fn sso_state_project(&self, state_hash: &str) -> StoreResult<Option<ProjectId>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             project_id: String,
@@ -360,7 +361,7 @@ impl SsoStore for SqlStore {
                 args![state_hash],
             )
             .await?;
-        Ok(row.map(|r| r.project_id))
+        Ok(row.map(|r| r.project_id.into()))
     }
 
     async fn insert_sso_token(&self, t: &SsoTokenRecord) -> StoreResult<()> {
@@ -383,7 +384,7 @@ impl SsoStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn sso_token(&self, project_id: &str, token_hash: &str) -> StoreResult<Option<SsoTokenRecord>> {
+    async fn sso_token(&self, project_id: &ProjectId, token_hash: &str) -> StoreResult<Option<SsoTokenRecord>> {
         let row: Option<TokenRow> = self
             .opt(
                 "SELECT token_hash, project_id, organization_id, connection_id, identity, code_challenge, created_at, \
@@ -396,8 +397,8 @@ impl SsoStore for SqlStore {
             serde_json::from_str(&r.identity).map_err(|e| StoreError::Backend(format!("corrupt identity: {e}")))?;
         Ok(Some(SsoTokenRecord {
             token_hash: r.token_hash,
-            project_id: r.project_id,
-            organization_id: r.organization_id,
+            project_id: r.project_id.into(),
+            organization_id: r.organization_id.into(),
             connection_id: r.connection_id,
             identity,
             code_challenge: r.code_challenge,
@@ -406,7 +407,7 @@ impl SsoStore for SqlStore {
         }))
     }
 
-    async fn take_sso_token(&self, project_id: &str, token_hash: &str) -> StoreResult<bool> {
+    async fn take_sso_token(&self, project_id: &ProjectId, token_hash: &str) -> StoreResult<bool> {
         let n = self
             .exec(
                 "DELETE FROM sso_tokens WHERE token_hash = $1 AND project_id = $2",
@@ -437,7 +438,7 @@ impl SsoStore for SqlStore {
 
     async fn sso_registration(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         connection_id: &str,
         external_id: &str,
     ) -> StoreResult<Option<SsoRegistration>> {
@@ -453,7 +454,11 @@ impl SsoStore for SqlStore {
         row.map(SsoRegistration::try_from).transpose()
     }
 
-    async fn sso_registrations(&self, project_id: &str, member_ids: &[String]) -> StoreResult<Vec<SsoRegistration>> {
+    async fn sso_registrations(
+        &self,
+        project_id: &ProjectId,
+        member_ids: &[MemberId],
+    ) -> StoreResult<Vec<SsoRegistration>> {
         if member_ids.is_empty() {
             return Ok(vec![]);
         }

@@ -2,6 +2,7 @@
 //! every filter and a stable cursor, tenant isolation, and purge by age.
 
 use latch_core::clock::Timestamp;
+use latch_core::ids::ProjectId;
 use latch_core::model::audit::{AuditActor, AuditCursor, AuditEvent, AuditOutcome, AuditQuery};
 use latch_core::store::prelude::*;
 use latch_core::store::Expiring;
@@ -9,7 +10,8 @@ use latch_testkit::on_each_engine;
 use serde_json::json;
 
 fn event(project: &str, id: &str, time: i64, event_type: &str) -> AuditEvent {
-    let mut e = AuditEvent::new(project, event_type, Timestamp(time), AuditActor::project(project));
+    let project: ProjectId = project.into();
+    let mut e = AuditEvent::new(&project, event_type, Timestamp(time), AuditActor::project(&project));
     e.event_id = id.to_string();
     e
 }
@@ -31,7 +33,7 @@ async fn events_round_trip_with_every_field() {
         let mut e = event("pa", "e-1", 1_000, "passwords.authenticate");
         e.outcome = AuditOutcome::Failure;
         e.reason = Some("unauthorized_credentials".into());
-        e.actor = AuditActor::member("m-9");
+        e.actor = AuditActor::member(&"m-9".into());
         e.organization_id = Some("org-1".into());
         e.member_id = Some("m-1".into());
         e.session_id = Some("s-1".into());
@@ -42,7 +44,7 @@ async fn events_round_trip_with_every_field() {
         e.details.insert("roles".into(), json!(["a", "b"]));
         let plain = event("pa", "e-2", 2_000, "sessions.revoke");
         s.insert_audit_events(&[e.clone(), plain.clone()]).await.unwrap();
-        let got = s.audit_events("pa", &query(10)).await.unwrap();
+        let got = s.audit_events(&"pa".into(), &query(10)).await.unwrap();
         assert_eq!(got, vec![plain, e], "newest first, every field as written");
     })
     .await;
@@ -58,7 +60,7 @@ async fn a_batch_stored_again_is_not_an_error_and_not_a_duplicate() {
         s.insert_audit_events(&batch).await.unwrap();
         s.insert_audit_events(&batch[100..300]).await.unwrap();
         s.insert_audit_events(&[]).await.unwrap();
-        let got = s.audit_events("pa", &query(1000)).await.unwrap();
+        let got = s.audit_events(&"pa".into(), &query(1000)).await.unwrap();
         assert_eq!(got.len(), 450);
     })
     .await;
@@ -85,7 +87,7 @@ async fn listings_filter_by_target_type_outcome_and_time_within_the_project_only
         let list = |q: AuditQuery| {
             let s = s.clone();
             async move {
-                ids(&s.audit_events("pa", &q).await.unwrap())
+                ids(&s.audit_events(&"pa".into(), &q).await.unwrap())
                     .iter()
                     .map(|x| x.to_string())
                     .collect::<Vec<_>>()
@@ -130,9 +132,9 @@ async fn listings_filter_by_target_type_outcome_and_time_within_the_project_only
             "filters combine"
         );
         // Another project's events are invisible, whatever the filter.
-        let theirs = s.audit_events("pb", &query(10)).await.unwrap();
+        let theirs = s.audit_events(&"pb".into(), &query(10)).await.unwrap();
         assert_eq!(ids(&theirs), ["z"]);
-        assert!(s.audit_events("pc", &query(10)).await.unwrap().is_empty());
+        assert!(s.audit_events(&"pc".into(), &query(10)).await.unwrap().is_empty());
     })
     .await;
 }
@@ -149,7 +151,7 @@ async fn the_cursor_pages_through_events_of_the_same_millisecond_without_gaps_or
         let mut seen = Vec::new();
         let mut q = query(2);
         loop {
-            let page = s.audit_events("pa", &q).await.unwrap();
+            let page = s.audit_events(&"pa".into(), &q).await.unwrap();
             // One more than the limit says there is a next page.
             let more = page.len() > 2;
             let page: Vec<AuditEvent> = page.into_iter().take(2).collect();
@@ -197,7 +199,7 @@ async fn housekeeping_purges_events_by_age_in_batches() {
                 .unwrap(),
             0
         );
-        assert_eq!(ids(&s.audit_events("pa", &query(10)).await.unwrap()), ["new"]);
+        assert_eq!(ids(&s.audit_events(&"pa".into(), &query(10)).await.unwrap()), ["new"]);
     })
     .await;
 }

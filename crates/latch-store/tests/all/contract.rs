@@ -2,6 +2,7 @@
 
 use latch_core::clock::Timestamp;
 use latch_core::delivery::{Channel, StoredMessage};
+use latch_core::ids::OrganizationId;
 use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::search::{MemberFilter, Operator, OrgFilter, Page, Query};
 use latch_core::store::prelude::*;
@@ -53,9 +54,12 @@ async fn projects_round_trip() {
             s.insert_project(&project("project-a")).await,
             Err(StoreError::UniqueViolation)
         ));
-        s.set_project_secret("project-a", "h2").await.unwrap();
-        assert_eq!(s.get_project("project-a").await.unwrap().unwrap().secret_hash, "h2");
-        assert!(s.get_project("project-b").await.unwrap().is_none());
+        s.set_project_secret(&"project-a".into(), "h2").await.unwrap();
+        assert_eq!(
+            s.get_project(&"project-a".into()).await.unwrap().unwrap().secret_hash,
+            "h2"
+        );
+        assert!(s.get_project(&"project-b".into()).await.unwrap().is_none());
     })
     .await;
 }
@@ -64,7 +68,7 @@ async fn projects_round_trip() {
 async fn the_write_count_moves_with_every_write_and_only_then() {
     on_each_engine(|s| async move {
         let before = s.writes_seen();
-        s.get_project("project-a").await.unwrap();
+        s.get_project(&"project-a".into()).await.unwrap();
         s.count_projects().await.unwrap();
         assert_eq!(s.writes_seen(), before, "reads leave it alone");
         s.insert_project(&project("project-a")).await.unwrap();
@@ -76,7 +80,7 @@ async fn the_write_count_moves_with_every_write_and_only_then() {
         // Clones share the count: the node's one store.
         let clone = s.clone();
         let now = clone.writes_seen();
-        s.set_project_secret("project-a", "h2").await.unwrap();
+        s.set_project_secret(&"project-a".into(), "h2").await.unwrap();
         assert!(clone.writes_seen() > now);
     })
     .await;
@@ -92,9 +96,13 @@ async fn organizations_are_found_by_id_slug_and_external_id_within_their_project
         a.settings.email_allowed_domains = vec!["acme.test".into()];
         s.insert_org(&a).await.unwrap();
         for locator in ["org-1", "acme", "ext-1"] {
-            assert_eq!(s.find_org("pa", locator).await.unwrap().as_ref(), Some(&a), "{locator}");
+            assert_eq!(
+                s.find_org(&"pa".into(), locator).await.unwrap().as_ref(),
+                Some(&a),
+                "{locator}"
+            );
             assert!(
-                s.find_org("pb", locator).await.unwrap().is_none(),
+                s.find_org(&"pb".into(), locator).await.unwrap().is_none(),
                 "tenant isolation for {locator}"
             );
         }
@@ -105,7 +113,7 @@ async fn organizations_are_found_by_id_slug_and_external_id_within_their_project
             Err(StoreError::UniqueViolation)
         ));
         // A refused insert writes nothing, not even domain rows.
-        assert!(s.find_org("pa", "org-3").await.unwrap().is_none());
+        assert!(s.find_org(&"pa".into(), "org-3").await.unwrap().is_none());
     })
     .await;
 }
@@ -147,8 +155,8 @@ async fn no_organization_can_take_another_ones_id_slug_or_external_id() {
                 "new ext {taken}"
             );
         }
-        assert_eq!(s.find_org("pa", "ext-1").await.unwrap().as_ref(), Some(&a));
-        assert_eq!(s.find_org("pa", "beta").await.unwrap().as_ref(), Some(&b));
+        assert_eq!(s.find_org(&"pa".into(), "ext-1").await.unwrap().as_ref(), Some(&a));
+        assert_eq!(s.find_org(&"pa".into(), "beta").await.unwrap().as_ref(), Some(&b));
         // Another project may use the same strings; a freed locator can be taken.
         let mut other = org("pb", "org-9", "ext-1", 1);
         other.external_id = Some("acme".into());
@@ -157,9 +165,9 @@ async fn no_organization_can_take_another_ones_id_slug_or_external_id() {
         s.update_org(&mut a).await.unwrap();
         b.slug = "ext-1".into();
         s.update_org(&mut b).await.unwrap();
-        assert_eq!(s.find_org("pa", "ext-1").await.unwrap().as_ref(), Some(&b));
+        assert_eq!(s.find_org(&"pa".into(), "ext-1").await.unwrap().as_ref(), Some(&b));
         // Deleting an organization frees its locators.
-        s.delete_org("pa", "org-1").await.unwrap();
+        s.delete_org(&"pa".into(), &"org-1".into()).await.unwrap();
         s.insert_org(&org("pa", "org-4", "acme", 4)).await.unwrap();
     })
     .await;
@@ -176,7 +184,7 @@ async fn organization_update_and_cascading_delete() {
         a.settings.claimed_email_domains = vec!["acme.test".into()];
         a.updated_at = Timestamp(5);
         s.update_org(&mut a).await.unwrap();
-        assert_eq!(s.find_org("pa", "org-1").await.unwrap().unwrap(), a);
+        assert_eq!(s.find_org(&"pa".into(), "org-1").await.unwrap().unwrap(), a);
         let mut m = member(&a, "m-1", "x@acme.test", 1);
         s.insert_member(&m).await.unwrap();
         let retired = RetiredEmail {
@@ -185,10 +193,14 @@ async fn organization_update_and_cascading_delete() {
             member_id: "m-1".into(),
         };
         s.update_member(&mut m, Some(&retired)).await.unwrap();
-        s.delete_org("pa", "org-1").await.unwrap();
-        assert!(s.find_org("pa", "org-1").await.unwrap().is_none());
-        assert!(s.member_by_id("pa", "m-1").await.unwrap().is_none());
-        assert!(s.retired_emails("pa", &["m-1".into()]).await.unwrap().is_empty());
+        s.delete_org(&"pa".into(), &"org-1".into()).await.unwrap();
+        assert!(s.find_org(&"pa".into(), "org-1").await.unwrap().is_none());
+        assert!(s.member_by_id(&"pa".into(), &"m-1".into()).await.unwrap().is_none());
+        assert!(s
+            .retired_emails(&"pa".into(), &["m-1".into()])
+            .await
+            .unwrap()
+            .is_empty());
     })
     .await;
 }
@@ -203,7 +215,10 @@ async fn member_identifiers_are_unique_among_live_members() {
         m1.mfa_phone_number = "+12025550123".into();
         m1.external_id = Some("ext".into());
         s.insert_member(&m1).await.unwrap();
-        assert_eq!(s.member_by_id("pa", "m-1").await.unwrap().as_ref(), Some(&m1));
+        assert_eq!(
+            s.member_by_id(&"pa".into(), &"m-1".into()).await.unwrap().as_ref(),
+            Some(&m1)
+        );
         for clash in [
             member(&o, "m-2", "a@acme.test", 2),
             MemberRecord {
@@ -223,26 +238,38 @@ async fn member_identifiers_are_unique_among_live_members() {
         // A deleted member frees its email.
         m1.status = latch_core::model::member::MemberStatus::Deleted;
         s.update_member(&mut m1, None).await.unwrap();
-        assert!(s.member_by_email("pa", "org-1", "a@acme.test").await.unwrap().is_none());
+        assert!(s
+            .member_by_email(&"pa".into(), &"org-1".into(), "a@acme.test")
+            .await
+            .unwrap()
+            .is_none());
         s.insert_member(&member(&o, "m-2", "a@acme.test", 2)).await.unwrap();
         assert_eq!(
-            s.member_by_email("pa", "org-1", "a@acme.test")
+            s.member_by_email(&"pa".into(), &"org-1".into(), "a@acme.test")
                 .await
                 .unwrap()
                 .unwrap()
                 .member_id,
             "m-2"
         );
-        assert_eq!(s.count_members("pa", "org-1").await.unwrap(), 1);
+        assert_eq!(s.count_members(&"pa".into(), &"org-1".into()).await.unwrap(), 1);
         // find_member prefers the live member over a deleted one with the same external id.
         let mut m3 = member(&o, "m-3", "c@acme.test", 3);
         m3.external_id = Some("ext".into());
         s.insert_member(&m3).await.unwrap();
         assert_eq!(
-            s.find_member("pa", "org-1", "ext").await.unwrap().unwrap().member_id,
+            s.find_member(&"pa".into(), &"org-1".into(), "ext")
+                .await
+                .unwrap()
+                .unwrap()
+                .member_id,
             "m-3"
         );
-        assert!(s.find_member("pb", "org-1", "m-3").await.unwrap().is_none());
+        assert!(s
+            .find_member(&"pb".into(), &"org-1".into(), "m-3")
+            .await
+            .unwrap()
+            .is_none());
     })
     .await;
 }
@@ -262,9 +289,14 @@ async fn retired_emails_are_recorded_with_the_update() {
             member_id: "m-1".into(),
         };
         s.update_member(&mut m, Some(&r)).await.unwrap();
-        assert_eq!(s.retired_emails("pa", &["m-1".into()]).await.unwrap(), vec![r.clone()]);
         assert_eq!(
-            s.retired_email_owner("pa", "org-1", "old@acme.test").await.unwrap(),
+            s.retired_emails(&"pa".into(), &["m-1".into()]).await.unwrap(),
+            vec![r.clone()]
+        );
+        assert_eq!(
+            s.retired_email_owner(&"pa".into(), &"org-1".into(), "old@acme.test")
+                .await
+                .unwrap(),
             Some(r)
         );
         // The same email cannot be retired twice in one organization: the whole update rolls back.
@@ -275,10 +307,13 @@ async fn retired_emails_are_recorded_with_the_update() {
             member_id: "m-1".into(),
         };
         assert!(s.update_member(&mut m, Some(&dup)).await.is_err());
-        assert_eq!(s.member_by_id("pa", "m-1").await.unwrap().unwrap().name, "");
-        s.delete_retired_email("pa", "e-1").await.unwrap();
+        assert_eq!(
+            s.member_by_id(&"pa".into(), &"m-1".into()).await.unwrap().unwrap().name,
+            ""
+        );
+        s.delete_retired_email(&"pa".into(), "e-1").await.unwrap();
         assert!(s
-            .retired_email_owner("pa", "org-1", "old@acme.test")
+            .retired_email_owner(&"pa".into(), &"org-1".into(), "old@acme.test")
             .await
             .unwrap()
             .is_none());
@@ -300,12 +335,12 @@ async fn organization_search_filters_and_pages() {
             s.insert_org(&o).await.unwrap();
         }
         s.insert_org(&org("pb", "org-x", "slug-x", 1)).await.unwrap();
-        let o0 = s.find_org("pa", "org-0").await.unwrap().unwrap();
+        let o0 = s.find_org(&"pa".into(), "org-0").await.unwrap().unwrap();
         s.insert_member(&member(&o0, "m-1", "Someone@Acme.test".to_lowercase().as_str(), 1))
             .await
             .unwrap();
 
-        let everything = s.search_orgs("pa", &and(vec![]), &all()).await.unwrap();
+        let everything = s.search_orgs(&"pa".into(), &and(vec![]), &all()).await.unwrap();
         assert_eq!(everything.total, 5);
         assert!(everything.items.iter().all(|o| o.project_id == "pa"));
 
@@ -313,7 +348,7 @@ async fn organization_search_filters_and_pages() {
         let mut seen = vec![];
         let mut page = Page { after: None, limit: 2 };
         loop {
-            let f = s.search_orgs("pa", &and(vec![]), &page).await.unwrap();
+            let f = s.search_orgs(&"pa".into(), &and(vec![]), &page).await.unwrap();
             seen.extend(f.items.iter().map(|o| o.organization_id.clone()));
             if !f.has_more {
                 break;
@@ -321,7 +356,7 @@ async fn organization_search_filters_and_pages() {
             let last = f.items.last().unwrap();
             page.after = Some(latch_core::model::search::Cursor {
                 created_at: last.created_at.millis(),
-                id: last.organization_id.clone(),
+                id: last.organization_id.to_string(),
             });
         }
         assert_eq!(seen, (0..5).map(|i| format!("org-{i}")).collect::<Vec<_>>());
@@ -363,7 +398,10 @@ async fn organization_search_filters_and_pages() {
             (vec![OrgFilter::NameFuzzy("%%%".into())], vec![]),
         ];
         for (filters, want) in cases {
-            let f = s.search_orgs("pa", &and(filters.clone()), &all()).await.unwrap();
+            let f = s
+                .search_orgs(&"pa".into(), &and(filters.clone()), &all())
+                .await
+                .unwrap();
             let got: Vec<&str> = f.items.iter().map(|o| o.organization_id.as_str()).collect();
             assert_eq!(got, want, "{filters:?}");
             assert_eq!(f.total, want.len() as i64);
@@ -375,7 +413,7 @@ async fn organization_search_filters_and_pages() {
                 OrgFilter::Slugs(vec!["slug-3".into()]),
             ],
         };
-        assert_eq!(s.search_orgs("pa", &or, &all()).await.unwrap().total, 2);
+        assert_eq!(s.search_orgs(&"pa".into(), &or, &all()).await.unwrap().total, 2);
     })
     .await;
 }
@@ -399,14 +437,20 @@ async fn member_search_filters_and_excludes_deleted_unless_asked() {
         }
         let ids =
             |f: latch_core::store::Found<MemberRecord>| f.items.into_iter().map(|m| m.member_id).collect::<Vec<_>>();
-        let org1 = vec!["org-1".to_string()];
+        let org1: Vec<OrganizationId> = vec!["org-1".into()];
         assert_eq!(
-            ids(s.search_members("pa", &org1, &and(vec![]), &all()).await.unwrap()),
+            ids(s
+                .search_members(&"pa".into(), &org1, &and(vec![]), &all())
+                .await
+                .unwrap()),
             vec!["m-a"]
         );
-        let both = vec!["org-1".to_string(), "org-2".to_string()];
+        let both: Vec<OrganizationId> = vec!["org-1".into(), "org-2".into()];
         assert_eq!(
-            ids(s.search_members("pa", &both, &and(vec![]), &all()).await.unwrap()),
+            ids(s
+                .search_members(&"pa".into(), &both, &and(vec![]), &all())
+                .await
+                .unwrap()),
             vec!["m-a", "m-c"]
         );
         let cases: Vec<(Vec<MemberFilter>, Vec<&str>)> = vec![
@@ -422,7 +466,7 @@ async fn member_search_filters_and_excludes_deleted_unless_asked() {
         for (filters, want) in cases {
             assert_eq!(
                 ids(s
-                    .search_members("pa", &org1, &and(filters.clone()), &all())
+                    .search_members(&"pa".into(), &org1, &and(filters.clone()), &all())
                     .await
                     .unwrap()),
                 want,
@@ -431,7 +475,7 @@ async fn member_search_filters_and_excludes_deleted_unless_asked() {
         }
         // Another project's search sees nothing of these organizations.
         assert!(s
-            .search_members("pb", &org1, &and(vec![]), &all())
+            .search_members(&"pb".into(), &org1, &and(vec![]), &all())
             .await
             .unwrap()
             .items
@@ -465,14 +509,17 @@ async fn outbox_lists_newest_first_per_project() {
         s.insert_message(&msg("3", "pa", "a@x.test")).await.unwrap();
         s.insert_message(&msg("4", "pb", "a@x.test")).await.unwrap();
         let ids = |v: Vec<StoredMessage>| v.into_iter().map(|m| m.message_id).collect::<Vec<_>>();
-        assert_eq!(ids(s.list_messages("pa", None, 10).await.unwrap()), vec!["3", "2", "1"]);
         assert_eq!(
-            ids(s.list_messages("pa", Some("a@x.test"), 10).await.unwrap()),
+            ids(s.list_messages(&"pa".into(), None, 10).await.unwrap()),
+            vec!["3", "2", "1"]
+        );
+        assert_eq!(
+            ids(s.list_messages(&"pa".into(), Some("a@x.test"), 10).await.unwrap()),
             vec!["3", "1"]
         );
-        assert_eq!(ids(s.list_messages("pa", None, 1).await.unwrap()), vec!["3"]);
+        assert_eq!(ids(s.list_messages(&"pa".into(), None, 1).await.unwrap()), vec!["3"]);
         assert_eq!(
-            s.list_messages("pa", None, 1).await.unwrap()[0],
+            s.list_messages(&"pa".into(), None, 1).await.unwrap()[0],
             msg("3", "pa", "a@x.test")
         );
     })
@@ -488,7 +535,7 @@ async fn data_survives_reopening() {
         s.close().await;
         // Reopening runs migrations again: they must be idempotent and keep the rows.
         let s = db.connect().await;
-        assert!(s.get_project("pa").await.unwrap().is_some());
+        assert!(s.get_project(&"pa".into()).await.unwrap().is_some());
         s.close().await;
         db.dispose().await;
     }
@@ -513,7 +560,7 @@ async fn a_member_write_based_on_a_stale_read_is_a_conflict_not_a_lost_update() 
         s.insert_member(&member(&o, "m-1", "a@acme.test", 1)).await.unwrap();
 
         // Two requests read the same member; each changes a different field.
-        let mut first = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+        let mut first = s.member_by_id(&"pa".into(), &"m-1".into()).await.unwrap().unwrap();
         let mut second = first.clone();
         first.name = "Ada".into();
         s.update_member(&mut first, None).await.unwrap();
@@ -522,32 +569,38 @@ async fn a_member_write_based_on_a_stale_read_is_a_conflict_not_a_lost_update() 
             s.update_member(&mut second, None).await,
             Err(StoreError::Conflict)
         ));
-        let stored = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+        let stored = s.member_by_id(&"pa".into(), &"m-1".into()).await.unwrap().unwrap();
         assert_eq!(stored.name, "Ada", "the first write survives");
         assert_eq!(stored, first, "the writer's record is what is stored, version included");
 
         // A lock between a read and a whole-member write is not undone by that write.
         let mut stale = stored.clone();
-        assert!(s.lock_member("pa", "m-1", Timestamp(10), Timestamp(20)).await.unwrap());
+        assert!(s
+            .lock_member(&"pa".into(), &"m-1".into(), Timestamp(10), Timestamp(20))
+            .await
+            .unwrap());
         stale.name = "Grace".into();
         assert!(matches!(
             s.update_member(&mut stale, None).await,
             Err(StoreError::Conflict)
         ));
-        let stored = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+        let stored = s.member_by_id(&"pa".into(), &"m-1".into()).await.unwrap().unwrap();
         assert_eq!(stored.lock_expires_at, Some(Timestamp(20)));
-        assert!(!s.lock_member("pb", "m-1", Timestamp(10), Timestamp(30)).await.unwrap());
+        assert!(!s
+            .lock_member(&"pb".into(), &"m-1".into(), Timestamp(10), Timestamp(30))
+            .await
+            .unwrap());
 
         // Concurrent writers: each either lands, and its change is kept, or gets Conflict.
         for round in 0..10 {
-            let base = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+            let base = s.member_by_id(&"pa".into(), &"m-1".into()).await.unwrap().unwrap();
             let (mut a, mut b) = (base.clone(), base.clone());
             a.name = format!("a{round}");
             b.untrusted_metadata = json!({ "round": round });
             let (ra, rb) = tokio::join!(s.update_member(&mut a, None), s.update_member(&mut b, None));
             let (la, lb) = (landed(ra), landed(rb));
             assert!(la || lb, "one of them lands");
-            let stored = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+            let stored = s.member_by_id(&"pa".into(), &"m-1".into()).await.unwrap().unwrap();
             if la {
                 assert_eq!(stored.name, a.name, "round {round}: a landed and was kept");
             }
@@ -565,17 +618,17 @@ async fn an_organization_write_based_on_a_stale_read_is_a_conflict_not_a_lost_up
         s.insert_project(&project("pa")).await.unwrap();
         s.insert_org(&org("pa", "org-1", "acme", 1)).await.unwrap();
 
-        let mut first = s.find_org("pa", "org-1").await.unwrap().unwrap();
+        let mut first = s.find_org(&"pa".into(), "org-1").await.unwrap().unwrap();
         let mut second = first.clone();
         first.name = "Renamed".into();
         s.update_org(&mut first).await.unwrap();
         second.settings.claimed_email_domains = vec!["acme.test".into()];
         assert!(matches!(s.update_org(&mut second).await, Err(StoreError::Conflict)));
-        assert_eq!(s.find_org("pa", "org-1").await.unwrap().unwrap(), first);
+        assert_eq!(s.find_org(&"pa".into(), "org-1").await.unwrap().unwrap(), first);
         // The refused write changed none of the rows that go with the organization either.
         assert!(s
             .search_orgs(
-                "pa",
+                &"pa".into(),
                 &and(vec![OrgFilter::ClaimedDomains(vec!["acme.test".into()])]),
                 &all()
             )
@@ -585,14 +638,14 @@ async fn an_organization_write_based_on_a_stale_read_is_a_conflict_not_a_lost_up
             .is_empty());
 
         for round in 0..10 {
-            let base = s.find_org("pa", "org-1").await.unwrap().unwrap();
+            let base = s.find_org(&"pa".into(), "org-1").await.unwrap().unwrap();
             let (mut a, mut b) = (base.clone(), base.clone());
             a.name = format!("a{round}");
             b.trusted_metadata = json!({ "round": round });
             let (ra, rb) = tokio::join!(s.update_org(&mut a), s.update_org(&mut b));
             let (la, lb) = (landed(ra), landed(rb));
             assert!(la || lb, "one of them lands");
-            let stored = s.find_org("pa", "org-1").await.unwrap().unwrap();
+            let stored = s.find_org(&"pa".into(), "org-1").await.unwrap().unwrap();
             if la {
                 assert_eq!(stored.name, a.name, "round {round}: a landed and was kept");
             }

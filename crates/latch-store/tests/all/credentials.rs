@@ -37,15 +37,24 @@ async fn sessions_round_trip_list_revoke_and_purge() {
         let live = session("s-1", "h1", 10_000);
         s.insert_session(&live).await.unwrap();
         s.insert_session(&session("s-2", "h2", 5_000)).await.unwrap();
-        assert_eq!(s.session_by_token_hash("pa", "h1").await.unwrap().as_ref(), Some(&live));
+        assert_eq!(
+            s.session_by_token_hash(&"pa".into(), "h1").await.unwrap().as_ref(),
+            Some(&live)
+        );
         assert!(
-            s.session_by_token_hash("pb", "h1").await.unwrap().is_none(),
+            s.session_by_token_hash(&"pb".into(), "h1").await.unwrap().is_none(),
             "tenant isolation"
         );
-        assert_eq!(s.session_by_id("pa", "s-1").await.unwrap().as_ref(), Some(&live));
+        assert_eq!(
+            s.session_by_id(&"pa".into(), "s-1").await.unwrap().as_ref(),
+            Some(&live)
+        );
         let ids = |v: Vec<SessionRecord>| v.into_iter().map(|x| x.member_session_id).collect::<Vec<_>>();
         assert_eq!(
-            ids(s.live_sessions("pa", "m-1", Timestamp(6_000)).await.unwrap()),
+            ids(s
+                .live_sessions(&"pa".into(), &"m-1".into(), Timestamp(6_000))
+                .await
+                .unwrap()),
             vec!["s-1"]
         );
         let mut extended = live.clone();
@@ -54,7 +63,7 @@ async fn sessions_round_trip_list_revoke_and_purge() {
             .factors
             .push(AuthFactor::email_otp("e-1", "a@acme.test", Timestamp(2_000)));
         s.update_session(&extended).await.unwrap();
-        assert_eq!(s.session_by_id("pa", "s-1").await.unwrap().unwrap(), extended);
+        assert_eq!(s.session_by_id(&"pa".into(), "s-1").await.unwrap().unwrap(), extended);
         assert_eq!(s.count_live_sessions(Timestamp(6_000)).await.unwrap(), 1);
         assert_eq!(
             s.purge_expired(Expiring::MemberSessions, Timestamp(6_000), 100)
@@ -62,10 +71,10 @@ async fn sessions_round_trip_list_revoke_and_purge() {
                 .unwrap(),
             1
         );
-        assert!(s.delete_session("pa", "s-1").await.unwrap());
-        assert!(!s.delete_session("pa", "s-1").await.unwrap());
+        assert!(s.delete_session(&"pa".into(), "s-1").await.unwrap());
+        assert!(!s.delete_session(&"pa".into(), "s-1").await.unwrap());
         s.insert_session(&session("s-3", "h3", 10_000)).await.unwrap();
-        assert_eq!(s.delete_member_sessions("pa", "m-1").await.unwrap(), 1);
+        assert_eq!(s.delete_member_sessions(&"pa".into(), &"m-1".into()).await.unwrap(), 1);
         // Token digests are unique.
         s.insert_session(&session("s-4", "dup", 10_000)).await.unwrap();
         assert!(s.insert_session(&session("s-5", "dup", 10_000)).await.is_err());
@@ -93,7 +102,7 @@ async fn expired_records_are_purged_in_batches_and_live_ones_kept() {
             purge(Expiring::MemberSessions).await,
         ];
         assert_eq!(batches, [2, 2, 1, 0], "at most one batch per call");
-        assert!(s.session_by_id("pa", "live").await.unwrap().is_some());
+        assert!(s.session_by_id(&"pa".into(), "live").await.unwrap().is_some());
         assert_eq!(s.count_live_sessions(Timestamp(5_000)).await.unwrap(), 1);
 
         let otp =
@@ -102,7 +111,7 @@ async fn expired_records_are_purged_in_batches_and_live_ones_kept() {
         s.replace_otp(&otp("o-live", "b@acme.test", 9_000)).await.unwrap();
         assert_eq!(purge(Expiring::OtpCodes).await, 1);
         assert!(s
-            .otp_for("pa", "org-1", "email", "b@acme.test")
+            .otp_for(&"pa".into(), "org-1", "email", "b@acme.test")
             .await
             .unwrap()
             .is_some());
@@ -120,7 +129,7 @@ async fn expired_records_are_purged_in_batches_and_live_ones_kept() {
         .await
         .unwrap();
         assert_eq!(purge(Expiring::PasswordResetTokens).await, 1);
-        assert!(s.reset_token("pa", "t-old").await.unwrap().is_none());
+        assert!(s.reset_token(&"pa".into(), "t-old").await.unwrap().is_none());
         assert_eq!(purge(Expiring::IntermediateSessions).await, 0);
     })
     .await;
@@ -131,19 +140,19 @@ async fn session_with_member_reads_both_in_one_query() {
     on_each_engine(|s| async move {
         let live = session("s-1", "h1", 10_000);
         s.insert_session(&live).await.unwrap();
-        let member = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+        let member = s.member_by_id(&"pa".into(), &"m-1".into()).await.unwrap().unwrap();
         for key in [SessionKey::TokenHash("h1".into()), SessionKey::Id("s-1".into())] {
-            let found = s.session_with_member("pa", &key).await.unwrap().unwrap();
+            let found = s.session_with_member(&"pa".into(), &key).await.unwrap().unwrap();
             assert_eq!(found.session, live);
             assert_eq!(found.member, member);
             assert!(!found.member_has_retired_emails);
             assert!(
-                s.session_with_member("pb", &key).await.unwrap().is_none(),
+                s.session_with_member(&"pb".into(), &key).await.unwrap().is_none(),
                 "tenant isolation"
             );
         }
         assert!(s
-            .session_with_member("pa", &SessionKey::TokenHash("nope".into()))
+            .session_with_member(&"pa".into(), &SessionKey::TokenHash("nope".into()))
             .await
             .unwrap()
             .is_none());
@@ -157,7 +166,7 @@ async fn session_with_member_reads_both_in_one_query() {
         };
         s.update_member(&mut renamed, Some(&retired)).await.unwrap();
         let found = s
-            .session_with_member("pa", &SessionKey::Id("s-1".into()))
+            .session_with_member(&"pa".into(), &SessionKey::Id("s-1".into()))
             .await
             .unwrap()
             .unwrap();
@@ -180,12 +189,12 @@ async fn signing_keys_rotate() {
         };
         s.insert_signing_key(&key("k1", 1)).await.unwrap();
         s.insert_signing_key(&key("k2", 2)).await.unwrap();
-        s.retire_signing_keys("pa", "k2", Timestamp(3)).await.unwrap();
-        let mut keys = s.signing_keys("pa").await.unwrap();
+        s.retire_signing_keys(&"pa".into(), "k2", Timestamp(3)).await.unwrap();
+        let mut keys = s.signing_keys(&"pa".into()).await.unwrap();
         keys.sort_by(|a, b| a.kid.cmp(&b.kid));
         assert_eq!(keys[0].retired_at, Some(Timestamp(3)));
         assert_eq!(keys[1].retired_at, None);
-        assert!(s.signing_keys("pb").await.unwrap().is_empty());
+        assert!(s.signing_keys(&"pb".into()).await.unwrap().is_empty());
     })
     .await;
 }
@@ -224,11 +233,14 @@ async fn a_rotated_key_is_published_by_every_node_before_any_signs_with_it() {
             async move {
                 let mut signed = Vec::new();
                 for signer in nodes {
-                    let kid = kid_of(&signer.sign("pa", claims()).await.unwrap());
+                    let kid = kid_of(&signer.sign(&"pa".into(), claims()).await.unwrap());
                     for publisher in nodes {
-                        let published = kids(publisher.jwks("pa").await.unwrap());
+                        let published = kids(publisher.jwks(&"pa".into()).await.unwrap());
                         assert!(published.contains(&kid), "{step}: {kid} not in {published:?}");
-                        assert!(publisher.public_key("pa", &kid).await.unwrap().is_some(), "{step}");
+                        assert!(
+                            publisher.public_key(&"pa".into(), &kid).await.unwrap().is_some(),
+                            "{step}"
+                        );
                     }
                     signed.push(kid);
                 }
@@ -241,7 +253,7 @@ async fn a_rotated_key_is_published_by_every_node_before_any_signs_with_it() {
 
         clock.advance_millis(1_000);
         let rotated = nodes[0]
-            .rotate("pa", std::time::Duration::from_millis(PREPUBLISH_MS as u64))
+            .rotate(&"pa".into(), std::time::Duration::from_millis(PREPUBLISH_MS as u64))
             .await
             .unwrap();
         assert_eq!(rotated.signs_from, Timestamp(clock.now().millis() + PREPUBLISH_MS));
@@ -251,7 +263,7 @@ async fn a_rotated_key_is_published_by_every_node_before_any_signs_with_it() {
             assert_eq!(check("pre-publication").await, [old.clone(), old.clone()]);
             if waited > CACHE_TTL_MS {
                 for node in &nodes {
-                    assert!(kids(node.jwks("pa").await.unwrap()).contains(&rotated.kid));
+                    assert!(kids(node.jwks(&"pa".into()).await.unwrap()).contains(&rotated.kid));
                 }
             }
             clock.advance_millis(2_500);
@@ -263,12 +275,12 @@ async fn a_rotated_key_is_published_by_every_node_before_any_signs_with_it() {
         // (while still verifying expired-but-genuine JWTs server-side).
         clock.advance_millis(PUBLISH_RETIRED_MS - 3_000);
         for node in &nodes {
-            assert!(kids(node.jwks("pa").await.unwrap()).contains(&old));
+            assert!(kids(node.jwks(&"pa".into()).await.unwrap()).contains(&old));
         }
         clock.advance_millis(3_000 + CACHE_TTL_MS);
         for node in &nodes {
-            assert_eq!(kids(node.jwks("pa").await.unwrap()), vec![rotated.kid.clone()]);
-            assert!(node.public_key("pa", &old).await.unwrap().is_some());
+            assert_eq!(kids(node.jwks(&"pa".into()).await.unwrap()), vec![rotated.kid.clone()]);
+            assert!(node.public_key(&"pa".into(), &old).await.unwrap().is_some());
         }
     })
     .await;
@@ -290,12 +302,15 @@ async fn passwords_reset_tokens_and_require_reset() {
             updated_at: Timestamp(1),
         };
         s.save_password(&mut m, &pw).await.unwrap();
-        assert_eq!(s.password_of("pa", "m-1").await.unwrap().as_ref(), Some(&pw));
-        let stored = s.member_by_id("pa", "m-1").await.unwrap().unwrap();
+        assert_eq!(
+            s.password_of(&"pa".into(), &"m-1".into()).await.unwrap().as_ref(),
+            Some(&pw)
+        );
+        let stored = s.member_by_id(&"pa".into(), &"m-1".into()).await.unwrap().unwrap();
         assert_eq!(stored.member_password_id, "pw-1");
         assert!(stored.email_verified);
         assert_eq!(
-            s.member_by_password_id("pa", "org-1", "pw-1")
+            s.member_by_password_id(&"pa".into(), &"org-1".into(), "pw-1")
                 .await
                 .unwrap()
                 .unwrap()
@@ -310,13 +325,23 @@ async fn passwords_reset_tokens_and_require_reset() {
         m.member_password_id = "pw-2".into();
         s.save_password(&mut m, &pw2).await.unwrap();
         assert_eq!(
-            s.password_of("pa", "m-1").await.unwrap().unwrap().member_password_id,
+            s.password_of(&"pa".into(), &"m-1".into())
+                .await
+                .unwrap()
+                .unwrap()
+                .member_password_id,
             "pw-2"
         );
-        assert!(s.require_password_reset("pa", "m-1").await.unwrap());
-        assert!(s.password_of("pa", "m-1").await.unwrap().unwrap().require_reset);
+        assert!(s.require_password_reset(&"pa".into(), &"m-1".into()).await.unwrap());
         assert!(
-            !s.require_password_reset("pb", "m-1").await.unwrap(),
+            s.password_of(&"pa".into(), &"m-1".into())
+                .await
+                .unwrap()
+                .unwrap()
+                .require_reset
+        );
+        assert!(
+            !s.require_password_reset(&"pb".into(), &"m-1".into()).await.unwrap(),
             "tenant isolation"
         );
 
@@ -333,15 +358,18 @@ async fn passwords_reset_tokens_and_require_reset() {
         s.insert_reset_token(&token("t1")).await.unwrap();
         s.insert_reset_token(&token("t2")).await.unwrap();
         assert!(
-            s.reset_token("pa", "t1").await.unwrap().is_none(),
+            s.reset_token(&"pa".into(), "t1").await.unwrap().is_none(),
             "a new token replaces the old one"
         );
-        assert_eq!(s.reset_token("pa", "t2").await.unwrap(), Some(token("t2")));
-        assert!(s.take_reset_token("pa", "t2").await.unwrap());
-        assert!(!s.take_reset_token("pa", "t2").await.unwrap(), "single use");
-        assert_eq!(s.members_with_email("pa", "a@acme.test").await.unwrap().len(), 1);
-        s.delete_password("pa", "m-1").await.unwrap();
-        assert!(s.password_of("pa", "m-1").await.unwrap().is_none());
+        assert_eq!(s.reset_token(&"pa".into(), "t2").await.unwrap(), Some(token("t2")));
+        assert!(s.take_reset_token(&"pa".into(), "t2").await.unwrap());
+        assert!(!s.take_reset_token(&"pa".into(), "t2").await.unwrap(), "single use");
+        assert_eq!(
+            s.members_with_email(&"pa".into(), "a@acme.test").await.unwrap().len(),
+            1
+        );
+        s.delete_password(&"pa".into(), &"m-1".into()).await.unwrap();
+        assert!(s.password_of(&"pa".into(), &"m-1".into()).await.unwrap().is_none());
     })
     .await;
 }
@@ -367,10 +395,17 @@ async fn intermediate_sessions_are_consumed_once() {
         bound.member_id = Some("m-1".into());
         bound.factors.push(AuthFactor::password(Timestamp(2_000)));
         s.update_intermediate(&bound).await.unwrap();
-        assert_eq!(s.intermediate_by_token_hash("pa", "ih").await.unwrap(), Some(bound));
-        assert!(s.intermediate_by_token_hash("pb", "ih").await.unwrap().is_none());
-        assert!(s.delete_intermediate("pa", "i-1").await.unwrap());
-        assert!(!s.delete_intermediate("pa", "i-1").await.unwrap());
+        assert_eq!(
+            s.intermediate_by_token_hash(&"pa".into(), "ih").await.unwrap(),
+            Some(bound)
+        );
+        assert!(s
+            .intermediate_by_token_hash(&"pb".into(), "ih")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(s.delete_intermediate(&"pa".into(), "i-1").await.unwrap());
+        assert!(!s.delete_intermediate(&"pa".into(), "i-1").await.unwrap());
         s.insert_intermediate(&IntermediateRecord {
             ist_id: "i-2".into(),
             token_hash: "ih2".into(),
@@ -451,7 +486,7 @@ async fn concurrent_attempts_are_all_counted() {
 #[tokio::test]
 async fn organization_roles_round_trip() {
     on_each_engine(|s| async move {
-        assert!(s.org_roles("pa", "org-1").await.unwrap().is_empty());
+        assert!(s.org_roles(&"pa".into(), &"org-1".into()).await.unwrap().is_empty());
         let roles = vec![PolicyRole {
             role_id: "org-reader".into(),
             description: "reads".into(),
@@ -460,9 +495,9 @@ async fn organization_roles_round_trip() {
                 actions: vec!["read".into()],
             }],
         }];
-        s.set_org_roles("pa", "org-1", &roles).await.unwrap();
-        s.set_org_roles("pa", "org-1", &roles).await.unwrap();
-        assert_eq!(s.org_roles("pa", "org-1").await.unwrap(), roles);
+        s.set_org_roles(&"pa".into(), &"org-1".into(), &roles).await.unwrap();
+        s.set_org_roles(&"pa".into(), &"org-1".into(), &roles).await.unwrap();
+        assert_eq!(s.org_roles(&"pa".into(), &"org-1".into()).await.unwrap(), roles);
     })
     .await;
 }
@@ -478,29 +513,33 @@ async fn one_live_otp_per_recipient_counted_and_single_use() {
         };
         s.replace_otp(&otp("o1")).await.unwrap();
         s.replace_otp(&otp("o2")).await.unwrap();
-        let live = s.otp_for("pa", "org-1", "email", "a@acme.test").await.unwrap().unwrap();
+        let live = s
+            .otp_for(&"pa".into(), "org-1", "email", "a@acme.test")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(live, otp("o2"), "sending replaces the earlier code");
         assert!(s
-            .otp_for("pb", "org-1", "email", "a@acme.test")
+            .otp_for(&"pb".into(), "org-1", "email", "a@acme.test")
             .await
             .unwrap()
             .is_none());
         assert!(
-            s.otp_for("pa", "discovery", "email", "a@acme.test")
+            s.otp_for(&"pa".into(), "discovery", "email", "a@acme.test")
                 .await
                 .unwrap()
                 .is_none(),
             "scopes are separate"
         );
-        assert_eq!(s.otp_attempt("pa", "o2", 2).await.unwrap(), Some(1));
-        assert_eq!(s.otp_attempt("pa", "o2", 2).await.unwrap(), Some(2));
+        assert_eq!(s.otp_attempt(&"pa".into(), "o2", 2).await.unwrap(), Some(1));
+        assert_eq!(s.otp_attempt(&"pa".into(), "o2", 2).await.unwrap(), Some(2));
         assert_eq!(
-            s.otp_attempt("pa", "o2", 2).await.unwrap(),
+            s.otp_attempt(&"pa".into(), "o2", 2).await.unwrap(),
             None,
             "no attempt past the maximum"
         );
-        assert!(s.delete_otp("pa", "o2").await.unwrap());
-        assert!(!s.delete_otp("pa", "o2").await.unwrap(), "single use");
+        assert!(s.delete_otp(&"pa".into(), "o2").await.unwrap());
+        assert!(!s.delete_otp(&"pa".into(), "o2").await.unwrap(), "single use");
     })
     .await;
 }
@@ -514,9 +553,9 @@ async fn concurrent_otp_attempts_never_pass_the_maximum() {
         let mut tasks = Vec::new();
         for _ in 0..20 {
             let s = s.clone();
-            tasks.push(tokio::spawn(
-                async move { s.otp_attempt("pa", "race", 5).await.unwrap() },
-            ));
+            tasks.push(tokio::spawn(async move {
+                s.otp_attempt(&"pa".into(), "race", 5).await.unwrap()
+            }));
         }
         let mut taken: Vec<i64> = Vec::new();
         for t in tasks {
@@ -524,7 +563,7 @@ async fn concurrent_otp_attempts_never_pass_the_maximum() {
         }
         taken.sort();
         assert_eq!(taken, vec![1, 2, 3, 4, 5], "exactly five attempts, each once");
-        assert_eq!(s.otp_attempt("pa", "gone", 5).await.unwrap(), None);
+        assert_eq!(s.otp_attempt(&"pa".into(), "gone", 5).await.unwrap(), None);
     })
     .await;
 }
@@ -554,21 +593,32 @@ async fn totp_steps_are_used_once_and_recovery_codes_once() {
             created_at: Timestamp(1),
         };
         s.save_totp(&reg, &[code("c1"), code("c2")]).await.unwrap();
-        assert_eq!(s.totp_of("pa", "m-1").await.unwrap(), Some(reg.clone()));
-        assert!(s.totp_of("pb", "m-1").await.unwrap().is_none());
-        assert!(s.use_totp_step("pa", "t-1", 50).await.unwrap());
-        assert!(!s.use_totp_step("pa", "t-1", 50).await.unwrap(), "the same step twice");
-        assert!(!s.use_totp_step("pa", "t-1", 49).await.unwrap(), "an older step");
+        assert_eq!(s.totp_of(&"pa".into(), &"m-1".into()).await.unwrap(), Some(reg.clone()));
+        assert!(s.totp_of(&"pb".into(), &"m-1".into()).await.unwrap().is_none());
+        assert!(s.use_totp_step(&"pa".into(), "t-1", 50).await.unwrap());
         assert!(
-            s.totp_of("pa", "m-1").await.unwrap().unwrap().active,
+            !s.use_totp_step(&"pa".into(), "t-1", 50).await.unwrap(),
+            "the same step twice"
+        );
+        assert!(
+            !s.use_totp_step(&"pa".into(), "t-1", 49).await.unwrap(),
+            "an older step"
+        );
+        assert!(
+            s.totp_of(&"pa".into(), &"m-1".into()).await.unwrap().unwrap().active,
             "first use activates"
         );
-        assert!(s.use_recovery_code("pa", "c1").await.unwrap());
-        assert!(!s.use_recovery_code("pa", "c1").await.unwrap());
-        let codes = s.recovery_codes("pa", "m-1").await.unwrap();
+        assert!(s.use_recovery_code(&"pa".into(), "c1").await.unwrap());
+        assert!(!s.use_recovery_code(&"pa".into(), "c1").await.unwrap());
+        let codes = s.recovery_codes(&"pa".into(), &"m-1".into()).await.unwrap();
         assert_eq!(codes.iter().filter(|c| !c.used).count(), 1);
-        s.replace_recovery_codes("pa", "m-1", &[code("c3")]).await.unwrap();
-        assert_eq!(s.recovery_codes("pa", "m-1").await.unwrap(), vec![code("c3")]);
+        s.replace_recovery_codes(&"pa".into(), &"m-1".into(), &[code("c3")])
+            .await
+            .unwrap();
+        assert_eq!(
+            s.recovery_codes(&"pa".into(), &"m-1".into()).await.unwrap(),
+            vec![code("c3")]
+        );
         // Saving a new registration replaces the old one and its codes.
         s.save_totp(
             &TotpRecord {
@@ -579,10 +629,13 @@ async fn totp_steps_are_used_once_and_recovery_codes_once() {
         )
         .await
         .unwrap();
-        assert_eq!(s.totp_of("pa", "m-1").await.unwrap().unwrap().totp_id, "t-2");
-        assert!(s.recovery_codes("pa", "m-1").await.unwrap().is_empty());
-        s.delete_totp("pa", "m-1").await.unwrap();
-        assert!(s.totp_of("pa", "m-1").await.unwrap().is_none());
+        assert_eq!(
+            s.totp_of(&"pa".into(), &"m-1".into()).await.unwrap().unwrap().totp_id,
+            "t-2"
+        );
+        assert!(s.recovery_codes(&"pa".into(), &"m-1".into()).await.unwrap().is_empty());
+        s.delete_totp(&"pa".into(), &"m-1".into()).await.unwrap();
+        assert!(s.totp_of(&"pa".into(), &"m-1".into()).await.unwrap().is_none());
     })
     .await;
 }
@@ -613,7 +666,7 @@ async fn outbox_messages_are_purged_by_creation_time() {
             0
         );
         let left: Vec<String> = s
-            .list_messages("pa", None, 10)
+            .list_messages(&"pa".into(), None, 10)
             .await
             .unwrap()
             .into_iter()
@@ -634,18 +687,22 @@ async fn methods_keyed_by_a_record_id_touch_nothing_in_another_project() {
             description: "reads".into(),
             permissions: vec![],
         }];
-        s.set_org_roles("pa", "org-1", &roles).await.unwrap();
-        assert!(s.org_roles("pb", "org-1").await.unwrap().is_empty());
-        s.set_org_roles("pb", "org-1", &[]).await.unwrap();
-        assert_eq!(s.org_roles("pa", "org-1").await.unwrap(), roles);
+        s.set_org_roles(&"pa".into(), &"org-1".into(), &roles).await.unwrap();
+        assert!(s.org_roles(&"pb".into(), &"org-1".into()).await.unwrap().is_empty());
+        s.set_org_roles(&"pb".into(), &"org-1".into(), &[]).await.unwrap();
+        assert_eq!(s.org_roles(&"pa".into(), &"org-1".into()).await.unwrap(), roles);
 
         // OTP attempts and use.
         s.replace_otp(&otp_record("pa", "org-1", "o1", "a@acme.test", Timestamp(100)))
             .await
             .unwrap();
-        assert_eq!(s.otp_attempt("pb", "o1", 5).await.unwrap(), None);
-        assert!(!s.delete_otp("pb", "o1").await.unwrap());
-        let otp = s.otp_for("pa", "org-1", "email", "a@acme.test").await.unwrap().unwrap();
+        assert_eq!(s.otp_attempt(&"pb".into(), "o1", 5).await.unwrap(), None);
+        assert!(!s.delete_otp(&"pb".into(), "o1").await.unwrap());
+        let otp = s
+            .otp_for(&"pa".into(), "org-1", "email", "a@acme.test")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(otp.attempts, 0, "no attempt taken from another project");
 
         // TOTP steps and recovery codes.
@@ -670,15 +727,15 @@ async fn methods_keyed_by_a_record_id_touch_nothing_in_another_project() {
             created_at: Timestamp(1),
         };
         s.save_totp(&reg, std::slice::from_ref(&code)).await.unwrap();
-        assert!(!s.use_totp_step("pb", "t-1", 50).await.unwrap());
-        assert!(!s.use_recovery_code("pb", "c1").await.unwrap());
-        assert_eq!(s.totp_of("pa", "m-1").await.unwrap(), Some(reg));
-        assert_eq!(s.recovery_codes("pa", "m-1").await.unwrap(), vec![code]);
+        assert!(!s.use_totp_step(&"pb".into(), "t-1", 50).await.unwrap());
+        assert!(!s.use_recovery_code(&"pb".into(), "c1").await.unwrap());
+        assert_eq!(s.totp_of(&"pa".into(), &"m-1".into()).await.unwrap(), Some(reg));
+        assert_eq!(s.recovery_codes(&"pa".into(), &"m-1".into()).await.unwrap(), vec![code]);
         // The owning project still can.
-        assert!(s.use_totp_step("pa", "t-1", 50).await.unwrap());
-        assert!(s.use_recovery_code("pa", "c1").await.unwrap());
-        assert_eq!(s.otp_attempt("pa", "o1", 5).await.unwrap(), Some(1));
-        assert!(s.delete_otp("pa", "o1").await.unwrap());
+        assert!(s.use_totp_step(&"pa".into(), "t-1", 50).await.unwrap());
+        assert!(s.use_recovery_code(&"pa".into(), "c1").await.unwrap());
+        assert_eq!(s.otp_attempt(&"pa".into(), "o1", 5).await.unwrap(), Some(1));
+        assert!(s.delete_otp(&"pa".into(), "o1").await.unwrap());
     })
     .await;
 }
@@ -693,14 +750,18 @@ async fn a_session_touch_moves_only_the_access_time_and_only_forward() {
         let mut stepped = read.clone();
         stepped.factors.push(AuthFactor::password(Timestamp(5_000)));
         s.update_session(&stepped).await.unwrap();
-        s.touch_session("pa", "s-1", Timestamp(2_000)).await.unwrap();
-        let stored = s.session_by_id("pa", "s-1").await.unwrap().unwrap();
+        s.touch_session(&"pa".into(), "s-1", Timestamp(2_000)).await.unwrap();
+        let stored = s.session_by_id(&"pa".into(), "s-1").await.unwrap().unwrap();
         assert_eq!(stored.factors, stepped.factors);
         assert_eq!(stored.last_accessed_at, Timestamp(2_000));
-        s.touch_session("pa", "s-1", Timestamp(1_200)).await.unwrap();
-        s.touch_session("pb", "s-1", Timestamp(9_000)).await.unwrap();
+        s.touch_session(&"pa".into(), "s-1", Timestamp(1_200)).await.unwrap();
+        s.touch_session(&"pb".into(), "s-1", Timestamp(9_000)).await.unwrap();
         assert_eq!(
-            s.session_by_id("pa", "s-1").await.unwrap().unwrap().last_accessed_at,
+            s.session_by_id(&"pa".into(), "s-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .last_accessed_at,
             Timestamp(2_000),
             "never backward, never from another project"
         );
@@ -734,35 +795,35 @@ async fn magic_links_are_used_once_until_expiry_and_only_in_their_project() {
             .await
             .unwrap();
         assert_eq!(
-            s.magic_link("pa", "l-login").await.unwrap(),
+            s.magic_link(&"pa".into(), "l-login").await.unwrap(),
             Some(link("l-login", LinkPurpose::Login, 100))
         );
         assert_eq!(
-            s.magic_link("pa", "l-disc").await.unwrap(),
+            s.magic_link(&"pa".into(), "l-disc").await.unwrap(),
             Some(link("l-disc", LinkPurpose::Discovery, 100))
         );
         assert!(
-            s.magic_link("pb", "l-login").await.unwrap().is_none(),
+            s.magic_link(&"pb".into(), "l-login").await.unwrap().is_none(),
             "tenant isolation"
         );
-        assert!(!s.use_magic_link("pb", "l-login", Timestamp(50)).await.unwrap());
+        assert!(!s.use_magic_link(&"pb".into(), "l-login", Timestamp(50)).await.unwrap());
         assert!(
-            !s.use_magic_link("pa", "l-login", Timestamp(100)).await.unwrap(),
+            !s.use_magic_link(&"pa".into(), "l-login", Timestamp(100)).await.unwrap(),
             "expired"
         );
-        assert!(s.use_magic_link("pa", "l-login", Timestamp(50)).await.unwrap());
+        assert!(s.use_magic_link(&"pa".into(), "l-login", Timestamp(50)).await.unwrap());
         assert!(
-            !s.use_magic_link("pa", "l-login", Timestamp(51)).await.unwrap(),
+            !s.use_magic_link(&"pa".into(), "l-login", Timestamp(51)).await.unwrap(),
             "single use"
         );
         assert_eq!(
-            s.magic_link("pa", "l-login").await.unwrap().unwrap().used_at,
+            s.magic_link(&"pa".into(), "l-login").await.unwrap().unwrap().used_at,
             Some(Timestamp(50)),
             "a used link is kept, so a second use is told apart from an unknown token"
         );
         // A redemption that failed gives the link back.
-        s.unuse_magic_link("pa", "l-login").await.unwrap();
-        assert!(s.use_magic_link("pa", "l-login", Timestamp(52)).await.unwrap());
+        s.unuse_magic_link(&"pa".into(), "l-login").await.unwrap();
+        assert!(s.use_magic_link(&"pa".into(), "l-login", Timestamp(52)).await.unwrap());
 
         // An email-update link supersedes the member's unused one; other purposes stay.
         s.insert_magic_link(&link("u-1", LinkPurpose::EmailUpdate, 100), true)
@@ -774,18 +835,21 @@ async fn magic_links_are_used_once_until_expiry_and_only_in_their_project() {
         s.insert_magic_link(&link("u-2", LinkPurpose::EmailUpdate, 100), true)
             .await
             .unwrap();
-        assert!(s.magic_link("pa", "u-1").await.unwrap().is_none());
-        assert!(s.magic_link("pa", "u-2").await.unwrap().is_some());
-        assert!(s.magic_link("pa", "i-1").await.unwrap().is_some());
+        assert!(s.magic_link(&"pa".into(), "u-1").await.unwrap().is_none());
+        assert!(s.magic_link(&"pa".into(), "u-2").await.unwrap().is_some());
+        assert!(s.magic_link(&"pa".into(), "i-1").await.unwrap().is_some());
 
-        s.delete_magic_link("pb", "u-2").await.unwrap();
-        assert!(s.magic_link("pa", "u-2").await.unwrap().is_some(), "tenant isolation");
-        s.delete_magic_link("pa", "u-2").await.unwrap();
-        assert!(s.magic_link("pa", "u-2").await.unwrap().is_none());
-        s.delete_member_magic_links("pa", "m-1").await.unwrap();
-        assert!(s.magic_link("pa", "i-1").await.unwrap().is_none());
+        s.delete_magic_link(&"pb".into(), "u-2").await.unwrap();
         assert!(
-            s.magic_link("pa", "l-disc").await.unwrap().is_some(),
+            s.magic_link(&"pa".into(), "u-2").await.unwrap().is_some(),
+            "tenant isolation"
+        );
+        s.delete_magic_link(&"pa".into(), "u-2").await.unwrap();
+        assert!(s.magic_link(&"pa".into(), "u-2").await.unwrap().is_none());
+        s.delete_member_magic_links(&"pa".into(), &"m-1".into()).await.unwrap();
+        assert!(s.magic_link(&"pa".into(), "i-1").await.unwrap().is_none());
+        assert!(
+            s.magic_link(&"pa".into(), "l-disc").await.unwrap().is_some(),
             "not the member's"
         );
 
@@ -793,7 +857,7 @@ async fn magic_links_are_used_once_until_expiry_and_only_in_their_project() {
             s.purge_expired(Expiring::MagicLinks, Timestamp(100), 10).await.unwrap(),
             1
         );
-        assert!(s.magic_link("pa", "l-disc").await.unwrap().is_none());
+        assert!(s.magic_link(&"pa".into(), "l-disc").await.unwrap().is_none());
     })
     .await;
 }
@@ -808,7 +872,7 @@ async fn concurrent_uses_of_one_magic_link_let_exactly_one_through() {
         for _ in 0..16 {
             let s = s.clone();
             tasks.push(tokio::spawn(async move {
-                s.use_magic_link("pa", "race", Timestamp(10)).await.unwrap()
+                s.use_magic_link(&"pa".into(), "race", Timestamp(10)).await.unwrap()
             }));
         }
         let mut wins = 0;
@@ -834,29 +898,29 @@ async fn an_email_update_holds_its_address_until_it_expires_or_the_email_changes
         s.save_email_update(&update("new@acme.test", 100)).await.unwrap();
         s.save_email_update(&update("newer@acme.test", 100)).await.unwrap();
         assert_eq!(
-            s.email_update_of("pa", "m-1").await.unwrap(),
+            s.email_update_of(&"pa".into(), &"m-1".into()).await.unwrap(),
             Some(update("newer@acme.test", 100)),
             "one pending update per member"
         );
         assert!(s
-            .email_update_to("pa", "org-1", "new@acme.test", Timestamp(5))
+            .email_update_to(&"pa".into(), &"org-1".into(), "new@acme.test", Timestamp(5))
             .await
             .unwrap()
             .is_none());
         assert!(s
-            .email_update_to("pa", "org-1", "newer@acme.test", Timestamp(5))
+            .email_update_to(&"pa".into(), &"org-1".into(), "newer@acme.test", Timestamp(5))
             .await
             .unwrap()
             .is_some());
         assert!(
-            s.email_update_to("pa", "org-1", "newer@acme.test", Timestamp(100))
+            s.email_update_to(&"pa".into(), &"org-1".into(), "newer@acme.test", Timestamp(100))
                 .await
                 .unwrap()
                 .is_none(),
             "expired"
         );
         assert!(
-            s.email_update_of("pb", "m-1").await.unwrap().is_none(),
+            s.email_update_of(&"pb".into(), &"m-1".into()).await.unwrap().is_none(),
             "tenant isolation"
         );
 
@@ -872,8 +936,8 @@ async fn an_email_update_holds_its_address_until_it_expires_or_the_email_changes
             member_id: "m-1".into(),
         };
         s.change_member_email(&mut m, Some(&retired)).await.unwrap();
-        assert!(s.email_update_of("pa", "m-1").await.unwrap().is_none());
-        assert!(s.magic_link("pa", "to-old").await.unwrap().is_none());
+        assert!(s.email_update_of(&"pa".into(), &"m-1".into()).await.unwrap().is_none());
+        assert!(s.magic_link(&"pa".into(), "to-old").await.unwrap().is_none());
         s.save_email_update(&update("x@acme.test", 50)).await.unwrap();
         assert_eq!(
             s.purge_expired(Expiring::EmailUpdates, Timestamp(50), 10)
@@ -892,10 +956,13 @@ async fn sso_connections_registrations_and_one_time_records() {
     };
     on_each_engine(|s| async move {
         // Public tokens name their project.
-        s.insert_public_token("pa", "public-token-test-a", Timestamp(1))
+        s.insert_public_token(&"pa".into(), "public-token-test-a", Timestamp(1))
             .await
             .unwrap();
-        assert_eq!(s.public_tokens("pa").await.unwrap(), vec!["public-token-test-a"]);
+        assert_eq!(
+            s.public_tokens(&"pa".into()).await.unwrap(),
+            vec!["public-token-test-a"]
+        );
         assert_eq!(
             s.project_of_public_token("public-token-test-a")
                 .await
@@ -931,10 +998,16 @@ async fn sso_connections_registrations_and_one_time_records() {
         c.display_name = "Renamed".into();
         c.updated_at = Timestamp(2);
         s.save_oidc_connection(&c).await.unwrap();
-        assert_eq!(s.oidc_connection("pa", "oidc-1").await.unwrap(), Some(c.clone()));
-        assert_eq!(s.oidc_connections("pa", "org-1").await.unwrap(), vec![c.clone()]);
+        assert_eq!(
+            s.oidc_connection(&"pa".into(), "oidc-1").await.unwrap(),
+            Some(c.clone())
+        );
+        assert_eq!(
+            s.oidc_connections(&"pa".into(), &"org-1".into()).await.unwrap(),
+            vec![c.clone()]
+        );
         assert!(
-            s.oidc_connection("pb", "oidc-1").await.unwrap().is_none(),
+            s.oidc_connection(&"pb".into(), "oidc-1").await.unwrap().is_none(),
             "tenant isolation"
         );
 
@@ -956,11 +1029,18 @@ async fn sso_connections_registrations_and_one_time_records() {
         };
         assert!(s.insert_sso_registration(&twice).await.is_err());
         assert_eq!(
-            s.sso_registration("pa", "oidc-1", "alice").await.unwrap(),
+            s.sso_registration(&"pa".into(), "oidc-1", "alice").await.unwrap(),
             Some(reg.clone())
         );
-        assert!(s.sso_registration("pb", "oidc-1", "alice").await.unwrap().is_none());
-        assert_eq!(s.sso_registrations("pa", &["m-1".into()]).await.unwrap(), vec![reg]);
+        assert!(s
+            .sso_registration(&"pb".into(), "oidc-1", "alice")
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            s.sso_registrations(&"pa".into(), &["m-1".into()]).await.unwrap(),
+            vec![reg]
+        );
 
         // A state is taken once.
         let state = SsoStateRecord {
@@ -980,9 +1060,12 @@ async fn sso_connections_registrations_and_one_time_records() {
         };
         s.insert_sso_state(&state).await.unwrap();
         assert_eq!(s.sso_state_project("st-1").await.unwrap().as_deref(), Some("pa"));
-        assert!(s.take_sso_state("pb", "st-1").await.unwrap().is_none());
-        assert_eq!(s.take_sso_state("pa", "st-1").await.unwrap(), Some(state));
-        assert!(s.take_sso_state("pa", "st-1").await.unwrap().is_none(), "single use");
+        assert!(s.take_sso_state(&"pb".into(), "st-1").await.unwrap().is_none());
+        assert_eq!(s.take_sso_state(&"pa".into(), "st-1").await.unwrap(), Some(state));
+        assert!(
+            s.take_sso_state(&"pa".into(), "st-1").await.unwrap().is_none(),
+            "single use"
+        );
 
         // So is a token, which keeps the identity the provider vouched for.
         let token = SsoTokenRecord {
@@ -1002,17 +1085,21 @@ async fn sso_connections_registrations_and_one_time_records() {
             expires_at: Timestamp(100),
         };
         s.insert_sso_token(&token).await.unwrap();
-        assert_eq!(s.sso_token("pa", "tok-1").await.unwrap(), Some(token));
-        assert!(s.sso_token("pb", "tok-1").await.unwrap().is_none());
-        assert!(!s.take_sso_token("pb", "tok-1").await.unwrap());
-        assert!(s.take_sso_token("pa", "tok-1").await.unwrap());
-        assert!(!s.take_sso_token("pa", "tok-1").await.unwrap(), "single use");
+        assert_eq!(s.sso_token(&"pa".into(), "tok-1").await.unwrap(), Some(token));
+        assert!(s.sso_token(&"pb".into(), "tok-1").await.unwrap().is_none());
+        assert!(!s.take_sso_token(&"pb".into(), "tok-1").await.unwrap());
+        assert!(s.take_sso_token(&"pa".into(), "tok-1").await.unwrap());
+        assert!(!s.take_sso_token(&"pa".into(), "tok-1").await.unwrap(), "single use");
 
         // Deleting a connection deletes the registrations made through it.
-        assert!(!s.delete_oidc_connection("pb", "oidc-1").await.unwrap());
-        assert!(s.delete_oidc_connection("pa", "oidc-1").await.unwrap());
-        assert!(s.oidc_connection("pa", "oidc-1").await.unwrap().is_none());
-        assert!(s.sso_registrations("pa", &["m-1".into()]).await.unwrap().is_empty());
+        assert!(!s.delete_oidc_connection(&"pb".into(), "oidc-1").await.unwrap());
+        assert!(s.delete_oidc_connection(&"pa".into(), "oidc-1").await.unwrap());
+        assert!(s.oidc_connection(&"pa".into(), "oidc-1").await.unwrap().is_none());
+        assert!(s
+            .sso_registrations(&"pa".into(), &["m-1".into()])
+            .await
+            .unwrap()
+            .is_empty());
     })
     .await;
 }
@@ -1023,7 +1110,7 @@ async fn oauth_trips_tokens_and_registrations() {
     use latch_core::model::sso::{SsoIdentity, SsoStateRecord, TripDestination};
     on_each_engine(|s| async move {
         // A trip to an OAuth provider keeps its provider and organization (none for discovery).
-        for (hash, org) in [("st-org", Some("org-1".to_string())), ("st-disc", None)] {
+        for (hash, org) in [("st-org", Some("org-1".into())), ("st-disc", None)] {
             let state = SsoStateRecord {
                 state_hash: hash.into(),
                 project_id: "pa".into(),
@@ -1041,7 +1128,7 @@ async fn oauth_trips_tokens_and_registrations() {
                 expires_at: Timestamp(100),
             };
             s.insert_sso_state(&state).await.unwrap();
-            assert_eq!(s.take_sso_state("pa", hash).await.unwrap(), Some(state));
+            assert_eq!(s.take_sso_state(&"pa".into(), hash).await.unwrap(), Some(state));
         }
 
         let tokens = ProviderTokens {
@@ -1058,7 +1145,7 @@ async fn oauth_trips_tokens_and_registrations() {
             name: Some("Alice".into()),
             claims: Default::default(),
         };
-        for (hash, org) in [("tok-org", Some("org-1".to_string())), ("tok-disc", None)] {
+        for (hash, org) in [("tok-org", Some("org-1".into())), ("tok-disc", None)] {
             let t = OAuthTokenRecord {
                 token_hash: hash.into(),
                 project_id: "pa".into(),
@@ -1071,11 +1158,14 @@ async fn oauth_trips_tokens_and_registrations() {
                 expires_at: Timestamp(100),
             };
             s.insert_oauth_token(&t).await.unwrap();
-            assert_eq!(s.oauth_token("pa", hash).await.unwrap(), Some(t));
-            assert!(s.oauth_token("pb", hash).await.unwrap().is_none(), "tenant isolation");
-            assert!(!s.take_oauth_token("pb", hash).await.unwrap());
-            assert!(s.take_oauth_token("pa", hash).await.unwrap());
-            assert!(!s.take_oauth_token("pa", hash).await.unwrap(), "single use");
+            assert_eq!(s.oauth_token(&"pa".into(), hash).await.unwrap(), Some(t));
+            assert!(
+                s.oauth_token(&"pb".into(), hash).await.unwrap().is_none(),
+                "tenant isolation"
+            );
+            assert!(!s.take_oauth_token(&"pb".into(), hash).await.unwrap());
+            assert!(s.take_oauth_token(&"pa".into(), hash).await.unwrap());
+            assert!(!s.take_oauth_token(&"pa".into(), hash).await.unwrap(), "single use");
         }
 
         // A registration is saved again with new tokens; a subject registers once per
@@ -1099,18 +1189,18 @@ async fn oauth_trips_tokens_and_registrations() {
         reg.updated_at = Timestamp(2);
         s.save_oauth_registration(&reg).await.unwrap();
         assert_eq!(
-            s.oauth_registration("pa", "org-1", OAuthProvider::Google, "g-alice")
+            s.oauth_registration(&"pa".into(), &"org-1".into(), OAuthProvider::Google, "g-alice")
                 .await
                 .unwrap(),
             Some(reg.clone())
         );
         assert!(s
-            .oauth_registration("pa", "org-1", OAuthProvider::Microsoft, "g-alice")
+            .oauth_registration(&"pa".into(), &"org-1".into(), OAuthProvider::Microsoft, "g-alice")
             .await
             .unwrap()
             .is_none());
         assert!(s
-            .oauth_registration("pb", "org-1", OAuthProvider::Google, "g-alice")
+            .oauth_registration(&"pb".into(), &"org-1".into(), OAuthProvider::Google, "g-alice")
             .await
             .unwrap()
             .is_none());
@@ -1122,8 +1212,15 @@ async fn oauth_trips_tokens_and_registrations() {
             s.save_oauth_registration(&twice).await,
             Err(latch_core::error::StoreError::UniqueViolation)
         ));
-        assert_eq!(s.oauth_registrations("pa", &["m-1".into()]).await.unwrap(), vec![reg]);
-        assert!(s.oauth_registrations("pb", &["m-1".into()]).await.unwrap().is_empty());
+        assert_eq!(
+            s.oauth_registrations(&"pa".into(), &["m-1".into()]).await.unwrap(),
+            vec![reg]
+        );
+        assert!(s
+            .oauth_registrations(&"pb".into(), &["m-1".into()])
+            .await
+            .unwrap()
+            .is_empty());
     })
     .await;
 }

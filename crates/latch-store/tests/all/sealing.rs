@@ -108,19 +108,19 @@ async fn secrets_are_stored_sealed_and_read_back_in_clear() {
                 "{column}: {stored:?}"
             );
         }
-        assert_eq!(s.totp_of("pa", &totp().member_id).await.unwrap(), Some(totp()));
+        assert_eq!(s.totp_of(&"pa".into(), &totp().member_id).await.unwrap(), Some(totp()));
         assert_eq!(
-            s.recovery_codes("pa", &totp().member_id).await.unwrap(),
+            s.recovery_codes(&"pa".into(), &totp().member_id).await.unwrap(),
             vec![recovery_code()]
         );
-        let msgs = s.list_messages("pa", None, 10).await.unwrap();
+        let msgs = s.list_messages(&"pa".into(), None, 10).await.unwrap();
         assert_eq!(msgs[0].code.as_deref(), Some("123456"));
         assert_eq!(msgs[0].text, "Your code is 123456");
 
         // A sealed value moved to another record does not open there: the read fails, it is
         // never taken for the other record's secret.
         exec(&db, "UPDATE totp_registrations SET totp_id = 't-2'").await;
-        assert!(s.totp_of("pa", &totp().member_id).await.is_err());
+        assert!(s.totp_of(&"pa".into(), &totp().member_id).await.is_err());
         s.close().await;
         db.dispose().await;
     }
@@ -140,7 +140,7 @@ async fn a_node_with_another_key_refuses_to_start_and_rewrap_moves_to_the_new_ke
 
         // The new key current, the old one previous: both open, rewrap reseals under the new one.
         let s = open(&db, sealer(2, &[1])).await.unwrap();
-        assert_eq!(s.totp_of("pa", &totp().member_id).await.unwrap(), Some(totp()));
+        assert_eq!(s.totp_of(&"pa".into(), &totp().member_id).await.unwrap(), Some(totp()));
         let report = s.rewrap().await.unwrap();
         assert_eq!(report.rewrapped, 2, "the TOTP secret and the recovery code");
         assert_eq!(report.retired_keys, vec![seal::key_id(&[1; 32])]);
@@ -149,9 +149,9 @@ async fn a_node_with_another_key_refuses_to_start_and_rewrap_moves_to_the_new_ke
 
         // The old key can go now; the new one alone reads everything.
         let s = open(&db, sealer(2, &[])).await.unwrap();
-        assert_eq!(s.totp_of("pa", &totp().member_id).await.unwrap(), Some(totp()));
+        assert_eq!(s.totp_of(&"pa".into(), &totp().member_id).await.unwrap(), Some(totp()));
         assert_eq!(
-            s.recovery_codes("pa", &totp().member_id).await.unwrap(),
+            s.recovery_codes(&"pa".into(), &totp().member_id).await.unwrap(),
             vec![recovery_code()]
         );
         s.close().await;
@@ -188,7 +188,7 @@ async fn secrets_an_older_version_stored_in_clear_are_sealed_at_the_next_start()
             stored[0].starts_with(&format!("s1.{}.", seal::key_id(&[3; 32]))),
             "{stored:?}"
         );
-        assert_eq!(s.totp_of("pa", &member).await.unwrap(), Some(totp()));
+        assert_eq!(s.totp_of(&"pa".into(), &member).await.unwrap(), Some(totp()));
         s.close().await;
         db.dispose().await;
     }

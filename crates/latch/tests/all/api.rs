@@ -313,7 +313,7 @@ async fn housekeeping_purges_expired_records() {
             .unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while store
-            .otp_for(PROJECT, "discovery", "email", "old@acme.test")
+            .otp_for(&PROJECT.into(), "discovery", "email", "old@acme.test")
             .await
             .unwrap()
             .is_some()
@@ -325,7 +325,7 @@ async fn housekeeping_purges_expired_records() {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         assert!(store
-            .otp_for(PROJECT, "discovery", "email", "live@acme.test")
+            .otp_for(&PROJECT.into(), "discovery", "email", "live@acme.test")
             .await
             .unwrap()
             .is_some());
@@ -525,9 +525,9 @@ async fn an_expired_code_is_refused() {
         let (_, outbox) = s.call(M::GET, "/latch/v1/outbox?recipient=a@acme.test", None).await;
         let code = outbox["messages"][0]["code"].as_str().unwrap().to_string();
         let store = &s.state.ctx.store;
-        let org = store.find_org(PROJECT, "acme").await.unwrap().unwrap();
+        let org = store.find_org(&PROJECT.into(), "acme").await.unwrap().unwrap();
         let otp = store
-            .otp_for(PROJECT, &org.organization_id, "email", "a@acme.test")
+            .otp_for(&PROJECT.into(), &org.organization_id, "email", "a@acme.test")
             .await
             .unwrap()
             .unwrap();
@@ -713,7 +713,7 @@ async fn session_checks_store_the_access_time_at_most_once_a_minute() {
         let store = &s.state.ctx.store;
         let stored = || async {
             store
-                .session_by_token_hash(PROJECT, &sha256_hex(&token))
+                .session_by_token_hash(&PROJECT.into(), &sha256_hex(&token))
                 .await
                 .unwrap()
                 .unwrap()
@@ -1082,7 +1082,7 @@ async fn housekeeping_purges_outbox_messages_past_their_retention() {
         store.insert_message(&message("m-recent", now)).await.unwrap();
         let ids = || async {
             store
-                .list_messages(PROJECT, None, 10)
+                .list_messages(&PROJECT.into(), None, 10)
                 .await
                 .unwrap()
                 .into_iter()

@@ -264,12 +264,19 @@ async fn a_failed_delivery_is_reported_and_leaves_no_live_code() {
         .await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{b}");
     assert_eq!(b["error_type"], "email_delivery_failed");
-    let org = s.state.ctx.store.find_org(PROJECT, "acme").await.unwrap().unwrap();
+    let org = s
+        .state
+        .ctx
+        .store
+        .find_org(&PROJECT.into(), "acme")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(s
         .state
         .ctx
         .store
-        .otp_for(PROJECT, &org.organization_id, "email", "a@acme.test")
+        .otp_for(&PROJECT.into(), &org.organization_id, "email", "a@acme.test")
         .await
         .unwrap()
         .is_none());

@@ -286,7 +286,7 @@ async fn two_nodes_on_one_database_agree_on_sessions_codes_lockouts_and_keys() {
             .state
             .ctx
             .keyring
-            .rotate(PROJECT, Duration::from_millis(PREPUBLISH_MS as u64))
+            .rotate(&PROJECT.into(), Duration::from_millis(PREPUBLISH_MS as u64))
             .await
             .unwrap();
         let start = clock.now().millis();
@@ -419,7 +419,7 @@ async fn stored_org_names(database_url: &str) -> HashSet<String> {
     .expect("open database");
     let found = store
         .search_orgs(
-            PROJECT,
+            &PROJECT.into(),
             &Query {
                 operator: Operator::And,
                 filters: vec![],
