@@ -14,6 +14,16 @@ fn prefixed(kind: &str) -> String {
 /// organization id belongs (they are all strings on the wire). Serialized as the bare string.
 /// `Deref<Target = str>` lets them go to the store and into SQL unchanged; the way back from `&str`
 /// is an explicit `from`, made where an id enters from a request or a row.
+///
+/// ```compile_fail
+/// // An organization id where a member id belongs does not compile.
+/// fn revoke(_member: &latch_core::ids::MemberId) {}
+/// revoke(&latch_core::ids::OrganizationId::generate());
+/// ```
+/// ```
+/// fn revoke(_member: &latch_core::ids::MemberId) {}
+/// revoke(&latch_core::ids::MemberId::generate());
+/// ```
 macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
