@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 
 pub struct Application {
     listener: TcpListener,
+    tls: Option<Tls>,
     state: AppState,
     store: SqlStore,
     grace: Duration,
@@ -26,6 +27,14 @@ pub struct Application {
     limits: crate::serve::Limits,
     /// Stopped once the last request is answered, so it writes every event they recorded.
     audit: AuditWriter,
+}
+
+/// HTTPS: on `listen` itself (`listener` is `None`) or on a second address.
+struct Tls {
+    listener: Option<TcpListener>,
+    certs: Arc<crate::tls::CertReloader>,
+    acceptor: tokio_rustls::TlsAcceptor,
+    reload_every: Duration,
 }
 
 impl Application {
@@ -97,8 +106,30 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let tls = match (&config.tls_cert_file, &config.tls_key_file) {
+            (Some(cert), Some(key)) => {
+                let certs = crate::tls::CertReloader::load(cert, key).context("TLS certificate")?;
+                let acceptor = tokio_rustls::TlsAcceptor::from(certs.server_config()?);
+                let listener = match config.tls_listen.as_str() {
+                    "" => None,
+                    addr => Some(
+                        TcpListener::bind(addr)
+                            .await
+                            .with_context(|| format!("listening on {addr}"))?,
+                    ),
+                };
+                Some(Tls {
+                    listener,
+                    certs,
+                    acceptor,
+                    reload_every: Duration::from_secs(config.tls_reload_interval_secs),
+                })
+            }
+            _ => None,
+        };
         Ok(Self {
             listener,
+            tls,
             state: AppState {
                 ctx: Arc::new(ctx),
                 http: Arc::new(http),
@@ -123,6 +154,12 @@ impl Application {
         self.listener.local_addr().expect("bound listener has an address")
     }
 
+    /// The address of the second, HTTPS-only listener (`tls_listen`), if there is one.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        let listener = self.tls.as_ref()?.listener.as_ref()?;
+        Some(listener.local_addr().expect("bound listener has an address"))
+    }
+
     pub fn state(&self) -> AppState {
         self.state.clone()
     }
@@ -137,7 +174,11 @@ impl Application {
     /// Serves until `shutdown` completes, then drains.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let addr = self.local_addr();
-        tracing::info!(%addr, engine = self.store.engine(), "latch listening");
+        let https_on_listen = self.tls.as_ref().is_some_and(|t| t.listener.is_none());
+        tracing::info!(%addr, https = https_on_listen, engine = self.store.engine(), "latch listening");
+        if let Some(tls_addr) = self.tls_addr() {
+            tracing::info!(addr = %tls_addr, "latch listening for HTTPS");
+        }
         let (stop_chores, chores_stopped) = tokio::sync::watch::channel(false);
         let chores = tokio::spawn(housekeeping(
             self.state.ctx.clone(),
@@ -145,15 +186,56 @@ impl Application {
             self.retention,
             chores_stopped.clone(),
         ));
+        let cert_watch = self.tls.as_ref().map(|t| {
+            tokio::spawn(crate::tls::watch(
+                t.certs.clone(),
+                t.reload_every,
+                chores_stopped.clone(),
+            ))
+        });
         let key_sync = tokio::spawn(revocation_poll(self.state.ctx.clone(), chores_stopped));
         let app = latch_http::router(self.state);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
+        // One signal stops every listener.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stop_tx.send(true);
             let _ = stopping_tx.send(());
+        });
+        let (main_tls, second) = match self.tls {
+            None => (None, None),
+            Some(Tls {
+                listener: None,
+                acceptor,
+                ..
+            }) => (Some(acceptor), None),
+            Some(Tls {
+                listener: Some(l),
+                acceptor,
+                ..
+            }) => (None, Some((l, acceptor))),
         };
-        let server = tokio::spawn(crate::serve::serve(self.listener, app, self.limits, signal));
+        let limits = self.limits;
+        let listener = self.listener;
+        // Both accept loops on one task, so the grace period's abort below stops both.
+        let server = tokio::spawn(async move {
+            let main = crate::serve::serve(listener, main_tls, app.clone(), limits, stopped());
+            match second {
+                None => main.await,
+                Some((l, acceptor)) => {
+                    let https = crate::serve::serve(l, Some(acceptor), app, limits, stopped());
+                    tokio::join!(main, https);
+                }
+            }
+        });
         tokio::pin!(server);
         let result = tokio::select! {
             r = &mut server => r,
@@ -166,6 +248,9 @@ impl Application {
         let _ = stop_chores.send(true);
         let _ = chores.await;
         let _ = key_sync.await;
+        if let Some(w) = cert_watch {
+            let _ = w.await;
+        }
         // Every answered request's events are in the channel now: write them before exiting.
         self.audit.stop(self.grace).await;
         self.store.close().await;

@@ -20,8 +20,19 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// Address the HTTP API listens on.
     pub listen: String,
-    /// The URL browsers and identity providers reach this server at; empty: `http://<listen>`.
+    /// The URL browsers and identity providers reach this server at; empty: `http://<listen>`, or
+    /// `https://` and the address that serves TLS when TLS is on.
     pub public_url: String,
+    /// PEM certificate chain (leaf first) for HTTPS, with `tls_key_file`; reloaded without a
+    /// restart when either file changes or on SIGHUP.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
+    /// A second address that serves HTTPS, beside plain HTTP on `listen` (e.g. loopback for local
+    /// SDK use); empty: `listen` itself serves HTTPS.
+    pub tls_listen: String,
+    /// How often the certificate files are checked for a change.
+    pub tls_reload_interval_secs: u64,
     /// Where the embedded SQLite database lives when `database_url` is empty.
     pub data_dir: PathBuf,
     /// `postgres://…` to use PostgreSQL, or `sqlite:…` for an explicit SQLite file.
@@ -183,6 +194,10 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_listen: String::new(),
+            tls_reload_interval_secs: 10,
             public_url: String::new(),
             data_dir: PathBuf::from("./latch-data"),
             kek: None,
@@ -436,6 +451,21 @@ impl Config {
                 "log_format must be text or json, not '{}'",
                 self.log_format
             )));
+        }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return Err(ConfigError::Invalid(
+                "tls_cert_file and tls_key_file go together".into(),
+            ));
+        }
+        if !self.tls_listen.is_empty() && !self.tls_enabled() {
+            return Err(ConfigError::Invalid(
+                "tls_listen needs tls_cert_file and tls_key_file".into(),
+            ));
+        }
+        if self.tls_enabled() && self.tls_reload_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "tls_reload_interval_secs must be at least 1".into(),
+            ));
         }
         if self.bootstrap_project_id.is_some() != self.bootstrap_secret.is_some() {
             return Err(ConfigError::Invalid(

@@ -10,4 +10,5 @@ pub mod data_dir;
 pub mod kek;
 pub mod serve;
 pub mod telemetry;
+pub mod tls;
 pub mod wiring;

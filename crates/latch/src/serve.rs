@@ -6,7 +6,8 @@
 //! moves either way for `idle_timeout` is dropped, whatever it is doing (a client that stops
 //! reading an answer). At most `max_connections` are served at once; further ones wait in the
 //! kernel's accept queue. On shutdown the loop stops accepting and every open connection finishes
-//! its request in flight, then closes.
+//! its request in flight, then closes. With TLS the handshake runs on the connection's own task,
+//! within `header_read_timeout`, so a slow handshake never holds up the accept loop.
 
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -23,6 +24,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, Sleep};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +36,13 @@ pub struct Limits {
 
 /// Serves `router` on `listener` until `shutdown` completes, then waits for open connections to
 /// finish their requests (the caller bounds that wait).
-pub async fn serve(listener: TcpListener, router: Router, limits: Limits, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -65,15 +73,41 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, shutdo
                 req.map(axum::body::Body::new)
             });
         let service = hyper::service::service_fn(move |req| service.clone().oneshot(req));
-        let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout));
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout)
-            .serve_connection(io, service);
-        let conn = graceful.watch(conn);
+        let stream = IdleTimeout::new(stream, limits.idle_timeout);
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
         tokio::spawn(async move {
+            let http1 = || {
+                let mut b = hyper::server::conn::http1::Builder::new();
+                b.timer(TokioTimer::new())
+                    .header_read_timeout(limits.header_read_timeout);
+                b
+            };
+            let ended = match tls {
+                None => {
+                    watcher
+                        .watch(http1().serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                Some(acceptor) => match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await
+                {
+                    Ok(Ok(stream)) => {
+                        watcher
+                            .watch(http1().serve_connection(TokioIo::new(stream), service))
+                            .await
+                    }
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                },
+            };
             // Timeouts and resets end connections as errors; they are routine, not worth a log line.
-            if let Err(e) = conn.await {
+            if let Err(e) = ended {
                 tracing::debug!(%peer, error = %e, "connection ended");
             }
             drop(permit);

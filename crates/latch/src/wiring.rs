@@ -143,10 +143,19 @@ impl Config {
         Ok(out)
     }
 
+    /// Whether HTTPS is served (on `listen`, or on `tls_listen` beside it).
+    pub fn tls_enabled(&self) -> bool {
+        self.tls_cert_file.is_some() && self.tls_key_file.is_some()
+    }
+
     /// Where browsers and identity providers reach this server (SSO callback URLs).
     pub fn public_url(&self) -> String {
         if self.public_url.is_empty() {
-            format!("http://{}", self.listen)
+            match (self.tls_enabled(), self.tls_listen.is_empty()) {
+                (false, _) => format!("http://{}", self.listen),
+                (true, true) => format!("https://{}", self.listen),
+                (true, false) => format!("https://{}", self.tls_listen),
+            }
         } else {
             self.public_url.trim_end_matches('/').to_string()
         }
