@@ -112,7 +112,12 @@ pub async fn watch(reloader: Arc<CertReloader>, every: Duration, mut stop: tokio
             _ = hangup.recv() => true,
             _ = stop.changed() => return,
         };
-        match reloader.reload(force) {
+        // File reads and key parsing stay off the executor.
+        let r = reloader.clone();
+        let reloaded = tokio::task::spawn_blocking(move || r.reload(force))
+            .await
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("reload task failed: {e}")));
+        match reloaded {
             Ok(true) => tracing::info!(cert = %reloader.cert_file.display(), "TLS certificate reloaded"),
             Ok(false) => {}
             Err(e) => tracing::error!(
