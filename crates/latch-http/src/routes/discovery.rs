@@ -80,6 +80,17 @@ pub fn discovery_reply_with(
     .into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/otps/email/discovery/send",
+    tag = "discovery",
+    request_body = SendInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn otp_send(
     State(s): State<AppState>,
     p: AuthProject,
@@ -91,6 +102,17 @@ pub async fn otp_send(
     Ok(Reply(serde_json::Map::new()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/otps/email/discovery/authenticate",
+    tag = "discovery",
+    request_body = OtpAuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn otp_authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -101,6 +123,17 @@ pub async fn otp_authenticate(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/discovery/organizations",
+    tag = "discovery",
+    request_body = ListInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     p: AuthProject,
@@ -109,6 +142,17 @@ pub async fn list(
     Ok(discovery_reply(&discovery::list(&s.ctx, p.id(), input).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/discovery/intermediate_sessions/exchange",
+    tag = "discovery",
+    request_body = ExchangeInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn exchange(
     State(s): State<AppState>,
     p: AuthProject,
@@ -118,6 +162,17 @@ pub async fn exchange(
     Ok(auth_reply(&v, &outcome))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/discovery/organizations/create",
+    tag = "discovery",
+    request_body = CreateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     p: AuthProject,

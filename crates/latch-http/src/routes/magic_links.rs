@@ -26,6 +26,17 @@ struct MemberBody<'a> {
     organization: Organization<'a>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/magic_links/email/login_or_signup",
+    tag = "magic_links",
+    request_body = LoginOrSignupInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn login_or_signup(
     State(s): State<AppState>,
     p: AuthProject,
@@ -43,6 +54,21 @@ pub async fn login_or_signup(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/magic_links/email/invite",
+    tag = "magic_links",
+    params(
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = InviteInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn invite(
     State(s): State<AppState>,
     p: AuthProject,
@@ -61,6 +87,17 @@ pub async fn invite(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/magic_links/authenticate",
+    tag = "magic_links",
+    request_body = AuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -70,6 +107,17 @@ pub async fn authenticate(
     Ok(auth_reply(&v, &outcome))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/magic_links/email/discovery/send",
+    tag = "magic_links",
+    request_body = DiscoverySendInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn discovery_send(
     State(s): State<AppState>,
     p: AuthProject,
@@ -81,6 +129,17 @@ pub async fn discovery_send(
     Ok(Reply(serde_json::Map::new()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/magic_links/discovery/authenticate",
+    tag = "magic_links",
+    request_body = DiscoveryAuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn discovery_authenticate(
     State(s): State<AppState>,
     p: AuthProject,

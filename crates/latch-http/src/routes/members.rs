@@ -33,6 +33,22 @@ fn member_reply(v: &MemberView) -> Response {
     .into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations/{organization_id}/members",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = MemberInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     p: AuthProject,
@@ -45,12 +61,27 @@ pub async fn create(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GetQuery {
     member_id: Option<String>,
     email_address: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/{organization_id}/member",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        GetQuery,
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn get(
     State(s): State<AppState>,
     p: AuthProject,
@@ -61,12 +92,27 @@ pub async fn get(
     Ok(member_reply(&v))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DangerousQuery {
     #[serde(default, deserialize_with = "lenient_bool")]
     include_deleted: Option<bool>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/members/dangerously_get/{member_id}",
+    tag = "members",
+    params(
+        ("member_id" = String, Path, description = "The member's id"),
+        DangerousQuery,
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn dangerously_get(
     State(s): State<AppState>,
     p: AuthProject,
@@ -77,6 +123,23 @@ pub async fn dangerously_get(
     Ok(member_reply(&v))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = MemberInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     p: AuthProject,
@@ -89,6 +152,22 @@ pub async fn update(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     p: AuthProject,
@@ -104,6 +183,22 @@ pub async fn delete(
     }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/reactivate",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn reactivate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -115,6 +210,22 @@ pub async fn reactivate(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/organizations/{organization_id}/members/passwords/{member_password_id}",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_password_id" = String, Path, description = "The member's password id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete_password(
     State(s): State<AppState>,
     p: AuthProject,
@@ -126,6 +237,22 @@ pub async fn delete_password(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/organizations/{organization_id}/members/mfa_phone_numbers/{member_id}",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete_mfa_phone_number(
     State(s): State<AppState>,
     p: AuthProject,
@@ -137,6 +264,22 @@ pub async fn delete_mfa_phone_number(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/totp",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete_totp(
     State(s): State<AppState>,
     p: AuthProject,
@@ -148,6 +291,22 @@ pub async fn delete_totp(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/external_id",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete_external_id(
     State(s): State<AppState>,
     p: AuthProject,
@@ -159,12 +318,30 @@ pub async fn delete_external_id(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = members::UnlinkInput)]
 pub struct UnlinkInput {
     email_id: Option<String>,
     email_address: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/start_email_update",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = members::StartEmailUpdateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn start_email_update(
     State(s): State<AppState>,
     p: AuthProject,
@@ -177,6 +354,23 @@ pub async fn start_email_update(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/unlink_retired_email",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = UnlinkInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn unlink_retired_email(
     State(s): State<AppState>,
     p: AuthProject,
@@ -210,7 +404,8 @@ pub async fn unlink_retired_email(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = members::SearchInput)]
 pub struct SearchInput {
     organization_ids: Vec<String>,
     cursor: Option<String>,
@@ -218,6 +413,21 @@ pub struct SearchInput {
     query: Option<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations/members/search",
+    tag = "members",
+    params(
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = SearchInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn search(
     State(s): State<AppState>,
     p: AuthProject,
@@ -275,6 +485,20 @@ pub async fn search(
 }
 
 /// Latch has no OIDC SSO yet, so no member has stored OIDC tokens.
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/oidc_providers",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn oidc_providers(
     State(s): State<AppState>,
     p: AuthProject,
@@ -289,6 +513,22 @@ pub async fn oidc_providers(
 }
 
 /// Latch has no Connected Apps, so no member has authorized one.
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/connected_apps",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn connected_apps(
     State(s): State<AppState>,
     p: AuthProject,
@@ -304,6 +544,23 @@ pub async fn connected_apps(
     Ok(Reply(Body { connected_apps: [] }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/connected_apps/{connected_app_id}/revoke",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("connected_app_id" = String, Path, description = "The Connected App's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn revoke_connected_app(
     State(s): State<AppState>,
     p: AuthProject,

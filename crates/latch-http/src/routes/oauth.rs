@@ -36,6 +36,19 @@ fn to_provider(s: &AppState, provider: &str, started: Started) -> Response {
 
 /// `GET /v1/b2b/public/oauth/{provider}/start`: no project secret; the public token names the
 /// project.
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/public/oauth/{provider}/start",
+    tag = "oauth",
+    params(
+        ("provider" = String, Path, description = "The OAuth provider (google, microsoft, …)"),
+        StartInput,
+    ),
+    responses(
+        (status = 302, description = "Redirects the browser (`Location`); the body is `{status_code: 302, request_id, redirect_url}`", body = crate::openapi::Redirect),
+        crate::openapi::Errors
+    ),
+)]
 pub async fn start(
     State(s): State<AppState>,
     Path(provider): Path<String>,
@@ -46,6 +59,19 @@ pub async fn start(
 }
 
 /// `GET /v1/b2b/public/oauth/{provider}/discovery/start`.
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/public/oauth/{provider}/discovery/start",
+    tag = "oauth",
+    params(
+        ("provider" = String, Path, description = "The OAuth provider (google, microsoft, …)"),
+        DiscoveryStartInput,
+    ),
+    responses(
+        (status = 302, description = "Redirects the browser (`Location`); the body is `{status_code: 302, request_id, redirect_url}`", body = crate::openapi::Redirect),
+        crate::openapi::Errors
+    ),
+)]
 pub async fn discovery_start(
     State(s): State<AppState>,
     Path(provider): Path<String>,
@@ -56,6 +82,19 @@ pub async fn discovery_start(
 }
 
 /// `GET /v1/b2b/public/oauth/{provider}/callback`: the provider sends the browser back here.
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/public/oauth/{provider}/callback",
+    tag = "oauth",
+    params(
+        ("provider" = String, Path, description = "The OAuth provider (google, microsoft, …)"),
+        CallbackInput,
+    ),
+    responses(
+        (status = 302, description = "Redirects the browser (`Location`); the body is `{status_code: 302, request_id, redirect_url}`", body = crate::openapi::Redirect),
+        crate::openapi::Errors
+    ),
+)]
 pub async fn callback(
     State(s): State<AppState>,
     Path(provider): Path<String>,
@@ -75,6 +114,17 @@ fn expires_in(r: &OAuthRegistrationRecord, now: Timestamp) -> i64 {
         .map_or(0, |at| ((at.millis() - now.millis()) / 1000).max(0))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/oauth/authenticate",
+    tag = "oauth",
+    request_body = AuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -102,6 +152,17 @@ pub async fn authenticate(
     Ok(auth_reply_with(&done.view, &done.outcome, Some(&extra)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/oauth/discovery/authenticate",
+    tag = "oauth",
+    request_body = DiscoveryAuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn discovery_authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -117,7 +178,8 @@ pub async fn discovery_authenticate(
     Ok(discovery_reply_with(&done.result, Some(&extra)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TokenQuery {
     /// `true`/`false`, or Python's `True`/`False`.
     include_refresh_token: Option<String>,
@@ -137,6 +199,22 @@ struct TokensBody<'a> {
 
 /// `GET …/members/{member_id}/oauth_providers/{provider}`: the provider's tokens from the
 /// member's latest login there (Google and Microsoft; the other providers have no registrations).
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/oauth_providers/{provider}",
+    tag = "oauth",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("provider" = String, Path, description = "The OAuth provider (google, microsoft, …)"),
+        TokenQuery,
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn provider_tokens(
     State(s): State<AppState>,
     p: AuthProject,

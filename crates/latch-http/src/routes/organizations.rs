@@ -17,6 +17,17 @@ pub struct OrgBody<'a> {
     pub organization: Organization<'a>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations",
+    tag = "organizations",
+    request_body = OrgInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     p: AuthProject,
@@ -29,6 +40,19 @@ pub async fn create(
     .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/{organization_id}",
+    tag = "organizations",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn get(State(s): State<AppState>, p: AuthProject, Path(org): Path<String>) -> ApiResult<Response> {
     let org = organizations::get(&s.ctx, p.id(), &org).await?;
     Ok(Reply(OrgBody {
@@ -37,6 +61,22 @@ pub async fn get(State(s): State<AppState>, p: AuthProject, Path(org): Path<Stri
     .into_response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/b2b/organizations/{organization_id}",
+    tag = "organizations",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = OrgInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     p: AuthProject,
@@ -56,6 +96,21 @@ struct Deleted {
     organization_id: OrganizationId,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/organizations/{organization_id}",
+    tag = "organizations",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     p: AuthProject,
@@ -66,6 +121,21 @@ pub async fn delete(
     Ok(Reply(Deleted { organization_id }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/organizations/{organization_id}/external_id",
+    tag = "organizations",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete_external_id(
     State(s): State<AppState>,
     p: AuthProject,
@@ -79,7 +149,8 @@ pub async fn delete_external_id(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = organizations::SearchInput)]
 pub struct SearchInput {
     cursor: Option<String>,
     limit: Option<i64>,
@@ -92,6 +163,17 @@ pub struct ResultsMetadata {
     pub next_cursor: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations/search",
+    tag = "organizations",
+    request_body = SearchInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn search(
     State(s): State<AppState>,
     p: AuthProject,
@@ -128,6 +210,19 @@ pub async fn search(
     Ok(Reply(body).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/{organization_id}/metrics",
+    tag = "organizations",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn metrics(
     State(s): State<AppState>,
     p: AuthProject,
@@ -143,6 +238,21 @@ pub async fn metrics(
 }
 
 /// Latch has no Connected Apps: an organization's list is truthfully empty.
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/{organization_id}/connected_apps",
+    tag = "organizations",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn connected_apps(
     State(s): State<AppState>,
     p: AuthProject,
@@ -158,6 +268,22 @@ pub async fn connected_apps(
     Ok(Reply(Body { connected_apps: [] }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/{organization_id}/connected_apps/{connected_app_id}",
+    tag = "organizations",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("connected_app_id" = String, Path, description = "The Connected App's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn connected_app(
     State(s): State<AppState>,
     p: AuthProject,

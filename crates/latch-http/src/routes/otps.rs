@@ -15,6 +15,17 @@ use latch_core::model::session::MemberSession;
 use latch_core::service::otps::{self, EmailAuthenticateInput, LoginOrSignupInput, SmsAuthenticateInput, SmsSendInput};
 use serde::Serialize;
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/otps/email/login_or_signup",
+    tag = "otps",
+    request_body = LoginOrSignupInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn email_login_or_signup(
     State(s): State<AppState>,
     p: AuthProject,
@@ -39,6 +50,17 @@ pub async fn email_login_or_signup(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/otps/email/authenticate",
+    tag = "otps",
+    request_body = EmailAuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn email_authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -48,6 +70,17 @@ pub async fn email_authenticate(
     Ok(auth_reply(&v, &outcome))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/otps/sms/send",
+    tag = "otps",
+    request_body = SmsSendInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn sms_send(
     State(s): State<AppState>,
     p: AuthProject,
@@ -70,6 +103,17 @@ pub async fn sms_send(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/otps/sms/authenticate",
+    tag = "otps",
+    request_body = SmsAuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn sms_authenticate(
     State(s): State<AppState>,
     p: AuthProject,

@@ -9,7 +9,8 @@ use latch_core::delivery::StoredMessage;
 use latch_core::CoreError;
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
     recipient: Option<String>,
     limit: Option<i64>,
@@ -20,6 +21,19 @@ pub struct OutboxBody {
     messages: Vec<StoredMessage>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/latch/v1/outbox",
+    tag = "latch",
+    params(
+        OutboxQuery,
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     p: AuthProject,

@@ -20,12 +20,24 @@ use latch_core::service::password_resets::{
 use latch_core::service::passwords::{self, AuthenticateInput, DiscoveryAuthenticateInput, MigrateInput};
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = passwords::StrengthInput)]
 pub struct StrengthInput {
     password: latch_core::password::GivenPassword,
     email_address: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/strength_check",
+    tag = "passwords",
+    request_body = StrengthInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn strength_check(
     State(s): State<AppState>,
     _p: AuthProject,
@@ -36,6 +48,17 @@ pub async fn strength_check(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/migrate",
+    tag = "passwords",
+    request_body = MigrateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn migrate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -58,6 +81,17 @@ pub async fn migrate(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/authenticate",
+    tag = "passwords",
+    request_body = AuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -87,6 +121,17 @@ fn member_with_email(v: &MemberView) -> Response {
     .into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/email/reset/start",
+    tag = "passwords",
+    request_body = ResetStartInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn reset_start(
     State(s): State<AppState>,
     p: AuthProject,
@@ -99,6 +144,17 @@ pub async fn reset_start(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/email/reset",
+    tag = "passwords",
+    request_body = ResetInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn reset(
     State(s): State<AppState>,
     p: AuthProject,
@@ -108,6 +164,17 @@ pub async fn reset(
     Ok(auth_reply(&v, &outcome))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/session/reset",
+    tag = "passwords",
+    request_body = SessionResetInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn session_reset(
     State(s): State<AppState>,
     p: AuthProject,
@@ -117,6 +184,17 @@ pub async fn session_reset(
     Ok(auth_reply(&v, &outcome))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/existing_password/reset",
+    tag = "passwords",
+    request_body = ExistingResetInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn existing_password_reset(
     State(s): State<AppState>,
     p: AuthProject,
@@ -128,6 +206,21 @@ pub async fn existing_password_reset(
     Ok(auth_reply(&v, &outcome))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/email/require_reset",
+    tag = "passwords",
+    params(
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = ByEmailInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn require_reset(
     State(s): State<AppState>,
     p: AuthProject,
@@ -140,6 +233,21 @@ pub async fn require_reset(
 }
 
 /// `POST /v1/b2b/passwords/email/delete` (the seeds' SDK; dropped from the current SDKs).
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/email/delete",
+    tag = "passwords",
+    params(
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = ByEmailInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete_by_email(
     State(s): State<AppState>,
     p: AuthProject,
@@ -152,6 +260,17 @@ pub async fn delete_by_email(
 }
 
 /// Cross-organization discovery login (when the project enables cross-org passwords).
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/discovery/authenticate",
+    tag = "passwords",
+    request_body = DiscoveryAuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn discovery_authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -164,6 +283,17 @@ pub async fn discovery_authenticate(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/discovery/email/reset/start",
+    tag = "passwords",
+    request_body = DiscoveryResetStartInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn discovery_reset_start(
     State(s): State<AppState>,
     p: AuthProject,
@@ -175,6 +305,17 @@ pub async fn discovery_reset_start(
     Ok(Reply(serde_json::Map::new()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/discovery/email/reset",
+    tag = "passwords",
+    request_body = DiscoveryResetInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn discovery_reset(
     State(s): State<AppState>,
     p: AuthProject,

@@ -15,12 +15,26 @@ use latch_core::service::sessions::{self, AuthenticateInput, ExchangeInput, Revo
 use latch_core::token::keyring::Jwk;
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GetQuery {
     organization_id: String,
     member_id: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/sessions",
+    tag = "sessions",
+    params(
+        GetQuery,
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn get(State(s): State<AppState>, p: AuthProject, ApiQuery(q): ApiQuery<GetQuery>) -> ApiResult<Response> {
     let found = sessions::list(&s.ctx, p.id(), &q.organization_id, &q.member_id).await?;
     #[derive(Serialize)]
@@ -46,6 +60,17 @@ struct AuthenticateBody<'a> {
     verdict: Option<&'a Verdict>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sessions/authenticate",
+    tag = "sessions",
+    request_body = AuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -63,6 +88,21 @@ pub async fn authenticate(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sessions/revoke",
+    tag = "sessions",
+    params(
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = RevokeInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn revoke(
     State(s): State<AppState>,
     p: AuthProject,
@@ -80,6 +120,18 @@ pub struct JwksBody {
 
 /// Public: the SDKs' JWT verifiers fetch it without credentials. Keys are only ever created
 /// for projects that exist, so unknown ids cannot make the server generate keys.
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/sessions/jwks/{project_id}",
+    tag = "sessions",
+    params(
+        ("project_id" = String, Path, description = "The project's id"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+)]
 pub async fn jwks(State(s): State<AppState>, Path(project_id): Path<ProjectId>) -> ApiResult<Reply<JwksBody>> {
     if s.ctx.store.get_project(&project_id).await?.is_none() {
         return Err(ApiError::Core(latch_core::error::catalogue::PROJECT_NOT_FOUND.err()));
@@ -89,6 +141,17 @@ pub async fn jwks(State(s): State<AppState>, Path(project_id): Path<ProjectId>) 
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sessions/exchange",
+    tag = "sessions",
+    request_body = ExchangeInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn exchange(
     State(s): State<AppState>,
     p: AuthProject,
@@ -96,4 +159,46 @@ pub async fn exchange(
 ) -> ApiResult<Response> {
     let (v, outcome) = sessions::exchange(&s.ctx, p.id(), input).await?;
     Ok(auth_reply(&v, &outcome))
+}
+
+/// `/v1/b2b/sessions/exchange_access_token`: Connected Apps access-token exchange is not built yet; the answer says so (501).
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sessions/exchange_access_token",
+    tag = "sessions",
+    responses(
+        (status = 501, description = "Not supported by this version of Latch", body = crate::openapi::StytchError),
+        crate::openapi::Errors
+    ),
+)]
+pub async fn exchange_access_token(uri: axum::http::Uri) -> ApiError {
+    crate::routes::not_supported(uri).await
+}
+
+/// `/v1/b2b/sessions/attest`: trusted auth token attestation is not built yet; the answer says so (501).
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sessions/attest",
+    tag = "sessions",
+    responses(
+        (status = 501, description = "Not supported by this version of Latch", body = crate::openapi::StytchError),
+        crate::openapi::Errors
+    ),
+)]
+pub async fn attest(uri: axum::http::Uri) -> ApiError {
+    crate::routes::not_supported(uri).await
+}
+
+/// `/v1/b2b/sessions/migrate`: external session migration is not built yet; the answer says so (501).
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sessions/migrate",
+    tag = "sessions",
+    responses(
+        (status = 501, description = "Not supported by this version of Latch", body = crate::openapi::StytchError),
+        crate::openapi::Errors
+    ),
+)]
+pub async fn migrate(uri: axum::http::Uri) -> ApiError {
+    crate::routes::not_supported(uri).await
 }

@@ -18,6 +18,21 @@ use serde::Serialize;
 /// The cookie that binds a trip to the provider to the browser that started it.
 const BROWSER_COOKIE: &str = "latch_sso";
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/sso/{organization_id}",
+    tag = "sso",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn get_connections(
     State(s): State<AppState>,
     p: AuthProject,
@@ -39,6 +54,22 @@ pub async fn get_connections(
     .into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/sso/{organization_id}/connections/{connection_id}",
+    tag = "sso",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("connection_id" = String, Path, description = "The SSO connection's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete_connection(
     State(s): State<AppState>,
     p: AuthProject,
@@ -60,6 +91,22 @@ struct ConnectionBody<'a> {
     warning: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sso/oidc/{organization_id}",
+    tag = "sso",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = CreateOidcInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn create_oidc(
     State(s): State<AppState>,
     p: AuthProject,
@@ -75,6 +122,23 @@ pub async fn create_oidc(
     .into_response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/b2b/sso/oidc/{organization_id}/connections/{connection_id}",
+    tag = "sso",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("connection_id" = String, Path, description = "The SSO connection's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = UpdateOidcInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn update_oidc(
     State(s): State<AppState>,
     p: AuthProject,
@@ -90,6 +154,17 @@ pub async fn update_oidc(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sso/authenticate",
+    tag = "sso",
+    request_body = AuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -103,6 +178,18 @@ pub async fn authenticate(
 const CALLBACK_PATH: &str = "/v1/b2b/sso/callback";
 
 /// `GET /v1/public/sso/start`: no project secret; the public token names the project.
+#[utoipa::path(
+    get,
+    path = "/v1/public/sso/start",
+    tag = "sso",
+    params(
+        StartInput,
+    ),
+    responses(
+        (status = 302, description = "Redirects the browser (`Location`); the body is `{status_code: 302, request_id, redirect_url}`", body = crate::openapi::Redirect),
+        crate::openapi::Errors
+    ),
+)]
 pub async fn start(State(s): State<AppState>, ApiQuery(input): ApiQuery<StartInput>) -> ApiResult<Response> {
     let started = sso::start(&s.ctx, input).await?;
     let https = s.ctx.settings.public_url.starts_with("https://");
@@ -111,6 +198,19 @@ pub async fn start(State(s): State<AppState>, ApiQuery(input): ApiQuery<StartInp
 }
 
 /// `GET /v1/b2b/sso/callback/{connection_id}`: the provider sends the browser back here.
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/sso/callback/{connection_id}",
+    tag = "sso",
+    params(
+        ("connection_id" = String, Path, description = "The SSO connection's id"),
+        CallbackInput,
+    ),
+    responses(
+        (status = 302, description = "Redirects the browser (`Location`); the body is `{status_code: 302, request_id, redirect_url}`", body = crate::openapi::Redirect),
+        crate::openapi::Errors
+    ),
+)]
 pub async fn callback(
     State(s): State<AppState>,
     Path(connection_id): Path<String>,

@@ -60,6 +60,17 @@ fn codes_reply(v: &MemberView, totp_id: Option<&str>, codes: &[String]) -> Respo
     .into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/totp",
+    tag = "totps",
+    request_body = CreateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     p: AuthProject,
@@ -90,6 +101,17 @@ pub async fn create(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/totp/authenticate",
+    tag = "totps",
+    request_body = AuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -99,6 +121,17 @@ pub async fn authenticate(
     Ok(session_reply(&v, &issued, None))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/totp/migrate",
+    tag = "totps",
+    request_body = MigrateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn migrate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -108,6 +141,17 @@ pub async fn migrate(
     Ok(codes_reply(&v, Some(&totp_id), &codes))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/recovery_codes/recover",
+    tag = "totps",
+    request_body = RecoverInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn recover(
     State(s): State<AppState>,
     p: AuthProject,
@@ -117,6 +161,20 @@ pub async fn recover(
     Ok(session_reply(&v, &issued, Some(remaining)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/recovery_codes/{organization_id}/{member_id}",
+    tag = "totps",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn get_codes(
     State(s): State<AppState>,
     p: AuthProject,
@@ -126,12 +184,24 @@ pub async fn get_codes(
     Ok(codes_reply(&v, None, &codes))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = totps::RotateInput)]
 pub struct RotateInput {
     organization_id: String,
     member_id: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/recovery_codes/rotate",
+    tag = "totps",
+    request_body = RotateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn rotate(
     State(s): State<AppState>,
     p: AuthProject,
