@@ -15,7 +15,7 @@ import re
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -52,34 +52,61 @@ def test_document_is_openapi_3_1_and_public(server, http):
     assert set(err["required"]) >= {"status_code", "request_id", "error_type", "error_message", "error_url"}
 
 
-@pytest.fixture
-def api_schema(server):
+def _fuzz(case_strategy, call):
+    """Runs `call` on generated cases; the first failure of the operation, or None."""
+
+    @given(case=case_strategy)
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        # Explicit examples and generation only: a failure is reported as found, not shrunk (which
+        # could take minutes), with the request that reproduces it.
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    def run(case):
+        call(case)
+
+    try:
+        run()
+    except Exception as e:  # noqa: BLE001 - every failure is collected and reported together
+        return e
+    return None
+
+
+def test_every_operation_honours_the_document(server):
     schema = schemathesis.openapi.from_url(server.api("/openapi.json"))
-    return schema.exclude(path_regex=EXCLUDED_PATHS.pattern)
-
-
-contract = schemathesis.pytest.from_fixture("api_schema")
-
-
-@contract.parametrize()
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    # Explicit examples and generation only: a failure is reported as found, not shrunk (which
-    # could take minutes), with the request that reproduces it.
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-)
-def test_every_operation_honours_the_document(case, server):
     session = requests.Session()
     session.trust_env = False
-    # Browser redirects point at identity providers: the answer is checked, never followed.
-    case.call_and_validate(
-        base_url=server.url.rstrip("/"),
-        session=session,
-        checks=CHECKS,
-        auth=(server.project.project_id, server.project.secret),
-        allow_redirects=False,
-        timeout=30,
-    )
+    auth = (server.project.project_id, server.project.secret)
+
+    statuses: dict[int, int] = {}
+
+    def call(case):
+        # Browser redirects point at identity providers: the answer is checked, never followed.
+        response = case.call_and_validate(
+            base_url=server.url.rstrip("/"),
+            session=session,
+            checks=CHECKS,
+            auth=auth,
+            allow_redirects=False,
+            timeout=30,
+        )
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+    failures, fuzzed = [], 0
+    for result in schema.get_all_operations():
+        op = result.ok()
+        if EXCLUDED_PATHS.match(op.path):
+            continue
+        fuzzed += 1
+        problem = _fuzz(op.as_strategy(), call)
+        if problem is not None:
+            failures.append(f"{op.method.upper()} {op.path}:\n{problem}")
+    assert fuzzed > 80, f"only {fuzzed} operations fuzzed"
+    print(f"{fuzzed} operations, answers by status: {dict(sorted(statuses.items()))}")
+    # The run reached the handlers: some calls succeeded, and most were refused as bad input.
+    assert statuses.get(200, 0) > 0 and statuses.get(400, 0) > 0, statuses
+    assert not failures, f"{len(failures)} of {fuzzed} operations broke the contract:\n\n" + "\n\n".join(failures)
