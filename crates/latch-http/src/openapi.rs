@@ -94,6 +94,10 @@ pub struct Envelope {
     status_code: u16,
 }
 
+/// A success that carries nothing beside the envelope (`Reply` of an empty map).
+#[derive(ToSchema)]
+pub struct Empty {}
+
 /// The body of a browser redirect (`crate::routes::browser::redirect`).
 #[derive(ToSchema)]
 #[allow(dead_code)] // documents `crate::routes::browser::redirect`; never built

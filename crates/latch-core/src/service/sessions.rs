@@ -31,6 +31,7 @@ pub struct AuthorizationCheck {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verdict {
     pub authorized: bool,
     pub granting_roles: Vec<String>,

@@ -17,7 +17,8 @@ use latch_core::service::discovery::{
 };
 use serde::Serialize;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = DiscoveryMembership)]
 struct Membership<'a> {
     #[serde(rename = "type")]
     kind: &'a str,
@@ -25,7 +26,7 @@ struct Membership<'a> {
     member: Option<Member<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DiscoveredOrganization<'a> {
     member_authenticated: bool,
     organization: Organization<'a>,
@@ -34,8 +35,8 @@ struct DiscoveredOrganization<'a> {
     mfa_required: Option<&'a MfaRequired>,
 }
 
-#[derive(Serialize)]
-struct DiscoveryBody<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DiscoveryBody<'a> {
     #[serde(skip_serializing_if = "str::is_empty")]
     intermediate_session_token: &'a str,
     email_address: &'a str,
@@ -86,7 +87,7 @@ pub fn discovery_reply_with(
     tag = "discovery",
     request_body = SendInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::openapi::Empty),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -108,7 +109,7 @@ pub async fn otp_send(
     tag = "discovery",
     request_body = OtpAuthenticateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = DiscoveryBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -129,7 +130,7 @@ pub async fn otp_authenticate(
     tag = "discovery",
     request_body = ListInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = DiscoveryBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -148,7 +149,7 @@ pub async fn list(
     tag = "discovery",
     request_body = ExchangeInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -168,7 +169,7 @@ pub async fn exchange(
     tag = "discovery",
     request_body = CreateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
         crate::openapi::Errors
     ),
     security(("basic" = [])),

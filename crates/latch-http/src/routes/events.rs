@@ -35,7 +35,7 @@ pub struct EventsQuery {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EventsBody {
     events: Vec<AuditEvent>,
     /// Where the next page starts; none on the last page.
@@ -66,7 +66,7 @@ fn time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, CoreError> 
         EventsQuery,
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = EventsBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),

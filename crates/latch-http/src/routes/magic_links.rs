@@ -17,7 +17,8 @@ use latch_core::service::magic_links::{
 };
 use serde::Serialize;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = magic_links::MemberBody)]
 struct MemberBody<'a> {
     member_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -32,7 +33,7 @@ struct MemberBody<'a> {
     tag = "magic_links",
     request_body = LoginOrSignupInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -64,7 +65,7 @@ pub async fn login_or_signup(
     ),
     request_body = InviteInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -93,7 +94,7 @@ pub async fn invite(
     tag = "magic_links",
     request_body = AuthenticateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -113,7 +114,7 @@ pub async fn authenticate(
     tag = "magic_links",
     request_body = DiscoverySendInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::openapi::Empty),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -135,7 +136,7 @@ pub async fn discovery_send(
     tag = "magic_links",
     request_body = DiscoveryAuthenticateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::routes::discovery::DiscoveryBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),

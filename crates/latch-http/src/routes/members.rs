@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = members::MemberBody)]
 struct MemberBody<'a> {
     member_id: &'a str,
     member: Member<'a>,
@@ -44,7 +45,7 @@ fn member_reply(v: &MemberView) -> Response {
     ),
     request_body = MemberInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -77,7 +78,7 @@ pub struct GetQuery {
         GetQuery,
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -108,7 +109,7 @@ pub struct DangerousQuery {
         DangerousQuery,
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -135,7 +136,7 @@ pub async fn dangerously_get(
     ),
     request_body = MemberInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -152,6 +153,11 @@ pub async fn update(
     ))
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct MemberDeleted {
+    member_id: MemberId,
+}
+
 #[utoipa::path(
     delete,
     path = "/v1/b2b/organizations/{organization_id}/members/{member_id}",
@@ -163,7 +169,7 @@ pub async fn update(
         ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberDeleted),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -174,11 +180,7 @@ pub async fn delete(
     who: MemberAuthorization,
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Reply<impl Serialize>> {
-    #[derive(Serialize)]
-    struct Body {
-        member_id: MemberId,
-    }
-    Ok(Reply(Body {
+    Ok(Reply(MemberDeleted {
         member_id: members::delete(&s.ctx, p.id(), &org, &member, who.caller()).await?,
     }))
 }
@@ -194,7 +196,7 @@ pub async fn delete(
         ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -221,7 +223,7 @@ pub async fn reactivate(
         ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -248,7 +250,7 @@ pub async fn delete_password(
         ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -275,7 +277,7 @@ pub async fn delete_mfa_phone_number(
         ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -302,7 +304,7 @@ pub async fn delete_totp(
         ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -337,7 +339,7 @@ pub struct UnlinkInput {
     ),
     request_body = members::StartEmailUpdateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -354,6 +356,14 @@ pub async fn start_email_update(
     ))
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct UnlinkRetiredEmailBody<'a> {
+    member_id: &'a str,
+    organization_id: &'a str,
+    member: Member<'a>,
+    organization: Organization<'a>,
+}
+
 #[utoipa::path(
     post,
     path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/unlink_retired_email",
@@ -366,7 +376,7 @@ pub async fn start_email_update(
     ),
     request_body = UnlinkInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = UnlinkRetiredEmailBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -388,14 +398,7 @@ pub async fn unlink_retired_email(
         who.caller(),
     )
     .await?;
-    #[derive(Serialize)]
-    struct Body<'a> {
-        member_id: &'a str,
-        organization_id: &'a str,
-        member: Member<'a>,
-        organization: Organization<'a>,
-    }
-    Ok(Reply(Body {
+    Ok(Reply(UnlinkRetiredEmailBody {
         member_id: &v.member.member_id,
         organization_id: &v.organization.organization_id,
         member: v.member_json(),
@@ -413,6 +416,13 @@ pub struct SearchInput {
     query: Option<Value>,
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct MemberSearchBody<'a> {
+    members: Vec<Member<'a>>,
+    results_metadata: ResultsMetadata,
+    organizations: BTreeMap<&'a str, Organization<'a>>,
+}
+
 #[utoipa::path(
     post,
     path = "/v1/b2b/organizations/members/search",
@@ -423,7 +433,7 @@ pub struct SearchInput {
     ),
     request_body = SearchInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberSearchBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -452,12 +462,6 @@ pub async fn search(
         }
         .encode()
     });
-    #[derive(Serialize)]
-    struct Body<'a> {
-        members: Vec<Member<'a>>,
-        results_metadata: ResultsMetadata,
-        organizations: BTreeMap<&'a str, Organization<'a>>,
-    }
     let members = r
         .found
         .items
@@ -469,7 +473,7 @@ pub async fn search(
                 .map(|o| m.view(o, &r.retired, &r.sso, &r.oauth))
         })
         .collect();
-    let body = Body {
+    let body = MemberSearchBody {
         members,
         results_metadata: ResultsMetadata {
             total: r.found.total,
@@ -484,6 +488,11 @@ pub async fn search(
     Ok(Reply(body).into_response())
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct OidcProvidersBody {
+    registrations: [Value; 0],
+}
+
 /// Latch has no OIDC SSO yet, so no member has stored OIDC tokens.
 #[utoipa::path(
     get,
@@ -494,7 +503,7 @@ pub async fn search(
         ("member_id" = String, Path, description = "The member's id"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = OidcProvidersBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -505,11 +514,12 @@ pub async fn oidc_providers(
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Reply<impl Serialize>> {
     members::get(&s.ctx, p.id(), &org, Some(&member), None).await?;
-    #[derive(Serialize)]
-    struct Body {
-        registrations: [Value; 0],
-    }
-    Ok(Reply(Body { registrations: [] }))
+    Ok(Reply(OidcProvidersBody { registrations: [] }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct MemberConnectedAppsBody {
+    connected_apps: [Value; 0],
 }
 
 /// Latch has no Connected Apps, so no member has authorized one.
@@ -524,7 +534,7 @@ pub async fn oidc_providers(
         ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberConnectedAppsBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -537,11 +547,7 @@ pub async fn connected_apps(
 ) -> ApiResult<Reply<impl Serialize>> {
     let v = members::get(&s.ctx, p.id(), &org, Some(&member), None).await?;
     who.caller().require_tenant(&v.organization.organization_id)?;
-    #[derive(Serialize)]
-    struct Body {
-        connected_apps: [Value; 0],
-    }
-    Ok(Reply(Body { connected_apps: [] }))
+    Ok(Reply(MemberConnectedAppsBody { connected_apps: [] }))
 }
 
 #[utoipa::path(
@@ -556,7 +562,6 @@ pub async fn connected_apps(
         ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
         crate::openapi::Errors
     ),
     security(("basic" = [])),

@@ -120,7 +120,7 @@ fn expires_in(r: &OAuthRegistrationRecord, now: Timestamp) -> i64 {
     tag = "oauth",
     request_body = AuthenticateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -158,7 +158,7 @@ pub async fn authenticate(
     tag = "oauth",
     request_body = DiscoveryAuthenticateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::routes::discovery::DiscoveryBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -185,7 +185,8 @@ pub struct TokenQuery {
     include_refresh_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OAuthProviderTokensBody)]
 struct TokensBody<'a> {
     provider_type: &'static str,
     provider_subject: &'a str,
@@ -210,7 +211,7 @@ struct TokensBody<'a> {
         TokenQuery,
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = TokensBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),

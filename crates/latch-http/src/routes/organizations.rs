@@ -12,7 +12,7 @@ use latch_core::service::organizations::{self, OrgInput};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OrgBody<'a> {
     pub organization: Organization<'a>,
 }
@@ -23,7 +23,7 @@ pub struct OrgBody<'a> {
     tag = "organizations",
     request_body = OrgInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = OrgBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -48,7 +48,7 @@ pub async fn create(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = OrgBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -72,7 +72,7 @@ pub async fn get(State(s): State<AppState>, p: AuthProject, Path(org): Path<Stri
     ),
     request_body = OrgInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = OrgBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -91,7 +91,8 @@ pub async fn update(
     .into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OrganizationDeleted)]
 struct Deleted {
     organization_id: OrganizationId,
 }
@@ -106,7 +107,7 @@ struct Deleted {
         ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = Deleted),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -131,7 +132,7 @@ pub async fn delete(
         ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = OrgBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -157,10 +158,16 @@ pub struct SearchInput {
     query: Option<Value>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ResultsMetadata {
     pub total: i64,
     pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct OrgSearchBody<'a> {
+    organizations: Vec<Organization<'a>>,
+    results_metadata: ResultsMetadata,
 }
 
 #[utoipa::path(
@@ -169,7 +176,7 @@ pub struct ResultsMetadata {
     tag = "organizations",
     request_body = SearchInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = OrgSearchBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -195,12 +202,7 @@ pub async fn search(
         }
         .encode()
     });
-    #[derive(Serialize)]
-    struct Body<'a> {
-        organizations: Vec<Organization<'a>>,
-        results_metadata: ResultsMetadata,
-    }
-    let body = Body {
+    let body = OrgSearchBody {
         organizations: found.items.iter().map(|o| o.view()).collect(),
         results_metadata: ResultsMetadata {
             total: found.total,
@@ -208,6 +210,11 @@ pub async fn search(
         },
     };
     Ok(Reply(body).into_response())
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct OrgMetricsBody {
+    member_count: i64,
 }
 
 #[utoipa::path(
@@ -218,7 +225,7 @@ pub async fn search(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = OrgMetricsBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -228,13 +235,14 @@ pub async fn metrics(
     p: AuthProject,
     Path(org): Path<String>,
 ) -> ApiResult<Reply<impl Serialize>> {
-    #[derive(Serialize)]
-    struct Body {
-        member_count: i64,
-    }
-    Ok(Reply(Body {
+    Ok(Reply(OrgMetricsBody {
         member_count: organizations::member_count(&s.ctx, p.id(), &org).await?,
     }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct OrgConnectedAppsBody {
+    connected_apps: [Value; 0],
 }
 
 /// Latch has no Connected Apps: an organization's list is truthfully empty.
@@ -248,7 +256,7 @@ pub async fn metrics(
         ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = OrgConnectedAppsBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -261,11 +269,7 @@ pub async fn connected_apps(
 ) -> ApiResult<Reply<impl Serialize>> {
     let org = organizations::get(&s.ctx, p.id(), &org).await?;
     who.caller().require_tenant(&org.organization_id)?;
-    #[derive(Serialize)]
-    struct Body {
-        connected_apps: [Value; 0],
-    }
-    Ok(Reply(Body { connected_apps: [] }))
+    Ok(Reply(OrgConnectedAppsBody { connected_apps: [] }))
 }
 
 #[utoipa::path(
@@ -279,7 +283,6 @@ pub async fn connected_apps(
         ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
         crate::openapi::Errors
     ),
     security(("basic" = [])),

@@ -16,7 +16,7 @@ pub struct OutboxQuery {
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OutboxBody {
     messages: Vec<StoredMessage>,
 }
@@ -29,7 +29,7 @@ pub struct OutboxBody {
         OutboxQuery,
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = OutboxBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),

@@ -33,7 +33,7 @@ pub struct StrengthInput {
     tag = "passwords",
     request_body = StrengthInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = StrengthReport),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -48,13 +48,21 @@ pub async fn strength_check(
     ))
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct MigrateBody<'a> {
+    member_id: &'a str,
+    member_created: bool,
+    member: Member<'a>,
+    organization: Organization<'a>,
+}
+
 #[utoipa::path(
     post,
     path = "/v1/b2b/passwords/migrate",
     tag = "passwords",
     request_body = MigrateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MigrateBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -65,14 +73,7 @@ pub async fn migrate(
     ApiJson(input): ApiJson<MigrateInput>,
 ) -> ApiResult<Response> {
     let (v, created) = passwords::migrate(&s.ctx, p.id(), input).await?;
-    #[derive(Serialize)]
-    struct Body<'a> {
-        member_id: &'a str,
-        member_created: bool,
-        member: Member<'a>,
-        organization: Organization<'a>,
-    }
-    Ok(Reply(Body {
+    Ok(Reply(MigrateBody {
         member_id: &v.member.member_id,
         member_created: created,
         member: v.member_json(),
@@ -87,7 +88,7 @@ pub async fn migrate(
     tag = "passwords",
     request_body = AuthenticateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -103,7 +104,7 @@ pub async fn authenticate(
     Ok(auth_reply(&v, &outcome))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct MemberWithEmail<'a> {
     member_id: &'a str,
     member_email_id: String,
@@ -127,7 +128,7 @@ fn member_with_email(v: &MemberView) -> Response {
     tag = "passwords",
     request_body = ResetStartInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberWithEmail),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -150,7 +151,7 @@ pub async fn reset_start(
     tag = "passwords",
     request_body = ResetInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -170,7 +171,7 @@ pub async fn reset(
     tag = "passwords",
     request_body = SessionResetInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -190,7 +191,7 @@ pub async fn session_reset(
     tag = "passwords",
     request_body = ExistingResetInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -216,7 +217,7 @@ pub async fn existing_password_reset(
     ),
     request_body = ByEmailInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberWithEmail),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -243,7 +244,7 @@ pub async fn require_reset(
     ),
     request_body = ByEmailInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberWithEmail),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -266,7 +267,7 @@ pub async fn delete_by_email(
     tag = "passwords",
     request_body = DiscoveryAuthenticateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::routes::discovery::DiscoveryBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -289,7 +290,7 @@ pub async fn discovery_authenticate(
     tag = "passwords",
     request_body = DiscoveryResetStartInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::openapi::Empty),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -311,7 +312,7 @@ pub async fn discovery_reset_start(
     tag = "passwords",
     request_body = DiscoveryResetInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::routes::discovery::DiscoveryBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),

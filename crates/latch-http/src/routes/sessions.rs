@@ -22,6 +22,11 @@ pub struct GetQuery {
     member_id: String,
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct MemberSessionsBody<'a> {
+    member_sessions: Vec<MemberSession<'a>>,
+}
+
 #[utoipa::path(
     get,
     path = "/v1/b2b/sessions",
@@ -30,26 +35,23 @@ pub struct GetQuery {
         GetQuery,
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = MemberSessionsBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
 )]
 pub async fn get(State(s): State<AppState>, p: AuthProject, ApiQuery(q): ApiQuery<GetQuery>) -> ApiResult<Response> {
     let found = sessions::list(&s.ctx, p.id(), &q.organization_id, &q.member_id).await?;
-    #[derive(Serialize)]
-    struct Body<'a> {
-        member_sessions: Vec<MemberSession<'a>>,
-    }
     let member_sessions = found
         .sessions
         .iter()
         .map(|x| sessions::view(x, found.roles.clone(), &found.organization_slug))
         .collect();
-    Ok(Reply(Body { member_sessions }).into_response())
+    Ok(Reply(MemberSessionsBody { member_sessions }).into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sessions::AuthenticateBody)]
 struct AuthenticateBody<'a> {
     member_session: MemberSession<'a>,
     session_token: &'a str,
@@ -66,7 +68,7 @@ struct AuthenticateBody<'a> {
     tag = "sessions",
     request_body = AuthenticateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = AuthenticateBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -98,7 +100,7 @@ pub async fn authenticate(
     ),
     request_body = RevokeInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::openapi::Empty),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -113,7 +115,7 @@ pub async fn revoke(
     Ok(Reply(serde_json::Map::new()))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct JwksBody {
     keys: Vec<Jwk>,
 }
@@ -128,7 +130,7 @@ pub struct JwksBody {
         ("project_id" = String, Path, description = "The project's id"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = JwksBody),
         crate::openapi::Errors
     ),
 )]
@@ -147,7 +149,7 @@ pub async fn jwks(State(s): State<AppState>, Path(project_id): Path<ProjectId>) 
     tag = "sessions",
     request_body = ExchangeInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
         crate::openapi::Errors
     ),
     security(("basic" = [])),

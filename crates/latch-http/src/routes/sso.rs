@@ -18,6 +18,17 @@ use serde::Serialize;
 /// The cookie that binds a trip to the provider to the browser that started it.
 const BROWSER_COOKIE: &str = "latch_sso";
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct SsoConnectionsBody<'a> {
+    /// Always empty: Latch has no SAML.
+    #[schema(value_type = Vec<Object>)]
+    saml_connections: [(); 0],
+    oidc_connections: Vec<OidcConnection<'a>>,
+    /// Always empty: Latch has no external connections.
+    #[schema(value_type = Vec<Object>)]
+    external_connections: [(); 0],
+}
+
 #[utoipa::path(
     get,
     path = "/v1/b2b/sso/{organization_id}",
@@ -28,7 +39,7 @@ const BROWSER_COOKIE: &str = "latch_sso";
         ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = SsoConnectionsBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -40,18 +51,17 @@ pub async fn get_connections(
     Path(org): Path<String>,
 ) -> ApiResult<Response> {
     let found = sso::get_connections(&s.ctx, p.id(), &org, who.caller()).await?;
-    #[derive(Serialize)]
-    struct Body<'a> {
-        saml_connections: [(); 0],
-        oidc_connections: Vec<OidcConnection<'a>>,
-        external_connections: [(); 0],
-    }
-    Ok(Reply(Body {
+    Ok(Reply(SsoConnectionsBody {
         saml_connections: [],
         oidc_connections: found.oidc.iter().map(|c| view(&s.ctx, c)).collect(),
         external_connections: [],
     })
     .into_response())
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct SsoConnectionDeleted {
+    connection_id: String,
 }
 
 #[utoipa::path(
@@ -65,7 +75,7 @@ pub async fn get_connections(
         ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = SsoConnectionDeleted),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -77,14 +87,11 @@ pub async fn delete_connection(
     Path((org, connection_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     sso::delete_connection(&s.ctx, p.id(), &org, &connection_id, who.caller()).await?;
-    #[derive(Serialize)]
-    struct Body {
-        connection_id: String,
-    }
-    Ok(Reply(Body { connection_id }).into_response())
+    Ok(Reply(SsoConnectionDeleted { connection_id }).into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OidcConnectionBody)]
 struct ConnectionBody<'a> {
     connection: OidcConnection<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,7 +109,7 @@ struct ConnectionBody<'a> {
     ),
     request_body = CreateOidcInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = ConnectionBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -134,7 +141,7 @@ pub async fn create_oidc(
     ),
     request_body = UpdateOidcInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = ConnectionBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -160,7 +167,7 @@ pub async fn update_oidc(
     tag = "sso",
     request_body = AuthenticateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
         crate::openapi::Errors
     ),
     security(("basic" = [])),

@@ -14,7 +14,8 @@ use latch_core::service::sessions::Issued;
 use latch_core::service::totps::{self, AuthenticateInput, CreateInput, MigrateInput, RecoverInput};
 use serde::{Deserialize, Serialize};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = totps::SessionBody)]
 struct SessionBody<'a> {
     member_id: &'a str,
     member: Member<'a>,
@@ -39,7 +40,7 @@ fn session_reply(v: &MemberView, issued: &Issued, remaining: Option<usize>) -> R
     .into_response()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CodesBody<'a> {
     member_id: &'a str,
     member: Member<'a>,
@@ -60,13 +61,25 @@ fn codes_reply(v: &MemberView, totp_id: Option<&str>, codes: &[String]) -> Respo
     .into_response()
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct TotpCreatedBody<'a> {
+    member_id: &'a str,
+    totp_registration_id: &'a str,
+    secret: &'a str,
+    qr_code: &'a str,
+    otpauth_url: &'a str,
+    recovery_codes: &'a [String],
+    member: Member<'a>,
+    organization: Organization<'a>,
+}
+
 #[utoipa::path(
     post,
     path = "/v1/b2b/totp",
     tag = "totps",
     request_body = CreateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = TotpCreatedBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -77,18 +90,7 @@ pub async fn create(
     ApiJson(input): ApiJson<CreateInput>,
 ) -> ApiResult<Response> {
     let c = totps::create(&s.ctx, p.id(), input).await?;
-    #[derive(Serialize)]
-    struct Body<'a> {
-        member_id: &'a str,
-        totp_registration_id: &'a str,
-        secret: &'a str,
-        qr_code: &'a str,
-        otpauth_url: &'a str,
-        recovery_codes: &'a [String],
-        member: Member<'a>,
-        organization: Organization<'a>,
-    }
-    Ok(Reply(Body {
+    Ok(Reply(TotpCreatedBody {
         member_id: &c.view.member.member_id,
         totp_registration_id: &c.totp_registration_id,
         secret: &c.secret,
@@ -107,7 +109,7 @@ pub async fn create(
     tag = "totps",
     request_body = AuthenticateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = SessionBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -127,7 +129,7 @@ pub async fn authenticate(
     tag = "totps",
     request_body = MigrateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = CodesBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -147,7 +149,7 @@ pub async fn migrate(
     tag = "totps",
     request_body = RecoverInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = SessionBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -170,7 +172,7 @@ pub async fn recover(
         ("member_id" = String, Path, description = "The member's id"),
     ),
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = CodesBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
@@ -197,7 +199,7 @@ pub struct RotateInput {
     tag = "totps",
     request_body = RotateInput,
     responses(
-        (status = 200, description = "Success", body = crate::openapi::Envelope),
+        (status = 200, description = "Success", body = CodesBody),
         crate::openapi::Errors
     ),
     security(("basic" = [])),
