@@ -359,6 +359,7 @@ pub async fn start_email_update(
         }
         None => {
             let minutes_text = minutes.to_string();
+            let template = ctx.template(project_id, template_id, Kind::LoginOtp).await?;
             codes::send_code(
                 ctx,
                 project_id,
@@ -377,7 +378,7 @@ pub async fn start_email_update(
                     Ok((
                         Kind::LoginOtp,
                         locale,
-                        ctx.render(project_id, template_id, Kind::LoginOtp, locale, &vars, None)?,
+                        template.render(Kind::LoginOtp, locale, &vars, None),
                     ))
                 },
             )

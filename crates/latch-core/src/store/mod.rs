@@ -35,7 +35,7 @@ pub use members::MemberStore;
 pub use oauth::OAuthStore;
 pub use orgs::OrgStore;
 pub use outbox::OutboxStore;
-pub use projects::ProjectStore;
+pub use projects::{ProjectStore, WorkspaceStore};
 pub use sessions::SessionStore;
 pub use sso::SsoStore;
 
@@ -55,6 +55,7 @@ pub struct Found<T> {
 pub trait Store:
     HousekeepingStore
     + ProjectStore
+    + WorkspaceStore
     + OrgStore
     + MemberStore
     + SessionStore
@@ -76,6 +77,7 @@ pub trait Store:
 impl<T> Store for T where
     T: HousekeepingStore
         + ProjectStore
+        + WorkspaceStore
         + OrgStore
         + MemberStore
         + SessionStore
@@ -98,6 +100,6 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         AuditStore, CodeStore, CounterStore, CredentialStore, HousekeepingStore, KeyStore, LinkStore, MemberStore,
-        OAuthStore, OrgStore, OutboxStore, ProjectStore, SessionStore, SsoStore, Store,
+        OAuthStore, OrgStore, OutboxStore, ProjectStore, SessionStore, SsoStore, Store, WorkspaceStore,
     };
 }
