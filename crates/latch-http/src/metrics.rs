@@ -49,6 +49,7 @@ pub async fn track(req: Request, next: Next) -> Response {
 #[utoipa::path(
     get,
     path = "/metrics",
+    operation_id = "metrics_scrape",
     tag = "operations",
     responses(
         (status = 200, description = "Prometheus text exposition", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),

@@ -200,6 +200,7 @@ fn wrap_in_envelope(doc: &mut utoipa::openapi::OpenApi) {
 #[utoipa::path(
     get,
     path = "/openapi.json",
+    operation_id = "openapi_serve",
     tag = "operations",
     responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json", body = Object))
 )]

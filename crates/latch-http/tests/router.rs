@@ -292,6 +292,14 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
     );
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() > 80, "{} paths", paths.len());
+    // OpenAPI requires unique operation ids (client generators name methods after them).
+    let mut ids = std::collections::BTreeSet::new();
+    for item in paths.values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().expect("an operationId");
+            assert!(ids.insert(id), "operationId {id} used twice");
+        }
+    }
     // With a metrics token, so that `/metrics` is served too (without one it answers as unknown).
     let app = RouterApp::sqlite(|a| {
         with_callback(a).config(|c| c.metrics_token = Some(secrecy::SecretString::from("metrics-token-router-test")))

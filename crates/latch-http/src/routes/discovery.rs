@@ -84,6 +84,7 @@ pub fn discovery_reply_with(
 #[utoipa::path(
     post,
     path = "/v1/b2b/otps/email/discovery/send",
+    operation_id = "discovery_otp_send",
     tag = "discovery",
     request_body = SendInput,
     responses(
@@ -106,6 +107,7 @@ pub async fn otp_send(
 #[utoipa::path(
     post,
     path = "/v1/b2b/otps/email/discovery/authenticate",
+    operation_id = "discovery_otp_authenticate",
     tag = "discovery",
     request_body = OtpAuthenticateInput,
     responses(
@@ -127,6 +129,7 @@ pub async fn otp_authenticate(
 #[utoipa::path(
     post,
     path = "/v1/b2b/discovery/organizations",
+    operation_id = "discovery_list",
     tag = "discovery",
     request_body = ListInput,
     responses(
@@ -146,6 +149,7 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/v1/b2b/discovery/intermediate_sessions/exchange",
+    operation_id = "discovery_exchange",
     tag = "discovery",
     request_body = ExchangeInput,
     responses(
@@ -166,6 +170,7 @@ pub async fn exchange(
 #[utoipa::path(
     post,
     path = "/v1/b2b/discovery/organizations/create",
+    operation_id = "discovery_create",
     tag = "discovery",
     request_body = CreateInput,
     responses(

@@ -61,6 +61,7 @@ fn time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, CoreError> 
 #[utoipa::path(
     get,
     path = "/latch/v1/events",
+    operation_id = "events_list",
     tag = "latch",
     params(
         EventsQuery,

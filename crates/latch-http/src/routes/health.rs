@@ -19,6 +19,7 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(1);
 #[utoipa::path(
     get,
     path = "/healthz",
+    operation_id = "health_healthz",
     tag = "operations",
     responses(
         (status = 200, description = "The database answers", body = crate::openapi::Health),
@@ -38,6 +39,7 @@ pub async fn healthz(State(s): State<AppState>) -> (StatusCode, Json<serde_json:
 #[utoipa::path(
     get,
     path = "/livez",
+    operation_id = "health_livez",
     tag = "operations",
     responses((status = 200, description = "The process serves HTTP", body = crate::openapi::Health)),
 )]

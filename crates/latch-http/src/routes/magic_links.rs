@@ -30,6 +30,7 @@ struct MemberBody<'a> {
 #[utoipa::path(
     post,
     path = "/v1/b2b/magic_links/email/login_or_signup",
+    operation_id = "magic_links_login_or_signup",
     tag = "magic_links",
     request_body = LoginOrSignupInput,
     responses(
@@ -58,6 +59,7 @@ pub async fn login_or_signup(
 #[utoipa::path(
     post,
     path = "/v1/b2b/magic_links/email/invite",
+    operation_id = "magic_links_invite",
     tag = "magic_links",
     params(
         ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
@@ -91,6 +93,7 @@ pub async fn invite(
 #[utoipa::path(
     post,
     path = "/v1/b2b/magic_links/authenticate",
+    operation_id = "magic_links_authenticate",
     tag = "magic_links",
     request_body = AuthenticateInput,
     responses(
@@ -111,6 +114,7 @@ pub async fn authenticate(
 #[utoipa::path(
     post,
     path = "/v1/b2b/magic_links/email/discovery/send",
+    operation_id = "magic_links_discovery_send",
     tag = "magic_links",
     request_body = DiscoverySendInput,
     responses(
@@ -133,6 +137,7 @@ pub async fn discovery_send(
 #[utoipa::path(
     post,
     path = "/v1/b2b/magic_links/discovery/authenticate",
+    operation_id = "magic_links_discovery_authenticate",
     tag = "magic_links",
     request_body = DiscoveryAuthenticateInput,
     responses(

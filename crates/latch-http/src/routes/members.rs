@@ -37,6 +37,7 @@ fn member_reply(v: &MemberView) -> Response {
 #[utoipa::path(
     post,
     path = "/v1/b2b/organizations/{organization_id}/members",
+    operation_id = "members_create",
     tag = "members",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -72,6 +73,7 @@ pub struct GetQuery {
 #[utoipa::path(
     get,
     path = "/v1/b2b/organizations/{organization_id}/member",
+    operation_id = "members_get",
     tag = "members",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -103,6 +105,7 @@ pub struct DangerousQuery {
 #[utoipa::path(
     get,
     path = "/v1/b2b/organizations/members/dangerously_get/{member_id}",
+    operation_id = "members_dangerously_get",
     tag = "members",
     params(
         ("member_id" = String, Path, description = "The member's id"),
@@ -127,6 +130,7 @@ pub async fn dangerously_get(
 #[utoipa::path(
     put,
     path = "/v1/b2b/organizations/{organization_id}/members/{member_id}",
+    operation_id = "members_update",
     tag = "members",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -161,6 +165,7 @@ struct MemberDeleted {
 #[utoipa::path(
     delete,
     path = "/v1/b2b/organizations/{organization_id}/members/{member_id}",
+    operation_id = "members_delete",
     tag = "members",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -188,6 +193,7 @@ pub async fn delete(
 #[utoipa::path(
     put,
     path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/reactivate",
+    operation_id = "members_reactivate",
     tag = "members",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -215,6 +221,7 @@ pub async fn reactivate(
 #[utoipa::path(
     delete,
     path = "/v1/b2b/organizations/{organization_id}/members/passwords/{member_password_id}",
+    operation_id = "members_delete_password",
     tag = "members",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -242,6 +249,7 @@ pub async fn delete_password(
 #[utoipa::path(
     delete,
     path = "/v1/b2b/organizations/{organization_id}/members/mfa_phone_numbers/{member_id}",
+    operation_id = "members_delete_mfa_phone_number",
     tag = "members",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -269,6 +277,7 @@ pub async fn delete_mfa_phone_number(
 #[utoipa::path(
     delete,
     path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/totp",
+    operation_id = "members_delete_totp",
     tag = "members",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -296,6 +305,7 @@ pub async fn delete_totp(
 #[utoipa::path(
     delete,
     path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/external_id",
+    operation_id = "members_delete_external_id",
     tag = "members",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -330,6 +340,7 @@ pub struct UnlinkInput {
 #[utoipa::path(
     post,
     path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/start_email_update",
+    operation_id = "members_start_email_update",
     tag = "members",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -367,6 +378,7 @@ struct UnlinkRetiredEmailBody<'a> {
 #[utoipa::path(
     post,
     path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/unlink_retired_email",
+    operation_id = "members_unlink_retired_email",
     tag = "members",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -426,6 +438,7 @@ struct MemberSearchBody<'a> {
 #[utoipa::path(
     post,
     path = "/v1/b2b/organizations/members/search",
+    operation_id = "members_search",
     tag = "members",
     params(
         ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
@@ -497,6 +510,7 @@ struct OidcProvidersBody {
 #[utoipa::path(
     get,
     path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/oidc_providers",
+    operation_id = "members_oidc_providers",
     tag = "members",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -526,6 +540,7 @@ struct MemberConnectedAppsBody {
 #[utoipa::path(
     get,
     path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/connected_apps",
+    operation_id = "members_connected_apps",
     tag = "members",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -553,6 +568,7 @@ pub async fn connected_apps(
 #[utoipa::path(
     post,
     path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/connected_apps/{connected_app_id}/revoke",
+    operation_id = "members_revoke_connected_app",
     tag = "members",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),

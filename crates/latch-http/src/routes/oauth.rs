@@ -39,6 +39,7 @@ fn to_provider(s: &AppState, provider: &str, started: Started) -> Response {
 #[utoipa::path(
     get,
     path = "/v1/b2b/public/oauth/{provider}/start",
+    operation_id = "oauth_start",
     tag = "oauth",
     params(
         ("provider" = String, Path, description = "The OAuth provider (google, microsoft, …)"),
@@ -62,6 +63,7 @@ pub async fn start(
 #[utoipa::path(
     get,
     path = "/v1/b2b/public/oauth/{provider}/discovery/start",
+    operation_id = "oauth_discovery_start",
     tag = "oauth",
     params(
         ("provider" = String, Path, description = "The OAuth provider (google, microsoft, …)"),
@@ -85,6 +87,7 @@ pub async fn discovery_start(
 #[utoipa::path(
     get,
     path = "/v1/b2b/public/oauth/{provider}/callback",
+    operation_id = "oauth_callback",
     tag = "oauth",
     params(
         ("provider" = String, Path, description = "The OAuth provider (google, microsoft, …)"),
@@ -117,6 +120,7 @@ fn expires_in(r: &OAuthRegistrationRecord, now: Timestamp) -> i64 {
 #[utoipa::path(
     post,
     path = "/v1/b2b/oauth/authenticate",
+    operation_id = "oauth_authenticate",
     tag = "oauth",
     request_body = AuthenticateInput,
     responses(
@@ -155,6 +159,7 @@ pub async fn authenticate(
 #[utoipa::path(
     post,
     path = "/v1/b2b/oauth/discovery/authenticate",
+    operation_id = "oauth_discovery_authenticate",
     tag = "oauth",
     request_body = DiscoveryAuthenticateInput,
     responses(
@@ -203,6 +208,7 @@ struct TokensBody<'a> {
 #[utoipa::path(
     get,
     path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/oauth_providers/{provider}",
+    operation_id = "oauth_provider_tokens",
     tag = "oauth",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),

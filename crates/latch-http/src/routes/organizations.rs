@@ -20,6 +20,7 @@ pub struct OrgBody<'a> {
 #[utoipa::path(
     post,
     path = "/v1/b2b/organizations",
+    operation_id = "organizations_create",
     tag = "organizations",
     request_body = OrgInput,
     responses(
@@ -43,6 +44,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/v1/b2b/organizations/{organization_id}",
+    operation_id = "organizations_get",
     tag = "organizations",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -64,6 +66,7 @@ pub async fn get(State(s): State<AppState>, p: AuthProject, Path(org): Path<Stri
 #[utoipa::path(
     put,
     path = "/v1/b2b/organizations/{organization_id}",
+    operation_id = "organizations_update",
     tag = "organizations",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -100,6 +103,7 @@ struct Deleted {
 #[utoipa::path(
     delete,
     path = "/v1/b2b/organizations/{organization_id}",
+    operation_id = "organizations_delete",
     tag = "organizations",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -125,6 +129,7 @@ pub async fn delete(
 #[utoipa::path(
     delete,
     path = "/v1/b2b/organizations/{organization_id}/external_id",
+    operation_id = "organizations_delete_external_id",
     tag = "organizations",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -173,6 +178,7 @@ struct OrgSearchBody<'a> {
 #[utoipa::path(
     post,
     path = "/v1/b2b/organizations/search",
+    operation_id = "organizations_search",
     tag = "organizations",
     request_body = SearchInput,
     responses(
@@ -220,6 +226,7 @@ struct OrgMetricsBody {
 #[utoipa::path(
     get,
     path = "/v1/b2b/organizations/{organization_id}/metrics",
+    operation_id = "organizations_metrics",
     tag = "organizations",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -249,6 +256,7 @@ struct OrgConnectedAppsBody {
 #[utoipa::path(
     get,
     path = "/v1/b2b/organizations/{organization_id}/connected_apps",
+    operation_id = "organizations_connected_apps",
     tag = "organizations",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -275,6 +283,7 @@ pub async fn connected_apps(
 #[utoipa::path(
     get,
     path = "/v1/b2b/organizations/{organization_id}/connected_apps/{connected_app_id}",
+    operation_id = "organizations_connected_app",
     tag = "organizations",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),

@@ -26,6 +26,7 @@ struct EmailOtpSentBody<'a> {
 #[utoipa::path(
     post,
     path = "/v1/b2b/otps/email/login_or_signup",
+    operation_id = "otps_email_login_or_signup",
     tag = "otps",
     request_body = LoginOrSignupInput,
     responses(
@@ -54,6 +55,7 @@ pub async fn email_login_or_signup(
 #[utoipa::path(
     post,
     path = "/v1/b2b/otps/email/authenticate",
+    operation_id = "otps_email_authenticate",
     tag = "otps",
     request_body = EmailAuthenticateInput,
     responses(
@@ -81,6 +83,7 @@ struct SmsSentBody<'a> {
 #[utoipa::path(
     post,
     path = "/v1/b2b/otps/sms/send",
+    operation_id = "otps_sms_send",
     tag = "otps",
     request_body = SmsSendInput,
     responses(
@@ -118,6 +121,7 @@ struct SmsAuthenticatedBody<'a> {
 #[utoipa::path(
     post,
     path = "/v1/b2b/otps/sms/authenticate",
+    operation_id = "otps_sms_authenticate",
     tag = "otps",
     request_body = SmsAuthenticateInput,
     responses(

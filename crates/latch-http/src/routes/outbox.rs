@@ -24,6 +24,7 @@ pub struct OutboxBody {
 #[utoipa::path(
     get,
     path = "/latch/v1/outbox",
+    operation_id = "outbox_list",
     tag = "latch",
     params(
         OutboxQuery,

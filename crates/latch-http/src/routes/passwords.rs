@@ -30,6 +30,7 @@ pub struct StrengthInput {
 #[utoipa::path(
     post,
     path = "/v1/b2b/passwords/strength_check",
+    operation_id = "passwords_strength_check",
     tag = "passwords",
     request_body = StrengthInput,
     responses(
@@ -59,6 +60,7 @@ struct MigrateBody<'a> {
 #[utoipa::path(
     post,
     path = "/v1/b2b/passwords/migrate",
+    operation_id = "passwords_migrate",
     tag = "passwords",
     request_body = MigrateInput,
     responses(
@@ -85,6 +87,7 @@ pub async fn migrate(
 #[utoipa::path(
     post,
     path = "/v1/b2b/passwords/authenticate",
+    operation_id = "passwords_authenticate",
     tag = "passwords",
     request_body = AuthenticateInput,
     responses(
@@ -125,6 +128,7 @@ fn member_with_email(v: &MemberView) -> Response {
 #[utoipa::path(
     post,
     path = "/v1/b2b/passwords/email/reset/start",
+    operation_id = "passwords_reset_start",
     tag = "passwords",
     request_body = ResetStartInput,
     responses(
@@ -148,6 +152,7 @@ pub async fn reset_start(
 #[utoipa::path(
     post,
     path = "/v1/b2b/passwords/email/reset",
+    operation_id = "passwords_reset",
     tag = "passwords",
     request_body = ResetInput,
     responses(
@@ -168,6 +173,7 @@ pub async fn reset(
 #[utoipa::path(
     post,
     path = "/v1/b2b/passwords/session/reset",
+    operation_id = "passwords_session_reset",
     tag = "passwords",
     request_body = SessionResetInput,
     responses(
@@ -188,6 +194,7 @@ pub async fn session_reset(
 #[utoipa::path(
     post,
     path = "/v1/b2b/passwords/existing_password/reset",
+    operation_id = "passwords_existing_password_reset",
     tag = "passwords",
     request_body = ExistingResetInput,
     responses(
@@ -210,6 +217,7 @@ pub async fn existing_password_reset(
 #[utoipa::path(
     post,
     path = "/v1/b2b/passwords/email/require_reset",
+    operation_id = "passwords_require_reset",
     tag = "passwords",
     params(
         ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
@@ -237,6 +245,7 @@ pub async fn require_reset(
 #[utoipa::path(
     post,
     path = "/v1/b2b/passwords/email/delete",
+    operation_id = "passwords_delete_by_email",
     tag = "passwords",
     params(
         ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
@@ -264,6 +273,7 @@ pub async fn delete_by_email(
 #[utoipa::path(
     post,
     path = "/v1/b2b/passwords/discovery/authenticate",
+    operation_id = "passwords_discovery_authenticate",
     tag = "passwords",
     request_body = DiscoveryAuthenticateInput,
     responses(
@@ -287,6 +297,7 @@ pub async fn discovery_authenticate(
 #[utoipa::path(
     post,
     path = "/v1/b2b/passwords/discovery/email/reset/start",
+    operation_id = "passwords_discovery_reset_start",
     tag = "passwords",
     request_body = DiscoveryResetStartInput,
     responses(
@@ -309,6 +320,7 @@ pub async fn discovery_reset_start(
 #[utoipa::path(
     post,
     path = "/v1/b2b/passwords/discovery/email/reset",
+    operation_id = "passwords_discovery_reset",
     tag = "passwords",
     request_body = DiscoveryResetInput,
     responses(

@@ -18,6 +18,7 @@ pub struct PolicyBody {
 #[utoipa::path(
     get,
     path = "/v1/b2b/rbac/policy",
+    operation_id = "rbac_policy",
     tag = "rbac",
     responses(
         (status = 200, description = "Success", body = PolicyBody),
@@ -44,6 +45,7 @@ pub struct OrgPolicyBody {
 #[utoipa::path(
     get,
     path = "/v1/b2b/rbac/organizations/{organization_id}",
+    operation_id = "rbac_org_policy",
     tag = "rbac",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -74,6 +76,7 @@ pub struct SetOrgPolicy {
 #[utoipa::path(
     put,
     path = "/v1/b2b/rbac/organizations/{organization_id}",
+    operation_id = "rbac_set_org_policy",
     tag = "rbac",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),

@@ -30,6 +30,7 @@ struct MemberSessionsBody<'a> {
 #[utoipa::path(
     get,
     path = "/v1/b2b/sessions",
+    operation_id = "sessions_get",
     tag = "sessions",
     params(
         GetQuery,
@@ -65,6 +66,7 @@ struct AuthenticateBody<'a> {
 #[utoipa::path(
     post,
     path = "/v1/b2b/sessions/authenticate",
+    operation_id = "sessions_authenticate",
     tag = "sessions",
     request_body = AuthenticateInput,
     responses(
@@ -93,6 +95,7 @@ pub async fn authenticate(
 #[utoipa::path(
     post,
     path = "/v1/b2b/sessions/revoke",
+    operation_id = "sessions_revoke",
     tag = "sessions",
     params(
         ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
@@ -125,6 +128,7 @@ pub struct JwksBody {
 #[utoipa::path(
     get,
     path = "/v1/b2b/sessions/jwks/{project_id}",
+    operation_id = "sessions_jwks",
     tag = "sessions",
     params(
         ("project_id" = String, Path, description = "The project's id"),
@@ -146,6 +150,7 @@ pub async fn jwks(State(s): State<AppState>, Path(project_id): Path<ProjectId>) 
 #[utoipa::path(
     post,
     path = "/v1/b2b/sessions/exchange",
+    operation_id = "sessions_exchange",
     tag = "sessions",
     request_body = ExchangeInput,
     responses(
@@ -167,6 +172,7 @@ pub async fn exchange(
 #[utoipa::path(
     post,
     path = "/v1/b2b/sessions/exchange_access_token",
+    operation_id = "sessions_exchange_access_token",
     tag = "sessions",
     responses(
         (status = 501, description = "Not supported by this version of Latch", body = crate::openapi::StytchError),
@@ -181,6 +187,7 @@ pub async fn exchange_access_token(uri: axum::http::Uri) -> ApiError {
 #[utoipa::path(
     post,
     path = "/v1/b2b/sessions/attest",
+    operation_id = "sessions_attest",
     tag = "sessions",
     responses(
         (status = 501, description = "Not supported by this version of Latch", body = crate::openapi::StytchError),
@@ -195,6 +202,7 @@ pub async fn attest(uri: axum::http::Uri) -> ApiError {
 #[utoipa::path(
     post,
     path = "/v1/b2b/sessions/migrate",
+    operation_id = "sessions_migrate",
     tag = "sessions",
     responses(
         (status = 501, description = "Not supported by this version of Latch", body = crate::openapi::StytchError),

@@ -32,6 +32,7 @@ struct SsoConnectionsBody<'a> {
 #[utoipa::path(
     get,
     path = "/v1/b2b/sso/{organization_id}",
+    operation_id = "sso_get_connections",
     tag = "sso",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -67,6 +68,7 @@ struct SsoConnectionDeleted {
 #[utoipa::path(
     delete,
     path = "/v1/b2b/sso/{organization_id}/connections/{connection_id}",
+    operation_id = "sso_delete_connection",
     tag = "sso",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -101,6 +103,7 @@ struct ConnectionBody<'a> {
 #[utoipa::path(
     post,
     path = "/v1/b2b/sso/oidc/{organization_id}",
+    operation_id = "sso_create_oidc",
     tag = "sso",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -132,6 +135,7 @@ pub async fn create_oidc(
 #[utoipa::path(
     put,
     path = "/v1/b2b/sso/oidc/{organization_id}/connections/{connection_id}",
+    operation_id = "sso_update_oidc",
     tag = "sso",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -164,6 +168,7 @@ pub async fn update_oidc(
 #[utoipa::path(
     post,
     path = "/v1/b2b/sso/authenticate",
+    operation_id = "sso_authenticate",
     tag = "sso",
     request_body = AuthenticateInput,
     responses(
@@ -188,6 +193,7 @@ const CALLBACK_PATH: &str = "/v1/b2b/sso/callback";
 #[utoipa::path(
     get,
     path = "/v1/public/sso/start",
+    operation_id = "sso_start",
     tag = "sso",
     params(
         StartInput,
@@ -208,6 +214,7 @@ pub async fn start(State(s): State<AppState>, ApiQuery(input): ApiQuery<StartInp
 #[utoipa::path(
     get,
     path = "/v1/b2b/sso/callback/{connection_id}",
+    operation_id = "sso_callback",
     tag = "sso",
     params(
         ("connection_id" = String, Path, description = "The SSO connection's id"),

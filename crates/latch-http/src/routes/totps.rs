@@ -76,6 +76,7 @@ struct TotpCreatedBody<'a> {
 #[utoipa::path(
     post,
     path = "/v1/b2b/totp",
+    operation_id = "totps_create",
     tag = "totps",
     request_body = CreateInput,
     responses(
@@ -106,6 +107,7 @@ pub async fn create(
 #[utoipa::path(
     post,
     path = "/v1/b2b/totp/authenticate",
+    operation_id = "totps_authenticate",
     tag = "totps",
     request_body = AuthenticateInput,
     responses(
@@ -126,6 +128,7 @@ pub async fn authenticate(
 #[utoipa::path(
     post,
     path = "/v1/b2b/totp/migrate",
+    operation_id = "totps_migrate",
     tag = "totps",
     request_body = MigrateInput,
     responses(
@@ -146,6 +149,7 @@ pub async fn migrate(
 #[utoipa::path(
     post,
     path = "/v1/b2b/recovery_codes/recover",
+    operation_id = "totps_recover",
     tag = "totps",
     request_body = RecoverInput,
     responses(
@@ -166,6 +170,7 @@ pub async fn recover(
 #[utoipa::path(
     get,
     path = "/v1/b2b/recovery_codes/{organization_id}/{member_id}",
+    operation_id = "totps_get_codes",
     tag = "totps",
     params(
         ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
@@ -196,6 +201,7 @@ pub struct RotateInput {
 #[utoipa::path(
     post,
     path = "/v1/b2b/recovery_codes/rotate",
+    operation_id = "totps_rotate",
     tag = "totps",
     request_body = RotateInput,
     responses(
