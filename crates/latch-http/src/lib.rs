@@ -8,6 +8,7 @@ pub mod client_addr;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod nul;
 pub mod observe;
 pub mod openapi;
 pub mod reply;
@@ -155,7 +156,9 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(audit::note_route))
         .fallback(routes::route_not_found)
         .method_not_allowed_fallback(routes::method_not_allowed);
-    api.layer(axum::middleware::from_fn(extract::read_body_first))
+    // Inside read_body_first: a request is answered only once its body was read.
+    api.layer(axum::middleware::from_fn(nul::refuse_in_uri))
+        .layer(axum::middleware::from_fn(extract::read_body_first))
         .layer(DefaultBodyLimit::max(state.http.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), time_limit))
         // Outside the time limit, so a call answered 503 for taking too long is recorded too.

@@ -139,3 +139,30 @@ def test_every_operation_honours_the_document(server, client):
     # The run reached the use cases (some calls succeeded), and invalid input met its 400s.
     assert statuses.get(200, 0) > 0 and statuses.get(400, 0) > 0, statuses
     assert not failures, f"{len(failures)} of {fuzzed} operations broke the contract:\n\n" + "\n\n".join(failures)
+
+
+def test_nul_characters_are_refused_as_invalid_input(server, http, client):
+    """What the contract run found on PostgreSQL: a NUL (U+0000) in a public token reached a query
+    and failed there as a 500 (`text` cannot hold it). Any NUL in a path, query string, JSON string
+    or key is a 400 naming the field, on both engines, and writes nothing; in Basic credentials it
+    is no credential (401)."""
+    auth = (server.project.project_id, server.project.secret)
+    r = http.get(server.api("/v1/public/sso/start"), params={"public_token": "public-token-\x00"}, auth=auth)
+    assert r.status_code == 400 and r.json()["error_type"] == "invalid_argument", r.text
+    assert r.json()["error_message"].startswith("public_token:"), r.text
+    r = http.get(server.api("/v1/b2b/organizations/organization-test-%00"), auth=auth)
+    assert r.status_code == 400 and r.json()["error_message"].startswith("path:"), r.text
+    slug = h.unique_slug("nul")
+    for body, field in (
+        ({"organization_name": "Acme\x00", "organization_slug": slug}, "organization_name"),
+        ({"organization_name": "Acme", "organization_slug": slug, "trusted_metadata": {"k": ["\x00"]}},
+         "trusted_metadata.k.0"),
+    ):
+        r = http.post(server.api("/v1/b2b/organizations"), json=body, auth=auth)
+        assert r.status_code == 400 and r.json()["error_message"].startswith(f"{field}:"), r.text
+    found = client.organizations.search(
+        query={"operator": "AND", "operands": [{"filter_name": "organization_slugs", "filter_value": [slug]}]}
+    )
+    assert found.organizations == []
+    r = http.get(server.api("/v1/b2b/rbac/policy"), auth=("project-test-\x00", "secret"))
+    assert r.status_code == 401 and r.json()["error_type"] == "unauthorized_credentials", r.text
