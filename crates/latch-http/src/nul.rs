@@ -13,9 +13,16 @@ use serde_json::Value;
 
 const PROBLEM: &str = "must not contain the NUL character";
 
-/// The 400 for a NUL in `field`.
+/// The 400 for a NUL in `field`: `invalid_argument`, or the field's own error type where its
+/// validator has one (it refuses control characters too; a NUL must not change the answer).
 pub fn refused(field: &str) -> ApiError {
-    ApiError::Core(catalogue::INVALID_ARGUMENT.field_detail(field, PROBLEM))
+    let kind = match field {
+        "organization_name" => catalogue::INVALID_ORGANIZATION_NAME,
+        "organization_slug" => catalogue::INVALID_ORGANIZATION_SLUG,
+        "organization_external_id" => catalogue::INVALID_ORGANIZATION_EXTERNAL_ID,
+        _ => catalogue::INVALID_ARGUMENT,
+    };
+    ApiError::Core(kind.field_detail(field, PROBLEM))
 }
 
 /// The path and query string of every request.

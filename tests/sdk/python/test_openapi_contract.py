@@ -153,13 +153,15 @@ def test_nul_characters_are_refused_as_invalid_input(server, http, client):
     r = http.get(server.api("/v1/b2b/organizations/organization-test-%00"), auth=auth)
     assert r.status_code == 400 and r.json()["error_message"].startswith("path:"), r.text
     slug = h.unique_slug("nul")
-    for body, field in (
-        ({"organization_name": "Acme\x00", "organization_slug": slug}, "organization_name"),
+    for body, field, error_type in (
+        # The field's own error type where it has one, as for its other control characters.
+        ({"organization_name": "Acme\x00", "organization_slug": slug}, "organization_name", "invalid_organization_name"),
         ({"organization_name": "Acme", "organization_slug": slug, "trusted_metadata": {"k": ["\x00"]}},
-         "trusted_metadata.k.0"),
+         "trusted_metadata.k.0", "invalid_argument"),
     ):
         r = http.post(server.api("/v1/b2b/organizations"), json=body, auth=auth)
-        assert r.status_code == 400 and r.json()["error_message"].startswith(f"{field}:"), r.text
+        assert r.status_code == 400 and r.json()["error_type"] == error_type, r.text
+        assert r.json()["error_message"].startswith(f"{field}:"), r.text
     found = client.organizations.search(
         query={"operator": "AND", "operands": [{"filter_name": "organization_slugs", "filter_value": [slug]}]}
     )
