@@ -188,6 +188,19 @@ def test_a_secret_is_rotated_with_no_failed_call(mgmt_server, mgmt):
     # Secrets are stored as digests only.
     rows = h.db_rows(srv, "SELECT secret_hash FROM project_secrets WHERE project_id = ?", env.project_id)
     assert rows and all(second.secret not in str(r) for r in rows)
+    # Both changes are in the project's audit log, by the workspace key.
+    with TimeoutSession() as s:
+        deadline = time.monotonic() + 5
+        while True:
+            r = s.get(srv.api("/latch/v1/events"), params={"event_type": "management.secrets."}, auth=(env.project_id, second.secret))
+            assert r.status_code == 200, r.text
+            events = r.json()["events"]
+            if len(events) >= 3 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert sorted(e["event_type"] for e in events) == ["management.secrets.create"] * 2 + ["management.secrets.delete"], events
+    assert all(e["actor"]["type"] == "operator" and e["outcome"] == "success" for e in events), events
+    assert not any(first.secret in json.dumps(e) or second.secret in json.dumps(e) for e in events)
     # The CLI adds and deletes secrets the same way.
     added = json.loads(srv.cli("project", "secret", "create", env.project_id).stdout)
     ok(h.make_client(srv.url, env.project_id, added["secret"]).organizations.search())

@@ -60,7 +60,7 @@ fn secret_record(project_id: &ProjectId, secret: &str, at: Timestamp) -> Project
         secret_id: format!("secret-test-{}", uuid::Uuid::new_v4()),
         project_id: project_id.clone(),
         secret_hash: sha256_hex(secret),
-        last_four: crate::service::management::workspace_keys::last_four(secret),
+        last_four: crate::crypto::last_four(secret),
         created_at: at,
     }
 }

@@ -28,12 +28,16 @@ pub async fn workspace_project(ctx: &Ctx, project_slug: &str) -> CoreResult<Work
 /// `environment_not_found`.
 pub async fn environment(ctx: &Ctx, project_slug: &str, environment_slug: &str) -> CoreResult<Project> {
     workspace_project(ctx, project_slug).await?;
-    ctx.store
+    let env = ctx
+        .store
         .projects_of(project_slug)
         .await?
         .into_iter()
         .find(|p| p.environment_slug == environment_slug)
-        .ok_or_else(|| catalogue::ENVIRONMENT_NOT_FOUND.detail(environment_slug))
+        .ok_or_else(|| catalogue::ENVIRONMENT_NOT_FOUND.detail(environment_slug))?;
+    // The call's audit event belongs to the project it changes.
+    crate::engine::audit::project(&env.project_id);
+    Ok(env)
 }
 
 /// A slug given by the caller: it becomes a path segment of every route below it.

@@ -4,12 +4,11 @@
 //! it at once on this node and within the project cache's lifetime on the others.
 
 use super::environment;
-use crate::crypto::{project_secret, sha256_hex};
+use crate::crypto::{last_four, project_secret, sha256_hex};
 use crate::engine::Ctx;
 use crate::error::{catalogue, CoreResult};
 use crate::ids::ProjectId;
 use crate::model::project::{ProjectSecret, PublicToken};
-use crate::service::management::workspace_keys::last_four;
 
 /// Live secrets per environment.
 pub const MAX_SECRETS: usize = 5;

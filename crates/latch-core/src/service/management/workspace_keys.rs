@@ -3,7 +3,7 @@
 //! 256 bits of entropy), compared in constant time.
 
 use crate::clock::Timestamp;
-use crate::crypto::{constant_time_eq, random_token, sha256_hex};
+use crate::crypto::{constant_time_eq, last_four, random_token, sha256_hex};
 use crate::engine::Ctx;
 use crate::error::{catalogue, CoreResult};
 use crate::model::project::WorkspaceKey;
@@ -33,11 +33,6 @@ pub async fn create(store: &dyn Store, name: &str) -> CoreResult<NewKey> {
     };
     store.insert_workspace_key(&key).await?;
     Ok(NewKey { key, secret })
-}
-
-pub fn last_four(secret: &str) -> String {
-    let chars: Vec<char> = secret.chars().collect();
-    chars[chars.len().saturating_sub(4)..].iter().collect()
 }
 
 /// Checks the Basic credentials of a Management API call. Which part was wrong is never said.
