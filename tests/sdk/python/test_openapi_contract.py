@@ -32,7 +32,7 @@ import latch_helpers as h
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 # Requests per operation and generation mode; with ~85 operations this keeps each engine's run to
-# about 25 s (SQLite) and 35 s (PostgreSQL). LATCH_CONTRACT_EXAMPLES raises it for a longer hunt.
+# about 20 s. LATCH_CONTRACT_EXAMPLES raises it for a longer hunt.
 MAX_EXAMPLES = int(os.environ.get("LATCH_CONTRACT_EXAMPLES", "12"))
 
 # Not fuzzed, each for its reason (the document still lists them and the router test checks that
