@@ -4,6 +4,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+// On the wire an RFC 3339 string (the serde impls below), so in the OpenAPI document too.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, format = DateTime))]
 pub struct Timestamp(pub i64);
 
 /// Where the use cases read the time: `Ctx::now()`. The system clock in the server, a manual one

@@ -12,12 +12,14 @@ use crate::model::member::{ROLE_ADMIN, ROLE_MEMBER};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Permission {
     pub resource_id: String,
     pub actions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyRole {
     pub role_id: String,
     #[serde(default)]
@@ -27,6 +29,7 @@ pub struct PolicyRole {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyResource {
     pub resource_id: String,
     #[serde(default)]
@@ -36,6 +39,7 @@ pub struct PolicyResource {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyScope {
     pub scope: String,
     #[serde(default)]
@@ -46,6 +50,7 @@ pub struct PolicyScope {
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Policy {
     pub roles: Vec<PolicyRole>,
     pub resources: Vec<PolicyResource>,

@@ -55,6 +55,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     };
     // Node callers may send an explicit top-level null; treat it like an empty object.
     let bytes: &[u8] = if bytes.trim_ascii() == b"null" { b"{}" } else { bytes };
+    if let Some(field) = crate::nul::json_field(bytes) {
+        return Err(crate::nul::refused(&field));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
     de.end().map_err(|e| ApiError::http_detail(catalogue::BAD_REQUEST, e))?;
@@ -138,6 +141,10 @@ pub(crate) fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
         return None;
     }
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    // No id or secret holds a NUL, and PostgreSQL cannot even look one up (a 500): not credentials.
+    if decoded.contains('\0') {
+        return None;
+    }
     let (id, secret) = decoded.split_once(':')?;
     Some((id.to_string(), secret.to_string()))
 }

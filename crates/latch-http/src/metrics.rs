@@ -46,6 +46,18 @@ pub async fn track(req: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics_scrape",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text exposition", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
+        (status = 401, description = "No or a wrong bearer token", body = crate::openapi::StytchError),
+        (status = 404, description = "No metrics token is configured: the endpoint is off", body = crate::openapi::StytchError)
+    ),
+    security(("metrics_token" = [])),
+)]
 pub async fn scrape(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let Some(endpoint) = &s.http.metrics else {
         return crate::routes::route_not_found().await.into_response();

@@ -21,6 +21,7 @@ use serde_json::Value;
 
 /// Writable member fields; create and update share it (update is partial).
 #[derive(Debug, Default, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = members::MemberInput))]
 pub struct MemberInput {
     pub email_address: Option<String>,
     pub name: Option<String>,

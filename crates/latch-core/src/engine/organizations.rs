@@ -14,6 +14,7 @@ use serde_json::Value;
 
 /// The writable fields of an organization; create and update share it (update is partial).
 #[derive(Debug, Default, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = organizations::OrgInput))]
 pub struct OrgInput {
     pub organization_name: Option<String>,
     pub organization_slug: Option<String>,

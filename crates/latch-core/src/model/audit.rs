@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 /// How an event ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AuditOutcome {
     Success,
     Failure,
@@ -36,6 +37,7 @@ impl AuditOutcome {
 /// Who acted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ActorType {
     /// The application's backend, with the project's secret (`id` is the project id).
     Project,
@@ -71,6 +73,7 @@ impl ActorType {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditActor {
     #[serde(rename = "type")]
     pub kind: ActorType,
@@ -110,6 +113,7 @@ impl AuditActor {
 
 /// One event, as stored and as `GET /latch/v1/events`, stdout and the webhook show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     /// `audit-event-<uuid>`.
     pub event_id: String,

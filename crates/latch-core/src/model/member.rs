@@ -76,6 +76,7 @@ pub struct MemberRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetiredEmail {
     pub email_id: String,
     pub email_address: String,
@@ -84,6 +85,7 @@ pub struct RetiredEmail {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleSource {
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -91,6 +93,7 @@ pub struct RoleSource {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberRole {
     pub role_id: String,
     pub sources: Vec<RoleSource>,
@@ -98,6 +101,7 @@ pub struct MemberRole {
 
 /// The wire object (objects.md#member).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member<'a> {
     pub organization_id: &'a str,
     pub member_id: &'a str,

@@ -107,6 +107,7 @@ pub struct OAuthRegistrationRecord {
 
 /// The wire object (objects.md#oauthregistration).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthRegistration<'a> {
     pub provider_type: &'static str,
     pub provider_subject: &'a str,

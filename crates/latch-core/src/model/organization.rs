@@ -10,6 +10,7 @@ use serde_json::Value;
 /// connected apps). The wire strings are Stytch's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Restriction {
     AllAllowed,
     Restricted,
@@ -50,6 +51,7 @@ impl Restriction {
 /// Whether every member must complete MFA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MfaPolicy {
     Optional,
     RequiredForAll,
@@ -81,6 +83,7 @@ pub const MFA_METHODS: &[&str] = &["sms_otp", "totp"];
 pub const OAUTH_TENANT_PROVIDERS: &[&str] = &["slack", "hubspot", "github"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImplicitRoleAssignment {
     pub domain: String,
     pub role_id: String,
@@ -90,6 +93,7 @@ pub struct ImplicitRoleAssignment {
 /// and new settings get a serde default, so adding one needs no migration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgSettings {
     pub sso_jit_provisioning: Restriction,
     pub sso_jit_provisioning_allowed_connections: Vec<String>,
@@ -161,6 +165,7 @@ pub struct OrgRecord {
 
 /// The wire object (objects.md#organization).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organization<'a> {
     pub organization_id: &'a str,
     pub organization_name: &'a str,

@@ -47,6 +47,7 @@ impl SessionRecord {
 /// Stytch's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FactorKind {
     Password,
     EmailOtp,
@@ -62,6 +63,7 @@ pub enum FactorKind {
 /// One proven factor (objects.md#authenticationfactor). `details` holds the one sub-object that
 /// matches the type, e.g. `{"email_factor": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthFactor {
     #[serde(rename = "type")]
     pub kind: FactorKind,
@@ -184,6 +186,7 @@ impl AuthFactor {
 
 /// The wire object (objects.md#membersession).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberSession<'a> {
     pub member_session_id: &'a str,
     pub member_id: &'a str,

@@ -57,6 +57,7 @@ impl OidcConnectionRecord {
 /// The wire object (sso.md#oidcconnection). `client_secret` is echoed as Stytch does: the SDK's
 /// model requires the string, and only the project's secret (or an admin session) can read it.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OidcConnection<'a> {
     pub organization_id: &'a str,
     pub connection_id: &'a str,
@@ -77,6 +78,7 @@ pub struct OidcConnection<'a> {
 
 /// An entry of `Organization.sso_active_connections`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActiveSsoConnection {
     pub connection_id: String,
     pub display_name: String,
@@ -85,6 +87,7 @@ pub struct ActiveSsoConnection {
 
 /// A member's link to one subject at one connection (`Member.sso_registrations`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SsoRegistration {
     pub connection_id: String,
     pub external_id: String,

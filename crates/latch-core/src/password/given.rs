@@ -12,6 +12,8 @@ use std::ops::Deref;
 pub const MAX_PASSWORD_CHARS: usize = 256;
 
 #[derive(Clone, PartialEq, Eq, Default)]
+// A plain string on the wire (at most `MAX_PASSWORD_CHARS`), so in the OpenAPI document too.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String))]
 pub struct GivenPassword(String);
 
 impl GivenPassword {

@@ -169,12 +169,14 @@ fn phpass_verify(password: &str, hash: &str) -> bool {
 
 /// The optional config objects of the migrate request (objects.md#password-hash-config-objects).
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SaltConfig {
     pub prepend_salt: String,
     pub append_salt: String,
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Argon2Config {
     pub salt: String,
     pub iteration_amount: u32,
@@ -184,6 +186,7 @@ pub struct Argon2Config {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScryptConfig {
     pub salt: String,
     pub n_parameter: u64,
@@ -193,6 +196,7 @@ pub struct ScryptConfig {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pbkdf2Config {
     pub salt: String,
     pub iteration_amount: u32,
@@ -202,6 +206,7 @@ pub struct Pbkdf2Config {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HashConfigs {
     pub md_5_config: Option<SaltConfig>,
     pub sha_1_config: Option<SaltConfig>,

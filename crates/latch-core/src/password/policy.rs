@@ -34,6 +34,7 @@ impl Default for PasswordPolicy {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LudsFeedback {
     pub has_lower_case: bool,
     pub has_upper_case: bool,
@@ -44,12 +45,14 @@ pub struct LudsFeedback {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ZxcvbnFeedback {
     pub warning: String,
     pub suggestions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StrengthReport {
     pub valid_password: bool,
     pub score: u8,

@@ -6,6 +6,7 @@ use crate::error::CoreResult;
 use serde::{Deserialize, Deserializer};
 
 #[derive(Debug, Default, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionArgs {
     #[serde(default, deserialize_with = "named::intermediate_session_token")]
     pub intermediate_session_token: Option<String>,

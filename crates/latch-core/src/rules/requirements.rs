@@ -13,18 +13,21 @@ use crate::validate;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberOptions {
     pub mfa_phone_number: String,
     pub totp_registration_id: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MfaRequired {
     pub member_options: Option<MemberOptions>,
     pub secondary_auth_initiated: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PrimaryRequired {
     pub allowed_auth_methods: Vec<String>,
 }

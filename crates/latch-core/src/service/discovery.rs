@@ -32,6 +32,7 @@ use serde_json::Value;
 pub use crate::engine::discovery::DiscoveryResult;
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = discovery::SendInput))]
 pub struct SendInput {
     pub email_address: String,
     pub discovery_expiration_minutes: Option<i64>,
@@ -70,6 +71,7 @@ pub async fn otp_send(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = discovery::OtpAuthenticateInput))]
 pub struct OtpAuthenticateInput {
     pub email_address: String,
     pub code: String,
@@ -86,6 +88,7 @@ pub async fn otp_authenticate(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = discovery::ListInput))]
 pub struct ListInput {
     #[serde(flatten)]
     pub session: SessionArgs,
@@ -139,6 +142,7 @@ pub async fn list(ctx: &Ctx, project_id: &ProjectId, input: ListInput) -> CoreRe
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = discovery::ExchangeInput))]
 pub struct ExchangeInput {
     pub intermediate_session_token: String,
     pub organization_id: OrganizationId,
@@ -236,6 +240,7 @@ async fn finish(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = discovery::CreateInput))]
 pub struct CreateInput {
     pub intermediate_session_token: String,
     pub session_duration_minutes: Option<i64>,

@@ -27,6 +27,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = magic_links::LoginOrSignupInput))]
 pub struct LoginOrSignupInput {
     pub organization_id: OrganizationId,
     pub email_address: String,
@@ -138,6 +139,7 @@ pub async fn login_or_signup(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = magic_links::InviteInput))]
 pub struct InviteInput {
     pub organization_id: OrganizationId,
     pub email_address: String,
@@ -215,6 +217,7 @@ pub async fn invite(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = magic_links::AuthenticateInput))]
 pub struct AuthenticateInput {
     pub magic_links_token: String,
     pub pkce_code_verifier: Option<String>,
@@ -316,6 +319,7 @@ async fn live_member(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = magic_links::DiscoverySendInput))]
 pub struct DiscoverySendInput {
     pub email_address: String,
     pub discovery_redirect_url: Option<String>,
@@ -372,6 +376,7 @@ pub async fn discovery_send(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = magic_links::DiscoveryAuthenticateInput))]
 pub struct DiscoveryAuthenticateInput {
     pub discovery_magic_links_token: String,
     pub pkce_code_verifier: Option<String>,

@@ -282,6 +282,7 @@ pub async fn search(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = members::StartEmailUpdateInput))]
 pub struct StartEmailUpdateInput {
     pub email_address: String,
     pub login_redirect_url: Option<String>,

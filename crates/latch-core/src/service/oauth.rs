@@ -72,6 +72,7 @@ fn bounded_scopes(scopes: Option<&str>) -> CoreResult<Option<&str>> {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct StartInput {
     pub public_token: Option<String>,
     pub organization_id: Option<OrganizationId>,
@@ -137,6 +138,7 @@ pub async fn start(ctx: &Ctx, provider_key: &str, input: StartInput) -> CoreResu
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct DiscoveryStartInput {
     pub public_token: Option<String>,
     pub custom_scopes: Option<String>,
@@ -178,6 +180,7 @@ pub async fn discovery_start(ctx: &Ctx, provider_key: &str, input: DiscoveryStar
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct CallbackInput {
     pub code: Option<String>,
     pub state: Option<String>,
@@ -213,6 +216,7 @@ pub async fn callback(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = oauth::AuthenticateInput))]
 pub struct AuthenticateInput {
     pub oauth_token: String,
     pub pkce_code_verifier: Option<String>,
@@ -286,6 +290,7 @@ pub async fn authenticate(ctx: &Ctx, project_id: &ProjectId, input: Authenticate
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = oauth::DiscoveryAuthenticateInput))]
 pub struct DiscoveryAuthenticateInput {
     pub discovery_oauth_token: String,
     pub pkce_code_verifier: Option<String>,

@@ -33,6 +33,7 @@ fn org_vars<'a>(org: &'a OrgRecord, code: &'a str, minutes: &'a str) -> [(&'stat
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = otps::LoginOrSignupInput))]
 pub struct LoginOrSignupInput {
     pub organization_id: OrganizationId,
     pub email_address: String,
@@ -105,6 +106,7 @@ pub async fn email_login_or_signup(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = otps::EmailAuthenticateInput))]
 pub struct EmailAuthenticateInput {
     pub organization_id: OrganizationId,
     pub email_address: String,
@@ -202,6 +204,7 @@ async fn email_update_member(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = otps::SmsSendInput))]
 pub struct SmsSendInput {
     pub organization_id: OrganizationId,
     pub member_id: MemberId,
@@ -263,6 +266,7 @@ pub async fn sms_send(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = otps::SmsAuthenticateInput))]
 pub struct SmsAuthenticateInput {
     pub organization_id: OrganizationId,
     pub member_id: MemberId,

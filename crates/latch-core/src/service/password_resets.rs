@@ -34,6 +34,7 @@ const MAX_EXPIRY_MINUTES: i64 = 10_080;
 const FRESH_FACTOR_MINUTES: i64 = 5;
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = password_resets::ResetStartInput))]
 pub struct ResetStartInput {
     pub organization_id: OrganizationId,
     pub email_address: String,
@@ -180,6 +181,7 @@ fn expiry_minutes(given: Option<i64>) -> CoreResult<i64> {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = password_resets::DiscoveryResetStartInput))]
 pub struct DiscoveryResetStartInput {
     pub email_address: String,
     pub reset_password_redirect_url: Option<String>,
@@ -237,6 +239,7 @@ pub async fn discovery_reset_start(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = password_resets::DiscoveryResetInput))]
 pub struct DiscoveryResetInput {
     pub password_reset_token: String,
     pub password: GivenPassword,
@@ -274,6 +277,7 @@ pub async fn discovery_reset(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = password_resets::ResetInput))]
 pub struct ResetInput {
     pub password_reset_token: String,
     pub password: GivenPassword,
@@ -374,6 +378,7 @@ pub async fn reset_by_email(ctx: &Ctx, project_id: &ProjectId, input: ResetInput
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = password_resets::SessionResetInput))]
 pub struct SessionResetInput {
     pub organization_id: OrganizationId,
     pub password: GivenPassword,
@@ -440,6 +445,7 @@ pub async fn reset_by_session(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = password_resets::ExistingResetInput))]
 pub struct ExistingResetInput {
     pub email_address: String,
     pub existing_password: GivenPassword,
@@ -493,6 +499,7 @@ pub async fn reset_existing(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = password_resets::ByEmailInput))]
 pub struct ByEmailInput {
     pub email_address: String,
     pub organization_id: Option<OrganizationId>,

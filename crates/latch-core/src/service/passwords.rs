@@ -29,6 +29,7 @@ use serde_json::Value;
 pub use crate::engine::members::MemberView;
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = passwords::DiscoveryAuthenticateInput))]
 pub struct DiscoveryAuthenticateInput {
     pub email_address: String,
     pub password: GivenPassword,
@@ -87,6 +88,7 @@ pub async fn strength_check(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = passwords::MigrateInput))]
 pub struct MigrateInput {
     pub email_address: String,
     pub hash: String,
@@ -160,6 +162,7 @@ pub async fn migrate(ctx: &Ctx, project_id: &ProjectId, input: MigrateInput) -> 
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = passwords::AuthenticateInput))]
 pub struct AuthenticateInput {
     pub organization_id: OrganizationId,
     pub email_address: String,

@@ -23,6 +23,7 @@ use serde_json::Value;
 pub use crate::engine::session::{view, Issued};
 
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationCheck {
     pub organization_id: OrganizationId,
     pub resource_id: String,
@@ -30,12 +31,14 @@ pub struct AuthorizationCheck {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verdict {
     pub authorized: bool,
     pub granting_roles: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = sessions::AuthenticateInput))]
 pub struct AuthenticateInput {
     pub session_token: Option<String>,
     pub session_jwt: Option<String>,
@@ -126,6 +129,7 @@ pub async fn authorize(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = sessions::ExchangeInput))]
 pub struct ExchangeInput {
     pub organization_id: OrganizationId,
     pub session_token: Option<String>,
@@ -216,6 +220,7 @@ pub async fn list(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = sessions::RevokeInput))]
 pub struct RevokeInput {
     pub member_session_id: Option<String>,
     pub session_token: Option<String>,

@@ -116,6 +116,7 @@ pub async fn delete_connection(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = sso::CreateOidcInput))]
 pub struct CreateOidcInput {
     pub display_name: Option<String>,
     pub identity_provider: Option<String>,
@@ -158,6 +159,7 @@ pub async fn create_oidc(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = sso::UpdateOidcInput))]
 pub struct UpdateOidcInput {
     pub display_name: Option<String>,
     pub client_id: Option<String>,
@@ -261,6 +263,7 @@ pub async fn update_oidc(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct StartInput {
     pub public_token: Option<String>,
     pub connection_id: Option<String>,
@@ -334,6 +337,7 @@ pub async fn start(ctx: &Ctx, input: StartInput) -> CoreResult<sso::Started> {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct CallbackInput {
     pub code: Option<String>,
     pub state: Option<String>,
@@ -367,6 +371,7 @@ pub async fn callback(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = sso::AuthenticateInput))]
 pub struct AuthenticateInput {
     pub sso_token: String,
     pub pkce_code_verifier: Option<String>,

@@ -113,6 +113,7 @@ fn recovery_records(ctx: &Ctx, member: &MemberRecord, codes: &[String], now: Tim
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = totps::CreateInput))]
 pub struct CreateInput {
     pub organization_id: OrganizationId,
     pub member_id: MemberId,
@@ -185,6 +186,7 @@ pub async fn create(ctx: &Ctx, project_id: &ProjectId, input: CreateInput) -> Co
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = totps::AuthenticateInput))]
 pub struct AuthenticateInput {
     pub organization_id: OrganizationId,
     pub member_id: MemberId,
@@ -272,6 +274,7 @@ pub async fn authenticate(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = totps::MigrateInput))]
 pub struct MigrateInput {
     pub organization_id: OrganizationId,
     pub member_id: MemberId,
@@ -323,6 +326,7 @@ pub async fn migrate(
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = totps::RecoverInput))]
 pub struct RecoverInput {
     pub organization_id: OrganizationId,
     pub member_id: MemberId,

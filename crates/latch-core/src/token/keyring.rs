@@ -60,6 +60,7 @@ pub struct LoadedKey {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jwk {
     pub kty: &'static str,
     #[serde(rename = "use")]

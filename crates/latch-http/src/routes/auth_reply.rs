@@ -13,8 +13,9 @@ use latch_core::service::members::MemberView;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-#[derive(Serialize)]
-struct Body<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AuthenticateResponse)]
+pub struct Body<'a> {
     member_id: &'a str,
     member_email_id: String,
     /// The email used (email OTP's `method_id`).

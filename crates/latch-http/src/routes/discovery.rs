@@ -17,7 +17,8 @@ use latch_core::service::discovery::{
 };
 use serde::Serialize;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = DiscoveryMembership)]
 struct Membership<'a> {
     #[serde(rename = "type")]
     kind: &'a str,
@@ -25,7 +26,7 @@ struct Membership<'a> {
     member: Option<Member<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DiscoveredOrganization<'a> {
     member_authenticated: bool,
     organization: Organization<'a>,
@@ -34,8 +35,8 @@ struct DiscoveredOrganization<'a> {
     mfa_required: Option<&'a MfaRequired>,
 }
 
-#[derive(Serialize)]
-struct DiscoveryBody<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DiscoveryBody<'a> {
     #[serde(skip_serializing_if = "str::is_empty")]
     intermediate_session_token: &'a str,
     email_address: &'a str,
@@ -80,6 +81,18 @@ pub fn discovery_reply_with(
     .into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/otps/email/discovery/send",
+    operation_id = "discovery_otp_send",
+    tag = "discovery",
+    request_body = SendInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Empty),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn otp_send(
     State(s): State<AppState>,
     p: AuthProject,
@@ -91,6 +104,18 @@ pub async fn otp_send(
     Ok(Reply(serde_json::Map::new()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/otps/email/discovery/authenticate",
+    operation_id = "discovery_otp_authenticate",
+    tag = "discovery",
+    request_body = OtpAuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = DiscoveryBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn otp_authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -101,6 +126,18 @@ pub async fn otp_authenticate(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/discovery/organizations",
+    operation_id = "discovery_list",
+    tag = "discovery",
+    request_body = ListInput,
+    responses(
+        (status = 200, description = "Success", body = DiscoveryBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     p: AuthProject,
@@ -109,6 +146,18 @@ pub async fn list(
     Ok(discovery_reply(&discovery::list(&s.ctx, p.id(), input).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/discovery/intermediate_sessions/exchange",
+    operation_id = "discovery_exchange",
+    tag = "discovery",
+    request_body = ExchangeInput,
+    responses(
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn exchange(
     State(s): State<AppState>,
     p: AuthProject,
@@ -118,6 +167,18 @@ pub async fn exchange(
     Ok(auth_reply(&v, &outcome))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/discovery/organizations/create",
+    operation_id = "discovery_create",
+    tag = "discovery",
+    request_body = CreateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     p: AuthProject,

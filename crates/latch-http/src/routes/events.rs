@@ -21,7 +21,8 @@ const MAX_LIMIT: i64 = 1000;
 /// Longer than any identifier or event type: a longer filter matches nothing anyway.
 const MAX_FILTER_LEN: usize = 256;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     organization_id: Option<String>,
     member_id: Option<String>,
@@ -34,7 +35,7 @@ pub struct EventsQuery {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EventsBody {
     events: Vec<AuditEvent>,
     /// Where the next page starts; none on the last page.
@@ -57,6 +58,20 @@ fn time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, CoreError> 
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/latch/v1/events",
+    operation_id = "events_list",
+    tag = "latch",
+    params(
+        EventsQuery,
+    ),
+    responses(
+        (status = 200, description = "Success", body = EventsBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     p: AuthProject,

@@ -16,6 +16,16 @@ use std::time::Duration;
 /// How long readiness waits for the database.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(1);
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "health_healthz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The database answers", body = crate::openapi::Health),
+        (status = 503, description = "The database does not answer within a second", body = crate::openapi::Health)
+    ),
+)]
 pub async fn healthz(State(s): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     let error = match tokio::time::timeout(READY_TIMEOUT, s.ctx.store.ping()).await {
         Ok(Ok(())) => return (StatusCode::OK, Json(json!({"status": "ok"}))),
@@ -26,6 +36,13 @@ pub async fn healthz(State(s): State<AppState>) -> (StatusCode, Json<serde_json:
     (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable"})))
 }
 
+#[utoipa::path(
+    get,
+    path = "/livez",
+    operation_id = "health_livez",
+    tag = "operations",
+    responses((status = 200, description = "The process serves HTTP", body = crate::openapi::Health)),
+)]
 pub async fn livez() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }

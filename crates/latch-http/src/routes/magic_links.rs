@@ -17,7 +17,8 @@ use latch_core::service::magic_links::{
 };
 use serde::Serialize;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = magic_links::MemberBody)]
 struct MemberBody<'a> {
     member_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -26,6 +27,18 @@ struct MemberBody<'a> {
     organization: Organization<'a>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/magic_links/email/login_or_signup",
+    operation_id = "magic_links_login_or_signup",
+    tag = "magic_links",
+    request_body = LoginOrSignupInput,
+    responses(
+        (status = 200, description = "Success", body = MemberBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn login_or_signup(
     State(s): State<AppState>,
     p: AuthProject,
@@ -43,6 +56,22 @@ pub async fn login_or_signup(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/magic_links/email/invite",
+    operation_id = "magic_links_invite",
+    tag = "magic_links",
+    params(
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = InviteInput,
+    responses(
+        (status = 200, description = "Success", body = MemberBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn invite(
     State(s): State<AppState>,
     p: AuthProject,
@@ -61,6 +90,18 @@ pub async fn invite(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/magic_links/authenticate",
+    operation_id = "magic_links_authenticate",
+    tag = "magic_links",
+    request_body = AuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -70,6 +111,18 @@ pub async fn authenticate(
     Ok(auth_reply(&v, &outcome))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/magic_links/email/discovery/send",
+    operation_id = "magic_links_discovery_send",
+    tag = "magic_links",
+    request_body = DiscoverySendInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Empty),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn discovery_send(
     State(s): State<AppState>,
     p: AuthProject,
@@ -81,6 +134,18 @@ pub async fn discovery_send(
     Ok(Reply(serde_json::Map::new()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/magic_links/discovery/authenticate",
+    operation_id = "magic_links_discovery_authenticate",
+    tag = "magic_links",
+    request_body = DiscoveryAuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::routes::discovery::DiscoveryBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn discovery_authenticate(
     State(s): State<AppState>,
     p: AuthProject,

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = members::MemberBody)]
 struct MemberBody<'a> {
     member_id: &'a str,
     member: Member<'a>,
@@ -33,6 +34,23 @@ fn member_reply(v: &MemberView) -> Response {
     .into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations/{organization_id}/members",
+    operation_id = "members_create",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = MemberInput,
+    responses(
+        (status = 200, description = "Success", body = MemberBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     p: AuthProject,
@@ -45,12 +63,28 @@ pub async fn create(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GetQuery {
     member_id: Option<String>,
     email_address: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/{organization_id}/member",
+    operation_id = "members_get",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        GetQuery,
+    ),
+    responses(
+        (status = 200, description = "Success", body = MemberBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn get(
     State(s): State<AppState>,
     p: AuthProject,
@@ -61,12 +95,28 @@ pub async fn get(
     Ok(member_reply(&v))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DangerousQuery {
     #[serde(default, deserialize_with = "lenient_bool")]
     include_deleted: Option<bool>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/members/dangerously_get/{member_id}",
+    operation_id = "members_dangerously_get",
+    tag = "members",
+    params(
+        ("member_id" = String, Path, description = "The member's id"),
+        DangerousQuery,
+    ),
+    responses(
+        (status = 200, description = "Success", body = MemberBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn dangerously_get(
     State(s): State<AppState>,
     p: AuthProject,
@@ -77,6 +127,24 @@ pub async fn dangerously_get(
     Ok(member_reply(&v))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}",
+    operation_id = "members_update",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = MemberInput,
+    responses(
+        (status = 200, description = "Success", body = MemberBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     p: AuthProject,
@@ -89,21 +157,56 @@ pub async fn update(
     ))
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct MemberDeleted {
+    member_id: MemberId,
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}",
+    operation_id = "members_delete",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = MemberDeleted),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     p: AuthProject,
     who: MemberAuthorization,
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Reply<impl Serialize>> {
-    #[derive(Serialize)]
-    struct Body {
-        member_id: MemberId,
-    }
-    Ok(Reply(Body {
+    Ok(Reply(MemberDeleted {
         member_id: members::delete(&s.ctx, p.id(), &org, &member, who.caller()).await?,
     }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/reactivate",
+    operation_id = "members_reactivate",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = MemberBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn reactivate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -115,6 +218,23 @@ pub async fn reactivate(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/organizations/{organization_id}/members/passwords/{member_password_id}",
+    operation_id = "members_delete_password",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_password_id" = String, Path, description = "The member's password id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = MemberBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete_password(
     State(s): State<AppState>,
     p: AuthProject,
@@ -126,6 +246,23 @@ pub async fn delete_password(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/organizations/{organization_id}/members/mfa_phone_numbers/{member_id}",
+    operation_id = "members_delete_mfa_phone_number",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = MemberBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete_mfa_phone_number(
     State(s): State<AppState>,
     p: AuthProject,
@@ -137,6 +274,23 @@ pub async fn delete_mfa_phone_number(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/totp",
+    operation_id = "members_delete_totp",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = MemberBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete_totp(
     State(s): State<AppState>,
     p: AuthProject,
@@ -148,6 +302,23 @@ pub async fn delete_totp(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/external_id",
+    operation_id = "members_delete_external_id",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = MemberBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete_external_id(
     State(s): State<AppState>,
     p: AuthProject,
@@ -159,12 +330,31 @@ pub async fn delete_external_id(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = members::UnlinkInput)]
 pub struct UnlinkInput {
     email_id: Option<String>,
     email_address: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/start_email_update",
+    operation_id = "members_start_email_update",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = members::StartEmailUpdateInput,
+    responses(
+        (status = 200, description = "Success", body = MemberBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn start_email_update(
     State(s): State<AppState>,
     p: AuthProject,
@@ -177,6 +367,32 @@ pub async fn start_email_update(
     ))
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct UnlinkRetiredEmailBody<'a> {
+    member_id: &'a str,
+    organization_id: &'a str,
+    member: Member<'a>,
+    organization: Organization<'a>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/unlink_retired_email",
+    operation_id = "members_unlink_retired_email",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = UnlinkInput,
+    responses(
+        (status = 200, description = "Success", body = UnlinkRetiredEmailBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn unlink_retired_email(
     State(s): State<AppState>,
     p: AuthProject,
@@ -194,14 +410,7 @@ pub async fn unlink_retired_email(
         who.caller(),
     )
     .await?;
-    #[derive(Serialize)]
-    struct Body<'a> {
-        member_id: &'a str,
-        organization_id: &'a str,
-        member: Member<'a>,
-        organization: Organization<'a>,
-    }
-    Ok(Reply(Body {
+    Ok(Reply(UnlinkRetiredEmailBody {
         member_id: &v.member.member_id,
         organization_id: &v.organization.organization_id,
         member: v.member_json(),
@@ -210,7 +419,8 @@ pub async fn unlink_retired_email(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = members::SearchInput)]
 pub struct SearchInput {
     organization_ids: Vec<String>,
     cursor: Option<String>,
@@ -218,6 +428,29 @@ pub struct SearchInput {
     query: Option<Value>,
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct MemberSearchBody<'a> {
+    members: Vec<Member<'a>>,
+    results_metadata: ResultsMetadata,
+    organizations: BTreeMap<&'a str, Organization<'a>>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations/members/search",
+    operation_id = "members_search",
+    tag = "members",
+    params(
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = SearchInput,
+    responses(
+        (status = 200, description = "Success", body = MemberSearchBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn search(
     State(s): State<AppState>,
     p: AuthProject,
@@ -242,12 +475,6 @@ pub async fn search(
         }
         .encode()
     });
-    #[derive(Serialize)]
-    struct Body<'a> {
-        members: Vec<Member<'a>>,
-        results_metadata: ResultsMetadata,
-        organizations: BTreeMap<&'a str, Organization<'a>>,
-    }
     let members = r
         .found
         .items
@@ -259,7 +486,7 @@ pub async fn search(
                 .map(|o| m.view(o, &r.retired, &r.sso, &r.oauth))
         })
         .collect();
-    let body = Body {
+    let body = MemberSearchBody {
         members,
         results_metadata: ResultsMetadata {
             total: r.found.total,
@@ -274,21 +501,59 @@ pub async fn search(
     Ok(Reply(body).into_response())
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct OidcProvidersBody {
+    registrations: [Value; 0],
+}
+
 /// Latch has no OIDC SSO yet, so no member has stored OIDC tokens.
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/oidc_providers",
+    operation_id = "members_oidc_providers",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = OidcProvidersBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn oidc_providers(
     State(s): State<AppState>,
     p: AuthProject,
     Path((org, member)): Path<(String, String)>,
 ) -> ApiResult<Reply<impl Serialize>> {
     members::get(&s.ctx, p.id(), &org, Some(&member), None).await?;
-    #[derive(Serialize)]
-    struct Body {
-        registrations: [Value; 0],
-    }
-    Ok(Reply(Body { registrations: [] }))
+    Ok(Reply(OidcProvidersBody { registrations: [] }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct MemberConnectedAppsBody {
+    connected_apps: [Value; 0],
 }
 
 /// Latch has no Connected Apps, so no member has authorized one.
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/connected_apps",
+    operation_id = "members_connected_apps",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = MemberConnectedAppsBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn connected_apps(
     State(s): State<AppState>,
     p: AuthProject,
@@ -297,13 +562,26 @@ pub async fn connected_apps(
 ) -> ApiResult<Reply<impl Serialize>> {
     let v = members::get(&s.ctx, p.id(), &org, Some(&member), None).await?;
     who.caller().require_tenant(&v.organization.organization_id)?;
-    #[derive(Serialize)]
-    struct Body {
-        connected_apps: [Value; 0],
-    }
-    Ok(Reply(Body { connected_apps: [] }))
+    Ok(Reply(MemberConnectedAppsBody { connected_apps: [] }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/connected_apps/{connected_app_id}/revoke",
+    operation_id = "members_revoke_connected_app",
+    tag = "members",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("connected_app_id" = String, Path, description = "The Connected App's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn revoke_connected_app(
     State(s): State<AppState>,
     p: AuthProject,

@@ -36,6 +36,20 @@ fn to_provider(s: &AppState, provider: &str, started: Started) -> Response {
 
 /// `GET /v1/b2b/public/oauth/{provider}/start`: no project secret; the public token names the
 /// project.
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/public/oauth/{provider}/start",
+    operation_id = "oauth_start",
+    tag = "oauth",
+    params(
+        ("provider" = String, Path, description = "The OAuth provider (google, microsoft, …)"),
+        StartInput,
+    ),
+    responses(
+        (status = 302, description = "Redirects the browser (`Location`); the body is `{status_code: 302, request_id, redirect_url}`", body = crate::openapi::Redirect),
+        crate::openapi::Errors
+    ),
+)]
 pub async fn start(
     State(s): State<AppState>,
     Path(provider): Path<String>,
@@ -46,6 +60,20 @@ pub async fn start(
 }
 
 /// `GET /v1/b2b/public/oauth/{provider}/discovery/start`.
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/public/oauth/{provider}/discovery/start",
+    operation_id = "oauth_discovery_start",
+    tag = "oauth",
+    params(
+        ("provider" = String, Path, description = "The OAuth provider (google, microsoft, …)"),
+        DiscoveryStartInput,
+    ),
+    responses(
+        (status = 302, description = "Redirects the browser (`Location`); the body is `{status_code: 302, request_id, redirect_url}`", body = crate::openapi::Redirect),
+        crate::openapi::Errors
+    ),
+)]
 pub async fn discovery_start(
     State(s): State<AppState>,
     Path(provider): Path<String>,
@@ -56,6 +84,20 @@ pub async fn discovery_start(
 }
 
 /// `GET /v1/b2b/public/oauth/{provider}/callback`: the provider sends the browser back here.
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/public/oauth/{provider}/callback",
+    operation_id = "oauth_callback",
+    tag = "oauth",
+    params(
+        ("provider" = String, Path, description = "The OAuth provider (google, microsoft, …)"),
+        CallbackInput,
+    ),
+    responses(
+        (status = 302, description = "Redirects the browser (`Location`); the body is `{status_code: 302, request_id, redirect_url}`", body = crate::openapi::Redirect),
+        crate::openapi::Errors
+    ),
+)]
 pub async fn callback(
     State(s): State<AppState>,
     Path(provider): Path<String>,
@@ -75,6 +117,18 @@ fn expires_in(r: &OAuthRegistrationRecord, now: Timestamp) -> i64 {
         .map_or(0, |at| ((at.millis() - now.millis()) / 1000).max(0))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/oauth/authenticate",
+    operation_id = "oauth_authenticate",
+    tag = "oauth",
+    request_body = AuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -102,6 +156,18 @@ pub async fn authenticate(
     Ok(auth_reply_with(&done.view, &done.outcome, Some(&extra)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/oauth/discovery/authenticate",
+    operation_id = "oauth_discovery_authenticate",
+    tag = "oauth",
+    request_body = DiscoveryAuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::routes::discovery::DiscoveryBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn discovery_authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -117,13 +183,15 @@ pub async fn discovery_authenticate(
     Ok(discovery_reply_with(&done.result, Some(&extra)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TokenQuery {
     /// `true`/`false`, or Python's `True`/`False`.
     include_refresh_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OAuthProviderTokensBody)]
 struct TokensBody<'a> {
     provider_type: &'static str,
     provider_subject: &'a str,
@@ -137,6 +205,23 @@ struct TokensBody<'a> {
 
 /// `GET …/members/{member_id}/oauth_providers/{provider}`: the provider's tokens from the
 /// member's latest login there (Google and Microsoft; the other providers have no registrations).
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/oauth_providers/{provider}",
+    operation_id = "oauth_provider_tokens",
+    tag = "oauth",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+        ("provider" = String, Path, description = "The OAuth provider (google, microsoft, …)"),
+        TokenQuery,
+    ),
+    responses(
+        (status = 200, description = "Success", body = TokensBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn provider_tokens(
     State(s): State<AppState>,
     p: AuthProject,

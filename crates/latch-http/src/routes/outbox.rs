@@ -9,17 +9,32 @@ use latch_core::delivery::StoredMessage;
 use latch_core::CoreError;
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
     recipient: Option<String>,
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OutboxBody {
     messages: Vec<StoredMessage>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/latch/v1/outbox",
+    operation_id = "outbox_list",
+    tag = "latch",
+    params(
+        OutboxQuery,
+    ),
+    responses(
+        (status = 200, description = "Success", body = OutboxBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     p: AuthProject,

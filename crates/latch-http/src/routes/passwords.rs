@@ -20,12 +20,25 @@ use latch_core::service::password_resets::{
 use latch_core::service::passwords::{self, AuthenticateInput, DiscoveryAuthenticateInput, MigrateInput};
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = passwords::StrengthInput)]
 pub struct StrengthInput {
     password: latch_core::password::GivenPassword,
     email_address: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/strength_check",
+    operation_id = "passwords_strength_check",
+    tag = "passwords",
+    request_body = StrengthInput,
+    responses(
+        (status = 200, description = "Success", body = StrengthReport),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn strength_check(
     State(s): State<AppState>,
     p: AuthProject,
@@ -36,20 +49,33 @@ pub async fn strength_check(
     ))
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct MigrateBody<'a> {
+    member_id: &'a str,
+    member_created: bool,
+    member: Member<'a>,
+    organization: Organization<'a>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/migrate",
+    operation_id = "passwords_migrate",
+    tag = "passwords",
+    request_body = MigrateInput,
+    responses(
+        (status = 200, description = "Success", body = MigrateBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn migrate(
     State(s): State<AppState>,
     p: AuthProject,
     ApiJson(input): ApiJson<MigrateInput>,
 ) -> ApiResult<Response> {
     let (v, created) = passwords::migrate(&s.ctx, p.id(), input).await?;
-    #[derive(Serialize)]
-    struct Body<'a> {
-        member_id: &'a str,
-        member_created: bool,
-        member: Member<'a>,
-        organization: Organization<'a>,
-    }
-    Ok(Reply(Body {
+    Ok(Reply(MigrateBody {
         member_id: &v.member.member_id,
         member_created: created,
         member: v.member_json(),
@@ -58,6 +84,18 @@ pub async fn migrate(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/authenticate",
+    operation_id = "passwords_authenticate",
+    tag = "passwords",
+    request_body = AuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -69,7 +107,7 @@ pub async fn authenticate(
     Ok(auth_reply(&v, &outcome))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct MemberWithEmail<'a> {
     member_id: &'a str,
     member_email_id: String,
@@ -87,6 +125,18 @@ fn member_with_email(v: &MemberView) -> Response {
     .into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/email/reset/start",
+    operation_id = "passwords_reset_start",
+    tag = "passwords",
+    request_body = ResetStartInput,
+    responses(
+        (status = 200, description = "Success", body = MemberWithEmail),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn reset_start(
     State(s): State<AppState>,
     p: AuthProject,
@@ -99,6 +149,18 @@ pub async fn reset_start(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/email/reset",
+    operation_id = "passwords_reset",
+    tag = "passwords",
+    request_body = ResetInput,
+    responses(
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn reset(
     State(s): State<AppState>,
     p: AuthProject,
@@ -108,6 +170,18 @@ pub async fn reset(
     Ok(auth_reply(&v, &outcome))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/session/reset",
+    operation_id = "passwords_session_reset",
+    tag = "passwords",
+    request_body = SessionResetInput,
+    responses(
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn session_reset(
     State(s): State<AppState>,
     p: AuthProject,
@@ -117,6 +191,18 @@ pub async fn session_reset(
     Ok(auth_reply(&v, &outcome))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/existing_password/reset",
+    operation_id = "passwords_existing_password_reset",
+    tag = "passwords",
+    request_body = ExistingResetInput,
+    responses(
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn existing_password_reset(
     State(s): State<AppState>,
     p: AuthProject,
@@ -128,6 +214,22 @@ pub async fn existing_password_reset(
     Ok(auth_reply(&v, &outcome))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/email/require_reset",
+    operation_id = "passwords_require_reset",
+    tag = "passwords",
+    params(
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = ByEmailInput,
+    responses(
+        (status = 200, description = "Success", body = MemberWithEmail),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn require_reset(
     State(s): State<AppState>,
     p: AuthProject,
@@ -140,6 +242,22 @@ pub async fn require_reset(
 }
 
 /// `POST /v1/b2b/passwords/email/delete` (the seeds' SDK; dropped from the current SDKs).
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/email/delete",
+    operation_id = "passwords_delete_by_email",
+    tag = "passwords",
+    params(
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = ByEmailInput,
+    responses(
+        (status = 200, description = "Success", body = MemberWithEmail),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete_by_email(
     State(s): State<AppState>,
     p: AuthProject,
@@ -152,6 +270,18 @@ pub async fn delete_by_email(
 }
 
 /// Cross-organization discovery login (when the project enables cross-org passwords).
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/discovery/authenticate",
+    operation_id = "passwords_discovery_authenticate",
+    tag = "passwords",
+    request_body = DiscoveryAuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::routes::discovery::DiscoveryBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn discovery_authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -164,6 +294,18 @@ pub async fn discovery_authenticate(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/discovery/email/reset/start",
+    operation_id = "passwords_discovery_reset_start",
+    tag = "passwords",
+    request_body = DiscoveryResetStartInput,
+    responses(
+        (status = 200, description = "Success", body = crate::openapi::Empty),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn discovery_reset_start(
     State(s): State<AppState>,
     p: AuthProject,
@@ -175,6 +317,18 @@ pub async fn discovery_reset_start(
     Ok(Reply(serde_json::Map::new()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/passwords/discovery/email/reset",
+    operation_id = "passwords_discovery_reset",
+    tag = "passwords",
+    request_body = DiscoveryResetInput,
+    responses(
+        (status = 200, description = "Success", body = crate::routes::discovery::DiscoveryBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn discovery_reset(
     State(s): State<AppState>,
     p: AuthProject,

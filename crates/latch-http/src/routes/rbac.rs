@@ -10,27 +10,52 @@ use latch_core::rbac::{Policy, PolicyRole};
 use latch_core::service::organizations;
 use serde::{Deserialize, Serialize};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PolicyBody {
     policy: Policy,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/rbac/policy",
+    operation_id = "rbac_policy",
+    tag = "rbac",
+    responses(
+        (status = 200, description = "Success", body = PolicyBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn policy(State(s): State<AppState>, p: AuthProject) -> ApiResult<Reply<PolicyBody>> {
     Ok(Reply(PolicyBody {
         policy: s.ctx.project_config(p.id()).await?.policy.clone(),
     }))
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrgPolicy {
     roles: Vec<PolicyRole>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OrgPolicyBody {
     org_policy: OrgPolicy,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/rbac/organizations/{organization_id}",
+    operation_id = "rbac_org_policy",
+    tag = "rbac",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = OrgPolicyBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn org_policy(
     State(s): State<AppState>,
     p: AuthProject,
@@ -42,11 +67,27 @@ pub async fn org_policy(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = rbac::SetOrgPolicy)]
 pub struct SetOrgPolicy {
     org_policy: OrgPolicy,
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/b2b/rbac/organizations/{organization_id}",
+    operation_id = "rbac_set_org_policy",
+    tag = "rbac",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+    ),
+    request_body = SetOrgPolicy,
+    responses(
+        (status = 200, description = "Success", body = OrgPolicyBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn set_org_policy(
     State(s): State<AppState>,
     p: AuthProject,

@@ -18,6 +18,33 @@ use serde::Serialize;
 /// The cookie that binds a trip to the provider to the browser that started it.
 const BROWSER_COOKIE: &str = "latch_sso";
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct SsoConnectionsBody<'a> {
+    /// Always empty: Latch has no SAML.
+    #[schema(value_type = Vec<Object>)]
+    saml_connections: [(); 0],
+    oidc_connections: Vec<OidcConnection<'a>>,
+    /// Always empty: Latch has no external connections.
+    #[schema(value_type = Vec<Object>)]
+    external_connections: [(); 0],
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/sso/{organization_id}",
+    operation_id = "sso_get_connections",
+    tag = "sso",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = SsoConnectionsBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn get_connections(
     State(s): State<AppState>,
     p: AuthProject,
@@ -25,13 +52,7 @@ pub async fn get_connections(
     Path(org): Path<String>,
 ) -> ApiResult<Response> {
     let found = sso::get_connections(&s.ctx, p.id(), &org, who.caller()).await?;
-    #[derive(Serialize)]
-    struct Body<'a> {
-        saml_connections: [(); 0],
-        oidc_connections: Vec<OidcConnection<'a>>,
-        external_connections: [(); 0],
-    }
-    Ok(Reply(Body {
+    Ok(Reply(SsoConnectionsBody {
         saml_connections: [],
         oidc_connections: found.oidc.iter().map(|c| view(&s.ctx, c)).collect(),
         external_connections: [],
@@ -39,6 +60,28 @@ pub async fn get_connections(
     .into_response())
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct SsoConnectionDeleted {
+    connection_id: String,
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/sso/{organization_id}/connections/{connection_id}",
+    operation_id = "sso_delete_connection",
+    tag = "sso",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("connection_id" = String, Path, description = "The SSO connection's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = SsoConnectionDeleted),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn delete_connection(
     State(s): State<AppState>,
     p: AuthProject,
@@ -46,20 +89,34 @@ pub async fn delete_connection(
     Path((org, connection_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     sso::delete_connection(&s.ctx, p.id(), &org, &connection_id, who.caller()).await?;
-    #[derive(Serialize)]
-    struct Body {
-        connection_id: String,
-    }
-    Ok(Reply(Body { connection_id }).into_response())
+    Ok(Reply(SsoConnectionDeleted { connection_id }).into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OidcConnectionBody)]
 struct ConnectionBody<'a> {
     connection: OidcConnection<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     warning: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sso/oidc/{organization_id}",
+    operation_id = "sso_create_oidc",
+    tag = "sso",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = CreateOidcInput,
+    responses(
+        (status = 200, description = "Success", body = ConnectionBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn create_oidc(
     State(s): State<AppState>,
     p: AuthProject,
@@ -75,6 +132,24 @@ pub async fn create_oidc(
     .into_response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/b2b/sso/oidc/{organization_id}/connections/{connection_id}",
+    operation_id = "sso_update_oidc",
+    tag = "sso",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("connection_id" = String, Path, description = "The SSO connection's id"),
+        ("X-Stytch-Member-Session" = Option<String>, Header, description = "Act as this member (their session token) instead of the project"),
+        ("X-Stytch-Member-SessionJWT" = Option<String>, Header, description = "Act as this member (their session JWT) instead of the project"),
+    ),
+    request_body = UpdateOidcInput,
+    responses(
+        (status = 200, description = "Success", body = ConnectionBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn update_oidc(
     State(s): State<AppState>,
     p: AuthProject,
@@ -90,6 +165,18 @@ pub async fn update_oidc(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sso/authenticate",
+    operation_id = "sso_authenticate",
+    tag = "sso",
+    request_body = AuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = crate::routes::auth_reply::Body),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -103,6 +190,19 @@ pub async fn authenticate(
 const CALLBACK_PATH: &str = "/v1/b2b/sso/callback";
 
 /// `GET /v1/public/sso/start`: no project secret; the public token names the project.
+#[utoipa::path(
+    get,
+    path = "/v1/public/sso/start",
+    operation_id = "sso_start",
+    tag = "sso",
+    params(
+        StartInput,
+    ),
+    responses(
+        (status = 302, description = "Redirects the browser (`Location`); the body is `{status_code: 302, request_id, redirect_url}`", body = crate::openapi::Redirect),
+        crate::openapi::Errors
+    ),
+)]
 pub async fn start(State(s): State<AppState>, ApiQuery(input): ApiQuery<StartInput>) -> ApiResult<Response> {
     let started = sso::start(&s.ctx, input).await?;
     let https = s.ctx.settings.public_url.starts_with("https://");
@@ -111,6 +211,20 @@ pub async fn start(State(s): State<AppState>, ApiQuery(input): ApiQuery<StartInp
 }
 
 /// `GET /v1/b2b/sso/callback/{connection_id}`: the provider sends the browser back here.
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/sso/callback/{connection_id}",
+    operation_id = "sso_callback",
+    tag = "sso",
+    params(
+        ("connection_id" = String, Path, description = "The SSO connection's id"),
+        CallbackInput,
+    ),
+    responses(
+        (status = 302, description = "Redirects the browser (`Location`); the body is `{status_code: 302, request_id, redirect_url}`", body = crate::openapi::Redirect),
+        crate::openapi::Errors
+    ),
+)]
 pub async fn callback(
     State(s): State<AppState>,
     Path(connection_id): Path<String>,

@@ -14,7 +14,8 @@ use latch_core::service::sessions::Issued;
 use latch_core::service::totps::{self, AuthenticateInput, CreateInput, MigrateInput, RecoverInput};
 use serde::{Deserialize, Serialize};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = totps::SessionBody)]
 struct SessionBody<'a> {
     member_id: &'a str,
     member: Member<'a>,
@@ -39,7 +40,7 @@ fn session_reply(v: &MemberView, issued: &Issued, remaining: Option<usize>) -> R
     .into_response()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CodesBody<'a> {
     member_id: &'a str,
     member: Member<'a>,
@@ -60,24 +61,37 @@ fn codes_reply(v: &MemberView, totp_id: Option<&str>, codes: &[String]) -> Respo
     .into_response()
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct TotpCreatedBody<'a> {
+    member_id: &'a str,
+    totp_registration_id: &'a str,
+    secret: &'a str,
+    qr_code: &'a str,
+    otpauth_url: &'a str,
+    recovery_codes: &'a [String],
+    member: Member<'a>,
+    organization: Organization<'a>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/totp",
+    operation_id = "totps_create",
+    tag = "totps",
+    request_body = CreateInput,
+    responses(
+        (status = 200, description = "Success", body = TotpCreatedBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     p: AuthProject,
     ApiJson(input): ApiJson<CreateInput>,
 ) -> ApiResult<Response> {
     let c = totps::create(&s.ctx, p.id(), input).await?;
-    #[derive(Serialize)]
-    struct Body<'a> {
-        member_id: &'a str,
-        totp_registration_id: &'a str,
-        secret: &'a str,
-        qr_code: &'a str,
-        otpauth_url: &'a str,
-        recovery_codes: &'a [String],
-        member: Member<'a>,
-        organization: Organization<'a>,
-    }
-    Ok(Reply(Body {
+    Ok(Reply(TotpCreatedBody {
         member_id: &c.view.member.member_id,
         totp_registration_id: &c.totp_registration_id,
         secret: &c.secret,
@@ -90,6 +104,18 @@ pub async fn create(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/totp/authenticate",
+    operation_id = "totps_authenticate",
+    tag = "totps",
+    request_body = AuthenticateInput,
+    responses(
+        (status = 200, description = "Success", body = SessionBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn authenticate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -99,6 +125,18 @@ pub async fn authenticate(
     Ok(session_reply(&v, &issued, None))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/totp/migrate",
+    operation_id = "totps_migrate",
+    tag = "totps",
+    request_body = MigrateInput,
+    responses(
+        (status = 200, description = "Success", body = CodesBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn migrate(
     State(s): State<AppState>,
     p: AuthProject,
@@ -108,6 +146,18 @@ pub async fn migrate(
     Ok(codes_reply(&v, Some(&totp_id), &codes))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/recovery_codes/recover",
+    operation_id = "totps_recover",
+    tag = "totps",
+    request_body = RecoverInput,
+    responses(
+        (status = 200, description = "Success", body = SessionBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn recover(
     State(s): State<AppState>,
     p: AuthProject,
@@ -117,6 +167,21 @@ pub async fn recover(
     Ok(session_reply(&v, &issued, Some(remaining)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/recovery_codes/{organization_id}/{member_id}",
+    operation_id = "totps_get_codes",
+    tag = "totps",
+    params(
+        ("organization_id" = String, Path, description = "The organization: its id (or, where Stytch allows, its slug)"),
+        ("member_id" = String, Path, description = "The member's id"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = CodesBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn get_codes(
     State(s): State<AppState>,
     p: AuthProject,
@@ -126,12 +191,25 @@ pub async fn get_codes(
     Ok(codes_reply(&v, None, &codes))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = totps::RotateInput)]
 pub struct RotateInput {
     organization_id: String,
     member_id: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/recovery_codes/rotate",
+    operation_id = "totps_rotate",
+    tag = "totps",
+    request_body = RotateInput,
+    responses(
+        (status = 200, description = "Success", body = CodesBody),
+        crate::openapi::Errors
+    ),
+    security(("basic" = [])),
+)]
 pub async fn rotate(
     State(s): State<AppState>,
     p: AuthProject,
