@@ -17,6 +17,7 @@ pub mod oidc;
 pub mod password;
 pub mod rbac;
 pub mod rules;
+pub mod scim;
 pub mod seal;
 pub mod service;
 pub mod settings;

@@ -37,6 +37,7 @@ pub fn org(project_id: &str, id: &str, slug: &str, created: i64) -> OrgRecord {
         created_at: Timestamp(created),
         updated_at: Timestamp(created),
         version: 0,
+        scim_roles: vec![],
     }
 }
 

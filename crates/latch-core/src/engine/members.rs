@@ -327,6 +327,7 @@ async fn create_in(
         lock_expires_at: None,
         created_at: now,
         updated_at: now,
+        scim_roles: vec![],
     };
     check_unique(ctx, &m).await?;
     if let Err(e) = insert(ctx, grant, &m).await {

@@ -21,6 +21,7 @@ mod orgs;
 mod outbox;
 mod projects;
 pub mod retry;
+mod scim;
 mod sessions;
 mod sso;
 
@@ -36,6 +37,7 @@ pub use oauth::OAuthStore;
 pub use orgs::OrgStore;
 pub use outbox::OutboxStore;
 pub use projects::ProjectStore;
+pub use scim::ScimStore;
 pub use sessions::SessionStore;
 pub use sso::SsoStore;
 
@@ -64,6 +66,7 @@ pub trait Store:
     + KeyStore
     + LinkStore
     + SsoStore
+    + ScimStore
     + OAuthStore
     + OutboxStore
     + AuditStore
@@ -85,6 +88,7 @@ impl<T> Store for T where
         + KeyStore
         + LinkStore
         + SsoStore
+        + ScimStore
         + OAuthStore
         + OutboxStore
         + AuditStore
@@ -98,6 +102,6 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         AuditStore, CodeStore, CounterStore, CredentialStore, HousekeepingStore, KeyStore, LinkStore, MemberStore,
-        OAuthStore, OrgStore, OutboxStore, ProjectStore, SessionStore, SsoStore, Store,
+        OAuthStore, OrgStore, OutboxStore, ProjectStore, ScimStore, SessionStore, SsoStore, Store,
     };
 }
