@@ -145,3 +145,121 @@ pub fn boolish(v: &Value) -> Option<bool> {
         _ => None,
     }
 }
+
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.9) applied to a resource as shown: `id` and
+/// `schemas` are always returned.
+pub fn select_attributes(resource: &mut Map<String, Value>, attributes: Option<&str>, excluded: Option<&str>, kind: Kind) {
+    let list = |s: Option<&str>| -> Vec<(Option<&'static str>, String, Option<String>)> {
+        s.unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .filter_map(|a| {
+                let (urn, rest) = path::split_urn(a, kind).ok()?;
+                let (attr, sub) = match rest.split_once('.') {
+                    Some((x, y)) => (x.to_string(), Some(y.to_string())),
+                    None => (rest.to_string(), None),
+                };
+                Some((urn, attr, sub))
+            })
+            .collect()
+    };
+    let always = |k: &str| k.eq_ignore_ascii_case("id") || k.eq_ignore_ascii_case("schemas");
+    let wanted = list(attributes);
+    if !wanted.is_empty() {
+        let mut out = Map::new();
+        for (k, v) in resource.iter() {
+            if always(k) {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        for (urn, attr, sub) in &wanted {
+            let source = match urn {
+                Some(u) => get_ci(resource, u).and_then(Value::as_object),
+                None => Some(&*resource),
+            };
+            let Some(source) = source else { continue };
+            // A whole extension named by its URN.
+            if attr.is_empty() {
+                if let (Some(u), Some(k)) = (urn, key_of(resource, urn.unwrap_or(""))) {
+                    out.insert(u.to_string(), resource[&k].clone());
+                }
+                continue;
+            }
+            let Some(k) = key_of(source, attr) else { continue };
+            let picked = match (sub, &source[&k]) {
+                (None, v) => v.clone(),
+                (Some(s), Value::Object(o)) => match key_of(o, s) {
+                    Some(sk) => Value::Object(Map::from_iter([(sk.clone(), o[&sk].clone())])),
+                    None => continue,
+                },
+                (Some(s), Value::Array(items)) => Value::Array(
+                    items
+                        .iter()
+                        .filter_map(|i| {
+                            let o = i.as_object()?;
+                            let sk = key_of(o, s)?;
+                            Some(Value::Object(Map::from_iter([(sk.clone(), o[&sk].clone())])))
+                        })
+                        .collect(),
+                ),
+                _ => continue,
+            };
+            let target = match urn {
+                Some(u) => out
+                    .entry(u.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()))
+                    .as_object_mut()
+                    .expect("object"),
+                None => &mut out,
+            };
+            match (target.get_mut(&k), picked) {
+                (Some(Value::Object(have)), Value::Object(more)) => have.extend(more),
+                (_, picked) => {
+                    target.insert(k, picked);
+                }
+            }
+        }
+        *resource = out;
+    }
+    for (urn, attr, sub) in list(excluded) {
+        if attr.is_empty() {
+            if let Some(k) = urn.and_then(|u| key_of(resource, u)) {
+                resource.remove(&k);
+            }
+            continue;
+        }
+        if urn.is_none() && always(&attr) {
+            continue;
+        }
+        let target = match urn {
+            Some(u) => match key_of(resource, u) {
+                Some(k) => resource.get_mut(&k).and_then(Value::as_object_mut),
+                None => None,
+            },
+            None => Some(&mut *resource),
+        };
+        let Some(target) = target else { continue };
+        let Some(k) = key_of(target, &attr) else { continue };
+        match sub {
+            None => {
+                target.remove(&k);
+            }
+            Some(s) => match target.get_mut(&k) {
+                Some(Value::Object(o)) => {
+                    if let Some(sk) = key_of(o, &s) {
+                        o.remove(&sk);
+                    }
+                }
+                Some(Value::Array(items)) => {
+                    for i in items.iter_mut().filter_map(Value::as_object_mut) {
+                        if let Some(sk) = key_of(i, &s) {
+                            i.remove(&sk);
+                        }
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+}

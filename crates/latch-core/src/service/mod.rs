@@ -8,6 +8,7 @@ pub mod oauth;
 pub mod organizations;
 pub mod otps;
 pub mod password_resets;
+pub mod scim;
 pub mod passwords;
 pub mod sessions;
 pub mod sso;
