@@ -13,7 +13,7 @@ pub mod reply;
 pub mod routes;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{any, delete, get, post, put};
 use axum::Router;
 use ipnet::IpNet;
 use latch_core::service::Ctx;
@@ -108,6 +108,30 @@ pub fn router(state: AppState) -> Router {
             "/v1/b2b/passwords/strength_check",
             post(routes::passwords::strength_check),
         )
+        .route(
+            "/v1/b2b/scim/{organization_id}/connection",
+            post(routes::scim::create).get(routes::scim::get),
+        )
+        .route(
+            "/v1/b2b/scim/{organization_id}/connection/{connection_id}",
+            get(routes::scim::get_groups)
+                .put(routes::scim::update)
+                .delete(routes::scim::delete),
+        )
+        .route(
+            "/v1/b2b/scim/{organization_id}/connection/{connection_id}/rotate/start",
+            post(routes::scim::rotate_start),
+        )
+        .route(
+            "/v1/b2b/scim/{organization_id}/connection/{connection_id}/rotate/complete",
+            post(routes::scim::rotate_complete),
+        )
+        .route(
+            "/v1/b2b/scim/{organization_id}/connection/{connection_id}/rotate/cancel",
+            post(routes::scim::rotate_cancel),
+        )
+        // The SCIM 2.0 service at a connection's base URL (the segment is the connection id).
+        .route("/v1/b2b/scim/{organization_id}/{*rest}", any(routes::scim::service))
         .route("/v1/b2b/sso/authenticate", post(routes::sso::authenticate))
         .route("/v1/b2b/sso/{organization_id}", get(routes::sso::get_connections))
         .route(

@@ -53,7 +53,11 @@ impl MemberView {
         // Session checks skip the reads a member without retired emails, SSO or OAuth cannot need
         // (OAuth registrations exist only where the project signs in with a provider).
         let oauth = !ctx.settings.oauth.is_empty();
-        if has_retired_emails || oauth || !organization.settings.sso_active_connections.is_empty() {
+        if has_retired_emails
+            || oauth
+            || !organization.settings.sso_active_connections.is_empty()
+            || organization.settings.scim_active_connection.is_some()
+        {
             return view(ctx, member, organization).await;
         }
         Ok(MemberView {
@@ -62,12 +66,16 @@ impl MemberView {
             retired: Vec::new(),
             sso: Vec::new(),
             oauth: Vec::new(),
+            scim: None,
         })
     }
 
     pub fn member_json(&self) -> crate::model::member::Member<'_> {
-        self.member
-            .view(&self.organization, &self.retired, &self.sso, &self.oauth)
+        let mut m = self
+            .member
+            .view(&self.organization, &self.retired, &self.sso, &self.oauth);
+        m.scim_registration = self.scim.clone();
+        m
     }
 }
 
@@ -76,13 +84,31 @@ pub(crate) async fn view(ctx: &Ctx, member: MemberRecord, organization: OrgRecor
     let retired = ctx.store.retired_emails(&member.project_id, ids).await?;
     let sso = ctx.store.sso_registrations(&member.project_id, ids).await?;
     let oauth = ctx.store.oauth_registrations(&member.project_id, ids).await?;
+    let scim = scim_registration(ctx, &member).await?;
     Ok(MemberView {
         member,
         organization,
         retired,
         sso,
         oauth,
+        scim,
     })
+}
+
+/// The member's `scim_registration`, if a SCIM connection provisioned it.
+pub async fn scim_registration(ctx: &Ctx, member: &MemberRecord) -> CoreResult<Option<Value>> {
+    let ids = std::slice::from_ref(&member.member_id);
+    let Some(user) = ctx
+        .store
+        .scim_users_of_members(&member.project_id, ids)
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let groups = ctx.store.scim_groups(&member.project_id, &user.connection_id).await?;
+    Ok(Some(user.registration(&groups)))
 }
 
 fn validate_roles(roles: Vec<String>) -> CoreResult<Vec<String>> {
@@ -345,6 +371,7 @@ async fn create_in(
         retired: vec![],
         sso: vec![],
         oauth: vec![],
+        scim: None,
     })
 }
 

@@ -99,10 +99,11 @@ pub fn render(base: &str, u: &ScimUserRecord, groups: &[ScimGroupRecord]) -> Val
     }
     m.insert("schemas".into(), json!(schemas));
     m.insert("id".into(), json!(u.member_id));
+    // `active` is shown when the identity provider set it (a removed one stays removed); the
+    // member's status follows the stored value.
     if let Some(k) = key_of(&m, "active") {
-        m.remove(&k);
+        m.insert(k, json!(u.active));
     }
-    m.insert("active".into(), json!(u.active));
     let mine: Vec<Value> = groups
         .iter()
         .filter(|g| g.members.iter().any(|x| x.value == u.member_id.as_str()))
@@ -283,14 +284,10 @@ pub async fn replace(ctx: &Ctx, c: &ScimConnectionRecord, base: &str, id: &str, 
     write(ctx, c, base, u, doc).await
 }
 
-/// PATCH: the operations applied to the stored resource (with its `active`).
+/// PATCH: the operations applied to the stored resource.
 pub async fn modify(ctx: &Ctx, c: &ScimConnectionRecord, base: &str, id: &str, body: &Value) -> ScimResult<Value> {
     let u = user(ctx, c, id).await?;
     let mut doc = u.resource.as_object().cloned().unwrap_or_default();
-    if let Some(k) = key_of(&doc, "active") {
-        doc.remove(&k);
-    }
-    doc.insert("active".into(), Value::Bool(u.active));
     patch::apply(&mut doc, body, Kind::User)?;
     write(ctx, c, base, u, doc).await
 }

@@ -47,6 +47,8 @@ pub enum ActorType {
     /// A browser on a public route (SSO and OAuth starts and callbacks): no credential but the
     /// project's public token or a trip's state.
     Public,
+    /// An identity provider, with a SCIM connection's bearer token (`id` is the connection id).
+    ScimConnection,
 }
 
 impl ActorType {
@@ -56,6 +58,7 @@ impl ActorType {
             ActorType::Member => "member",
             ActorType::Operator => "operator",
             ActorType::Public => "public",
+            ActorType::ScimConnection => "scim_connection",
         }
     }
 
@@ -65,6 +68,7 @@ impl ActorType {
             "member" => Some(ActorType::Member),
             "operator" => Some(ActorType::Operator),
             "public" => Some(ActorType::Public),
+            "scim_connection" => Some(ActorType::ScimConnection),
             _ => None,
         }
     }
@@ -97,6 +101,13 @@ impl AuditActor {
         Self {
             kind: ActorType::Operator,
             id: Some(what.to_string()),
+        }
+    }
+
+    pub fn scim_connection(connection_id: &str) -> Self {
+        Self {
+            kind: ActorType::ScimConnection,
+            id: Some(connection_id.to_string()),
         }
     }
 

@@ -265,4 +265,6 @@ pub struct MemberView {
     pub retired: Vec<RetiredEmail>,
     pub sso: Vec<crate::model::sso::SsoRegistration>,
     pub oauth: Vec<crate::model::oauth::OAuthRegistrationRecord>,
+    /// `scim_registration`, when a SCIM connection provisioned the member.
+    pub scim: Option<Value>,
 }

@@ -138,3 +138,106 @@ impl ScimGroupRecord {
         }
     }
 }
+
+impl ScimUserRecord {
+    /// `Member.scim_registration` (objects.md#scimregistration): the user's attributes in the
+    /// SDK's snake_case `SCIMAttributes`, every field present (`""`, `false`, `[]` when the
+    /// identity provider sent none), `groups` from the connection's groups.
+    pub fn registration(&self, groups: &[ScimGroupRecord]) -> Value {
+        use serde_json::{json, Map};
+        let r = self.resource.as_object().cloned().unwrap_or_default();
+        let get = |m: &Map<String, Value>, k: &str| crate::scim::get_ci(m, k).cloned();
+        let text = |m: &Map<String, Value>, k: &str| match get(m, k) {
+            Some(Value::String(s)) => s,
+            _ => String::new(),
+        };
+        let list = |k: &str, fields: &[(&str, &str)]| -> Value {
+            let items = match get(&r, k) {
+                Some(Value::Array(a)) => a,
+                _ => vec![],
+            };
+            Value::Array(
+                items
+                    .iter()
+                    .filter_map(Value::as_object)
+                    .map(|o| {
+                        let mut out = Map::new();
+                        for (ours, theirs) in fields {
+                            out.insert((*ours).into(), Value::from(text(o, theirs)));
+                        }
+                        out.insert(
+                            "primary".into(),
+                            Value::from(get(o, "primary").as_ref().and_then(crate::scim::boolish).unwrap_or(false)),
+                        );
+                        Value::Object(out)
+                    })
+                    .collect(),
+            )
+        };
+        let vtp = [("value", "value"), ("type", "type")];
+        let name = get(&r, "name").and_then(|v| v.as_object().cloned()).map(|n| {
+            json!({
+                "formatted": text(&n, "formatted"),
+                "family_name": text(&n, "familyName"),
+                "given_name": text(&n, "givenName"),
+                "middle_name": text(&n, "middleName"),
+                "honorific_prefix": text(&n, "honorificPrefix"),
+                "honorific_suffix": text(&n, "honorificSuffix"),
+            })
+        });
+        let enterprise = get(&r, crate::scim::ENTERPRISE_USER)
+            .and_then(|v| v.as_object().cloned())
+            .map(|e| {
+                let manager = get(&e, "manager").and_then(|v| v.as_object().cloned()).map(|m| {
+                    json!({"value": text(&m, "value"), "ref": text(&m, "$ref"), "display_name": text(&m, "displayName")})
+                });
+                json!({
+                    "employee_number": text(&e, "employeeNumber"),
+                    "cost_center": text(&e, "costCenter"),
+                    "division": text(&e, "division"),
+                    "department": text(&e, "department"),
+                    "organization": text(&e, "organization"),
+                    "manager": manager,
+                })
+            });
+        let my_groups: Vec<Value> = groups
+            .iter()
+            .filter(|g| g.connection_id == self.connection_id && g.members.iter().any(|m| m.value == self.member_id.as_str()))
+            .map(|g| json!({"value": g.group_id, "display": g.display_name}))
+            .collect();
+        let attributes = json!({
+            "user_name": text(&r, "userName"),
+            "id": self.member_id,
+            "external_id": text(&r, "externalId"),
+            "active": self.active,
+            "groups": my_groups,
+            "display_name": text(&r, "displayName"),
+            "nick_name": text(&r, "nickName"),
+            "profile_url": text(&r, "profileUrl"),
+            "user_type": text(&r, "userType"),
+            "title": text(&r, "title"),
+            "preferred_language": text(&r, "preferredLanguage"),
+            "locale": text(&r, "locale"),
+            "timezone": text(&r, "timezone"),
+            "emails": list("emails", &vtp),
+            "phone_numbers": list("phoneNumbers", &vtp),
+            "addresses": list("addresses", &[
+                ("formatted", "formatted"), ("street_address", "streetAddress"), ("locality", "locality"),
+                ("region", "region"), ("postal_code", "postalCode"), ("country", "country"), ("type", "type"),
+            ]),
+            "ims": list("ims", &vtp),
+            "photos": list("photos", &vtp),
+            "entitlements": list("entitlements", &vtp),
+            "roles": list("roles", &vtp),
+            "x509certificates": list("x509Certificates", &vtp),
+            "name": name,
+            "enterprise_extension": enterprise,
+        });
+        json!({
+            "connection_id": self.connection_id,
+            "registration_id": self.registration_id,
+            "external_id": self.external_id,
+            "scim_attributes": attributes,
+        })
+    }
+}

@@ -114,7 +114,11 @@ impl From<crate::error::CoreError> for ScimError {
             Conflict(f) => Self::new(409, None, f.message),
             Unavailable(f) => Self::new(503, None, f.message),
             DatabaseUnavailable(_) => Self::new(503, None, "The service is unavailable; try again."),
-            Internal(_) => Self::new(500, None, "Internal error."),
+            Internal(why) => {
+                // The identity provider is told nothing internal; the log keeps why.
+                tracing::error!(error = %why, "SCIM request failed");
+                Self::new(500, None, "Internal error.")
+            }
         }
     }
 }

@@ -315,6 +315,7 @@ pub struct Service {
 pub async fn open(ctx: &Ctx, connection_id: &str, bearer: Option<&str>, client: &str) -> ScimResult<Service> {
     let connection = connections::authenticate(ctx, connection_id, bearer, client).await?;
     crate::engine::audit::project(&connection.project_id);
+    crate::engine::audit::actor(crate::model::audit::AuditActor::scim_connection(&connection.connection_id));
     crate::engine::audit::organization(&connection.organization_id);
     crate::engine::audit::detail("connection_id", connection.connection_id.as_str());
     Ok(Service {
