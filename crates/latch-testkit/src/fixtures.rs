@@ -37,7 +37,6 @@ pub fn org(project_id: &str, id: &str, slug: &str, created: i64) -> OrgRecord {
         created_at: Timestamp(created),
         updated_at: Timestamp(created),
         version: 0,
-        scim_roles: vec![],
     }
 }
 
@@ -67,6 +66,7 @@ pub fn member(o: &OrgRecord, id: &str, email: &str, created: i64) -> MemberRecor
         created_at: Timestamp(created),
         updated_at: Timestamp(created),
         version: 0,
+        scim_roles: vec![],
     }
 }
 

@@ -42,7 +42,7 @@ pub fn render(base: &str, g: &ScimGroupRecord) -> Value {
 }
 
 fn not_found() -> ScimError {
-    ScimError::not_found("No such group at this SCIM connection.")
+    ScimError::missing("No such group at this SCIM connection.")
 }
 
 async fn group(ctx: &Ctx, c: &ScimConnectionRecord, id: &str) -> ScimResult<ScimGroupRecord> {

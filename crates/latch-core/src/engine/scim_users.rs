@@ -120,7 +120,7 @@ pub fn render(base: &str, u: &ScimUserRecord, groups: &[ScimGroupRecord]) -> Val
 }
 
 fn not_found() -> ScimError {
-    ScimError::not_found("No such user at this SCIM connection.")
+    ScimError::missing("No such user at this SCIM connection.")
 }
 
 async fn user(ctx: &Ctx, c: &ScimConnectionRecord, id: &str) -> ScimResult<ScimUserRecord> {

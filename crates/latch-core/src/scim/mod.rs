@@ -71,7 +71,7 @@ impl ScimError {
     pub fn uniqueness(detail: impl Into<String>) -> Self {
         Self::new(409, Some("uniqueness"), detail)
     }
-    pub fn not_found(detail: impl Into<String>) -> Self {
+    pub fn missing(detail: impl Into<String>) -> Self {
         Self::new(404, None, detail)
     }
     pub fn unauthorized() -> Self {
@@ -104,7 +104,7 @@ impl From<crate::error::CoreError> for ScimError {
         match e {
             Invalid(f) if f.error_type.starts_with("duplicate_") => Self::uniqueness(f.message),
             Invalid(f) => Self::invalid_value(f.message),
-            NotFound(f) => Self::not_found(f.message),
+            NotFound(f) => Self::missing(f.message),
             Unauthorized(_) => Self::unauthorized(),
             Forbidden(f) => Self::new(403, None, f.message),
             RateLimited { fault, retry_after_secs } => Self {

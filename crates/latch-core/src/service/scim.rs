@@ -392,7 +392,7 @@ fn one_or_list(all: Vec<Value>, id: Option<&str>) -> ScimResult<Value> {
         Some(id) => all
             .into_iter()
             .find(|v| v["id"].as_str() == Some(id))
-            .ok_or_else(|| ScimError::not_found(format!("no such entry: {id}"))),
+            .ok_or_else(|| ScimError::missing(format!("no such entry: {id}"))),
         None => Ok(json!({
             "schemas": [crate::scim::LIST_RESPONSE],
             "totalResults": all.len(),

@@ -238,7 +238,7 @@ async fn serve(s: &AppState, connection_id: &str, rest: &str, req: Request) -> S
         .map_err(|_| ScimError::invalid_syntax("the body could not be read"))?;
     let ctx = &s.ctx;
     let segments: Vec<&str> = rest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
-    let not_found = || ScimError::not_found(format!("no SCIM endpoint at /{rest}"));
+    let not_found = || ScimError::missing(format!("no SCIM endpoint at /{rest}"));
     let resource = |name: &str| {
         if name.eq_ignore_ascii_case("Users") {
             Some(Resource::Users)
