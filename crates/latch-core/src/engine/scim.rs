@@ -22,7 +22,6 @@ use crate::engine::{audit, organizations, Ctx};
 use crate::error::catalogue::*;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{MemberId, ProjectId};
-use crate::model::member::MemberStatus;
 use crate::model::organization::OrgRecord;
 use crate::model::scim::{
     ActiveScimConnection, AssignmentView, ScimConnection, ScimConnectionRecord, ScimGroupRecord, ScimRoleGrant,
@@ -143,8 +142,8 @@ pub async fn insert(ctx: &Ctx, grant: &Grant, org: &OrgRecord, c: &ScimConnectio
     sync_organization(ctx, grant, org).await
 }
 
-/// Writes the connection back; with `members`, the roles of those members are brought in step
-/// with the connection's groups and assignments.
+/// Writes the connection back (names, tokens, assignments; `sync_roles` brings members' roles in
+/// step with new assignments).
 pub async fn update(ctx: &Ctx, grant: &Grant, org: &OrgRecord, c: &mut ScimConnectionRecord) -> CoreResult<()> {
     c.updated_at = ctx.now();
     ctx.store.update_scim_connection(c).await?;
@@ -162,7 +161,9 @@ pub async fn delete(ctx: &Ctx, grant: &Grant, org: &OrgRecord, connection_id: &s
         .into_iter()
         .map(|u| u.member_id)
         .collect();
-    ctx.store.delete_scim_connection(&c.project_id, &c.connection_id).await?;
+    ctx.store
+        .delete_scim_connection(&c.project_id, &c.connection_id)
+        .await?;
     audit::detail("connection_id", connection_id);
     let gone = ScimConnectionRecord {
         role_assignments: vec![],
@@ -241,7 +242,8 @@ fn grants(c: &ScimConnectionRecord, groups: &[ScimGroupRecord], member_id: &Memb
 }
 
 /// Brings the SCIM roles of these members in step with the connection's groups and assignments
-/// (the members' grants from the connection are replaced; a deleted connection grants none).
+/// (the members' grants from the connection are replaced; a deleted connection grants none). A
+/// deactivated member keeps its grants, so that reactivation restores its roles.
 pub async fn sync_roles(ctx: &Ctx, c: &ScimConnectionRecord, member_ids: &[MemberId]) -> CoreResult<()> {
     if member_ids.is_empty() {
         return Ok(());
@@ -270,9 +272,6 @@ pub async fn sync_roles(ctx: &Ctx, c: &ScimConnectionRecord, member_ids: &[Membe
             let before: Vec<&str> = m.scim_roles.iter().map(|g| g.role_id.as_str()).collect();
             let before = serde_json::json!(before);
             m.scim_roles = next;
-            if m.status == MemberStatus::Deleted {
-                // A deactivated member keeps its groups for reactivation; the write is the same.
-            }
             members::save(ctx, &Grant::engine(), &mut m, Write::Plain).await?;
             let after: Vec<&str> = m.scim_roles.iter().map(|g| g.role_id.as_str()).collect();
             audit::fact(

@@ -36,7 +36,12 @@ pub fn render(base: &str, g: &ScimGroupRecord) -> Value {
     }
     m.insert(
         "meta".into(),
-        meta("Group", format!("{base}/Groups/{}", g.group_id), g.created_at, g.updated_at),
+        meta(
+            "Group",
+            format!("{base}/Groups/{}", g.group_id),
+            g.created_at,
+            g.updated_at,
+        ),
     );
     Value::Object(m)
 }
@@ -57,13 +62,19 @@ async fn group(ctx: &Ctx, c: &ScimConnectionRecord, id: &str) -> ScimResult<Scim
 }
 
 /// The document's display name and members, checked: every member a user of this connection.
-async fn split(ctx: &Ctx, c: &ScimConnectionRecord, doc: &mut Map<String, Value>) -> ScimResult<(String, Vec<GroupMember>)> {
+async fn split(
+    ctx: &Ctx,
+    c: &ScimConnectionRecord,
+    doc: &mut Map<String, Value>,
+) -> ScimResult<(String, Vec<GroupMember>)> {
     let name = string_attr(doc, "displayName")?
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ScimError::invalid_value("displayName is required"))?;
     if name.chars().count() > MAX_DISPLAY_NAME || crate::validate::display_text("displayName", &name).is_err() {
-        return Err(ScimError::invalid_value("displayName must be 1 to 256 printable characters"));
+        return Err(ScimError::invalid_value(
+            "displayName must be 1 to 256 printable characters",
+        ));
     }
     let given = match key_of(doc, "members") {
         Some(k) => doc.remove(&k).unwrap_or(Value::Null),
@@ -93,7 +104,9 @@ async fn split(ctx: &Ctx, c: &ScimConnectionRecord, doc: &mut Map<String, Value>
             return Err(ScimError::invalid_value("a member needs a value"));
         };
         if !users.contains(value) {
-            return Err(ScimError::invalid_value(format!("'{value}' is not a user of this SCIM connection")));
+            return Err(ScimError::invalid_value(format!(
+                "'{value}' is not a user of this SCIM connection"
+            )));
         }
         let display = get_ci(o, "display").and_then(Value::as_str).unwrap_or("").to_string();
         if !out.iter().any(|m| m.value == value) {
@@ -138,7 +151,10 @@ pub async fn create(ctx: &Ctx, c: &ScimConnectionRecord, base: &str, body: &Valu
             organization_id: Some(c.organization_id.clone()),
             ..Default::default()
         },
-        &[("connection_id", json!(c.connection_id)), ("group_id", json!(g.group_id))],
+        &[
+            ("connection_id", json!(c.connection_id)),
+            ("group_id", json!(g.group_id)),
+        ],
     );
     let affected: Vec<MemberId> = g.members.iter().map(|m| MemberId::from(m.value.as_str())).collect();
     scim::sync_roles(ctx, c, &affected).await?;
@@ -201,7 +217,10 @@ pub async fn delete(ctx: &Ctx, c: &ScimConnectionRecord, id: &str) -> ScimResult
             organization_id: Some(c.organization_id.clone()),
             ..Default::default()
         },
-        &[("connection_id", json!(c.connection_id)), ("group_id", json!(g.group_id))],
+        &[
+            ("connection_id", json!(c.connection_id)),
+            ("group_id", json!(g.group_id)),
+        ],
     );
     Ok(())
 }

@@ -30,9 +30,10 @@ pub fn incoming(body: &Value, kind: Kind) -> ScimResult<Map<String, Value>> {
     };
     let core = crate::scim::schemas_of(kind)[0];
     if let Some(schemas) = get_ci(obj, "schemas") {
-        let ok = schemas
-            .as_array()
-            .is_some_and(|s| s.iter().any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(core))));
+        let ok = schemas.as_array().is_some_and(|s| {
+            s.iter()
+                .any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(core)))
+        });
         if !ok {
             return Err(ScimError::invalid_syntax(format!("schemas must contain {core}")));
         }

@@ -39,7 +39,9 @@ fn derive(doc: &mut Map<String, Value>) -> ScimResult<Derived> {
         .filter(|u| !u.is_empty())
         .ok_or_else(|| ScimError::invalid_value("userName is required"))?;
     if user_name.chars().count() > MAX_USER_NAME || validate::display_text("userName", &user_name).is_err() {
-        return Err(ScimError::invalid_value("userName must be 1 to 256 printable characters"));
+        return Err(ScimError::invalid_value(
+            "userName must be 1 to 256 printable characters",
+        ));
     }
     // Entra ID sends `"active": "False"`; stored as the boolean it means.
     let active = match key_of(doc, "active") {
@@ -67,17 +69,29 @@ fn derive(doc: &mut Map<String, Value>) -> ScimResult<Derived> {
     let email = validate::normalize_email(&email)
         .map_err(|_| ScimError::invalid_value(format!("'{email}' is not a valid email address")))?;
     let name_obj = get_ci(doc, "name").and_then(Value::as_object);
-    let part = |k: &str| name_obj.and_then(|n| get_ci(n, k)).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+    let part = |k: &str| {
+        name_obj
+            .and_then(|n| get_ci(n, k))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
     let name = part("formatted")
         .map(str::to_string)
         .or_else(|| {
-            let joined = [part("givenName"), part("familyName")].into_iter().flatten().collect::<Vec<_>>().join(" ");
+            let joined = [part("givenName"), part("familyName")]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
             (!joined.is_empty()).then_some(joined)
         })
         .or(string_attr(doc, "displayName")?.filter(|s| !s.trim().is_empty()));
     if let Some(n) = &name {
         if n.chars().count() > 1024 || validate::display_text("name", n).is_err() {
-            return Err(ScimError::invalid_value("the name must be at most 1024 printable characters"));
+            return Err(ScimError::invalid_value(
+                "the name must be at most 1024 printable characters",
+            ));
         }
     }
     let external_id = string_attr(doc, "externalId")?;
@@ -114,7 +128,12 @@ pub fn render(base: &str, u: &ScimUserRecord, groups: &[ScimGroupRecord]) -> Val
     }
     m.insert(
         "meta".into(),
-        meta("User", format!("{base}/Users/{}", u.member_id), u.created_at, u.updated_at),
+        meta(
+            "User",
+            format!("{base}/Users/{}", u.member_id),
+            u.created_at,
+            u.updated_at,
+        ),
     );
     Value::Object(m)
 }
@@ -135,7 +154,12 @@ async fn user(ctx: &Ctx, c: &ScimConnectionRecord, id: &str) -> ScimResult<ScimU
 }
 
 /// userName is unique at the connection, case-insensitively.
-async fn check_user_name(ctx: &Ctx, c: &ScimConnectionRecord, folded: &str, except: Option<&MemberId>) -> ScimResult<()> {
+async fn check_user_name(
+    ctx: &Ctx,
+    c: &ScimConnectionRecord,
+    folded: &str,
+    except: Option<&MemberId>,
+) -> ScimResult<()> {
     let taken = ctx
         .store
         .scim_users(&c.project_id, &c.connection_id)
@@ -177,7 +201,9 @@ pub async fn create(ctx: &Ctx, c: &ScimConnectionRecord, base: &str, body: &Valu
                 .await?
                 .is_some();
             if taken {
-                return Err(ScimError::uniqueness("a user with this email address exists at this connection"));
+                return Err(ScimError::uniqueness(
+                    "a user with this email address exists at this connection",
+                ));
             }
             m
         }
@@ -187,7 +213,9 @@ pub async fn create(ctx: &Ctx, c: &ScimConnectionRecord, base: &str, body: &Valu
                 name: d.name.clone(),
                 ..Default::default()
             };
-            members::provision(ctx, &c.project_id, &c.organization_id, input).await?.member
+            members::provision(ctx, &c.project_id, &c.organization_id, input)
+                .await?
+                .member
         }
     };
     let now = ctx.now();
@@ -314,7 +342,9 @@ async fn write(
             .await?
         {
             if other.member_id != member.member_id {
-                return Err(ScimError::uniqueness("another member of the organization has this email address"));
+                return Err(ScimError::uniqueness(
+                    "another member of the organization has this email address",
+                ));
             }
         }
     }

@@ -167,7 +167,12 @@ impl ScimUserRecord {
                         }
                         out.insert(
                             "primary".into(),
-                            Value::from(get(o, "primary").as_ref().and_then(crate::scim::boolish).unwrap_or(false)),
+                            Value::from(
+                                get(o, "primary")
+                                    .as_ref()
+                                    .and_then(crate::scim::boolish)
+                                    .unwrap_or(false),
+                            ),
                         );
                         Value::Object(out)
                     })
@@ -202,7 +207,9 @@ impl ScimUserRecord {
             });
         let my_groups: Vec<Value> = groups
             .iter()
-            .filter(|g| g.connection_id == self.connection_id && g.members.iter().any(|m| m.value == self.member_id.as_str()))
+            .filter(|g| {
+                g.connection_id == self.connection_id && g.members.iter().any(|m| m.value == self.member_id.as_str())
+            })
             .map(|g| json!({"value": g.group_id, "display": g.display_name}))
             .collect();
         let attributes = json!({

@@ -89,7 +89,14 @@ fn reference(name: &str, types: &[&str], mutability: &str) -> Value {
 fn multi(name: &str, required: bool) -> Value {
     let mut value = s("value");
     value["required"] = Value::from(required);
-    attr(name, "complex", true, required, "readWrite", vec![value, s("type"), b("primary"), s("display")])
+    attr(
+        name,
+        "complex",
+        true,
+        required,
+        "readWrite",
+        vec![value, s("type"), b("primary"), s("display")],
+    )
 }
 
 fn schema(base_url: &str, id: &str, name: &str, attributes: Vec<Value>) -> Value {
@@ -116,10 +123,17 @@ pub fn schemas(base_url: &str) -> Vec<Value> {
                 false,
                 false,
                 "readWrite",
-                ["formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix"]
-                    .into_iter()
-                    .map(s)
-                    .collect(),
+                [
+                    "formatted",
+                    "familyName",
+                    "givenName",
+                    "middleName",
+                    "honorificPrefix",
+                    "honorificSuffix",
+                ]
+                .into_iter()
+                .map(s)
+                .collect(),
             ),
             s("displayName"),
             s("nickName"),
@@ -163,7 +177,10 @@ pub fn schemas(base_url: &str) -> Vec<Value> {
                 false,
                 false,
                 "readWrite",
-                vec![s("value"), attr("displayName", "string", false, false, "readOnly", vec![])],
+                vec![
+                    s("value"),
+                    attr("displayName", "string", false, false, "readOnly", vec![]),
+                ],
             ),
         ],
     );

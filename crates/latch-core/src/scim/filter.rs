@@ -74,8 +74,8 @@ fn tokens(s: &str) -> ScimResult<Vec<Tok>> {
                     return Err(ScimError::invalid_filter("unterminated string"));
                 }
                 i += 1;
-                let v: String = serde_json::from_str(&s[start..i])
-                    .map_err(|_| ScimError::invalid_filter("bad string literal"))?;
+                let v: String =
+                    serde_json::from_str(&s[start..i]).map_err(|_| ScimError::invalid_filter("bad string literal"))?;
                 out.push(Tok::Str(v));
             }
             _ => {
@@ -199,7 +199,11 @@ fn attr_ref(path: &str, kind: Kind) -> ScimResult<AttrRef> {
         Some((a, s)) => (a, Some(s.to_string())),
         None => (rest, None),
     };
-    let ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '-');
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '-')
+    };
     if !ok(attr) || !sub.as_deref().is_none_or(ok) {
         return Err(ScimError::invalid_filter(format!("bad attribute '{path}'")));
     }
@@ -294,11 +298,13 @@ fn compare(leaf: &Value, op: Op, want: &Value) -> bool {
             Op::Ne => a != b,
             _ => false,
         },
-        (Value::String(s), Value::Bool(b)) => super::boolish(leaf).is_some_and(|a| match op {
-            Op::Eq => a == *b,
-            Op::Ne => a != *b,
-            _ => false,
-        }) && !s.is_empty(),
+        (Value::String(s), Value::Bool(b)) => {
+            super::boolish(leaf).is_some_and(|a| match op {
+                Op::Eq => a == *b,
+                Op::Ne => a != *b,
+                _ => false,
+            }) && !s.is_empty()
+        }
         (Value::Number(a), Value::Number(b)) => {
             let (Some(a), Some(b)) = (a.as_f64(), b.as_f64()) else {
                 return false;
@@ -367,7 +373,10 @@ mod tests {
         assert!(m("name.givenName pr", &r));
         assert!(!m("title pr", &r));
         assert!(m("not (title pr)", &r));
-        assert!(m("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq \"r&d\"", &r));
+        assert!(m(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq \"r&d\"",
+            &r
+        ));
         assert!(m("meta.lastModified gt \"2025-12-31T00:00:00Z\"", &r));
         assert!(m("emails eq \"a@home.test\"", &r));
         assert!(m("(active eq false) or (userName ew \"test\")", &r));

@@ -75,7 +75,11 @@ impl ScimError {
         Self::new(404, None, detail)
     }
     pub fn unauthorized() -> Self {
-        Self::new(401, None, "The bearer token is missing or not valid for this SCIM connection.")
+        Self::new(
+            401,
+            None,
+            "The bearer token is missing or not valid for this SCIM connection.",
+        )
     }
 
     /// The body (`status` is a string, as RFC 7644 §3.12 shows it).
@@ -107,7 +111,10 @@ impl From<crate::error::CoreError> for ScimError {
             NotFound(f) => Self::missing(f.message),
             Unauthorized(_) => Self::unauthorized(),
             Forbidden(f) => Self::new(403, None, f.message),
-            RateLimited { fault, retry_after_secs } => Self {
+            RateLimited {
+                fault,
+                retry_after_secs,
+            } => Self {
                 retry_after: Some(retry_after_secs),
                 ..Self::new(429, None, fault.message)
             },
@@ -152,7 +159,12 @@ pub fn boolish(v: &Value) -> Option<bool> {
 
 /// `attributes` / `excludedAttributes` (RFC 7644 §3.9) applied to a resource as shown: `id` and
 /// `schemas` are always returned.
-pub fn select_attributes(resource: &mut Map<String, Value>, attributes: Option<&str>, excluded: Option<&str>, kind: Kind) {
+pub fn select_attributes(
+    resource: &mut Map<String, Value>,
+    attributes: Option<&str>,
+    excluded: Option<&str>,
+    kind: Kind,
+) {
     let list = |s: Option<&str>| -> Vec<(Option<&'static str>, String, Option<String>)> {
         s.unwrap_or("")
             .split(',')

@@ -30,9 +30,10 @@ pub fn apply(doc: &mut Map<String, Value>, body: &Value, kind: Kind) -> ScimResu
         return Err(ScimError::invalid_syntax("the body must be a PatchOp object"));
     };
     if let Some(schemas) = get_ci(body, "schemas") {
-        let ok = schemas
-            .as_array()
-            .is_some_and(|s| s.iter().any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP))));
+        let ok = schemas.as_array().is_some_and(|s| {
+            s.iter()
+                .any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP)))
+        });
         if !ok {
             return Err(ScimError::invalid_syntax(format!("schemas must contain {PATCH_OP}")));
         }
@@ -47,14 +48,21 @@ pub fn apply(doc: &mut Map<String, Value>, body: &Value, kind: Kind) -> ScimResu
         let Some(op) = op.as_object() else {
             return Err(ScimError::invalid_syntax("an operation must be an object"));
         };
-        let kind_of = match get_ci(op, "op").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+        let kind_of = match get_ci(op, "op")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("add") => OpKind::Add,
             Some("replace") => OpKind::Replace,
             Some("remove") => OpKind::Remove,
             _ => return Err(ScimError::invalid_syntax("op must be add, replace or remove")),
         };
         let value = get_ci(op, "value").cloned();
-        match get_ci(op, "path").and_then(Value::as_str).filter(|p| !p.trim().is_empty()) {
+        match get_ci(op, "path")
+            .and_then(Value::as_str)
+            .filter(|p| !p.trim().is_empty())
+        {
             Some(p) => {
                 let path = path::parse(p, kind)?;
                 at_path(doc, &path, kind_of, value, kind)?;
@@ -64,7 +72,9 @@ pub fn apply(doc: &mut Map<String, Value>, body: &Value, kind: Kind) -> ScimResu
                     return Err(ScimError::no_target("remove needs a path"));
                 }
                 let Some(Value::Object(fields)) = value else {
-                    return Err(ScimError::invalid_value("an operation without a path needs an object value"));
+                    return Err(ScimError::invalid_value(
+                        "an operation without a path needs an object value",
+                    ));
                 };
                 for (k, v) in fields {
                     // Entra ID sends sub-attribute paths as keys (`{"name.givenName": "x"}`).
@@ -78,7 +88,11 @@ pub fn apply(doc: &mut Map<String, Value>, body: &Value, kind: Kind) -> ScimResu
 }
 
 /// The object an attribute of `urn` lives in: the document, or its extension's object.
-fn container<'a>(doc: &'a mut Map<String, Value>, urn: Option<&str>, create: bool) -> Option<&'a mut Map<String, Value>> {
+fn container<'a>(
+    doc: &'a mut Map<String, Value>,
+    urn: Option<&str>,
+    create: bool,
+) -> Option<&'a mut Map<String, Value>> {
     let Some(urn) = urn else { return Some(doc) };
     let key = match key_of(doc, urn) {
         Some(k) => k,
@@ -341,7 +355,12 @@ mod tests {
 
     #[test]
     fn okta_deactivates_without_a_path() {
-        let d = patched(json!({"userName": "a", "active": true}), ops(json!([{"op": "replace", "value": {"active": false}}])), Kind::User).unwrap();
+        let d = patched(
+            json!({"userName": "a", "active": true}),
+            ops(json!([{"op": "replace", "value": {"active": false}}])),
+            Kind::User,
+        )
+        .unwrap();
         assert_eq!(d["active"], json!(false));
     }
 
@@ -362,17 +381,35 @@ mod tests {
         assert_eq!(d["emails"][1], json!({"type": "home", "value": "h@x.test"}));
         assert_eq!(d["active"], json!("False"));
         assert_eq!(d["name"]["givenName"], json!("Ann"));
-        assert_eq!(d["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"], json!("Ops"));
+        assert_eq!(
+            d["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"],
+            json!("Ops")
+        );
     }
 
     #[test]
     fn group_members_add_and_remove() {
         let g = json!({"displayName": "Eng", "members": [{"value": "m1"}]});
-        let d = patched(g.clone(), ops(json!([{"op": "add", "path": "members", "value": [{"value": "m2"}, {"value": "m1"}]}])), Kind::Group).unwrap();
+        let d = patched(
+            g.clone(),
+            ops(json!([{"op": "add", "path": "members", "value": [{"value": "m2"}, {"value": "m1"}]}])),
+            Kind::Group,
+        )
+        .unwrap();
         assert_eq!(d["members"], json!([{"value": "m1"}, {"value": "m2"}]));
-        let d = patched(d, ops(json!([{"op": "remove", "path": "members[value eq \"m1\"]"}])), Kind::Group).unwrap();
+        let d = patched(
+            d,
+            ops(json!([{"op": "remove", "path": "members[value eq \"m1\"]"}])),
+            Kind::Group,
+        )
+        .unwrap();
         assert_eq!(d["members"], json!([{"value": "m2"}]));
-        let d = patched(d, ops(json!([{"op": "Remove", "path": "members", "value": [{"value": "m2"}]}])), Kind::Group).unwrap();
+        let d = patched(
+            d,
+            ops(json!([{"op": "Remove", "path": "members", "value": [{"value": "m2"}]}])),
+            Kind::Group,
+        )
+        .unwrap();
         assert!(d.get("members").is_none());
     }
 
@@ -383,9 +420,18 @@ mod tests {
             (json!({"Operations": "x"}), "invalidSyntax"),
             (ops(json!([{"op": "move", "path": "x", "value": 1}])), "invalidSyntax"),
             (ops(json!([{"op": "remove"}])), "noTarget"),
-            (ops(json!([{"op": "replace", "path": "id", "value": "x"}])), "mutability"),
-            (ops(json!([{"op": "add", "path": "bad path", "value": 1}])), "invalidPath"),
-            (ops(json!([{"op": "remove", "path": "emails[type eq \"work\"]"}])), "noTarget"),
+            (
+                ops(json!([{"op": "replace", "path": "id", "value": "x"}])),
+                "mutability",
+            ),
+            (
+                ops(json!([{"op": "add", "path": "bad path", "value": 1}])),
+                "invalidPath",
+            ),
+            (
+                ops(json!([{"op": "remove", "path": "emails[type eq \"work\"]"}])),
+                "noTarget",
+            ),
             (json!({"schemas": ["urn:x"], "Operations": []}), "invalidSyntax"),
         ] {
             let e = patched(doc.clone(), body.clone(), Kind::User).unwrap_err();

@@ -1,7 +1,7 @@
 //! Attribute paths (RFC 7644 §3.10): `[schema URN ":"] attr ["[" filter "]"] ["." subAttr]`.
 
 use super::filter::{self, Filter};
-use super::{schemas_of, Kind, ScimError, ScimResult, USER_SCHEMA, GROUP_SCHEMA};
+use super::{schemas_of, Kind, ScimError, ScimResult, GROUP_SCHEMA, USER_SCHEMA};
 
 /// A parsed PATCH path.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +28,9 @@ pub fn split_urn(s: &str, kind: Kind) -> ScimResult<(Option<&'static str>, &str)
         let core = *urn == USER_SCHEMA || *urn == GROUP_SCHEMA;
         if rest.is_empty() {
             return if core {
-                Err(ScimError::invalid_path(format!("'{s}' names a schema, not an attribute")))
+                Err(ScimError::invalid_path(format!(
+                    "'{s}' names a schema, not an attribute"
+                )))
             } else {
                 Ok((Some(urn), ""))
             };
@@ -99,15 +101,21 @@ mod tests {
         assert!(p.filter.is_some());
         let p = parse("name.givenName", Kind::User).unwrap();
         assert_eq!((p.attr.as_deref(), p.sub.as_deref()), (Some("name"), Some("givenName")));
-        let p = parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", Kind::User).unwrap();
+        let p = parse(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            Kind::User,
+        )
+        .unwrap();
         assert_eq!(p.urn, Some(super::super::ENTERPRISE_USER));
         assert_eq!(p.attr.as_deref(), Some("department"));
         let p = parse("urn:ietf:params:scim:schemas:core:2.0:User:userName", Kind::User).unwrap();
         assert_eq!((p.urn, p.attr.as_deref()), (None, Some("userName")));
-        assert!(parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", Kind::User)
-            .unwrap()
-            .attr
-            .is_none());
+        assert!(
+            parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", Kind::User)
+                .unwrap()
+                .attr
+                .is_none()
+        );
         assert!(parse("emails[type eq", Kind::User).is_err());
         assert!(parse("na me", Kind::User).is_err());
         assert!(parse("urn:x:y", Kind::User).is_err());

@@ -107,14 +107,29 @@ pub async fn create(
         updated_at: now,
     };
     connections::insert(ctx, &grant, &org, &c).await?;
-    Ok((Connection { connection: c, groups: vec![] }, token))
+    Ok((
+        Connection {
+            connection: c,
+            groups: vec![],
+        },
+        token,
+    ))
 }
 
 /// The organization's connection, if it has one.
-pub async fn get(ctx: &Ctx, project_id: &ProjectId, org_locator: &str, caller: &Caller) -> CoreResult<Option<Connection>> {
+pub async fn get(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    org_locator: &str,
+    caller: &Caller,
+) -> CoreResult<Option<Connection>> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
     caller.require(&org.organization_id, SCIM, "update")?;
-    match ctx.store.scim_connection_of_org(project_id, &org.organization_id).await? {
+    match ctx
+        .store
+        .scim_connection_of_org(project_id, &org.organization_id)
+        .await?
+    {
         Some(c) => Ok(Some(Connection::load(ctx, c).await?)),
         None => Ok(None),
     }
@@ -315,7 +330,9 @@ pub struct Service {
 pub async fn open(ctx: &Ctx, connection_id: &str, bearer: Option<&str>, client: &str) -> ScimResult<Service> {
     let connection = connections::authenticate(ctx, connection_id, bearer, client).await?;
     crate::engine::audit::project(&connection.project_id);
-    crate::engine::audit::actor(crate::model::audit::AuditActor::scim_connection(&connection.connection_id));
+    crate::engine::audit::actor(crate::model::audit::AuditActor::scim_connection(
+        &connection.connection_id,
+    ));
     crate::engine::audit::organization(&connection.organization_id);
     crate::engine::audit::detail("connection_id", connection.connection_id.as_str());
     Ok(Service {

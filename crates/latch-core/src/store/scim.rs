@@ -10,8 +10,11 @@ pub trait ScimStore: Send + Sync {
     async fn insert_scim_connection(&self, c: &ScimConnectionRecord) -> StoreResult<()>;
     /// Writes back an existing connection (tokens, names, assignments).
     async fn update_scim_connection(&self, c: &ScimConnectionRecord) -> StoreResult<()>;
-    async fn scim_connection(&self, project_id: &ProjectId, connection_id: &str)
-        -> StoreResult<Option<ScimConnectionRecord>>;
+    async fn scim_connection(
+        &self,
+        project_id: &ProjectId,
+        connection_id: &str,
+    ) -> StoreResult<Option<ScimConnectionRecord>>;
     /// The connection a SCIM request names in its path, before its bearer token says which
     /// project it is for.
     async fn scim_connection_by_id(&self, connection_id: &str) -> StoreResult<Option<ScimConnectionRecord>>;

@@ -183,15 +183,20 @@ fn error_response(e: ScimError) -> Response {
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     if e.status == 401 {
-        r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"SCIM\""));
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"SCIM\""),
+        );
     }
-    let reason = format!("scim_{}", e.scim_type.unwrap_or(match e.status {
-        401 => "unauthorized",
-        404 => "not_found",
-        429 => "rate_limited",
-        _ => "error",
-    }));
+    let reason = format!(
+        "scim_{}",
+        e.scim_type.unwrap_or(match e.status {
+            401 => "unauthorized",
+            404 => "not_found",
+            429 => "rate_limited",
+            _ => "error",
+        })
+    );
     r.extensions_mut().insert(crate::audit::ErrorType(reason));
     r
 }
@@ -256,7 +261,11 @@ async fn serve(s: &AppState, connection_id: &str, rest: &str, req: Request) -> S
         (&Method::GET, ["Schemas"]) => ok(svc.schemas(None)?),
         (&Method::GET, ["Schemas", id]) => ok(svc.schemas(Some(id))?),
         (m, [d, ..]) if *m != Method::GET && matches!(*d, "ServiceProviderConfig" | "ResourceTypes" | "Schemas") => {
-            Err(ScimError::new(405, None, format!("{m} is not allowed on the discovery endpoints")))
+            Err(ScimError::new(
+                405,
+                None,
+                format!("{m} is not allowed on the discovery endpoints"),
+            ))
         }
         // Searching several resource types at once is not offered (RFC 7644 §3.4.3).
         (&Method::POST, [".search"]) => Err(ScimError::new(501, None, "search the /Users or /Groups endpoint")),
@@ -272,7 +281,10 @@ async fn serve(s: &AppState, connection_id: &str, rest: &str, req: Request) -> S
                 (&Method::POST, []) => {
                     let created = svc.create(ctx, r, &json_body(&bytes)?).await?;
                     let mut resp = scim_response(StatusCode::CREATED, &created);
-                    if let Some(loc) = created["meta"]["location"].as_str().and_then(|l| HeaderValue::from_str(l).ok()) {
+                    if let Some(loc) = created["meta"]["location"]
+                        .as_str()
+                        .and_then(|l| HeaderValue::from_str(l).ok())
+                    {
                         resp.headers_mut().insert(header::LOCATION, loc);
                     }
                     Ok(resp)

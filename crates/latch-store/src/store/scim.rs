@@ -272,9 +272,7 @@ impl ScimStore for SqlStore {
 
     async fn insert_scim_user(&self, u: &ScimUserRecord) -> StoreResult<()> {
         self.exec(
-            &format!(
-                "INSERT INTO scim_users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-            ),
+            &format!("INSERT INTO scim_users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
             user_args(u),
         )
         .await

@@ -109,15 +109,28 @@ async fn users_and_groups_round_trip_and_go_with_their_connection() {
         u.resource = json!({"userName": "ada@acme.test", "active": false});
         u.updated_at = Timestamp(3);
         s.update_scim_user(&u).await.unwrap();
-        assert_eq!(s.scim_user(&"pa".into(), "sc-1", &"m-1".into()).await.unwrap(), Some(u.clone()));
+        assert_eq!(
+            s.scim_user(&"pa".into(), "sc-1", &"m-1".into()).await.unwrap(),
+            Some(u.clone())
+        );
         assert_eq!(s.scim_user(&"pb".into(), "sc-1", &"m-1".into()).await.unwrap(), None);
         let all = s.scim_users(&"pa".into(), "sc-1").await.unwrap();
-        assert_eq!(all.iter().map(|u| u.member_id.as_str()).collect::<Vec<_>>(), ["m-1", "m-2"]);
         assert_eq!(
-            s.scim_users_of_members(&"pa".into(), &["m-2".into()]).await.unwrap().len(),
+            all.iter().map(|u| u.member_id.as_str()).collect::<Vec<_>>(),
+            ["m-1", "m-2"]
+        );
+        assert_eq!(
+            s.scim_users_of_members(&"pa".into(), &["m-2".into()])
+                .await
+                .unwrap()
+                .len(),
             1
         );
-        assert!(s.scim_users_of_members(&"pb".into(), &["m-2".into()]).await.unwrap().is_empty());
+        assert!(s
+            .scim_users_of_members(&"pb".into(), &["m-2".into()])
+            .await
+            .unwrap()
+            .is_empty());
 
         let mut g = ScimGroupRecord {
             group_id: "g-1".into(),
@@ -141,7 +154,10 @@ async fn users_and_groups_round_trip_and_go_with_their_connection() {
         });
         g.updated_at = Timestamp(6);
         s.save_scim_group(&g).await.unwrap();
-        assert_eq!(s.scim_group(&"pa".into(), "sc-1", "g-1").await.unwrap(), Some(g.clone()));
+        assert_eq!(
+            s.scim_group(&"pa".into(), "sc-1", "g-1").await.unwrap(),
+            Some(g.clone())
+        );
         assert_eq!(s.scim_groups(&"pa".into(), "sc-1").await.unwrap(), vec![g.clone()]);
         assert_eq!(s.scim_group(&"pb".into(), "sc-1", "g-1").await.unwrap(), None);
         assert!(!s.delete_scim_group(&"pb".into(), "sc-1", "g-1").await.unwrap());
