@@ -232,6 +232,8 @@ def test_okta_provisions_updates_deactivates_and_reactivates(client):
     assert reg.scim_attributes.user_name == email and reg.scim_attributes.active is True
     assert reg.scim_attributes.name.given_name == "Ada"
     assert [e.value for e in reg.scim_attributes.emails] == [email]
+    searched = h.member_search_all(client, [org.organization_id])[0]
+    assert [x.scim_registration.registration_id for x in searched if x.member_id == u["id"]] == [reg.registration_id]
 
     # Okta looks the user up before creating it.
     found = idp.ok("GET", "/Users", params={"filter": f'userName eq "{email.upper()}"', "startIndex": "1", "count": "100"})
@@ -471,3 +473,33 @@ def test_scim2_tester_compliance(client):
     print(f"scim2-tester: {len(passed)} passed, {len(failed)} failed, {len(results)} checks")
     assert not failed, "\n".join(f"{r.title} [{r.resource_type}]: {r.reason}" for r in failed)
     assert len(passed) >= 60, [(r.title, r.status) for r in results]
+
+
+def test_member_sessions_need_stytch_scim(client):
+    from stytch.b2b.models.scim_connection import CreateRequestOptions, GetRequestOptions
+    from stytch.shared.method_options import Authorization
+
+    org = h.create_org(client)
+    plain = session_for(client, org, mail("plain"))
+    admin_email = mail("admin")
+    ok(client.passwords.migrate(email_address=admin_email, hash=MD5, hash_type="md_5",
+                                organization_id=org.organization_id, roles=["stytch_admin"]))
+    admin = ok(client.passwords.authenticate(organization_id=org.organization_id, email_address=admin_email, password=PASSWORD))
+    as_plain = Authorization(session_token=plain.session_token)
+    expect_error(403, "session_authorization_error", client.scim.connection.create,
+                 organization_id=org.organization_id, method_options=CreateRequestOptions(authorization=as_plain))
+    expect_error(403, "session_authorization_error", client.scim.connection.get,
+                 organization_id=org.organization_id, method_options=GetRequestOptions(authorization=as_plain))
+    assert ok(client.scim.connection.get(organization_id=org.organization_id)).connection is None
+    made = ok(client.scim.connection.create(
+        organization_id=org.organization_id,
+        method_options=CreateRequestOptions(authorization=Authorization(session_jwt=admin.session_jwt)))).connection
+    assert made.organization_id == org.organization_id
+    # Another organization's admin cannot reach this one's connection.
+    other = h.create_org(client)
+    other_email = mail("other-admin")
+    ok(client.passwords.migrate(email_address=other_email, hash=MD5, hash_type="md_5",
+                                organization_id=other.organization_id, roles=["stytch_admin"]))
+    other_admin = ok(client.passwords.authenticate(organization_id=other.organization_id, email_address=other_email, password=PASSWORD))
+    expect_error(403, "session_authorization_tenancy_error", client.scim.connection.get, organization_id=org.organization_id,
+                 method_options=GetRequestOptions(authorization=Authorization(session_token=other_admin.session_token)))

@@ -98,17 +98,32 @@ pub(crate) async fn view(ctx: &Ctx, member: MemberRecord, organization: OrgRecor
 /// The member's `scim_registration`, if a SCIM connection provisioned it.
 pub async fn scim_registration(ctx: &Ctx, member: &MemberRecord) -> CoreResult<Option<Value>> {
     let ids = std::slice::from_ref(&member.member_id);
-    let Some(user) = ctx
-        .store
-        .scim_users_of_members(&member.project_id, ids)
+    Ok(scim_registrations(ctx, &member.project_id, ids)
         .await?
         .into_iter()
         .next()
-    else {
-        return Ok(None);
-    };
-    let groups = ctx.store.scim_groups(&member.project_id, &user.connection_id).await?;
-    Ok(Some(user.registration(&groups)))
+        .map(|(_, v)| v))
+}
+
+/// The `scim_registration` of each of these members that a SCIM connection provisioned.
+pub async fn scim_registrations(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    member_ids: &[MemberId],
+) -> CoreResult<Vec<(MemberId, Value)>> {
+    let users = ctx.store.scim_users_of_members(project_id, member_ids).await?;
+    let mut groups: Vec<crate::model::scim::ScimGroupRecord> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for u in &users {
+        if !seen.contains(&u.connection_id.as_str()) {
+            seen.push(&u.connection_id);
+            groups.extend(ctx.store.scim_groups(project_id, &u.connection_id).await?);
+        }
+    }
+    Ok(users
+        .iter()
+        .map(|u| (u.member_id.clone(), u.registration(&groups)))
+        .collect())
 }
 
 fn validate_roles(roles: Vec<String>) -> CoreResult<Vec<String>> {
