@@ -77,6 +77,11 @@ pub fn apply(doc: &mut Map<String, Value>, body: &Value, kind: Kind) -> ScimResu
                     ));
                 };
                 for (k, v) in fields {
+                    // Okta renames a group with `{"id": …, "displayName": …}`: the server's own
+                    // attributes in a path-less value are passed over, not written.
+                    if ["id", "meta", "schemas"].iter().any(|a| a.eq_ignore_ascii_case(&k)) {
+                        continue;
+                    }
                     // Entra ID sends sub-attribute paths as keys (`{"name.givenName": "x"}`).
                     let path = path::parse(&k, kind)?;
                     at_path(doc, &path, kind_of, Some(v), kind)?;
@@ -385,6 +390,17 @@ mod tests {
             d["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"],
             json!("Ops")
         );
+    }
+
+    #[test]
+    fn okta_renames_a_group_with_its_id_in_the_value() {
+        let d = patched(
+            json!({"displayName": "Old"}),
+            ops(json!([{"op": "replace", "value": {"id": "g-1", "displayName": "New"}}])),
+            Kind::Group,
+        )
+        .unwrap();
+        assert_eq!(d, json!({"displayName": "New"}));
     }
 
     #[test]

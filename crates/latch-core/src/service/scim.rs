@@ -367,6 +367,21 @@ impl Service {
         }
     }
 
+    /// `POST /.search` at the root: users, then groups, as one list.
+    pub async fn search_all(&self, ctx: &Ctx, q: &ListQuery) -> ScimResult<Value> {
+        let c = &self.connection;
+        let groups = ctx.store.scim_groups(&c.project_id, &c.connection_id).await?;
+        let mut all: Vec<Value> = ctx
+            .store
+            .scim_users(&c.project_id, &c.connection_id)
+            .await?
+            .iter()
+            .map(|u| scim_users::render(&self.base, u, &groups))
+            .collect();
+        all.extend(groups.iter().map(|g| scim_groups::render(&self.base, g)));
+        crate::engine::scim_provisioning::list(all, q, crate::scim::Kind::User)
+    }
+
     pub async fn get(&self, ctx: &Ctx, r: Resource, id: &str, q: &ListQuery) -> ScimResult<Value> {
         match r {
             Resource::Users => scim_users::get(ctx, &self.connection, &self.base, id, q).await,

@@ -267,8 +267,10 @@ async fn serve(s: &AppState, connection_id: &str, rest: &str, req: Request) -> S
                 format!("{m} is not allowed on the discovery endpoints"),
             ))
         }
-        // Searching several resource types at once is not offered (RFC 7644 §3.4.3).
-        (&Method::POST, [".search"]) => Err(ScimError::new(501, None, "search the /Users or /Groups endpoint")),
+        (&Method::POST, [".search"]) => {
+            let q = search_query(&json_body(&bytes)?)?;
+            ok(svc.search_all(ctx, &q).await?)
+        }
         (m, [name, tail @ ..]) if resource(name).is_some() => {
             let r = resource(name).expect("checked");
             match (m, tail) {
