@@ -76,6 +76,14 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         self.entries.write().expect("cache lock").retain(|k, _| keep(k));
     }
 
+    /// `get`, counted as a hit or a miss in the cache metrics.
+    pub fn lookup(&self, key: &K, stamp: u64, now: Timestamp) -> Option<V> {
+        let found = self.get(key, stamp, now);
+        let result = if found.is_some() { "hit" } else { "miss" };
+        metrics::counter!("latch_cache_lookups_total", "cache" => self.name, "result" => result).increment(1);
+        found
+    }
+
     /// The cached value, or `load`'s, which is kept when there is one (absence is not cached:
     /// a record created meanwhile must be found). `stamp` must be taken before `load` reads.
     pub async fn get_or_load<E, Fut>(
@@ -88,11 +96,9 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     where
         Fut: Future<Output = Result<Option<V>, E>>,
     {
-        if let Some(v) = self.get(&key, stamp, now) {
-            metrics::counter!("latch_cache_lookups_total", "cache" => self.name, "result" => "hit").increment(1);
+        if let Some(v) = self.lookup(&key, stamp, now) {
             return Ok(Some(v));
         }
-        metrics::counter!("latch_cache_lookups_total", "cache" => self.name, "result" => "miss").increment(1);
         let loaded = load().await?;
         if let Some(v) = &loaded {
             self.put(key, stamp, now, v.clone());

@@ -37,6 +37,12 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
+/// The last four characters of a secret: what a listing shows of it.
+pub fn last_four(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    chars[chars.len().saturating_sub(4)..].iter().collect()
+}
+
 /// A new project secret: 256 bits, prefixed like Stytch's.
 pub fn project_secret() -> String {
     format!("secret-test-{}", random_token(32))

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod model;
 pub mod oidc;
 pub mod password;
+pub mod project_settings;
 pub mod rbac;
 pub mod rules;
 pub mod scim;

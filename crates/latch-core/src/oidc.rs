@@ -7,6 +7,7 @@
 use crate::error::{CoreError, CoreResult};
 use crate::model::oauth::ProviderTokens;
 use crate::model::sso::{OidcConnectionRecord, SsoIdentity};
+use serde_json::{Map, Value};
 
 /// A provider's endpoints, from `{issuer}/.well-known/openid-configuration`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -15,6 +16,35 @@ pub struct OidcEndpoints {
     pub token_url: String,
     pub userinfo_url: String,
     pub jwks_url: String,
+}
+
+/// Microsoft's multi-tenant issuer names the user's tenant with this placeholder.
+pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// For an issuer configured with the tenant placeholder: whether the ID token's `iss` is that
+/// issuer for the token's own tenant (`tid`). A tenant id is letters, digits and `-` only, so it
+/// cannot reshape the issuer URL it is put into.
+pub fn check_tenant_issuer(configured: &str, tid: Option<&str>, iss: &str) -> Result<(), &'static str> {
+    let tid = tid
+        .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .ok_or("no tenant (tid) in the ID token")?;
+    if iss != configured.replace(TENANT_PLACEHOLDER, tid) {
+        return Err("the issuer is not the tenant's");
+    }
+    Ok(())
+}
+
+/// A connection's `attribute_mapping` (`{our name: provider claim}`) applied to the provider's
+/// claims: the names whose claim the provider sent, with its value. Mapping values that are not
+/// claim names (not strings) map nothing.
+pub fn mapped_attributes(mapping: &Map<String, Value>, claims: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (ours, theirs) in mapping {
+        if let Some(v) = theirs.as_str().and_then(|claim| claims.get(claim)) {
+            out.insert(ours.clone(), v.clone());
+        }
+    }
+    out
 }
 
 /// Who Latch is at a provider, and the provider's endpoints.

@@ -199,6 +199,43 @@ pub fn granting_roles(roles: &[PolicyRole], subject_roles: &[String], resource: 
         .collect()
 }
 
+/// A project's own policy (the Management API's `rbac_policy.set`): it merges with the defaults
+/// (`Policy::with_custom`), every role and scope has an id, and every permission names a resource
+/// and actions the merged policy defines.
+pub fn validate_project_policy(custom: &Policy) -> CoreResult<Policy> {
+    use crate::error::catalogue as c;
+    for r in &custom.resources {
+        if r.resource_id.trim().is_empty() || r.resource_id.len() > 128 {
+            return Err(c::INVALID_ARGUMENT.field_detail("custom_resources.resource_id", "1 to 128 characters"));
+        }
+        if r.actions.iter().any(|a| a.trim().is_empty() || a == "*") {
+            return Err(c::INVALID_ARGUMENT.field_detail(
+                "custom_resources.available_actions",
+                format!("{}: actions are named, non-empty and not '*'", r.resource_id),
+            ));
+        }
+    }
+    for (i, r) in custom.roles.iter().enumerate() {
+        if r.role_id.trim().is_empty() || r.role_id.len() > 128 {
+            return Err(c::INVALID_RBAC_ROLE_ID.err());
+        }
+        if custom.roles[..i].iter().any(|x| x.role_id == r.role_id) {
+            return Err(c::RBAC_ROLE_DUPLICATE.detail(&r.role_id));
+        }
+    }
+    let merged = Policy::with_custom(custom.clone())?;
+    for r in &custom.roles {
+        check_permissions(&merged, &r.role_id, &r.permissions)?;
+    }
+    for s in &custom.scopes {
+        if s.scope.trim().is_empty() {
+            return Err(c::INVALID_ARGUMENT.field_detail("custom_scopes.scope", "is required"));
+        }
+        check_permissions(&merged, &s.scope, &s.permissions)?;
+    }
+    Ok(merged)
+}
+
 /// Org-policy rules of the SDK's `validate_org_policy`.
 pub fn validate_org_roles(project: &Policy, roles: &[PolicyRole]) -> CoreResult<()> {
     use crate::error::catalogue as c;
@@ -219,38 +256,46 @@ pub fn validate_org_roles(project: &Policy, roles: &[PolicyRole]) -> CoreResult<
                 format!("Role {} already defined in Project RBAC policy", r.role_id),
             );
         }
-        for p in &r.permissions {
-            let Some(res) = project.resources.iter().find(|x| x.resource_id == p.resource_id) else {
-                return bad(
-                    c::INVALID_PERMISSION_RESOURCE,
-                    format!("Resource {} not defined in Project RBAC policy", p.resource_id),
-                );
-            };
-            if p.actions.is_empty() {
+        check_permissions(project, &r.role_id, &r.permissions)?;
+    }
+    Ok(())
+}
+
+/// Each permission names a resource of `project` and actions it defines (or `*` alone).
+fn check_permissions(project: &Policy, owner: &str, permissions: &[Permission]) -> CoreResult<()> {
+    use crate::error::catalogue as c;
+    let bad = |k: c::ErrorKind, detail: String| Err(k.detail(detail));
+    for p in permissions {
+        let Some(res) = project.resources.iter().find(|x| x.resource_id == p.resource_id) else {
+            return bad(
+                c::INVALID_PERMISSION_RESOURCE,
+                format!("Resource {} not defined in Project RBAC policy", p.resource_id),
+            );
+        };
+        if p.actions.is_empty() {
+            return bad(
+                c::INVALID_PERMISSION_ACTION,
+                format!("No actions defined for role {}, resource {}", owner, p.resource_id),
+            );
+        }
+        if p.actions.iter().any(|a| a == "*") && p.actions.len() > 1 {
+            return bad(
+                c::INVALID_WILDCARD_ACTION,
+                "Wildcard actions must be the only action defined for a role and resource".into(),
+            );
+        }
+        for a in p.actions.iter().filter(|a| a.as_str() != "*") {
+            if a.trim().is_empty() {
                 return bad(
                     c::INVALID_PERMISSION_ACTION,
-                    format!("No actions defined for role {}, resource {}", r.role_id, p.resource_id),
+                    format!("Empty action on resource {} is not permitted", p.resource_id),
                 );
             }
-            if p.actions.iter().any(|a| a == "*") && p.actions.len() > 1 {
+            if !res.actions.contains(a) {
                 return bad(
-                    c::INVALID_WILDCARD_ACTION,
-                    "Wildcard actions must be the only action defined for a role and resource".into(),
+                    c::INVALID_PERMISSION_ACTION,
+                    format!("Unknown action {a} defined on resource {}", p.resource_id),
                 );
-            }
-            for a in p.actions.iter().filter(|a| a.as_str() != "*") {
-                if a.trim().is_empty() {
-                    return bad(
-                        c::INVALID_PERMISSION_ACTION,
-                        format!("Empty action on resource {} is not permitted", p.resource_id),
-                    );
-                }
-                if !res.actions.contains(a) {
-                    return bad(
-                        c::INVALID_PERMISSION_ACTION,
-                        format!("Unknown action {a} defined on resource {}", p.resource_id),
-                    );
-                }
             }
         }
     }

@@ -44,7 +44,8 @@ impl Default for Limits {
 
 /// What a redirect URL may be used for: Stytch's `RedirectURLType`s, one per `*_redirect_url`
 /// request field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RedirectType {
     Login,
     Signup,
@@ -90,8 +91,10 @@ impl RedirectType {
 }
 
 /// One allowed redirect URL: for one project, or for every project when `project_id` is `None`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RedirectUrl {
+    /// Only in the server's configuration; a project's own list holds its URLs alone.
+    #[serde(skip)]
     pub project_id: Option<String>,
     pub url: String,
     pub types: Vec<RedirectType>,

@@ -181,6 +181,9 @@ pub fn event_type(method: &Method, route: &str) -> Audited {
     if !matches!(found, Audited::Unlisted) {
         return found;
     }
+    if let Some(rest) = route.strip_prefix("/pwa/v3/projects") {
+        return management_event(m, rest);
+    }
     match (m, member) {
         ("PUT", Some("")) => Yes("organizations.members.update"),
         ("DELETE", Some("")) => Yes("organizations.members.delete"),
@@ -199,6 +202,34 @@ pub fn event_type(method: &Method, route: &str) -> Audited {
     }
 }
 
+/// Management API calls, by the route below `/pwa/v3/projects` (the client's method names).
+fn management_event(m: &str, rest: &str) -> Audited {
+    use Audited::{No, Yes};
+    let env = rest.strip_prefix("/{project_slug}/environments/{environment_slug}");
+    match (m, rest, env) {
+        ("GET" | "HEAD" | "OPTIONS", _, _) => No,
+        ("POST", "", _) => Yes("management.projects.create"),
+        ("PATCH", "/{project_slug}", _) => Yes("management.projects.update"),
+        ("DELETE", "/{project_slug}", _) => Yes("management.projects.delete"),
+        ("POST", "/{project_slug}/environments", _) => Yes("management.environments.create"),
+        ("PATCH", _, Some("")) => Yes("management.environments.update"),
+        ("DELETE", _, Some("")) => Yes("management.environments.delete"),
+        ("POST", _, Some("/secrets")) => Yes("management.secrets.create"),
+        ("DELETE", _, Some("/secrets/{secret_id}")) => Yes("management.secrets.delete"),
+        ("POST", _, Some("/public_tokens")) => Yes("management.public_tokens.create"),
+        ("DELETE", _, Some("/public_tokens/{public_token}")) => Yes("management.public_tokens.delete"),
+        ("PUT", _, Some("/password_strength_config")) => Yes("management.password_strength_config.set"),
+        ("POST", _, Some("/redirect_urls")) => Yes("management.redirect_urls.create"),
+        ("PUT", _, Some("/redirect_urls")) => Yes("management.redirect_urls.update"),
+        ("DELETE", _, Some("/redirect_urls")) => Yes("management.redirect_urls.delete"),
+        ("PUT", _, Some("/rbac_policy")) => Yes("management.rbac_policy.set"),
+        ("POST", _, Some("/allowed_country_codes/sms")) => {
+            Yes("management.country_code_allowlist.set_allowed_sms_country_codes")
+        }
+        _ => Audited::Unlisted,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +240,24 @@ mod tests {
             Audited::No => None,
             Audited::Unlisted => Some("api.request"),
         }
+    }
+
+    #[test]
+    fn management_calls_are_named_after_the_clients_methods() {
+        let env = "/pwa/v3/projects/{project_slug}/environments/{environment_slug}";
+        assert_eq!(
+            name(Method::POST, &format!("{env}/secrets")),
+            Some("management.secrets.create")
+        );
+        assert_eq!(
+            name(Method::PUT, &format!("{env}/rbac_policy")),
+            Some("management.rbac_policy.set")
+        );
+        assert_eq!(name(Method::GET, &format!("{env}/secrets")), None);
+        assert_eq!(
+            name(Method::POST, "/pwa/v3/projects"),
+            Some("management.projects.create")
+        );
     }
 
     #[test]

@@ -131,7 +131,7 @@ impl AuthProject {
     }
 }
 
-fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

@@ -260,6 +260,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .route("/livez", get(routes::health::livez))
         .route("/metrics", get(metrics::scrape))
+        .merge(routes::management::routes())
         .route_layer(axum::middleware::from_fn(metrics::track))
         .route_layer(axum::middleware::from_fn(audit::note_route))
         .fallback(routes::route_not_found)

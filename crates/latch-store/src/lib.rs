@@ -260,4 +260,49 @@ mod tests {
         store.close().await;
         db.dispose().await;
     }
+
+    /// The upgrade to projects at runtime (migration 17) keeps every project working: its secret
+    /// moves to the secrets table, and it becomes the test environment of a workspace project
+    /// named after it.
+    #[tokio::test]
+    async fn projects_from_before_migration_17_keep_their_secret() {
+        use latch_core::store::{ProjectStore, WorkspaceStore};
+        for engine in latch_testkit::engines() {
+            let db = latch_testkit::TestDb::new(engine).await;
+            let insert = "INSERT INTO projects (project_id, name, secret_hash, created_at) \
+                          VALUES ('project-test-old', 'old', 'digest', 5)";
+            macro_rules! before_17 {
+                ($dir:literal, $pool:expr) => {{
+                    let mut m = sqlx::migrate!($dir);
+                    m.migrations = m.migrations.iter().filter(|m| m.version < 17).cloned().collect();
+                    m.run(&$pool).await.unwrap();
+                    sqlx::query(insert).execute(&$pool).await.unwrap();
+                    $pool.close().await;
+                }};
+            }
+            if engine == "sqlite" {
+                let options = SqliteConnectOptions::from_str(&db.url).unwrap().create_if_missing(true);
+                let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+                before_17!("./migrations/sqlite", pool);
+            } else {
+                let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+                before_17!("./migrations/postgres", pool);
+            }
+            let store = db.connect().await;
+            let p = store.get_project(&"project-test-old".into()).await.unwrap().unwrap();
+            assert_eq!(p.secret_hashes, vec!["digest".to_string()], "{engine}");
+            assert_eq!(
+                (p.project_slug.as_str(), p.environment_slug.as_str()),
+                ("project-test-old", "test")
+            );
+            let w = store.workspace_project("project-test-old").await.unwrap().unwrap();
+            assert_eq!((w.name.as_str(), w.vertical.as_str()), ("old", "B2B"));
+            assert!(
+                store.project_settings(&p.project_id).await.unwrap().is_none(),
+                "stored at the next start"
+            );
+            store.close().await;
+            db.dispose().await;
+        }
+    }
 }

@@ -10,7 +10,6 @@ use latch_core::model::credentials::{IntermediateRecord, PasswordRecord};
 use latch_core::model::member::MemberStatus;
 use latch_core::model::member::{MemberRecord, RetiredEmail};
 use latch_core::model::organization::OrgRecord;
-use latch_core::model::project::Project;
 use latch_core::model::session::{SessionRecord, SessionWithMember};
 use latch_core::token::keyring::SigningKeyRecord;
 use latch_core::StoreError;
@@ -18,25 +17,6 @@ use serde_json::Value;
 
 fn json(text: &str) -> Result<Value, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("corrupt JSON column: {e}")))
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct ProjectRow {
-    project_id: String,
-    name: String,
-    secret_hash: String,
-    created_at: i64,
-}
-
-impl From<ProjectRow> for Project {
-    fn from(r: ProjectRow) -> Self {
-        Project {
-            project_id: r.project_id.into(),
-            name: r.name,
-            secret_hash: r.secret_hash,
-            created_at: Timestamp(r.created_at),
-        }
-    }
 }
 
 pub const ORG_COLUMNS: &str =

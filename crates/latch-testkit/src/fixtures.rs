@@ -18,7 +18,21 @@ pub fn project(id: &str) -> Project {
     Project {
         project_id: id.into(),
         name: "p".into(),
+        project_slug: id.into(),
+        environment_slug: "test".into(),
+        environment_type: latch_core::model::project::EnvironmentType::Test,
+        secret_hashes: vec!["h".into()],
+        created_at: Timestamp(SEEDED_AT),
+    }
+}
+
+/// The project's one secret, whose digest is "h".
+pub fn secret(project_id: &str) -> latch_core::model::project::ProjectSecret {
+    latch_core::model::project::ProjectSecret {
+        secret_id: format!("secret-{project_id}"),
+        project_id: project_id.into(),
         secret_hash: "h".into(),
+        last_four: String::new(),
         created_at: Timestamp(SEEDED_AT),
     }
 }
@@ -83,7 +97,7 @@ pub fn seeded_member() -> MemberRecord {
 /// Writes the seed (see the module doc).
 pub async fn seed(s: &SqlStore) {
     for p in ["pa", "pb"] {
-        s.insert_project(&project(p)).await.unwrap();
+        s.insert_project(&project(p), &[secret(p)]).await.unwrap();
     }
     s.insert_org(&seeded_org()).await.unwrap();
     s.insert_member(&seeded_member()).await.unwrap();

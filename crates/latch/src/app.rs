@@ -94,6 +94,17 @@ impl Application {
             .with_oidc(Arc::new(crate::adapters::oidc::OidcAdapter::new(
                 std::time::Duration::from_secs(config.delivery_timeout_secs),
             )?));
+        // Projects from before per-project settings (or made by the CLI since) get the configured
+        // values once; from then on their settings change only through the Management API.
+        let stored = latch_core::engine::projects::init_settings(&ctx)
+            .await
+            .context("project settings")?;
+        if stored > 0 {
+            tracing::info!(
+                projects = stored,
+                "stored the configured settings of projects that had none"
+            );
+        }
         let http = HttpConfig {
             max_body_bytes: config.max_body_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),

@@ -95,6 +95,127 @@ pub async fn rotate_project_secret(config: &Config, project_id: &ProjectId) -> a
     Ok(())
 }
 
+/// Every project (environment) with its slugs, public tokens and masked secrets.
+pub async fn list_projects(config: &Config) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let mut out = Vec::new();
+    for project_id in store.project_ids().await? {
+        let Some(p) = store.get_project(&project_id).await? else {
+            continue;
+        };
+        let secrets: Vec<Value> = store
+            .project_secrets(&project_id)
+            .await?
+            .iter()
+            .map(|s| json!({"secret_id": s.secret_id, "last_four": s.last_four, "created_at": s.created_at}))
+            .collect();
+        let tokens: Vec<String> = store.public_tokens(&project_id).await?;
+        out.push(json!({
+            "project_id": p.project_id,
+            "name": p.name,
+            "project_slug": p.project_slug,
+            "environment_slug": p.environment_slug,
+            "environment_type": p.environment_type.as_str(),
+            "created_at": p.created_at,
+            "public_tokens": tokens,
+            "secrets": secrets,
+        }));
+    }
+    println!("{}", Value::Array(out));
+    store.close().await;
+    Ok(())
+}
+
+/// Adds a secret to a project and prints it (shown only this once).
+pub async fn add_project_secret(config: &Config, project_id: &ProjectId) -> anyhow::Result<()> {
+    use latch_core::service::management::secrets::{new_secret, MAX_SECRETS};
+    let store = open(config).await?;
+    if store.get_project(project_id).await?.is_none() {
+        anyhow::bail!("no project {project_id}");
+    }
+    if store.project_secrets(project_id).await?.len() >= MAX_SECRETS {
+        anyhow::bail!("project {project_id} has {MAX_SECRETS} secrets already; delete one first");
+    }
+    #[allow(clippy::disallowed_methods)] // a command, before any Ctx
+    let (added, secret) = new_secret(project_id, latch_core::clock::Timestamp::now());
+    store.insert_project_secret(&added).await?;
+    record(
+        &store,
+        project_id,
+        "project.secret_created",
+        &[("secret_id", json!(added.secret_id))],
+    )
+    .await?;
+    println!(
+        "{}",
+        json!({"project_id": project_id, "secret_id": added.secret_id, "secret": secret})
+    );
+    store.close().await;
+    Ok(())
+}
+
+pub async fn delete_project_secret(config: &Config, project_id: &ProjectId, secret_id: &str) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    if !store.delete_project_secret(project_id, secret_id).await? {
+        anyhow::bail!("project {project_id} has no secret {secret_id}");
+    }
+    record(
+        &store,
+        project_id,
+        "project.secret_deleted",
+        &[("secret_id", json!(secret_id))],
+    )
+    .await?;
+    println!(
+        "{}",
+        json!({"project_id": project_id, "secret_id": secret_id, "deleted": true})
+    );
+    store.close().await;
+    Ok(())
+}
+
+/// Creates a Management API key and prints it (the secret only this once).
+pub async fn create_workspace_key(config: &Config, name: &str) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let created = latch_core::service::management::workspace_keys::create(&store, name).await?;
+    tracing::info!(key_id = %created.key.key_id, "workspace key created");
+    println!(
+        "{}",
+        json!({
+            "key_id": created.key.key_id,
+            "secret": created.secret,
+            "name": created.key.name,
+            "created_at": created.key.created_at,
+        })
+    );
+    store.close().await;
+    Ok(())
+}
+
+pub async fn list_workspace_keys(config: &Config) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let keys: Vec<Value> = store
+        .workspace_keys()
+        .await?
+        .iter()
+        .map(|k| json!({"key_id": k.key_id, "name": k.name, "last_four": k.last_four, "created_at": k.created_at}))
+        .collect();
+    println!("{}", Value::Array(keys));
+    store.close().await;
+    Ok(())
+}
+
+pub async fn delete_workspace_key(config: &Config, key_id: &str) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    if !store.delete_workspace_key(key_id).await? {
+        anyhow::bail!("no workspace key {key_id}");
+    }
+    tracing::info!(%key_id, "workspace key deleted");
+    println!("{}", json!({"key_id": key_id, "deleted": true}));
+    store.close().await;
+    Ok(())
+}
+
 /// The audit event of a command: by the operator at the command line.
 async fn record(
     store: &SqlStore,

@@ -29,6 +29,11 @@ enum Command {
         #[command(subcommand)]
         command: ProjectCommand,
     },
+    /// Manage the keys of the Management API (`/pwa/v3`, `stytch-management`).
+    WorkspaceKey {
+        #[command(subcommand)]
+        command: WorkspaceKeyCommand,
+    },
     /// Manage the breached-password corpus.
     Breach {
         #[command(subcommand)]
@@ -89,11 +94,39 @@ enum ProjectCommand {
         #[arg(long, default_value = "default")]
         name: String,
     },
+    /// Print every project (environment) with its slugs, public tokens and masked secrets as a
+    /// JSON array.
+    List,
     /// Print a project's id, name and public token (for SSO start URLs) as JSON.
     Show { project_id: ProjectId },
-    /// Give a project a new secret and print it as JSON (shown only this once); the old one
-    /// stops working (on other running nodes within 2 s).
-    Secret { project_id: ProjectId },
+    /// Manage a project's secrets (several may be live, for rotation without a failed call).
+    Secret {
+        #[command(subcommand)]
+        command: SecretCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Add a secret and print it as JSON (shown only this once); the others keep working.
+    Create { project_id: ProjectId },
+    /// Delete one secret: it stops working at once (on other running nodes within 2 s).
+    Delete { project_id: ProjectId, secret_id: String },
+    /// Replace every secret of the project with a new one, printed as JSON.
+    Rotate { project_id: ProjectId },
+}
+
+#[derive(Subcommand)]
+enum WorkspaceKeyCommand {
+    /// Create a Management API key and print its id and secret as JSON (shown only this once).
+    Create {
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// Print the keys (without secrets) as a JSON array.
+    List,
+    /// Delete a key: calls with it are refused at once.
+    Delete { key_id: String },
 }
 
 fn main() -> ExitCode {
@@ -123,8 +156,24 @@ fn main() -> ExitCode {
                 command: ProjectCommand::Show { project_id },
             } => latch::commands::show_project(&config, &project_id).await,
             Command::Project {
-                command: ProjectCommand::Secret { project_id },
-            } => latch::commands::rotate_project_secret(&config, &project_id).await,
+                command: ProjectCommand::List,
+            } => latch::commands::list_projects(&config).await,
+            Command::Project {
+                command: ProjectCommand::Secret { command },
+            } => match command {
+                SecretCommand::Create { project_id } => latch::commands::add_project_secret(&config, &project_id).await,
+                SecretCommand::Delete { project_id, secret_id } => {
+                    latch::commands::delete_project_secret(&config, &project_id, &secret_id).await
+                }
+                SecretCommand::Rotate { project_id } => {
+                    latch::commands::rotate_project_secret(&config, &project_id).await
+                }
+            },
+            Command::WorkspaceKey { command } => match command {
+                WorkspaceKeyCommand::Create { name } => latch::commands::create_workspace_key(&config, &name).await,
+                WorkspaceKeyCommand::List => latch::commands::list_workspace_keys(&config).await,
+                WorkspaceKeyCommand::Delete { key_id } => latch::commands::delete_workspace_key(&config, &key_id).await,
+            },
             Command::Keys {
                 command:
                     KeysCommand::Rotate {

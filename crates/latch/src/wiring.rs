@@ -15,10 +15,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 impl Config {
-    /// Stytch's default RBAC policy plus the project's own from `rbac_policy_file`.
+    /// The RBAC policy new projects start with (their own part, from `rbac_policy_file`;
+    /// Stytch's defaults are always added), checked as the Management API checks one.
     pub fn rbac_policy(&self) -> Result<latch_core::rbac::Policy, ConfigError> {
         let Some(path) = &self.rbac_policy_file else {
-            return Ok(latch_core::rbac::default_policy());
+            return Ok(latch_core::rbac::Policy::default());
         };
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
@@ -26,11 +27,11 @@ impl Config {
         })?;
         let custom: latch_core::rbac::Policy = serde_json::from_str(&text)
             .map_err(|e| ConfigError::Invalid(format!("rbac_policy_file {}: {e}", path.display())))?;
-        latch_core::rbac::Policy::with_custom(custom)
-            .map_err(|e| ConfigError::Invalid(format!("rbac_policy_file {}: {e}", path.display())))
+        latch_core::rbac::Policy::with_custom(custom.clone())
+            .map_err(|e| ConfigError::Invalid(format!("rbac_policy_file {}: {e}", path.display())))?;
+        Ok(custom)
     }
 
-    /// The authentication settings the use cases read.
     pub fn settings(&self) -> Result<latch_core::settings::Settings, ConfigError> {
         use latch_core::password::policy::{PasswordPolicy, Strength};
         let strength = match self.password_strength_policy.as_str() {

@@ -403,7 +403,7 @@ def test_forwarded_client_address_from_a_trusted_proxy(srv, c):
 
 def test_operator_actions_are_recorded(srv):
     p = srv.create_project()
-    res = srv.cli("project", "secret", p.project_id)
+    res = srv.cli("project", "secret", "rotate", p.project_id)
     assert res.returncode == 0, res.stderr
     new_secret = json.loads(res.stdout)["secret"]
     res = srv.cli("keys", "rotate", "--project-id", p.project_id)

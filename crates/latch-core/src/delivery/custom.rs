@@ -88,6 +88,28 @@ impl CustomTemplates {
     }
 }
 
+/// What a message is rendered with (`Ctx::template`).
+#[derive(Debug, Clone)]
+pub enum MessageTemplate {
+    Custom(CustomTemplate),
+    Builtin,
+}
+
+impl MessageTemplate {
+    pub fn render(&self, kind: Kind, locale: &str, vars: &[(&str, &str)], url: Option<&str>) -> Rendered {
+        match self {
+            MessageTemplate::Custom(t) => {
+                let mut all: Vec<(&str, &str)> = vars.to_vec();
+                if let Some(u) = url {
+                    all.push(("url", u));
+                }
+                t.render(locale, &all)
+            }
+            MessageTemplate::Builtin => crate::delivery::templates::render(kind, locale, vars, url),
+        }
+    }
+}
+
 impl CustomTemplate {
     pub fn render(&self, locale: &str, vars: &[(&str, &str)]) -> Rendered {
         let c = self.locales.get(locale).unwrap_or(&self.default);

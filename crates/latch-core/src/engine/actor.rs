@@ -23,7 +23,7 @@ pub async fn policy_roles(
     project_id: &ProjectId,
     organization_id: &OrganizationId,
 ) -> CoreResult<Vec<PolicyRole>> {
-    let mut roles = ctx.policy.roles.clone();
+    let mut roles = ctx.project_config(project_id).await?.policy.roles.clone();
     roles.extend(ctx.store.org_roles(project_id, organization_id).await?);
     Ok(roles)
 }

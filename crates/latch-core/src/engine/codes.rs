@@ -214,9 +214,10 @@ pub(crate) async fn verify_code(
 }
 
 /// Refuses numbers outside the project's SMS countries (US and Canada by default, as Stytch).
-pub(crate) fn sms_country_allowed(ctx: &Ctx, phone: &str) -> CoreResult<()> {
+pub(crate) async fn sms_country_allowed(ctx: &Ctx, project_id: &ProjectId, phone: &str) -> CoreResult<()> {
     let country = validate::phone_country(phone).unwrap_or_default();
-    if !ctx
+    let cfg = ctx.project_config(project_id).await?;
+    if !cfg
         .settings
         .sms_allowed_countries
         .iter()
@@ -225,7 +226,7 @@ pub(crate) fn sms_country_allowed(ctx: &Ctx, phone: &str) -> CoreResult<()> {
         return Err(
             crate::error::catalogue::INVALID_PHONE_NUMBER_COUNTRY_CODE.detail(format!(
                 "{country}; allowed: {}",
-                ctx.settings.sms_allowed_countries.join(", ")
+                cfg.settings.sms_allowed_countries.join(", ")
             )),
         );
     }
@@ -234,7 +235,7 @@ pub(crate) fn sms_country_allowed(ctx: &Ctx, phone: &str) -> CoreResult<()> {
 
 pub async fn send_mfa_sms(ctx: &Ctx, member: &MemberRecord, org: &OrgRecord, locale: Option<&str>) -> CoreResult<()> {
     let locale = templates::sms_locale(locale)?;
-    sms_country_allowed(ctx, &member.mfa_phone_number)?;
+    sms_country_allowed(ctx, &member.project_id, &member.mfa_phone_number).await?;
     send_code(
         ctx,
         &member.project_id,

@@ -99,6 +99,7 @@ pub async fn send(ctx: &Ctx, project_id: &ProjectId, counted: Counted, link: Lin
         expires_at: now.plus_minutes(link.minutes),
         used_at: None,
     };
+    let template = ctx.template(project_id, link.template_id, link.kind).await?;
     ctx.store
         .insert_magic_link(&record, link.purpose == LinkPurpose::EmailUpdate)
         .await?;
@@ -109,13 +110,7 @@ pub async fn send(ctx: &Ctx, project_id: &ProjectId, counted: Counted, link: Lin
         ("email", link.email),
         ("minutes", minutes.as_str()),
     ];
-    let rendered = match ctx.render(project_id, link.template_id, link.kind, link.locale, &vars, Some(&url)) {
-        Ok(r) => r,
-        Err(e) => {
-            ctx.store.delete_magic_link(project_id, &token_hash).await?;
-            return Err(e);
-        }
-    };
+    let rendered = template.render(link.kind, link.locale, &vars, Some(&url));
     let sent = ctx
         .delivery
         .send(Message {

@@ -40,6 +40,7 @@ use crate::model::organization::OrgRecord;
 use crate::model::project::Project;
 use crate::model::session::{SessionKey, SessionWithMember};
 use crate::password::PasswordHash;
+use crate::project_settings::{ProjectConfig, ProjectSettings};
 use crate::rbac::Policy;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -65,7 +66,9 @@ pub struct Ctx {
     pub delivery: Arc<dyn Delivery>,
     pub keyring: Arc<Keyring>,
     pub cpu: CpuPool,
-    pub policy: Arc<Policy>,
+    /// The RBAC policy a new project starts with (its own part; the defaults are always added).
+    pub default_rbac: Arc<Policy>,
+    /// The server's settings; a project's own are read with `project_config`.
     pub settings: Arc<Settings>,
     pub breach: Arc<BreachSources>,
     pub templates: Arc<crate::delivery::custom::CustomTemplates>,
@@ -81,6 +84,8 @@ pub struct Ctx {
     /// Projects by id, for the credential check every request makes (lifetime only: secrets
     /// change only through `serve`'s bootstrap).
     pub(crate) projects: Arc<TtlCache<ProjectId, Project>>,
+    /// Projects' settings by id (`project_settings`); written through on this node.
+    pub(crate) project_configs: Arc<TtlCache<ProjectId, Arc<ProjectConfig>>>,
     /// Organizations by (project, id), for session checks, stamped with the store's write count.
     pub(crate) orgs: Arc<TtlCache<(ProjectId, OrganizationId), OrgRecord>>,
     /// Sessions with their members by (project, token digest or id), for session checks,
@@ -123,7 +128,7 @@ impl Ctx {
             store,
             delivery,
             cpu,
-            policy: Arc::new(policy),
+            default_rbac: Arc::new(policy),
             settings: Arc::new(settings),
             breach: Arc::new(BreachSources::default()),
             templates: Arc::new(Default::default()),
@@ -132,6 +137,11 @@ impl Ctx {
             code_keys: Arc::new(crate::seal::Sealer::ephemeral().code_digest_keys()),
             dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
             projects: Arc::new(TtlCache::named("projects", RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
+            project_configs: Arc::new(TtlCache::named(
+                "project_settings",
+                RECORD_CACHE_TTL,
+                RECORD_CACHE_CAPACITY,
+            )),
             orgs: Arc::new(TtlCache::named("orgs", RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
             sessions: Arc::new(TtlCache::named("sessions", RECORD_CACHE_TTL, RECORD_CACHE_CAPACITY)),
             verified_jwts: Arc::new(TtlCache::named(
@@ -141,6 +151,50 @@ impl Ctx {
             )),
             oauth_endpoints: Arc::new(TtlCache::named("oauth_endpoints", OAUTH_ENDPOINTS_TTL, 64)),
         }
+    }
+
+    /// The project's settings: its stored document, or the configured defaults for a project
+    /// that has none yet (created by an older version since this server started).
+    pub async fn project_config(&self, project_id: &ProjectId) -> crate::error::CoreResult<Arc<ProjectConfig>> {
+        let found = self
+            .project_configs
+            .get_or_load(project_id.clone(), 0, self.now(), || async {
+                let stored = self.store.project_settings(project_id).await?;
+                let settings = match stored {
+                    Some(text) => ProjectSettings::from_json(&text)?,
+                    None => self.default_project_settings(project_id),
+                };
+                Ok::<_, crate::error::StoreError>(Some(Arc::new(ProjectConfig::new(settings))))
+            })
+            .await?;
+        Ok(found.expect("always loaded"))
+    }
+
+    /// The settings a new project starts with.
+    pub fn default_project_settings(&self, project_id: &ProjectId) -> ProjectSettings {
+        ProjectSettings::defaults(&self.settings, &self.default_rbac, project_id)
+    }
+
+    /// Stores the project's settings; this node uses them at once, others within the cache's
+    /// lifetime.
+    pub async fn save_project_settings(
+        &self,
+        project_id: &ProjectId,
+        settings: ProjectSettings,
+    ) -> crate::error::CoreResult<Arc<ProjectConfig>> {
+        self.store
+            .save_project_settings(project_id, &settings.to_json(), self.now())
+            .await?;
+        let config = Arc::new(ProjectConfig::new(settings));
+        self.project_configs
+            .put(project_id.clone(), 0, self.now(), config.clone());
+        Ok(config)
+    }
+
+    /// Forgets this node's cached copy of a project (its secrets changed, or it was deleted).
+    pub fn forget_project(&self, project_id: &ProjectId) {
+        self.projects.retain(|p| p != project_id);
+        self.project_configs.retain(|p| p != project_id);
     }
 
     /// Reads time from `clock` (tests move a `ManualClock`).
@@ -178,26 +232,55 @@ impl Ctx {
         self
     }
 
-    /// Renders a message: the custom template `template_id` if one is named, else the built-in copy.
-    pub fn render(
+    /// The template a message is rendered with: `template_id` if one is named (the project's,
+    /// from the Management API, else a file template), else the default template of the
+    /// message's type if the project set one, else the built-in copy. Resolved before anything
+    /// is stored, so an unknown template changes nothing.
+    pub async fn template(
         &self,
         project_id: &ProjectId,
         template_id: Option<&str>,
         kind: crate::delivery::templates::Kind,
-        locale: &str,
-        vars: &[(&str, &str)],
-        url: Option<&str>,
-    ) -> crate::error::CoreResult<crate::delivery::templates::Rendered> {
-        match template_id.filter(|t| !t.is_empty()) {
-            Some(id) => {
-                let mut all: Vec<(&str, &str)> = vars.to_vec();
-                if let Some(u) = url {
-                    all.push(("url", u));
-                }
-                Ok(self.templates.find(project_id, id, kind)?.render(locale, &all))
-            }
-            None => Ok(crate::delivery::templates::render(kind, locale, vars, url)),
+    ) -> crate::error::CoreResult<crate::delivery::custom::MessageTemplate> {
+        use crate::delivery::custom::MessageTemplate;
+        let named = template_id.filter(|t| !t.is_empty());
+        if let Some(t) = self.stored_template(project_id, named, kind).await? {
+            return Ok(MessageTemplate::Custom(t));
         }
+        match named {
+            Some(id) => Ok(MessageTemplate::Custom(
+                self.templates.find(project_id, id, kind)?.clone(),
+            )),
+            None => Ok(MessageTemplate::Builtin),
+        }
+    }
+
+    /// The project's own template for a message: `named`, or its type's default. `None` when it
+    /// has none (or it is a prebuilt one, which keeps the built-in copy).
+    async fn stored_template(
+        &self,
+        project_id: &ProjectId,
+        named: Option<&str>,
+        kind: crate::delivery::templates::Kind,
+    ) -> crate::error::CoreResult<Option<crate::delivery::custom::CustomTemplate>> {
+        let Some(project) = self.store.get_project(project_id).await? else {
+            return Ok(None);
+        };
+        let slug = &project.project_slug;
+        let id = match named {
+            Some(id) => Some(id.to_string()),
+            None => match crate::model::email_template::template_type_of(kind) {
+                Some(ty) => self.store.default_email_template(slug, ty).await?,
+                None => None,
+            },
+        };
+        let Some(id) = id else { return Ok(None) };
+        let Some(text) = self.store.email_template(slug, &id).await? else {
+            return Ok(None);
+        };
+        let t: crate::model::email_template::EmailTemplate =
+            serde_json::from_str(&text).map_err(crate::error::CoreError::internal)?;
+        t.copy_for(kind)
     }
 
     pub fn with_breach_sources(mut self, sources: BreachSources) -> Self {

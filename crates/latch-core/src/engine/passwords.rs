@@ -16,16 +16,19 @@ use crate::model::credentials::PasswordRecord;
 use crate::model::member::{MemberRecord, MemberStatus};
 use crate::password::policy::{self, StrengthReport};
 use crate::password::PasswordHash;
+use crate::project_settings::Lockout;
 
 const FAILURE_SCOPE: &str = "password";
 
 /// Refuses a new password that fails the strength policy (or is a known leaked one).
-pub async fn check_new_password(ctx: &Ctx, password: &str, email: &str) -> CoreResult<()> {
+pub async fn check_new_password(ctx: &Ctx, project_id: &ProjectId, password: &str, email: &str) -> CoreResult<()> {
+    let cfg = ctx.project_config(project_id).await?;
     let report = evaluate(
         ctx,
+        project_id,
         password,
         Some(email),
-        ctx.settings.password.breach_detection_on_create,
+        cfg.settings.password.breach_detection_on_create,
     )
     .await?;
     if report.breached_password {
@@ -48,7 +51,12 @@ pub async fn set_password(ctx: &Ctx, member: &mut MemberRecord, password: &str, 
         .await?
         .map_err(CoreError::internal)?;
     store_password(ctx, member, &hash, verify_email).await?;
-    if ctx.settings.cross_org_passwords {
+    if ctx
+        .project_config(&member.project_id)
+        .await?
+        .settings
+        .cross_org_passwords
+    {
         for mut other in ctx.store.members_with_email(&member.project_id, &member.email).await? {
             if other.member_id != member.member_id {
                 // The same address: a proof of it (a reset link) verifies every membership.
@@ -59,8 +67,8 @@ pub async fn set_password(ctx: &Ctx, member: &mut MemberRecord, password: &str, 
     Ok(())
 }
 
-pub fn cross_org_enabled(ctx: &Ctx) -> CoreResult<()> {
-    if !ctx.settings.cross_org_passwords {
+pub async fn cross_org_enabled(ctx: &Ctx, project_id: &ProjectId) -> CoreResult<()> {
+    if !ctx.project_config(project_id).await?.settings.cross_org_passwords {
         return Err(crate::error::catalogue::CROSS_ORG_PASSWORDS_NOT_ENABLED.err());
     }
     Ok(())
@@ -78,7 +86,8 @@ pub async fn verify(
     password: &str,
     client: Option<&ClientIp>,
 ) -> CoreResult<Verified> {
-    Throttle::new(project_id, org_id, email)
+    Throttle::new(ctx, project_id, org_id, email)
+        .await?
         .verify(ctx, password, client)
         .await
 }
@@ -119,39 +128,41 @@ struct Throttle<'a> {
     project_id: &'a ProjectId,
     org_id: &'a OrganizationId,
     email: &'a str,
+    /// The project's lockout and whether passwords are shared across organizations.
+    lockout: Lockout,
+    cross_org: bool,
 }
 
 const BLOCK_SCOPE: &str = "password_block";
 
 impl<'a> Throttle<'a> {
-    fn new(project_id: &'a ProjectId, org_id: &'a OrganizationId, email: &'a str) -> Self {
-        Self {
+    async fn new(ctx: &Ctx, project_id: &'a ProjectId, org_id: &'a OrganizationId, email: &'a str) -> CoreResult<Self> {
+        let cfg = ctx.project_config(project_id).await?;
+        Ok(Self {
             project_id,
             org_id,
             email,
-        }
+            lockout: cfg.settings.lockout,
+            cross_org: cfg.settings.cross_org_passwords,
+        })
     }
 
-    fn key(&self, ctx: &Ctx) -> String {
-        let scope = if ctx.settings.cross_org_passwords {
-            "*"
-        } else {
-            self.org_id
-        };
+    fn key(&self) -> String {
+        let scope = if self.cross_org { "*" } else { self.org_id };
         format!("{}:{scope}:{}", self.project_id, self.email)
     }
 
-    fn limit(ctx: &Ctx) -> Limit {
+    fn limit(&self) -> Limit {
         Limit {
             scope: FAILURE_SCOPE,
-            max: ctx.settings.limits.password_failures,
-            window_minutes: ctx.settings.limits.failure_window_minutes,
+            max: self.lockout.threshold,
+            window_minutes: self.lockout.window_minutes,
         }
     }
 
     async fn verify(&self, ctx: &Ctx, password: &str, client: Option<&ClientIp>) -> CoreResult<Verified> {
         let now = ctx.now();
-        let key = self.key(ctx);
+        let key = self.key();
         if let Some(until) = ctx.store.counter_window(BLOCK_SCOPE, &key).await?.filter(|t| *t > now) {
             audit::detail("cause", "address_blocked");
             // Whose sign-in was refused: one indexed read, only on this refused path.
@@ -167,7 +178,7 @@ impl<'a> Throttle<'a> {
         let from_address = address_guard::reserve(ctx, client, now)
             .await
             .inspect_err(|_| audit::detail("cause", "client_address_limited"))?;
-        let limit = Self::limit(ctx);
+        let limit = self.limit();
         let attempt = limit
             .reserve(ctx, key.clone(), now, too_many)
             .await
@@ -219,13 +230,13 @@ impl<'a> Throttle<'a> {
 
     /// The address used up its attempts: refuse it, and lock its member(s), for `lockout_minutes`.
     async fn block(&self, ctx: &Ctx, key: &str, now: Timestamp) -> CoreResult<()> {
-        let until = now.plus_minutes(ctx.settings.limits.lockout_minutes);
+        let until = Timestamp(now.millis() + self.lockout.ttl_secs * 1000);
         // A block row keeps its end time as its window start: a fresh row for (scope, key).
         ctx.store.clear_attempts(BLOCK_SCOPE, key).await?;
         ctx.store.bump_attempts(BLOCK_SCOPE, key, until, until).await?;
         // The failure count is left to its window: cleared here, a request racing this one
         // could start counting from zero before the block row is visible.
-        let members = if ctx.settings.cross_org_passwords {
+        let members = if self.cross_org {
             ctx.store.members_with_email(self.project_id, self.email).await?
         } else {
             ctx.store
@@ -245,11 +256,13 @@ impl<'a> Throttle<'a> {
 /// zxcvbn and the corpus run on the CPU pool; the range API is awaited.
 pub async fn evaluate(
     ctx: &Ctx,
+    project_id: &ProjectId,
     password: &str,
     email: Option<&str>,
     detect_breach: bool,
 ) -> CoreResult<StrengthReport> {
-    let mut policy = ctx.settings.password;
+    let configured = ctx.project_config(project_id).await?.settings.password;
+    let mut policy = configured;
     policy.breach_detection_on_create = detect_breach;
     let (pw, em) = (password.to_string(), email.map(str::to_string));
     let corpus = ctx.breach.corpus.clone();
@@ -276,7 +289,7 @@ pub async fn evaluate(
     if report.breached_password {
         report.valid_password = false;
     }
-    report.breach_detection_on_create = ctx.settings.password.breach_detection_on_create;
+    report.breach_detection_on_create = configured.breach_detection_on_create;
     Ok(report)
 }
 

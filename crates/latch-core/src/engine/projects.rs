@@ -1,5 +1,6 @@
 //! Projects and their API credentials. A secret is shown once and stored as its SHA-256 digest;
-//! it has 256 bits of entropy, so a slow hash would add latency to every call and no safety.
+//! it has 256 bits of entropy, so a slow hash would add latency to every call and no safety. A
+//! project may have several live secrets (rotation without a failed call).
 
 use crate::clock::Timestamp;
 use crate::crypto::{constant_time_eq, project_secret, sha256_hex};
@@ -7,7 +8,7 @@ use crate::engine::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::ids;
 use crate::ids::ProjectId;
-use crate::model::project::Project;
+use crate::model::project::{EnvironmentType, Project, ProjectSecret, WorkspaceProject};
 use crate::store::Store;
 
 /// A digest no secret maps to in practice, compared against when the project is unknown so that
@@ -21,16 +22,52 @@ pub struct NewProject {
     pub public_token: String,
 }
 
+/// A project made outside the Management API (the CLI, bootstrap): its own workspace project,
+/// named after it, with the project as its test environment. Its settings are the server's
+/// defaults until changed (`Ctx::project_config`); the next start stores them.
 #[allow(clippy::disallowed_methods)] // projects are created by the CLI and at bootstrap, before any Ctx
+async fn insert_standalone(store: &dyn Store, project_id: &ProjectId, name: &str, secret: &str) -> CoreResult<Project> {
+    let now = Timestamp::now();
+    let live = project_id.starts_with("project-live-");
+    let project = Project {
+        project_id: project_id.clone(),
+        name: name.to_string(),
+        project_slug: project_id.to_string(),
+        environment_slug: if live { "live" } else { "test" }.to_string(),
+        environment_type: if live {
+            EnvironmentType::Live
+        } else {
+            EnvironmentType::Test
+        },
+        secret_hashes: vec![sha256_hex(secret)],
+        created_at: now,
+    };
+    store
+        .insert_workspace_project(&WorkspaceProject {
+            project_slug: project.project_slug.clone(),
+            name: name.to_string(),
+            vertical: "B2B".into(),
+            created_at: now,
+        })
+        .await?;
+    let record = secret_record(project_id, secret, now);
+    store.insert_project(&project, &[record]).await?;
+    Ok(project)
+}
+
+fn secret_record(project_id: &ProjectId, secret: &str, at: Timestamp) -> ProjectSecret {
+    ProjectSecret {
+        secret_id: format!("secret-test-{}", uuid::Uuid::new_v4()),
+        project_id: project_id.clone(),
+        secret_hash: sha256_hex(secret),
+        last_four: crate::crypto::last_four(secret),
+        created_at: at,
+    }
+}
+
 pub async fn create(store: &dyn Store, name: &str) -> CoreResult<NewProject> {
     let secret = project_secret();
-    let project = Project {
-        project_id: ProjectId::generate(),
-        name: name.to_string(),
-        secret_hash: sha256_hex(&secret),
-        created_at: Timestamp::now(),
-    };
-    store.insert_project(&project).await?;
+    let project = insert_standalone(store, &ProjectId::generate(), name, &secret).await?;
     let public_token = public_token(store, &project.project_id).await?;
     Ok(NewProject {
         project,
@@ -54,7 +91,7 @@ pub async fn public_token(store: &dyn Store, project_id: &ProjectId) -> CoreResu
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ensured {
     Unchanged,
-    /// The project existed with another secret, now replaced.
+    /// The project existed without this secret; it is now its only one.
     SecretChanged,
     Created,
 }
@@ -70,19 +107,15 @@ pub async fn ensure(store: &dyn Store, project_id: &ProjectId, secret: &str) -> 
     }
     let hash = sha256_hex(secret);
     let done = match store.get_project(project_id).await? {
-        Some(p) if p.secret_hash == hash => Ensured::Unchanged,
+        Some(p) if p.secret_hashes.contains(&hash) => Ensured::Unchanged,
         Some(_) => {
-            store.set_project_secret(project_id, &hash).await?;
+            store
+                .replace_project_secrets(&secret_record(project_id, secret, Timestamp::now()))
+                .await?;
             Ensured::SecretChanged
         }
         None => {
-            let project = Project {
-                project_id: project_id.clone(),
-                name: "bootstrap".to_string(),
-                secret_hash: hash,
-                created_at: Timestamp::now(),
-            };
-            store.insert_project(&project).await?;
+            insert_standalone(store, project_id, "bootstrap", secret).await?;
             Ensured::Created
         }
     };
@@ -90,32 +123,85 @@ pub async fn ensure(store: &dyn Store, project_id: &ProjectId, secret: &str) -> 
     Ok(done)
 }
 
-/// Gives the project a new secret (shown once; only its digest is kept): the old one stops
-/// working at once on this node and within the project cache's lifetime on the others.
+/// Gives the project a new secret in place of all it had (shown once; only its digest is kept):
+/// the old ones stop working at once on this node and within the project cache's lifetime on
+/// the others. The Management API's secrets routes rotate without a gap instead.
+#[allow(clippy::disallowed_methods)] // called by the CLI, before any Ctx
 pub async fn rotate_secret(store: &dyn Store, project_id: &ProjectId) -> CoreResult<String> {
     if store.get_project(project_id).await?.is_none() {
         return Err(crate::error::catalogue::PROJECT_NOT_FOUND.err());
     }
     let secret = project_secret();
-    store.set_project_secret(project_id, &sha256_hex(&secret)).await?;
+    store
+        .replace_project_secrets(&secret_record(project_id, &secret, Timestamp::now()))
+        .await?;
     Ok(secret)
+}
+
+/// Stores the server's configured settings for every project that has none: projects from before
+/// settings moved into the database keep behaving as configured. Run at start.
+pub async fn init_settings(ctx: &Ctx) -> CoreResult<usize> {
+    let mut stored = 0;
+    for project_id in ctx.store.project_ids().await? {
+        let settings = ctx.default_project_settings(&project_id);
+        if ctx
+            .store
+            .init_project_settings(&project_id, &settings.to_json(), ctx.now())
+            .await?
+        {
+            stored += 1;
+        }
+    }
+    Ok(stored)
 }
 
 /// Checks HTTP Basic credentials. Which part was wrong is never revealed. The project record is
 /// cached briefly (the secret is still compared on every call): every request makes this check.
 pub async fn authenticate(ctx: &Ctx, project_id: &ProjectId, secret: &str) -> CoreResult<Project> {
-    let found = ctx
-        .projects
-        .get_or_load(project_id.to_owned(), 0, ctx.now(), || {
-            ctx.store.get_project(project_id)
-        })
-        .await?;
-    let presented = sha256_hex(secret);
-    let expected = found.as_ref().map(|p| p.secret_hash.as_str()).unwrap_or(DUMMY_HASH);
-    match found {
-        Some(p) if constant_time_eq(&presented, expected) => Ok(p),
-        _ => Err(bad_credentials()),
+    // Bounded before hashing: a secret is far shorter.
+    if secret.len() > 256 {
+        return Err(bad_credentials());
     }
+    let presented = sha256_hex(secret);
+    let cached = ctx.projects.lookup(project_id, 0, ctx.now());
+    let from_cache = cached.is_some();
+    let found = match cached {
+        Some(p) => Some(p),
+        None => load(ctx, project_id).await?,
+    };
+    if let Some(p) = found.as_ref().filter(|p| accepts(p, &presented)) {
+        return Ok(p.clone());
+    }
+    // A secret made since this node cached the project (by another node or the CLI) works at
+    // once: a miss on a cached record is checked against the database before it is refused.
+    if from_cache {
+        if let Some(p) = load(ctx, project_id).await?.filter(|p| accepts(p, &presented)) {
+            return Ok(p);
+        }
+    }
+    Err(bad_credentials())
+}
+
+async fn load(ctx: &Ctx, project_id: &ProjectId) -> CoreResult<Option<Project>> {
+    let found = ctx.store.get_project(project_id).await?;
+    if let Some(p) = &found {
+        ctx.projects.put(project_id.clone(), 0, ctx.now(), p.clone());
+    }
+    Ok(found)
+}
+
+/// Whether `presented` (a digest) is one of the project's live secrets. Every secret is compared,
+/// without stopping at a match; a project without secrets still costs one comparison.
+fn accepts(project: &Project, presented: &str) -> bool {
+    let dummy = [DUMMY_HASH.to_string()];
+    let expected = if project.secret_hashes.is_empty() {
+        &dummy[..]
+    } else {
+        &project.secret_hashes[..]
+    };
+    expected.iter().fold(false, |any, h| {
+        any | (constant_time_eq(presented, h) && h != DUMMY_HASH)
+    })
 }
 
 pub fn bad_credentials() -> CoreError {

@@ -1,5 +1,5 @@
 //! Where links in emails may point: a URL named in a request must be on the project's allow-list
-//! for its type ([`Redirects`](crate::settings::Redirects), from the server's configuration), and
+//! for its type ([`Redirects`](crate::settings::Redirects), from the project's settings), and
 //! a request that names none gets the type's default. A refused URL is refused before anything is
 //! stored or sent, since the link carries a one-time token to whoever serves that URL.
 
@@ -23,7 +23,8 @@ pub async fn resolve(
     required: bool,
 ) -> CoreResult<Option<String>> {
     let field = kind.field();
-    let redirects = &ctx.settings.redirects;
+    let cfg = ctx.project_config(project_id).await?;
+    let redirects = &cfg.redirects;
     if let Some(url) = given.filter(|u| !u.is_empty()) {
         validate::redirect_url(field, url)?;
         if redirects.allows(project_id, kind, url) || development_loopback(ctx, project_id, url).await? {

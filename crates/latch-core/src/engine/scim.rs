@@ -45,10 +45,6 @@ pub fn new_token() -> String {
     Alphanumeric.sample_string(&mut rand::rngs::OsRng, TOKEN_LENGTH)
 }
 
-pub fn last_four(token: &str) -> String {
-    token[token.len().saturating_sub(4)..].to_string()
-}
-
 /// The URL given to the identity provider; Entra ID's gets the flag that makes it speak SCIM 2.0
 /// as the RFCs define it (scim.md).
 pub fn base_url(ctx: &Ctx, c: &ScimConnectionRecord) -> String {

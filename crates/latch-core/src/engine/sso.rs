@@ -397,18 +397,6 @@ pub(crate) async fn follow_idp_email(
     }
 }
 
-/// The connection's `attribute_mapping` applied to the identity: `{stytch name: provider claim}`.
-/// Returns the mapped values (kept on the registration and in the member's trusted metadata).
-fn mapped_attributes(c: &OidcConnectionRecord, identity: &SsoIdentity) -> Map<String, Value> {
-    let mut out = Map::new();
-    for (ours, theirs) in &c.attribute_mapping {
-        if let Some(v) = theirs.as_str().and_then(|claim| identity.claims.get(claim)) {
-            out.insert(ours.clone(), v.clone());
-        }
-    }
-    out
-}
-
 /// The member an SSO login stands for, registered at the connection (JIT-provisioned when the
 /// organization allows it), the registration for the session's factor, and whether the member
 /// just moved to a new address from the provider (its earlier sessions ended with the old one).
@@ -424,7 +412,7 @@ pub async fn member_for(
         .filter(|c| c.organization_id == org.organization_id)
         .ok_or_else(connection_not_found)?;
     let identity = &token.identity;
-    let attributes = mapped_attributes(&c, identity);
+    let attributes = crate::oidc::mapped_attributes(&c.attribute_mapping, &identity.claims);
     let mut moved = false;
     let (member, registration) = match existing_member(ctx, org, &c, identity).await? {
         Some((member, Some(reg))) => {

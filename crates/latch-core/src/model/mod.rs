@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod credentials;
+pub mod email_template;
 pub mod links;
 pub mod member;
 pub mod oauth;

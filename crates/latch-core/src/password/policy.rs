@@ -12,7 +12,8 @@ pub enum Strength {
     Luds { min_length: usize, min_complexity: usize },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PasswordPolicy {
     pub strength: Strength,
     pub breach_detection_on_create: bool,

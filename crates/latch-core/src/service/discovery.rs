@@ -51,17 +51,19 @@ pub async fn otp_send(
 
     crate::engine::address_guard::send(ctx, client).await?;
     let minutes_text = minutes.to_string();
+    let template = ctx
+        .template(project_id, input.login_template_id.as_deref(), Kind::DiscoveryOtp)
+        .await?;
     codes::send_code(ctx, project_id, SCOPE, Channel::Email, &email, None, minutes, |code| {
         let vars = [
             ("code", code),
             ("minutes", minutes_text.as_str()),
             ("email", email.as_str()),
         ];
-        let template = input.login_template_id.as_deref();
         Ok((
             Kind::DiscoveryOtp,
             locale,
-            ctx.render(project_id, template, Kind::DiscoveryOtp, locale, &vars, None)?,
+            template.render(Kind::DiscoveryOtp, locale, &vars, None),
         ))
     })
     .await

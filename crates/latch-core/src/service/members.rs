@@ -362,6 +362,7 @@ pub async fn start_email_update(
         }
         None => {
             let minutes_text = minutes.to_string();
+            let template = ctx.template(project_id, template_id, Kind::LoginOtp).await?;
             codes::send_code(
                 ctx,
                 project_id,
@@ -380,7 +381,7 @@ pub async fn start_email_update(
                     Ok((
                         Kind::LoginOtp,
                         locale,
-                        ctx.render(project_id, template_id, Kind::LoginOtp, locale, &vars, None)?,
+                        template.render(Kind::LoginOtp, locale, &vars, None),
                     ))
                 },
             )

@@ -3,6 +3,7 @@
 
 pub mod discovery;
 pub mod magic_links;
+pub mod management;
 pub mod members;
 pub mod oauth;
 pub mod organizations;

@@ -125,6 +125,6 @@ pub async fn set_rbac_roles(
 ) -> CoreResult<()> {
     let rec = get(ctx, project_id, locator).await?;
     let grant = caller.require_project()?;
-    crate::rbac::validate_org_roles(&ctx.policy, roles)?;
+    crate::rbac::validate_org_roles(&ctx.project_config(project_id).await?.policy, roles)?;
     records::set_roles(ctx, &grant, &rec, roles).await
 }

@@ -85,6 +85,7 @@ pub async fn email_login_or_signup(
         (Kind::SignupOtp, signup_minutes, input.signup_template_id.as_deref())
     };
     let minutes_text = minutes.to_string();
+    let template = ctx.template(project_id, template_id, kind).await?;
     send_code(
         ctx,
         project_id,
@@ -96,11 +97,7 @@ pub async fn email_login_or_signup(
         |code| {
             let mut vars = org_vars(&org, code, &minutes_text).to_vec();
             vars.push(("email", email.as_str()));
-            Ok((
-                kind,
-                locale,
-                ctx.render(project_id, template_id, kind, locale, &vars, None)?,
-            ))
+            Ok((kind, locale, template.render(kind, locale, &vars, None)))
         },
     )
     .await?;
@@ -231,7 +228,7 @@ pub async fn sms_send(
     let presented = presented_factors(ctx, project_id, &org, &member, &input.session).await?;
     if let Some(phone) = input.mfa_phone_number.as_deref().filter(|p| !p.is_empty()) {
         let phone = validate::phone_number(phone)?;
-        sms_country_allowed(ctx, &phone)?;
+        sms_country_allowed(ctx, project_id, &phone).await?;
         if member.mfa_phone_number.is_empty() {
             // Linking a new number to a member who already has another MFA factor must be done by
             // someone who proved that factor; otherwise a stolen password would be enough.

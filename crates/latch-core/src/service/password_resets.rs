@@ -117,6 +117,7 @@ async fn send_reset(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, how: Rese
     } = how;
     let project_id = &member.project_id;
     let email = member.email.clone();
+    let template = ctx.template(project_id, template_id, Kind::PasswordReset).await?;
     // The same per-recipient budget as one-time codes (security review finding 9).
     codes::count_send_to(ctx, project_id, Channel::Email, &email).await?;
     let token = random_token(32);
@@ -140,13 +141,7 @@ async fn send_reset(ctx: &Ctx, org: &OrgRecord, member: &MemberRecord, how: Rese
         ("email", email.as_str()),
         ("minutes", minutes_text.as_str()),
     ];
-    let rendered = match ctx.render(project_id, template_id, Kind::PasswordReset, locale, &vars, Some(&url)) {
-        Ok(r) => r,
-        Err(e) => {
-            ctx.store.take_reset_token(project_id, &sha256_hex(&token)).await?;
-            return Err(e);
-        }
-    };
+    let rendered = template.render(Kind::PasswordReset, locale, &vars, Some(&url));
     let sent = ctx
         .delivery
         .send(Message {
@@ -202,7 +197,7 @@ pub async fn discovery_reset_start(
     input: DiscoveryResetStartInput,
     client: Option<&crate::engine::address_guard::ClientIp>,
 ) -> CoreResult<()> {
-    crate::engine::passwords::cross_org_enabled(ctx)?;
+    crate::engine::passwords::cross_org_enabled(ctx, project_id).await?;
     let email = validate::normalize_email(&input.email_address)?;
     let minutes = expiry_minutes(input.reset_password_expiration_minutes)?;
     let locale = templates::locale(input.locale.as_deref())?;
@@ -255,7 +250,7 @@ pub async fn discovery_reset(
     project_id: &ProjectId,
     input: DiscoveryResetInput,
 ) -> CoreResult<crate::engine::discovery::DiscoveryResult> {
-    crate::engine::passwords::cross_org_enabled(ctx)?;
+    crate::engine::passwords::cross_org_enabled(ctx, project_id).await?;
     let (token_hash, mut member) = redeemable_token(
         ctx,
         project_id,
@@ -263,7 +258,7 @@ pub async fn discovery_reset(
         input.pkce_code_verifier.as_deref(),
     )
     .await?;
-    check_new_password(ctx, &input.password, &member.email).await?;
+    check_new_password(ctx, &member.project_id, &input.password, &member.email).await?;
     if !ctx.store.take_reset_token(project_id, &token_hash).await? {
         return Err(bad_token());
     }
@@ -345,7 +340,7 @@ pub async fn reset_by_email(ctx: &Ctx, project_id: &ProjectId, input: ResetInput
         input.code_verifier.as_deref(),
     )
     .await?;
-    check_new_password(ctx, &input.password, &member.email).await?;
+    check_new_password(ctx, &member.project_id, &input.password, &member.email).await?;
     let session = session::resolve(
         ctx,
         project_id,
@@ -417,7 +412,7 @@ pub async fn reset_by_session(
         return Err(crate::error::catalogue::SESSION_TOO_OLD_TO_RESET_PASSWORD.err());
     }
     let mut member = live_member(ctx, project_id, &session.member_id).await?;
-    check_new_password(ctx, &input.password, &member.email).await?;
+    check_new_password(ctx, &member.project_id, &input.password, &member.email).await?;
     set_password(ctx, &mut member, &input.password, false).await?;
     for other in ctx
         .store
@@ -477,7 +472,7 @@ pub async fn reset_existing(
         client,
     )
     .await?;
-    check_new_password(ctx, &input.new_password, &email).await?;
+    check_new_password(ctx, project_id, &input.new_password, &email).await?;
     set_password(ctx, &mut member, &input.new_password, false).await?;
     ctx.store.delete_member_sessions(project_id, &member.member_id).await?;
     let (member, outcome) = auth_flow::complete(

@@ -41,7 +41,7 @@ pub async fn discovery_authenticate(
     input: DiscoveryAuthenticateInput,
     client: Option<&ClientIp>,
 ) -> CoreResult<crate::engine::discovery::DiscoveryResult> {
-    cross_org_enabled(ctx)?;
+    cross_org_enabled(ctx, project_id).await?;
     let email = validate::normalize_email(&input.email_address)?;
     let members = ctx.store.members_with_email(project_id, &email).await?;
     // Every membership holds the same hash; any one with a password answers for all.
@@ -60,9 +60,9 @@ pub async fn discovery_authenticate(
     if v.stored.require_reset {
         return Err(reset_required());
     }
-    let policy = &ctx.settings.password;
+    let policy = ctx.project_config(project_id).await?.settings.password;
     if policy.breach_detection_on_authenticate
-        && evaluate(ctx, &input.password, Some(&email), true)
+        && evaluate(ctx, project_id, &input.password, Some(&email), true)
             .await?
             .breached_password
     {
@@ -71,8 +71,19 @@ pub async fn discovery_authenticate(
     crate::engine::discovery::with_factors(ctx, project_id, &email, vec![AuthFactor::password(ctx.now())]).await
 }
 
-pub async fn strength_check(ctx: &Ctx, password: &str, email: Option<&str>) -> CoreResult<StrengthReport> {
-    evaluate(ctx, password, email, ctx.settings.password.breach_detection_on_create).await
+pub async fn strength_check(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    password: &str,
+    email: Option<&str>,
+) -> CoreResult<StrengthReport> {
+    let detect = ctx
+        .project_config(project_id)
+        .await?
+        .settings
+        .password
+        .breach_detection_on_create;
+    evaluate(ctx, project_id, password, email, detect).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,10 +191,11 @@ pub async fn authenticate(
         crate::engine::audit::detail("cause", "reset_required");
         return Err(reset_required());
     }
-    let policy = &ctx.settings.password;
+    let policy = ctx.project_config(project_id).await?.settings.password;
     if policy.breach_detection_on_authenticate || policy.validate_on_authenticate {
         let report = evaluate(
             ctx,
+            project_id,
             &input.password,
             Some(&email),
             policy.breach_detection_on_authenticate,

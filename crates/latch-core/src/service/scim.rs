@@ -97,7 +97,7 @@ pub async fn create(
         display_name: name,
         identity_provider: provider,
         token_hash: crate::crypto::sha256_hex(&token),
-        token_last_four: connections::last_four(&token),
+        token_last_four: crate::crypto::last_four(&token),
         token_expires_at: None,
         next_token_hash: None,
         next_token_last_four: String::new(),
@@ -249,7 +249,7 @@ pub async fn rotate_start(
     }
     let token = connections::new_token();
     c.next_token_hash = Some(crate::crypto::sha256_hex(&token));
-    c.next_token_last_four = connections::last_four(&token);
+    c.next_token_last_four = crate::crypto::last_four(&token);
     c.next_token_expires_at = None;
     connections::update(ctx, &grant, &org, &mut c).await?;
     Ok((Connection::load(ctx, c).await?, token))

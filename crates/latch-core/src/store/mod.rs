@@ -36,7 +36,7 @@ pub use members::MemberStore;
 pub use oauth::OAuthStore;
 pub use orgs::OrgStore;
 pub use outbox::OutboxStore;
-pub use projects::ProjectStore;
+pub use projects::{ProjectStore, WorkspaceStore};
 pub use scim::ScimStore;
 pub use sessions::SessionStore;
 pub use sso::SsoStore;
@@ -57,6 +57,7 @@ pub struct Found<T> {
 pub trait Store:
     HousekeepingStore
     + ProjectStore
+    + WorkspaceStore
     + OrgStore
     + MemberStore
     + SessionStore
@@ -79,6 +80,7 @@ pub trait Store:
 impl<T> Store for T where
     T: HousekeepingStore
         + ProjectStore
+        + WorkspaceStore
         + OrgStore
         + MemberStore
         + SessionStore
@@ -102,6 +104,6 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         AuditStore, CodeStore, CounterStore, CredentialStore, HousekeepingStore, KeyStore, LinkStore, MemberStore,
-        OAuthStore, OrgStore, OutboxStore, ProjectStore, ScimStore, SessionStore, SsoStore, Store,
+        OAuthStore, OrgStore, OutboxStore, ProjectStore, ScimStore, SessionStore, SsoStore, Store, WorkspaceStore,
     };
 }

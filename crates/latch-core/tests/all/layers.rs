@@ -146,9 +146,17 @@ fn caller_checked_families_write_only_through_grants() {
         .iter()
         .map(|f| (format!("service/{f}.rs"), sources("service")[*f].clone()))
         .collect();
-    for entry in std::fs::read_dir(&handlers).unwrap() {
-        let path = entry.unwrap().path();
-        files.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+    // Route families with several files keep them in a directory.
+    let mut dirs = vec![handlers];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+            }
+        }
     }
     for (name, text) in files {
         for write in GUARDED_WRITES {

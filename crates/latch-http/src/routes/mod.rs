@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod events;
 pub mod health;
 pub mod magic_links;
+pub mod management;
 pub mod members;
 pub mod oauth;
 pub mod organizations;

@@ -28,11 +28,11 @@ pub struct StrengthInput {
 
 pub async fn strength_check(
     State(s): State<AppState>,
-    _p: AuthProject,
+    p: AuthProject,
     ApiJson(input): ApiJson<StrengthInput>,
 ) -> ApiResult<Reply<StrengthReport>> {
     Ok(Reply(
-        passwords::strength_check(&s.ctx, &input.password, input.email_address.as_deref()).await?,
+        passwords::strength_check(&s.ctx, p.id(), &input.password, input.email_address.as_deref()).await?,
     ))
 }
 

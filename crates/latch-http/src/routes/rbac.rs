@@ -15,10 +15,10 @@ pub struct PolicyBody {
     policy: Policy,
 }
 
-pub async fn policy(State(s): State<AppState>, _p: AuthProject) -> Reply<PolicyBody> {
-    Reply(PolicyBody {
-        policy: (*s.ctx.policy).clone(),
-    })
+pub async fn policy(State(s): State<AppState>, p: AuthProject) -> ApiResult<Reply<PolicyBody>> {
+    Ok(Reply(PolicyBody {
+        policy: s.ctx.project_config(p.id()).await?.policy.clone(),
+    }))
 }
 
 #[derive(Serialize, Deserialize)]

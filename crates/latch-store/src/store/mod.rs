@@ -13,6 +13,7 @@ mod members;
 mod oauth;
 mod orgs;
 mod outbox;
+mod projects;
 mod scim;
 mod sessions;
 mod sso;

@@ -48,16 +48,18 @@ async fn refuses_unknown_url_schemes() {
 #[tokio::test]
 async fn projects_round_trip() {
     on_each_engine(|s| async move {
-        s.insert_project(&project("project-a")).await.unwrap();
+        s.insert_project(&project("project-a"), &[]).await.unwrap();
         assert_eq!(s.count_projects().await.unwrap(), 1);
         assert!(matches!(
-            s.insert_project(&project("project-a")).await,
+            s.insert_project(&project("project-a"), &[]).await,
             Err(StoreError::UniqueViolation)
         ));
-        s.set_project_secret(&"project-a".into(), "h2").await.unwrap();
+        let mut second = latch_testkit::fixtures::secret("project-a");
+        second.secret_hash = "h2".into();
+        s.replace_project_secrets(&second).await.unwrap();
         assert_eq!(
-            s.get_project(&"project-a".into()).await.unwrap().unwrap().secret_hash,
-            "h2"
+            s.get_project(&"project-a".into()).await.unwrap().unwrap().secret_hashes,
+            vec!["h2".to_string()]
         );
         assert!(s.get_project(&"project-b".into()).await.unwrap().is_none());
     })
@@ -71,16 +73,18 @@ async fn the_write_count_moves_with_every_write_and_only_then() {
         s.get_project(&"project-a".into()).await.unwrap();
         s.count_projects().await.unwrap();
         assert_eq!(s.writes_seen(), before, "reads leave it alone");
-        s.insert_project(&project("project-a")).await.unwrap();
+        s.insert_project(&project("project-a"), &[]).await.unwrap();
         let after_insert = s.writes_seen();
         assert!(after_insert > before);
         // A failed write may have changed nothing, but it still counts.
-        assert!(s.insert_project(&project("project-a")).await.is_err());
+        assert!(s.insert_project(&project("project-a"), &[]).await.is_err());
         assert!(s.writes_seen() > after_insert);
         // Clones share the count: the node's one store.
         let clone = s.clone();
         let now = clone.writes_seen();
-        s.set_project_secret(&"project-a".into(), "h2").await.unwrap();
+        s.replace_project_secrets(&latch_testkit::fixtures::secret("project-a"))
+            .await
+            .unwrap();
         assert!(clone.writes_seen() > now);
     })
     .await;
@@ -89,8 +93,8 @@ async fn the_write_count_moves_with_every_write_and_only_then() {
 #[tokio::test]
 async fn organizations_are_found_by_id_slug_and_external_id_within_their_project_only() {
     on_each_engine(|s| async move {
-        s.insert_project(&project("pa")).await.unwrap();
-        s.insert_project(&project("pb")).await.unwrap();
+        s.insert_project(&project("pa"), &[]).await.unwrap();
+        s.insert_project(&project("pb"), &[]).await.unwrap();
         let mut a = org("pa", "org-1", "acme", 1);
         a.external_id = Some("ext-1".into());
         a.settings.email_allowed_domains = vec!["acme.test".into()];
@@ -121,8 +125,8 @@ async fn organizations_are_found_by_id_slug_and_external_id_within_their_project
 #[tokio::test]
 async fn no_organization_can_take_another_ones_id_slug_or_external_id() {
     on_each_engine(|s| async move {
-        s.insert_project(&project("pa")).await.unwrap();
-        s.insert_project(&project("pb")).await.unwrap();
+        s.insert_project(&project("pa"), &[]).await.unwrap();
+        s.insert_project(&project("pb"), &[]).await.unwrap();
         let mut a = org("pa", "org-1", "acme", 1);
         a.external_id = Some("ext-1".into());
         s.insert_org(&a).await.unwrap();
@@ -176,7 +180,7 @@ async fn no_organization_can_take_another_ones_id_slug_or_external_id() {
 #[tokio::test]
 async fn organization_update_and_cascading_delete() {
     on_each_engine(|s| async move {
-        s.insert_project(&project("pa")).await.unwrap();
+        s.insert_project(&project("pa"), &[]).await.unwrap();
         let mut a = org("pa", "org-1", "acme", 1);
         s.insert_org(&a).await.unwrap();
         a.name = "Renamed".into();
@@ -208,7 +212,7 @@ async fn organization_update_and_cascading_delete() {
 #[tokio::test]
 async fn member_identifiers_are_unique_among_live_members() {
     on_each_engine(|s| async move {
-        s.insert_project(&project("pa")).await.unwrap();
+        s.insert_project(&project("pa"), &[]).await.unwrap();
         let o = org("pa", "org-1", "acme", 1);
         s.insert_org(&o).await.unwrap();
         let mut m1 = member(&o, "m-1", "a@acme.test", 1);
@@ -277,7 +281,7 @@ async fn member_identifiers_are_unique_among_live_members() {
 #[tokio::test]
 async fn retired_emails_are_recorded_with_the_update() {
     on_each_engine(|s| async move {
-        s.insert_project(&project("pa")).await.unwrap();
+        s.insert_project(&project("pa"), &[]).await.unwrap();
         let o = org("pa", "org-1", "acme", 1);
         s.insert_org(&o).await.unwrap();
         let mut m = member(&o, "m-1", "old@acme.test", 1);
@@ -324,8 +328,8 @@ async fn retired_emails_are_recorded_with_the_update() {
 #[tokio::test]
 async fn organization_search_filters_and_pages() {
     on_each_engine(|s| async move {
-        s.insert_project(&project("pa")).await.unwrap();
-        s.insert_project(&project("pb")).await.unwrap();
+        s.insert_project(&project("pa"), &[]).await.unwrap();
+        s.insert_project(&project("pb"), &[]).await.unwrap();
         for i in 0..5 {
             let mut o = org("pa", &format!("org-{i}"), &format!("slug-{i}"), 10 + i);
             if i % 2 == 0 {
@@ -421,7 +425,7 @@ async fn organization_search_filters_and_pages() {
 #[tokio::test]
 async fn member_search_filters_and_excludes_deleted_unless_asked() {
     on_each_engine(|s| async move {
-        s.insert_project(&project("pa")).await.unwrap();
+        s.insert_project(&project("pa"), &[]).await.unwrap();
         let o = org("pa", "org-1", "acme", 1);
         let o2 = org("pa", "org-2", "other", 2);
         s.insert_org(&o).await.unwrap();
@@ -487,8 +491,8 @@ async fn member_search_filters_and_excludes_deleted_unless_asked() {
 #[tokio::test]
 async fn outbox_lists_newest_first_per_project() {
     on_each_engine(|s| async move {
-        s.insert_project(&project("pa")).await.unwrap();
-        s.insert_project(&project("pb")).await.unwrap();
+        s.insert_project(&project("pa"), &[]).await.unwrap();
+        s.insert_project(&project("pb"), &[]).await.unwrap();
         let msg = |id: &str, project: &str, to: &str| StoredMessage {
             message_id: id.into(),
             project_id: project.into(),
@@ -531,7 +535,7 @@ async fn data_survives_reopening() {
     for engine in engines() {
         let db = TestDb::new(engine).await;
         let s = db.connect().await;
-        s.insert_project(&project("pa")).await.unwrap();
+        s.insert_project(&project("pa"), &[]).await.unwrap();
         s.close().await;
         // Reopening runs migrations again: they must be idempotent and keep the rows.
         let s = db.connect().await;
@@ -554,7 +558,7 @@ fn landed(r: Result<(), StoreError>) -> bool {
 #[tokio::test]
 async fn a_member_write_based_on_a_stale_read_is_a_conflict_not_a_lost_update() {
     on_each_engine(|s| async move {
-        s.insert_project(&project("pa")).await.unwrap();
+        s.insert_project(&project("pa"), &[]).await.unwrap();
         let o = org("pa", "org-1", "acme", 1);
         s.insert_org(&o).await.unwrap();
         s.insert_member(&member(&o, "m-1", "a@acme.test", 1)).await.unwrap();
@@ -615,7 +619,7 @@ async fn a_member_write_based_on_a_stale_read_is_a_conflict_not_a_lost_update() 
 #[tokio::test]
 async fn an_organization_write_based_on_a_stale_read_is_a_conflict_not_a_lost_update() {
     on_each_engine(|s| async move {
-        s.insert_project(&project("pa")).await.unwrap();
+        s.insert_project(&project("pa"), &[]).await.unwrap();
         s.insert_org(&org("pa", "org-1", "acme", 1)).await.unwrap();
 
         let mut first = s.find_org(&"pa".into(), "org-1").await.unwrap().unwrap();

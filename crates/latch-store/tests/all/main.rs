@@ -5,6 +5,7 @@
 mod audit;
 mod contract;
 mod credentials;
+mod projects;
 mod scim;
 mod sealing;
 

@@ -67,8 +67,7 @@ fn config(detail: impl std::fmt::Display) -> CoreError {
     INVALID_SSO_IDP.detail(detail)
 }
 
-/// Microsoft's multi-tenant issuer names the user's tenant with this placeholder.
-const TENANT: &str = "{tenantid}";
+use latch_core::oidc::TENANT_PLACEHOLDER as TENANT;
 
 type IdTokenWithClaims =
     IdToken<OtherClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
@@ -179,16 +178,9 @@ impl OidcClient for OidcAdapter {
             .map_err(|e| refused(INVALID_OIDC_ID_TOKEN, e))?;
         if tenant_issuer {
             // The issuer names the token's own tenant (Microsoft's multi-tenant endpoint).
-            let tid = claims
-                .additional_claims()
-                .rest
-                .get("tid")
-                .and_then(Value::as_str)
-                .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-                .ok_or_else(|| refused(INVALID_OIDC_ID_TOKEN, "no tenant (tid) in the ID token"))?;
-            if claims.issuer().as_str() != p.issuer.replace(TENANT, tid) {
-                return Err(refused(INVALID_OIDC_ID_TOKEN, "the issuer is not the tenant's"));
-            }
+            let tid = claims.additional_claims().rest.get("tid").and_then(Value::as_str);
+            latch_core::oidc::check_tenant_issuer(p.issuer, tid, claims.issuer().as_str())
+                .map_err(|why| refused(INVALID_OIDC_ID_TOKEN, why))?;
         }
         // The crate leaves `azp` to the client (OIDC Core 3.1.3.7, steps 4 and 5).
         let audiences = claims.audiences();

@@ -1,9 +1,12 @@
 //! SSO- and OAuth-side inputs with pure parsers: PKCE challenges and verifiers (emailed links and
-//! OAuth starts), and the custom claims a caller merges into a session's JWT. Never a panic;
-//! a verifier matches only its own challenge; a claims update can never set Stytch's namespaced
-//! or the registered JWT claims.
+//! OAuth starts), the custom claims a caller merges into a session's JWT, Microsoft's
+//! multi-tenant issuer check and the attribute mapping of SSO connections. Never a panic; a
+//! verifier matches only its own challenge; a claims update can never set Stytch's namespaced or
+//! the registered JWT claims; a tenant id cannot reshape the issuer it is checked against; a
+//! mapping takes exactly the claims it names.
 
 use super::{cheap, json_with_keys};
+use latch_core::oidc;
 use latch_core::rules::{pkce, session};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -62,6 +65,59 @@ proptest! {
                 prop_assert!(claims.values().all(|v| !v.is_null()) || before.values().any(Value::is_null));
             }
             Err(_) => prop_assert_eq!(claims, before),
+        }
+    }
+}
+
+/// Names used both as our attribute names and as claims, so mappings often hit.
+const ATTRIBUTE_NAMES: &[&str] = &["department", "dept", "groups", "email", "sub", "tid", "x"];
+
+/// Microsoft's multi-tenant issuer: a token is accepted only with the issuer of its own tenant.
+const MULTI_TENANT: &str = "https://login.microsoftonline.com/{tenantid}/v2.0";
+
+proptest! {
+    #![proptest_config(cheap(512))]
+
+    #[test]
+    fn a_tenant_issuer_accepts_only_the_tokens_own_tenant(
+        tid in "[A-Za-z0-9-]{1,40}",
+        other in "[A-Za-z0-9-]{1,40}",
+    ) {
+        let own = MULTI_TENANT.replace("{tenantid}", &tid);
+        prop_assert!(oidc::check_tenant_issuer(MULTI_TENANT, Some(&tid), &own).is_ok());
+        let theirs = MULTI_TENANT.replace("{tenantid}", &other);
+        prop_assert_eq!(oidc::check_tenant_issuer(MULTI_TENANT, Some(&tid), &theirs).is_ok(), tid == other);
+    }
+
+    #[test]
+    fn a_tenant_id_cannot_reshape_the_issuer(tid in "\\PC{0,60}", iss in "\\PC{0,120}") {
+        // Whatever the attacker-chosen `tid` and `iss`, an accepted pair has a plain tenant id
+        // and is exactly the configured issuer with it.
+        if oidc::check_tenant_issuer(MULTI_TENANT, Some(&tid), &iss).is_ok() {
+            prop_assert!(!tid.is_empty() && tid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+            prop_assert_eq!(&iss, &MULTI_TENANT.replace("{tenantid}", &tid));
+        }
+        prop_assert!(oidc::check_tenant_issuer(MULTI_TENANT, None, &iss).is_err());
+    }
+
+    #[test]
+    fn attribute_mapping_takes_only_named_claims_with_their_values(
+        mapping in json_with_keys(ATTRIBUTE_NAMES),
+        claims in json_with_keys(ATTRIBUTE_NAMES),
+    ) {
+        let (Value::Object(mapping), Value::Object(claims)) = (mapping, claims) else {
+            return Ok(());
+        };
+        let out = oidc::mapped_attributes(&mapping, &claims);
+        for (ours, value) in &out {
+            let claim = mapping.get(ours).and_then(Value::as_str);
+            prop_assert!(claim.is_some(), "{} is not a mapped name", ours);
+            prop_assert_eq!(claims.get(claim.unwrap()), Some(value));
+        }
+        for (ours, theirs) in &mapping {
+            if let Some(v) = theirs.as_str().and_then(|c| claims.get(c)) {
+                prop_assert_eq!(out.get(ours), Some(v));
+            }
         }
     }
 }
