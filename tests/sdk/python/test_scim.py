@@ -258,6 +258,10 @@ def test_okta_provisions_updates_deactivates_and_reactivates(client):
     assert put["name"] == {"givenName": "Augusta", "familyName": "King"}
     assert member(client, org, u["id"]).name == "Augusta King"
 
+    # Okta's password push is accepted and the password neither kept nor shown.
+    pw = idp.ok("PATCH", f"/Users/{u['id']}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"password": "Hunter2-secret"}}]})
+    assert "password" not in pw and "Hunter2" not in json.dumps(idp.ok("GET", f"/Users/{u['id']}"))
+
     # DELETE deactivates the member and forgets the user.
     idp.ok("DELETE", f"/Users/{u['id']}", status=204)
     scim_error(idp.call("GET", f"/Users/{u['id']}"), 404)

@@ -327,6 +327,11 @@ async fn write(
     mut u: ScimUserRecord,
     mut doc: Map<String, Value>,
 ) -> ScimResult<Value> {
+    // Okta pushes password changes; Latch takes no password from an identity provider and must
+    // never keep one in the resource.
+    if let Some(k) = key_of(&doc, "password") {
+        doc.remove(&k);
+    }
     let d = derive(&mut doc)?;
     let folded = d.user_name.to_lowercase();
     check_user_name(ctx, c, &folded, Some(&u.member_id)).await?;
