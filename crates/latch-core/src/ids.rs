@@ -162,6 +162,15 @@ pub fn sso_registration_id() -> String {
 pub fn oauth_registration_id() -> String {
     prefixed("member-oauth-registration")
 }
+pub fn scim_connection_id() -> String {
+    prefixed("scim-connection")
+}
+pub fn scim_registration_id() -> String {
+    prefixed("scim-registration")
+}
+pub fn scim_group_id() -> String {
+    prefixed("scim-group")
+}
 pub fn public_token() -> String {
     prefixed("public-token")
 }

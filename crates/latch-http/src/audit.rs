@@ -101,6 +101,24 @@ pub fn event_type(method: &Method, route: &str) -> Audited {
         ("DELETE", "/v1/b2b/organizations/{organization_id}/members/mfa_phone_numbers/{member_id}") => {
             Yes("organizations.members.delete_mfa_phone_number")
         }
+        ("POST", "/v1/b2b/scim/{organization_id}/connection") => Yes("scim.connection.create"),
+        ("PUT", "/v1/b2b/scim/{organization_id}/connection/{connection_id}") => Yes("scim.connection.update"),
+        ("DELETE", "/v1/b2b/scim/{organization_id}/connection/{connection_id}") => Yes("scim.connection.delete"),
+        ("POST", "/v1/b2b/scim/{organization_id}/connection/{connection_id}/rotate/start") => {
+            Yes("scim.connection.rotate_start")
+        }
+        ("POST", "/v1/b2b/scim/{organization_id}/connection/{connection_id}/rotate/complete") => {
+            Yes("scim.connection.rotate_complete")
+        }
+        ("POST", "/v1/b2b/scim/{organization_id}/connection/{connection_id}/rotate/cancel") => {
+            Yes("scim.connection.rotate_cancel")
+        }
+        // The SCIM service (its first segment is the connection id): an identity provider's
+        // writes. `/.search` is a read sent as POST.
+        ("POST", "/v1/b2b/scim/{organization_id}/{*rest}") => Yes("scim.resource.create"),
+        ("PUT", "/v1/b2b/scim/{organization_id}/{*rest}") => Yes("scim.resource.replace"),
+        ("PATCH", "/v1/b2b/scim/{organization_id}/{*rest}") => Yes("scim.resource.patch"),
+        ("DELETE", "/v1/b2b/scim/{organization_id}/{*rest}") => Yes("scim.resource.delete"),
         ("POST", "/v1/b2b/sso/authenticate") => Yes("sso.authenticate"),
         ("DELETE", "/v1/b2b/sso/{organization_id}/connections/{connection_id}") => Yes("sso.delete_connection"),
         ("POST", "/v1/b2b/sso/oidc/{organization_id}") => Yes("sso.oidc.create_connection"),

@@ -149,9 +149,11 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let (api, _) = api_router().split_for_parts();
     let api = api
-        // The Management API (`/pwa/v3`, routes/management) is not in the OpenAPI document yet:
-        // its routes join here, undocumented, and the router tests leave its prefix out.
+        // The Management API (`/pwa/v3`, routes/management) and SCIM are not in the OpenAPI
+        // document yet: their routes join here, undocumented, and the router tests leave their
+        // prefixes out.
         .merge(routes::management::routes())
+        .merge(scim_routes())
         .route_layer(axum::middleware::from_fn(metrics::track))
         .route_layer(axum::middleware::from_fn(audit::note_route))
         .fallback(routes::route_not_found)
@@ -165,6 +167,26 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)
+}
+
+/// SCIM connections (the SDK's `scim.connection`) and the SCIM 2.0 service at each connection's
+/// base URL. Not in the OpenAPI document yet (the router tests leave the prefix out); the
+/// service speaks `application/scim+json` with its own schemas (`/Schemas`, `/ResourceTypes`).
+fn scim_routes() -> Router<AppState> {
+    use axum::routing::{any, get, post};
+    use routes::scim;
+    let connection = "/v1/b2b/scim/{organization_id}/connection/{connection_id}";
+    Router::new()
+        .route(
+            "/v1/b2b/scim/{organization_id}/connection",
+            post(scim::create).get(scim::get),
+        )
+        .route(connection, get(scim::get_groups).put(scim::update).delete(scim::delete))
+        .route(&format!("{connection}/rotate/start"), post(scim::rotate_start))
+        .route(&format!("{connection}/rotate/complete"), post(scim::rotate_complete))
+        .route(&format!("{connection}/rotate/cancel"), post(scim::rotate_cancel))
+        // The SCIM 2.0 service at a connection's base URL (the segment is the connection id).
+        .route("/v1/b2b/scim/{organization_id}/{*rest}", any(scim::service))
 }
 
 /// Answers a request still running after `request_timeout` with Stytch's retryable 503 (mostly a

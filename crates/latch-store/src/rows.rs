@@ -78,7 +78,7 @@ pub(crate) fn org_args(o: &OrgRecord) -> Vec<Arg> {
 pub const MEMBER_COLUMNS: &str = "member_id, project_id, organization_id, email, status, name, external_id, \
      is_breakglass, email_verified, mfa_enrolled, mfa_phone_number, mfa_phone_verified, default_mfa_method, \
      member_password_id, totp_registration_id, roles, trusted_metadata, untrusted_metadata, lock_created_at, \
-     lock_expires_at, created_at, updated_at, version";
+     lock_expires_at, created_at, updated_at, version, scim_roles";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct MemberRow {
@@ -105,6 +105,7 @@ pub(crate) struct MemberRow {
     created_at: i64,
     updated_at: i64,
     version: i64,
+    scim_roles: String,
 }
 
 impl TryFrom<MemberRow> for MemberRecord {
@@ -135,6 +136,8 @@ impl TryFrom<MemberRow> for MemberRecord {
             created_at: Timestamp(r.created_at),
             updated_at: Timestamp(r.updated_at),
             version: r.version,
+            scim_roles: serde_json::from_str(&r.scim_roles)
+                .map_err(|e| StoreError::Backend(format!("corrupt scim_roles: {e}")))?,
         })
     }
 }
@@ -165,6 +168,7 @@ pub(crate) fn member_args(m: &MemberRecord) -> Vec<Arg> {
         m.created_at.millis(),
         m.updated_at.millis(),
         m.version,
+        serde_json::to_string(&m.scim_roles).unwrap_or_else(|_| "[]".into()),
     ]
 }
 

@@ -80,6 +80,7 @@ pub fn member(o: &OrgRecord, id: &str, email: &str, created: i64) -> MemberRecor
         created_at: Timestamp(created),
         updated_at: Timestamp(created),
         version: 0,
+        scim_roles: vec![],
     }
 }
 

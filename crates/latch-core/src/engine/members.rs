@@ -54,7 +54,11 @@ impl MemberView {
         // Session checks skip the reads a member without retired emails, SSO or OAuth cannot need
         // (OAuth registrations exist only where the project signs in with a provider).
         let oauth = !ctx.settings.oauth.is_empty();
-        if has_retired_emails || oauth || !organization.settings.sso_active_connections.is_empty() {
+        if has_retired_emails
+            || oauth
+            || !organization.settings.sso_active_connections.is_empty()
+            || organization.settings.scim_active_connection.is_some()
+        {
             return view(ctx, member, organization).await;
         }
         Ok(MemberView {
@@ -63,12 +67,16 @@ impl MemberView {
             retired: Vec::new(),
             sso: Vec::new(),
             oauth: Vec::new(),
+            scim: None,
         })
     }
 
     pub fn member_json(&self) -> crate::model::member::Member<'_> {
-        self.member
-            .view(&self.organization, &self.retired, &self.sso, &self.oauth)
+        let mut m = self
+            .member
+            .view(&self.organization, &self.retired, &self.sso, &self.oauth);
+        m.scim_registration = self.scim.clone();
+        m
     }
 }
 
@@ -77,13 +85,46 @@ pub(crate) async fn view(ctx: &Ctx, member: MemberRecord, organization: OrgRecor
     let retired = ctx.store.retired_emails(&member.project_id, ids).await?;
     let sso = ctx.store.sso_registrations(&member.project_id, ids).await?;
     let oauth = ctx.store.oauth_registrations(&member.project_id, ids).await?;
+    let scim = scim_registration(ctx, &member).await?;
     Ok(MemberView {
         member,
         organization,
         retired,
         sso,
         oauth,
+        scim,
     })
+}
+
+/// The member's `scim_registration`, if a SCIM connection provisioned it.
+pub async fn scim_registration(ctx: &Ctx, member: &MemberRecord) -> CoreResult<Option<Value>> {
+    let ids = std::slice::from_ref(&member.member_id);
+    Ok(scim_registrations(ctx, &member.project_id, ids)
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, v)| v))
+}
+
+/// The `scim_registration` of each of these members that a SCIM connection provisioned.
+pub async fn scim_registrations(
+    ctx: &Ctx,
+    project_id: &ProjectId,
+    member_ids: &[MemberId],
+) -> CoreResult<Vec<(MemberId, Value)>> {
+    let users = ctx.store.scim_users_of_members(project_id, member_ids).await?;
+    let mut groups: Vec<crate::model::scim::ScimGroupRecord> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for u in &users {
+        if !seen.contains(&u.connection_id.as_str()) {
+            seen.push(&u.connection_id);
+            groups.extend(ctx.store.scim_groups(project_id, &u.connection_id).await?);
+        }
+    }
+    Ok(users
+        .iter()
+        .map(|u| (u.member_id.clone(), u.registration(&groups)))
+        .collect())
 }
 
 fn validate_roles(roles: Vec<String>) -> CoreResult<Vec<String>> {
@@ -328,6 +369,7 @@ async fn create_in(
         lock_expires_at: None,
         created_at: now,
         updated_at: now,
+        scim_roles: vec![],
     };
     check_unique(ctx, &m).await?;
     if let Err(e) = insert(ctx, grant, &m).await {
@@ -345,6 +387,7 @@ async fn create_in(
         retired: vec![],
         sso: vec![],
         oauth: vec![],
+        scim: None,
     })
 }
 

@@ -185,6 +185,14 @@ catalogue! {
     INVALID_MD_5_HASH = (400, "invalid_md_5_hash", "The hash is not a hex digest of the right length.");
     INVALID_SHA_1_HASH = (400, "invalid_sha_1_hash", "The hash is not a hex digest of the right length.");
     INVALID_SHA_512_HASH = (400, "invalid_sha_512_hash", "The hash is not a hex digest of the right length.");
+    // SCIM connections (scim.md#error-types).
+    ACTIVE_SCIM_CONNECTION_EXISTS = (400, "active_scim_connection_exists", "The organization already has a SCIM connection.");
+    NO_ACTIVE_SCIM_CONNECTION = (404, "no_active_scim_connection", "No SCIM connection with this connection_id in the organization.");
+    INVALID_SCIM_IDP = (400, "invalid_scim_idp", "identity_provider is not one of the SCIM identity providers.");
+    SCIM_CONNECTION_NOT_ROTATING_TOKEN = (400, "scim_connection_not_rotating_token", "The SCIM connection has no token rotation in progress.");
+    SCIM_CONNECTION_ALREADY_ROTATING_TOKEN = (400, "scim_connection_already_rotating_token", "The SCIM connection already has a token rotation in progress; complete or cancel it first.");
+    SCIM_GROUP_ROLE_ASSIGNMENT_DOES_NOT_CONTAIN_GROUP_ID = (400, "scim_group_role_assignment_does_not_contain_group_id", "Each SCIM group role assignment needs a group_id and a role_id.");
+    SCIM_GROUP_ROLE_ASSIGNMENT_GROUP_DOES_NOT_EXIST = (400, "scim_group_role_assignment_group_does_not_exist", "A SCIM group role assignment names a group the connection has not received.");
     // Enterprise SSO (OIDC).
     SSO_CONNECTION_NOT_FOUND = (404, "sso_connection_not_found", "No SSO connection with this connection_id in the organization.");
     INVALID_SSO_DEFAULT_CONNECTION_ID = (400, "invalid_sso_default_connection_id", "The SSO setting names a connection the organization does not have.");

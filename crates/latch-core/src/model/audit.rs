@@ -49,6 +49,8 @@ pub enum ActorType {
     /// A browser on a public route (SSO and OAuth starts and callbacks): no credential but the
     /// project's public token or a trip's state.
     Public,
+    /// An identity provider, with a SCIM connection's bearer token (`id` is the connection id).
+    ScimConnection,
 }
 
 impl ActorType {
@@ -58,6 +60,7 @@ impl ActorType {
             ActorType::Member => "member",
             ActorType::Operator => "operator",
             ActorType::Public => "public",
+            ActorType::ScimConnection => "scim_connection",
         }
     }
 
@@ -67,6 +70,7 @@ impl ActorType {
             "member" => Some(ActorType::Member),
             "operator" => Some(ActorType::Operator),
             "public" => Some(ActorType::Public),
+            "scim_connection" => Some(ActorType::ScimConnection),
             _ => None,
         }
     }
@@ -100,6 +104,13 @@ impl AuditActor {
         Self {
             kind: ActorType::Operator,
             id: Some(what.to_string()),
+        }
+    }
+
+    pub fn scim_connection(connection_id: &str) -> Self {
+        Self {
+            kind: ActorType::ScimConnection,
+            id: Some(connection_id.to_string()),
         }
     }
 

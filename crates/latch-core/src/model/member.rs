@@ -73,6 +73,10 @@ pub struct MemberRecord {
     /// The stored row's version as read (0 for a new record): a whole-record write matches on it
     /// and bumps it, so a write based on a stale read fails with `StoreError::Conflict`.
     pub version: i64,
+    /// Roles granted through the member's SCIM groups, derived by `engine::scim` whenever group
+    /// memberships or the connection's assignments change; kept here so that every session check
+    /// has them without another read.
+    pub scim_roles: Vec<crate::model::scim::ScimRoleGrant>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -133,8 +137,8 @@ pub struct Member<'a> {
 }
 
 impl MemberRecord {
-    /// Every role the member holds and why: `stytch_member` for all, explicit roles, and the
-    /// organization's email-domain assignments.
+    /// Every role the member holds and why: `stytch_member` for all, explicit roles, the
+    /// organization's email-domain assignments, and roles from the member's SCIM groups.
     pub fn effective_roles(&self, org: &OrgRecord) -> Vec<MemberRole> {
         let mut roles: Vec<MemberRole> = Vec::new();
         let mut add = |role_id: &str, source: RoleSource| match roles.iter_mut().find(|r| r.role_id == role_id) {
@@ -163,6 +167,15 @@ impl MemberRecord {
                     },
                 );
             }
+        }
+        for g in &self.scim_roles {
+            add(
+                &g.role_id,
+                RoleSource {
+                    kind: "scim_connection_group",
+                    details: serde_json::json!({"connection_id": g.connection_id, "group_id": g.group_id}),
+                },
+            );
         }
         roles
     }
@@ -256,4 +269,6 @@ pub struct MemberView {
     pub retired: Vec<RetiredEmail>,
     pub sso: Vec<crate::model::sso::SsoRegistration>,
     pub oauth: Vec<crate::model::oauth::OAuthRegistrationRecord>,
+    /// `scim_registration`, when a SCIM connection provisioned the member.
+    pub scim: Option<Value>,
 }

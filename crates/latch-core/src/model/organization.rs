@@ -100,6 +100,8 @@ pub struct OrgSettings {
     pub sso_default_connection_id: Option<String>,
     /// Kept in step with the organization's connections by the SSO engine (not an input).
     pub sso_active_connections: Vec<crate::model::sso::ActiveSsoConnection>,
+    /// Kept in step with the organization's SCIM connection by the SCIM engine (not an input).
+    pub scim_active_connection: Option<crate::model::scim::ActiveScimConnection>,
     pub email_allowed_domains: Vec<String>,
     pub email_jit_provisioning: Restriction,
     pub email_invites: Restriction,
@@ -125,6 +127,7 @@ impl Default for OrgSettings {
             sso_jit_provisioning_allowed_connections: vec![],
             sso_default_connection_id: None,
             sso_active_connections: vec![],
+            scim_active_connection: None,
             email_allowed_domains: vec![],
             email_jit_provisioning: Restriction::NotAllowed,
             email_invites: Restriction::AllAllowed,
@@ -173,7 +176,6 @@ pub struct Organization<'a> {
     pub organization_slug: &'a str,
     pub organization_external_id: Option<&'a str>,
     pub trusted_metadata: &'a Value,
-    pub scim_active_connection: Option<Value>,
     pub custom_roles: [Value; 0],
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -190,7 +192,6 @@ impl OrgRecord {
             organization_slug: &self.slug,
             organization_external_id: self.external_id.as_deref(),
             trusted_metadata: &self.trusted_metadata,
-            scim_active_connection: None,
             custom_roles: [],
             created_at: self.created_at,
             updated_at: self.updated_at,

@@ -175,6 +175,7 @@ mod tests {
     fn member() -> MemberRecord {
         MemberRecord {
             version: 0,
+            scim_roles: vec![],
             project_id: "p".into(),
             organization_id: "org-1".into(),
             member_id: "member-1".into(),

@@ -237,6 +237,8 @@ pub struct MemberSearch {
     pub retired: Vec<RetiredEmail>,
     pub sso: Vec<crate::model::sso::SsoRegistration>,
     pub oauth: Vec<crate::model::oauth::OAuthRegistrationRecord>,
+    /// `scim_registration` of the members a SCIM connection provisioned.
+    pub scim: Vec<(MemberId, Value)>,
 }
 
 pub async fn search(
@@ -262,13 +264,14 @@ pub async fn search(
     let org_ids: Vec<OrganizationId> = orgs.iter().map(|o| o.organization_id.clone()).collect();
     let found = ctx.store.search_members(project_id, &org_ids, &query, &page).await?;
     let member_ids: Vec<MemberId> = found.items.iter().map(|m| m.member_id.clone()).collect();
-    let (retired, sso, oauth) = if member_ids.is_empty() {
-        (vec![], vec![], vec![])
+    let (retired, sso, oauth, scim) = if member_ids.is_empty() {
+        (vec![], vec![], vec![], vec![])
     } else {
         (
             ctx.store.retired_emails(project_id, &member_ids).await?,
             ctx.store.sso_registrations(project_id, &member_ids).await?,
             ctx.store.oauth_registrations(project_id, &member_ids).await?,
+            records::scim_registrations(ctx, project_id, &member_ids).await?,
         )
     };
     orgs.retain(|o| found.items.iter().any(|m| m.organization_id == o.organization_id));
@@ -278,6 +281,7 @@ pub async fn search(
         retired,
         sso,
         oauth,
+        scim,
     })
 }
 

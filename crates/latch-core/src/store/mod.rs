@@ -21,6 +21,7 @@ mod orgs;
 mod outbox;
 mod projects;
 pub mod retry;
+mod scim;
 mod sessions;
 mod sso;
 
@@ -36,6 +37,7 @@ pub use oauth::OAuthStore;
 pub use orgs::OrgStore;
 pub use outbox::OutboxStore;
 pub use projects::{ProjectStore, WorkspaceStore};
+pub use scim::ScimStore;
 pub use sessions::SessionStore;
 pub use sso::SsoStore;
 
@@ -65,6 +67,7 @@ pub trait Store:
     + KeyStore
     + LinkStore
     + SsoStore
+    + ScimStore
     + OAuthStore
     + OutboxStore
     + AuditStore
@@ -87,6 +90,7 @@ impl<T> Store for T where
         + KeyStore
         + LinkStore
         + SsoStore
+        + ScimStore
         + OAuthStore
         + OutboxStore
         + AuditStore
@@ -100,6 +104,6 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         AuditStore, CodeStore, CounterStore, CredentialStore, HousekeepingStore, KeyStore, LinkStore, MemberStore,
-        OAuthStore, OrgStore, OutboxStore, ProjectStore, SessionStore, SsoStore, Store, WorkspaceStore,
+        OAuthStore, OrgStore, OutboxStore, ProjectStore, ScimStore, SessionStore, SsoStore, Store, WorkspaceStore,
     };
 }

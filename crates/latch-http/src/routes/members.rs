@@ -483,7 +483,11 @@ pub async fn search(
             r.organizations
                 .iter()
                 .find(|o| o.organization_id == m.organization_id)
-                .map(|o| m.view(o, &r.retired, &r.sso, &r.oauth))
+                .map(|o| {
+                    let mut v = m.view(o, &r.retired, &r.sso, &r.oauth);
+                    v.scim_registration = r.scim.iter().find(|(id, _)| *id == m.member_id).map(|(_, s)| s.clone());
+                    v
+                })
         })
         .collect();
     let body = MemberSearchBody {

@@ -14,6 +14,7 @@ pub mod otps;
 pub mod outbox;
 pub mod passwords;
 pub mod rbac;
+pub mod scim;
 pub mod sessions;
 pub mod sso;
 pub mod totps;

@@ -14,6 +14,7 @@ mod oauth;
 mod orgs;
 mod outbox;
 mod projects;
+mod scim;
 mod sessions;
 mod sso;
 

@@ -6,6 +6,7 @@ mod audit;
 mod contract;
 mod credentials;
 mod projects;
+mod scim;
 mod sealing;
 
 #[test]

@@ -1,7 +1,7 @@
 //! Properties of the parsers that take attacker-controlled input: they never panic, refuse what
 //! they must, and are stable on what they accept. One module per input family:
 //! session JWTs (`jwt`), imported password hashes (`passwords`), search queries and cursors
-//! (`search`), emails, phones and display text (`contact`), and the SSO/OAuth-side inputs that
+//! (`search`), SCIM filters and PATCH bodies (`scim`), emails, phones and display text (`contact`), and the SSO/OAuth-side inputs that
 //! have pure parsers: PKCE and custom session claims (`sso`).
 //!
 //! Case counts are small so that `cargo test --workspace` stays fast in debug builds (the whole
@@ -14,6 +14,7 @@
 mod contact;
 mod jwt;
 mod passwords;
+mod scim;
 mod search;
 mod sso;
 
