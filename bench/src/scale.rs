@@ -193,7 +193,8 @@ pub async fn seed(db: &Db, plan: &Plan) -> Result<Seeded, String> {
             Val::Null,
             Val::Col(4),
             Val::Col(4),
-            Val::Int(0), // version
+            Val::Int(0),            // version
+            Val::Text("[]".into()), // scim_roles
         ],
     };
     let g = gen.clone();
