@@ -417,3 +417,39 @@ def test_a_server_configured_in_toml_reports_its_settings_for_existing_projects(
     project, envs = _new_project(mgmt, "New")
     new, _ = _b2b(srv, mgmt, project.project_slug, envs["test"])
     assert _strength_policy(new) == "luds"
+
+
+def test_the_remaining_routes_through_the_client(mgmt_server, mgmt):
+    """Public tokens, redirect-URL update and delete (with default promotion), and email-template
+    update, unset-default and delete, as the client calls them."""
+    project, _ = _new_project(mgmt, "Routes")
+    p = dict(project_slug=project.project_slug, environment_slug="test")
+    first = mgmt.public_tokens.get_all(**p).public_tokens
+    assert len(first) == 1
+    token = mgmt.public_tokens.create(**p).public_token
+    assert mgmt.public_tokens.get(**p, public_token=token.public_token).public_token.public_token == token.public_token
+    mgmt.public_tokens.delete(**p, public_token=first[0].public_token)
+    assert [t.public_token for t in mgmt.public_tokens.get_all(**p).public_tokens] == [token.public_token]
+
+    a, b = "https://a.example.com/cb", "https://b.example.com/cb"
+    mgmt.redirect_urls.create(**p, url=a, valid_types=[{"type": "LOGIN", "is_default": True}])
+    mgmt.redirect_urls.create(**p, url=b, valid_types=[{"type": "LOGIN", "is_default": False}])
+    got = mgmt.redirect_urls.get(**p, url=b).redirect_url
+    assert [(t.type, t.is_default) for t in got.valid_types] == [("LOGIN", False)]
+    updated = mgmt.redirect_urls.update(**p, url=b, valid_types=[{"type": "LOGIN", "is_default": True}, {"type": "INVITE", "is_default": False}]).redirect_url
+    assert {(t.type, t.is_default) for t in updated.valid_types} == {("LOGIN", True), ("INVITE", True)}
+    assert [(t.type, t.is_default) for t in mgmt.redirect_urls.get(**p, url=a).redirect_url.valid_types] == [("LOGIN", False)]
+    mgmt.redirect_urls.delete(**p, url=b)
+    # The deleted default's type falls to the other URL of that type.
+    assert [(t.type, t.is_default) for t in mgmt.redirect_urls.get(**p, url=a).redirect_url.valid_types] == [("LOGIN", True)]
+    _mgmt_error(404, "redirect_url_not_found", mgmt.redirect_urls.get, **p, url=b)
+
+    slug = project.project_slug
+    mgmt.email_templates.create(project_slug=slug, template_id="brand", prebuilt_customization={"button_color": "#000000"})
+    t = mgmt.email_templates.update(project_slug=slug, template_id="brand", name="Brand", prebuilt_customization={"button_color": "#ffffff", "font_family": "ARIAL"}).email_template
+    assert (t.name, t.prebuilt_customization.button_color, t.prebuilt_customization.font_family) == ("Brand", "#ffffff", "ARIAL")
+    mgmt.email_templates.set_default(project_slug=slug, email_template_type="LOGIN", template_id="brand")
+    mgmt.email_templates.unset_default(project_slug=slug, email_template_type="LOGIN")
+    _mgmt_error(404, "email_template_not_found", mgmt.email_templates.get_default, project_slug=slug, email_template_type="LOGIN")
+    mgmt.email_templates.delete(project_slug=slug, template_id="brand")
+    assert mgmt.email_templates.get_all(project_slug=slug).email_templates == []

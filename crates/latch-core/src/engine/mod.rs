@@ -263,7 +263,12 @@ impl Ctx {
         named: Option<&str>,
         kind: crate::delivery::templates::Kind,
     ) -> crate::error::CoreResult<Option<crate::delivery::custom::CustomTemplate>> {
-        let Some(project) = self.store.get_project(project_id).await? else {
+        // The slug never changes, so the record every request's credential check caches will do.
+        let project = self
+            .projects
+            .get_or_load(project_id.clone(), 0, self.now(), || self.store.get_project(project_id))
+            .await?;
+        let Some(project) = project else {
             return Ok(None);
         };
         let slug = &project.project_slug;
