@@ -195,6 +195,7 @@ pub async fn seed(db: &Db, plan: &Plan) -> Result<Seeded, String> {
             Val::Col(4),
             Val::Int(0),            // version
             Val::Text("[]".into()), // scim_roles
+            Val::Text("[]".into()), // sso_roles
         ],
     };
     let g = gen.clone();

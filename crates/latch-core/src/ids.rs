@@ -156,6 +156,15 @@ pub fn message_id() -> String {
 pub fn oidc_connection_id() -> String {
     prefixed("oidc-connection")
 }
+pub fn saml_connection_id() -> String {
+    prefixed("saml-connection")
+}
+pub fn x509_certificate_id() -> String {
+    prefixed("x509-certificate")
+}
+pub fn saml_encryption_key_id() -> String {
+    prefixed("saml-encryption-key")
+}
 pub fn sso_registration_id() -> String {
     prefixed("member-registration")
 }

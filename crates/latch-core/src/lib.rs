@@ -18,6 +18,7 @@ pub mod password;
 pub mod project_settings;
 pub mod rbac;
 pub mod rules;
+pub mod saml;
 pub mod scim;
 pub mod seal;
 pub mod service;

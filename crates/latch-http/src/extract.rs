@@ -98,6 +98,38 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// An HTML form post (`application/x-www-form-urlencoded`) deserialized into `T`: what a SAML
+/// IdP's auto-submitting form sends the ACS URL.
+pub struct ApiForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let form = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        if !form {
+            return Err(ApiError::Core(
+                catalogue::INVALID_ARGUMENT.detail("the body must be an application/x-www-form-urlencoded form"),
+            ));
+        }
+        let bytes = read_body(req).await?;
+        if bytes.contains(&0) || form_urlencoded::parse(&bytes).any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+            return Err(ApiError::Core(
+                catalogue::INVALID_ARGUMENT.detail("the form holds a NUL character"),
+            ));
+        }
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&bytes));
+        serde_path_to_error::deserialize(de).map(ApiForm).map_err(|e| {
+            let path = e.path().to_string();
+            ApiError::Core(catalogue::INVALID_ARGUMENT.field_detail(&path, e.into_inner()))
+        })
+    }
+}
+
 /// Query parameters deserialized into `T`.
 pub struct ApiQuery<T>(pub T);
 

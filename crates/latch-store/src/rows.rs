@@ -78,7 +78,7 @@ pub(crate) fn org_args(o: &OrgRecord) -> Vec<Arg> {
 pub const MEMBER_COLUMNS: &str = "member_id, project_id, organization_id, email, status, name, external_id, \
      is_breakglass, email_verified, mfa_enrolled, mfa_phone_number, mfa_phone_verified, default_mfa_method, \
      member_password_id, totp_registration_id, roles, trusted_metadata, untrusted_metadata, lock_created_at, \
-     lock_expires_at, created_at, updated_at, version, scim_roles";
+     lock_expires_at, created_at, updated_at, version, scim_roles, sso_roles";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct MemberRow {
@@ -106,6 +106,7 @@ pub(crate) struct MemberRow {
     updated_at: i64,
     version: i64,
     scim_roles: String,
+    sso_roles: String,
 }
 
 impl TryFrom<MemberRow> for MemberRecord {
@@ -138,6 +139,8 @@ impl TryFrom<MemberRow> for MemberRecord {
             version: r.version,
             scim_roles: serde_json::from_str(&r.scim_roles)
                 .map_err(|e| StoreError::Backend(format!("corrupt scim_roles: {e}")))?,
+            sso_roles: serde_json::from_str(&r.sso_roles)
+                .map_err(|e| StoreError::Backend(format!("corrupt sso_roles: {e}")))?,
         })
     }
 }
@@ -169,6 +172,7 @@ pub(crate) fn member_args(m: &MemberRecord) -> Vec<Arg> {
         m.updated_at.millis(),
         m.version,
         serde_json::to_string(&m.scim_roles).unwrap_or_else(|_| "[]".into()),
+        serde_json::to_string(&m.sso_roles).unwrap_or_else(|_| "[]".into()),
     ]
 }
 

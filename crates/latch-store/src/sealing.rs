@@ -51,6 +51,11 @@ pub(crate) const OAUTH_REGISTRATION_TOKENS: Field = Field {
     column: "provider_tokens",
     id: "registration_id",
 };
+pub(crate) const SAML_SECRETS: Field = Field {
+    table: "saml_connections",
+    column: "secrets",
+    id: "connection_id",
+};
 pub(crate) const MESSAGE_TEXT: Field = Field {
     table: "outbox_messages",
     column: "text",
@@ -86,6 +91,7 @@ pub(crate) const FIELDS: &[Field] = &[
     PKCE_VERIFIER,
     OAUTH_TOKEN_GRANT,
     OAUTH_REGISTRATION_TOKENS,
+    SAML_SECRETS,
     MESSAGE_TEXT,
     MESSAGE_HTML,
     MESSAGE_CODE,

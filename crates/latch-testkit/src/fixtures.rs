@@ -81,6 +81,7 @@ pub fn member(o: &OrgRecord, id: &str, email: &str, created: i64) -> MemberRecor
         updated_at: Timestamp(created),
         version: 0,
         scim_roles: vec![],
+        sso_roles: vec![],
     }
 }
 

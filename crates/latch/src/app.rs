@@ -93,6 +93,9 @@ impl Application {
             .with_templates(templates)
             .with_oidc(Arc::new(crate::adapters::oidc::OidcAdapter::new(
                 std::time::Duration::from_secs(config.delivery_timeout_secs),
+            )?))
+            .with_saml(Arc::new(crate::adapters::saml::SamlAdapter::new(
+                std::time::Duration::from_secs(config.delivery_timeout_secs),
             )?));
         // Projects from before per-project settings (or made by the CLI since) get the configured
         // values once; from then on their settings change only through the Management API.

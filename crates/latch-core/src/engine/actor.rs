@@ -76,7 +76,7 @@ pub async fn actor(
         .find_org(project_id, &session.organization_id)
         .await?
         .ok_or_else(session_refused)?;
-    let roles = member.role_ids(&org);
+    let roles = member.session_role_ids(&org, &session.factors);
     let policy_roles = policy_roles(ctx, &org.project_id, &org.organization_id).await?;
     Ok(Some(Actor {
         session,

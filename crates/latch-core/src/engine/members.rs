@@ -370,6 +370,7 @@ async fn create_in(
         created_at: now,
         updated_at: now,
         scim_roles: vec![],
+        sso_roles: vec![],
     };
     check_unique(ctx, &m).await?;
     if let Err(e) = insert(ctx, grant, &m).await {

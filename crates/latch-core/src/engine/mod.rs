@@ -25,6 +25,7 @@ pub mod organizations;
 pub mod passwords;
 pub mod projects;
 pub mod redirects;
+pub mod saml;
 pub mod scim;
 pub mod scim_groups;
 pub mod scim_provisioning;
@@ -74,6 +75,8 @@ pub struct Ctx {
     pub templates: Arc<crate::delivery::custom::CustomTemplates>,
     /// The OpenID Connect relying party for SSO connections.
     pub oidc: Arc<dyn crate::oidc::OidcClient>,
+    /// The SAML service provider for SSO connections.
+    pub saml: Arc<dyn crate::saml::SamlProvider>,
     /// Where audit events go (`crate::audit_log`): the background writer in a server.
     pub audit: Arc<dyn crate::audit_log::AuditSink>,
     /// HMAC keys of one-time code digests (`seal::Sealer::code_digest_keys`), the minting one
@@ -133,6 +136,7 @@ impl Ctx {
             breach: Arc::new(BreachSources::default()),
             templates: Arc::new(Default::default()),
             oidc: Arc::new(crate::oidc::NoOidc),
+            saml: Arc::new(crate::saml::NoSaml),
             audit: Arc::new(crate::audit_log::Discard),
             code_keys: Arc::new(crate::seal::Sealer::ephemeral().code_digest_keys()),
             dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
@@ -219,6 +223,11 @@ impl Ctx {
 
     pub fn with_oidc(mut self, oidc: Arc<dyn crate::oidc::OidcClient>) -> Self {
         self.oidc = oidc;
+        self
+    }
+
+    pub fn with_saml(mut self, saml: Arc<dyn crate::saml::SamlProvider>) -> Self {
+        self.saml = saml;
         self
     }
 

@@ -261,7 +261,7 @@ async fn finish(
     member: &MemberRecord,
     org: &OrgRecord,
 ) -> CoreResult<Issued> {
-    let roles = member.role_ids(org);
+    let roles = member.session_role_ids(org, &session.factors);
     let jwt = ctx
         .keyring
         .sign(&session.project_id, claims(&session, &roles, &org.slug, ctx.now()))

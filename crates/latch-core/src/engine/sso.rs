@@ -10,7 +10,7 @@
 use crate::crypto::{random_token, sha256_hex};
 use crate::engine::grant::Grant;
 use crate::engine::members::{MemberInput, MemberView};
-use crate::engine::{members, organizations, trip, Ctx};
+use crate::engine::{members, organizations, saml, trip, Ctx};
 use crate::error::catalogue::*;
 use crate::error::{CoreError, CoreResult};
 use crate::ids;
@@ -26,7 +26,7 @@ use crate::validate;
 use serde_json::{Map, Value};
 
 /// How long the application has to redeem the SSO token.
-const TOKEN_MINUTES: i64 = 10;
+pub(crate) const TOKEN_MINUTES: i64 = 10;
 const DEFAULT_SCOPES: &str = "openid email profile";
 
 /// The callback URL of a connection, given to its provider (`redirect_url` on the object).
@@ -79,30 +79,37 @@ pub async fn save_connection(ctx: &Ctx, grant: &Grant, org: &OrgRecord, c: &Oidc
 }
 
 pub async fn delete_connection(ctx: &Ctx, grant: &Grant, org: &OrgRecord, connection_id: &str) -> CoreResult<()> {
-    connection(ctx, org, connection_id).await?;
-    ctx.store.delete_oidc_connection(&org.project_id, connection_id).await?;
+    if saml::is_saml(connection_id) {
+        saml::connection(ctx, org, connection_id).await?;
+        // Roles held through the connection go with it.
+        let registrations = ctx
+            .store
+            .sso_registrations_of_connection(&org.project_id, connection_id)
+            .await?;
+        for r in registrations {
+            if let Some(mut m) = ctx.store.member_by_id(&org.project_id, &r.member_id).await? {
+                if saml::apply_role_grants(&mut m, connection_id, vec![]) {
+                    members::save(ctx, grant, &mut m, members::Write::Plain).await?;
+                }
+            }
+        }
+        ctx.store.delete_saml_connection(&org.project_id, connection_id).await?;
+    } else {
+        connection(ctx, org, connection_id).await?;
+        ctx.store.delete_oidc_connection(&org.project_id, connection_id).await?;
+    }
     crate::engine::audit::detail("connection_id", connection_id);
     sync_organization(ctx, grant, org).await
 }
 
 /// The organization's view of its connections: the active ones listed, a default that exists
 /// (the first connection when none is chosen, as Stytch does), JIT allow-list entries that exist.
-async fn sync_organization(ctx: &Ctx, grant: &Grant, org: &OrgRecord) -> CoreResult<()> {
+pub(crate) async fn sync_organization(ctx: &Ctx, grant: &Grant, org: &OrgRecord) -> CoreResult<()> {
     crate::store::retry::on_conflict(|| async {
         let mut org = organizations::get(ctx, &org.project_id, &org.organization_id).await?;
-        let all = ctx
-            .store
-            .oidc_connections(&org.project_id, &org.organization_id)
-            .await?;
-        let active: Vec<ActiveSsoConnection> = all
-            .iter()
-            .filter(|c| c.is_active())
-            .map(|c| ActiveSsoConnection {
-                connection_id: c.connection_id.clone(),
-                display_name: c.display_name.clone(),
-                identity_provider: c.identity_provider.clone(),
-            })
-            .collect();
+        let all = all_connections(ctx, &org).await?;
+        let active: Vec<ActiveSsoConnection> = all.iter().filter(|c| c.1).map(|c| c.0.clone()).collect();
+        let all: Vec<ActiveSsoConnection> = all.into_iter().map(|c| c.0).collect();
         let s = &mut org.settings;
         let before = (
             s.sso_active_connections.clone(),
@@ -128,15 +135,45 @@ async fn sync_organization(ctx: &Ctx, grant: &Grant, org: &OrgRecord) -> CoreRes
     .await
 }
 
-/// Checks an `sso_default_connection_id` / `sso_jit_provisioning_allowed_connections` entry
-/// names a connection of the organization.
-pub async fn check_connection_ids(ctx: &Ctx, org: &OrgRecord, ids: &[String]) -> CoreResult<()> {
-    let all = ctx
+/// Every SSO connection of the organization (SAML first, then OIDC, each oldest first), and
+/// whether it is active.
+async fn all_connections(ctx: &Ctx, org: &OrgRecord) -> CoreResult<Vec<(ActiveSsoConnection, bool)>> {
+    let saml = ctx
+        .store
+        .saml_connections(&org.project_id, &org.organization_id)
+        .await?;
+    let oidc = ctx
         .store
         .oidc_connections(&org.project_id, &org.organization_id)
         .await?;
+    let mut all: Vec<(ActiveSsoConnection, bool)> = saml
+        .iter()
+        .map(|c| {
+            let entry = ActiveSsoConnection {
+                connection_id: c.connection_id.clone(),
+                display_name: c.config.display_name.clone(),
+                identity_provider: c.config.identity_provider.clone(),
+            };
+            (entry, c.is_active())
+        })
+        .collect();
+    all.extend(oidc.iter().map(|c| {
+        let entry = ActiveSsoConnection {
+            connection_id: c.connection_id.clone(),
+            display_name: c.display_name.clone(),
+            identity_provider: c.identity_provider.clone(),
+        };
+        (entry, c.is_active())
+    }));
+    Ok(all)
+}
+
+/// Checks an `sso_default_connection_id` / `sso_jit_provisioning_allowed_connections` entry
+/// names a connection of the organization.
+pub async fn check_connection_ids(ctx: &Ctx, org: &OrgRecord, ids: &[String]) -> CoreResult<()> {
+    let all = all_connections(ctx, org).await?;
     for id in ids {
-        if !all.iter().any(|c| &c.connection_id == id) {
+        if !all.iter().any(|c| &c.0.connection_id == id) {
             return Err(INVALID_SSO_DEFAULT_CONNECTION_ID.detail(id));
         }
     }
@@ -232,7 +269,7 @@ pub async fn callback(
         .identity;
     let org = organizations::get(ctx, &project_id, &c.organization_id).await?;
     // Refused here as at sso.authenticate, so the browser learns it before the application.
-    let known = existing_member(ctx, &org, &c, &identity).await?;
+    let known = existing_member(ctx, &org, &c.connection_id, &identity).await?;
     if known.is_none() {
         check_jit(&org, &c.connection_id)?;
     }
@@ -292,7 +329,7 @@ pub async fn redeem(
 }
 
 /// The organization's JIT rule for SSO (`sso_jit_provisioning`).
-fn check_jit(org: &OrgRecord, connection_id: &str) -> CoreResult<()> {
+pub(crate) fn check_jit(org: &OrgRecord, connection_id: &str) -> CoreResult<()> {
     let allowed = match org.settings.sso_jit_provisioning {
         Restriction::AllAllowed => true,
         Restriction::Restricted => org
@@ -324,15 +361,15 @@ fn identity_email(identity: &SsoIdentity) -> CoreResult<Option<String>> {
 
 /// The member an identity already stands for: by its registration at the connection, else by
 /// the email the provider vouched for.
-async fn existing_member(
+pub(crate) async fn existing_member(
     ctx: &Ctx,
     org: &OrgRecord,
-    c: &OidcConnectionRecord,
+    connection_id: &str,
     identity: &SsoIdentity,
 ) -> CoreResult<Option<(MemberRecord, Option<SsoRegistration>)>> {
     if let Some(reg) = ctx
         .store
-        .sso_registration(&org.project_id, &c.connection_id, &identity.subject)
+        .sso_registration(&org.project_id, connection_id, &identity.subject)
         .await?
     {
         let member = ctx
@@ -405,16 +442,17 @@ pub async fn member_for(
     org: &OrgRecord,
     token: &SsoTokenRecord,
 ) -> CoreResult<(MemberRecord, SsoRegistration, bool)> {
-    let c = ctx
-        .store
-        .oidc_connection(&org.project_id, &token.connection_id)
-        .await?
-        .filter(|c| c.organization_id == org.organization_id)
-        .ok_or_else(connection_not_found)?;
+    let (connection_id, mapping, saml_connection) = if saml::is_saml(&token.connection_id) {
+        let c = saml::connection(ctx, org, &token.connection_id).await?;
+        (c.connection_id.clone(), c.config.attribute_mapping.clone(), Some(c))
+    } else {
+        let c = connection(ctx, org, &token.connection_id).await?;
+        (c.connection_id, c.attribute_mapping, None)
+    };
     let identity = &token.identity;
-    let attributes = crate::oidc::mapped_attributes(&c.attribute_mapping, &identity.claims);
+    let attributes = crate::oidc::mapped_attributes(&mapping, &identity.claims);
     let mut moved = false;
-    let (member, registration) = match existing_member(ctx, org, &c, identity).await? {
+    let (mut member, registration) = match existing_member(ctx, org, &connection_id, identity).await? {
         Some((member, Some(reg))) => {
             let before = member.email.clone();
             let member = follow_idp_email(ctx, member, identity_email(identity)?).await?;
@@ -423,7 +461,7 @@ pub async fn member_for(
         }
         Some(found) => found,
         None => {
-            check_jit(org, &c.connection_id)?;
+            check_jit(org, &connection_id)?;
             let Some(email) = identity_email(identity)? else {
                 return Err(OIDC_RESPONSE_EMAIL_MISSING.err());
             };
@@ -451,7 +489,7 @@ pub async fn member_for(
         Some(r) => r,
         None => {
             let r = SsoRegistration {
-                connection_id: c.connection_id.clone(),
+                connection_id: connection_id.clone(),
                 external_id: identity.subject.clone(),
                 registration_id: ids::sso_registration_id(),
                 sso_attributes: attributes,
@@ -464,5 +502,11 @@ pub async fn member_for(
             r
         }
     };
+    if let Some(c) = saml_connection {
+        let grants = saml::role_grants(&c, &identity.claims);
+        if saml::apply_role_grants(&mut member, &c.connection_id, grants) {
+            members::save(ctx, &Grant::engine(), &mut member, members::Write::Plain).await?;
+        }
+    }
     Ok((member, registration, moved))
 }

@@ -193,6 +193,32 @@ catalogue! {
     SCIM_CONNECTION_ALREADY_ROTATING_TOKEN = (400, "scim_connection_already_rotating_token", "The SCIM connection already has a token rotation in progress; complete or cancel it first.");
     SCIM_GROUP_ROLE_ASSIGNMENT_DOES_NOT_CONTAIN_GROUP_ID = (400, "scim_group_role_assignment_does_not_contain_group_id", "Each SCIM group role assignment needs a group_id and a role_id.");
     SCIM_GROUP_ROLE_ASSIGNMENT_GROUP_DOES_NOT_EXIST = (400, "scim_group_role_assignment_group_does_not_exist", "A SCIM group role assignment names a group the connection has not received.");
+    // Enterprise SSO (SAML): connections (sso.md#error-types).
+    INVALID_IDP_ENTITY_ID = (400, "invalid_idp_entity_id", "idp_entity_id must be 1 to 2048 characters, without control characters.");
+    SAML_CONNECTION_IDP_SSO_URL_INVALID_FORMAT = (400, "saml_connection_idp_sso_url_invalid_format", "idp_sso_url must be an https URL (http only on localhost).");
+    SAML_CONNECTION_NO_NESTED_KEYS_IN_ATTRIBUTE_MAPPING = (400, "saml_connection_no_nested_keys_in_attribute_mapping", "attribute_mapping must map each name to an attribute name (a string), without nested objects.");
+    SAML_CONNECTION_ATTRIBUTE_MAPPING_MISSING_GROUPS_KEY = (400, "saml_connection_attribute_mapping_missing_groups_key", "Group role assignments need a \"groups\" key in the connection's attribute_mapping.");
+    INVALID_X509_CERTIFICATE = (400, "invalid_x509_certificate", "x509_certificate must be an X.509 certificate in PEM format.");
+    TOO_MANY_SSO_VERIFICATION_CERTIFICATES = (400, "too_many_sso_verification_certificates", "A SAML connection holds at most 5 verification certificates; delete one first.");
+    CANNOT_DELETE_LAST_SSO_VERIFICATION_KEY = (400, "cannot_delete_last_sso_verification_key", "An active SAML connection must keep at least one verification certificate.");
+    SSO_VERIFICATION_KEY_NOT_FOUND = (404, "sso_verification_key_not_found", "The SAML connection has no verification certificate with this certificate_id.");
+    SSO_ENCRYPTION_PRIVATE_KEY_NOT_FOUND = (404, "sso_encryption_private_key_not_found", "The SAML connection has no encryption private key with this private_key_id.");
+    SAML_SIGNING_PRIVATE_KEY_FORMAT_NOT_SUPPORTED = (400, "saml_signing_private_key_format_not_supported", "Only PKCS#1 RSA private keys (\"-----BEGIN RSA PRIVATE KEY-----\") are supported.");
+    SAML_SIGNING_PRIVATE_KEY_INVALID = (400, "saml_signing_private_key_invalid", "The private key is not a valid RSA key of at least 2048 bits.");
+    INVALID_SAML_METADATA_URL = (400, "invalid_saml_metadata_url", "metadata_url must be an https URL (http only on localhost) that answers.");
+    INVALID_XML_FROM_SAML_METADATA_URL = (400, "invalid_xml_from_saml_metadata_url", "The metadata URL did not answer with an identity provider's SAML metadata.");
+    // Enterprise SSO (SAML): the assertion consumer service.
+    INVALID_SAML_RESPONSE = (400, "invalid_saml_response", "The SAML response is malformed or does not match this connection.");
+    MISSING_SIGNATURE_SAML_RESPONSE = (400, "missing_signature_saml_response", "The SAML response is not signed.");
+    INVALID_SIGNATURE_SAML_RESPONSE = (400, "invalid_signature_saml_response", "The SAML response's signature does not verify with the connection's certificates.");
+    INVALID_AUDIENCE_SAML_RESPONSE = (400, "invalid_audience_saml_response", "The SAML assertion is not meant for this connection's audience.");
+    EXPIRED_SAML_RESPONSE = (400, "expired_saml_response", "The SAML response has expired.");
+    NOT_YET_VALID_SAML_RESPONSE = (400, "not_yet_valid_saml_response", "The SAML response is not valid yet.");
+    DUPLICATE_SAML_RESPONSE = (400, "duplicate_saml_response", "This SAML assertion was already used.");
+    UNSOLICITED_SAML_RESPONSE = (400, "unsolicited_saml_response", "The SAML response answers a sign-in that was not started here, was already finished, or expired.");
+    SAML_IDP_INITIATED_AUTH_DISABLED = (403, "saml_idp_initiated_auth_disabled", "This SAML connection does not accept sign-ins started at the identity provider.");
+    INVALID_SAML_RESPONSE_EMAIL = (400, "invalid_saml_response_email", "The SAML response carries no valid email address for the mapped attribute or NameID.");
+    SAML_CSRF_COOKIE_MISMATCH = (400, "saml_csrf_cookie_mismatch", "The SAML response arrived in another browser than the one that started the sign-in.");
     // Enterprise SSO (OIDC).
     SSO_CONNECTION_NOT_FOUND = (404, "sso_connection_not_found", "No SSO connection with this connection_id in the organization.");
     INVALID_SSO_DEFAULT_CONNECTION_ID = (400, "invalid_sso_default_connection_id", "The SSO setting names a connection the organization does not have.");

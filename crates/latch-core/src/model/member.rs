@@ -77,6 +77,9 @@ pub struct MemberRecord {
     /// memberships or the connection's assignments change; kept here so that every session check
     /// has them without another read.
     pub scim_roles: Vec<crate::model::scim::ScimRoleGrant>,
+    /// Roles from the member's last sign-in at each SAML connection (its implicit and group
+    /// role assignments).
+    pub sso_roles: Vec<crate::model::saml::SsoRoleGrant>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -177,11 +180,37 @@ impl MemberRecord {
                 },
             );
         }
+        for g in &self.sso_roles {
+            let source = match &g.group {
+                None => RoleSource {
+                    kind: "sso_connection",
+                    details: serde_json::json!({"connection_id": g.connection_id}),
+                },
+                Some(group) => RoleSource {
+                    kind: "sso_connection_group",
+                    details: serde_json::json!({"connection_id": g.connection_id, "group": group}),
+                },
+            };
+            add(&g.role_id, source);
+        }
         roles
     }
 
+    /// Every role the member holds, as the member object lists them.
     pub fn role_ids(&self, org: &OrgRecord) -> Vec<String> {
         self.effective_roles(org).into_iter().map(|r| r.role_id).collect()
+    }
+
+    /// The roles that authorize in a session: roles from a SAML connection count only when the
+    /// session holds a factor of that connection (as Stytch documents).
+    pub fn session_role_ids(&self, org: &OrgRecord, factors: &[crate::model::session::AuthFactor]) -> Vec<String> {
+        if self.sso_roles.is_empty() {
+            return self.role_ids(org);
+        }
+        let proven: Vec<&str> = factors.iter().filter_map(|f| f.saml_connection_id()).collect();
+        let mut scoped = self.clone();
+        scoped.sso_roles.retain(|g| proven.contains(&g.connection_id.as_str()));
+        scoped.role_ids(org)
     }
 
     /// A stable id for the member's current email (it changes with the address).

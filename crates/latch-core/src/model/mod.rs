@@ -7,6 +7,7 @@ pub mod oauth;
 pub mod organization;
 pub mod outbox;
 pub mod project;
+pub mod saml;
 pub mod scim;
 pub mod search;
 pub mod session;

@@ -121,6 +121,25 @@ impl AuthFactor {
         Self::new(FactorKind::Sso, "sso_oidc", now, d)
     }
 
+    /// A SAML SSO login: type `sso`, delivery method `sso_saml`; it proves the NameID at the
+    /// connection's IdP.
+    pub fn sso_saml(registration_id: &str, connection_id: &str, name_id: &str, now: Timestamp) -> Self {
+        let mut d = Map::new();
+        d.insert(
+            "saml_sso_factor".into(),
+            serde_json::json!({"id": registration_id, "provider_id": connection_id, "external_id": name_id}),
+        );
+        Self::new(FactorKind::Sso, "sso_saml", now, d)
+    }
+
+    /// The SAML connection this factor proved a login at, if it is a SAML SSO factor.
+    pub fn saml_connection_id(&self) -> Option<&str> {
+        self.details
+            .get("saml_sso_factor")
+            .and_then(|f| f.get("provider_id"))
+            .and_then(Value::as_str)
+    }
+
     /// An OAuth login: Stytch's type `oauth`, delivery method `oauth_<provider>`, with the
     /// provider's sub-object (`google_oauth_factor`, …).
     pub fn oauth(delivery_method: &str, factor_key: &str, factor: Value, now: Timestamp) -> Self {

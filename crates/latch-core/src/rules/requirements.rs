@@ -176,6 +176,7 @@ mod tests {
         MemberRecord {
             version: 0,
             scim_roles: vec![],
+            sso_roles: vec![],
             project_id: "p".into(),
             organization_id: "org-1".into(),
             member_id: "member-1".into(),

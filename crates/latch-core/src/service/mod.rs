@@ -10,6 +10,7 @@ pub mod organizations;
 pub mod otps;
 pub mod password_resets;
 pub mod passwords;
+pub mod saml;
 pub mod scim;
 pub mod sessions;
 pub mod sso;

@@ -115,7 +115,12 @@ pub async fn authorize(
         );
     }
     let roles = actor::policy_roles(ctx, &org.project_id, &org.organization_id).await?;
-    let granting = granting_roles(&roles, &member.role_ids(org), &check.resource_id, &check.action);
+    let granting = granting_roles(
+        &roles,
+        &member.session_role_ids(org, &session.factors),
+        &check.resource_id,
+        &check.action,
+    );
     if granting.is_empty() {
         return Err(crate::error::catalogue::SESSION_AUTHORIZATION_ERROR.detail(format!(
             "action={} resource_id={} organization_id={}",

@@ -9,12 +9,13 @@ use crate::engine::actor::Caller;
 use crate::engine::auth_flow::{Outcome, PrimaryAuth};
 use crate::engine::members::MemberView;
 use crate::engine::sso::{self, StartRequest};
-use crate::engine::{auth_flow, organizations, redirects, session, Ctx};
+use crate::engine::{auth_flow, organizations, redirects, saml, session, Ctx};
 use crate::error::catalogue::*;
 use crate::error::{CoreError, CoreResult};
 use crate::ids;
 use crate::ids::{OrganizationId, ProjectId};
 use crate::model::organization::OrgRecord;
+use crate::model::saml::SamlConnectionRecord;
 use crate::model::session::AuthFactor;
 use crate::model::sso::OidcConnectionRecord;
 use crate::rules::args::SessionArgs;
@@ -44,7 +45,7 @@ const IDENTITY_PROVIDERS: &[&str] = &[
     "shibboleth",
 ];
 
-fn identity_provider(given: Option<String>) -> CoreResult<Option<String>> {
+pub(crate) fn identity_provider(given: Option<String>) -> CoreResult<Option<String>> {
     match given.filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(p) if IDENTITY_PROVIDERS.contains(&p.as_str()) => Ok(Some(p)),
@@ -55,7 +56,7 @@ fn identity_provider(given: Option<String>) -> CoreResult<Option<String>> {
     }
 }
 
-fn display_name(given: &str) -> CoreResult<()> {
+pub(crate) fn check_display_name(given: &str) -> CoreResult<()> {
     if given.chars().count() > 256 {
         return Err(INVALID_DISPLAY_NAME.err());
     }
@@ -64,7 +65,7 @@ fn display_name(given: &str) -> CoreResult<()> {
 
 /// An endpoint of the provider: `https`, or `http` on a loopback host (a provider on the
 /// developer's machine). Empty clears it.
-fn provider_url(error: ErrorKind, value: &str) -> CoreResult<()> {
+pub(crate) fn provider_url(error: ErrorKind, value: &str) -> CoreResult<()> {
     if value.is_empty() {
         return Ok(());
     }
@@ -85,6 +86,7 @@ fn provider_url(error: ErrorKind, value: &str) -> CoreResult<()> {
 
 pub struct Connections {
     pub organization: OrgRecord,
+    pub saml: Vec<SamlConnectionRecord>,
     pub oidc: Vec<OidcConnectionRecord>,
 }
 
@@ -96,9 +98,11 @@ pub async fn get_connections(
 ) -> CoreResult<Connections> {
     let org = organizations::get(ctx, project_id, org_locator).await?;
     caller.require(&org.organization_id, SSO, "update")?;
+    let saml = ctx.store.saml_connections(project_id, &org.organization_id).await?;
     let oidc = ctx.store.oidc_connections(project_id, &org.organization_id).await?;
     Ok(Connections {
         organization: org,
+        saml,
         oidc,
     })
 }
@@ -133,7 +137,7 @@ pub async fn create_oidc(
     let org = organizations::get(ctx, project_id, org_locator).await?;
     let grant = caller.require(&org.organization_id, SSO, "create")?;
     let name = input.display_name.unwrap_or_default();
-    display_name(&name)?;
+    check_display_name(&name)?;
     let provider = identity_provider(input.identity_provider)?.unwrap_or_else(|| "generic".into());
     let now = ctx.now();
     let c = OidcConnectionRecord {
@@ -204,7 +208,7 @@ pub async fn update_oidc(
         }
     }
     if let Some(name) = &input.display_name {
-        display_name(name)?;
+        check_display_name(name)?;
     }
     let provider = identity_provider(input.identity_provider)?;
     let mapping = match input.attribute_mapping {
@@ -287,25 +291,19 @@ pub async fn start(ctx: &Ctx, input: StartInput) -> CoreResult<sso::Started> {
         .await?
         .ok_or_else(|| INVALID_PUBLIC_TOKEN.err())?;
     crate::engine::audit::project(&project_id);
-    let connection = match (
+    let connection_id = match (
         input.connection_id.filter(|s| !s.is_empty()),
         input.organization_id.filter(|s| !s.is_empty()),
     ) {
         (Some(_), Some(_)) => return Err(TOO_MANY_SSO_CONNECTION_LOCATORS.err()),
         (None, None) => return Err(MISSING_SSO_CONNECTION_LOCATOR.err()),
-        (Some(id), None) => ctx
-            .store
-            .oidc_connection(&project_id, &id)
-            .await?
-            .ok_or_else(sso::connection_not_found)?,
+        (Some(id), None) => id,
         (None, Some(locator)) => {
             let org = organizations::get(ctx, &project_id, &locator).await?;
-            let id = org
-                .settings
+            org.settings
                 .sso_default_connection_id
                 .clone()
-                .ok_or_else(|| NO_SSO_CONNECTION_EXISTS_FOR_ORGANIZATION.err())?;
-            sso::connection(ctx, &org, &id).await?
+                .ok_or_else(|| NO_SSO_CONNECTION_EXISTS_FOR_ORGANIZATION.err())?
         }
     };
     let code_challenge = crate::rules::pkce::bounded_challenge(input.pkce_code_challenge.as_deref())?;
@@ -323,6 +321,28 @@ pub async fn start(ctx: &Ctx, input: StartInput) -> CoreResult<sso::Started> {
         input.signup_redirect_url.as_deref(),
     )
     .await?;
+    if saml::is_saml(&connection_id) {
+        let connection = ctx
+            .store
+            .saml_connection(&project_id, &connection_id)
+            .await?
+            .ok_or_else(sso::connection_not_found)?;
+        return saml::start(
+            ctx,
+            saml::StartRequest {
+                connection: &connection,
+                login_redirect_url: login,
+                signup_redirect_url: signup,
+                code_challenge,
+            },
+        )
+        .await;
+    }
+    let connection = ctx
+        .store
+        .oidc_connection(&project_id, &connection_id)
+        .await?
+        .ok_or_else(sso::connection_not_found)?;
     sso::start(
         ctx,
         StartRequest {
@@ -332,6 +352,32 @@ pub async fn start(ctx: &Ctx, input: StartInput) -> CoreResult<sso::Started> {
             code_challenge,
             custom_scopes: input.custom_scopes.as_deref(),
         },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AcsInput {
+    #[serde(rename = "SAMLResponse")]
+    pub saml_response: Option<String>,
+    #[serde(rename = "RelayState")]
+    pub relay_state: Option<String>,
+}
+
+/// The IdP's POST of a SAMLResponse to a SAML connection's ACS URL.
+pub async fn acs(
+    ctx: &Ctx,
+    connection_id: &str,
+    input: AcsInput,
+    browser_secret: Option<&str>,
+) -> CoreResult<sso::Finished> {
+    saml::consume(
+        ctx,
+        connection_id,
+        input.saml_response.as_deref().unwrap_or(""),
+        input.relay_state.as_deref().unwrap_or(""),
+        browser_secret,
     )
     .await
 }
@@ -403,7 +449,12 @@ pub async fn authenticate(
     let (member, registration, moved) = sso::member_for(ctx, &org, &token).await?;
     // A session presented with the token proved the old address, and ended with it.
     let session = if moved { None } else { session };
-    let factor = AuthFactor::sso_oidc(
+    let factor_of = if saml::is_saml(&registration.connection_id) {
+        AuthFactor::sso_saml
+    } else {
+        AuthFactor::sso_oidc
+    };
+    let factor = factor_of(
         &registration.registration_id,
         &registration.connection_id,
         &registration.external_id,

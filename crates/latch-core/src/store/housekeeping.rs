@@ -17,6 +17,7 @@ pub enum Expiring {
     SsoStates,
     SsoTokens,
     OAuthTokens,
+    SamlAssertions,
     /// By `created_at`: `purge_expired` is given the oldest creation time to keep.
     OutboxMessages,
     /// By their time, after the audit retention time (`purge_expired` is given the cutoff).
@@ -24,7 +25,7 @@ pub enum Expiring {
 }
 
 impl Expiring {
-    pub const ALL: [Expiring; 11] = [
+    pub const ALL: [Expiring; 12] = [
         Expiring::MemberSessions,
         Expiring::IntermediateSessions,
         Expiring::OtpCodes,
@@ -34,6 +35,7 @@ impl Expiring {
         Expiring::SsoStates,
         Expiring::SsoTokens,
         Expiring::OAuthTokens,
+        Expiring::SamlAssertions,
         Expiring::OutboxMessages,
         Expiring::AuditEvents,
     ];
@@ -50,6 +52,7 @@ impl Expiring {
             Expiring::SsoStates => "sso_states",
             Expiring::SsoTokens => "sso_tokens",
             Expiring::OAuthTokens => "oauth_tokens",
+            Expiring::SamlAssertions => "saml_assertions",
             Expiring::OutboxMessages => "outbox_messages",
             Expiring::AuditEvents => "audit_events",
         }

@@ -3,6 +3,7 @@
 use super::StoreResult;
 use crate::clock::Timestamp;
 use crate::ids::{MemberId, OrganizationId, ProjectId};
+use crate::model::saml::SamlConnectionRecord;
 use crate::model::sso::{OidcConnectionRecord, SsoRegistration, SsoStateRecord, SsoTokenRecord};
 
 #[async_trait::async_trait]
@@ -25,6 +26,37 @@ pub trait SsoStore: Send + Sync {
     ) -> StoreResult<Vec<OidcConnectionRecord>>;
     /// Deletes the connection and the registrations made through it; false if there was none.
     async fn delete_oidc_connection(&self, project_id: &ProjectId, connection_id: &str) -> StoreResult<bool>;
+
+    async fn save_saml_connection(&self, c: &SamlConnectionRecord) -> StoreResult<()>;
+    async fn saml_connection(
+        &self,
+        project_id: &ProjectId,
+        connection_id: &str,
+    ) -> StoreResult<Option<SamlConnectionRecord>>;
+    async fn saml_connections(
+        &self,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
+    ) -> StoreResult<Vec<SamlConnectionRecord>>;
+    /// A SAML connection by its id alone, for the IdP's POST to its ACS URL and the public SP
+    /// metadata, which arrive with nothing else (the id is unique across projects).
+    async fn find_saml_connection(&self, connection_id: &str) -> StoreResult<Option<SamlConnectionRecord>>;
+    /// Deletes the connection and the registrations made through it; false if there was none.
+    async fn delete_saml_connection(&self, project_id: &ProjectId, connection_id: &str) -> StoreResult<bool>;
+    /// Records an accepted assertion until `expires_at`; false when it was already recorded (a
+    /// replay). One atomic insert, so two nodes cannot both accept it.
+    async fn record_saml_assertion(
+        &self,
+        project_id: &ProjectId,
+        assertion_key: &str,
+        expires_at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// The registrations made through a connection.
+    async fn sso_registrations_of_connection(
+        &self,
+        project_id: &ProjectId,
+        connection_id: &str,
+    ) -> StoreResult<Vec<SsoRegistration>>;
 
     async fn insert_sso_state(&self, s: &SsoStateRecord) -> StoreResult<()>;
     /// Takes the state (single use): it is deleted whether or not it is still valid.

@@ -34,6 +34,17 @@ pub fn binding_cookie(name: &str, path: &str, value: &str, https: bool) -> Strin
     format!("{name}={value}; Path={path}; Max-Age={TRIP_SECS}; HttpOnly; SameSite=Lax{secure}")
 }
 
+/// The binding cookie for a trip the provider ends with a cross-site POST (SAML): a browser
+/// sends it there only as `SameSite=None`, which it accepts only with `Secure`. On plain HTTP it
+/// stays `Lax` (and is not required at the ACS, see `trip::take_posted`).
+pub fn posted_binding_cookie(name: &str, path: &str, value: &str, https: bool) -> String {
+    if https {
+        format!("{name}={value}; Path={path}; Max-Age={TRIP_SECS}; HttpOnly; SameSite=None; Secure")
+    } else {
+        binding_cookie(name, path, value, false)
+    }
+}
+
 /// The trip is over: the binding cookie goes with it.
 pub fn clearing_cookie(name: &str, path: &str) -> String {
     format!("{name}=; Path={path}; Max-Age=0; HttpOnly; SameSite=Lax")

@@ -27,6 +27,7 @@ impl HousekeepingStore for SqlStore {
             Expiring::SsoStates => ("state_hash", "expires_at"),
             Expiring::SsoTokens => ("token_hash", "expires_at"),
             Expiring::OAuthTokens => ("token_hash", "expires_at"),
+            Expiring::SamlAssertions => ("assertion_key", "expires_at"),
             Expiring::OutboxMessages => ("seq", "created_at"),
             Expiring::AuditEvents => ("event_id", "time"),
         };

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 fn insert_member_sql() -> &'static str {
     static S: OnceLock<String> = OnceLock::new();
     sql_once(&S, || {
-        format!("INSERT INTO members ({MEMBER_COLUMNS}) VALUES ({})", placeholders(24))
+        format!("INSERT INTO members ({MEMBER_COLUMNS}) VALUES ({})", placeholders(25))
     })
 }
 
@@ -36,7 +36,7 @@ fn member_update(m: &MemberRecord, retire: Option<&RetiredEmail>) -> (Stmt, Vec<
          email_verified = $9, mfa_enrolled = $10, mfa_phone_number = $11, mfa_phone_verified = $12, \
          default_mfa_method = $13, member_password_id = $14, totp_registration_id = $15, roles = $16, \
          trusted_metadata = $17, untrusted_metadata = $18, lock_created_at = $19, lock_expires_at = $20, \
-         updated_at = $21, scim_roles = $22, version = version + 1 \
+         updated_at = $21, scim_roles = $22, sso_roles = $23, version = version + 1 \
          WHERE project_id = $1 AND member_id = $2 AND version = $3",
         args![
             &m.project_id,
@@ -60,7 +60,8 @@ fn member_update(m: &MemberRecord, retire: Option<&RetiredEmail>) -> (Stmt, Vec<
             m.lock_created_at.map(Timestamp::millis),
             m.lock_expires_at.map(Timestamp::millis),
             m.updated_at.millis(),
-            serde_json::to_string(&m.scim_roles).unwrap_or_else(|_| "[]".into())
+            serde_json::to_string(&m.scim_roles).unwrap_or_else(|_| "[]".into()),
+            serde_json::to_string(&m.sso_roles).unwrap_or_else(|_| "[]".into())
         ],
     );
     let mut rest = Vec::new();

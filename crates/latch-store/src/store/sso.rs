@@ -1,12 +1,13 @@
 //! `SsoStore`: OIDC connections, registrations, public tokens, SSO states and tokens.
 
 use crate::exec::{args, Arg};
-use crate::sealing::{OIDC_CLIENT_SECRET, PKCE_VERIFIER};
+use crate::sealing::{OIDC_CLIENT_SECRET, PKCE_VERIFIER, SAML_SECRETS};
 use crate::SqlStore;
 use latch_core::clock::Timestamp;
 use latch_core::error::StoreError;
 use latch_core::ids::{MemberId, OrganizationId, ProjectId};
 use latch_core::model::oauth::OAuthProvider;
+use latch_core::model::saml::{SamlConfig, SamlConnectionRecord, SamlSecrets};
 use latch_core::model::sso::{
     OidcConnectionRecord, SsoIdentity, SsoRegistration, SsoStateRecord, SsoTokenRecord, TripDestination,
 };
@@ -17,6 +18,37 @@ impl SqlStore {
     fn unseal_connection(&self, mut r: ConnectionRow) -> StoreResult<OidcConnectionRecord> {
         r.client_secret = self.open(OIDC_CLIENT_SECRET, &r.connection_id, &r.client_secret)?;
         r.try_into()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SamlRow {
+    connection_id: String,
+    project_id: String,
+    organization_id: String,
+    config: String,
+    secrets: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const SAML_COLUMNS: &str = "connection_id, project_id, organization_id, config, secrets, created_at, updated_at";
+
+impl SqlStore {
+    fn unseal_saml(&self, r: SamlRow) -> StoreResult<SamlConnectionRecord> {
+        let corrupt = |what: &str, e: serde_json::Error| StoreError::Backend(format!("corrupt SAML {what}: {e}"));
+        let config: SamlConfig = serde_json::from_str(&r.config).map_err(|e| corrupt("config", e))?;
+        let secrets_json = self.open(SAML_SECRETS, &r.connection_id, &r.secrets)?;
+        let secrets: SamlSecrets = serde_json::from_str(&secrets_json).map_err(|e| corrupt("secrets", e))?;
+        Ok(SamlConnectionRecord {
+            connection_id: r.connection_id,
+            project_id: r.project_id.into(),
+            organization_id: r.organization_id.into(),
+            config,
+            secrets,
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+        })
     }
 }
 
@@ -292,6 +324,122 @@ impl SsoStore for SqlStore {
         ])
         .await?;
         Ok(existed)
+    }
+
+    async fn save_saml_connection(&self, c: &SamlConnectionRecord) -> StoreResult<()> {
+        let config = serde_json::to_string(&c.config).map_err(|e| StoreError::Backend(format!("SAML config: {e}")))?;
+        let secrets =
+            serde_json::to_string(&c.secrets).map_err(|e| StoreError::Backend(format!("SAML secrets: {e}")))?;
+        self.tx(vec![
+            (
+                "DELETE FROM saml_connections WHERE connection_id = $1 AND project_id = $2",
+                args![&c.connection_id, &c.project_id],
+            ),
+            (
+                "INSERT INTO saml_connections (connection_id, project_id, organization_id, config, secrets, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                args![
+                    &c.connection_id,
+                    &c.project_id,
+                    &c.organization_id,
+                    config,
+                    self.seal(SAML_SECRETS, &c.connection_id, &secrets),
+                    c.created_at.millis(),
+                    c.updated_at.millis()
+                ],
+            ),
+        ])
+        .await
+    }
+
+    async fn saml_connection(
+        &self,
+        project_id: &ProjectId,
+        connection_id: &str,
+    ) -> StoreResult<Option<SamlConnectionRecord>> {
+        let row: Option<SamlRow> = self
+            .opt(
+                &format!("SELECT {SAML_COLUMNS} FROM saml_connections WHERE connection_id = $1 AND project_id = $2"),
+                args![connection_id, project_id],
+            )
+            .await?;
+        row.map(|r| self.unseal_saml(r)).transpose()
+    }
+
+    async fn saml_connections(
+        &self,
+        project_id: &ProjectId,
+        organization_id: &OrganizationId,
+    ) -> StoreResult<Vec<SamlConnectionRecord>> {
+        let rows: Vec<SamlRow> = self
+            .all(
+                &format!(
+                    "SELECT {SAML_COLUMNS} FROM saml_connections WHERE project_id = $1 AND organization_id = $2 \
+                     ORDER BY created_at, connection_id"
+                ),
+                args![project_id, organization_id],
+            )
+            .await?;
+        rows.into_iter().map(|r| self.unseal_saml(r)).collect()
+    }
+
+    async fn find_saml_connection(&self, connection_id: &str) -> StoreResult<Option<SamlConnectionRecord>> {
+        let row: Option<SamlRow> = self
+            .opt(
+                &format!("SELECT {SAML_COLUMNS} FROM saml_connections WHERE connection_id = $1"),
+                args![connection_id],
+            )
+            .await?;
+        row.map(|r| self.unseal_saml(r)).transpose()
+    }
+
+    async fn delete_saml_connection(&self, project_id: &ProjectId, connection_id: &str) -> StoreResult<bool> {
+        let existed = self.saml_connection(project_id, connection_id).await?.is_some();
+        self.tx(vec![
+            (
+                "DELETE FROM sso_registrations WHERE connection_id = $1 AND project_id = $2",
+                args![connection_id, project_id],
+            ),
+            (
+                "DELETE FROM saml_connections WHERE connection_id = $1 AND project_id = $2",
+                args![connection_id, project_id],
+            ),
+        ])
+        .await?;
+        Ok(existed)
+    }
+
+    async fn record_saml_assertion(
+        &self,
+        project_id: &ProjectId,
+        assertion_key: &str,
+        expires_at: Timestamp,
+    ) -> StoreResult<bool> {
+        let rows = self
+            .exec(
+                "INSERT INTO saml_assertions (assertion_key, project_id, expires_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (assertion_key) DO NOTHING",
+                args![assertion_key, project_id, expires_at.millis()],
+            )
+            .await?;
+        Ok(rows == 1)
+    }
+
+    async fn sso_registrations_of_connection(
+        &self,
+        project_id: &ProjectId,
+        connection_id: &str,
+    ) -> StoreResult<Vec<SsoRegistration>> {
+        let rows: Vec<RegistrationRow> = self
+            .all(
+                &format!(
+                    "SELECT {REGISTRATION_COLUMNS} FROM sso_registrations WHERE project_id = $1 AND connection_id = $2 \
+                     ORDER BY created_at, registration_id"
+                ),
+                args![project_id, connection_id],
+            )
+            .await?;
+        rows.into_iter().map(SsoRegistration::try_from).collect()
     }
 
     async fn insert_sso_state(&self, s: &SsoStateRecord) -> StoreResult<()> {

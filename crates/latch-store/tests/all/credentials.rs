@@ -1224,3 +1224,138 @@ async fn oauth_trips_tokens_and_registrations() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn saml_connections_assertion_replay_cache_and_registrations() {
+    use latch_core::model::saml::{SamlConfig, SamlConnectionRecord, SamlSecrets, X509Certificate};
+    use latch_core::model::sso::SsoRegistration;
+    on_each_engine(|s| async move {
+        let cert = X509Certificate {
+            certificate_id: "x509-1".into(),
+            certificate: "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n".into(),
+            issuer: "Latch".into(),
+            created_at: Timestamp(1),
+            expires_at: Timestamp(9),
+            updated_at: Timestamp(1),
+        };
+        let mut c = SamlConnectionRecord {
+            connection_id: "saml-connection-1".into(),
+            project_id: "pa".into(),
+            organization_id: "org-1".into(),
+            config: SamlConfig {
+                display_name: "IdP".into(),
+                identity_provider: "okta".into(),
+                idp_entity_id: "https://idp.test".into(),
+                idp_sso_url: "https://idp.test/sso".into(),
+                attribute_mapping: json!({"email": "mail", "groups": "memberOf"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+                nameid_format: latch_core::model::saml::DEFAULT_NAMEID_FORMAT.into(),
+                alternative_audience_uri: String::new(),
+                alternative_acs_url: String::new(),
+                idp_initiated_auth_disabled: false,
+                allow_gateway_callback: false,
+                connection_roles: vec![],
+                group_roles: vec![],
+                signing_certificate: cert.clone(),
+                verification_certificates: vec![cert],
+                encryption_keys: vec![],
+            },
+            secrets: SamlSecrets {
+                signing_private_key: "-----BEGIN RSA PRIVATE KEY-----\nsecret-key\n".into(),
+                encryption_private_keys: json!({"k1": "-----BEGIN RSA PRIVATE KEY-----\nenc\n"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            },
+            created_at: Timestamp(1),
+            updated_at: Timestamp(1),
+        };
+        s.save_saml_connection(&c).await.unwrap();
+        c.config.display_name = "Renamed".into();
+        c.updated_at = Timestamp(2);
+        s.save_saml_connection(&c).await.unwrap();
+        assert_eq!(
+            s.saml_connection(&"pa".into(), "saml-connection-1").await.unwrap(),
+            Some(c.clone())
+        );
+        assert_eq!(
+            s.saml_connections(&"pa".into(), &"org-1".into()).await.unwrap(),
+            vec![c.clone()]
+        );
+        assert_eq!(
+            s.find_saml_connection("saml-connection-1").await.unwrap(),
+            Some(c.clone())
+        );
+        assert!(
+            s.saml_connection(&"pb".into(), "saml-connection-1")
+                .await
+                .unwrap()
+                .is_none(),
+            "tenant isolation"
+        );
+
+        // An assertion is accepted once, however many posts race for it.
+        let mut attempts = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let s = s.clone();
+            attempts.spawn(async move {
+                s.record_saml_assertion(&"pa".into(), "assertion-key-1", Timestamp(50))
+                    .await
+                    .unwrap()
+            });
+        }
+        let accepted = attempts.join_all().await;
+        assert_eq!(accepted.iter().filter(|a| **a).count(), 1);
+        assert!(s
+            .record_saml_assertion(&"pa".into(), "assertion-key-2", Timestamp(10))
+            .await
+            .unwrap());
+        assert_eq!(
+            s.purge_expired(Expiring::SamlAssertions, Timestamp(20), 10)
+                .await
+                .unwrap(),
+            1,
+            "only the expired key goes"
+        );
+        assert!(!s
+            .record_saml_assertion(&"pa".into(), "assertion-key-1", Timestamp(60))
+            .await
+            .unwrap());
+
+        // Deleting the connection takes its registrations with it.
+        let reg = SsoRegistration {
+            connection_id: "saml-connection-1".into(),
+            external_id: "alice@acme.test".into(),
+            registration_id: "reg-saml-1".into(),
+            sso_attributes: json!({}).as_object().unwrap().clone(),
+            member_id: "m-1".into(),
+            project_id: "pa".into(),
+            organization_id: "org-1".into(),
+            created_at: Timestamp(3),
+        };
+        s.insert_sso_registration(&reg).await.unwrap();
+        assert_eq!(
+            s.sso_registrations_of_connection(&"pa".into(), "saml-connection-1")
+                .await
+                .unwrap(),
+            vec![reg]
+        );
+        assert!(!s
+            .delete_saml_connection(&"pb".into(), "saml-connection-1")
+            .await
+            .unwrap());
+        assert!(s
+            .delete_saml_connection(&"pa".into(), "saml-connection-1")
+            .await
+            .unwrap());
+        assert!(s.find_saml_connection("saml-connection-1").await.unwrap().is_none());
+        assert!(s
+            .sso_registration(&"pa".into(), "saml-connection-1", "alice@acme.test")
+            .await
+            .unwrap()
+            .is_none());
+    })
+    .await;
+}

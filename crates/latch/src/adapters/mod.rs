@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod hibp;
 pub mod oidc;
+pub mod saml;
 pub mod smtp;
 pub mod twilio;
 pub mod webhook;

@@ -1,0 +1,543 @@
+//! The SAML 2.0 service provider on `samael` with libxmlsec1: XML signatures are verified by
+//! xmlsec against the connection's certificates only (never a key the response carries), and the
+//! response is reduced to what the signature covers before anything is read from it, which is
+//! what defeats signature wrapping. Keys and certificates are made with OpenSSL (which xmlsec
+//! links already). What samael leaves to the caller is here: the audience (Latch accepts an
+//! alternative one), the bounded size, and refusing documents with a DTD or comments (entity
+//! expansion, and the comment-truncation trick on canonicalised text).
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use latch_core::error::{CoreError, CoreResult};
+use latch_core::saml::{
+    AuthnRequest, CertificateInfo, IdpMetadata, KeyWithCertificate, Refusal, SamlProvider, ServiceProvider, SpMetadata,
+    VerifiedAssertion,
+};
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Rsa;
+use openssl::x509::{X509NameBuilder, X509};
+use samael::crypto::AllowedSignatureAlgorithm;
+use samael::key_info::{KeyInfo, X509Data};
+use samael::metadata::{
+    EntityDescriptor, IdpSsoDescriptor, IndexedEndpoint, KeyDescriptor, SpSsoDescriptor, HTTP_POST_BINDING,
+    HTTP_REDIRECT_BINDING,
+};
+use samael::schema::{Assertion, Issuer, NameIdPolicy};
+use samael::service_provider::{Error as SpError, ServiceProviderBuilder};
+use samael::traits::ToXml;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// A SAMLResponse larger than this (base64) is refused before it is decoded.
+const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+/// IdP metadata larger than this is refused.
+const MAX_METADATA_BYTES: usize = 1024 * 1024;
+/// How far the IdP's clock may be from ours.
+const CLOCK_SKEW_SECS: i64 = 60;
+/// A response or assertion issued longer ago than this is stale (it is posted right after
+/// the IdP makes it).
+const MAX_ISSUE_DELAY_SECS: i64 = 180;
+/// Certificates Latch makes for its own keys.
+const CERTIFICATE_DAYS: u32 = 3650;
+const KEY_BITS: u32 = 2048;
+const NAMEID_ENTITY: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
+const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
+
+/// SHA-1 is not among them: a collision-prone digest is refused outright.
+const ALGORITHMS: [AllowedSignatureAlgorithm; 6] = [
+    AllowedSignatureAlgorithm::RsaSha256,
+    AllowedSignatureAlgorithm::RsaSha384,
+    AllowedSignatureAlgorithm::RsaSha512,
+    AllowedSignatureAlgorithm::EcdsaSha256,
+    AllowedSignatureAlgorithm::EcdsaSha384,
+    AllowedSignatureAlgorithm::EcdsaSha512,
+];
+
+pub struct SamlAdapter {
+    http: reqwest::Client,
+}
+
+impl SamlAdapter {
+    pub fn new(timeout: Duration) -> CoreResult<Self> {
+        super::install_tls_provider();
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            // The metadata URL answers directly; following redirects would let it lead anywhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("latch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(CoreError::internal)?;
+        Ok(Self { http })
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> CoreError {
+    CoreError::internal(format!("SAML: {e}"))
+}
+
+fn unix_secs(t: &openssl::asn1::Asn1TimeRef) -> Result<i64, String> {
+    let epoch = Asn1Time::from_unix(0).map_err(|e| e.to_string())?;
+    let d = epoch.diff(t).map_err(|e| e.to_string())?;
+    Ok(i64::from(d.days) * 86_400 + i64::from(d.secs))
+}
+
+fn to_pem_string(bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|e| e.to_string())
+}
+
+/// A self-signed certificate for `key`, named after the connection.
+fn certify(key: &PKey<Private>, common_name: &str) -> Result<KeyWithCertificate, String> {
+    let e = |e: openssl::error::ErrorStack| e.to_string();
+    let mut name = X509NameBuilder::new().map_err(e)?;
+    name.append_entry_by_text("O", "Latch").map_err(e)?;
+    let cn: String = common_name.chars().take(64).collect();
+    name.append_entry_by_text("CN", &cn).map_err(e)?;
+    let name = name.build();
+    let mut serial = BigNum::new().map_err(e)?;
+    serial.rand(127, MsbOption::MAYBE_ZERO, false).map_err(e)?;
+    let mut b = X509::builder().map_err(e)?;
+    b.set_version(2).map_err(e)?;
+    let serial = serial.to_asn1_integer().map_err(e)?;
+    b.set_serial_number(&serial).map_err(e)?;
+    b.set_subject_name(&name).map_err(e)?;
+    b.set_issuer_name(&name).map_err(e)?;
+    b.set_pubkey(key).map_err(e)?;
+    let not_before = Asn1Time::days_from_now(0).map_err(e)?;
+    let not_after = Asn1Time::days_from_now(CERTIFICATE_DAYS).map_err(e)?;
+    b.set_not_before(&not_before).map_err(e)?;
+    b.set_not_after(&not_after).map_err(e)?;
+    b.sign(key, MessageDigest::sha256()).map_err(e)?;
+    let cert = b.build();
+    let rsa = key.rsa().map_err(e)?;
+    Ok(KeyWithCertificate {
+        private_key_pem: to_pem_string(rsa.private_key_to_pem().map_err(e)?)?,
+        certificate_pem: to_pem_string(cert.to_pem().map_err(e)?)?,
+        public_key_pem: to_pem_string(key.public_key_to_pem().map_err(e)?)?,
+        not_after_secs: unix_secs(&not_after)?,
+    })
+}
+
+/// A PKCS#1 RSA private key of at least 2048 bits that checks out.
+fn rsa_key(pem: &str) -> Result<PKey<Private>, String> {
+    let rsa = Rsa::private_key_from_pem(pem.trim().as_bytes()).map_err(|_| "not an RSA private key".to_string())?;
+    if rsa.size() * 8 < KEY_BITS {
+        return Err(format!("the key must have at least {KEY_BITS} bits"));
+    }
+    if !rsa.check_key().unwrap_or(false) {
+        return Err("the key is not consistent".into());
+    }
+    PKey::from_rsa(rsa).map_err(|e| e.to_string())
+}
+
+/// A certificate as PEM, or as the bare base64 DER that IdPs often hand out.
+fn parse_certificate(text: &str) -> Result<X509, String> {
+    let text = text.trim();
+    if text.contains("-----BEGIN CERTIFICATE-----") {
+        return X509::from_pem(text.as_bytes()).map_err(|_| "not a PEM certificate".to_string());
+    }
+    let der = samael::crypto::decode_x509_cert(text).map_err(|_| "not a certificate".to_string())?;
+    X509::from_der(der.der_data()).map_err(|_| "not a certificate".to_string())
+}
+
+fn der_base64(pem: &str) -> Result<String, String> {
+    let cert = parse_certificate(pem)?;
+    Ok(STANDARD.encode(cert.to_der().map_err(|e| e.to_string())?))
+}
+
+/// A DTD can expand entities and a comment can truncate canonicalised text: neither belongs in a
+/// SAML message, so either refuses the document before any parser sees it.
+fn refuse_markup(xml: &str) -> Result<(), String> {
+    if xml.contains("<!DOCTYPE") || xml.contains("<!ENTITY") {
+        return Err("a document type declaration is not allowed".into());
+    }
+    if xml.contains("<!--") {
+        return Err("comments are not allowed".into());
+    }
+    Ok(())
+}
+
+fn key_descriptor(key_use: &str, der_b64: String) -> KeyDescriptor {
+    KeyDescriptor {
+        key_use: Some(key_use.to_string()),
+        key_info: KeyInfo {
+            id: None,
+            x509_data: Some(X509Data {
+                certificates: vec![der_b64],
+            }),
+        },
+        encryption_methods: None,
+    }
+}
+
+fn refusal(e: SpError) -> Refusal {
+    let text = e.to_string();
+    match e {
+        SpError::FailedToValidateSignature => Refusal::InvalidSignature(text),
+        SpError::AssertionExpired { .. }
+        | SpError::ResponseExpired { .. }
+        | SpError::AssertionConditionExpired { .. }
+        | SpError::AssertionSubjectConfirmationExpired { .. } => Refusal::Expired(text),
+        SpError::AssertionConditionExpiredBefore { .. } | SpError::AssertionSubjectConfirmationExpiredBefore { .. } => {
+            Refusal::NotYetValid(text)
+        }
+        SpError::AssertionConditionAudienceRestrictionFailed { .. } => Refusal::Audience(text),
+        SpError::ResponseInResponseToInvalid { .. } | SpError::AssertionInResponseToInvalid { .. } => {
+            Refusal::Unsolicited(text)
+        }
+        _ => Refusal::Invalid(text),
+    }
+}
+
+/// The IdP as samael needs it: its entity id and the certificates it signs with.
+fn idp_descriptor(sp: &ServiceProvider<'_>) -> Result<EntityDescriptor, Refusal> {
+    let mut keys = Vec::new();
+    for pem in &sp.verification_certificates {
+        let der = der_base64(pem).map_err(|e| Refusal::Invalid(format!("a verification certificate: {e}")))?;
+        keys.push(key_descriptor("signing", der));
+    }
+    if keys.is_empty() {
+        // Without a certificate samael would read the document unverified.
+        return Err(Refusal::InvalidSignature(
+            "the connection has no verification certificate".into(),
+        ));
+    }
+    let descriptor = IdpSsoDescriptor {
+        id: None,
+        valid_until: None,
+        cache_duration: None,
+        protocol_support_enumeration: Some("urn:oasis:names:tc:SAML:2.0:protocol".into()),
+        error_url: None,
+        signature: None,
+        key_descriptors: keys,
+        organization: None,
+        contact_people: vec![],
+        artifact_resolution_service: vec![],
+        single_logout_services: vec![],
+        manage_name_id_services: vec![],
+        name_id_formats: vec![],
+        want_authn_requests_signed: None,
+        single_sign_on_services: vec![],
+        name_id_mapping_services: vec![],
+        assertion_id_request_services: vec![],
+        attribute_profiles: vec![],
+        attributes: vec![],
+    };
+    Ok(EntityDescriptor {
+        entity_id: Some(sp.idp_entity_id.to_string()),
+        idp_sso_descriptors: Some(vec![descriptor]),
+        ..EntityDescriptor::default()
+    })
+}
+
+/// The assertion's attributes by name (and by friendly name when it differs): one value as a
+/// string, several as a list.
+fn attributes(a: &Assertion) -> Map<String, Value> {
+    let mut out = Map::new();
+    for statement in a.attribute_statements.iter().flatten() {
+        for attr in &statement.attributes {
+            let values: Vec<Value> = attr
+                .values
+                .iter()
+                .filter_map(|v| v.value.as_deref())
+                .map(|v| Value::String(v.trim().to_string()))
+                .collect();
+            let value = match values.len() {
+                0 => Value::Null,
+                1 => values[0].clone(),
+                _ => Value::Array(values),
+            };
+            for name in [attr.name.as_deref(), attr.friendly_name.as_deref()]
+                .into_iter()
+                .flatten()
+            {
+                if !name.is_empty() && !out.contains_key(name) {
+                    out.insert(name.to_string(), value.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every AudienceRestriction must name one of ours, and there must be one: an assertion meant for
+/// anyone is meant for no one here.
+fn check_audience(a: &Assertion, audiences: &[&str]) -> Result<(), Refusal> {
+    let restrictions = a
+        .conditions
+        .as_ref()
+        .and_then(|c| c.audience_restrictions.as_ref())
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| Refusal::Audience("the assertion has no audience restriction".into()))?;
+    for r in restrictions {
+        if !r.audience.iter().any(|a| audiences.contains(&a.trim())) {
+            return Err(Refusal::Audience(format!(
+                "the assertion is for {:?}, not this connection",
+                r.audience
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn read_assertion(a: Assertion, sp: &ServiceProvider<'_>) -> Result<VerifiedAssertion, Refusal> {
+    check_audience(&a, &sp.audiences)?;
+    let subject = a
+        .subject
+        .as_ref()
+        .ok_or_else(|| Refusal::Invalid("the assertion has no subject".into()))?;
+    let name_id = subject
+        .name_id
+        .as_ref()
+        .map(|n| (n.value.trim().to_string(), n.format.clone()))
+        .filter(|(v, _)| !v.is_empty())
+        .ok_or_else(|| Refusal::Invalid("the assertion has no NameID".into()))?;
+    let bearer: Vec<_> = subject
+        .subject_confirmations
+        .iter()
+        .flatten()
+        .filter(|c| c.method.as_deref() == Some(BEARER))
+        .filter_map(|c| c.subject_confirmation_data.as_ref())
+        .collect();
+    let in_response_to = bearer.iter().find_map(|d| d.in_response_to.clone());
+    if sp.request_id.is_none() && in_response_to.is_some() {
+        return Err(Refusal::Unsolicited(
+            "the assertion answers a request this sign-in did not send".into(),
+        ));
+    }
+    let until = bearer
+        .iter()
+        .filter_map(|d| d.not_on_or_after)
+        .chain(a.conditions.as_ref().and_then(|c| c.not_on_or_after))
+        .max()
+        .map(|t| t.timestamp() + CLOCK_SKEW_SECS);
+    Ok(VerifiedAssertion {
+        attributes: attributes(&a),
+        assertion_id: a.id,
+        in_response_to,
+        name_id: name_id.0,
+        name_id_format: name_id.1,
+        valid_until_secs: until,
+    })
+}
+
+fn verify(sp: &ServiceProvider<'_>, saml_response: &str) -> Result<VerifiedAssertion, Refusal> {
+    if saml_response.len() > MAX_RESPONSE_BYTES {
+        return Err(Refusal::Invalid("the SAMLResponse is too large".into()));
+    }
+    let compact: String = saml_response.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = STANDARD
+        .decode(compact)
+        .map_err(|_| Refusal::Invalid("the SAMLResponse is not base64".into()))?;
+    let xml = String::from_utf8(bytes).map_err(|_| Refusal::Invalid("the SAMLResponse is not UTF-8".into()))?;
+    refuse_markup(&xml).map_err(Refusal::Invalid)?;
+    // Only to name the refusal: whether a signature verifies is xmlsec's answer below.
+    if !xml.contains("SignatureValue") {
+        return Err(Refusal::MissingSignature);
+    }
+    let idp = idp_descriptor(sp)?;
+    let keys = sp
+        .decryption_keys
+        .iter()
+        .map(|pem| rsa_key(pem).map_err(|e| Refusal::Invalid(format!("a decryption key: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys: Vec<Option<PKey<Private>>> = if keys.is_empty() {
+        vec![None]
+    } else {
+        keys.into_iter().map(Some).collect()
+    };
+    let request_ids: Vec<&str> = sp.request_id.into_iter().collect();
+    let mut last = Refusal::Invalid("the connection has no ACS URL".into());
+    // The ACS URL and the decryption key are tried in turn: a recipient that names the
+    // alternative ACS URL, or an assertion encrypted to the older key, is still ours.
+    for acs in &sp.acs_urls {
+        for key in &keys {
+            let provider = ServiceProviderBuilder::default()
+                .entity_id(None::<String>)
+                .metadata_url(None::<String>)
+                .acs_url(Some(acs.to_string()))
+                .slo_url(None::<String>)
+                .idp_metadata(idp.clone())
+                .key(key.clone())
+                .allow_idp_initiated(sp.request_id.is_none())
+                .max_clock_skew(chrono::Duration::seconds(CLOCK_SKEW_SECS))
+                .max_issue_delay(chrono::Duration::seconds(MAX_ISSUE_DELAY_SECS))
+                .allowed_signature_algorithms(Some(ALGORITHMS.to_vec()))
+                .build()
+                .map_err(|e| Refusal::Invalid(e.to_string()))?;
+            match provider.parse_xml_response(&xml, Some(request_ids.as_slice())) {
+                Ok(assertion) => return read_assertion(assertion, sp),
+                Err(
+                    e @ (SpError::DestinationValidationError { .. }
+                    | SpError::AssertionRecipientMismatch { .. }
+                    | SpError::FailedToDecryptAssertion
+                    | SpError::MissingPrivateKeySP),
+                ) => last = refusal(e),
+                Err(e) => return Err(refusal(e)),
+            }
+        }
+    }
+    Err(last)
+}
+
+#[async_trait::async_trait]
+impl SamlProvider for SamlAdapter {
+    async fn fetch_metadata(&self, url: &str) -> Result<String, String> {
+        let mut response = self.http.get(url).send().await.map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("the metadata URL answered {}", response.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_METADATA_BYTES {
+                return Err("the metadata document is too large".into());
+            }
+        }
+        String::from_utf8(body).map_err(|_| "the metadata document is not UTF-8".into())
+    }
+
+    fn generate_signing_key(&self, common_name: &str) -> CoreResult<KeyWithCertificate> {
+        let rsa = Rsa::generate(KEY_BITS).map_err(internal)?;
+        let key = PKey::from_rsa(rsa).map_err(internal)?;
+        certify(&key, common_name).map_err(internal)
+    }
+
+    fn certify_key(&self, private_key_pem: &str, common_name: &str) -> Result<KeyWithCertificate, String> {
+        certify(&rsa_key(private_key_pem)?, common_name)
+    }
+
+    fn read_certificate(&self, pem: &str) -> Result<CertificateInfo, String> {
+        let cert = parse_certificate(pem)?;
+        let issuer = cert
+            .issuer_name()
+            .entries()
+            .map(|e| String::from_utf8_lossy(e.data().as_slice()).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(CertificateInfo {
+            pem: to_pem_string(cert.to_pem().map_err(|e| e.to_string())?)?,
+            issuer,
+            not_before_secs: unix_secs(cert.not_before())?,
+            not_after_secs: unix_secs(cert.not_after())?,
+        })
+    }
+
+    fn authn_request_url(&self, r: &AuthnRequest<'_>) -> CoreResult<String> {
+        let key = rsa_key(r.signing_key_pem).map_err(internal)?;
+        let request = samael::schema::AuthnRequest {
+            id: r.id.to_string(),
+            version: "2.0".into(),
+            issue_instant: chrono::Utc::now(),
+            destination: Some(r.idp_sso_url.to_string()),
+            issuer: Some(Issuer {
+                format: Some(NAMEID_ENTITY.into()),
+                value: Some(r.issuer.to_string()),
+                ..Issuer::default()
+            }),
+            name_id_policy: Some(NameIdPolicy {
+                allow_create: Some(true),
+                format: Some(r.nameid_format.to_string()),
+                ..NameIdPolicy::default()
+            }),
+            assertion_consumer_service_url: Some(r.acs_url.to_string()),
+            protocol_binding: Some(HTTP_POST_BINDING.into()),
+            ..samael::schema::AuthnRequest::default()
+        };
+        let url = request
+            .signed_redirect(r.relay_state, &key)
+            .map_err(internal)?
+            .ok_or_else(|| internal("the AuthnRequest has no destination"))?;
+        Ok(url.into())
+    }
+
+    fn sp_metadata(&self, m: &SpMetadata<'_>) -> CoreResult<String> {
+        let mut keys = vec![key_descriptor(
+            "signing",
+            der_base64(m.signing_certificate_pem).map_err(internal)?,
+        )];
+        for pem in &m.encryption_certificates_pem {
+            keys.push(key_descriptor("encryption", der_base64(pem).map_err(internal)?));
+        }
+        let descriptor = SpSsoDescriptor {
+            protocol_support_enumeration: Some("urn:oasis:names:tc:SAML:2.0:protocol".into()),
+            key_descriptors: Some(keys),
+            name_id_formats: Some(vec![m.nameid_format.to_string()]),
+            authn_requests_signed: Some(true),
+            want_assertions_signed: Some(true),
+            assertion_consumer_services: vec![IndexedEndpoint {
+                binding: HTTP_POST_BINDING.into(),
+                location: m.acs_url.to_string(),
+                response_location: None,
+                index: 0,
+                is_default: Some(true),
+            }],
+            ..SpSsoDescriptor::default()
+        };
+        let entity = EntityDescriptor {
+            entity_id: Some(m.entity_id.to_string()),
+            sp_sso_descriptors: Some(vec![descriptor]),
+            ..EntityDescriptor::default()
+        };
+        entity.to_string().map_err(internal)
+    }
+
+    fn read_idp_metadata(&self, xml: &str) -> Result<IdpMetadata, String> {
+        refuse_markup(xml)?;
+        let entity: EntityDescriptor = xml
+            .parse()
+            .map_err(|_| "not a SAML metadata EntityDescriptor".to_string())?;
+        let entity_id = entity
+            .entity_id
+            .clone()
+            .filter(|e| !e.is_empty())
+            .ok_or("the metadata names no entityID")?;
+        let idp = entity
+            .idp_sso_descriptors
+            .as_ref()
+            .and_then(|d| d.first())
+            .ok_or("the metadata has no IDPSSODescriptor")?;
+        let by_binding = |binding: &str| {
+            idp.single_sign_on_services
+                .iter()
+                .find(|s| s.binding == binding)
+                .map(|s| s.location.clone())
+        };
+        let sso_url = by_binding(HTTP_REDIRECT_BINDING)
+            .or_else(|| by_binding(HTTP_POST_BINDING))
+            .ok_or("the metadata has no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding")?;
+        let signing: Vec<&KeyDescriptor> = idp
+            .key_descriptors
+            .iter()
+            .filter(|k| matches!(k.key_use.as_deref(), None | Some("") | Some("signing")))
+            .collect();
+        let mut certificates = Vec::new();
+        for k in signing {
+            for b64 in k.key_info.x509_data.iter().flat_map(|d| d.certificates.iter()) {
+                let cert = parse_certificate(b64)?;
+                let pem = to_pem_string(cert.to_pem().map_err(|e| e.to_string())?)?;
+                if !certificates.contains(&pem) {
+                    certificates.push(pem);
+                }
+            }
+        }
+        if certificates.is_empty() {
+            return Err("the metadata has no signing certificate".into());
+        }
+        Ok(IdpMetadata {
+            entity_id,
+            sso_url,
+            certificates,
+        })
+    }
+
+    fn verify_response(&self, sp: &ServiceProvider<'_>, saml_response: &str) -> Result<VerifiedAssertion, Refusal> {
+        let verified = verify(sp, saml_response);
+        if let Err(r) = &verified {
+            tracing::info!(refusal = ?r, "SAML response refused");
+        }
+        verified
+    }
+}
