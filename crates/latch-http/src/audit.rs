@@ -125,6 +125,18 @@ pub fn event_type(method: &Method, route: &str) -> Audited {
         ("PUT", "/v1/b2b/sso/oidc/{organization_id}/connections/{connection_id}") => Yes("sso.oidc.update_connection"),
         ("GET", "/v1/public/sso/start") => Yes("sso.start"),
         ("GET", "/v1/b2b/sso/callback/{connection_id}") => Yes("sso.callback"),
+        ("POST", "/v1/b2b/sso/callback/{connection_id}") => Yes("sso.saml.acs"),
+        ("POST", "/v1/b2b/sso/saml/{organization_id}") => Yes("sso.saml.create_connection"),
+        ("PUT", "/v1/b2b/sso/saml/{organization_id}/connections/{connection_id}") => Yes("sso.saml.update_connection"),
+        ("PUT", "/v1/b2b/sso/saml/{organization_id}/connections/{connection_id}/url") => Yes("sso.saml.update_by_url"),
+        (
+            "DELETE",
+            "/v1/b2b/sso/saml/{organization_id}/connections/{connection_id}/verification_certificates/{certificate_id}",
+        ) => Yes("sso.saml.delete_verification_certificate"),
+        (
+            "DELETE",
+            "/v1/b2b/sso/saml/{organization_id}/connections/{connection_id}/encryption_private_keys/{private_key_id}",
+        ) => Yes("sso.saml.delete_encryption_private_key"),
         ("POST", "/v1/b2b/oauth/authenticate") => Yes("oauth.authenticate"),
         ("POST", "/v1/b2b/oauth/discovery/authenticate") => Yes("oauth.discovery.authenticate"),
         ("GET", "/v1/b2b/public/oauth/{provider}/start") => Yes("oauth.start"),

@@ -1234,9 +1234,10 @@ async fn saml_connections_assertion_replay_cache_and_registrations() {
             certificate_id: "x509-1".into(),
             certificate: "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n".into(),
             issuer: "Latch".into(),
-            created_at: Timestamp(1),
-            expires_at: Timestamp(9),
-            updated_at: Timestamp(1),
+            // Whole seconds: the config is kept as its wire JSON (RFC 3339 to the second).
+            created_at: Timestamp(1_000),
+            expires_at: Timestamp(9_000),
+            updated_at: Timestamp(1_000),
         };
         let mut c = SamlConnectionRecord {
             connection_id: "saml-connection-1".into(),

@@ -446,11 +446,27 @@ impl SamlProvider for SamlAdapter {
             protocol_binding: Some(HTTP_POST_BINDING.into()),
             ..samael::schema::AuthnRequest::default()
         };
-        let url = request
-            .signed_redirect(r.relay_state, &key)
-            .map_err(internal)?
-            .ok_or_else(|| internal("the AuthnRequest has no destination"))?;
-        Ok(url.into())
+        let xml = request.to_string().map_err(internal)?;
+        let mut deflated = Vec::new();
+        {
+            let mut encoder = flate2::write::DeflateEncoder::new(&mut deflated, flate2::Compression::default());
+            std::io::Write::write_all(&mut encoder, xml.as_bytes()).map_err(internal)?;
+            encoder.finish().map_err(internal)?;
+        }
+        // The signature covers exactly SAMLRequest, RelayState and SigAlg (bindings §3.4.4.1):
+        // sign them on a URL without the IdP's own query parameters, which go back in front.
+        let mut bare = url::Url::parse(r.idp_sso_url).map_err(internal)?;
+        let idp_query = bare.query().filter(|q| !q.is_empty()).map(str::to_string);
+        bare.set_query(None);
+        bare.query_pairs_mut()
+            .append_pair("SAMLRequest", &STANDARD.encode(&deflated))
+            .append_pair("RelayState", r.relay_state);
+        let mut signed = samael::crypto::sign_url(bare, &key).map_err(internal)?;
+        let ours = signed.query().unwrap_or_default().to_string();
+        if let Some(q) = idp_query {
+            signed.set_query(Some(&format!("{q}&{ours}")));
+        }
+        Ok(signed.into())
     }
 
     fn sp_metadata(&self, m: &SpMetadata<'_>) -> CoreResult<String> {
@@ -539,5 +555,148 @@ impl SamlProvider for SamlAdapter {
             tracing::info!(refusal = ?r, "SAML response refused");
         }
         verified
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn adapter() -> SamlAdapter {
+        SamlAdapter::new(Duration::from_secs(5)).unwrap()
+    }
+
+    fn sp<'a>(cert: &'a str) -> ServiceProvider<'a> {
+        ServiceProvider {
+            entity_id: "https://latch.test/acs",
+            audiences: vec!["https://latch.test/acs"],
+            acs_urls: vec!["https://latch.test/acs"],
+            idp_entity_id: "https://idp.test",
+            verification_certificates: vec![cert],
+            decryption_keys: vec![],
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn a_generated_key_is_pkcs1_and_its_certificate_reads_back() {
+        let a = adapter();
+        let k = a.generate_signing_key("saml-connection-test-1").unwrap();
+        assert!(k.private_key_pem.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+        let info = a.read_certificate(&k.certificate_pem).unwrap();
+        assert!(info.issuer.contains("Latch"), "{}", info.issuer);
+        assert_eq!(info.not_after_secs, k.not_after_secs);
+        // The same certificate as bare base64 DER (as IdPs often hand it out) reads the same.
+        let bare: String = k.certificate_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert_eq!(a.read_certificate(&bare).unwrap().pem, info.pem);
+        // An uploaded key gets its own certificate; anything else is refused.
+        let again = a.certify_key(&k.private_key_pem, "c").unwrap();
+        assert_eq!(again.public_key_pem, k.public_key_pem);
+        assert!(a
+            .certify_key(
+                "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----",
+                "c"
+            )
+            .is_err());
+        assert!(a.read_certificate("not a certificate").is_err());
+    }
+
+    #[test]
+    fn the_authn_request_url_is_signed_with_the_connection_key() {
+        let a = adapter();
+        let k = a.generate_signing_key("c").unwrap();
+        let url = a
+            .authn_request_url(&AuthnRequest {
+                id: "id-0123456789abcdef",
+                idp_sso_url: "https://idp.test/sso?tenant=1",
+                issuer: "https://latch.test/acs",
+                acs_url: "https://latch.test/acs",
+                nameid_format: latch_core::model::saml::DEFAULT_NAMEID_FORMAT,
+                relay_state: "state-1",
+                signing_key_pem: &k.private_key_pem,
+            })
+            .unwrap();
+        let parsed = url::Url::parse(&url).unwrap();
+        let names: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        assert_eq!(names, ["tenant", "SAMLRequest", "RelayState", "SigAlg", "Signature"]);
+        let verifier = samael::crypto::UrlVerifier::from_x509_cert_pem(&k.certificate_pem).unwrap();
+        assert!(verifier.verify_signed_request_url(&parsed).unwrap());
+        let other = a.generate_signing_key("other").unwrap();
+        let wrong = samael::crypto::UrlVerifier::from_x509_cert_pem(&other.certificate_pem).unwrap();
+        assert!(!wrong.verify_signed_request_url(&parsed).unwrap_or(false));
+    }
+
+    #[test]
+    fn unsigned_doctype_and_commented_responses_are_refused_before_xmlsec() {
+        let a = adapter();
+        let k = a.generate_signing_key("c").unwrap();
+        let b64 = |xml: &str| STANDARD.encode(xml);
+        let unsigned = r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="r1" Version="2.0" IssueInstant="2026-01-01T00:00:00Z"/>"#;
+        assert_eq!(
+            a.verify_response(&sp(&k.certificate_pem), &b64(unsigned)),
+            Err(Refusal::MissingSignature)
+        );
+        let doctype = format!("<!DOCTYPE r [<!ENTITY e \"x\">]>{unsigned}");
+        assert!(matches!(
+            a.verify_response(&sp(&k.certificate_pem), &b64(&doctype)),
+            Err(Refusal::Invalid(_))
+        ));
+        let commented = unsigned.replace("/>", "><!-- SignatureValue --></samlp:Response>");
+        assert!(matches!(
+            a.verify_response(&sp(&k.certificate_pem), &b64(&commented)),
+            Err(Refusal::Invalid(_))
+        ));
+        let fake_signature = unsigned.replace("/>", "><SignatureValue>x</SignatureValue></samlp:Response>");
+        assert!(matches!(
+            a.verify_response(&sp(&k.certificate_pem), &b64(&fake_signature)),
+            Err(Refusal::InvalidSignature(_))
+        ));
+        let huge = "A".repeat(MAX_RESPONSE_BYTES + 1);
+        assert!(matches!(
+            a.verify_response(&sp(&k.certificate_pem), &huge),
+            Err(Refusal::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn idp_metadata_gives_entity_id_redirect_sso_url_and_signing_certificates() {
+        let a = adapter();
+        let k = a.generate_signing_key("idp").unwrap();
+        let der: String = k.certificate_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let xml = format!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.test/metadata">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{der}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:KeyDescriptor use="encryption"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{der}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.test/post"/>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.test/redirect"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>"#
+        );
+        let found = a.read_idp_metadata(&xml).unwrap();
+        assert_eq!(found.entity_id, "https://idp.test/metadata");
+        assert_eq!(found.sso_url, "https://idp.test/redirect");
+        assert_eq!(found.certificates.len(), 1, "one certificate, listed once");
+        assert!(a.read_idp_metadata("<html>not metadata</html>").is_err());
+        assert!(a.read_idp_metadata(&format!("<!DOCTYPE x>{xml}")).is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever an attacker posts, the verifier answers with a refusal, never a panic.
+        #[test]
+        fn arbitrary_responses_are_refused(body in proptest::collection::vec(any::<u8>(), 0..512), as_xml in any::<bool>()) {
+            static CERT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let a = adapter();
+            let cert = CERT.get_or_init(|| adapter().generate_signing_key("c").unwrap().certificate_pem);
+            let text = if as_xml {
+                let inner = String::from_utf8_lossy(&body);
+                STANDARD.encode(format!("<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"><SignatureValue>{inner}</SignatureValue></samlp:Response>"))
+            } else {
+                String::from_utf8_lossy(&body).into_owned()
+            };
+            prop_assert!(a.verify_response(&sp(cert), &text).is_err());
+        }
     }
 }
