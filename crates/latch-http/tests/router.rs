@@ -361,6 +361,7 @@ async fn the_openapi_document_describes_auth_and_stytch_errors() {
         path.starts_with("/v1/public/")
             || path.starts_with("/v1/b2b/public/")
             || path.starts_with("/v1/b2b/sso/callback/")
+            || path.starts_with("/v1/b2b/sso/saml/metadata/")
             || path.starts_with("/v1/b2b/sessions/jwks/")
             || matches!(
                 path,

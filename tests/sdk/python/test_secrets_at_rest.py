@@ -2,7 +2,7 @@
 
 A dedicated server runs the flows that make secrets (passwords, sessions and JWTs, intermediate
 sessions, email and SMS codes, magic links, password resets, TOTP secrets and recovery codes, an
-IdP client secret), collecting every secret the API hands out. Then the raw database is read as an
+IdP client secret, SAML private keys), collecting every secret the API hands out. Then the raw database is read as an
 attacker would read it (the SQLite files byte for byte, or a `pg_dump`) and none of those secrets,
 nor any private key, may appear in it. The codes must still work: the server reads what it sealed.
 """
@@ -44,6 +44,15 @@ def _outbox(srv, recipient: str) -> List[Dict[str, Any]]:
                      auth=(srv.project.project_id, srv.project.secret), timeout=10)
     assert r.status_code == 200, r.text
     return r.json()["messages"]
+
+
+def _pkcs1_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption()).decode()
 
 
 def _run_every_flow(srv, client):
@@ -110,6 +119,12 @@ def _run_every_flow(srv, client):
         authorization_url="https://idp.example.com/authorize", token_url="https://idp.example.com/token",
         userinfo_url="https://idp.example.com/userinfo", jwks_url="https://idp.example.com/jwks")).connection
     assert updated.client_secret, "the connection reads its secret back"
+    # A SAML connection: Latch's generated signing key, an uploaded one and a decryption key.
+    saml = ok(client.sso.saml.create_connection(organization_id=org.organization_id, display_name="SAML")).connection
+    signing, decrypting = _pkcs1_key(), _pkcs1_key()
+    ok(client.sso.saml.update_connection(organization_id=org.organization_id, connection_id=saml.connection_id,
+                                         signing_private_key=signing, saml_encryption_private_key=decrypting))
+    secrets += [line for pem in (signing, decrypting) for line in pem.splitlines() if "-----" not in line]
     # JWTs: their signatures are what a forger would want; the whole token is checked too.
     secrets += [s.split(".")[2] for s in secrets if isinstance(s, str) and s.count(".") == 2 and s.startswith("eyJ")]
     return [s for s in secrets if s], [email, org.organization_id, phone]

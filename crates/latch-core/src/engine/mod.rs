@@ -32,6 +32,8 @@ pub mod scim_provisioning;
 pub mod scim_users;
 pub mod session;
 pub mod sso;
+pub mod sso_directory;
+pub mod sso_identity;
 pub mod trip;
 
 use crate::cache::TtlCache;

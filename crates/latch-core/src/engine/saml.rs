@@ -8,7 +8,8 @@
 use crate::clock::Timestamp;
 use crate::crypto::{random_token, sha256_hex};
 use crate::engine::grant::Grant;
-use crate::engine::sso::{self, Finished};
+use crate::engine::sso_directory as directory;
+use crate::engine::sso_identity::{self as identity_rules, Finished};
 use crate::engine::{organizations, redirects, trip, Ctx};
 use crate::error::catalogue::*;
 use crate::error::{CoreError, CoreResult};
@@ -32,7 +33,7 @@ pub fn is_saml(connection_id: &str) -> bool {
 
 /// The ACS URL, which is also the SP entity id (`audience_uri`): the callback path OIDC uses.
 pub fn acs_url(ctx: &Ctx, connection_id: &str) -> String {
-    sso::redirect_url(ctx, connection_id)
+    directory::redirect_url(ctx, connection_id)
 }
 
 pub fn view<'a>(ctx: &Ctx, c: &'a SamlConnectionRecord) -> SamlConnection<'a> {
@@ -75,14 +76,14 @@ pub async fn connection(ctx: &Ctx, org: &OrgRecord, connection_id: &str) -> Core
         .saml_connection(&org.project_id, connection_id)
         .await?
         .filter(|c| c.organization_id == org.organization_id)
-        .ok_or_else(sso::connection_not_found)
+        .ok_or_else(directory::connection_not_found)
 }
 
 /// Writes the connection and brings the organization's SSO settings in step.
 pub async fn save_connection(ctx: &Ctx, grant: &Grant, org: &OrgRecord, c: &SamlConnectionRecord) -> CoreResult<()> {
     ctx.store.save_saml_connection(c).await?;
     crate::engine::audit::detail("connection_id", c.connection_id.as_str());
-    sso::sync_organization(ctx, grant, org).await
+    directory::sync_organization(ctx, grant, org).await
 }
 
 /// A certificate entry for a key Latch holds (issuer "Latch", as Stytch's say "Stytch").
@@ -107,13 +108,13 @@ pub async fn new_signing_key(ctx: &Ctx, common_name: &str) -> CoreResult<KeyWith
 /// The SP metadata the IdP is configured from (public, like Stytch's).
 pub async fn sp_metadata(ctx: &Ctx, connection_id: &str) -> CoreResult<String> {
     if !is_saml(connection_id) || connection_id.len() > 128 {
-        return Err(sso::connection_not_found());
+        return Err(directory::connection_not_found());
     }
     let c = ctx
         .store
         .find_saml_connection(connection_id)
         .await?
-        .ok_or_else(sso::connection_not_found)?;
+        .ok_or_else(directory::connection_not_found)?;
     let acs = acs_url(ctx, &c.connection_id);
     ctx.saml.sp_metadata(&SpMetadata {
         entity_id: &acs,
@@ -319,14 +320,14 @@ pub async fn consume(
     browser_secret: Option<&str>,
 ) -> CoreResult<Finished> {
     if !is_saml(connection_id) || connection_id.len() > 128 {
-        return Err(sso::connection_not_found());
+        return Err(directory::connection_not_found());
     }
     let c = ctx
         .store
         .find_saml_connection(connection_id)
         .await?
         .filter(SamlConnectionRecord::is_active)
-        .ok_or_else(sso::connection_not_found)?;
+        .ok_or_else(directory::connection_not_found)?;
     crate::engine::audit::project(&c.project_id);
     if saml_response.is_empty() {
         return Err(INVALID_SAML_RESPONSE.detail("no SAMLResponse"));
@@ -353,9 +354,9 @@ pub async fn consume(
     let identity = identity(&c, &assertion)?;
     let org = organizations::get(ctx, &c.project_id, &c.organization_id).await?;
     // Refused here as at sso.authenticate, so the browser learns it before the application.
-    let known = sso::existing_member(ctx, &org, &c.connection_id, &identity).await?;
+    let known = identity_rules::existing_member(ctx, &org, &c.connection_id, &identity).await?;
     if known.is_none() {
-        sso::check_jit(&org, &c.connection_id)?;
+        identity_rules::check_jit(&org, &c.connection_id)?;
     }
     let now = ctx.now();
     let (login, signup, code_challenge) = match trip {
@@ -388,7 +389,7 @@ pub async fn consume(
             identity,
             code_challenge,
             created_at: now,
-            expires_at: now.plus_minutes(sso::TOKEN_MINUTES),
+            expires_at: now.plus_minutes(identity_rules::TOKEN_MINUTES),
         })
         .await?;
     let target = if known.is_some() { login } else { signup };

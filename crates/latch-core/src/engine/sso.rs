@@ -15,27 +15,18 @@ use crate::error::catalogue::*;
 use crate::error::{CoreError, CoreResult};
 use crate::ids;
 use crate::ids::ProjectId;
-use crate::model::member::{MemberRecord, MemberStatus};
-use crate::model::organization::{OrgRecord, Restriction};
-use crate::model::sso::{
-    ActiveSsoConnection, OidcConnection, OidcConnectionRecord, SsoIdentity, SsoRegistration, SsoTokenRecord,
-    TripDestination,
-};
+use crate::model::member::MemberRecord;
+use crate::model::organization::OrgRecord;
+use crate::model::sso::{OidcConnection, OidcConnectionRecord, SsoRegistration, SsoTokenRecord, TripDestination};
 use crate::oidc::{OidcCallback, RelyingParty};
-use crate::validate;
 use serde_json::{Map, Value};
 
-/// How long the application has to redeem the SSO token.
-pub(crate) const TOKEN_MINUTES: i64 = 10;
 const DEFAULT_SCOPES: &str = "openid email profile";
 
-/// The callback URL of a connection, given to its provider (`redirect_url` on the object).
-pub fn redirect_url(ctx: &Ctx, connection_id: &str) -> String {
-    format!(
-        "{}/v1/b2b/sso/callback/{connection_id}",
-        ctx.settings.public_url.trim_end_matches('/')
-    )
-}
+use crate::engine::sso_directory::sync_organization;
+pub use crate::engine::sso_directory::{check_connection_ids, connection_not_found, redirect_url};
+use crate::engine::sso_identity::{check_jit, existing_member, identity_email, TOKEN_MINUTES};
+pub use crate::engine::sso_identity::{follow_idp_email, Finished};
 
 pub fn view<'a>(ctx: &Ctx, c: &'a OidcConnectionRecord) -> OidcConnection<'a> {
     OidcConnection {
@@ -55,10 +46,6 @@ pub fn view<'a>(ctx: &Ctx, c: &'a OidcConnectionRecord) -> OidcConnection<'a> {
         custom_scopes: &c.custom_scopes,
         attribute_mapping: &c.attribute_mapping,
     }
-}
-
-pub fn connection_not_found() -> CoreError {
-    SSO_CONNECTION_NOT_FOUND.err()
 }
 
 /// A connection of the organization (never another organization's, whatever its id).
@@ -100,84 +87,6 @@ pub async fn delete_connection(ctx: &Ctx, grant: &Grant, org: &OrgRecord, connec
     }
     crate::engine::audit::detail("connection_id", connection_id);
     sync_organization(ctx, grant, org).await
-}
-
-/// The organization's view of its connections: the active ones listed, a default that exists
-/// (the first connection when none is chosen, as Stytch does), JIT allow-list entries that exist.
-pub(crate) async fn sync_organization(ctx: &Ctx, grant: &Grant, org: &OrgRecord) -> CoreResult<()> {
-    crate::store::retry::on_conflict(|| async {
-        let mut org = organizations::get(ctx, &org.project_id, &org.organization_id).await?;
-        let all = all_connections(ctx, &org).await?;
-        let active: Vec<ActiveSsoConnection> = all.iter().filter(|c| c.1).map(|c| c.0.clone()).collect();
-        let all: Vec<ActiveSsoConnection> = all.into_iter().map(|c| c.0).collect();
-        let s = &mut org.settings;
-        let before = (
-            s.sso_active_connections.clone(),
-            s.sso_default_connection_id.clone(),
-            s.sso_jit_provisioning_allowed_connections.clone(),
-        );
-        s.sso_active_connections = active;
-        let exists = |id: &String| all.iter().any(|c| &c.connection_id == id);
-        if !s.sso_default_connection_id.as_ref().is_some_and(exists) {
-            s.sso_default_connection_id = all.first().map(|c| c.connection_id.clone());
-        }
-        s.sso_jit_provisioning_allowed_connections.retain(exists);
-        let after = (
-            s.sso_active_connections.clone(),
-            s.sso_default_connection_id.clone(),
-            s.sso_jit_provisioning_allowed_connections.clone(),
-        );
-        if before != after {
-            organizations::save(ctx, grant, &mut org).await?;
-        }
-        Ok(())
-    })
-    .await
-}
-
-/// Every SSO connection of the organization (SAML first, then OIDC, each oldest first), and
-/// whether it is active.
-async fn all_connections(ctx: &Ctx, org: &OrgRecord) -> CoreResult<Vec<(ActiveSsoConnection, bool)>> {
-    let saml = ctx
-        .store
-        .saml_connections(&org.project_id, &org.organization_id)
-        .await?;
-    let oidc = ctx
-        .store
-        .oidc_connections(&org.project_id, &org.organization_id)
-        .await?;
-    let mut all: Vec<(ActiveSsoConnection, bool)> = saml
-        .iter()
-        .map(|c| {
-            let entry = ActiveSsoConnection {
-                connection_id: c.connection_id.clone(),
-                display_name: c.config.display_name.clone(),
-                identity_provider: c.config.identity_provider.clone(),
-            };
-            (entry, c.is_active())
-        })
-        .collect();
-    all.extend(oidc.iter().map(|c| {
-        let entry = ActiveSsoConnection {
-            connection_id: c.connection_id.clone(),
-            display_name: c.display_name.clone(),
-            identity_provider: c.identity_provider.clone(),
-        };
-        (entry, c.is_active())
-    }));
-    Ok(all)
-}
-
-/// Checks an `sso_default_connection_id` / `sso_jit_provisioning_allowed_connections` entry
-/// names a connection of the organization.
-pub async fn check_connection_ids(ctx: &Ctx, org: &OrgRecord, ids: &[String]) -> CoreResult<()> {
-    let all = all_connections(ctx, org).await?;
-    for id in ids {
-        if !all.iter().any(|c| &c.0.connection_id == id) {
-            return Err(INVALID_SSO_DEFAULT_CONNECTION_ID.detail(id));
-        }
-    }
-    Ok(())
 }
 
 pub use crate::engine::trip::Started;
@@ -224,11 +133,6 @@ pub async fn start(ctx: &Ctx, req: StartRequest<'_>) -> CoreResult<Started> {
         INVALID_SSO_IDP,
     )
     .await
-}
-
-/// Where the browser goes once the provider's answer is verified.
-pub struct Finished {
-    pub redirect_url: String,
 }
 
 /// The provider's answer at the callback: `state` must be a live trip started by this browser
@@ -326,112 +230,6 @@ pub async fn redeem(
         return Err(token_not_found());
     }
     Ok(t)
-}
-
-/// The organization's JIT rule for SSO (`sso_jit_provisioning`).
-pub(crate) fn check_jit(org: &OrgRecord, connection_id: &str) -> CoreResult<()> {
-    let allowed = match org.settings.sso_jit_provisioning {
-        Restriction::AllAllowed => true,
-        Restriction::Restricted => org
-            .settings
-            .sso_jit_provisioning_allowed_connections
-            .iter()
-            .any(|c| c == connection_id),
-        Restriction::NotAllowed => false,
-    };
-    if !allowed {
-        return Err(INVALID_CONNECTION_FOR_JIT_PROVISIONING.err());
-    }
-    Ok(())
-}
-
-/// The email the provider vouched for, normalised; an address the provider says it has not
-/// verified is refused.
-fn identity_email(identity: &SsoIdentity) -> CoreResult<Option<String>> {
-    if identity.email_verified == Some(false) {
-        return Err(OIDC_RESPONSE_UNVERIFIED_EMAIL.err());
-    }
-    identity
-        .email
-        .as_deref()
-        .filter(|e| !e.is_empty())
-        .map(validate::normalize_email)
-        .transpose()
-}
-
-/// The member an identity already stands for: by its registration at the connection, else by
-/// the email the provider vouched for.
-pub(crate) async fn existing_member(
-    ctx: &Ctx,
-    org: &OrgRecord,
-    connection_id: &str,
-    identity: &SsoIdentity,
-) -> CoreResult<Option<(MemberRecord, Option<SsoRegistration>)>> {
-    if let Some(reg) = ctx
-        .store
-        .sso_registration(&org.project_id, connection_id, &identity.subject)
-        .await?
-    {
-        let member = ctx
-            .store
-            .member_by_id(&org.project_id, &reg.member_id)
-            .await?
-            .filter(|m| m.status != MemberStatus::Deleted && m.organization_id == org.organization_id);
-        if let Some(m) = member {
-            return Ok(Some((m, Some(reg))));
-        }
-    }
-    let Some(email) = identity_email(identity)? else {
-        return Ok(None);
-    };
-    let member = ctx
-        .store
-        .member_by_email(&org.project_id, &org.organization_id, &email)
-        .await?
-        .filter(|m| m.status != MemberStatus::Deleted);
-    Ok(member.map(|m| (m, None)))
-}
-
-/// A registered member whose provider now vouches for another (verified) address moves to it, the
-/// previous one retired, as Stytch does; everything that proved the old address ends with it. An
-/// address another member holds is left alone (the login goes on under the current one).
-pub(crate) async fn follow_idp_email(
-    ctx: &Ctx,
-    mut member: MemberRecord,
-    email: Option<String>,
-) -> CoreResult<MemberRecord> {
-    let Some(email) = email else {
-        return Ok(member);
-    };
-    if email == member.email {
-        return Ok(member);
-    }
-    let retire = crate::model::member::RetiredEmail {
-        email_id: ids::email_id(),
-        email_address: member.email.clone(),
-        member_id: member.member_id.clone(),
-    };
-    let before = member.clone();
-    member.email = email;
-    member.email_verified = true;
-    member.member_password_id = String::new();
-    match members::save(
-        ctx,
-        &Grant::engine(),
-        &mut member,
-        members::Write::EmailChange { retire: Some(&retire) },
-    )
-    .await
-    {
-        Ok(()) => Ok(member),
-        Err(CoreError::Invalid(f))
-            if f.error_type == DUPLICATE_MEMBER_EMAIL.error_type || f.error_type == RETIRED_MEMBER_EMAIL.error_type =>
-        {
-            tracing::warn!(member_id = %before.member_id, "the identity provider's new email address belongs to another member; kept the current one");
-            Ok(before)
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// The member an SSO login stands for, registered at the connection (JIT-provisioned when the

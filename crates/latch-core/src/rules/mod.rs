@@ -7,3 +7,4 @@ pub mod factors;
 pub mod pkce;
 pub mod requirements;
 pub mod session;
+pub mod sso_config;

@@ -15,8 +15,8 @@ use crate::model::saml::{
     ConnectionRole, EncryptionKey, GroupRole, SamlConfig, SamlConnectionRecord, SamlSecrets, X509Certificate,
     DEFAULT_NAMEID_FORMAT, MAX_VERIFICATION_CERTIFICATES,
 };
+use crate::rules::sso_config::{check_display_name, identity_provider, provider_url};
 use crate::saml::KeyWithCertificate;
-use crate::service::sso::{check_display_name, identity_provider, provider_url};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -81,13 +81,13 @@ pub async fn create(
 }
 
 #[derive(Debug, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = sso::SamlRoleInput))]
 pub struct RoleInput {
     pub role_id: String,
 }
 
 #[derive(Debug, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = sso::SamlGroupRoleInput))]
 pub struct GroupRoleInput {
     pub role_id: String,
     pub group: String,

@@ -20,69 +20,12 @@ use crate::model::session::AuthFactor;
 use crate::model::sso::OidcConnectionRecord;
 use crate::rules::args::SessionArgs;
 use crate::rules::session::check_duration;
-use crate::settings::{is_loopback_host, RedirectType};
+use crate::rules::sso_config::{check_display_name, identity_provider, provider_url};
+use crate::settings::RedirectType;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 const SSO: &str = "stytch.sso";
-
-/// `identity_provider` values (sso.md#concepts).
-const IDENTITY_PROVIDERS: &[&str] = &[
-    "classlink",
-    "cyberark",
-    "duo",
-    "generic",
-    "google-workspace",
-    "jumpcloud",
-    "keycloak",
-    "miniorange",
-    "microsoft-entra",
-    "okta",
-    "onelogin",
-    "pingfederate",
-    "rippling",
-    "salesforce",
-    "shibboleth",
-];
-
-pub(crate) fn identity_provider(given: Option<String>) -> CoreResult<Option<String>> {
-    match given.filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(p) if IDENTITY_PROVIDERS.contains(&p.as_str()) => Ok(Some(p)),
-        Some(p) => Err(INVALID_SSO_IDP.field_detail(
-            "identity_provider",
-            format!("one of {}; got '{p}'", IDENTITY_PROVIDERS.join(", ")),
-        )),
-    }
-}
-
-pub(crate) fn check_display_name(given: &str) -> CoreResult<()> {
-    if given.chars().count() > 256 {
-        return Err(INVALID_DISPLAY_NAME.err());
-    }
-    crate::validate::display_text("display_name", given)
-}
-
-/// An endpoint of the provider: `https`, or `http` on a loopback host (a provider on the
-/// developer's machine). Empty clears it.
-pub(crate) fn provider_url(error: ErrorKind, value: &str) -> CoreResult<()> {
-    if value.is_empty() {
-        return Ok(());
-    }
-    let ok = url::Url::parse(value).is_ok_and(|u| {
-        let host = u.host_str().unwrap_or("");
-        !host.is_empty()
-            && u.username().is_empty()
-            && u.password().is_none()
-            && u.fragment().is_none()
-            && (u.scheme() == "https" || (u.scheme() == "http" && is_loopback_host(host)))
-            && value.len() <= 2048
-    });
-    if !ok {
-        return Err(error.err());
-    }
-    Ok(())
-}
 
 pub struct Connections {
     pub organization: OrgRecord,
@@ -357,7 +300,7 @@ pub async fn start(ctx: &Ctx, input: StartInput) -> CoreResult<sso::Started> {
 }
 
 #[derive(Debug, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = sso::AcsInput))]
 pub struct AcsInput {
     #[serde(rename = "SAMLResponse")]
     pub saml_response: Option<String>,

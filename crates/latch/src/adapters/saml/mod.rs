@@ -4,7 +4,12 @@
 //! what defeats signature wrapping. Keys and certificates are made with OpenSSL (which xmlsec
 //! links already). What samael leaves to the caller is here: the audience (Latch accepts an
 //! alternative one), the bounded size, and refusing documents with a DTD or comments (entity
-//! expansion, and the comment-truncation trick on canonicalised text).
+//! expansion, and the comment-truncation trick on canonicalised text). `response` verifies a
+//! SAMLResponse, `decrypt` opens an encrypted assertion; this module makes and reads keys,
+//! certificates, metadata and AuthnRequests.
+
+mod decrypt;
+mod response;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -22,32 +27,26 @@ use openssl::x509::{X509NameBuilder, X509};
 use samael::crypto::AllowedSignatureAlgorithm;
 use samael::key_info::{KeyInfo, X509Data};
 use samael::metadata::{
-    EntityDescriptor, IdpSsoDescriptor, IndexedEndpoint, KeyDescriptor, SpSsoDescriptor, HTTP_POST_BINDING,
-    HTTP_REDIRECT_BINDING,
+    EntityDescriptor, IndexedEndpoint, KeyDescriptor, SpSsoDescriptor, HTTP_POST_BINDING, HTTP_REDIRECT_BINDING,
 };
-use samael::schema::{Assertion, Issuer, NameIdPolicy};
-use samael::service_provider::{Error as SpError, ServiceProviderBuilder};
+use samael::schema::{Issuer, NameIdPolicy};
 use samael::traits::ToXml;
-use serde_json::{Map, Value};
 use std::time::Duration;
 
-/// A SAMLResponse larger than this (base64) is refused before it is decoded.
-const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 /// IdP metadata larger than this is refused.
 const MAX_METADATA_BYTES: usize = 1024 * 1024;
 /// How far the IdP's clock may be from ours.
-const CLOCK_SKEW_SECS: i64 = 60;
+pub(super) const CLOCK_SKEW_SECS: i64 = 60;
 /// A response or assertion issued longer ago than this is stale (it is posted right after
 /// the IdP makes it).
-const MAX_ISSUE_DELAY_SECS: i64 = 180;
+pub(super) const MAX_ISSUE_DELAY_SECS: i64 = 180;
 /// Certificates Latch makes for its own keys.
 const CERTIFICATE_DAYS: u32 = 3650;
 const KEY_BITS: u32 = 2048;
 const NAMEID_ENTITY: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
-const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 
 /// SHA-1 is not among them: a collision-prone digest is refused outright.
-const ALGORITHMS: [AllowedSignatureAlgorithm; 6] = [
+pub(super) const ALGORITHMS: [AllowedSignatureAlgorithm; 6] = [
     AllowedSignatureAlgorithm::RsaSha256,
     AllowedSignatureAlgorithm::RsaSha384,
     AllowedSignatureAlgorithm::RsaSha512,
@@ -121,7 +120,7 @@ fn certify(key: &PKey<Private>, common_name: &str) -> Result<KeyWithCertificate,
 }
 
 /// A PKCS#1 RSA private key of at least 2048 bits that checks out.
-fn rsa_key(pem: &str) -> Result<PKey<Private>, String> {
+pub(super) fn rsa_key(pem: &str) -> Result<PKey<Private>, String> {
     let rsa = Rsa::private_key_from_pem(pem.trim().as_bytes()).map_err(|_| "not an RSA private key".to_string())?;
     if rsa.size() * 8 < KEY_BITS {
         return Err(format!("the key must have at least {KEY_BITS} bits"));
@@ -142,14 +141,14 @@ fn parse_certificate(text: &str) -> Result<X509, String> {
     X509::from_der(der.der_data()).map_err(|_| "not a certificate".to_string())
 }
 
-fn der_base64(pem: &str) -> Result<String, String> {
+pub(super) fn der_base64(pem: &str) -> Result<String, String> {
     let cert = parse_certificate(pem)?;
     Ok(STANDARD.encode(cert.to_der().map_err(|e| e.to_string())?))
 }
 
 /// A DTD can expand entities and a comment can truncate canonicalised text: neither belongs in a
 /// SAML message, so either refuses the document before any parser sees it.
-fn refuse_markup(xml: &str) -> Result<(), String> {
+pub(super) fn refuse_markup(xml: &str) -> Result<(), String> {
     if xml.contains("<!DOCTYPE") || xml.contains("<!ENTITY") {
         return Err("a document type declaration is not allowed".into());
     }
@@ -159,7 +158,7 @@ fn refuse_markup(xml: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn key_descriptor(key_use: &str, der_b64: String) -> KeyDescriptor {
+pub(super) fn key_descriptor(key_use: &str, der_b64: String) -> KeyDescriptor {
     KeyDescriptor {
         key_use: Some(key_use.to_string()),
         key_info: KeyInfo {
@@ -170,216 +169,6 @@ fn key_descriptor(key_use: &str, der_b64: String) -> KeyDescriptor {
         },
         encryption_methods: None,
     }
-}
-
-fn refusal(e: SpError) -> Refusal {
-    let text = e.to_string();
-    match e {
-        SpError::FailedToValidateSignature => Refusal::InvalidSignature(text),
-        SpError::AssertionExpired { .. }
-        | SpError::ResponseExpired { .. }
-        | SpError::AssertionConditionExpired { .. }
-        | SpError::AssertionSubjectConfirmationExpired { .. } => Refusal::Expired(text),
-        SpError::AssertionConditionExpiredBefore { .. } | SpError::AssertionSubjectConfirmationExpiredBefore { .. } => {
-            Refusal::NotYetValid(text)
-        }
-        SpError::AssertionConditionAudienceRestrictionFailed { .. } => Refusal::Audience(text),
-        SpError::ResponseInResponseToInvalid { .. } | SpError::AssertionInResponseToInvalid { .. } => {
-            Refusal::Unsolicited(text)
-        }
-        _ => Refusal::Invalid(text),
-    }
-}
-
-/// The IdP as samael needs it: its entity id and the certificates it signs with.
-fn idp_descriptor(sp: &ServiceProvider<'_>) -> Result<EntityDescriptor, Refusal> {
-    let mut keys = Vec::new();
-    for pem in &sp.verification_certificates {
-        let der = der_base64(pem).map_err(|e| Refusal::Invalid(format!("a verification certificate: {e}")))?;
-        keys.push(key_descriptor("signing", der));
-    }
-    if keys.is_empty() {
-        // Without a certificate samael would read the document unverified.
-        return Err(Refusal::InvalidSignature(
-            "the connection has no verification certificate".into(),
-        ));
-    }
-    let descriptor = IdpSsoDescriptor {
-        id: None,
-        valid_until: None,
-        cache_duration: None,
-        protocol_support_enumeration: Some("urn:oasis:names:tc:SAML:2.0:protocol".into()),
-        error_url: None,
-        signature: None,
-        key_descriptors: keys,
-        organization: None,
-        contact_people: vec![],
-        artifact_resolution_service: vec![],
-        single_logout_services: vec![],
-        manage_name_id_services: vec![],
-        name_id_formats: vec![],
-        want_authn_requests_signed: None,
-        single_sign_on_services: vec![],
-        name_id_mapping_services: vec![],
-        assertion_id_request_services: vec![],
-        attribute_profiles: vec![],
-        attributes: vec![],
-    };
-    Ok(EntityDescriptor {
-        entity_id: Some(sp.idp_entity_id.to_string()),
-        idp_sso_descriptors: Some(vec![descriptor]),
-        ..EntityDescriptor::default()
-    })
-}
-
-/// The assertion's attributes by name (and by friendly name when it differs): one value as a
-/// string, several as a list.
-fn attributes(a: &Assertion) -> Map<String, Value> {
-    let mut out = Map::new();
-    for statement in a.attribute_statements.iter().flatten() {
-        for attr in &statement.attributes {
-            let values: Vec<Value> = attr
-                .values
-                .iter()
-                .filter_map(|v| v.value.as_deref())
-                .map(|v| Value::String(v.trim().to_string()))
-                .collect();
-            let value = match values.len() {
-                0 => Value::Null,
-                1 => values[0].clone(),
-                _ => Value::Array(values),
-            };
-            for name in [attr.name.as_deref(), attr.friendly_name.as_deref()]
-                .into_iter()
-                .flatten()
-            {
-                if !name.is_empty() && !out.contains_key(name) {
-                    out.insert(name.to_string(), value.clone());
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Every AudienceRestriction must name one of ours, and there must be one: an assertion meant for
-/// anyone is meant for no one here.
-fn check_audience(a: &Assertion, audiences: &[&str]) -> Result<(), Refusal> {
-    let restrictions = a
-        .conditions
-        .as_ref()
-        .and_then(|c| c.audience_restrictions.as_ref())
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| Refusal::Audience("the assertion has no audience restriction".into()))?;
-    for r in restrictions {
-        if !r.audience.iter().any(|a| audiences.contains(&a.trim())) {
-            return Err(Refusal::Audience(format!(
-                "the assertion is for {:?}, not this connection",
-                r.audience
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn read_assertion(a: Assertion, sp: &ServiceProvider<'_>) -> Result<VerifiedAssertion, Refusal> {
-    check_audience(&a, &sp.audiences)?;
-    let subject = a
-        .subject
-        .as_ref()
-        .ok_or_else(|| Refusal::Invalid("the assertion has no subject".into()))?;
-    let name_id = subject
-        .name_id
-        .as_ref()
-        .map(|n| (n.value.trim().to_string(), n.format.clone()))
-        .filter(|(v, _)| !v.is_empty())
-        .ok_or_else(|| Refusal::Invalid("the assertion has no NameID".into()))?;
-    let bearer: Vec<_> = subject
-        .subject_confirmations
-        .iter()
-        .flatten()
-        .filter(|c| c.method.as_deref() == Some(BEARER))
-        .filter_map(|c| c.subject_confirmation_data.as_ref())
-        .collect();
-    let in_response_to = bearer.iter().find_map(|d| d.in_response_to.clone());
-    if sp.request_id.is_none() && in_response_to.is_some() {
-        return Err(Refusal::Unsolicited(
-            "the assertion answers a request this sign-in did not send".into(),
-        ));
-    }
-    let until = bearer
-        .iter()
-        .filter_map(|d| d.not_on_or_after)
-        .chain(a.conditions.as_ref().and_then(|c| c.not_on_or_after))
-        .max()
-        .map(|t| t.timestamp() + CLOCK_SKEW_SECS);
-    Ok(VerifiedAssertion {
-        attributes: attributes(&a),
-        assertion_id: a.id,
-        in_response_to,
-        name_id: name_id.0,
-        name_id_format: name_id.1,
-        valid_until_secs: until,
-    })
-}
-
-fn verify(sp: &ServiceProvider<'_>, saml_response: &str) -> Result<VerifiedAssertion, Refusal> {
-    if saml_response.len() > MAX_RESPONSE_BYTES {
-        return Err(Refusal::Invalid("the SAMLResponse is too large".into()));
-    }
-    let compact: String = saml_response.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let bytes = STANDARD
-        .decode(compact)
-        .map_err(|_| Refusal::Invalid("the SAMLResponse is not base64".into()))?;
-    let xml = String::from_utf8(bytes).map_err(|_| Refusal::Invalid("the SAMLResponse is not UTF-8".into()))?;
-    refuse_markup(&xml).map_err(Refusal::Invalid)?;
-    // Only to name the refusal: whether a signature verifies is xmlsec's answer below.
-    if !xml.contains("SignatureValue") {
-        return Err(Refusal::MissingSignature);
-    }
-    let idp = idp_descriptor(sp)?;
-    let keys = sp
-        .decryption_keys
-        .iter()
-        .map(|pem| rsa_key(pem).map_err(|e| Refusal::Invalid(format!("a decryption key: {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
-    let keys: Vec<Option<PKey<Private>>> = if keys.is_empty() {
-        vec![None]
-    } else {
-        keys.into_iter().map(Some).collect()
-    };
-    let request_ids: Vec<&str> = sp.request_id.into_iter().collect();
-    let mut last = Refusal::Invalid("the connection has no ACS URL".into());
-    // The ACS URL and the decryption key are tried in turn: a recipient that names the
-    // alternative ACS URL, or an assertion encrypted to the older key, is still ours.
-    for acs in &sp.acs_urls {
-        for key in &keys {
-            let provider = ServiceProviderBuilder::default()
-                .entity_id(None::<String>)
-                .metadata_url(None::<String>)
-                .acs_url(Some(acs.to_string()))
-                .slo_url(None::<String>)
-                .idp_metadata(idp.clone())
-                .key(key.clone())
-                .allow_idp_initiated(sp.request_id.is_none())
-                .max_clock_skew(chrono::Duration::seconds(CLOCK_SKEW_SECS))
-                .max_issue_delay(chrono::Duration::seconds(MAX_ISSUE_DELAY_SECS))
-                .allowed_signature_algorithms(Some(ALGORITHMS.to_vec()))
-                .build()
-                .map_err(|e| Refusal::Invalid(e.to_string()))?;
-            match provider.parse_xml_response(&xml, Some(request_ids.as_slice())) {
-                Ok(assertion) => return read_assertion(assertion, sp),
-                Err(
-                    e @ (SpError::DestinationValidationError { .. }
-                    | SpError::AssertionRecipientMismatch { .. }
-                    | SpError::FailedToDecryptAssertion
-                    | SpError::MissingPrivateKeySP),
-                ) => last = refusal(e),
-                Err(e) => return Err(refusal(e)),
-            }
-        }
-    }
-    Err(last)
 }
 
 #[async_trait::async_trait]
@@ -550,7 +339,7 @@ impl SamlProvider for SamlAdapter {
     }
 
     fn verify_response(&self, sp: &ServiceProvider<'_>, saml_response: &str) -> Result<VerifiedAssertion, Refusal> {
-        let verified = verify(sp, saml_response);
+        let verified = response::verify(sp, saml_response);
         if let Err(r) = &verified {
             tracing::info!(refusal = ?r, "SAML response refused");
         }
@@ -652,7 +441,7 @@ mod tests {
             a.verify_response(&sp(&k.certificate_pem), &b64(&fake_signature)),
             Err(Refusal::InvalidSignature(_))
         ));
-        let huge = "A".repeat(MAX_RESPONSE_BYTES + 1);
+        let huge = "A".repeat(response::MAX_RESPONSE_BYTES + 1);
         assert!(matches!(
             a.verify_response(&sp(&k.certificate_pem), &huge),
             Err(Refusal::Invalid(_))
