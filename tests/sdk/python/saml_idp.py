@@ -14,6 +14,7 @@ certificate), so the IdP never depends on Latch's own SP metadata document.
 from __future__ import annotations
 
 import base64
+import shutil
 import datetime
 import tempfile
 import threading
@@ -30,7 +31,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
-from lxml import etree
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, saml
 from saml2.config import IdPConfig
 from saml2.metadata import entity_descriptor
@@ -64,10 +64,6 @@ class KeyPair:
         return self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                       serialization.NoEncryption()).decode()
 
-    @property
-    def cert_b64(self) -> str:
-        return "".join(l for l in self.cert_pem.strip().splitlines() if "-----" not in l)
-
 
 def new_keypair(common_name: str = "Latch test IdP") -> KeyPair:
     key = rsa.generate_private_key(65537, 2048)
@@ -93,20 +89,6 @@ def public_key_of(pem: str):
     if "CERTIFICATE" in pem:
         return x509.load_pem_x509_certificate(pem.encode()).public_key()
     return serialization.load_pem_public_key(pem.encode())
-
-
-def self_signed_for(pkcs1_or_pkcs8_pem: str, common_name: str = "Latch SP encryption") -> str:
-    """A certificate for a key we hold (an IdP encrypts to a certificate)."""
-    key = serialization.load_pem_private_key(pkcs1_or_pkcs8_pem.encode(), None)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2))
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 # ---------------------------------------------------------------- the SP as the IdP knows it
@@ -251,6 +233,7 @@ class SamlIdp:
     def stop(self) -> None:
         self._http.shutdown()
         self._http.server_close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- the AuthnRequest
 
@@ -347,7 +330,3 @@ def post(session: requests.Session, acs_url: str, xml: str | bytes, relay_state:
 
 def new_id() -> str:
     return "_" + uuid.uuid4().hex
-
-
-def parse(xml: str | bytes) -> etree._Element:
-    return etree.fromstring(xml.encode() if isinstance(xml, str) else xml)
