@@ -92,9 +92,11 @@ def _iso(dt: datetime.datetime) -> str:
     return dt.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def shift_times(seconds: int, *, not_before: bool = False, not_on_or_after: bool = True):
+def shift_times(seconds: int, *, not_before: bool = False, not_on_or_after: bool = True,
+                issued_long_ago: bool = True):
     """Move the validity window: NotOnOrAfter (conditions and subject confirmation) to now+seconds,
-    or NotBefore to now+seconds."""
+    or NotBefore to now+seconds. An expired response (seconds < 0) was also issued 15 minutes
+    before it expired, unless `issued_long_ago` is False (then only NotOnOrAfter moves)."""
     def fn(r):
         now = datetime.datetime.now(datetime.timezone.utc)
         a = assertion(r)
@@ -104,7 +106,7 @@ def shift_times(seconds: int, *, not_before: bool = False, not_on_or_after: bool
             cond.set("NotOnOrAfter", when)
             for scd in a.iter(_q("saml", "SubjectConfirmationData")):
                 scd.set("NotOnOrAfter", when)
-            if seconds < 0:  # an old response was also issued long ago
+            if seconds < 0 and issued_long_ago:
                 old = _iso(now + datetime.timedelta(seconds=seconds - 900))
                 cond.set("NotBefore", old)
                 a.set("IssueInstant", old)

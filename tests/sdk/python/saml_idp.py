@@ -14,6 +14,7 @@ certificate), so the IdP never depends on Latch's own SP metadata document.
 from __future__ import annotations
 
 import base64
+import functools
 import shutil
 import datetime
 import tempfile
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import requests
+import saml2.entity
+import saml2.sigver
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -40,6 +43,10 @@ from saml2.server import Server
 from conftest import free_port
 
 XMLSEC1 = "/usr/bin/xmlsec1"
+AES256_CBC = "http://www.w3.org/2001/04/xmlenc#aes256-cbc"
+AES128_CBC = "http://www.w3.org/2001/04/xmlenc#aes128-cbc"
+AES256_GCM = "http://www.w3.org/2009/xmlenc11#aes256-gcm"
+TRIPLEDES_CBC = "http://www.w3.org/2001/04/xmlenc#tripledes-cbc"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 NS = {
@@ -289,6 +296,7 @@ class SamlIdp:
         sign_response: bool = True,
         sign_assertion: bool = True,
         encrypt_cert_pem: Optional[str] = None,
+        encryption_algorithm: str = AES256_CBC,
         destination: Optional[str] = None,
     ) -> str:
         """A SAMLResponse (XML text) from pysaml2 for `name_id` with these attributes. Signed as
@@ -300,6 +308,13 @@ class SamlIdp:
         if encrypt_cert_pem:
             kwargs.update(encrypt_assertion=True, encrypt_cert_assertion=encrypt_cert_pem,
                           encrypt_assertion_self_contained=True)
+        # pysaml2 always encrypts with 3DES-CBC (no argument for it): the template's algorithm and
+        # xmlsec1's session key are set here.
+        saml2.entity.pre_encryption_part = functools.partial(saml2.sigver.pre_encryption_part,
+                                                             msg_enc=encryption_algorithm)
+        session_key = {AES128_CBC: "aes-128", TRIPLEDES_CBC: "des-192"}.get(encryption_algorithm, "aes-256")
+        server.sec.encrypt_assertion = functools.partial(type(server.sec).encrypt_assertion, server.sec,
+                                                         key_type=session_key)
         resp = server.create_authn_response(
             identity,
             in_response_to,
