@@ -29,6 +29,8 @@ from latch_helpers import expect_error, ok
 from saml_idp import (AES128_CBC, AES256_CBC, AES256_GCM, ATTR_DEPT, ATTR_EMAIL, ATTR_FULL, MAPPING, NS,
                       TRIPLEDES_CBC, SamlIdp, new_id, new_keypair, post, public_key_of, user)
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT
+from stytch.b2b.models import organizations_members as member_models
+from stytch.shared.method_options import Authorization
 from test_scim import jwt_roles, session_for
 from test_sso_oidc import REDIRECT, _public_token, _start, _token
 
@@ -486,6 +488,22 @@ def test_an_existing_member_is_found_by_email(client, server, idp):
     assert [r.connection_id for r in resp.member.sso_registrations] == [c.connection_id]
 
 
+def test_a_persistent_name_id(client, server, idp):
+    """nameid_format asks the IdP for another kind of NameID; the email then comes from the
+    mapped attribute and the NameID is the registration's external id."""
+    org = h.create_org(client)
+    c = _connection(client, idp, org.organization_id, nameid_format=NAMEID_FORMAT_PERSISTENT)
+    assert c.nameid_format == NAMEID_FORMAT_PERSISTENT
+    email, subject = _mail("persistent"), "subject-" + h.token()
+    s, req = _trip(server, idp, c, _public_token(server))
+    assert req.nameid_format == NAMEID_FORMAT_PERSISTENT
+    xml = idp.response(c, subject, user(email), req.id, nameid_format=NAMEID_FORMAT_PERSISTENT)
+    resp = ok(client.sso.authenticate(sso_token=_token(post(s, c.acs_url, xml, req.relay_state))))
+    assert resp.member.email_address == email
+    assert [(r.connection_id, r.external_id) for r in resp.member.sso_registrations] == [(c.connection_id, subject)]
+    assert _saml_factor(resp.member_session).external_id == subject
+
+
 def test_full_name_and_the_name_id_as_email(client, server, idp):
     org = h.create_org(client)
     c = _connection(client, idp, org.organization_id,
@@ -575,6 +593,46 @@ def test_roles_from_the_connection_and_from_groups_only_in_its_sessions(client, 
     assert sorted(other.member_session.roles) == ["editor", "stytch_member"]
     expect_error(403, "session_authorization_error", client.sessions.authenticate,
                  session_token=other.session_token, authorization_check=manage)
+
+
+def test_a_group_role_authorizes_api_calls_in_the_sso_session_only(client, server, idp):
+    """Member-session RBAC on Stytch's own resources: member_manager (stytch.member create) from a
+    SAML group lets the SSO session create members; the same member's password session may not."""
+    org = h.create_org(client)
+    c = _connection(client, idp, org.organization_id,
+                    saml_group_implicit_role_assignments=[{"role_id": "member_manager", "group": "people-ops"}])
+    email = _mail("manager")
+    answer = _sign_in(server, idp, c, _public_token(server), email, user(email, groups=["people-ops"]))
+    sso = ok(client.sso.authenticate(sso_token=_token(answer)))
+    assert "member_manager" in sso.member_session.roles
+
+    def create_as(session_token: str):
+        opts = member_models.CreateRequestOptions(authorization=Authorization(session_token=session_token))
+        return client.organizations.members.create(organization_id=org.organization_id,
+                                                   email_address=_mail("new"), method_options=opts)
+
+    ok(create_as(sso.session_token))
+    pw = session_for(client, org, email)
+    assert pw.member_id == sso.member_id and "member_manager" not in pw.member_session.roles
+    before = _emails(client, org.organization_id)
+    expect_error(403, "session_authorization_error", create_as, pw.session_token)
+    assert _emails(client, org.organization_id) == before
+
+
+def test_the_alternative_audience_and_acs_url(client, server, idp):
+    org = h.create_org(client)
+    alt_audience, alt_acs = "https://sp.custom-domain.example/saml/metadata", "https://login.custom-domain.example/acs"
+    c = _connection(client, idp, org.organization_id, alternative_audience_uri=alt_audience,
+                    alternative_acs_url=alt_acs)
+    assert (c.alternative_audience_uri, c.alternative_acs_url) == (alt_audience, alt_acs)
+    pt = _public_token(server)
+    for fn in (F.set_audience(alt_audience), F.chain(F.set_recipient(alt_acs), F.set_destination(alt_acs))):
+        email = _mail("alt")
+        s, req = _trip(server, idp, c, pt)
+        unsigned = idp.response(c, email, user(email), req.id, sign_response=False, sign_assertion=False)
+        answer = post(s, c.acs_url, F.sign(F.edit(unsigned, fn), idp.keys, response=True), req.relay_state)
+        assert answer.status_code == 302, answer.text
+        assert ok(client.sso.authenticate(sso_token=_token(answer))).member.email_address == email
 
 
 # ---------------------------------------------------------------- IdP-initiated
@@ -703,9 +761,9 @@ CASES = [
     _case("wrapping-original-in-signature-object", "invalid_signature_saml_response",
           lambda ctx: F.wrap(_signed(ctx), "object", ctx.victim, ATTR_EMAIL)),
     _case("wrapping-evil-assertion-first", "invalid_signature_saml_response",
-          lambda ctx: F.wrap(_signed(ctx), "evil_first", ctx.victim, ATTR_EMAIL), alt_errors=("invalid_saml_response",)),
+          lambda ctx: F.wrap(_signed(ctx), "evil_first", ctx.victim, ATTR_EMAIL)),
     _case("wrapping-signed-assertion-first", "invalid_signature_saml_response",
-          lambda ctx: F.wrap(_signed(ctx), "signed_first", ctx.victim, ATTR_EMAIL), alt_errors=("invalid_saml_response",)),
+          lambda ctx: F.wrap(_signed(ctx), "signed_first", ctx.victim, ATTR_EMAIL)),
     _case("wrapping-signed-response-in-extensions", "invalid_signature_saml_response",
           lambda ctx: F.wrap_response(F.sign(ctx.base, ctx.idp.keys, response=True, assertion_too=False),
                                       F.edit(ctx.base, F.chain(F.set_name_id(ctx.victim),
