@@ -14,6 +14,8 @@ with its error type, and nothing written.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -469,9 +471,11 @@ def test_jit_sign_in_then_sign_in_again(client, server, idp):
     answer = _sign_in(server, idp, c, pt, email, user(email, "Grace", "Hopper", department="navy"),
                       login_redirect_url=login, signup_redirect_url=signup)
     assert answer.headers["Location"].startswith(login + "&stytch_token_type=sso&token="), answer.headers
-    again = ok(client.sso.authenticate(sso_token=_token(answer)))
+    token = _token(answer)
+    again = ok(client.sso.authenticate(sso_token=token))
     assert again.member_id == m.member_id and len(again.member.sso_registrations) == 1
     assert _emails(client, org.organization_id) == [email]
+    expect_error(404, "sso_token_not_found", client.sso.authenticate, sso_token=token)
 
 
 def test_an_existing_member_is_found_by_email(client, server, idp):
@@ -885,6 +889,69 @@ def test_replays_are_refused(defaults, idp):
     xml2 = F.sign(F.edit(idp.response(c, email2, user(email2), req2.id, sign_response=False, sign_assertion=False),
                          F.set_assertion_id(aid)), idp.keys)
     _error(post(s, c.acs_url, xml2, req2.relay_state), 400, "duplicate_saml_response")
+
+
+def test_a_response_posted_many_times_at_once_signs_in_once(defaults, idp):
+    server, client = defaults.server, defaults.client
+    org = h.create_org(client)
+    c = _connection(client, idp, org.organization_id)
+    n = 8
+
+    def race(xml, relay_state=None, session=None):
+        barrier = threading.Barrier(n)
+
+        def one(_):
+            with h.TimeoutSession() as s:
+                if session is not None:
+                    s.cookies.update(session.cookies)
+                barrier.wait()
+                return post(s, c.acs_url, xml, relay_state)
+
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            answers = list(pool.map(one, range(n)))
+        won = [a for a in answers if a.status_code == 302]
+        lost = [a for a in answers if a.status_code != 302]
+        assert len(won) == 1, [(a.status_code, a.text[:200]) for a in answers]
+        for a in lost:
+            assert a.status_code == 400 and a.json()["error_type"] in (
+                "duplicate_saml_response", "unsolicited_saml_response"), a.text
+        return won[0]
+
+    email = _mail("race")
+    won = race(idp.response(c, email, user(email), None))
+    assert ok(client.sso.authenticate(sso_token=_token(won))).member.email_address == email
+    email2 = _mail("race-sp")
+    s, req = _trip(server, idp, c, _public_token(server))
+    won = race(idp.response(c, email2, user(email2), req.id), req.relay_state, s)
+    assert ok(client.sso.authenticate(sso_token=_token(won))).member.email_address == email2
+    assert _emails(client, org.organization_id) == sorted([email, email2])
+
+
+def test_certificate_rotation(client, server, idp):
+    """Any configured verification certificate verifies; a deleted one no longer does."""
+    org = h.create_org(client)
+    c = _connection(client, idp, org.organization_id)
+    new = new_keypair("the IdP's next key")
+    c = ok(client.sso.saml.update_connection(organization_id=org.organization_id, connection_id=c.connection_id,
+                                             x509_certificate=new.cert_pem)).connection
+    assert len(c.verification_certificates) == 2
+    pt = _public_token(server)
+
+    def attempt(keys):
+        email = _mail("rotate")
+        s, req = _trip(server, idp, c, pt)
+        unsigned = idp.response(c, email, user(email), req.id, sign_response=False, sign_assertion=False)
+        return post(s, c.acs_url, F.sign(unsigned, keys), req.relay_state)
+
+    assert attempt(new).status_code == 302
+    assert attempt(idp.keys).status_code == 302
+    new_id_ = [v.certificate_id for v in c.verification_certificates
+               if public_key_of(v.certificate).public_numbers() == new.key.public_key().public_numbers()]
+    assert len(new_id_) == 1
+    ok(client.sso.saml.delete_verification_certificate(organization_id=org.organization_id,
+                                                       connection_id=c.connection_id, certificate_id=new_id_[0]))
+    _error(attempt(new), 400, "invalid_signature_saml_response")
+    assert attempt(idp.keys).status_code == 302
 
 
 def test_answers_to_other_trips_are_unsolicited(client, server, idp):
