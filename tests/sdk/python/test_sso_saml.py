@@ -975,6 +975,12 @@ def test_answers_to_other_trips_are_unsolicited(client, server, idp):
     s, req = _trip(server, idp, o, pt)
     xml = idp.response(a, email, user(email), req.id)
     _error(post(s, a.acs_url, xml, req.relay_state), 400, "unsolicited_saml_response")
+    # An unsolicited response the same IdP (same key) made for the other organization's
+    # connection, posted here: not for this audience.
+    with h.TimeoutSession() as browser:
+        answer = post(browser, a.acs_url, idp.response(o, email, user(email), None))
+    assert answer.status_code == 400 and answer.json()["error_type"] in (
+        "invalid_audience_saml_response", "invalid_saml_response"), answer.text
     assert _emails(client, org.organization_id) == [] and _emails(client, other_org.organization_id) == []
 
 
