@@ -165,6 +165,8 @@ class SamlIdp:
         self.base = f"http://127.0.0.1:{self.port}"
         self.entity_id = f"{self.base}/idp"
         self.sso_url = f"{self.base}/sso"
+        # An SSO URL with its own query (as some IdPs' are): the AuthnRequest's parameters follow it.
+        self.sso_url_with_query = f"{self.sso_url}?tenant=acme"
         self.metadata_url = f"{self.base}/metadata"
         self.not_metadata_url = f"{self.base}/not-metadata"
         self._servers: Dict[Tuple[str, Optional[str]], Server] = {}
@@ -185,7 +187,8 @@ class SamlIdp:
             "accepted_time_diff": 60,
             "service": {
                 "idp": {
-                    "endpoints": {"single_sign_on_service": [(self.sso_url, BINDING_HTTP_REDIRECT)]},
+                    "endpoints": {"single_sign_on_service": [(self.sso_url, BINDING_HTTP_REDIRECT),
+                                                             (self.sso_url_with_query, BINDING_HTTP_REDIRECT)]},
                     # The redirect signature is verified by read_request over the query string as
                     # sent; pysaml2 re-encodes the parameters before verifying, which only works
                     # when the SP percent-encodes exactly as Python's urlencode does.

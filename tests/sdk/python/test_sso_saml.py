@@ -444,6 +444,19 @@ def test_the_trip_cookie_reaches_the_acs_in_a_browser(client, server, idp):
         f"and the ACS refuses the answer without it: {answer.status_code} {answer.text}")
 
 
+def test_an_idp_sso_url_with_its_own_query(client, server, idp):
+    org = h.create_org(client)
+    c = _connection(client, idp, org.organization_id, idp_sso_url=idp.sso_url_with_query)
+    s, r = _start(server, _public_token(server), connection_id=c.connection_id)
+    assert r.status_code == 302, r.text
+    assert r.headers["Location"].startswith(idp.sso_url_with_query + "&SAMLRequest="), r.headers["Location"]
+    req = idp.read_request(r.headers["Location"], c)  # the signature covers SAMLRequest, RelayState, SigAlg
+    assert req.query["tenant"] == "acme" and req.destination == idp.sso_url_with_query
+    email = _mail("query")
+    answer = post(s, c.acs_url, idp.response(c, email, user(email), req.id), req.relay_state)
+    assert ok(client.sso.authenticate(sso_token=_token(answer))).member.email_address == email
+
+
 def test_jit_sign_in_then_sign_in_again(client, server, idp):
     org = h.create_org(client)
     c = _connection(client, idp, org.organization_id)
