@@ -92,7 +92,7 @@ fn session_key(encrypted_key: Node<'_, '_>, keys: &[PKey<Private>], key_len: usi
 fn decrypt_cbc(cipher: Cipher, key: &[u8], body: &[u8]) -> Result<Vec<u8>, String> {
     let block = cipher.block_size();
     let iv_len = cipher.iv_len().unwrap_or(block);
-    if body.len() <= iv_len || (body.len() - iv_len) % block != 0 {
+    if body.len() <= iv_len || !(body.len() - iv_len).is_multiple_of(block) {
         return Err("the ciphertext has a wrong length".into());
     }
     let (iv, data) = body.split_at(iv_len);
@@ -138,4 +138,104 @@ pub(super) fn decrypt(encrypted_assertion: Node<'_, '_>, keys: &[PKey<Private>])
         decrypt_cbc(cipher, &key, &body)?
     };
     String::from_utf8(plain).map_err(|_| "the plaintext is not UTF-8".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::rsa::Rsa;
+    use openssl::symm::{encrypt, encrypt_aead};
+    use proptest::prelude::*;
+
+    fn key() -> &'static PKey<Private> {
+        static KEY: std::sync::OnceLock<PKey<Private>> = std::sync::OnceLock::new();
+        KEY.get_or_init(|| PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap())
+    }
+
+    fn wrap(session: &[u8], padding: Padding) -> String {
+        let rsa = key().rsa().unwrap();
+        let mut out = vec![0u8; rsa.size() as usize];
+        let n = rsa.public_encrypt(session, &mut out, padding).unwrap();
+        STANDARD.encode(&out[..n])
+    }
+
+    fn document(data_alg: &str, key_alg: &str, wrapped: &str, body: &[u8]) -> String {
+        format!(
+            r#"<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><x:EncryptedData xmlns:x="{XENC}" xmlns:d="{DSIG}"><x:EncryptionMethod Algorithm="{data_alg}"/><d:KeyInfo><x:EncryptedKey><x:EncryptionMethod Algorithm="{key_alg}"/><x:CipherData><x:CipherValue>{wrapped}</x:CipherValue></x:CipherData></x:EncryptedKey></d:KeyInfo><x:CipherData><x:CipherValue>{}</x:CipherValue></x:CipherData></x:EncryptedData></saml:EncryptedAssertion>"#,
+            STANDARD.encode(body)
+        )
+    }
+
+    fn open(xml: &str) -> Result<String, String> {
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        decrypt(doc.root_element(), std::slice::from_ref(key()))
+    }
+
+    const OAEP: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+    const CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes256-cbc";
+    const GCM: &str = "http://www.w3.org/2009/xmlenc11#aes256-gcm";
+    const ASSERTION: &str = r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="a1"/>"#;
+
+    #[test]
+    fn cbc_with_iso10126_padding_and_gcm_open() {
+        let session = [7u8; 32];
+        let iv = [1u8; 16];
+        // ISO 10126: filler bytes, then the pad length.
+        let mut padded = ASSERTION.as_bytes().to_vec();
+        let pad = 16 - padded.len() % 16;
+        padded.extend(std::iter::repeat_n(0xA5, pad - 1));
+        padded.push(pad as u8);
+        let mut c = Crypter::new(Cipher::aes_256_cbc(), Mode::Encrypt, &session, Some(&iv)).unwrap();
+        c.pad(false);
+        let mut ct = vec![0u8; padded.len() + 16];
+        let n = c.update(&padded, &mut ct).unwrap();
+        ct.truncate(n);
+        let body = [iv.as_slice(), &ct].concat();
+        assert_eq!(
+            open(&document(CBC, OAEP, &wrap(&session, Padding::PKCS1_OAEP), &body)).unwrap(),
+            ASSERTION
+        );
+
+        let nonce = [2u8; 12];
+        let mut tag = [0u8; 16];
+        let ct = encrypt_aead(
+            Cipher::aes_256_gcm(),
+            &session,
+            Some(&nonce),
+            &[],
+            ASSERTION.as_bytes(),
+            &mut tag,
+        )
+        .unwrap();
+        let body = [nonce.as_slice(), &ct, &tag].concat();
+        assert_eq!(
+            open(&document(GCM, OAEP, &wrap(&session, Padding::PKCS1_OAEP), &body)).unwrap(),
+            ASSERTION
+        );
+        // A flipped bit fails the tag.
+        let mut bad = body.clone();
+        bad[20] ^= 1;
+        assert!(open(&document(GCM, OAEP, &wrap(&session, Padding::PKCS1_OAEP), &bad)).is_err());
+    }
+
+    #[test]
+    fn pkcs1_v15_key_transport_and_wrong_key_sizes_are_refused() {
+        let session = [7u8; 32];
+        let body = encrypt(Cipher::aes_256_cbc(), &session, Some(&[0u8; 16]), ASSERTION.as_bytes()).unwrap();
+        let body = [[0u8; 16].as_slice(), &body].concat();
+        let v15 = "http://www.w3.org/2001/04/xmlenc#rsa-1_5";
+        assert!(open(&document(CBC, v15, &wrap(&session, Padding::PKCS1), &body)).is_err());
+        // A 16-byte key for AES-256 is not this cipher's key.
+        assert!(open(&document(CBC, OAEP, &wrap(&[7u8; 16], Padding::PKCS1_OAEP), &body)).is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        /// Anyone can encrypt to the published key: whatever the ciphertext, an answer, never a panic.
+        #[test]
+        fn arbitrary_ciphertexts_never_panic(body in proptest::collection::vec(any::<u8>(), 0..96), gcm in any::<bool>()) {
+            let wrapped = wrap(&[9u8; 32], Padding::PKCS1_OAEP);
+            let _ = open(&document(if gcm { GCM } else { CBC }, OAEP, &wrapped, &body));
+        }
+    }
 }

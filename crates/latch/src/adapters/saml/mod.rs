@@ -417,11 +417,11 @@ mod tests {
     }
 
     #[test]
-    fn unsigned_doctype_and_commented_responses_are_refused_before_xmlsec() {
+    fn malformed_unsigned_and_misaddressed_responses_are_refused_before_xmlsec() {
         let a = adapter();
         let k = a.generate_signing_key("c").unwrap();
         let b64 = |xml: &str| STANDARD.encode(xml);
-        let unsigned = r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="r1" Version="2.0" IssueInstant="2026-01-01T00:00:00Z"/>"#;
+        let unsigned = r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="r1" Version="2.0" IssueInstant="2026-01-01T00:00:00Z"><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:Response>"#;
         assert_eq!(
             a.verify_response(&sp(&k.certificate_pem), &b64(unsigned)),
             Err(Refusal::MissingSignature)
@@ -431,12 +431,30 @@ mod tests {
             a.verify_response(&sp(&k.certificate_pem), &b64(&doctype)),
             Err(Refusal::Invalid(_))
         ));
-        let commented = unsigned.replace("/>", "><!-- SignatureValue --></samlp:Response>");
+        let commented = unsigned.replace("</samlp:Response>", "<!-- x --></samlp:Response>");
         assert!(matches!(
             a.verify_response(&sp(&k.certificate_pem), &b64(&commented)),
             Err(Refusal::Invalid(_))
         ));
-        let fake_signature = unsigned.replace("/>", "><SignatureValue>x</SignatureValue></samlp:Response>");
+        let fake_signature = unsigned.replace(
+            "</samlp:Response>",
+            r#"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignatureValue>x</ds:SignatureValue></ds:Signature></samlp:Response>"#,
+        );
+        // A failed status or a foreign destination refuses, signed or not.
+        let failed = unsigned.replace(":status:Success", ":status:Requester");
+        assert!(matches!(
+            a.verify_response(&sp(&k.certificate_pem), &b64(&failed)),
+            Err(Refusal::Invalid(_))
+        ));
+        let elsewhere = unsigned.replace(r#"ID="r1""#, r#"ID="r1" Destination="https://evil.test/acs""#);
+        assert!(matches!(
+            a.verify_response(&sp(&k.certificate_pem), &b64(&elsewhere)),
+            Err(Refusal::Invalid(_))
+        ));
+        assert!(matches!(
+            a.verify_response(&sp(&k.certificate_pem), &b64("<Response>not SAML")),
+            Err(Refusal::Invalid(_))
+        ));
         assert!(matches!(
             a.verify_response(&sp(&k.certificate_pem), &b64(&fake_signature)),
             Err(Refusal::InvalidSignature(_))
@@ -481,7 +499,7 @@ mod tests {
             let cert = CERT.get_or_init(|| adapter().generate_signing_key("c").unwrap().certificate_pem);
             let text = if as_xml {
                 let inner = String::from_utf8_lossy(&body);
-                STANDARD.encode(format!("<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"><SignatureValue>{inner}</SignatureValue></samlp:Response>"))
+                STANDARD.encode(format!("<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"><samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status><ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignatureValue>{inner}</ds:SignatureValue></ds:Signature></samlp:Response>"))
             } else {
                 String::from_utf8_lossy(&body).into_owned()
             };
