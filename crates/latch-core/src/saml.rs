@@ -39,8 +39,6 @@ pub struct IdpMetadata {
 /// Latch as the service provider of one connection, with what it trusts of the IdP.
 #[derive(Debug, Clone)]
 pub struct ServiceProvider<'a> {
-    /// The SP entity id (the connection's `audience_uri`).
-    pub entity_id: &'a str,
     /// Audiences accepted in an assertion: `audience_uri`, and `alternative_audience_uri` when set.
     pub audiences: Vec<&'a str>,
     /// Recipients/destinations accepted: `acs_url`, and `alternative_acs_url` when set.

@@ -117,17 +117,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
             ));
         }
         let bytes = read_body(req).await?;
-        if bytes.contains(&0) || form_urlencoded::parse(&bytes).any(|(k, v)| k.contains('\0') || v.contains('\0')) {
-            return Err(ApiError::Core(
-                catalogue::INVALID_ARGUMENT.detail("the form holds a NUL character"),
-            ));
+        if let Some(field) = crate::nul::form_field(&bytes) {
+            return Err(crate::nul::refused(&field));
         }
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&bytes));
-        serde_path_to_error::deserialize(de).map(ApiForm).map_err(|e| {
-            let path = e.path().to_string();
-            ApiError::Core(catalogue::INVALID_ARGUMENT.field_detail(&path, e.into_inner()))
-        })
+        parse_urlencoded(&bytes).map(ApiForm)
     }
+}
+
+/// URL-encoded pairs (a query string or a form) deserialized into `T`; a bad field is a 400
+/// `invalid_argument` naming it.
+fn parse_urlencoded<T: DeserializeOwned>(pairs: &[u8]) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(pairs));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::Core(catalogue::INVALID_ARGUMENT.field_detail(&path, e.into_inner()))
+    })
 }
 
 /// Query parameters deserialized into `T`.
@@ -137,12 +141,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let q = parts.uri.query().unwrap_or("");
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
-        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
-            let path = e.path().to_string();
-            ApiError::Core(catalogue::INVALID_ARGUMENT.field_detail(&path, e.into_inner()))
-        })
+        parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes()).map(ApiQuery)
     }
 }
 

@@ -43,7 +43,13 @@ fn uri_field(uri: &axum::http::Uri) -> Option<String> {
     if !query.contains("%00") {
         return None;
     }
-    form_urlencoded::parse(query.as_bytes())
+    form_field(query.as_bytes())
+}
+
+/// The field of URL-encoded pairs (a query string, or a form body) whose name or value holds a
+/// NUL, encoded or raw, if one does.
+pub fn form_field(pairs: &[u8]) -> Option<String> {
+    form_urlencoded::parse(pairs)
         .find(|(k, v)| k.contains('\0') || v.contains('\0'))
         .map(|(k, _)| k.replace('\0', ""))
 }

@@ -146,8 +146,8 @@ pub async fn start(ctx: &Ctx, req: StartRequest<'_>) -> CoreResult<trip::Started
     if !c.is_active() {
         return Err(SSO_CONNECTION_NOT_ACTIVE.err());
     }
-    // An NCName (xs:ID), 128 random bits.
-    let request_id = format!("id-{}", hex(&random_token(16)));
+    // An NCName (xs:ID: base64url after a letter), 128 random bits.
+    let request_id = format!("id-{}", random_token(16));
     let recorded = trip::remember(
         ctx,
         trip::Trip {
@@ -197,10 +197,6 @@ pub async fn start(ctx: &Ctx, req: StartRequest<'_>) -> CoreResult<trip::Started
     })
 }
 
-fn hex(token: &str) -> String {
-    sha256_hex(token)[..32].to_string()
-}
-
 fn refused(r: Refusal) -> CoreError {
     let (kind, detail) = match r {
         Refusal::MissingSignature => (MISSING_SIGNATURE_SAML_RESPONSE, None),
@@ -244,7 +240,6 @@ async fn verify(
             }
             saml.verify_response(
                 &ServiceProvider {
-                    entity_id: &acs,
                     audiences,
                     acs_urls,
                     idp_entity_id: &cfg.idp_entity_id,

@@ -149,6 +149,32 @@ pub async fn remember(ctx: &Ctx, t: Trip<'_>) -> CoreResult<Recorded> {
     Ok(Recorded { state, browser_secret })
 }
 
+/// The trip `state` names, used up (whatever follows); `None` when no trip has that state.
+async fn take_named(ctx: &Ctx, state: &str) -> CoreResult<Option<SsoStateRecord>> {
+    if state.is_empty() || state.len() > 128 {
+        return Ok(None);
+    }
+    let state_hash = sha256_hex(state);
+    let Some(project_id) = ctx.store.sso_state_project(&state_hash).await? else {
+        return Ok(None);
+    };
+    crate::engine::audit::project(&project_id);
+    Ok(ctx.store.take_sso_state(&project_id, &state_hash).await?)
+}
+
+/// Whether the trip is still live; its expiry noted for the audit log when it is not.
+fn live(ctx: &Ctx, trip: &SsoStateRecord) -> bool {
+    let live = trip.expires_at > ctx.now();
+    if !live {
+        crate::engine::audit::detail("cause", "state_expired");
+    }
+    live
+}
+
+fn same_browser(browser_secret: &str, trip: &SsoStateRecord) -> bool {
+    constant_time_eq(&sha256_hex(browser_secret), &trip.browser_hash)
+}
+
 /// Takes the trip `state` names (used up whatever follows): live, and started by this browser;
 /// else `unsolicited`. The caller checks its destination.
 pub async fn take(
@@ -157,25 +183,12 @@ pub async fn take(
     browser_secret: Option<&str>,
     unsolicited: ErrorKind,
 ) -> CoreResult<SsoStateRecord> {
-    if state.is_empty() || state.len() > 128 {
+    let trip = take_named(ctx, state).await?.ok_or_else(|| unsolicited.err())?;
+    if !browser_secret.is_some_and(|b| same_browser(b, &trip)) {
+        crate::engine::audit::detail("cause", "other_browser");
         return Err(unsolicited.err());
     }
-    let state_hash = sha256_hex(state);
-    let project_id = ctx
-        .store
-        .sso_state_project(&state_hash)
-        .await?
-        .ok_or_else(|| unsolicited.err())?;
-    crate::engine::audit::project(&project_id);
-    let trip = ctx
-        .store
-        .take_sso_state(&project_id, &state_hash)
-        .await?
-        .ok_or_else(|| unsolicited.err())?;
-    let same_browser = browser_secret.is_some_and(|b| constant_time_eq(&sha256_hex(b), &trip.browser_hash));
-    if trip.expires_at <= ctx.now() || !same_browser {
-        let cause = if same_browser { "state_expired" } else { "other_browser" };
-        crate::engine::audit::detail("cause", cause);
+    if !live(ctx, &trip) {
         return Err(unsolicited.err());
     }
     Ok(trip)
@@ -199,30 +212,20 @@ pub async fn take_posted(
     unsolicited: ErrorKind,
     mismatch: ErrorKind,
 ) -> CoreResult<Option<SsoStateRecord>> {
-    if state.is_empty() || state.len() > 128 {
-        return Ok(None);
-    }
-    let state_hash = sha256_hex(state);
-    let Some(project_id) = ctx.store.sso_state_project(&state_hash).await? else {
+    let Some(trip) = take_named(ctx, state).await? else {
         return Ok(None);
     };
-    let trip = ctx
-        .store
-        .take_sso_state(&project_id, &state_hash)
-        .await?
-        .ok_or_else(|| unsolicited.err())?;
-    if trip.expires_at <= ctx.now() {
-        crate::engine::audit::detail("cause", "state_expired");
-        return Err(unsolicited.err());
-    }
     let cookie_required = ctx.settings.public_url.starts_with("https://");
-    let same_browser = match browser_secret {
-        Some(b) => constant_time_eq(&sha256_hex(b), &trip.browser_hash),
+    let matches = match browser_secret {
+        Some(b) => same_browser(b, &trip),
         None => !cookie_required,
     };
-    if !same_browser {
+    if !matches {
         crate::engine::audit::detail("cause", "other_browser");
         return Err(mismatch.err());
+    }
+    if !live(ctx, &trip) {
+        return Err(unsolicited.err());
     }
     Ok(Some(trip))
 }

@@ -143,6 +143,11 @@ impl MemberRecord {
     /// Every role the member holds and why: `stytch_member` for all, explicit roles, the
     /// organization's email-domain assignments, and roles from the member's SCIM groups.
     pub fn effective_roles(&self, org: &OrgRecord) -> Vec<MemberRole> {
+        self.roles_with(org, |_| true)
+    }
+
+    /// The roles, with those held through a SAML connection counted only where `sso` says so.
+    fn roles_with(&self, org: &OrgRecord, sso: impl Fn(&crate::model::saml::SsoRoleGrant) -> bool) -> Vec<MemberRole> {
         let mut roles: Vec<MemberRole> = Vec::new();
         let mut add = |role_id: &str, source: RoleSource| match roles.iter_mut().find(|r| r.role_id == role_id) {
             Some(r) => r.sources.push(source),
@@ -180,7 +185,7 @@ impl MemberRecord {
                 },
             );
         }
-        for g in &self.sso_roles {
+        for g in self.sso_roles.iter().filter(|g| sso(g)) {
             let source = match &g.group {
                 None => RoleSource {
                     kind: "sso_connection",
@@ -204,13 +209,11 @@ impl MemberRecord {
     /// The roles that authorize in a session: roles from a SAML connection count only when the
     /// session holds a factor of that connection (as Stytch documents).
     pub fn session_role_ids(&self, org: &OrgRecord, factors: &[crate::model::session::AuthFactor]) -> Vec<String> {
-        if self.sso_roles.is_empty() {
-            return self.role_ids(org);
-        }
         let proven: Vec<&str> = factors.iter().filter_map(|f| f.saml_connection_id()).collect();
-        let mut scoped = self.clone();
-        scoped.sso_roles.retain(|g| proven.contains(&g.connection_id.as_str()));
-        scoped.role_ids(org)
+        self.roles_with(org, |g| proven.contains(&g.connection_id.as_str()))
+            .into_iter()
+            .map(|r| r.role_id)
+            .collect()
     }
 
     /// A stable id for the member's current email (it changes with the address).

@@ -44,6 +44,19 @@ impl Delivery for Dispatch {
     }
 }
 
+/// The client for an identity provider's own endpoints (OIDC discovery and tokens, SAML
+/// metadata): they answer directly, so redirects are not followed (a configured URL must not
+/// lead the server anywhere else).
+pub(crate) fn idp_http_client(timeout: std::time::Duration) -> CoreResult<reqwest::Client> {
+    install_tls_provider();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("latch/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(CoreError::internal)
+}
+
 /// reqwest and lettre are built without a bundled TLS provider: use aws-lc-rs, the crypto
 /// already in the tree (an "already installed" answer is fine).
 pub(crate) fn install_tls_provider() {

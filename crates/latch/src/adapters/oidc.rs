@@ -45,16 +45,9 @@ pub struct OidcAdapter {
 
 impl OidcAdapter {
     pub fn new(timeout: Duration) -> CoreResult<Self> {
-        super::install_tls_provider();
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            // A provider's endpoints answer directly; following redirects would let a
-            // configured URL lead the server anywhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("latch/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(CoreError::internal)?;
-        Ok(Self { http })
+        Ok(Self {
+            http: super::idp_http_client(timeout)?,
+        })
     }
 }
 

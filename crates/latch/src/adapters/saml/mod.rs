@@ -61,15 +61,9 @@ pub struct SamlAdapter {
 
 impl SamlAdapter {
     pub fn new(timeout: Duration) -> CoreResult<Self> {
-        super::install_tls_provider();
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            // The metadata URL answers directly; following redirects would let it lead anywhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("latch/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(CoreError::internal)?;
-        Ok(Self { http })
+        Ok(Self {
+            http: super::idp_http_client(timeout)?,
+        })
     }
 }
 
@@ -132,7 +126,7 @@ pub(super) fn rsa_key(pem: &str) -> Result<PKey<Private>, String> {
 }
 
 /// A certificate as PEM, or as the bare base64 DER that IdPs often hand out.
-fn parse_certificate(text: &str) -> Result<X509, String> {
+pub(super) fn parse_certificate(text: &str) -> Result<X509, String> {
     let text = text.trim();
     if text.contains("-----BEGIN CERTIFICATE-----") {
         return X509::from_pem(text.as_bytes()).map_err(|_| "not a PEM certificate".to_string());
@@ -358,7 +352,6 @@ mod tests {
 
     fn sp<'a>(cert: &'a str) -> ServiceProvider<'a> {
         ServiceProvider {
-            entity_id: "https://latch.test/acs",
             audiences: vec!["https://latch.test/acs"],
             acs_urls: vec!["https://latch.test/acs"],
             idp_entity_id: "https://idp.test",

@@ -10,7 +10,9 @@
 //! audience, is checked last for both.
 
 use super::decrypt::{self, child, is};
-use super::{der_base64, key_descriptor, refuse_markup, rsa_key, ALGORITHMS, CLOCK_SKEW_SECS, MAX_ISSUE_DELAY_SECS};
+use super::{
+    key_descriptor, parse_certificate, refuse_markup, rsa_key, ALGORITHMS, CLOCK_SKEW_SECS, MAX_ISSUE_DELAY_SECS,
+};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::Utc;
@@ -61,18 +63,11 @@ fn refusal(e: SpError) -> Refusal {
 }
 
 /// The IdP as samael needs it: its entity id and the certificates it signs with.
-fn idp_descriptor(sp: &ServiceProvider<'_>) -> Result<EntityDescriptor, Refusal> {
-    let mut keys = Vec::new();
-    for pem in &sp.verification_certificates {
-        let der = der_base64(pem).map_err(|e| Refusal::Invalid(format!("a verification certificate: {e}")))?;
-        keys.push(key_descriptor("signing", der));
-    }
-    if keys.is_empty() {
-        // Without a certificate samael would read the document unverified.
-        return Err(Refusal::InvalidSignature(
-            "the connection has no verification certificate".into(),
-        ));
-    }
+fn idp_descriptor(sp: &ServiceProvider<'_>, certs: &[CertificateDer]) -> EntityDescriptor {
+    let keys = certs
+        .iter()
+        .map(|c| key_descriptor("signing", STANDARD.encode(c.der_data())))
+        .collect();
     let descriptor = IdpSsoDescriptor {
         id: None,
         valid_until: None,
@@ -94,11 +89,11 @@ fn idp_descriptor(sp: &ServiceProvider<'_>) -> Result<EntityDescriptor, Refusal>
         attribute_profiles: vec![],
         attributes: vec![],
     };
-    Ok(EntityDescriptor {
+    EntityDescriptor {
         entity_id: Some(sp.idp_entity_id.to_string()),
         idp_sso_descriptors: Some(vec![descriptor]),
         ..EntityDescriptor::default()
-    })
+    }
 }
 
 /// The assertion's attributes by name (and by friendly name when it differs): one value as a
@@ -226,17 +221,19 @@ fn check_envelope(root: roxmltree::Node<'_, '_>, sp: &ServiceProvider<'_>) -> Re
     Ok(())
 }
 
+/// The connection's certificates, read once per response.
 fn certificates(sp: &ServiceProvider<'_>) -> Result<Vec<CertificateDer>, Refusal> {
     let certs = sp
         .verification_certificates
         .iter()
         .map(|pem| {
-            der_base64(pem)
-                .ok()
-                .and_then(|b64| samael::crypto::decode_x509_cert(&b64).ok())
-                .ok_or_else(|| Refusal::Invalid("a verification certificate does not read".into()))
+            parse_certificate(pem)
+                .and_then(|c| c.to_der().map_err(|e| e.to_string()))
+                .map(CertificateDer::from)
+                .map_err(|e| Refusal::Invalid(format!("a verification certificate does not read: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // Without a certificate samael would read the document unverified.
     if certs.is_empty() {
         return Err(Refusal::InvalidSignature(
             "the connection has no verification certificate".into(),
@@ -304,8 +301,8 @@ fn check_assertion(a: &Assertion, sp: &ServiceProvider<'_>) -> Result<(), Refusa
 
 /// A plain assertion: samael verifies and checks the whole response, for each ACS URL the
 /// connection answers at.
-fn verify_plain(xml: &str, sp: &ServiceProvider<'_>) -> Result<Assertion, Refusal> {
-    let idp = idp_descriptor(sp)?;
+fn verify_plain(xml: &str, sp: &ServiceProvider<'_>, certs: &[CertificateDer]) -> Result<Assertion, Refusal> {
+    let idp = idp_descriptor(sp, certs);
     let request_ids: Vec<&str> = sp.request_id.into_iter().collect();
     let mut last = Refusal::Invalid("the connection has no ACS URL".into());
     for acs in &sp.acs_urls {
@@ -408,7 +405,7 @@ pub(super) fn verify(sp: &ServiceProvider<'_>, saml_response: &str) -> Result<Ve
             if !root.descendants().any(|n| is(n, DSIG, "Signature")) {
                 return Err(Refusal::MissingSignature);
             }
-            verify_plain(&xml, sp)?
+            verify_plain(&xml, sp, &certs)?
         }
     };
     read_assertion(assertion, sp)
